@@ -1,0 +1,53 @@
+/*
+ * err: the one error convention of runbox.
+ *
+ * A function that can fail returns >= 0 on success and a negative errno on
+ * failure, and fills a caller-owned struct rb_err.  The struct is a fixed
+ * size so that filling it never allocates: it is safe between fork and exec
+ * and on out-of-memory paths.  Who is at fault is part of the error, because
+ * the front doors map it to different answers (HTTP 500 / 400 / 413 / 503,
+ * exit status 1 / 2).
+ */
+#ifndef RUNBOX_ERR_H
+#define RUNBOX_ERR_H
+
+#include <stdarg.h>
+
+enum rb_fault {
+	RB_FAULT_NONE = 0,
+	RB_FAULT_INTERNAL, /* runbox or the host failed: 500, exit 1 */
+	RB_FAULT_REQUEST,  /* the request is refused: 400, exit 2 */
+	RB_FAULT_TOO_LARGE, /* a body, script or file over its cap: 413, exit 2 */
+	RB_FAULT_UNAVAILABLE, /* a required layer or a slot is missing: 503, exit 1 */
+};
+
+struct rb_err {
+	enum rb_fault fault;
+	int errnum;	 /* positive errno when a system call failed, else 0 */
+	char code[48];	 /* stable snake_case code, e.g. "invalid_path" */
+	char field[160]; /* the request field at fault, "" when none */
+	char msg[640];	 /* one sentence a model can act on */
+};
+
+/*
+ * Fill @err and return -@errnum (or -EINVAL when @errnum is 0).  @field may be
+ * NULL.  The message is printf-formatted and truncated to fit.
+ */
+int rb_fail(struct rb_err *err, enum rb_fault fault, int errnum, const char *code,
+	    const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Convenience for system-call failures: a runbox-internal fault with errno. */
+int rb_fail_sys(struct rb_err *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Prefix the message with context on the way up ("workspace: " + msg).
+ * Returns the same negative value it is given, so callers can write
+ * `return rb_wrap(err, r, "workspace");`.
+ */
+int rb_wrap(struct rb_err *err, int r, const char *context);
+
+/* HTTP status for a fault (200 for RB_FAULT_NONE). */
+int rb_fault_http_status(enum rb_fault fault);
+
+#endif
