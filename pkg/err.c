@@ -1,6 +1,7 @@
 /*
  * err: filling and wrapping struct rb_err without allocating (see err.h).
  */
+#define _GNU_SOURCE
 #include "err.h"
 
 #include <errno.h>
@@ -50,9 +51,13 @@ int rb_fail_sys(struct rb_err *err, int errnum, const char *fmt, ...)
 int rb_wrap(struct rb_err *err, int r, const char *context)
 {
 	char old[sizeof(err->msg)];
+	int n;
 
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", context, old);
+	n = snprintf(err->msg, sizeof(err->msg), "%s: ", context);
+	if (n > 0 && (size_t)n < sizeof(err->msg))
+		memcpy(err->msg + n, old, sizeof(err->msg) - (size_t)n - 1);
+	err->msg[sizeof(err->msg) - 1] = '\0';
 	return r;
 }
 

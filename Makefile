@@ -1,0 +1,99 @@
+# runbox: a plain Makefile.  `make` builds the static binary, `make test`
+# runs every suite against it and against the ASan/UBSan build.
+
+CC        ?= gcc
+BUILD     := build
+THIRD     := $(BUILD)/3p
+VERSION   := 0.1.0
+PYTHON    := /usr/bin/python3
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security \
+             -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+             -Wundef -Wvla -Wimplicit-fallthrough -Wnull-dereference \
+             -Wno-format-nonliteral
+HARDEN    := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+             -D_FORTIFY_SOURCE=2
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -DRUNBOX_VERSION='"$(VERSION)"' \
+             -Ipkg -I$(THIRD)/include -MMD -MP
+LDHARDEN  := -Wl,-z,relro,-z,now,-z,noexecstack
+
+PKG_SRC   := $(wildcard pkg/*.c)
+PKG_OBJ   := $(PKG_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ  := $(BUILD)/obj/cmd/runbox/main.o
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+ASAN_OBJ  := $(PKG_SRC:%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/obj/cmd/runbox/main.o
+SYS_LIBS  := -lcjson -lseccomp -larchive -lcurl -lm
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all deps third-party asan unit test blackbox demo bench fuzz clean format-check tidy
+
+all: deps $(BUILD)/runbox
+
+# ---- packages ---------------------------------------------------------------
+deps:
+	@tests/tools/deps.sh runtime-image/build-packages.txt tests/packages.txt
+
+# ---- third-party static archives (built from Debian's sources) -------------
+$(THIRD)/ldlibs: runtime-image/third-party.sh | deps
+	runtime-image/third-party.sh $(abspath $(THIRD))
+
+third-party: $(THIRD)/ldlibs
+
+# ---- the static binary ------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | $(THIRD)/ldlibs
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) -c $< -o $@
+
+$(BUILD)/runbox: $(PKG_OBJ) $(MAIN_OBJ) $(THIRD)/ldlibs
+	$(CC) -static $(LDHARDEN) -o $@ $(PKG_OBJ) $(MAIN_OBJ) $$(cat $(THIRD)/ldlibs) -lm 2> $(BUILD)/link.log \
+		|| { cat $(BUILD)/link.log; exit 1; }
+	@grep -v -e 'statically linked applications requires at runtime' -e 'in function' $(BUILD)/link.log || true
+
+# ---- the sanitizer build (dynamic, Debian's shared libraries) ---------------
+$(BUILD)/asan/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(ASAN_FLAGS) $(WARN) -DRUNBOX_VERSION='"$(VERSION)"' \
+		-Ipkg -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/runbox: $(ASAN_OBJ)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(SYS_LIBS)
+
+asan: deps $(BUILD)/asan/runbox
+
+# ---- tests -------------------------------------------------------------------
+# Each unit test links the pure modules it needs, with the sanitizers on.
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(PKG_SRC) | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(ASAN_FLAGS) $(WARN) -Wno-missing-prototypes -Ipkg \
+		-o $@ $< $(PKG_SRC) $(SYS_LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+blackbox: all asan
+	tests/tools/run-blackbox.sh $(BUILD)/runbox $(BUILD)/asan/runbox
+
+test: deps all asan unit blackbox
+
+demo: all
+	@echo '$$ echo '"'"'{"script":"import sys; print(2+2); print(sys.version.split()[0])"}'"'"' | build/runbox'
+	@echo '{"script":"import sys; print(2+2); print(sys.version.split()[0])"}' | RUNBOX_LOG=off $(BUILD)/runbox
+
+bench: all
+	$(PYTHON) tests/bench/bench.py $(BUILD)/runbox
+
+format-check:
+	clang-format --dry-run --Werror cmd/runbox/*.c pkg/*.c pkg/*.h
+
+tidy:
+	clang-tidy $(PKG_SRC) -- -std=gnu11 -Ipkg
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/unit $(BUILD)/runbox
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

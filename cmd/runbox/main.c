@@ -1,0 +1,92 @@
+/*
+ * runbox: run untrusted, AI-generated code for one request and answer JSON.
+ *
+ * This file only picks the subcommand, sets up the process-wide state every
+ * mode shares (non-dumpable, SIGPIPE, the operator's configuration, a clean
+ * own environment) and maps the result to an exit status.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "config.h"
+#include "exec_cmd.h"
+#include "executor.h"
+#include "log.h"
+#include "sandbox.h"
+#include "stdin_mode.h"
+
+#ifndef RUNBOX_VERSION
+#define RUNBOX_VERSION "0.1.0"
+#endif
+
+extern char **environ;
+
+static const char usage[] =
+	"usage: runbox [stdin]            read one JSON request on stdin, answer one JSON line\n"
+	"       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
+	"                   FILE [-- ARGS...]\n"
+	"                                 run a local .py or .sh file the same way\n"
+	"       runbox --help | --version\n"
+	"\n"
+	"A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
+	"Configuration comes from RUNBOX_* environment variables; see README.md.\n";
+
+static const char *env_lookup(const char *name)
+{
+	return getenv(name);
+}
+
+/*
+ * After the configuration is read nothing in runbox needs its environment,
+ * and a program must never see it: wipe the strings in place (so even
+ * /proc/<pid>/environ shows nothing) and empty environ.
+ */
+static void scrub_environment(void)
+{
+	for (char **e = environ; e && *e; e++)
+		memset(*e, 0, strlen(*e));
+	clearenv();
+}
+
+static int fault(const struct rb_err *err)
+{
+	fprintf(stderr, "runbox: %s\n", err->msg);
+	return RUNBOX_EXIT_FAULT;
+}
+
+int main(int argc, char **argv)
+{
+	struct runbox_config cfg;
+	struct rb_err err = { 0 };
+	static struct executor ex;
+	const char *cmd = argc > 1 ? argv[1] : "stdin";
+
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("runbox %s\n", RUNBOX_VERSION);
+		return 0;
+	}
+	/* A same-uid program must not read runbox's memory or environ. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	config_defaults(&cfg);
+	if (config_from_env(&cfg, env_lookup, &err) < 0)
+		return fault(&err);
+	log_set_level(cfg.log_level);
+	scrub_environment();
+	if (executor_init(&ex, &cfg, &err) < 0)
+		return fault(&err);
+	if (strcmp(cmd, "stdin") == 0)
+		return stdin_mode_run(&ex);
+	if (strcmp(cmd, "exec") == 0)
+		return exec_cmd_main(&ex, argc - 2, argv + 2);
+	fprintf(stderr, "runbox: unknown command '%s'\n%s", cmd, usage);
+	return RUNBOX_EXIT_REFUSED;
+}

@@ -1,0 +1,258 @@
+/*
+ * exec_cmd: argument parsing, request building, and writing the answer back
+ * onto the local terminal and file system (see exec_cmd.h).
+ */
+#define _GNU_SOURCE
+#include "exec_cmd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "b64.h"
+#include "path.h"
+#include "stdin_mode.h"
+
+struct exec_args {
+	const char *file;
+	const char *out_dir;
+	const char *timeout;
+	cJSON *deps, *inputs, *args;
+};
+
+static int usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "runbox exec: %s%s%s\nusage: runbox exec [--timeout S] [--dep SPEC]... "
+			"[--input FILE]... [--out DIR] FILE [-- ARGS...]\n",
+		msg, arg ? " " : "", arg ? arg : "");
+	return RUNBOX_EXIT_REFUSED;
+}
+
+static char *slurp(const char *path, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), over = 0;
+	char *buf = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (stdin_read_body(fd, 64u << 20, &buf, ret_len, &over) < 0 || over) {
+		free(buf);
+		buf = NULL;
+		errno = over ? EFBIG : errno;
+	}
+	close(fd);
+	return buf;
+}
+
+/* --input FILE: sent as base64 under its base name. */
+static int add_input(cJSON *inputs, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t len;
+	char *data = slurp(path, &len), *b;
+	cJSON *o;
+
+	if (!data)
+		return -errno;
+	b = malloc(b64_encoded_len(len) + 1);
+	o = cJSON_CreateObject();
+	if (b && o) {
+		b64_encode((unsigned char *)data, len, b);
+		cJSON_AddStringToObject(o, "content", b);
+		cJSON_AddStringToObject(o, "encoding", "base64");
+		cJSON_AddItemToObject(inputs, base, o);
+		o = NULL;
+	}
+	cJSON_Delete(o);
+	free(b);
+	free(data);
+	return 0;
+}
+
+static int parse_opt(struct exec_args *a, char **argv, int *i, int argc)
+{
+	const char *opt = argv[*i];
+
+	if (*i + 1 >= argc)
+		return usage_error("missing value after", opt);
+	(*i)++;
+	if (strcmp(opt, "--timeout") == 0)
+		a->timeout = argv[*i];
+	else if (strcmp(opt, "--out") == 0)
+		a->out_dir = argv[*i];
+	else if (strcmp(opt, "--dep") == 0)
+		cJSON_AddItemToArray(a->deps, cJSON_CreateString(argv[*i]));
+	else if (add_input(a->inputs, argv[*i]) < 0) {
+		fprintf(stderr, "runbox exec: cannot read --input '%s': %s\n", argv[*i],
+			strerror(errno));
+		return RUNBOX_EXIT_REFUSED;
+	}
+	return 0;
+}
+
+static int parse_args(struct exec_args *a, int argc, char **argv)
+{
+	static const char *const with_value[] = { "--timeout", "--out", "--dep", "--input" };
+	int i, r;
+
+	for (i = 0; i < argc; i++) {
+		bool known = false;
+
+		if (strcmp(argv[i], "--") == 0 && a->file)
+			break;
+		for (size_t k = 0; k < 4; k++)
+			known |= strcmp(argv[i], with_value[k]) == 0;
+		if (known) {
+			r = parse_opt(a, argv, &i, argc);
+			if (r)
+				return r;
+		} else if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("unknown option", argv[i]);
+		else if (a->file)
+			return usage_error("more than one FILE; put program arguments after --:",
+					   argv[i]);
+		else
+			a->file = argv[i];
+	}
+	if (!a->file)
+		return usage_error("no FILE to run", NULL);
+	for (i++; i < argc; i++)
+		cJSON_AddItemToArray(a->args, cJSON_CreateString(argv[i]));
+	return 0;
+}
+
+static char *build_request(const struct exec_args *a)
+{
+	size_t len = 0, n = strlen(a->file);
+	char *script = slurp(a->file, &len), *body = NULL;
+	cJSON *req = cJSON_CreateObject();
+
+	if (!script) {
+		fprintf(stderr, "runbox exec: cannot read '%s': %s\n", a->file, strerror(errno));
+		cJSON_Delete(req);
+		return NULL;
+	}
+	cJSON_AddStringToObject(req, "script", script);
+	cJSON_AddStringToObject(req, "language", n > 3 && strcmp(a->file + n - 3, ".sh") == 0
+							 ? "bash" : "python");
+	if (a->timeout)
+		cJSON_AddStringToObject(req, "timeout_s", a->timeout);
+	cJSON_AddItemReferenceToObject(req, "dependencies", a->deps);
+	cJSON_AddItemReferenceToObject(req, "context", a->inputs);
+	cJSON_AddItemReferenceToObject(req, "args", a->args);
+	body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	free(script);
+	return body;
+}
+
+/* Write one artifact below @dirfd, creating directories, never following links. */
+static int write_artifact(int dirfd, const char *key, const cJSON *v)
+{
+	char norm[PATH_MAX_BYTES + 1], *p, *slash;
+	const char *why, *content = cJSON_IsString(v) ? v->valuestring
+				    : cJSON_GetStringValue(cJSON_GetObjectItem(v, "content"));
+	unsigned char *bin = NULL;
+	size_t len = content ? strlen(content) : 0, bad;
+	int fd = dup(dirfd), next, out;
+
+	if (!content || path_normalize(key, strlen(key), norm, &why) < 0 || fd < 0)
+		return -EINVAL;
+	for (p = norm; (slash = strchr(p, '/')); p = slash + 1) {
+		*slash = '\0';
+		mkdirat(fd, p, 0755);
+		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (next < 0)
+			return -errno;
+		fd = next;
+	}
+	if (!cJSON_IsString(v) && (bin = malloc(len / 4 * 3 + 3))) {
+		long n = b64_decode(content, len, bin, &bad);
+
+		len = n < 0 ? 0 : (size_t)n;
+		content = (const char *)bin;
+	}
+	out = openat(fd, p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (out >= 0 && write(out, content, len) != (ssize_t)len)
+		fprintf(stderr, "runbox exec: short write of '%s'\n", norm);
+	if (out >= 0)
+		close(out);
+	free(bin);
+	close(fd);
+	return out < 0 ? -errno : 0;
+}
+
+static int write_artifacts(const cJSON *arts, const char *dir)
+{
+	int dirfd;
+
+	if (!cJSON_GetArraySize(arts))
+		return 0;
+	mkdir(dir, 0755);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		fprintf(stderr, "runbox exec: cannot open '%s': %s\n", dir, strerror(errno));
+		return -1;
+	}
+	for (const cJSON *a = arts->child; a; a = a->next)
+		if (write_artifact(dirfd, a->string, a) < 0)
+			fprintf(stderr, "runbox exec: cannot write artifact '%s'\n", a->string);
+	close(dirfd);
+	return 0;
+}
+
+static int report(const char *json, const char *out_dir)
+{
+	cJSON *resp = cJSON_Parse(json);
+	const cJSON *omitted;
+	int code;
+
+	if (!resp)
+		return RUNBOX_EXIT_FAULT;
+	fputs(cJSON_GetStringValue(cJSON_GetObjectItem(resp, "stdout")), stdout);
+	fflush(stdout);
+	fputs(cJSON_GetStringValue(cJSON_GetObjectItem(resp, "stderr")), stderr);
+	write_artifacts(cJSON_GetObjectItem(resp, "artifacts"), out_dir);
+	omitted = cJSON_GetObjectItem(resp, "omitted_artifacts");
+	for (const cJSON *o = omitted ? omitted->child : NULL; o; o = o->next)
+		fprintf(stderr, "runbox exec: artifact '%s' left out: %s\n",
+			cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")),
+			cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")));
+	code = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "exit_code"));
+	cJSON_Delete(resp);
+	return code;
+}
+
+int exec_cmd_main(struct executor *ex, int argc, char **argv)
+{
+	struct exec_args a = { .out_dir = "runbox-output", .deps = cJSON_CreateArray(),
+			       .inputs = cJSON_CreateObject(), .args = cJSON_CreateArray() };
+	struct rb_err err = { 0 };
+	char *body = NULL, *json = NULL;
+	int status = parse_args(&a, argc, argv), r;
+
+	if (status == 0 && !(body = build_request(&a)))
+		status = RUNBOX_EXIT_REFUSED;
+	if (body) {
+		r = executor_run(ex, body, strlen(body), NULL, &json, &err);
+		if (r < 0) {
+			fprintf(stderr, "runbox exec: %s%s%s%s\n", err.msg,
+				err.field[0] ? " (field " : "", err.field, err.field[0] ? ")" : "");
+			status = stdin_exit_status(r, &err);
+		} else
+			status = report(json, a.out_dir);
+	}
+	cJSON_Delete(a.deps);
+	cJSON_Delete(a.inputs);
+	cJSON_Delete(a.args);
+	free(body);
+	free(json);
+	return status;
+}

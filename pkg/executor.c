@@ -1,0 +1,363 @@
+/*
+ * executor: the steps of one run as a flat sequence (see executor.h).
+ */
+#define _GNU_SOURCE
+#include "executor.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "artifacts.h"
+#include "deps.h"
+#include "launch.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "supervise.h"
+#include "workspace.h"
+
+#define MAX_ENV 96
+#define ENV_BUF 8192
+
+int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err)
+{
+	int r;
+
+	memset(ex, 0, sizeof(*ex));
+	ex->cfg = *cfg;
+	ex->root = geteuid() == 0;
+	ex->subreaper = supervise_become_subreaper() == 0;
+	if (!ex->subreaper)
+		log_msg(LOG_INFO, "degraded",
+			"PR_SET_CHILD_SUBREAPER is refused: a program's daemonised descendants "
+			"are found only through its session and uid");
+	r = sandbox_probe(&ex->caps, err);
+	if (r < 0)
+		return rb_wrap(err, r, "probe the sandbox");
+	return 0;
+}
+
+/* Everything that lives for one run, released by run_release(). */
+struct run {
+	struct request req;
+	struct workspace ws;
+	struct sandbox_plan plan;
+	bool plan_ready;
+	struct supervise_result sup;
+	struct artifact_list arts;
+	struct deps_result deps;
+	char id[17];
+	char env_buf[ENV_BUF];
+	char *envp[MAX_ENV + 1];
+	char *argv[4 + 256 + 1];
+};
+
+static void run_release(struct run *run)
+{
+	struct rb_err ignored;
+
+	if (run->plan_ready)
+		sandbox_plan_release(&run->plan);
+	artifacts_free(&run->arts);
+	supervise_result_free(&run->sup);
+	if (workspace_remove(&run->ws, &ignored) < 0)
+		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
+	deps_result_free(&run->deps);
+	request_free(&run->req);
+}
+
+/* Append NAME=VALUE to the environment being built. */
+static int env_add(struct run *run, size_t *n, size_t *used, const char *name, const char *value,
+		   struct rb_err *err)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *slot;
+
+	if (*n >= MAX_ENV)
+		return rb_fail_sys(err, E2BIG, "too many environment variables");
+	slot = *used + len <= ENV_BUF ? run->env_buf + *used : malloc(len);
+	if (!slot)
+		return rb_fail_sys(err, ENOMEM, "build the environment");
+	snprintf(slot, len, "%s=%s", name, value);
+	if (slot != run->env_buf + *used)
+		return rb_fail_sys(err, E2BIG, "the environment does not fit");
+	*used += len;
+	run->envp[(*n)++] = slot;
+	return 0;
+}
+
+/* The program's whole environment: an allowlist, then the request's own. */
+static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	char home[700], tmp[700], threads[16], pypath[4096];
+	size_t n = 0, used = 0;
+	int r = 0;
+	const char *fixed[][2] = {
+		{ "PATH", "/usr/local/bin:/usr/bin:/bin" },
+		{ "LANG", "C.UTF-8" },
+		{ "HOME", home },
+		{ "TMPDIR", tmp },
+		{ "PYTHONIOENCODING", "utf-8" },
+		{ "PYTHONUNBUFFERED", "1" },
+		{ "PYTHONDONTWRITEBYTECODE", "1" },
+		{ "MPLBACKEND", "Agg" },
+		{ "OPENBLAS_NUM_THREADS", threads },
+		{ "OMP_NUM_THREADS", threads },
+		{ "MKL_NUM_THREADS", threads },
+	};
+
+	snprintf(home, sizeof(home), "%s/.home", run->ws.path);
+	snprintf(tmp, sizeof(tmp), "%s/.tmp", run->ws.path);
+	snprintf(threads, sizeof(threads), "%u", ex->cfg.blas_threads);
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && r >= 0; i++)
+		r = env_add(run, &n, &used, fixed[i][0], fixed[i][1], err);
+	if (r >= 0 && deps_pythonpath(&run->deps, pypath, sizeof(pypath)) > 0)
+		r = env_add(run, &n, &used, "PYTHONPATH", pypath, err);
+	for (size_t i = 0; i < run->req.n_env && r >= 0; i++)
+		r = env_add(run, &n, &used, run->req.env_names[i], run->req.env_values[i], err);
+	run->envp[n] = NULL;
+	return r;
+}
+
+static void build_argv(struct executor *ex, struct run *run)
+{
+	size_t n = 0;
+
+	run->argv[n++] = run->req.language == LANG_BASH ? ex->cfg.bash : ex->cfg.python;
+	run->argv[n++] = (char *)request_program_path(&run->req);
+	for (size_t i = 0; i < run->req.n_args && n < sizeof(run->argv) / sizeof(run->argv[0]) - 1; i++)
+		run->argv[n++] = (char *)run->req.args[i];
+	run->argv[n] = NULL;
+}
+
+static size_t build_rlimits(const struct executor *ex, double timeout_s, struct launch_rlimit *rl)
+{
+	const struct runbox_limits *l = &ex->cfg.limits;
+	rlim_t cpu = (rlim_t)ceil(timeout_s) + 1;
+	struct launch_rlimit table[] = {
+		{ RLIMIT_AS, { l->mem_bytes, l->mem_bytes } },
+		{ RLIMIT_CPU, { cpu, cpu + 1 } },
+		{ RLIMIT_NPROC, { l->nproc, l->nproc } },
+		{ RLIMIT_FSIZE, { l->fsize_bytes, l->fsize_bytes } },
+		{ RLIMIT_NOFILE, { l->nofile, l->nofile } },
+		{ RLIMIT_CORE, { 0, 0 } },
+	};
+
+	memcpy(rl, table, sizeof(table));
+	return sizeof(table) / sizeof(table[0]);
+}
+
+static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	struct sandbox_config sc = {
+		.enabled = ex->cfg.sandbox,
+		.allow_network = ex->cfg.allow_network && run->req.network,
+		.drop_uid = ex->root,
+		.uid = ex->cfg.uid,
+		.gid = ex->cfg.gid,
+		.workspace = run->ws.path,
+		.python = ex->cfg.python,
+		.tmp_bytes = ex->cfg.limits.fsize_bytes,
+	};
+	int r = sandbox_plan_prepare(&run->plan, &ex->caps, &sc, err);
+
+	run->plan_ready = true;
+	return r;
+}
+
+static int start_and_supervise(struct executor *ex, struct run *run, double timeout_s,
+			       struct rb_err *err)
+{
+	struct launch_rlimit rl[8];
+	struct launched l;
+	struct launch_spec spec = {
+		.path = run->argv[0],
+		.argv = run->argv,
+		.envp = run->envp,
+		.cwd_fd = run->ws.dir_fd,
+		.rlimits = rl,
+		.n_rlimits = build_rlimits(ex, timeout_s, rl),
+		.sandbox = &run->plan,
+	};
+	struct supervise_opts so = {
+		.timeout_s = timeout_s,
+		.max_output_bytes = ex->cfg.limits.max_output_bytes,
+		.stdin_data = run->req.stdin_data,
+		.stdin_len = run->req.stdin_len,
+		.kill_uid = run->plan.uid_dropped,
+		.uid = ex->cfg.uid,
+	};
+	int r = launch_start(&spec, &l, err);
+
+	if (r < 0)
+		return r;
+	return supervise_run(&l, &so, &run->sup, err);
+}
+
+/* "timed out after N s" goes at the end of stderr, within its cap. */
+static void note_timeout(struct capture *c, double timeout_s)
+{
+	char line[96];
+	int n = snprintf(line, sizeof(line), "%sruntime: timed out after %g s\n",
+			 c->len && c->data[c->len - 1] != '\n' ? "\n" : "", timeout_s);
+	size_t len = (size_t)n, at = c->len;
+
+	if (at + len > c->cap)
+		at = c->cap > len ? c->cap - len : 0;
+	if (len > c->cap)
+		len = c->cap;
+	memcpy(c->data + at, line, len);
+	c->len = at + len;
+	c->data[c->len] = '\0';
+}
+
+static int collect(struct executor *ex, struct run *run, size_t budget, struct rb_err *err)
+{
+	const struct runbox_limits *l = &ex->cfg.limits;
+	struct artifact_limits al = {
+		.max_total = budget < l->max_artifact_bytes ? budget : l->max_artifact_bytes,
+		.max_file = l->max_artifact_file_bytes,
+		.max_count = l->max_artifacts,
+		.max_depth = l->max_artifact_depth,
+	};
+
+	return artifacts_collect(run->ws.output_fd, &al, &run->arts, err);
+}
+
+static char *answer(struct run *run, double timeout_s, int *ret_exit, const char **ret_status)
+{
+	struct supervise_result *s = &run->sup;
+	struct run_outcome o = {
+		.out = s->out.data, .out_len = s->out.len, .out_truncated = s->out.truncated,
+		.duration_ms = s->duration_ms, .artifacts = &run->arts,
+		.sandbox = sandbox_plan_to_json(&run->plan),
+		.dependencies = deps_result_to_json(&run->deps),
+	};
+
+	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
+			  ret_status);
+	if (s->timed_out)
+		note_timeout(&s->err, timeout_s);
+	o.err = s->err.data;
+	o.err_len = s->err.len;
+	o.err_truncated = s->err.truncated;
+	o.exit_code = *ret_exit;
+	o.status = *ret_status;
+	return response_build(&o);
+}
+
+static void log_run(const struct run *run, size_t body_len, double timeout_s, int exit_code,
+		    const char *status)
+{
+	cJSON *f = cJSON_CreateObject();
+	char hash[17];
+	const char *prog = run->req.script ? run->req.script : "";
+
+	log_short_hash(prog, strlen(prog), hash);
+	cJSON_AddStringToObject(f, "request_id", run->id);
+	cJSON_AddStringToObject(f, "program_hash", hash);
+	cJSON_AddNumberToObject(f, "request_bytes", (double)body_len);
+	cJSON_AddNumberToObject(f, "files", (double)(run->req.n_files + run->req.n_context));
+	cJSON_AddNumberToObject(f, "timeout_s", timeout_s);
+	cJSON_AddNumberToObject(f, "duration_ms", (double)(long long)run->sup.duration_ms);
+	cJSON_AddNumberToObject(f, "exit_code", exit_code);
+	cJSON_AddStringToObject(f, "status", status);
+	cJSON_AddNumberToObject(f, "stdout_bytes", (double)run->sup.out.len);
+	cJSON_AddNumberToObject(f, "stderr_bytes", (double)run->sup.err.len);
+	cJSON_AddNumberToObject(f, "artifacts", (double)run->arts.n);
+	log_event(LOG_INFO, "run", f);
+}
+
+static void log_refusal(const char *id, size_t body_len, const struct rb_err *err)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "request_id", id);
+	cJSON_AddNumberToObject(f, "request_bytes", (double)body_len);
+	cJSON_AddStringToObject(f, "code", err->code);
+	cJSON_AddStringToObject(f, "field", err->field);
+	cJSON_AddStringToObject(f, "message", err->msg);
+	cJSON_AddNumberToObject(f, "http_status", rb_fault_http_status(err->fault));
+	log_event(LOG_INFO, err->fault == RB_FAULT_INTERNAL ? "fault" : "refused", f);
+}
+
+static double effective_timeout(const struct run *run, const struct executor_opts *opts)
+{
+	double t = run->req.timeout_s;
+
+	if (opts && opts->max_timeout_s > 0 && t > opts->max_timeout_s)
+		t = opts->max_timeout_s;
+	return t;
+}
+
+/* The checks that need the platform, after the pure parse. */
+static int admit(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	if (run->req.network && !ex->cfg.allow_network)
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "network_not_allowed", "network",
+			       "This runbox does not allow network access (the operator must set "
+			       "RUNBOX_ALLOW_NETWORK=1); remove \"network\": true.");
+	return deps_resolve(ex->cfg.python, run->req.dependencies, run->req.n_dependencies,
+			    &run->deps, err);
+}
+
+static int run_steps(struct executor *ex, struct run *run, double timeout, size_t budget,
+		     struct rb_err *err)
+{
+	int r = admit(ex, run, err);
+
+	if (r >= 0)
+		r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, ex->cfg.uid,
+				     ex->cfg.gid, err);
+	if (r >= 0)
+		r = build_env(ex, run, err);
+	if (r >= 0)
+		r = prepare_sandbox(ex, run, err);
+	if (r < 0)
+		return r;
+	build_argv(ex, run);
+	r = start_and_supervise(ex, run, timeout, err);
+	if (r >= 0)
+		r = collect(ex, run, budget, err);
+	return r;
+}
+
+int executor_run(struct executor *ex, const char *body, size_t n,
+		 const struct executor_opts *opts, char **ret_json, struct rb_err *err)
+{
+	struct run *run = calloc(1, sizeof(*run));
+	size_t budget = opts && opts->max_response_bytes ? opts->max_response_bytes : SIZE_MAX;
+	const char *status = "error";
+	double timeout;
+	int exit_code = 0, r;
+
+	*ret_json = NULL;
+	if (!run)
+		return rb_fail_sys(err, ENOMEM, "allocate a run");
+	run->ws.dir_fd = run->ws.output_fd = -1;
+	log_new_id(run->id);
+	r = request_parse(body, n, &ex->cfg.limits, &run->req, err);
+	timeout = effective_timeout(run, opts);
+	if (r >= 0)
+		r = run_steps(ex, run, timeout, budget, err);
+	if (r >= 0) {
+		*ret_json = answer(run, timeout, &exit_code, &status);
+		if (!*ret_json)
+			r = rb_fail_sys(err, ENOMEM, "build the response");
+	}
+	if (r >= 0)
+		log_run(run, n, timeout, exit_code, status);
+	else {
+		log_refusal(run->id, n, err);
+		*ret_json = response_error(err);
+	}
+	run_release(run);
+	free(run);
+	return r;
+}

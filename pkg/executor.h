@@ -1,0 +1,41 @@
+/*
+ * executor: one request, end to end.  Parse and validate it, build the
+ * workspace, start the program (launch), supervise it, collect artifacts,
+ * answer, and leave nothing behind.  Every front door calls this and only
+ * this; none of them touches the sandbox or the workspace directly.
+ */
+#ifndef RUNBOX_EXECUTOR_H
+#define RUNBOX_EXECUTOR_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "sandbox.h"
+
+struct executor {
+	struct runbox_config cfg;
+	struct sandbox_caps caps;
+	bool subreaper; /* orphans of a run are reparented to runbox */
+	bool root;	/* runbox runs as root: programs get cfg.uid/cfg.gid */
+};
+
+/* Probe the platform once.  Failing here is a runbox fault. */
+int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err);
+
+/* Per-request overrides a front door may impose (Lambda's deadline, ...). */
+struct executor_opts {
+	double max_timeout_s;	  /* 0: no extra cap */
+	size_t max_response_bytes; /* 0: no cap; artifacts shrink to fit */
+};
+
+/*
+ * Run the request in @body.  On success (the program ran, whatever its exit
+ * code) returns 0 and a malloc'd JSON line in *ret_json.  On refusal or an
+ * internal fault returns < 0, fills @err, and *ret_json holds the error
+ * response (or NULL when even that could not be built).
+ */
+int executor_run(struct executor *ex, const char *body, size_t n,
+		 const struct executor_opts *opts, char **ret_json, struct rb_err *err);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+ * launch: the fork-and-exec implementation of launch.h.
+ *
+ * The child's set-up is a flat ladder, in this order, each step one call:
+ * its own session (so the whole tree can be signalled), default signal
+ * dispositions (runbox ignores SIGPIPE; a program must not inherit that),
+ * the standard fds, rlimits, no other fds, the workspace as cwd, then the
+ * sandbox layers (which end with seccomp, the last thing before execve).
+ */
+#define _GNU_SOURCE
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+struct pipes {
+	int in[2], out[2], err[2], report[2];
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void close_pipes(struct pipes *p)
+{
+	int *all[] = { &p->in[0], &p->in[1], &p->out[0], &p->out[1],
+		       &p->err[0], &p->err[1], &p->report[0], &p->report[1] };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		close_fd(all[i]);
+}
+
+static int open_pipes(struct pipes *p, struct rb_err *err)
+{
+	int *all[] = { p->in, p->out, p->err, p->report };
+
+	memset(p, -1, sizeof(*p));
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (pipe2(all[i], O_CLOEXEC) < 0) {
+			int e = errno;
+
+			close_pipes(p);
+			return rb_fail_sys(err, e, "pipe2");
+		}
+	return 0;
+}
+
+/* ---- the child, between fork and exec: no allocation ---- */
+
+static int child_signals(struct rb_err *err)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return rb_fail_sys(err, errno, "sigprocmask");
+	return 0;
+}
+
+static int child_fds(const struct pipes *p, struct rb_err *err)
+{
+	if (dup2(p->in[0], 0) < 0 || dup2(p->out[1], 1) < 0 || dup2(p->err[1], 2) < 0)
+		return rb_fail_sys(err, errno, "dup2");
+	return 0;
+}
+
+static int child_rlimits(const struct launch_spec *spec, struct rb_err *err)
+{
+	for (size_t i = 0; i < spec->n_rlimits; i++)
+		if (setrlimit(spec->rlimits[i].resource, &spec->rlimits[i].value) < 0)
+			return rb_fail_sys(err, errno, "setrlimit(%d)", spec->rlimits[i].resource);
+	return 0;
+}
+
+/* Mark every fd above 2 close-on-exec; the ones the sandbox needs until exec stay usable. */
+static int child_close_fds(struct rb_err *err)
+{
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	for (int fd = 3; fd < 65536; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	(void)err;
+	return 0;
+}
+
+static int child_setup(const struct launch_spec *spec, const struct pipes *p, struct rb_err *err)
+{
+	int r;
+
+	if (setsid() < 0)
+		return rb_fail_sys(err, errno, "setsid");
+	r = child_signals(err);
+	if (r < 0)
+		return r;
+	r = child_fds(p, err);
+	if (r < 0)
+		return r;
+	r = child_rlimits(spec, err);
+	if (r < 0)
+		return r;
+	r = child_close_fds(err);
+	if (r < 0)
+		return r;
+	if (fchdir(spec->cwd_fd) < 0)
+		return rb_fail_sys(err, errno, "fchdir to the workspace");
+	return sandbox_plan_enter(spec->sandbox, err);
+}
+
+static void child_write_report(int fd, const struct rb_err *err)
+{
+	const char *p = (const char *)err;
+	size_t left = sizeof(*err);
+
+	while (left) {
+		ssize_t w = write(fd, p, left);
+
+		if (w <= 0 && errno != EINTR)
+			return;
+		if (w > 0) {
+			p += w;
+			left -= (size_t)w;
+		}
+	}
+}
+
+static __attribute__((noreturn)) void child_main(const struct launch_spec *spec,
+						 const struct pipes *p)
+{
+	struct rb_err err = { 0 };
+
+	if (child_setup(spec, p, &err) >= 0) {
+		execve(spec->path, spec->argv, spec->envp);
+		rb_fail_sys(&err, errno, "execve '%s'", spec->path);
+	}
+	child_write_report(p->report[1], &err);
+	_exit(127);
+}
+
+/* ---- the parent ---- */
+
+static pid_t clone_child(unsigned long flags)
+{
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0, 0, 0, 0);
+}
+
+/* Read the child's set-up report: EOF means execve succeeded. */
+static int read_report(int fd, pid_t pid, struct rb_err *err)
+{
+	struct rb_err child_err;
+	size_t got = 0;
+
+	while (got < sizeof(child_err)) {
+		ssize_t r = read(fd, (char *)&child_err + got, sizeof(child_err) - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got == 0)
+		return 0;
+	waitpid(pid, NULL, 0);
+	if (got != sizeof(child_err))
+		return rb_fail_sys(err, EIO, "the program's set-up failed without a report");
+	*err = child_err;
+	err->msg[sizeof(err->msg) - 1] = '\0';
+	return rb_wrap(err, -(err->errnum ? err->errnum : EIO), "start the program");
+}
+
+static void keep_parent_ends(const struct pipes *p, struct launched *ret)
+{
+	ret->stdin_fd = p->in[1];
+	ret->stdout_fd = p->out[0];
+	ret->stderr_fd = p->err[0];
+	fcntl(ret->stdin_fd, F_SETFL, O_NONBLOCK);
+	fcntl(ret->stdout_fd, F_SETFL, O_NONBLOCK);
+	fcntl(ret->stderr_fd, F_SETFL, O_NONBLOCK);
+	ret->pidfd = (int)syscall(SYS_pidfd_open, ret->pid, 0);
+	if (ret->pidfd >= 0)
+		fcntl(ret->pidfd, F_SETFD, FD_CLOEXEC);
+}
+
+int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb_err *err)
+{
+	struct pipes p;
+	pid_t pid;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->stdin_fd = ret->stdout_fd = ret->stderr_fd = ret->pidfd = -1;
+	r = open_pipes(&p, err);
+	if (r < 0)
+		return r;
+	pid = clone_child(spec->sandbox ? spec->sandbox->clone_flags : 0);
+	if (pid < 0) {
+		r = rb_fail_sys(err, errno, "clone");
+		close_pipes(&p);
+		return r;
+	}
+	if (pid == 0)
+		child_main(spec, &p);
+	ret->pid = pid;
+	close_fd(&p.in[0]);
+	close_fd(&p.out[1]);
+	close_fd(&p.err[1]);
+	close_fd(&p.report[1]);
+	r = read_report(p.report[0], pid, err);
+	close_fd(&p.report[0]);
+	if (r < 0) {
+		close_pipes(&p);
+		return r;
+	}
+	keep_parent_ends(&p, ret);
+	return 0;
+}
+
+void launch_close(struct launched *l)
+{
+	close_fd(&l->stdin_fd);
+	close_fd(&l->stdout_fd);
+	close_fd(&l->stderr_fd);
+	close_fd(&l->pidfd);
+}

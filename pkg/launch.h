@@ -1,0 +1,55 @@
+/*
+ * launch: how a program is started.
+ *
+ * This is the one small interface between "make a process that runs this
+ * program under these limits and this sandbox" and everything around it
+ * (supervision, result collection).  Today it forks a fresh child per run;
+ * a later pool of pre-forked, pre-imported one-shot workers implements the
+ * same call.  The child between fork and exec allocates nothing and reports
+ * a failure through a close-on-exec pipe.
+ */
+#ifndef RUNBOX_LAUNCH_H
+#define RUNBOX_LAUNCH_H
+
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "sandbox.h"
+
+struct launch_rlimit {
+	int resource;
+	struct rlimit value;
+};
+
+struct launch_spec {
+	const char *path;   /* absolute executable */
+	char *const *argv;
+	char *const *envp;
+	int cwd_fd;	    /* the workspace */
+	const struct launch_rlimit *rlimits;
+	size_t n_rlimits;
+	const struct sandbox_plan *sandbox;
+};
+
+/* A started program: its pid and the parent's ends of its standard fds. */
+struct launched {
+	pid_t pid;
+	int stdin_fd;  /* write end, O_NONBLOCK */
+	int stdout_fd; /* read end, O_NONBLOCK */
+	int stderr_fd; /* read end, O_NONBLOCK */
+	int pidfd;     /* -1 when the kernel has no pidfd_open */
+};
+
+/*
+ * Start the program.  On success the caller owns the fds and must reap the
+ * pid (supervise does both).  On failure nothing is left running and @err
+ * says which step of the child's set-up failed.
+ */
+int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb_err *err);
+
+/* Close whatever fds of @l are still open (idempotent). */
+void launch_close(struct launched *l);
+
+#endif

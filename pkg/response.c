@@ -1,0 +1,232 @@
+/*
+ * response: cJSON gives the structure; strings that may hold NUL bytes or
+ * invalid UTF-8 (the program's output) are encoded here and inserted raw,
+ * because cJSON strings stop at the first NUL.
+ */
+#define _GNU_SOURCE
+#include "response.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "b64.h"
+#include "utf8.h"
+
+static bool tail_has(const char *tail, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (size_t i = 0; i + m <= n; i++)
+		if (memcmp(tail + i, needle, m) == 0)
+			return true;
+	return false;
+}
+
+static const char *signal_status(int sig)
+{
+	switch (sig) {
+	case SIGXCPU:
+		return "cpu_limit";
+	case SIGXFSZ:
+		return "file_size_limit";
+	case SIGSYS:
+		return "blocked_syscall";
+	default:
+		return "killed";
+	}
+}
+
+/* A failed exit whose stderr shows which limit was hit. */
+static const char *exit_status(const char *tail, size_t n)
+{
+	if (tail_has(tail, n, "MemoryError") || tail_has(tail, n, "Cannot allocate memory") ||
+	    tail_has(tail, n, "std::bad_alloc") || tail_has(tail, n, "xmalloc: cannot allocate"))
+		return "memory_limit";
+	if (tail_has(tail, n, "File too large") || tail_has(tail, n, "[Errno 27]"))
+		return "file_size_limit";
+	return "error";
+}
+
+void response_classify(int wait_status, bool timed_out, const char *err_tail,
+		       size_t err_len, int *ret_exit_code, const char **ret_status)
+{
+	size_t keep = err_len < 2048 ? err_len : 2048;
+	const char *tail = err_tail + err_len - keep;
+
+	if (timed_out) {
+		*ret_exit_code = 124;
+		*ret_status = "timeout";
+	} else if (WIFSIGNALED(wait_status)) {
+		*ret_exit_code = 128 + WTERMSIG(wait_status);
+		*ret_status = signal_status(WTERMSIG(wait_status));
+	} else {
+		*ret_exit_code = WEXITSTATUS(wait_status);
+		*ret_status = *ret_exit_code == 0 ? "ok" : exit_status(tail, keep);
+	}
+}
+
+static size_t escape_one(unsigned char c, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *simple = NULL;
+
+	switch (c) {
+	case '"': simple = "\\\""; break;
+	case '\\': simple = "\\\\"; break;
+	case '\n': simple = "\\n"; break;
+	case '\r': simple = "\\r"; break;
+	case '\t': simple = "\\t"; break;
+	case '\b': simple = "\\b"; break;
+	case '\f': simple = "\\f"; break;
+	default: break;
+	}
+	if (simple) {
+		memcpy(out, simple, 2);
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f) {
+		memcpy(out, "\\u00", 4);
+		out[4] = hex[c >> 4];
+		out[5] = hex[c & 15];
+		return 6;
+	}
+	out[0] = (char)c;
+	return 1;
+}
+
+char *response_json_string(const char *s, size_t n)
+{
+	char *clean = malloc(utf8_sanitized_max(n) + 1), *out;
+	size_t len, o = 0;
+
+	if (!clean)
+		return NULL;
+	len = utf8_sanitize(s, n, clean);
+	out = malloc(len * 6 + 3);
+	if (out) {
+		out[o++] = '"';
+		for (size_t i = 0; i < len; i++)
+			o += escape_one((unsigned char)clean[i], out + o);
+		out[o++] = '"';
+		out[o] = '\0';
+	}
+	free(clean);
+	return out;
+}
+
+static bool add_raw_string(cJSON *obj, const char *key, const char *s, size_t n)
+{
+	char *lit = response_json_string(s, n);
+	cJSON *raw = lit ? cJSON_CreateRaw(lit) : NULL;
+
+	free(lit);
+	return raw && cJSON_AddItemToObject(obj, key, raw);
+}
+
+static cJSON *artifact_value(const struct artifact *a)
+{
+	const char *s = (const char *)a->data;
+	cJSON *o;
+	char *b;
+
+	if (utf8_valid(s, a->size, NULL) && !memchr(s, '\0', a->size)) {
+		char *lit = response_json_string(s, a->size);
+		cJSON *raw = lit ? cJSON_CreateRaw(lit) : NULL;
+
+		free(lit);
+		return raw;
+	}
+	b = malloc(b64_encoded_len(a->size) + 1);
+	o = b ? cJSON_CreateObject() : NULL;
+	if (o) {
+		b64_encode(a->data, a->size, b);
+		cJSON_AddStringToObject(o, "content", b);
+		cJSON_AddStringToObject(o, "encoding", "base64");
+	}
+	free(b);
+	return o;
+}
+
+static bool add_artifacts(cJSON *root, const struct artifact_list *l)
+{
+	cJSON *arts = cJSON_AddObjectToObject(root, "artifacts"), *omitted = NULL;
+
+	if (!arts)
+		return false;
+	for (size_t i = 0; l && i < l->n; i++) {
+		const struct artifact *a = &l->items[i];
+		cJSON *v, *o;
+
+		if (!a->omitted) {
+			v = artifact_value(a);
+			if (!v || !cJSON_AddItemToObject(arts, a->path, v))
+				return false;
+			continue;
+		}
+		if (!omitted && !(omitted = cJSON_CreateArray()))
+			return false;
+		o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(omitted, o))
+			return false;
+		cJSON_AddStringToObject(o, "path", a->path);
+		cJSON_AddNumberToObject(o, "size", (double)a->size);
+		cJSON_AddStringToObject(o, "reason", a->omitted);
+	}
+	return omitted ? cJSON_AddItemToObject(root, "omitted_artifacts", omitted) : true;
+}
+
+static bool fill(cJSON *root, const struct run_outcome *o)
+{
+	cJSON *trunc;
+
+	if (!cJSON_AddNumberToObject(root, "exit_code", o->exit_code) ||
+	    !add_raw_string(root, "stdout", o->out, o->out_len) ||
+	    !add_raw_string(root, "stderr", o->err, o->err_len) ||
+	    !add_artifacts(root, o->artifacts) ||
+	    !cJSON_AddStringToObject(root, "status", o->status) ||
+	    !cJSON_AddNumberToObject(root, "duration_ms", (double)(long long)(o->duration_ms + 0.5)))
+		return false;
+	trunc = cJSON_AddObjectToObject(root, "truncated");
+	if (!trunc || !cJSON_AddBoolToObject(trunc, "stdout", o->out_truncated) ||
+	    !cJSON_AddBoolToObject(trunc, "stderr", o->err_truncated))
+		return false;
+	return true;
+}
+
+char *response_build(const struct run_outcome *o)
+{
+	cJSON *root = cJSON_CreateObject(), *sb = o->sandbox, *deps = o->dependencies;
+	char *out = NULL;
+
+	if (!sb)
+		sb = cJSON_CreateObject();
+	if (!deps)
+		deps = cJSON_CreateArray();
+	if (root && fill(root, o) && sb && deps) {
+		cJSON_AddItemToObject(root, "sandbox", sb);
+		cJSON_AddItemToObject(root, "dependencies", deps);
+		sb = deps = NULL;
+		out = cJSON_PrintUnformatted(root);
+	}
+	cJSON_Delete(sb);
+	cJSON_Delete(deps);
+	cJSON_Delete(root);
+	return out;
+}
+
+char *response_error(const struct rb_err *err)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *out = NULL;
+
+	/* A message cut to fit its buffer may end inside a UTF-8 sequence. */
+	if (root && add_raw_string(root, "error", err->msg, strlen(err->msg)) &&
+	    cJSON_AddStringToObject(root, "code", err->code[0] ? err->code : "internal_error") &&
+	    (!err->field[0] || add_raw_string(root, "field", err->field, strlen(err->field))))
+		out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return out;
+}

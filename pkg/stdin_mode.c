@@ -1,0 +1,98 @@
+/*
+ * stdin_mode: read a bounded body, run it, print one line (see stdin_mode.h).
+ */
+#define _GNU_SOURCE
+#include "stdin_mode.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "response.h"
+
+int stdin_read_body(int fd, size_t cap, char **ret, size_t *ret_len, int *ret_over)
+{
+	size_t size = 65536, len = 0;
+	char *buf = malloc(size);
+
+	*ret_over = 0;
+	while (buf) {
+		ssize_t r;
+
+		if (len == size - 1) {
+			size_t want = size * 2 > cap + 2 ? cap + 2 : size * 2;
+			char *n = want > size ? realloc(buf, want) : NULL;
+
+			if (!n) {
+				*ret_over = want <= size;
+				break;
+			}
+			buf = n;
+			size = want;
+		}
+		r = read(fd, buf + len, size - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > cap) {
+			*ret_over = 1;
+			break;
+		}
+	}
+	if (!buf)
+		return -ENOMEM;
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int stdin_exit_status(int r, const struct rb_err *err)
+{
+	if (r >= 0)
+		return RUNBOX_EXIT_RAN;
+	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE)
+		return RUNBOX_EXIT_REFUSED;
+	return RUNBOX_EXIT_FAULT;
+}
+
+static void print_line(const char *json)
+{
+	if (json)
+		printf("%s\n", json);
+	else
+		printf("{\"error\":\"runbox ran out of memory building its answer\","
+		       "\"code\":\"internal_error\"}\n");
+	fflush(stdout);
+}
+
+int stdin_mode_run(struct executor *ex)
+{
+	size_t cap = ex->cfg.limits.max_body_bytes, len = 0;
+	struct rb_err err = { 0 };
+	char *body = NULL, *json = NULL;
+	int over = 0, r;
+
+	r = stdin_read_body(STDIN_FILENO, cap, &body, &len, &over);
+	if (r < 0)
+		r = rb_fail_sys(&err, -r, "read the request from stdin");
+	else if (over)
+		r = rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "body_too_large", NULL,
+			    "The request body is larger than the limit of %zu bytes.", cap);
+	if (r < 0)
+		json = response_error(&err);
+	else
+		r = executor_run(ex, body, len, NULL, &json, &err);
+	print_line(json);
+	free(json);
+	free(body);
+	return stdin_exit_status(r, &err);
+}

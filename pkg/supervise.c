@@ -1,0 +1,316 @@
+/*
+ * supervise: a poll loop over the program's pipes and its pidfd, a hard
+ * deadline, and a kill of the whole tree (its session, its uid when it has
+ * one of its own, and every orphan reparented to runbox as subreaper).
+ */
+#define _GNU_SOURCE
+#include "supervise.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long pipes may stay open after the tree is killed (an escaped holder). */
+#define DRAIN_GRACE_S 0.5
+/* Poll period when the kernel has no pidfd. */
+#define FALLBACK_TICK_MS 10
+
+double supervise_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int supervise_become_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+static int capture_init(struct capture *c, size_t cap, struct rb_err *err)
+{
+	c->cap = cap;
+	c->len = 0;
+	c->truncated = false;
+	c->data = malloc(cap + 1);
+	if (!c->data)
+		return rb_fail_sys(err, ENOMEM, "allocate an output buffer");
+	c->data[0] = '\0';
+	return 0;
+}
+
+/* Read what is there; past the cap, read and drop.  Returns 1 on EOF. */
+static int drain(int fd, struct capture *c)
+{
+	char sink[65536];
+
+	for (;;) {
+		size_t room = c->cap - c->len;
+		char *dst = room ? c->data + c->len : sink;
+		ssize_t r = read(fd, dst, room ? room : sizeof(sink));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return 0; /* EAGAIN */
+		if (r == 0)
+			return 1;
+		if (room)
+			c->len += (size_t)r;
+		else
+			c->truncated = true;
+	}
+}
+
+struct loop {
+	struct launched *l;
+	const struct supervise_opts *o;
+	struct supervise_result *res;
+	size_t stdin_off;
+	bool exited, killed;
+	double deadline, drain_until;
+};
+
+static void kill_tree(struct loop *s);
+
+static void feed_stdin(struct loop *s)
+{
+	while (s->stdin_off < s->o->stdin_len) {
+		ssize_t w = write(s->l->stdin_fd, s->o->stdin_data + s->stdin_off,
+				  s->o->stdin_len - s->stdin_off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w < 0)
+			break; /* EPIPE: the program closed its stdin */
+		s->stdin_off += (size_t)w;
+	}
+	close(s->l->stdin_fd);
+	s->l->stdin_fd = -1;
+}
+
+static void reap_main(struct loop *s, int flags)
+{
+	int st;
+	pid_t r;
+
+	if (s->exited)
+		return;
+	do
+		r = waitpid(s->l->pid, &st, flags);
+	while (r < 0 && errno == EINTR);
+	if (r != s->l->pid)
+		return;
+	s->exited = true;
+	s->res->wait_status = st;
+	kill_tree(s);
+	s->drain_until = supervise_now() + DRAIN_GRACE_S;
+}
+
+/* Build the pollfd set; returns how many. */
+static nfds_t poll_set(struct loop *s, struct pollfd *p)
+{
+	nfds_t n = 0;
+
+	p[n++] = (struct pollfd){ .fd = s->l->stdout_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = s->l->stderr_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = s->l->stdin_fd, .events = POLLOUT };
+	p[n++] = (struct pollfd){ .fd = s->exited ? -1 : s->l->pidfd, .events = POLLIN };
+	return n;
+}
+
+static int poll_timeout_ms(const struct loop *s)
+{
+	double until = s->exited ? s->drain_until : s->deadline;
+	double ms = (until - supervise_now()) * 1000.0;
+
+	if (ms < 0)
+		ms = 0;
+	if (!s->exited && s->l->pidfd < 0 && ms > FALLBACK_TICK_MS)
+		ms = FALLBACK_TICK_MS;
+	return (int)ms + 1;
+}
+
+static bool pipes_open(const struct loop *s)
+{
+	return s->l->stdout_fd >= 0 || s->l->stderr_fd >= 0;
+}
+
+static void on_ready(struct loop *s, const struct pollfd *p)
+{
+	if (p[0].revents && drain(s->l->stdout_fd, &s->res->out)) {
+		close(s->l->stdout_fd);
+		s->l->stdout_fd = -1;
+	}
+	if (p[1].revents && drain(s->l->stderr_fd, &s->res->err)) {
+		close(s->l->stderr_fd);
+		s->l->stderr_fd = -1;
+	}
+	if (p[2].revents)
+		feed_stdin(s);
+	if (p[3].revents || s->l->pidfd < 0)
+		reap_main(s, WNOHANG);
+}
+
+static void on_deadline(struct loop *s)
+{
+	s->res->timed_out = true;
+	kill_tree(s);
+	reap_main(s, 0);
+}
+
+static void loop_run(struct loop *s)
+{
+	struct pollfd p[4];
+
+	if (s->o->stdin_len == 0)
+		feed_stdin(s);
+	for (;;) {
+		nfds_t n = poll_set(s, p);
+		int r = poll(p, n, poll_timeout_ms(s));
+		double now = supervise_now();
+
+		if (r > 0)
+			on_ready(s, p);
+		if (!s->exited && now >= s->deadline)
+			on_deadline(s);
+		if (s->exited && (!pipes_open(s) || now >= s->drain_until))
+			break;
+		if (!s->exited && !pipes_open(s))
+			reap_main(s, WNOHANG);
+	}
+}
+
+int supervise_run(struct launched *l, const struct supervise_opts *opts,
+		  struct supervise_result *ret, struct rb_err *err)
+{
+	struct loop s = { .l = l, .o = opts, .res = ret };
+	double start = supervise_now();
+	struct rusage ru;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = capture_init(&ret->out, opts->max_output_bytes, err);
+	if (r >= 0)
+		r = capture_init(&ret->err, opts->max_output_bytes, err);
+	if (r < 0) {
+		kill_tree(&s);
+		reap_main(&s, 0);
+		launch_close(l);
+		return r;
+	}
+	s.deadline = start + opts->timeout_s;
+	loop_run(&s);
+	kill_tree(&s);
+	launch_close(l);
+	ret->duration_ms = (supervise_now() - start) * 1000.0;
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		ret->usage.cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+				   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	ret->out.data[ret->out.len] = '\0';
+	ret->err.data[ret->err.len] = '\0';
+	return 0;
+}
+
+void supervise_result_free(struct supervise_result *r)
+{
+	free(r->out.data);
+	free(r->err.data);
+	r->out.data = r->err.data = NULL;
+}
+
+/* ---- killing the tree ---- */
+
+/*
+ * Kill every process of @uid from a child that switched to it: kill(-1)
+ * reaches exactly the processes that uid may signal, and the kernel holds
+ * the task list while it does, so a fork bomb cannot outrun it.
+ */
+static void kill_uid(uid_t uid)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setresuid(uid, uid, uid) == 0)
+			kill(-1, SIGKILL);
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+/* The parent pid of @pid from /proc, or -1. */
+static pid_t parent_of(const char *pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+	if (!p)
+		return -1;
+	return (pid_t)strtol(p + 4, NULL, 10); /* ") S <ppid>" */
+}
+
+/*
+ * Kill and reap the orphans reparented to runbox (it is a subreaper).
+ * Returns how many were found.
+ */
+static int sweep_orphans(pid_t keep)
+{
+	pid_t self = getpid();
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (pid <= 0 || pid == keep || parent_of(de->d_name) != self)
+			continue;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		found++;
+	}
+	closedir(d);
+	return found;
+}
+
+static void kill_tree(struct loop *s)
+{
+	pid_t pid = s->l->pid;
+
+	kill(-pid, SIGKILL); /* its session and process group */
+	if (!s->exited)
+		kill(pid, SIGKILL);
+	if (s->o->kill_uid)
+		kill_uid(s->o->uid);
+	for (int round = 0; round < 64 && sweep_orphans(s->exited ? -1 : pid) > 0; round++)
+		;
+	s->killed = true;
+}

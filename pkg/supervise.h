@@ -1,0 +1,63 @@
+/*
+ * supervise: watch a started program until it ends or its deadline passes,
+ * drain its output into capped buffers, feed its stdin, and make sure no
+ * process of its tree is left when it returns.
+ */
+#ifndef RUNBOX_SUPERVISE_H
+#define RUNBOX_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "launch.h"
+
+struct capture {
+	char *data; /* malloc'd, NUL-terminated, at most cap bytes */
+	size_t len;
+	size_t cap;
+	bool truncated;
+};
+
+struct supervise_opts {
+	double timeout_s;
+	size_t max_output_bytes;
+	const char *stdin_data;
+	size_t stdin_len;
+	bool kill_uid;	/* the tree runs under its own uid: kill everything of it */
+	uid_t uid;
+};
+
+struct supervise_result {
+	int wait_status;     /* of the program's main process */
+	bool timed_out;
+	double duration_ms;
+	struct rusage_lite {
+		double cpu_s;
+	} usage;
+	struct capture out, err;
+};
+
+/*
+ * Run the supervision loop for @l until the program exits (then its
+ * remaining tree is killed) or the deadline passes (then everything is
+ * killed).  Closes @l's fds and reaps every process it can see.  Fills
+ * @ret, whose buffers the caller frees with supervise_result_free().
+ */
+int supervise_run(struct launched *l, const struct supervise_opts *opts,
+		  struct supervise_result *ret, struct rb_err *err);
+
+void supervise_result_free(struct supervise_result *r);
+
+/*
+ * Become a subreaper so that orphaned descendants are reparented to runbox
+ * and can be killed.  Returns 0, or a negative errno where the platform
+ * refuses it (Lambda); the caller reports that.
+ */
+int supervise_become_subreaper(void);
+
+/* Monotonic clock in seconds. */
+double supervise_now(void);
+
+#endif

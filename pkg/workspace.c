@@ -1,0 +1,289 @@
+/*
+ * workspace: creation with O_EXCL/O_NOFOLLOW relative to held directory fds,
+ * and removal that walks the tree by fd, never by path, so a symlink the
+ * program planted can only be unlinked, never followed.
+ */
+#define _GNU_SOURCE
+#include "workspace.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Depth at which removal moves a subtree up instead of descending further. */
+#define REMOVE_MAX_DEPTH 24
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, data, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Make a directory below @dirfd and give it to the program when asked. */
+static int make_dir(const struct workspace *ws, int dirfd, const char *name, mode_t mode,
+		    bool give)
+{
+	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		return -errno;
+	if (fchmodat(dirfd, name, mode, 0) < 0)
+		return -errno;
+	if (give && ws->chown && fchownat(dirfd, name, ws->uid, ws->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Open (creating as needed) the parent directory of relative @path below @base. */
+static int open_parent(const struct workspace *ws, int base, const char *path, bool give,
+		       mode_t dmode, const char **ret_leaf)
+{
+	char seg[256];
+	const char *p = path, *slash;
+	int fd = dup(base), next, r;
+
+	if (fd < 0)
+		return -errno;
+	while ((slash = strchr(p, '/'))) {
+		snprintf(seg, sizeof(seg), "%.*s", (int)(slash - p), p);
+		r = make_dir(ws, fd, seg, dmode, give);
+		next = r < 0 ? r : openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (next < 0)
+			return r < 0 ? r : -errno;
+		fd = next;
+		p = slash + 1;
+	}
+	*ret_leaf = p;
+	return fd;
+}
+
+static int write_file(const struct workspace *ws, int base, const struct request_file *f,
+		      bool give, mode_t fmode, mode_t dmode)
+{
+	const char *leaf;
+	int dfd = open_parent(ws, base, f->path, give, dmode, &leaf), fd, r;
+
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
+	r = fd < 0 ? -errno : write_all(fd, f->data, f->len);
+	if (r == 0 && give && ws->chown && fchown(fd, ws->uid, ws->gid) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return r;
+}
+
+static int write_program(struct workspace *ws, const struct request *req, struct rb_err *err)
+{
+	struct request_file main_file = { .data = req->script, .len = req->script_len };
+	int r;
+
+	for (size_t i = 0; i < req->n_files; i++) {
+		r = write_file(ws, ws->dir_fd, &req->files[i], true, 0644, 0755);
+		if (r < 0)
+			return rb_fail_sys(err, -r, "write files.%s", req->files[i].path);
+	}
+	if (!req->script)
+		return 0;
+	snprintf(main_file.path, sizeof(main_file.path), "%s", request_program_path(req));
+	r = write_file(ws, ws->dir_fd, &main_file, true, 0644, 0755);
+	if (r < 0)
+		return rb_fail_sys(err, -r, "write %s", main_file.path);
+	return 0;
+}
+
+/*
+ * input/ is read-only for the program: under root it stays root's with
+ * read-only modes; otherwise the modes are all we have (the Landlock layer
+ * enforces it where the kernel allows).
+ */
+static int write_context(struct workspace *ws, const struct request *req, struct rb_err *err)
+{
+	int in_fd, r = 0;
+
+	if (make_dir(ws, ws->dir_fd, "input", 0755, false) < 0)
+		return rb_fail_sys(err, errno, "create input/");
+	in_fd = openat(ws->dir_fd, "input", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (in_fd < 0)
+		return rb_fail_sys(err, errno, "open input/");
+	for (size_t i = 0; i < req->n_context && r == 0; i++) {
+		r = write_file(ws, in_fd, &req->context[i], false, 0444, 0755);
+		if (r < 0)
+			rb_fail_sys(err, -r, "write context.%s", req->context[i].path);
+	}
+	close(in_fd);
+	if (r == 0 && !ws->chown && fchmodat(ws->dir_fd, "input", 0555, 0) < 0)
+		r = rb_fail_sys(err, errno, "chmod input/");
+	return r;
+}
+
+static int make_layout(struct workspace *ws, struct rb_err *err)
+{
+	static const char *const dirs[] = { "output", ".home", ".tmp" };
+	int r;
+
+	if (ws->chown && fchown(ws->dir_fd, ws->uid, ws->gid) < 0)
+		return rb_fail_sys(err, errno, "chown workspace");
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		r = make_dir(ws, ws->dir_fd, dirs[i], 0700, true);
+		if (r < 0)
+			return rb_fail_sys(err, -r, "create %s/", dirs[i]);
+	}
+	ws->output_fd = openat(ws->dir_fd, "output", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ws->output_fd < 0)
+		return rb_fail_sys(err, errno, "open output/");
+	return 0;
+}
+
+int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
+		     bool chown, uid_t uid, gid_t gid, struct rb_err *err)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->dir_fd = ret->output_fd = -1;
+	ret->chown = chown;
+	ret->uid = uid;
+	ret->gid = gid;
+	snprintf(ret->path, sizeof(ret->path), "%s/runbox-XXXXXX", parent);
+	if (!mkdtemp(ret->path)) {
+		r = rb_fail_sys(err, errno, "create a workspace under '%s'", parent);
+		ret->path[0] = '\0';
+		return r;
+	}
+	ret->dir_fd = open(ret->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ret->dir_fd < 0)
+		r = rb_fail_sys(err, errno, "open workspace '%s'", ret->path);
+	else
+		r = make_layout(ret, err);
+	if (r >= 0)
+		r = write_program(ret, req, err);
+	if (r >= 0)
+		r = write_context(ret, req, err);
+	if (r < 0) {
+		struct rb_err ignored;
+
+		workspace_remove(ret, &ignored);
+	}
+	return r;
+}
+
+static int remove_children(int dirfd, int topfd, unsigned depth);
+
+/* Remove entry @name of @dirfd, a directory or not. */
+static int remove_entry(int dirfd, int topfd, const char *name, unsigned depth)
+{
+	static unsigned long moved;
+	char tmp[64];
+	int fd, r;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth >= REMOVE_MAX_DEPTH) {
+		/* Too deep to hold an fd per level: move it up and finish later. */
+		snprintf(tmp, sizeof(tmp), ".runbox-deep-%lu", ++moved);
+		return renameat(dirfd, name, topfd, tmp) < 0 ? -errno : 1;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fchmod(fd, 0700);
+	r = remove_children(fd, topfd, depth + 1);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
+		return errno == ENOTEMPTY ? 1 : -errno;
+	return r;
+}
+
+/* Returns 1 when something was moved up and another pass is needed. */
+static int remove_children(int dirfd, int topfd, unsigned depth)
+{
+	int fd = dup(dirfd), r, again = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		r = remove_entry(dirfd, topfd, de->d_name, depth);
+		if (r < 0) {
+			closedir(d);
+			return r;
+		}
+		again |= r;
+	}
+	closedir(d);
+	return again;
+}
+
+int workspace_remove_tree_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	fchmod(fd, 0700);
+	for (int pass = 0; pass < 100000; pass++) {
+		r = remove_children(fd, fd, 0);
+		if (r <= 0)
+			break;
+	}
+	close(fd);
+	if (r < 0)
+		return r;
+	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+int workspace_remove(struct workspace *ws, struct rb_err *err)
+{
+	char *slash;
+	int parent, r = 0;
+
+	if (ws->output_fd >= 0)
+		close(ws->output_fd);
+	if (ws->dir_fd >= 0)
+		close(ws->dir_fd);
+	ws->output_fd = ws->dir_fd = -1;
+	if (!ws->path[0])
+		return 0;
+	slash = strrchr(ws->path, '/');
+	*slash = '\0';
+	parent = open(ws->path[0] ? ws->path : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*slash = '/';
+	if (parent < 0)
+		return rb_fail_sys(err, errno, "open the parent of '%s'", ws->path);
+	r = workspace_remove_tree_at(parent, slash + 1);
+	close(parent);
+	if (r < 0)
+		return rb_fail_sys(err, -r, "remove workspace '%s'", ws->path);
+	ws->path[0] = '\0';
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * workspace: the fresh private directory one request runs in, and its
+ * removal.  Layout: <root>/{<program files>, input/, output/, .home/, .tmp/}.
+ */
+#ifndef RUNBOX_WORKSPACE_H
+#define RUNBOX_WORKSPACE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "request.h"
+
+struct workspace {
+	char path[600]; /* absolute */
+	int dir_fd;	/* the workspace, O_PATH-free real directory fd */
+	int output_fd;	/* output/, opened before the program starts */
+	bool chown;	/* files belong to uid/gid (runbox runs as root) */
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * Create a workspace under @parent and write the request's program, files
+ * and context into it.  When @chown is set, the program's uid/gid own what
+ * it may write (the root, output/, home, tmp); input/ stays read-only.
+ * On failure nothing is left behind.
+ */
+int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
+		     bool chown, uid_t uid, gid_t gid, struct rb_err *err);
+
+/*
+ * Remove the workspace and everything in it, never following a symlink the
+ * program planted, then close its fds.  Safe to call on a zeroed struct.
+ */
+int workspace_remove(struct workspace *ws, struct rb_err *err);
+
+/* Remove the tree below @dirfd/@name (not following links). */
+int workspace_remove_tree_at(int dirfd, const char *name);
+
+#endif
