@@ -162,6 +162,11 @@ static int apply_knob(struct runbox_config *cfg, const struct knob *k, const cha
 int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const char *),
 		    struct rb_err *err)
 {
+	const char *tmpdir = getenv_fn("TMPDIR");
+
+	/* Workspaces go where temporary files go, unless the operator says otherwise. */
+	if (tmpdir && tmpdir[0] == '/' && strlen(tmpdir) < sizeof(cfg->work_dir))
+		snprintf(cfg->work_dir, sizeof(cfg->work_dir), "%s", tmpdir);
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
 		const char *v = getenv_fn(knobs[i].name);
 		int r;

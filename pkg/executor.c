@@ -204,7 +204,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 static void note_timeout(struct capture *c, double timeout_s)
 {
 	char line[96];
-	int n = snprintf(line, sizeof(line), "%sruntime: timed out after %g s\n",
+	int n = snprintf(line, sizeof(line), "%srunbox: timed out after %g s\n",
 			 c->len && c->data[c->len - 1] != '\n' ? "\n" : "", timeout_s);
 	size_t len = (size_t)n, at = c->len;
 
@@ -256,6 +256,7 @@ static void log_run(const struct run *run, size_t body_len, double timeout_s, in
 		    const char *status)
 {
 	cJSON *f = cJSON_CreateObject();
+	struct rusage ru;
 	char hash[17];
 	const char *prog = run->req.script ? run->req.script : "";
 
@@ -271,6 +272,8 @@ static void log_run(const struct run *run, size_t body_len, double timeout_s, in
 	cJSON_AddNumberToObject(f, "stdout_bytes", (double)run->sup.out.len);
 	cJSON_AddNumberToObject(f, "stderr_bytes", (double)run->sup.err.len);
 	cJSON_AddNumberToObject(f, "artifacts", (double)run->arts.n);
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cJSON_AddNumberToObject(f, "runbox_max_rss_kb", (double)ru.ru_maxrss);
 	log_event(LOG_INFO, "run", f);
 }
 

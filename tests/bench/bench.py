@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""make bench: runbox's added cost against a bare interpreter, measured in one
+run on this machine, as medians over repeated runs (never as assertions)."""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+RUNBOX = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/runbox")
+PYTHON = "/usr/bin/python3"
+REPEAT = int(os.environ.get("BENCH_REPEAT", "30"))
+
+CASES = [
+    ("print(1)", "print(1)\n"),
+    ("import numpy", "import numpy\n"),
+    ("5 MiB artifact", "import os\nos.makedirs('output', exist_ok=True)\n"
+     "open('output/blob.bin','wb').write(os.urandom(5 << 20))\n"),
+]
+
+
+def bare(program):
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "main.py"), "w") as f:
+            f.write(program)
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
+               "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
+               "HOME": d}
+        t = time.perf_counter()
+        subprocess.run([PYTHON, "main.py"], cwd=d, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        return (time.perf_counter() - t) * 1000, None
+
+
+def boxed(program, extra_env=None):
+    body = json.dumps({"script": program}).encode()
+    env = {"RUNBOX_LOG": "info"}
+    env.update(extra_env or {})
+    t = time.perf_counter()
+    p = subprocess.run([RUNBOX], input=body, env=env, capture_output=True)
+    ms = (time.perf_counter() - t) * 1000
+    resp = json.loads(p.stdout)
+    assert resp.get("exit_code") == 0, resp
+    rss = None
+    for line in p.stderr.decode().splitlines():
+        try:
+            rss = json.loads(line).get("runbox_max_rss_kb", rss)
+        except ValueError:
+            pass
+    return ms, rss
+
+
+def median_of(fn, *args):
+    fn(*args)  # warm the page cache
+    runs = [fn(*args) for _ in range(REPEAT)]
+    rss = [r for _, r in runs if r is not None]
+    return statistics.median(t for t, _ in runs), (max(rss) if rss else None)
+
+
+def main():
+    print(f"runbox bench: {REPEAT} runs each, medians; {os.cpu_count()} CPUs, "
+          f"{os.uname().release}, {RUNBOX}")
+    print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
+          f"{'runbox RSS':>11}")
+    for name, program in CASES:
+        b, _ = median_of(bare, program)
+        r, rss = median_of(boxed, program)
+        print(f"{name:<16} {b:9.1f} {r:10.1f} {r - b:9.1f} {r / b:6.2f} "
+              f"{(rss or 0) / 1024:8.1f} MiB")
+    if os.environ.get("BENCH_SANDBOX", "1") == "1":
+        print("\nsandbox cost: every layer against RUNBOX_SANDBOX=off")
+        for name, program in [("print(1)", "print(1)\n"), ("import pandas", "import pandas\n")]:
+            on, _ = median_of(boxed, program)
+            off, _ = median_of(boxed, program, {"RUNBOX_SANDBOX": "off"})
+            print(f"{name:<16} on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
