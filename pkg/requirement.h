@@ -26,6 +26,12 @@
 #define VERSION_MAX_RELEASE 16	  /* release segments: 1.2.3 has three */
 #define VERSION_MAX_LOCAL 64	  /* bytes of a local label with its NUL */
 #define VERSION_MAX_SPECIFIERS 16 /* clauses in one specifier set */
+/*
+ * A buffer this size always holds requirement_format()'s result: the
+ * canonical form can be longer than what was parsed ("<1cr," is
+ * "<1rc0.post0,"), at most about 2.4 times REQUIREMENT_MAX_LEN.
+ */
+#define REQUIREMENT_FORMAT_MAX 512
 
 /* Stable error codes of requirement_parse() and version_specset_parse(). */
 #define REQUIREMENT_CODE_INVALID "invalid_dependency"
@@ -146,7 +152,7 @@ bool version_is_prerelease(const struct version *v);
 int version_format(const struct version *v, char *out, size_t outsz);
 
 /*
- * Parse a specifier set such as ">=1.0, <2" ("" is the empty set).  Errors
+ * Parse a specifier set such as ">=1.0, <2" ("" or NULL is the empty set).  Errors
  * as for requirement_parse(), with code REQUIREMENT_CODE_SPECIFIER.
  */
 int version_specset_parse(const char *s, const char *field, struct version_specset *ret,
