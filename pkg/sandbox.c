@@ -1,39 +1,337 @@
 /*
- * sandbox: the layers applied to a program run, in one fixed order.
+ * sandbox: the layers applied to a program run, in one fixed order; the
+ * probe that finds which layers work; the reports of both.
  * See sandbox.h for the three phases.
  */
+#define _GNU_SOURCE
 #include "sandbox.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/prctl.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define PROBE_SELF_TEST_FAILED 200
+#define PROBE_UID 65534
+
+static const char *const layer_names[SANDBOX_LAYER_COUNT] = {
+	[SANDBOX_LAYER_SECCOMP] = "seccomp",	   [SANDBOX_LAYER_LANDLOCK] = "landlock",
+	[SANDBOX_LAYER_USERNS] = "userns",	   [SANDBOX_LAYER_PIDNS] = "pidns",
+	[SANDBOX_LAYER_NETNS] = "netns",	   [SANDBOX_LAYER_IPCNS] = "ipcns",
+	[SANDBOX_LAYER_UTSNS] = "utsns",	   [SANDBOX_LAYER_MOUNTNS] = "mountns",
+	[SANDBOX_LAYER_NO_NEW_PRIVS] = "no_new_privs", [SANDBOX_LAYER_UID_DROP] = "uid_drop",
+};
+
+const char *sandbox_layer_name(enum sandbox_layer layer)
+{
+	return (unsigned)layer < SANDBOX_LAYER_COUNT ? layer_names[layer] : "?";
+}
+
+/* --- probe ----------------------------------------------------------- */
+
+struct probe {
+	int (*body)(const void *arg);
+	const void *arg;
+};
+
+/* Run @body in a forked child; its exit status, or 1000 + signal. */
+static int run_probe(int (*body)(const void *), const void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return errno;
+	if (pid == 0)
+		_exit(body(arg));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+}
+
+/* Turn a probe child's exit status into available / self-test / detail. */
+static void record(struct sandbox_layer_cap *cap, int status, const char *what)
+{
+	cap->available = status == 0 || status == PROBE_SELF_TEST_FAILED;
+	cap->self_test = status == 0			     ? SANDBOX_SELF_TEST_OK
+			 : cap->available || status >= 1000 ? SANDBOX_SELF_TEST_FAILED
+							    : SANDBOX_SELF_TEST_NOT_RUN;
+	if (status == PROBE_SELF_TEST_FAILED)
+		snprintf(cap->detail, sizeof(cap->detail), "%s: applied, but a forbidden action "
+			 "was not refused", what);
+	else if (status >= 1000)
+		snprintf(cap->detail, sizeof(cap->detail), "%s: probe killed by signal %d", what,
+			 status - 1000);
+	else if (status != 0)
+		snprintf(cap->detail, sizeof(cap->detail), "%s: %s", what, strerror(status));
+}
+
+struct ns_probe_arg {
+	enum ns_kind kind;
+	bool as_root;
+};
+
+static int ns_body(const void *arg)
+{
+	const struct ns_probe_arg *a = arg;
+
+	return ns_probe_child(a->kind, a->as_root);
+}
+
+static void probe_namespaces(struct sandbox_caps *caps)
+{
+	for (int k = 0; k < NS_KIND_COUNT; k++) {
+		struct ns_probe_arg arg = { (enum ns_kind)k, caps->can_setuid };
+		struct sandbox_layer_cap *cap = &caps->layer[SANDBOX_LAYER_USERNS + k];
+
+		record(cap, run_probe(ns_body, &arg), "unshare");
+		if (k == NS_USER && caps->can_setuid && cap->available)
+			snprintf(cap->detail, sizeof(cap->detail), "not needed as root");
+	}
+}
+
+static int landlock_body(const void *arg)
+{
+	(void)arg;
+	return landlock_probe_child();
+}
+
+static void probe_landlock(struct sandbox_caps *caps)
+{
+	struct sandbox_layer_cap *cap = &caps->layer[SANDBOX_LAYER_LANDLOCK];
+	int abi = landlock_abi();
+
+	if (abi < 0) {
+		snprintf(cap->detail, sizeof(cap->detail), "not supported: %s", strerror(-abi));
+		return;
+	}
+	caps->landlock_abi = abi;
+	record(cap, run_probe(landlock_body, NULL), "landlock");
+	if (cap->available && cap->self_test == SANDBOX_SELF_TEST_OK)
+		snprintf(cap->detail, sizeof(cap->detail), "ABI %d", abi);
+}
+
+static int seccomp_body(const void *arg)
+{
+	return seccomp_policy_probe_child(arg);
+}
+
+static void probe_seccomp(struct sandbox_caps *caps)
+{
+	static struct seccomp_policy policy; /* probe runs once: not on the stack */
+	struct seccomp_policy_options opt = { .runbox_pid = getpid() };
+	struct sandbox_layer_cap *cap = &caps->layer[SANDBOX_LAYER_SECCOMP];
+	struct rb_err err;
+
+	if (seccomp_policy_build(&policy, &opt, &err) < 0) {
+		snprintf(cap->detail, sizeof(cap->detail), "%.95s", err.msg);
+		return;
+	}
+	record(cap, run_probe(seccomp_body, &policy), "seccomp");
+	if (cap->self_test == SANDBOX_SELF_TEST_OK)
+		snprintf(cap->detail, sizeof(cap->detail), "%u system calls allowed",
+			 policy.n_syscalls);
+}
+
+static int nnp_body(const void *arg)
+{
+	(void)arg;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return errno;
+	return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? 0 : PROBE_SELF_TEST_FAILED;
+}
+
+static int uid_body(const void *arg)
+{
+	(void)arg;
+	if (setgroups(0, NULL) < 0 || setresgid(PROBE_UID, PROBE_UID, PROBE_UID) < 0 ||
+	    setresuid(PROBE_UID, PROBE_UID, PROBE_UID) < 0)
+		return errno;
+	/* Once dropped, there is no way back. */
+	if (setresuid(0, 0, 0) == 0 || errno != EPERM)
+		return PROBE_SELF_TEST_FAILED;
+	return 0;
+}
+
+static void probe_process(struct sandbox_caps *caps)
+{
+	struct sandbox_layer_cap *uid = &caps->layer[SANDBOX_LAYER_UID_DROP];
+
+	record(&caps->layer[SANDBOX_LAYER_NO_NEW_PRIVS], run_probe(nnp_body, NULL), "prctl");
+	if (!caps->can_setuid) {
+		snprintf(uid->detail, sizeof(uid->detail), "runbox is not root");
+		return;
+	}
+	record(uid, run_probe(uid_body, NULL), "setresuid");
+}
 
 int sandbox_probe(struct sandbox_caps *ret, struct rb_err *err)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct sandbox_caps cached;
+
 	(void)err;
-	memset(ret, 0, sizeof(*ret));
-	ret->probed = true;
-	ret->can_setuid = geteuid() == 0;
+	pthread_mutex_lock(&lock);
+	if (!cached.probed) {
+		cached.can_setuid = geteuid() == 0;
+		probe_namespaces(&cached);
+		probe_process(&cached);
+		probe_landlock(&cached);
+		probe_seccomp(&cached);
+		cached.probed = true;
+	}
+	*ret = cached;
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+/* --- prepare (parent) ------------------------------------------------ */
+
+static bool usable(const struct sandbox_caps *caps, enum sandbox_layer layer)
+{
+	return caps->layer[layer].available;
+}
+
+static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
+{
+	struct ns_options opt = {
+		.enabled = plan->cfg.enabled,
+		.allow_network = plan->cfg.allow_network,
+		.as_root = plan->caps.can_setuid,
+		.uid = geteuid(),
+		.gid = getegid(),
+		.workspace = plan->cfg.workspace,
+		.tmp_bytes = plan->cfg.tmp_bytes,
+	};
+	int r;
+
+	for (int k = 0; k < NS_KIND_COUNT; k++)
+		opt.available[k] = usable(&plan->caps, SANDBOX_LAYER_USERNS + k);
+	r = ns_plan_prepare(&plan->ns, &opt, err);
+	if (r < 0)
+		return r;
+	plan->clone_flags = plan->ns.clone_flags;
+	for (int k = 0; k < NS_KIND_COUNT; k++)
+		if (plan->clone_flags & ns_kind_flag((enum ns_kind)k))
+			plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_USERNS + k);
+	return 0;
+}
+
+/*
+ * Landlock and seccomp need no_new_privs, unless the child still holds
+ * CAP_SYS_ADMIN when it applies them (root without a uid drop).
+ */
+static bool can_restrict(const struct sandbox_plan *plan)
+{
+	return plan->cfg.enabled &&
+	       (plan->no_new_privs || (plan->caps.can_setuid && !plan->uid_dropped));
+}
+
+static int prepare_landlock(struct sandbox_plan *plan, struct rb_err *err)
+{
+	struct landlock_options opt = {
+		.workspace = plan->cfg.workspace,
+		.python = plan->cfg.python,
+		.allow_network = plan->cfg.allow_network,
+		.private_mounts = (plan->clone_flags & CLONE_NEWNS) != 0,
+	};
+	int r;
+
+	if (!can_restrict(plan) || !usable(&plan->caps, SANDBOX_LAYER_LANDLOCK))
+		return 0;
+	memcpy(opt.read_paths, plan->cfg.read_paths, sizeof(opt.read_paths));
+	r = landlock_plan_prepare(&plan->landlock, &opt, err);
+	if (r < 0)
+		return r;
+	plan->keep_fds[plan->n_keep_fds++] = plan->landlock.ruleset_fd;
+	plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_LANDLOCK);
+	return 0;
+}
+
+static int prepare_seccomp(struct sandbox_plan *plan, struct rb_err *err)
+{
+	struct seccomp_policy_options opt = {
+		.allow_network = plan->cfg.allow_network,
+		.pid_namespace = (plan->clone_flags & CLONE_NEWPID) != 0,
+		.ipc_namespace = (plan->clone_flags & CLONE_NEWIPC) != 0,
+		.runbox_pid = getpid(),
+	};
+	int r;
+
+	if (!can_restrict(plan) || !usable(&plan->caps, SANDBOX_LAYER_SECCOMP))
+		return 0;
+	r = seccomp_policy_build(&plan->seccomp, &opt, err);
+	if (r < 0)
+		return r;
+	plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP);
 	return 0;
 }
 
 int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *caps,
 			 const struct sandbox_config *cfg, struct rb_err *err)
 {
-	(void)err;
+	int r;
+
 	memset(plan, 0, sizeof(*plan));
+	plan->landlock.ruleset_fd = -1;
 	plan->cfg = *cfg;
 	plan->caps = *caps;
 	plan->uid_dropped = cfg->drop_uid && caps->can_setuid;
+	if (plan->uid_dropped)
+		plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_UID_DROP);
+	/* The only layer kept with the sandbox off is the uid drop. */
+	plan->no_new_privs = cfg->enabled && usable(caps, SANDBOX_LAYER_NO_NEW_PRIVS);
+	if (plan->no_new_privs)
+		plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_NO_NEW_PRIVS);
+	r = prepare_namespaces(plan, err);
+	if (r >= 0)
+		r = prepare_landlock(plan, err);
+	if (r >= 0)
+		r = prepare_seccomp(plan, err);
+	if (r < 0)
+		return rb_wrap(err, r, "sandbox");
+	return 0;
+}
+
+/* --- enter (child) --------------------------------------------------- */
+
+/*
+ * The launcher made the stdio pipes as root, with mode 0600: hand them to
+ * the run's uid, or reopening them (/dev/stdout, /proc/self/fd/1) fails.
+ * Only anonymous pipes: never a file or device that outlives the run.
+ */
+static int give_pipes(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		struct statfs sfs;
+
+		if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PIPEFS_MAGIC)
+			continue;
+		if (fchown(fd, plan->cfg.uid, plan->cfg.gid) < 0)
+			return rb_fail_sys(err, errno, "fchown(%d) of a stdio pipe", fd);
+	}
 	return 0;
 }
 
 /* Drop to the run's uid and gid, with no supplementary groups. */
 static int drop_uid(const struct sandbox_plan *plan, struct rb_err *err)
 {
+	int r;
+
 	if (!plan->uid_dropped)
 		return 0;
+	r = give_pipes(plan, err);
+	if (r < 0)
+		return r;
 	if (setgroups(0, NULL) < 0)
 		return rb_fail_sys(err, errno, "setgroups");
 	if (setresgid(plan->cfg.gid, plan->cfg.gid, plan->cfg.gid) < 0)
@@ -43,19 +341,118 @@ static int drop_uid(const struct sandbox_plan *plan, struct rb_err *err)
 	return 0;
 }
 
+static int set_no_new_privs(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	if (!plan->no_new_privs)
+		return 0;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return rb_fail_sys(err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+	return 0;
+}
+
+static int enter_landlock(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_LANDLOCK)))
+		return 0;
+	return landlock_plan_enter(&plan->landlock, err);
+}
+
+static int enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
+		return 0;
+	return seccomp_policy_load(&plan->seccomp, err);
+}
+
 int sandbox_plan_enter(const struct sandbox_plan *plan, struct rb_err *err)
 {
 	int r;
 
+	/*
+	 * The order is fixed; each step needs what the one before left:
+	 *  1. user namespace maps first: until they are written the child's
+	 *     uid is unmapped, and files it creates (the mount points of the
+	 *     workspace) could not be owned by anyone.
+	 *  2. mounts and host name while the child still holds CAP_SYS_ADMIN
+	 *     (as root, or in its user namespace), which step 3 takes away.
+	 *  3. the uid drop: needs CAP_SETUID and ends every capability, so
+	 *     nothing privileged can follow it.
+	 *  4. no_new_privs: Landlock and seccomp require it of an unprivileged
+	 *     process, and it keeps setuid binaries from undoing step 3.
+	 *  5. Landlock before seccomp, because the filter refuses the
+	 *     landlock_* calls and opens it needs.
+	 *  6. seccomp last: it refuses mount, setresuid, prctl tricks and
+	 *     landlock_*; after it only the execve that follows remains.
+	 */
+	r = ns_enter_user(&plan->ns, err);
+	if (r < 0)
+		return r;
+	r = ns_enter_mounts(&plan->ns, err);
+	if (r < 0)
+		return r;
+	r = ns_enter_uts(&plan->ns, err);
+	if (r < 0)
+		return r;
 	r = drop_uid(plan, err);
 	if (r < 0)
 		return r;
-	return 0;
+	r = set_no_new_privs(plan, err);
+	if (r < 0)
+		return r;
+	r = enter_landlock(plan, err);
+	if (r < 0)
+		return r;
+	return enter_seccomp(plan, err);
 }
 
 void sandbox_plan_release(struct sandbox_plan *plan)
 {
-	(void)plan;
+	landlock_plan_release(&plan->landlock);
+	plan->n_keep_fds = 0;
+}
+
+/* --- reports --------------------------------------------------------- */
+
+static bool applied(const struct sandbox_plan *plan, enum sandbox_layer layer)
+{
+	return (plan->applied & SANDBOX_LAYER_BIT(layer)) != 0;
+}
+
+static cJSON *landlock_json(const struct sandbox_plan *plan)
+{
+	cJSON *o;
+
+	if (!applied(plan, SANDBOX_LAYER_LANDLOCK))
+		return cJSON_CreateFalse();
+	o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	if (!cJSON_AddNumberToObject(o, "abi", plan->landlock.abi) ||
+	    !cJSON_AddBoolToObject(o, "tcp_denied", plan->landlock.net_restricted) ||
+	    !cJSON_AddBoolToObject(o, "scoped", plan->landlock.scoped)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *namespaces_json(const struct sandbox_plan *plan)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (int k = 0; a && k < NS_KIND_COUNT; k++) {
+		cJSON *s;
+
+		if (!(plan->clone_flags & ns_kind_flag((enum ns_kind)k)))
+			continue;
+		s = cJSON_CreateString(ns_kind_name((enum ns_kind)k));
+		if (!s || !cJSON_AddItemToArray(a, s)) {
+			cJSON_Delete(s);
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
 cJSON *sandbox_plan_to_json(const struct sandbox_plan *plan)
@@ -64,6 +461,134 @@ cJSON *sandbox_plan_to_json(const struct sandbox_plan *plan)
 
 	if (!o)
 		return NULL;
-	cJSON_AddBoolToObject(o, "uid_drop", plan->uid_dropped);
+	if (!cJSON_AddBoolToObject(o, "enabled", plan->cfg.enabled) ||
+	    !cJSON_AddBoolToObject(o, "seccomp", applied(plan, SANDBOX_LAYER_SECCOMP)) ||
+	    !cJSON_AddItemToObject(o, "landlock", landlock_json(plan)) ||
+	    !cJSON_AddItemToObject(o, "namespaces", namespaces_json(plan)) ||
+	    !cJSON_AddBoolToObject(o, "no_new_privs", applied(plan, SANDBOX_LAYER_NO_NEW_PRIVS)) ||
+	    !cJSON_AddBoolToObject(o, "uid_drop", plan->uid_dropped) ||
+	    !cJSON_AddBoolToObject(o, "network", plan->cfg.allow_network)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
 	return o;
+}
+
+static const char *self_test_name(enum sandbox_self_test t)
+{
+	static const char *const names[] = { "not_run", "ok", "failed" };
+
+	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "?";
+}
+
+static cJSON *layer_json(const struct sandbox_caps *caps, enum sandbox_layer layer)
+{
+	const struct sandbox_layer_cap *cap = &caps->layer[layer];
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	if (!cJSON_AddBoolToObject(o, "available", cap->available) ||
+	    !cJSON_AddStringToObject(o, "self_test", self_test_name(cap->self_test)) ||
+	    !cJSON_AddStringToObject(o, "detail", cap->detail) ||
+	    (layer == SANDBOX_LAYER_LANDLOCK &&
+	     !cJSON_AddNumberToObject(o, "abi", caps->landlock_abi))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+cJSON *sandbox_caps_to_json(const struct sandbox_caps *caps)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	if (!cJSON_AddBoolToObject(o, "root", caps->can_setuid)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	for (int l = 0; l < SANDBOX_LAYER_COUNT; l++) {
+		cJSON *item = layer_json(caps, (enum sandbox_layer)l);
+
+		if (!item || !cJSON_AddItemToObject(o, layer_names[l], item)) {
+			cJSON_Delete(item);
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* --- RUNBOX_REQUIRE -------------------------------------------------- */
+
+static int layer_by_name(const char *name, size_t len)
+{
+	for (int l = 0; l < SANDBOX_LAYER_COUNT; l++)
+		if (strlen(layer_names[l]) == len && strncmp(layer_names[l], name, len) == 0)
+			return l;
+	return -1;
+}
+
+int sandbox_require_parse(const char *list, unsigned *ret_mask, struct rb_err *err)
+{
+	unsigned mask = 0;
+
+	for (const char *p = list; p && *p;) {
+		size_t len;
+		int layer;
+
+		p += strspn(p, " \t,");
+		len = strcspn(p, " \t,");
+		if (len == 0)
+			break;
+		layer = layer_by_name(p, len);
+		if (layer < 0)
+			return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "invalid_config",
+				       "RUNBOX_REQUIRE",
+				       "RUNBOX_REQUIRE names an unknown layer \"%.*s\"; known: "
+				       "seccomp, landlock, userns, pidns, netns, ipcns, utsns, "
+				       "mountns, no_new_privs, uid_drop",
+				       (int)(len > 64 ? 64 : len), p);
+		mask |= SANDBOX_LAYER_BIT(layer);
+		p += len;
+	}
+	*ret_mask = mask;
+	return 0;
+}
+
+static int check_missing(unsigned missing, struct rb_err *err)
+{
+	char names[256] = "";
+	size_t at = 0;
+
+	if (!missing)
+		return 0;
+	for (int l = 0; l < SANDBOX_LAYER_COUNT; l++)
+		if ((missing & SANDBOX_LAYER_BIT(l)) && at < sizeof(names))
+			at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s",
+					       at ? ", " : "", layer_names[l]);
+	return rb_fail(err, RB_FAULT_UNAVAILABLE, ENOTSUP, "sandbox_unavailable", NULL,
+		       "RUNBOX_REQUIRE asks for sandbox layers this platform does not give: %s; "
+		       "see `runbox check` for why",
+		       names);
+}
+
+int sandbox_plan_check_required(const struct sandbox_plan *plan, unsigned required,
+				struct rb_err *err)
+{
+	return check_missing(required & ~plan->applied, err);
+}
+
+int sandbox_caps_check_required(const struct sandbox_caps *caps, unsigned required,
+				struct rb_err *err)
+{
+	unsigned present = 0;
+
+	for (int l = 0; l < SANDBOX_LAYER_COUNT; l++)
+		if (caps->layer[l].available &&
+		    caps->layer[l].self_test != SANDBOX_SELF_TEST_FAILED)
+			present |= SANDBOX_LAYER_BIT(l);
+	return check_missing(required & ~present, err);
 }
