@@ -47,7 +47,8 @@ third-party: $(THIRD)/ldlibs
 # ---- the static binary ------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | $(THIRD)/ldlibs
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(HARDEN) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(HARDEN) -c $< -o $@
 
 $(BUILD)/runbox: $(PKG_OBJ) $(MAIN_OBJ) $(THIRD)/ldlibs
 	$(CC) -static $(LDHARDEN) -o $@ $(PKG_OBJ) $(MAIN_OBJ) $$(cat $(THIRD)/ldlibs) -lm 2> $(BUILD)/link.log \
@@ -57,7 +58,8 @@ $(BUILD)/runbox: $(PKG_OBJ) $(MAIN_OBJ) $(THIRD)/ldlibs
 # ---- the sanitizer build (dynamic, Debian's shared libraries) ---------------
 $(BUILD)/asan/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(ASAN_FLAGS) $(WARN) -DRUNBOX_VERSION='"$(VERSION)"' \
+	@echo "  CC asan $<"
+	@$(CC) -std=gnu11 $(ASAN_FLAGS) $(WARN) -DRUNBOX_VERSION='"$(VERSION)"' \
 		-Ipkg -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/runbox: $(ASAN_OBJ)
@@ -96,4 +98,4 @@ tidy:
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/unit $(BUILD)/runbox
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/asan -name '*.d' 2>/dev/null)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KiB ((size_t)1024)
 #define MiB (1024 * KiB)
@@ -47,12 +48,16 @@ void config_defaults(struct runbox_config *ret)
 	snprintf(ret->work_dir, sizeof(ret->work_dir), "/tmp");
 	ret->uid = 65534;
 	ret->gid = 65534;
+	ret->uid_base = 1900000000;
+	ret->uid_slots = 256;
+	snprintf(ret->state_dir, sizeof(ret->state_dir), "/tmp/runbox-state-%u",
+		 (unsigned)geteuid());
 	ret->sandbox = true;
 	ret->log_level = 1;
 	ret->blas_threads = 1;
 }
 
-enum kind { K_SIZE, K_UINT, K_SECONDS, K_PATH, K_BOOL, K_ID, K_LOG };
+enum kind { K_SIZE, K_UINT, K_SECONDS, K_PATH, K_BOOL, K_ID, K_LOG, K_WORDS };
 
 struct knob {
 	const char *name;
@@ -85,6 +90,12 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_WORK_DIR", K_PATH, CFG(work_dir), 0,
 	  sizeof(((struct runbox_config *)0)->work_dir) },
 	{ "RUNBOX_UID", K_ID, CFG(uid), 1, 4294967294.0 },
+	{ "RUNBOX_UID_BASE", K_ID, CFG(uid_base), 1, 4294901759.0 },
+	{ "RUNBOX_UID_SLOTS", K_UINT, CFG(uid_slots), 1, 65536 },
+	{ "RUNBOX_STATE_DIR", K_PATH, CFG(state_dir), 0,
+	  sizeof(((struct runbox_config *)0)->state_dir) },
+	{ "RUNBOX_REQUIRE", K_WORDS, CFG(require), 0,
+	  sizeof(((struct runbox_config *)0)->require) },
 	{ "RUNBOX_GID", K_ID, CFG(gid), 1, 4294967294.0 },
 	{ "RUNBOX_SANDBOX", K_BOOL, CFG(sandbox), 0, 1 },
 	{ "RUNBOX_ALLOW_NETWORK", K_BOOL, CFG(allow_network), 0, 1 },
@@ -126,9 +137,15 @@ static int apply_knob(struct runbox_config *cfg, const struct knob *k, const cha
 	static const char *const levels[] = { "off", "info", "debug" };
 	char *p = (char *)cfg + k->offset;
 	double d = 0;
-	int w, r = 0;
+	int w = 0, r = 0;
 
 	switch (k->kind) {
+	case K_WORDS:
+		if (strlen(v) >= (size_t)k->max)
+			return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", k->name,
+				       "%s is too long", k->name);
+		snprintf(p, (size_t)k->max, "%s", v);
+		return 0;
 	case K_PATH:
 		if (v[0] != '/' || strlen(v) >= (size_t)k->max)
 			return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", k->name,
@@ -177,6 +194,9 @@ int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const ch
 		if (r < 0)
 			return r;
 	}
+	cfg->uid_pinned = getenv_fn("RUNBOX_UID") && *getenv_fn("RUNBOX_UID");
+	if (cfg->uid_pinned && !(getenv_fn("RUNBOX_GID") && *getenv_fn("RUNBOX_GID")))
+		cfg->gid = cfg->uid;
 	if (cfg->limits.default_timeout_s > cfg->limits.max_timeout_s)
 		cfg->limits.default_timeout_s = cfg->limits.max_timeout_s;
 	return 0;

@@ -45,8 +45,13 @@ struct runbox_config {
 	char python[256];   /* interpreter, absolute */
 	char bash[256];
 	char work_dir[512]; /* parent of the per-request workspaces */
-	uid_t uid;	    /* uid/gid the program runs as under root */
+	uid_t uid;	    /* RUNBOX_UID/GID: one pinned uid/gid for every run */
 	gid_t gid;
+	bool uid_pinned;    /* RUNBOX_UID was set: no per-run uid slots */
+	uid_t uid_base;	    /* otherwise run k of the machine gets uid_base + slot */
+	unsigned uid_slots;
+	char state_dir[512];
+	char require[256];  /* RUNBOX_REQUIRE, parsed by the sandbox module */
 	bool sandbox;	    /* RUNBOX_SANDBOX=off turns the kernel layers off */
 	bool allow_network;
 	int log_level;	    /* 0 off, 1 info, 2 debug */

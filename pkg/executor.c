@@ -19,11 +19,69 @@
 #include "log.h"
 #include "request.h"
 #include "response.h"
+#include "state.h"
 #include "supervise.h"
 #include "workspace.h"
 
 #define MAX_ENV 96
 #define ENV_BUF 8192
+
+/* The probe result is valid for this boot, this euid and this build only. */
+static void probe_cache_key(char *buf, size_t size)
+{
+	char boot[64];
+
+	state_boot_id(boot, sizeof(boot));
+	snprintf(buf, size, "boot=%s euid=%u version=%s caps=%zu", boot, (unsigned)geteuid(),
+		 RUNBOX_VERSION, sizeof(struct sandbox_caps));
+}
+
+/*
+ * Probing forks a child per layer (tens of ms); a one-shot runbox per
+ * request cannot pay that every time.  Only root trusts the cache: its state
+ * directory is out of reach of the programs, which never run as root.
+ */
+static int probe(struct executor *ex, struct rb_err *err)
+{
+	char key[200];
+	int r;
+
+	if (!ex->cfg.sandbox) {
+		log_msg(LOG_INFO, "sandbox_off",
+			"RUNBOX_SANDBOX=off: programs run WITHOUT seccomp, Landlock or "
+			"namespaces; use it for benchmarking only");
+		return 0;
+	}
+	probe_cache_key(key, sizeof(key));
+	if (ex->root && ex->state_fd >= 0 &&
+	    state_cache_load(ex->state_fd, "probe.cache", key, &ex->caps, sizeof(ex->caps)) &&
+	    ex->caps.probed)
+		return 0;
+	r = sandbox_probe(&ex->caps, err);
+	if (r < 0)
+		return rb_wrap(err, r, "probe the sandbox");
+	if (ex->root && ex->state_fd >= 0)
+		state_cache_store(ex->state_fd, "probe.cache", key, &ex->caps, sizeof(ex->caps));
+	return 0;
+}
+
+static int check_required(struct executor *ex, struct rb_err *err)
+{
+	int r = sandbox_require_parse(ex->cfg.require, &ex->required, err);
+
+	if (r < 0)
+		return r;
+	if (ex->required && !ex->cfg.sandbox)
+		r = rb_fail(&ex->unavailable_err, RB_FAULT_UNAVAILABLE, 0, "sandbox_unavailable",
+			    NULL, "RUNBOX_REQUIRE names sandbox layers but RUNBOX_SANDBOX=off.");
+	else
+		r = sandbox_caps_check_required(&ex->caps, ex->required, &ex->unavailable_err);
+	if (r < 0) {
+		ex->unavailable = true;
+		log_msg(LOG_INFO, "sandbox_unavailable", ex->unavailable_err.msg);
+	}
+	return 0;
+}
 
 int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err)
 {
@@ -31,16 +89,22 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 
 	memset(ex, 0, sizeof(*ex));
 	ex->cfg = *cfg;
+	ex->state_fd = -1;
 	ex->root = geteuid() == 0;
 	ex->subreaper = supervise_become_subreaper() == 0;
 	if (!ex->subreaper)
 		log_msg(LOG_INFO, "degraded",
 			"PR_SET_CHILD_SUBREAPER is refused: a program's daemonised descendants "
 			"are found only through its session and uid");
-	r = sandbox_probe(&ex->caps, err);
+	r = state_dir_open(cfg->state_dir, &ex->state_fd, err);
+	if (r < 0 && ex->root)
+		return r; /* uid slots need it */
 	if (r < 0)
-		return rb_wrap(err, r, "probe the sandbox");
-	return 0;
+		log_msg(LOG_INFO, "degraded", err->msg);
+	r = probe(ex, err);
+	if (r < 0)
+		return r;
+	return check_required(ex, err);
 }
 
 /* Everything that lives for one run, released by run_release(). */
@@ -52,6 +116,9 @@ struct run {
 	struct supervise_result sup;
 	struct artifact_list arts;
 	struct deps_result deps;
+	int slot_fd; /* holds this run's uid slot */
+	uid_t uid;
+	gid_t gid;
 	char id[17];
 	char env_buf[ENV_BUF];
 	char *envp[MAX_ENV + 1];
@@ -70,6 +137,30 @@ static void run_release(struct run *run)
 		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
 	deps_result_free(&run->deps);
 	request_free(&run->req);
+	if (run->slot_fd >= 0)
+		close(run->slot_fd); /* frees the uid slot, after its tree is gone */
+}
+
+/*
+ * As root every run gets a uid no other run on the machine has at the same
+ * time, so programs cannot signal or inspect each other, the process limit
+ * is theirs alone, and killing "everything of this uid" kills only them.
+ */
+static int claim_uid(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	unsigned slot;
+	int r;
+
+	run->uid = ex->cfg.uid;
+	run->gid = ex->cfg.gid;
+	if (!ex->root || ex->cfg.uid_pinned)
+		return 0;
+	r = state_slot_claim(ex->state_fd, ex->cfg.uid_slots, &slot, &run->slot_fd, err);
+	if (r < 0)
+		return r;
+	run->uid = (uid_t)(ex->cfg.uid_base + slot);
+	run->gid = (gid_t)(ex->cfg.uid_base + slot);
+	return 0;
 }
 
 /* Append NAME=VALUE to the environment being built. */
@@ -159,8 +250,8 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 		.enabled = ex->cfg.sandbox,
 		.allow_network = ex->cfg.allow_network && run->req.network,
 		.drop_uid = ex->root,
-		.uid = ex->cfg.uid,
-		.gid = ex->cfg.gid,
+		.uid = run->uid,
+		.gid = run->gid,
 		.workspace = run->ws.path,
 		.python = ex->cfg.python,
 		.tmp_bytes = ex->cfg.limits.fsize_bytes,
@@ -190,8 +281,8 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 		.max_output_bytes = ex->cfg.limits.max_output_bytes,
 		.stdin_data = run->req.stdin_data,
 		.stdin_len = run->req.stdin_len,
-		.kill_uid = run->plan.uid_dropped,
-		.uid = ex->cfg.uid,
+		.kill_uid = run->plan.uid_dropped && !ex->cfg.uid_pinned,
+		.uid = run->uid,
 	};
 	int r = launch_start(&spec, &l, err);
 
@@ -316,8 +407,10 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, size_
 	int r = admit(ex, run, err);
 
 	if (r >= 0)
-		r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, ex->cfg.uid,
-				     ex->cfg.gid, err);
+		r = claim_uid(ex, run, err);
+	if (r >= 0)
+		r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid,
+				     run->gid, err);
 	if (r >= 0)
 		r = build_env(ex, run, err);
 	if (r >= 0)
@@ -343,9 +436,13 @@ int executor_run(struct executor *ex, const char *body, size_t n,
 	*ret_json = NULL;
 	if (!run)
 		return rb_fail_sys(err, ENOMEM, "allocate a run");
-	run->ws.dir_fd = run->ws.output_fd = -1;
+	run->ws.dir_fd = run->ws.output_fd = run->slot_fd = -1;
 	log_new_id(run->id);
 	r = request_parse(body, n, &ex->cfg.limits, &run->req, err);
+	if (r >= 0 && ex->unavailable) {
+		*err = ex->unavailable_err;
+		r = -EPERM;
+	}
 	timeout = effective_timeout(run, opts);
 	if (r >= 0)
 		r = run_steps(ex, run, timeout, budget, err);

@@ -17,10 +17,18 @@ struct executor {
 	struct runbox_config cfg;
 	struct sandbox_caps caps;
 	bool subreaper; /* orphans of a run are reparented to runbox */
-	bool root;	/* runbox runs as root: programs get cfg.uid/cfg.gid */
+	bool root;	/* runbox runs as root: programs get their own uid/gid */
+	int state_fd;	/* RUNBOX_STATE_DIR, or -1 */
+	unsigned required; /* RUNBOX_REQUIRE as layer bits */
+	bool unavailable;  /* a required layer is missing: every run is refused */
+	struct rb_err unavailable_err;
 };
 
-/* Probe the platform once.  Failing here is a runbox fault. */
+/*
+ * Probe the platform once (as root, the probe result is cached for the boot
+ * in the state directory).  Failing here is a runbox fault; a required
+ * sandbox layer that is missing is not: it makes every run answer 503.
+ */
 int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err);
 
 /* Per-request overrides a front door may impose (Lambda's deadline, ...). */

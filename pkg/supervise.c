@@ -214,7 +214,8 @@ int supervise_run(struct launched *l, const struct supervise_opts *opts,
 	}
 	s.deadline = start + opts->timeout_s;
 	loop_run(&s);
-	kill_tree(&s);
+	if (!s.killed)
+		kill_tree(&s);
 	launch_close(l);
 	ret->duration_ms = (supervise_now() - start) * 1000.0;
 	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
@@ -253,49 +254,54 @@ static void kill_uid(uid_t uid)
 			;
 }
 
-/* The parent pid of @pid from /proc, or -1. */
-static pid_t parent_of(const char *pid)
+/* Kill and reap each pid listed in @buf, except @keep; returns how many. */
+static int kill_listed(char *buf, pid_t keep)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	int found = 0;
 
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
-	if (!p)
-		return -1;
-	return (pid_t)strtol(p + 4, NULL, 10); /* ") S <ppid>" */
+	for (char *p = buf, *end; *p; p = end) {
+		pid_t pid = (pid_t)strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (pid <= 0 || pid == keep)
+			continue;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		found++;
+	}
+	return found;
 }
 
 /*
- * Kill and reap the orphans reparented to runbox (it is a subreaper).
- * Returns how many were found.
+ * Kill and reap the orphans reparented to runbox (it is a subreaper), found
+ * in each of its threads' /proc children lists.  Returns how many.
  */
 static int sweep_orphans(pid_t keep)
 {
-	pid_t self = getpid();
-	DIR *d = opendir("/proc");
+	char path[300], buf[4096];
+	DIR *d = opendir("/proc/self/task");
 	struct dirent *de;
 	int found = 0;
 
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		ssize_t n;
+		int fd;
 
-		if (pid <= 0 || pid == keep || parent_of(de->d_name) != self)
+		if (de->d_name[0] == '.')
 			continue;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		found++;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		found += kill_listed(buf, keep);
 	}
 	closedir(d);
 	return found;

@@ -30,6 +30,7 @@ static const char usage[] =
 	"       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
 	"                   FILE [-- ARGS...]\n"
 	"                                 run a local .py or .sh file the same way\n"
+	"       runbox check              report the sandbox layers this platform gives\n"
 	"       runbox --help | --version\n"
 	"\n"
 	"A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
@@ -50,6 +51,38 @@ static void scrub_environment(void)
 	for (char **e = environ; e && *e; e++)
 		memset(*e, 0, strlen(*e));
 	clearenv();
+}
+
+/*
+ * `runbox check`: probe afresh (never from the cache), print the report and
+ * fail when a layer named in RUNBOX_REQUIRE is missing.
+ */
+static int cmd_check(const struct runbox_config *cfg)
+{
+	struct sandbox_caps caps;
+	struct rb_err err = { 0 };
+	unsigned required = 0;
+	cJSON *o;
+	char *s;
+	int r = sandbox_require_parse(cfg->require, &required, &err);
+
+	if (r >= 0)
+		r = sandbox_probe(&caps, &err);
+	if (r < 0) {
+		fprintf(stderr, "runbox: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
+	o = sandbox_caps_to_json(&caps);
+	r = sandbox_caps_check_required(&caps, required, &err);
+	cJSON_AddBoolToObject(o, "required_ok", r >= 0);
+	if (r < 0)
+		cJSON_AddStringToObject(o, "error", err.msg);
+	s = cJSON_PrintUnformatted(o);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(o);
+	return r < 0 ? RUNBOX_EXIT_FAULT : 0;
 }
 
 static int fault(const struct rb_err *err)
@@ -81,6 +114,8 @@ int main(int argc, char **argv)
 		return fault(&err);
 	log_set_level(cfg.log_level);
 	scrub_environment();
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(&cfg);
 	if (executor_init(&ex, &cfg, &err) < 0)
 		return fault(&err);
 	if (strcmp(cmd, "stdin") == 0)

@@ -1,0 +1,42 @@
+/*
+ * state: runbox's private state directory (RUNBOX_STATE_DIR).
+ *
+ * It holds what outlives one runbox process on this machine: the cached
+ * result of the sandbox probe (valid for one boot, one uid, one runbox
+ * version) and the lock files that hand out per-run uid slots, so that
+ * concurrent runbox processes never run two programs as the same uid.
+ * The directory must belong to runbox's euid with mode 0700; anything else
+ * there is refused rather than trusted.
+ */
+#ifndef RUNBOX_STATE_H
+#define RUNBOX_STATE_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/* Open (creating with mode 0700) and verify the state directory. */
+int state_dir_open(const char *path, int *ret_fd, struct rb_err *err);
+
+/*
+ * A small binary cache entry, valid only for @key (boot id, euid, version...).
+ * state_cache_load returns 1 and fills @buf when a valid entry of exactly
+ * @size bytes exists, 0 otherwise.  state_cache_store writes atomically.
+ */
+int state_cache_load(int dirfd, const char *name, const char *key, void *buf, size_t size);
+int state_cache_store(int dirfd, const char *name, const char *key, const void *buf,
+		      size_t size);
+void state_cache_drop(int dirfd, const char *name);
+
+/* The kernel's boot id, so that caches die with the boot. */
+void state_boot_id(char *buf, size_t size);
+
+/*
+ * Claim a free slot in [0, @nslots) by taking an exclusive flock on its
+ * lock file; the slot stays claimed until *ret_lock_fd is closed (also when
+ * the process dies).
+ */
+int state_slot_claim(int dirfd, unsigned nslots, unsigned *ret_slot, int *ret_lock_fd,
+		     struct rb_err *err);
+
+#endif
