@@ -100,6 +100,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
 	if (fd < 0)
 		return rb_fail_sys(w->err, errno, "dup");
 	d = fdopendir(fd);
+	if (d)
+		rewinddir(d); /* a dup shares the offset a previous walk left at the end */
 	if (!d) {
 		close(fd);
 		return push(w, prefix, 0, "unreadable");

@@ -226,6 +226,8 @@ static int remove_children(int dirfd, int topfd, unsigned depth)
 	if (fd < 0)
 		return -errno;
 	d = fdopendir(fd);
+	if (d)
+		rewinddir(d); /* a dup shares the offset a previous walk left at the end */
 	if (!d) {
 		close(fd);
 		return -errno;
