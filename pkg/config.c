@@ -155,11 +155,13 @@ static int apply_knob(struct runbox_config *cfg, const struct knob *k, const cha
 		return 0;
 	case K_BOOL:
 		r = parse_word(k->name, v, bools, 8, &w, err);
-		*(bool *)p = w % 2 == 1;
+		if (r >= 0)
+			*(bool *)p = w % 2 == 1;
 		return r;
 	case K_LOG:
 		r = parse_word(k->name, v, levels, 3, &w, err);
-		*(int *)p = w;
+		if (r >= 0)
+			*(int *)p = w;
 		return r;
 	default:
 		break;

@@ -27,7 +27,7 @@
 #endif
 
 struct pipes {
-	int in[2], out[2], err[2], report[2];
+	int in[2], out[2], err[2], report[2], status[2];
 };
 
 static void close_fd(int *fd)
@@ -39,8 +39,9 @@ static void close_fd(int *fd)
 
 static void close_pipes(struct pipes *p)
 {
-	int *all[] = { &p->in[0], &p->in[1], &p->out[0], &p->out[1],
-		       &p->err[0], &p->err[1], &p->report[0], &p->report[1] };
+	int *all[] = { &p->in[0],     &p->in[1],     &p->out[0],    &p->out[1],
+		       &p->err[0],    &p->err[1],    &p->report[0], &p->report[1],
+		       &p->status[0], &p->status[1] };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		close_fd(all[i]);
@@ -48,7 +49,7 @@ static void close_pipes(struct pipes *p)
 
 static int open_pipes(struct pipes *p, struct rb_err *err)
 {
-	int *all[] = { p->in, p->out, p->err, p->report };
+	int *all[] = { p->in, p->out, p->err, p->report, p->status };
 
 	memset(p, -1, sizeof(*p));
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -142,14 +143,59 @@ static void child_write_report(int fd, const struct rb_err *err)
 	}
 }
 
+static __attribute__((noreturn)) void exec_program(const struct launch_spec *spec,
+						   const struct pipes *p, struct rb_err *err)
+{
+	execve(spec->path, spec->argv, spec->envp);
+	rb_fail_sys(err, errno, "execve '%s'", spec->path);
+	child_write_report(p->report[1], err);
+	_exit(127);
+}
+
+/*
+ * pid 1 of the run's pid namespace.  The kernel ignores signals a process
+ * sends to its own namespace's init, so the program must not be pid 1 or
+ * os.kill(os.getpid(), SIGTERM) and abort() would not behave as they do by
+ * hand.  This init forks the program as pid 2, reaps every orphan, and when
+ * the program ends reports its wait status on the status pipe and exits,
+ * which makes the kernel kill whatever is left in the namespace.
+ */
+static __attribute__((noreturn)) void init_main(const struct launch_spec *spec,
+						const struct pipes *p)
+{
+	struct rb_err err = { 0 };
+	pid_t program = fork(), r;
+	int st = 0;
+
+	if (program == 0)
+		exec_program(spec, p, &err);
+	if (program < 0) {
+		rb_fail_sys(&err, errno, "fork the program");
+		child_write_report(p->report[1], &err);
+		_exit(127);
+	}
+	/* Hold nothing the parent waits on: only the program's copies count. */
+	close(p->report[1]);
+	close(0);
+	close(1);
+	close(2);
+	do {
+		r = waitpid(-1, &st, 0);
+	} while (r != program && (r >= 0 || errno == EINTR));
+	if (r == program && write(p->status[1], &st, sizeof(st)) != sizeof(st))
+		_exit(126);
+	_exit(0);
+}
+
 static __attribute__((noreturn)) void child_main(const struct launch_spec *spec,
 						 const struct pipes *p)
 {
 	struct rb_err err = { 0 };
 
 	if (child_setup(spec, p, &err) >= 0) {
-		execve(spec->path, spec->argv, spec->envp);
-		rb_fail_sys(&err, errno, "execve '%s'", spec->path);
+		if (spec->sandbox && (spec->sandbox->clone_flags & CLONE_NEWPID))
+			init_main(spec, p);
+		exec_program(spec, p, &err);
 	}
 	child_write_report(p->report[1], &err);
 	_exit(127);
@@ -207,7 +253,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	ret->stdin_fd = ret->stdout_fd = ret->stderr_fd = ret->pidfd = -1;
+	ret->stdin_fd = ret->stdout_fd = ret->stderr_fd = ret->pidfd = ret->status_fd = -1;
 	r = open_pipes(&p, err);
 	if (r < 0)
 		return r;
@@ -224,6 +270,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	close_fd(&p.out[1]);
 	close_fd(&p.err[1]);
 	close_fd(&p.report[1]);
+	close_fd(&p.status[1]);
 	r = read_report(p.report[0], pid, err);
 	close_fd(&p.report[0]);
 	if (r < 0) {
@@ -231,6 +278,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 		return r;
 	}
 	keep_parent_ends(&p, ret);
+	ret->status_fd = p.status[0];
 	return 0;
 }
 
@@ -240,4 +288,5 @@ void launch_close(struct launched *l)
 	close_fd(&l->stdout_fd);
 	close_fd(&l->stderr_fd);
 	close_fd(&l->pidfd);
+	close_fd(&l->status_fd);
 }

@@ -40,6 +40,7 @@ struct launched {
 	int stdout_fd; /* read end, O_NONBLOCK */
 	int stderr_fd; /* read end, O_NONBLOCK */
 	int pidfd;     /* -1 when the kernel has no pidfd_open */
+	int status_fd; /* the program's wait status when an init runs it as pid 2 */
 };
 
 /*

@@ -116,6 +116,9 @@ static void reap_main(struct loop *s, int flags)
 		return;
 	s->exited = true;
 	s->res->wait_status = st;
+	/* Under a pid-namespace init, the program's own status comes through a pipe. */
+	if (s->l->status_fd >= 0 && read(s->l->status_fd, &st, sizeof(st)) == sizeof(st))
+		s->res->wait_status = st;
 	kill_tree(s);
 	s->drain_until = supervise_now() + DRAIN_GRACE_S;
 }
