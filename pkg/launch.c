@@ -143,6 +143,13 @@ static void child_write_report(int fd, const struct rb_err *err)
 	}
 }
 
+static void close_all_but(int keep)
+{
+	if (keep > 0)
+		syscall(SYS_close_range, 0U, (unsigned)keep - 1, 0U);
+	syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
+}
+
 static __attribute__((noreturn)) void exec_program(const struct launch_spec *spec,
 						   const struct pipes *p, struct rb_err *err)
 {
@@ -174,11 +181,11 @@ static __attribute__((noreturn)) void init_main(const struct launch_spec *spec,
 		child_write_report(p->report[1], &err);
 		_exit(127);
 	}
-	/* Hold nothing the parent waits on: only the program's copies count. */
-	close(p->report[1]);
-	close(0);
-	close(1);
-	close(2);
+	/*
+	 * Hold nothing but the status pipe: a pipe end kept here would hide
+	 * the program's EOF on stdin, or keep stdout open after it is gone.
+	 */
+	close_all_but(p->status[1]);
 	do {
 		r = waitpid(-1, &st, 0);
 	} while (r != program && (r >= 0 || errno == EINTR));
