@@ -71,7 +71,8 @@ asan: deps $(BUILD)/asan/runbox
 # Each unit test links the pure modules it needs, with the sanitizers on.
 $(BUILD)/unit/test_%: tests/unit/test_%.c $(PKG_SRC) | deps
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(ASAN_FLAGS) $(WARN) -Wno-missing-prototypes -DRUNBOX_VERSION='"$(VERSION)"' -Ipkg \
+	@echo "  CC unit $<"
+	@$(CC) -std=gnu11 $(ASAN_FLAGS) $(WARN) -Wno-missing-prototypes -DRUNBOX_VERSION='"$(VERSION)"' -Ipkg \
 		-o $@ $< $(PKG_SRC) $(SYS_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)

@@ -25,8 +25,8 @@ struct rb_err {
 	enum rb_fault fault;
 	int errnum;	 /* positive errno when a system call failed, else 0 */
 	char code[48];	 /* stable snake_case code, e.g. "invalid_path" */
-	char field[160]; /* the request field at fault, "" when none */
-	char msg[640];	 /* one sentence a model can act on */
+	char field[1100]; /* the request field at fault (may hold a path), "" when none */
+	char msg[2048];	  /* one sentence a model can act on */
 };
 
 /*

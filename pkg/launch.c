@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -123,7 +124,7 @@ static int child_setup(const struct launch_spec *spec, const struct pipes *p, st
 		return r;
 	if (fchdir(spec->cwd_fd) < 0)
 		return rb_fail_sys(err, errno, "fchdir to the workspace");
-	return sandbox_plan_enter(spec->sandbox, err);
+	return 0;
 }
 
 static void child_write_report(int fd, const struct rb_err *err)
@@ -174,10 +175,18 @@ static __attribute__((noreturn)) void init_main(const struct launch_spec *spec,
 	pid_t program = fork(), r;
 	int st = 0;
 
-	if (program == 0)
-		exec_program(spec, p, &err);
-	if (program < 0) {
-		rb_fail_sys(&err, errno, "fork the program");
+	if (program == 0) {
+		/* Its own session and group inside the namespace, as by hand. */
+		if (setsid() < 0)
+			rb_fail_sys(&err, errno, "setsid");
+		else if (sandbox_plan_enter_seccomp(spec->sandbox, &err) >= 0)
+			exec_program(spec, p, &err);
+		child_write_report(p->report[1], &err);
+		_exit(127);
+	}
+	if (program < 0 || sandbox_plan_enter_seccomp(spec->sandbox, &err) < 0) {
+		if (program < 0)
+			rb_fail_sys(&err, errno, "fork the program");
 		child_write_report(p->report[1], &err);
 		_exit(127);
 	}
@@ -197,13 +206,18 @@ static __attribute__((noreturn)) void init_main(const struct launch_spec *spec,
 static __attribute__((noreturn)) void child_main(const struct launch_spec *spec,
 						 const struct pipes *p)
 {
+	bool init = spec->sandbox->clone_flags & CLONE_NEWPID;
 	struct rb_err err = { 0 };
+	int r = child_setup(spec, p, &err);
 
-	if (child_setup(spec, p, &err) >= 0) {
-		if (spec->sandbox && (spec->sandbox->clone_flags & CLONE_NEWPID))
-			init_main(spec, p);
+	/* With an init, seccomp binds after the fork, in both processes. */
+	if (r >= 0)
+		r = init ? sandbox_plan_enter_base(spec->sandbox, &err)
+			 : sandbox_plan_enter(spec->sandbox, &err);
+	if (r >= 0 && init)
+		init_main(spec, p);
+	if (r >= 0)
 		exec_program(spec, p, &err);
-	}
 	child_write_report(p->report[1], &err);
 	_exit(127);
 }
@@ -264,7 +278,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	r = open_pipes(&p, err);
 	if (r < 0)
 		return r;
-	pid = clone_child(spec->sandbox ? spec->sandbox->clone_flags : 0);
+	pid = clone_child(spec->sandbox->clone_flags);
 	if (pid < 0) {
 		r = rb_fail_sys(err, errno, "clone");
 		close_pipes(&p);

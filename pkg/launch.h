@@ -30,7 +30,7 @@ struct launch_spec {
 	int cwd_fd;	    /* the workspace */
 	const struct launch_rlimit *rlimits;
 	size_t n_rlimits;
-	const struct sandbox_plan *sandbox;
+	const struct sandbox_plan *sandbox; /* required; a plan with no layers is fine */
 };
 
 /* A started program: its pid and the parent's ends of its standard fds. */

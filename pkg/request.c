@@ -125,7 +125,7 @@ static int check_unique(struct ctx *c, struct request_file *files, size_t n, con
 
 static int one_file(struct ctx *c, struct request_file *f, const cJSON *item, const char *name)
 {
-	char field[1100];
+	char field[sizeof(c->err->field)];
 	const char *why;
 	int r;
 
@@ -256,6 +256,8 @@ static int f_timeout(struct ctx *c, const cJSON *v)
 
 static int f_language(struct ctx *c, const cJSON *v)
 {
+	if (!cJSON_IsString(v))
+		return wrong_type(c, "language", "the string \"python\" or \"bash\"");
 	if (cJSON_IsString(v) && strcmp(v->valuestring, "python") == 0)
 		c->r->language = LANG_PYTHON;
 	else if (cJSON_IsString(v) && strcmp(v->valuestring, "bash") == 0)
@@ -320,7 +322,7 @@ static int f_args(struct ctx *c, const cJSON *v)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->r->n_args; i++)
-		total += strlen(c->r->args[i]) + 1;
+		total += strlen(c->r->args[i]);
 	if (total > c->lim->max_args_bytes)
 		return refuse(c, "args_too_large", "args",
 			      "'args' holds %zu bytes; at most %zu.", total, c->lim->max_args_bytes);
@@ -393,7 +395,7 @@ static int env_entry(struct ctx *c, const cJSON *e, size_t *total)
 			      e->string);
 	if (!cJSON_IsString(e))
 		return wrong_type(c, field, "a string");
-	*total += strlen(e->string) + strlen(e->valuestring) + 2;
+	*total += strlen(e->string) + strlen(e->valuestring);
 	return 0;
 }
 

@@ -366,6 +366,20 @@ static int enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
 
 int sandbox_plan_enter(const struct sandbox_plan *plan, struct rb_err *err)
 {
+	int r = sandbox_plan_enter_base(plan, err);
+
+	if (r < 0)
+		return r;
+	return sandbox_plan_enter_seccomp(plan, err);
+}
+
+int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	return enter_seccomp(plan, err);
+}
+
+int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err)
+{
 	int r;
 
 	/*
@@ -399,10 +413,8 @@ int sandbox_plan_enter(const struct sandbox_plan *plan, struct rb_err *err)
 	r = set_no_new_privs(plan, err);
 	if (r < 0)
 		return r;
-	r = enter_landlock(plan, err);
-	if (r < 0)
-		return r;
-	return enter_seccomp(plan, err);
+	return enter_landlock(plan, err);
+	/* 6. sandbox_plan_enter_seccomp(), the last thing before execve */
 }
 
 void sandbox_plan_release(struct sandbox_plan *plan)

@@ -121,6 +121,14 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
  */
 int sandbox_plan_enter(const struct sandbox_plan *plan, struct rb_err *err);
 
+/*
+ * The same ladder in two parts, for a launcher that forks between them (an
+ * init that must start the program before the filter binds both): every
+ * layer but seccomp, then seccomp alone.  Same constraints as above.
+ */
+int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err);
+
 void sandbox_plan_release(struct sandbox_plan *plan);
 
 /* The "sandbox" object of a response: the layers applied to this run.
