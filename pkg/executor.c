@@ -90,6 +90,10 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 	memset(ex, 0, sizeof(*ex));
 	ex->cfg = *cfg;
 	ex->state_fd = -1;
+	if (access(cfg->python, X_OK) < 0)
+		return rb_fail(err, RB_FAULT_INTERNAL, errno, "invalid_config", "RUNBOX_PYTHON",
+			       "The interpreter '%s' is not an executable file (RUNBOX_PYTHON).",
+			       cfg->python);
 	ex->root = geteuid() == 0;
 	ex->subreaper = supervise_become_subreaper() == 0;
 	if (!ex->subreaper)

@@ -16,6 +16,7 @@
 #include "exec_cmd.h"
 #include "executor.h"
 #include "log.h"
+#include "response.h"
 #include "sandbox.h"
 #include "stdin_mode.h"
 
@@ -85,9 +86,15 @@ static int cmd_check(const struct runbox_config *cfg)
 	return r < 0 ? RUNBOX_EXIT_FAULT : 0;
 }
 
-static int fault(const struct rb_err *err)
+/* A fault before any request ran: said on stderr, and as the JSON answer in stdin mode. */
+static int fault(const char *cmd, const struct rb_err *err)
 {
+	char *json = strcmp(cmd, "stdin") == 0 ? response_error(err) : NULL;
+
 	fprintf(stderr, "runbox: %s\n", err->msg);
+	if (json)
+		printf("%s\n", json);
+	free(json);
 	return RUNBOX_EXIT_FAULT;
 }
 
@@ -111,13 +118,13 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	config_defaults(&cfg);
 	if (config_from_env(&cfg, env_lookup, &err) < 0)
-		return fault(&err);
+		return fault(cmd, &err);
 	log_set_level(cfg.log_level);
 	scrub_environment();
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(&cfg);
 	if (executor_init(&ex, &cfg, &err) < 0)
-		return fault(&err);
+		return fault(cmd, &err);
 	if (strcmp(cmd, "stdin") == 0)
 		return stdin_mode_run(&ex);
 	if (strcmp(cmd, "exec") == 0)
