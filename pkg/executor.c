@@ -24,6 +24,12 @@
 #include "workspace.h"
 
 #define MAX_ENV 96
+
+/* The phases of a run, timed for RUNBOX_LOG=debug. */
+enum { PH_ADMIT, PH_UID, PH_WORKSPACE, PH_ENV, PH_SANDBOX, PH_RUN, PH_COLLECT, PHASES };
+static const char *const phase_names[PHASES] = {
+	"admit", "uid", "workspace", "env", "sandbox", "run", "collect",
+};
 #define ENV_BUF 8192
 
 /* The probe result is valid for this boot, this euid and this build only. */
@@ -53,6 +59,7 @@ static int probe(struct executor *ex, struct rb_err *err)
 		return 0;
 	}
 	probe_cache_key(key, sizeof(key));
+	snprintf(ex->cache_key, sizeof(ex->cache_key), "%s", key);
 	if (ex->root && ex->state_fd >= 0 &&
 	    state_cache_load(ex->state_fd, "probe.cache", key, &ex->caps, sizeof(ex->caps)) &&
 	    ex->caps.probed)
@@ -121,6 +128,7 @@ struct run {
 	struct artifact_list arts;
 	struct deps_result deps;
 	int slot_fd; /* holds this run's uid slot */
+	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
 	uid_t uid;
 	gid_t gid;
 	char id[17];
@@ -259,6 +267,8 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 		.workspace = run->ws.path,
 		.python = ex->cfg.python,
 		.tmp_bytes = ex->cfg.limits.fsize_bytes,
+		.cache_fd = ex->root ? ex->state_fd : -1,
+		.cache_key = ex->root ? ex->cache_key : NULL,
 	};
 	int r = sandbox_plan_prepare(&run->plan, &ex->caps, &sc, err);
 
@@ -369,6 +379,14 @@ static void log_run(const struct run *run, size_t body_len, double timeout_s, in
 	cJSON_AddNumberToObject(f, "artifacts", (double)run->arts.n);
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		cJSON_AddNumberToObject(f, "runbox_max_rss_kb", (double)ru.ru_maxrss);
+	if (log_get_level() >= LOG_DEBUG) {
+		cJSON *ph = cJSON_AddObjectToObject(f, "phases_ms");
+
+		for (int i = 0; i < PHASES && ph; i++)
+			cJSON_AddNumberToObject(ph, phase_names[i],
+						(double)(long long)((run->mark[i + 1] - run->mark[i]) *
+								    1e6) / 1e3);
+	}
 	log_event(LOG_INFO, "run", f);
 }
 
@@ -410,21 +428,28 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, size_
 {
 	int r = admit(ex, run, err);
 
+	run->mark[PH_ADMIT + 1] = supervise_now();
 	if (r >= 0)
 		r = claim_uid(ex, run, err);
+	run->mark[PH_UID + 1] = supervise_now();
 	if (r >= 0)
 		r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid,
 				     run->gid, err);
+	run->mark[PH_WORKSPACE + 1] = supervise_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);
+	run->mark[PH_ENV + 1] = supervise_now();
 	if (r >= 0)
 		r = prepare_sandbox(ex, run, err);
+	run->mark[PH_SANDBOX + 1] = supervise_now();
 	if (r < 0)
 		return r;
 	build_argv(ex, run);
 	r = start_and_supervise(ex, run, timeout, err);
+	run->mark[PH_RUN + 1] = supervise_now();
 	if (r >= 0)
 		r = collect(ex, run, budget, err);
+	run->mark[PH_COLLECT + 1] = supervise_now();
 	return r;
 }
 
@@ -442,6 +467,7 @@ int executor_run(struct executor *ex, const char *body, size_t n,
 		return rb_fail_sys(err, ENOMEM, "allocate a run");
 	run->ws.dir_fd = run->ws.output_fd = run->slot_fd = -1;
 	log_new_id(run->id);
+	run->mark[0] = supervise_now();
 	r = request_parse(body, n, &ex->cfg.limits, &run->req, err);
 	if (r >= 0 && ex->unavailable) {
 		*err = ex->unavailable_err;

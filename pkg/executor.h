@@ -22,6 +22,7 @@ struct executor {
 	unsigned required; /* RUNBOX_REQUIRE as layer bits */
 	bool unavailable;  /* a required layer is missing: every run is refused */
 	struct rb_err unavailable_err;
+	char cache_key[200]; /* what state-dir caches are valid for */
 };
 
 /*

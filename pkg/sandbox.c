@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "sandbox.h"
+#include "state.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -257,19 +258,47 @@ static int prepare_landlock(struct sandbox_plan *plan, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * Compiling the filter costs milliseconds, a large share of a one-shot run.
+ * Without a pid namespace the filter names runbox's pid and is per process;
+ * with one it depends only on the options and can be kept in the state
+ * directory across processes (written by root only, see sandbox_config).
+ */
+static int build_seccomp(struct sandbox_plan *plan, const struct seccomp_policy_options *opt,
+			 struct rb_err *err)
+{
+	char name[64], key[128];
+	bool shared = plan->cfg.cache_key && plan->cfg.cache_fd >= 0 && opt->pid_namespace;
+	int r;
+
+	snprintf(name, sizeof(name), "seccomp-%d%d.cache", opt->allow_network, opt->ipc_namespace);
+	snprintf(key, sizeof(key), "%s size=%zu", plan->cfg.cache_key ? plan->cfg.cache_key : "",
+		 sizeof(plan->seccomp));
+	if (shared && state_cache_load(plan->cfg.cache_fd, name, key, &plan->seccomp,
+				       sizeof(plan->seccomp)) && plan->seccomp.ready)
+		return 0;
+	r = seccomp_policy_build(&plan->seccomp, opt, err);
+	if (r >= 0 && shared)
+		state_cache_store(plan->cfg.cache_fd, name, key, &plan->seccomp,
+				  sizeof(plan->seccomp));
+	return r;
+}
+
 static int prepare_seccomp(struct sandbox_plan *plan, struct rb_err *err)
 {
 	struct seccomp_policy_options opt = {
 		.allow_network = plan->cfg.allow_network,
 		.pid_namespace = (plan->clone_flags & CLONE_NEWPID) != 0,
 		.ipc_namespace = (plan->clone_flags & CLONE_NEWIPC) != 0,
-		.runbox_pid = getpid(),
 	};
 	int r;
 
 	if (!can_restrict(plan) || !usable(&plan->caps, SANDBOX_LAYER_SECCOMP))
 		return 0;
-	r = seccomp_policy_build(&plan->seccomp, &opt, err);
+	/* Inside its own pid namespace the program cannot name runbox at all. */
+	if (!opt.pid_namespace)
+		opt.runbox_pid = getpid();
+	r = build_seccomp(plan, &opt, err);
 	if (r < 0)
 		return r;
 	plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP);

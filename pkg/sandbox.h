@@ -42,6 +42,14 @@ struct sandbox_config {
 	/* more read-only directories (e.g. the dependency cache), NULL ends;
 	 * read at prepare time only */
 	const char *read_paths[SANDBOX_MAX_READ_PATHS];
+	/*
+	 * A private state directory to keep compiled filters in across
+	 * processes, or -1.  Pass one only when programs can never write it
+	 * (runbox runs as root, programs as other uids).  @cache_key names
+	 * the boot and build the cache is valid for; NULL: no cache.
+	 */
+	int cache_fd;
+	const char *cache_key;
 };
 
 /*
