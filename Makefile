@@ -30,7 +30,7 @@ SYS_LIBS  := -lcjson -lseccomp -larchive -lcurl -lm
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all deps third-party asan unit test blackbox demo bench fuzz clean format-check tidy
+.PHONY: all deps third-party asan unit test blackbox demo bench fuzz fuzz-replay clean format-check tidy
 
 all: deps $(BUILD)/runbox
 
@@ -81,7 +81,14 @@ unit: $(UNIT_BIN)
 blackbox: all asan
 	tests/tools/run-blackbox.sh $(BUILD)/runbox $(BUILD)/asan/runbox
 
-test: deps all asan unit blackbox
+fuzz: deps
+	tests/fuzz/run.sh
+
+# The fuzzers' saved regressions and seed corpus, replayed once (no fuzzing).
+fuzz-replay: deps
+	FUZZ_SECONDS=0 tests/fuzz/run.sh
+
+test: deps all asan unit fuzz-replay blackbox
 
 demo: all
 	@echo '$$ echo '"'"'{"script":"import sys; print(2+2); print(sys.version.split()[0])"}'"'"' | build/runbox'

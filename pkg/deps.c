@@ -103,7 +103,7 @@ static int check_one(const struct requirement *rq, const char *field, struct dep
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(installed, rq->name);
 	struct version ver;
-	char spec[256];
+	char spec[REQUIREMENT_FORMAT_MAX];
 
 	if (!cJSON_IsString(v))
 		return refuse(err, "dependency_not_found", field,

@@ -1090,6 +1090,23 @@ static int parse_versionspec(const char *p, const char *s, const char *field,
 		      s, (int)len, p);
 }
 
+/*
+ * Normalising can create what the screen refuses in the raw string: a local
+ * label "1+a-egg" becomes "1+a.egg", which an installer reads as a file.
+ * The canonical form is what gets handed on, so it must pass the screen too.
+ */
+static int screen_canonical(const struct requirement *req, const char *s, const char *field,
+			    struct rb_err *err)
+{
+	char canon[REQUIREMENT_FORMAT_MAX];
+
+	if (requirement_format(req, canon, sizeof(canon)) < 0)
+		return rb_fail(err, RB_FAULT_REQUEST, 0, REQUIREMENT_CODE_TOO_LONG, field,
+			       "The dependency is too long once normalised.");
+	(void)s;
+	return screen(canon, field, err);
+}
+
 int requirement_parse(const char *s, const char *field, struct requirement *ret,
 		      struct rb_err *err)
 {
@@ -1111,6 +1128,9 @@ int requirement_parse(const char *s, const char *field, struct requirement *ret,
 			return r;
 	}
 	r = parse_versionspec(p, s, field, &req.specset, err);
+	if (r < 0)
+		return r;
+	r = screen_canonical(&req, s, field, err);
 	if (r < 0)
 		return r;
 	*ret = req;
