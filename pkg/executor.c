@@ -53,6 +53,9 @@ static int probe(struct executor *ex, struct rb_err *err)
 	int r;
 
 	if (!ex->cfg.sandbox) {
+		/* The uid drop is the core's, not a kernel layer: it stays. */
+		ex->caps.can_setuid = ex->root;
+		ex->caps.probed = true;
 		log_msg(LOG_INFO, "sandbox_off",
 			"RUNBOX_SANDBOX=off: programs run WITHOUT seccomp, Landlock or "
 			"namespaces; use it for benchmarking only");

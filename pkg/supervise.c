@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -238,23 +241,38 @@ void supervise_result_free(struct supervise_result *r)
 
 /* ---- killing the tree ---- */
 
+static int kill_uid_child(void *arg)
+{
+	uid_t uid = *(const uid_t *)arg;
+
+	/* Raw calls: this child shares runbox's memory (see kill_uid). */
+	if (syscall(SYS_setresuid, uid, uid, uid) == 0)
+		syscall(SYS_kill, -1, SIGKILL);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
 /*
  * Kill every process of @uid from a child that switched to it: kill(-1)
  * reaches exactly the processes that uid may signal, and the kernel holds
- * the task list while it does, so a fork bomb cannot outrun it.
+ * the task list while it does, so a fork bomb cannot outrun it.  The child
+ * shares runbox's memory and suspends it until done (CLONE_VM|CLONE_VFORK):
+ * a plain fork costs a millisecond here, this a few microseconds.
  */
 static void kill_uid(uid_t uid)
 {
-	pid_t pid = fork();
+	static const size_t size = 64 * 1024;
+	char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	pid_t pid;
 
-	if (pid == 0) {
-		if (setresuid(uid, uid, uid) == 0)
-			kill(-1, SIGKILL);
-		_exit(0);
-	}
+	if (stack == MAP_FAILED)
+		return;
+	pid = clone(kill_uid_child, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &uid);
 	if (pid > 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+	munmap(stack, size);
 }
 
 /* Kill and reap each pid listed in @buf, except @keep; returns how many. */
