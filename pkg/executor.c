@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,24 @@ static void probe_cache_key(char *buf, size_t size)
 		 RUNBOX_VERSION, sizeof(struct sandbox_caps));
 }
 
+/* Say at start which layers this platform does not give (never silently). */
+static void log_degraded(const struct sandbox_caps *caps)
+{
+	char msg[256];
+
+	for (int l = 0; l < SANDBOX_LAYER_COUNT; l++) {
+		const struct sandbox_layer_cap *c = &caps->layer[l];
+
+		if (c->available && c->self_test != SANDBOX_SELF_TEST_FAILED)
+			continue;
+		if (l == SANDBOX_LAYER_UID_DROP && !caps->can_setuid)
+			continue; /* not root: there is no uid to drop from */
+		snprintf(msg, sizeof(msg), "sandbox layer %s is not in force: %s",
+			 sandbox_layer_name((enum sandbox_layer)l), c->detail);
+		log_msg(LOG_INFO, "degraded", msg);
+	}
+}
+
 /*
  * Probing forks a child per layer (tens of ms); a one-shot runbox per
  * request cannot pay that every time.  Only root trusts the cache: its state
@@ -63,15 +82,17 @@ static int probe(struct executor *ex, struct rb_err *err)
 	}
 	probe_cache_key(key, sizeof(key));
 	snprintf(ex->cache_key, sizeof(ex->cache_key), "%s", key);
-	if (ex->root && ex->state_fd >= 0 &&
-	    state_cache_load(ex->state_fd, "probe.cache", key, &ex->caps, sizeof(ex->caps)) &&
-	    ex->caps.probed)
-		return 0;
-	r = sandbox_probe(&ex->caps, err);
-	if (r < 0)
-		return rb_wrap(err, r, "probe the sandbox");
-	if (ex->root && ex->state_fd >= 0)
-		state_cache_store(ex->state_fd, "probe.cache", key, &ex->caps, sizeof(ex->caps));
+	if (!(ex->root && ex->state_fd >= 0 &&
+	      state_cache_load(ex->state_fd, "probe.cache", key, &ex->caps, sizeof(ex->caps)) &&
+	      ex->caps.probed)) {
+		r = sandbox_probe(&ex->caps, err);
+		if (r < 0)
+			return rb_wrap(err, r, "probe the sandbox");
+		if (ex->root && ex->state_fd >= 0)
+			state_cache_store(ex->state_fd, "probe.cache", key, &ex->caps,
+					  sizeof(ex->caps));
+	}
+	log_degraded(&ex->caps);
 	return 0;
 }
 
@@ -300,6 +321,9 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 		.stdin_len = run->req.stdin_len,
 		.kill_uid = run->plan.uid_dropped && !ex->cfg.uid_pinned,
 		.uid = run->uid,
+		.kill_own_uid_since_start = !ex->subreaper && !run->plan.uid_dropped &&
+					    !(run->plan.clone_flags & CLONE_NEWPID),
+		.since_ticks = supervise_now_ticks(),
 	};
 	int r = launch_start(&spec, &l, err);
 

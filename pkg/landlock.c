@@ -65,7 +65,12 @@ struct ruleset_attr {
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 #define ACCESS_RO                                                                         \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
-#define ACCESS_RW ACCESS_FS_ALL
+/*
+ * Writable places are not executable: a program may not write a binary and
+ * execve it (the same reason memfd_create is refused).  Interpreters read
+ * their scripts, which needs no execute right.
+ */
+#define ACCESS_RW (ACCESS_FS_ALL & ~LANDLOCK_ACCESS_FS_EXECUTE)
 #define ACCESS_DEV_RW                                                                     \
 	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                     \
 	 LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -188,22 +189,36 @@ static int write_file(const char *path, const char *data)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/*
+ * runbox is non-dumpable, and so is a child it forks: its /proc/self files
+ * then belong to root and it cannot write its own maps.  It becomes
+ * dumpable for the three writes only (as bubblewrap does), then not again.
+ */
+static int write_maps(const char *uid_map, const char *gid_map)
+{
+	int r;
+
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return -errno;
+	/* setgroups must be denied before an unprivileged gid_map is accepted. */
+	r = write_file("/proc/self/setgroups", "deny");
+	if (r >= 0)
+		r = write_file("/proc/self/uid_map", uid_map);
+	if (r >= 0 && gid_map)
+		r = write_file("/proc/self/gid_map", gid_map);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return r;
+}
+
 int ns_enter_user(const struct ns_plan *plan, struct rb_err *err)
 {
 	int r;
 
 	if (!(plan->clone_flags & CLONE_NEWUSER))
 		return 0;
-	/* setgroups must be denied before an unprivileged gid_map is accepted. */
-	r = write_file("/proc/self/setgroups", "deny");
+	r = write_maps(plan->uid_map, plan->gid_map);
 	if (r < 0)
-		return rb_fail_sys(err, -r, "namespaces: deny setgroups");
-	r = write_file("/proc/self/uid_map", plan->uid_map);
-	if (r < 0)
-		return rb_fail_sys(err, -r, "namespaces: write uid_map");
-	r = write_file("/proc/self/gid_map", plan->gid_map);
-	if (r < 0)
-		return rb_fail_sys(err, -r, "namespaces: write gid_map");
+		return rb_fail_sys(err, -r, "namespaces: write the uid and gid maps");
 	return 0;
 }
 
@@ -424,8 +439,7 @@ int ns_probe_child(enum ns_kind kind, bool as_root)
 	/* Root would need CAP_SETFCAP in the parent namespace to map uid 0. */
 	if ((flags & CLONE_NEWUSER) && !as_root) {
 		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
-		if ((r = write_file("/proc/self/setgroups", "deny")) < 0 ||
-		    (r = write_file("/proc/self/uid_map", map)) < 0)
+		if ((r = write_maps(map, NULL)) < 0)
 			return -r;
 	}
 	/* A pid namespace applies to children: /proc/self/ns/pid stays. */

@@ -208,20 +208,18 @@ static int deny_value(scmp_filter_ctx ctx, int nr, unsigned arg, uint64_t value,
 }
 
 /*
- * Signals: never to every process (-1); without a pid namespace, never to
- * init (1) or to runbox and its process group (inside one, those numbers are
- * the program's own processes, and the host's are out of reach anyway).  ESRCH, as if there were
- * no such process, since EPERM is the allowlist's answer.
+ * Signals: never to every process (-1), never to pid 1 (the host's init, or
+ * in a pid namespace runbox's init that supervises the program), and without
+ * a pid namespace never to runbox or its process group (inside one, the
+ * host's processes are out of reach anyway).  ESRCH, as if there were no
+ * such process, since EPERM is the allowlist's answer.
  */
 static int deny_signals(scmp_filter_ctx ctx, const struct seccomp_policy_options *opt)
 {
-	int64_t pids[4] = { -1, 0, 0, 0 };
-	size_t n = 1;
+	int64_t pids[4] = { -1, 1, 0, 0 };
+	size_t n = 2;
 	int r;
 
-	/* In a pid namespace, 1 is the program itself (its children's parent). */
-	if (!opt->pid_namespace)
-		pids[n++] = 1;
 	if (!opt->pid_namespace && opt->runbox_pid > 1) {
 		pids[n++] = opt->runbox_pid;
 		pids[n++] = -(int64_t)opt->runbox_pid;

@@ -27,6 +27,14 @@ struct supervise_opts {
 	size_t stdin_len;
 	bool kill_uid;	/* the tree runs under its own uid: kill everything of it */
 	uid_t uid;
+	/*
+	 * Nothing else can find a daemonised descendant (no subreaper, no pid
+	 * namespace, no uid of its own): kill every process of runbox's own
+	 * uid that started after the run did.  Only right while runbox runs
+	 * one program at a time under that uid.
+	 */
+	bool kill_own_uid_since_start;
+	unsigned long long since_ticks; /* supervise_now_ticks() before the launch */
 };
 
 struct supervise_result {
@@ -56,6 +64,9 @@ void supervise_result_free(struct supervise_result *r);
  * refuses it (Lambda); the caller reports that.
  */
 int supervise_become_subreaper(void);
+
+/* Now, in the clock ticks of the start times in /proc/<pid>/stat. */
+unsigned long long supervise_now_ticks(void);
 
 /* Monotonic clock in seconds. */
 double supervise_now(void);

@@ -1,0 +1,42 @@
+"""The layers a run reports must be the ones this machine offers (issue 3:
+"nothing degrades silently"); the other attack tests read them to pick
+their expectations, so a layer missing here must fail, not skip."""
+
+import subprocess
+
+from conftest import AS, NOBODY, ok
+
+
+def _unprivileged_userns_works():
+    r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
+                        "unshare", "--user", "--map-current-user", "--pid", "--net", "--ipc", "--uts",
+                        "--mount", "--fork", "true"], capture_output=True)
+    return r.returncode == 0
+
+
+def test_layers_applied(rb):
+    resp, L = ok(rb, {"script": "print(1)"})
+    sb = resp["sandbox"]
+    assert sb["enabled"] is True and sb["seccomp"] is True and sb["no_new_privs"] is True, sb
+    assert L.landlock_abi >= 6 and L.landlock_tcp and L.landlock_scoped, sb
+    assert sb["network"] is False
+    if AS == "root":
+        assert sb["uid_drop"] is True
+        assert sorted(sb["namespaces"]) == ["ipc", "mount", "net", "pid", "uts"], sb
+    else:
+        assert sb["uid_drop"] is False
+        if _unprivileged_userns_works():
+            # this kernel gives unprivileged users user namespaces: runbox must use them
+            assert sorted(sb["namespaces"]) == ["ipc", "mount", "net", "pid", "uts"], (
+                f"unprivileged user namespaces work here but runbox applied {sb['namespaces']}")
+        else:
+            assert sb["namespaces"] == [], sb
+
+
+def test_program_identity(rb):
+    resp, L = ok(rb, {"script": "import os\nprint(os.getresuid(), os.getresgid(), os.getgroups())\n"
+                                "print(open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0])\n"
+                                "print(open('/proc/self/status').read().split('CapEff:')[1].split()[0])"})
+    lines = resp["stdout"].splitlines()
+    assert lines[1:] == ["1", "0000000000000000"], resp["stdout"]
+    assert "(0, " not in lines[0]

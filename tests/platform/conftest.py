@@ -1,0 +1,282 @@
+"""Platform rehearsal harness: runbox run the way Lambda and Azure will run it.
+
+Rehearsals (the `plat` fixture, every test runs under each):
+
+  nonroot  runbox as uid/gid 65534 (setpriv, no groups), nothing refused by
+           an outer filter: namespaces are expected exactly when this host
+           lets an unprivileged user create a user namespace (measured here
+           with `unshare -Ur` as 65534).
+  azure    build/platform_sim --no-userns --uid 65534: a container as
+           non-root, no user namespaces, seccomp/no_new_privs/Landlock allowed.
+  lambda   build/platform_sim with every refusal (--no-userns --no-ns
+           --no-nested-seccomp --no-nnp --no-subreaper --no-pdeathsig
+           --no-landlock) --uid 65534: only rlimits, the clean environment,
+           the process group and the workspace remain.
+
+runbox gets RUNBOX_WORK_DIR and RUNBOX_STATE_DIR that uid 65534 owns, and a
+canary secret (prefix CANARY_PREFIX) in its own environment that must never
+appear in any response.  After every test the fixture checks that the work
+dir is empty and that no process carrying a marker of the test (each
+request gets one in its env) survives.
+
+build/platform_sim must exist (tests/platform/run.sh builds it).
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+NOBODY = 65534
+CANARY_PREFIX = "rbplatcanary"
+MARK = "RBPLAT_MARK"
+LAYERS = ["seccomp", "landlock", "userns", "pidns", "netns", "ipcns", "utsns", "mountns",
+          "no_new_privs", "uid_drop"]
+NS_LAYERS = ["userns", "pidns", "netns", "ipcns", "utsns", "mountns"]
+NS_NAMES = {"userns": "user", "pidns": "pid", "netns": "net", "ipcns": "ipc", "utsns": "uts",
+            "mountns": "mount"}
+SETPRIV = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+LAMBDA_FLAGS = ["--no-userns", "--no-ns", "--no-nested-seccomp", "--no-nnp", "--no-subreaper",
+                "--no-pdeathsig", "--no-landlock"]
+
+
+def runbox_bin():
+    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
+    return b if b.is_absolute() else REPO / b
+
+
+def sim_bin():
+    b = pathlib.Path(os.environ.get("PLATFORM_SIM", "build/platform_sim"))
+    return b if b.is_absolute() else REPO / b
+
+
+_userns_ok = None
+
+
+def host_allows_unprivileged_userns():
+    global _userns_ok
+    if _userns_ok is None:
+        p = subprocess.run(SETPRIV + ["unshare", "-Ur", "true"], capture_output=True)
+        _userns_ok = p.returncode == 0
+    return _userns_ok
+
+
+class Rehearsal:
+    def __init__(self, name, prefix, available):
+        self.name = name
+        self.prefix = prefix
+        self.available = set(available)   # layers `runbox check` must report available
+
+    @property
+    def missing(self):
+        return [l for l in LAYERS if l not in self.available]
+
+    def expected_sandbox(self):
+        a = self.available
+        return {
+            "enabled": True,
+            "seccomp": "seccomp" in a,
+            "landlock": "landlock" in a,           # True: an object, False: false
+            "namespaces": [NS_NAMES[l] for l in NS_LAYERS if l in a],
+            "no_new_privs": "no_new_privs" in a,
+            "uid_drop": "uid_drop" in a,
+            "network": False,
+        }
+
+
+def rehearsal(name):
+    if name == "nonroot":
+        avail = {"seccomp", "landlock", "no_new_privs"}
+        if host_allows_unprivileged_userns():
+            avail |= set(NS_LAYERS)
+        return Rehearsal(name, SETPRIV, avail)
+    if name == "azure":
+        return Rehearsal(name, [str(sim_bin()), "--no-userns", "--uid", str(NOBODY), "--"],
+                         {"seccomp", "landlock", "no_new_privs"})
+    if name == "lambda":
+        return Rehearsal(name, [str(sim_bin())] + LAMBDA_FLAGS + ["--uid", str(NOBODY), "--"],
+                         set())
+    raise ValueError(name)
+
+
+REHEARSALS = ["nonroot", "azure", "lambda"]
+
+
+def proc_hits(needles):
+    me = os.getpid()
+    hits = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == me:
+            continue
+        blob = b""
+        for f in ("environ", "cmdline"):
+            try:
+                with open(f"/proc/{d}/{f}", "rb") as fh:
+                    blob += fh.read()
+            except OSError:
+                pass
+        if any(n.encode() in blob for n in needles):
+            try:
+                cmd = open(f"/proc/{d}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                cmd = "?"
+            hits.append((int(d), cmd))
+    return hits
+
+
+def short(resp, n=2500):
+    s = json.dumps(resp)
+    return s if len(s) <= n else s[:n] + "..."
+
+
+class Runbox:
+    def __init__(self, reh, tmp):
+        self.reh = reh
+        self.tmp = tmp
+        self.workdir = tmp / "work"
+        self.statedir = tmp / "state"
+        self.canary = CANARY_PREFIX + uuid.uuid4().hex
+        self.marks = []
+        self.last_stderr = ""
+        self.log = []            # every request and response, for the report
+
+    def env(self, extra=None):
+        e = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "RUNBOX_WORK_DIR": str(self.workdir),
+            "RUNBOX_STATE_DIR": str(self.statedir),
+            "RUNBOX_LOG": "info",
+            "RUNBOX_TEST_CANARY": self.canary,
+            "AWS_SECRET_ACCESS_KEY": self.canary + "aws",
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+        }
+        e.update(extra or {})
+        return e
+
+    def argv(self, args=()):
+        return self.reh.prefix + [str(runbox_bin())] + list(args)
+
+    def new_mark(self):
+        m = "rbplatmark" + uuid.uuid4().hex
+        self.marks.append(m)
+        return m
+
+    def run(self, req, env=None, timeout=60):
+        """One stdin-mode request; returns (exit status, response, stderr)."""
+        req = dict(req)
+        req["env"] = dict(req.get("env", {}), **{MARK: self.new_mark()})
+        body = json.dumps(req).encode()
+        p = subprocess.Popen(self.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=self.env(env), cwd=str(self.tmp),
+                             start_new_session=True)
+        try:
+            out, err = p.communicate(body, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise AssertionError(f"[{self.reh.name}] runbox did not answer within {timeout}s")
+        self.last_stderr = err.decode(errors="replace")
+        self.log.append((req, out))
+        assert b"platform_sim:" not in err, self.last_stderr
+        assert CANARY_PREFIX.encode() not in out, (
+            f"[{self.reh.name}] runbox's own environment leaked into the response: {out[:3000]!r}")
+        assert out.endswith(b"\n") and out.count(b"\n") == 1, (
+            f"[{self.reh.name}] exit {p.returncode} stdout {out[:2000]!r} stderr {self.last_stderr[-2000:]}")
+        return p.returncode, json.loads(out), self.last_stderr
+
+    def check(self, env=None):
+        p = subprocess.run(self.argv(["check"]), capture_output=True, env=self.env(env),
+                           cwd=str(self.tmp), timeout=60)
+        assert CANARY_PREFIX.encode() not in p.stdout
+        assert b"platform_sim:" not in p.stderr, p.stderr
+        return p.returncode, json.loads(p.stdout), p.stderr.decode(errors="replace")
+
+
+def ran(rb, req, status=None, exit_code=None, **kw):
+    """Run a request that must run; its "sandbox" may name no layer the rehearsal refuses
+    (the exact object is test_sandbox_object_lists_only_what_was_applied's business)."""
+    rc, resp, err = rb.run(req, **kw)
+    assert rc == 0 and "status" in resp, f"[{rb.reh.name}] exit {rc}: {short(resp)}\n{err[-1500:]}"
+    over = overclaimed(rb.reh, resp["sandbox"])
+    assert not over, f"[{rb.reh.name}] sandbox claims refused layers {over}: {resp['sandbox']}"
+    if status is not None:
+        st = status if isinstance(status, (set, tuple, list)) else {status}
+        assert resp["status"] in st, f"[{rb.reh.name}] status {resp['status']!r}: {short(resp)}"
+    if exit_code is not None:
+        assert resp["exit_code"] == exit_code, f"[{rb.reh.name}] {short(resp)}"
+    return resp
+
+
+def overclaimed(reh, sb):
+    """Layers the response claims although the rehearsal's platform refuses them."""
+    want = reh.expected_sandbox()
+    over = []
+    for k in ("seccomp", "no_new_privs", "uid_drop"):
+        if sb.get(k) and not want[k]:
+            over.append(k)
+    if sb.get("landlock") and not want["landlock"]:
+        over.append("landlock")
+    over += [n for n in sb.get("namespaces", []) if n not in want["namespaces"]]
+    if sb.get("network"):
+        over.append("network")
+    return over
+
+
+def sandbox_shape(reh, got):
+    """The expected sandbox object, with landlock's details taken from `got` when expected."""
+    want = reh.expected_sandbox()
+    if want["landlock"]:
+        want["landlock"] = got["landlock"] if isinstance(got.get("landlock"), dict) else True
+    return want
+
+
+@pytest.fixture(params=REHEARSALS)
+def plat(request):
+    name = request.param
+    if name != "nonroot" and not os.access(sim_bin(), os.X_OK):
+        pytest.fail(f"{sim_bin()} missing: build it with tests/platform/run.sh "
+                    "(gcc -O2 -o build/platform_sim tests/helpers/platform_sim.c -lseccomp)")
+    if os.geteuid() != 0:
+        pytest.skip("the platform rehearsal starts as root and drops to 65534")
+    return rehearsal(name)
+
+
+@pytest.fixture
+def rb(plat):
+    if not os.access(runbox_bin(), os.X_OK):
+        pytest.fail(f"runbox binary not found at {runbox_bin()} (run make)")
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="rbplat-", dir="/tmp"))
+    os.chmod(tmp, 0o755)
+    box = Runbox(plat, tmp)
+    for d in (box.workdir, box.statedir):
+        d.mkdir(mode=0o700)
+        os.chown(d, NOBODY, NOBODY)
+    yield box
+    problems = []
+    needles = box.marks + [CANARY_PREFIX]
+    deadline = time.monotonic() + 1.0
+    hits = proc_hits(needles)
+    while hits and time.monotonic() < deadline:
+        time.sleep(0.05)
+        hits = proc_hits(needles)
+    if hits:
+        problems.append(f"processes outlived the response: {hits}")
+        for pid, _ in hits:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    left = sorted(os.listdir(box.workdir))
+    if left:
+        problems.append(f"work dir not cleaned: {left}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    if problems:
+        pytest.fail(f"[{plat.name}] " + "; ".join(problems))

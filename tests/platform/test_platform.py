@@ -1,0 +1,392 @@
+"""Platform rehearsal (issue 3, "Platform rehearsal"; README, Security model).
+
+Every test runs under each rehearsal of conftest.py (nonroot, azure, lambda).
+A test that fails is the spec: runbox did not degrade as documented.
+"""
+
+import json
+import os
+import textwrap
+import time
+
+import pytest
+
+from conftest import CANARY_PREFIX, LAYERS, NS_LAYERS, MARK, proc_hits, ran, sandbox_shape, short
+
+MiB = 1024 * 1024
+
+
+def py(src, **extra):
+    return dict({"script": textwrap.dedent(src)}, **extra)
+
+
+# ------------------------------------------------------------------ reporting
+
+def test_check_reports_exactly_the_degraded_layers(rb):
+    rc, rep, err = rb.check()
+    assert rc == 0, (rc, rep)
+    assert rep["root"] is False, rep
+    got = {l for l in LAYERS if rep[l]["available"]}
+    assert got == rb.reh.available, (
+        f"[{rb.reh.name}] available {sorted(got)} != expected {sorted(rb.reh.available)}; "
+        f"details: { {l: rep[l]['detail'] for l in LAYERS} }")
+    for l in LAYERS:
+        if l in rb.reh.available:
+            assert rep[l]["self_test"] == "ok", (l, rep[l])
+        else:
+            assert rep[l]["detail"], f"{l} unavailable without a reason: {rep[l]}"
+    assert rep["required_ok"] is True
+
+
+def test_check_exits_nonzero_when_a_required_layer_is_missing(rb):
+    missing = rb.reh.missing
+    for layer in missing:
+        rc, rep, err = rb.check(env={"RUNBOX_REQUIRE": layer})
+        assert rc != 0, f"[{rb.reh.name}] RUNBOX_REQUIRE={layer} runbox check exited 0: {rep}"
+        assert rep.get("required_ok") is False, rep
+    if "seccomp" in missing:   # the sensible floor of the README
+        rc, rep, err = rb.check(env={"RUNBOX_REQUIRE": "seccomp"})
+        assert rc != 0
+    if rb.reh.available:
+        rc, rep, err = rb.check(env={"RUNBOX_REQUIRE": ",".join(sorted(rb.reh.available))})
+        assert rc == 0 and rep["required_ok"] is True, (rc, rep)
+
+
+def test_degraded_layers_are_logged_at_start(rb):
+    """README, AWS Lambda row: 'runbox says so at start (degraded log lines)'."""
+    ran(rb, py("print(1)"), status="ok")
+    logs = []
+    for line in rb.last_stderr.splitlines():
+        try:
+            logs.append(json.loads(line))
+        except ValueError:
+            pass
+    degraded = " ".join(json.dumps(l) for l in logs if l.get("event") == "degraded").lower()
+    unlogged = []
+    for layer in rb.reh.missing:
+        if layer == "uid_drop":
+            continue   # not root: by design, stated in the README's platform table
+        words = [layer, layer.replace("_", " ")]
+        if layer in NS_LAYERS:
+            words += ["namespace"]
+        if layer == "no_new_privs":
+            words += ["pr_set_no_new_privs"]
+        if not any(w in degraded for w in words):
+            unlogged.append(layer)
+    assert not unlogged, (
+        f"[{rb.reh.name}] missing layers never reported in a 'degraded' log line: {unlogged}; "
+        f"stderr: {rb.last_stderr[-1500:]}")
+
+
+def test_sandbox_object_lists_only_what_was_applied(rb):
+    reqs = [
+        py("print('ok')"),
+        {"language": "bash", "script": "echo ok"},
+        py("import sys; sys.exit(3)"),
+    ]
+    for req in reqs:
+        resp = ran(rb, req)
+        sb = resp["sandbox"]
+        assert sb == sandbox_shape(rb.reh, sb), (
+            f"[{rb.reh.name}] sandbox {sb} != expected {rb.reh.expected_sandbox()}")
+        if sb["landlock"] is not False:
+            assert isinstance(sb["landlock"], dict) and sb["landlock"]["abi"] >= 1, sb
+
+
+@pytest.mark.parametrize("pick", ["first", "all"])
+def test_require_missing_layer_refuses_every_request(rb, pick):
+    missing = rb.reh.missing
+    layers = missing[:1] if pick == "first" else missing
+    touched = rb.tmp / "ran"
+    req = py(f"open({str(touched)!r}, 'w').write('x'); print('ran')")
+    rc, resp, err = rb.run(req, env={"RUNBOX_REQUIRE": ",".join(layers)})
+    assert resp.get("code") == "sandbox_unavailable", f"[{rb.reh.name}] {short(resp)}"
+    assert rc == 1, f"exit {rc}"
+    assert set(resp) <= {"error", "code", "field"} and resp["error"], resp
+    for l in layers:
+        assert l in resp["error"], (l, resp["error"])
+    assert not touched.exists(), "the program ran although a required layer is missing"
+
+
+def test_require_present_layers_runs(rb):
+    if not rb.reh.available:
+        pytest.skip("no layer available in this rehearsal")
+    resp = ran(rb, py("print(7)"), env={"RUNBOX_REQUIRE": ",".join(sorted(rb.reh.available))},
+               status="ok")
+    assert resp["stdout"] == "7\n"
+
+
+# ------------------------------------------------------------------ limits
+
+def test_rlimits_in_force(rb):
+    resp = ran(rb, py("""
+        import resource as r
+        for n in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"):
+            print(n, *r.getrlimit(getattr(r, n)))
+    """, timeout_s=5), status="ok")
+    # CPU: soft = timeout + 1 (SIGXCPU -> cpu_limit), hard one more (SIGKILL)
+    g, m = 1 << 30, 64 * MiB
+    assert resp["stdout"] == (f"RLIMIT_AS {g} {g}\nRLIMIT_CPU 6 7\nRLIMIT_NPROC 64 64\n"
+                              f"RLIMIT_FSIZE {m} {m}\nRLIMIT_NOFILE 256 256\nRLIMIT_CORE 0 0\n"), resp
+
+
+def test_memory_bomb(rb):
+    resp = ran(rb, py("""
+        chunks = []
+        while True:
+            chunks.append(bytearray(16 * 1024 * 1024))
+    """), status="memory_limit", exit_code=1)
+    assert resp["stderr"].rstrip().endswith("MemoryError"), resp["stderr"][-500:]
+
+
+def test_cpu_loop(rb):
+    """CPU seconds = timeout + 1: a single-threaded loop meets the wall-clock timeout first
+    (status timeout, exit 124) or, at worst, RLIMIT_CPU (cpu_limit); the answer comes at
+    most about a second after timeout_s."""
+    t0 = time.monotonic()
+    resp = ran(rb, py("while True: pass", timeout_s=2), status={"timeout", "cpu_limit"})
+    took = time.monotonic() - t0
+    assert took < 2 + 2.5, f"answer after {took:.1f}s"
+    if resp["status"] == "timeout":
+        assert resp["exit_code"] == 124
+        assert resp["stderr"].rstrip().endswith("runbox: timed out after 2 s"), resp["stderr"]
+    else:
+        assert resp["exit_code"] == 128 + 24
+
+
+def test_file_size_limit(rb):
+    ran(rb, py("""
+        with open("big", "wb") as f:
+            for _ in range(80):
+                f.write(b"x" * (1024 * 1024))
+    """), status="file_size_limit")
+
+
+def test_fork_bomb_is_capped_and_reaped(rb):
+    resp = ran(rb, py("""
+        import os, time
+        n = 0
+        try:
+            for _ in range(500):
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                n += 1
+        except OSError as e:
+            print("stopped", e.errno == 11, n < 64)
+    """, timeout_s=10), status="ok")
+    assert resp["stdout"] == "stopped True True\n", resp
+
+
+# ------------------------------------------------------------------ environment
+
+EXPECTED_ENV = {"PATH", "LANG", "HOME", "TMPDIR", "PYTHONIOENCODING", "PYTHONUNBUFFERED",
+                "PYTHONDONTWRITEBYTECODE", "MPLBACKEND", "OPENBLAS_NUM_THREADS",
+                "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+
+
+def test_clean_environment(rb):
+    resp = ran(rb, py("""
+        import os, json
+        print(json.dumps(dict(os.environ)))
+    """, env={"MINE": "1"}), status="ok")
+    env = json.loads(resp["stdout"])
+    assert set(env) == EXPECTED_ENV | {"MINE", MARK}, sorted(env)
+    assert not any(CANARY_PREFIX in v for v in env.values())
+    assert "AWS_LAMBDA_RUNTIME_API" not in env
+
+
+def test_bash_clean_environment(rb):
+    resp = ran(rb, {"language": "bash", "script": "env | grep -c rbplatcanary; env | grep -c AWS_; true"},
+               status="ok")
+    assert resp["stdout"] == "0\n0\n", resp
+
+
+def test_runbox_environ_unreadable(rb):
+    """Walk up from os.getppid(): every ancestor that is runbox (comm) must have an unreadable
+    or empty environ, no readable /proc/*/environ or cmdline may hold the canary, and
+    runbox's memory cannot be opened."""
+    resp = ran(rb, py(f"""
+        import os, json
+        def comm(p):
+            try: return open(f"/proc/{{p}}/comm").read().strip()
+            except OSError as e: return "?" + str(e.errno)
+        def ppid(p):
+            for line in open(f"/proc/{{p}}/status"):
+                if line.startswith("PPid:"): return int(line.split()[1])
+        out = {{"ancestors": [], "canary": [], "mem": []}}
+        p = os.getppid()
+        while p and p > 0:
+            c = comm(p)
+            entry = {{"pid": p, "comm": c}}
+            if c == "runbox":
+                try:
+                    data = open(f"/proc/{{p}}/environ", "rb").read()
+                    entry["environ"] = len(data)
+                    entry["leak"] = b"{CANARY_PREFIX}" in data
+                except OSError as e:
+                    entry["environ"] = "errno%d" % e.errno
+                try:
+                    open(f"/proc/{{p}}/mem", "rb").close(); out["mem"].append(p)
+                except OSError:
+                    pass
+            out["ancestors"].append(entry)
+            try: p = ppid(p)
+            except OSError: break
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                for f in ("environ", "cmdline"):
+                    try:
+                        if b"{CANARY_PREFIX}" in open(f"/proc/{{d}}/{{f}}", "rb").read():
+                            out["canary"].append((int(d), f))
+                    except OSError:
+                        pass
+        print(json.dumps(out))
+    """), status="ok")
+    out = json.loads(resp["stdout"])
+    assert out["canary"] == [], f"[{rb.reh.name}] canary readable: {out}"
+    assert out["mem"] == [], f"[{rb.reh.name}] runbox's memory opened: {out}"
+    runboxes = [a for a in out["ancestors"] if a["comm"] == "runbox"]
+    if "pid" not in resp["sandbox"]["namespaces"]:
+        assert runboxes, f"[{rb.reh.name}] runbox not found among ancestors: {out}"
+    for a in runboxes:
+        assert a["environ"] == 0 or str(a["environ"]).startswith("errno"), a
+        assert not a.get("leak"), a
+
+
+# ------------------------------------------------------------------ process lifetime
+
+# Each spawner checks its escaped process is alive (its environ holds TOKEN) before
+# exiting, so a test cannot pass because the daemon never started.
+ALIVE = """
+import os
+def alive(tok):
+    me = os.getpid()
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != me:
+            try:
+                if ("TOKEN=" + tok).encode() in open(f"/proc/{d}/environ", "rb").read():
+                    return True
+            except OSError:
+                pass
+    return False
+"""
+
+DAEMON = ALIVE + """
+import os, sys, time
+tok = os.environ["TOKEN"]
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        for fd in (0, 1, 2):
+            os.close(fd)
+        os.execvp("sleep", ["sleep", "61"])
+    os._exit(0)
+os.wait()
+time.sleep(0.3)
+print("spawned", alive(tok))
+"""
+
+SETPGID = ALIVE + """
+import os, time
+if os.fork() == 0:
+    os.setpgid(0, 0)
+    os.execvp("sleep", ["sleep", "62"])
+time.sleep(0.3)
+print("spawned", alive(os.environ["TOKEN"]))
+"""
+
+BASH_NOHUP = """\
+nohup setsid sleep 63 >/dev/null 2>&1 &
+disown
+sleep 0.3
+for f in /proc/[0-9]*/environ; do
+  if { tr '\\0' '\\n' < "$f"; } 2>/dev/null | grep -qx "TOKEN=$TOKEN"; then
+    [ "$f" = /proc/$$/environ ] || { echo spawned True; exit 0; }
+  fi
+done
+echo spawned False
+"""
+
+
+@pytest.mark.parametrize("how", ["setsid_double_fork", "bash_nohup", "setpgid"])
+def test_no_process_outlives_the_response(rb, how):
+    tok = "rbplattoken" + os.urandom(8).hex()
+    rb.marks.append(tok)          # the fixture scans for it too
+    if how == "setsid_double_fork":
+        req = {"script": DAEMON, "env": {"TOKEN": tok}}
+    elif how == "setpgid":
+        req = {"script": SETPGID, "env": {"TOKEN": tok}}
+    else:
+        req = {"language": "bash", "env": {"TOKEN": tok}, "script": BASH_NOHUP}
+    resp = ran(rb, req)
+    assert resp["status"] == "ok", short(resp)
+    if resp["stdout"] != "spawned True\n":
+        # Only runbox's seccomp may stop the escape itself (setsid/setpgid refused).
+        assert resp["sandbox"]["seccomp"] and resp["stdout"] == "spawned False\n", short(resp)
+        if how != "bash_nohup":    # bash's setsid(1) reports to /dev/null here
+            assert "Operation not permitted" in resp["stderr"], short(resp)
+    deadline = time.monotonic() + 1.0
+    hits = proc_hits([tok])
+    while hits and time.monotonic() < deadline:
+        time.sleep(0.05)
+        hits = proc_hits([tok])
+    if hits:
+        left = list(hits)
+        for pid, _ in hits:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        rb.marks.remove(tok)
+        pytest.fail(f"[{rb.reh.name}] {how}: processes outlived the response: {left}; "
+                    f"request {json.dumps(req)}; response {short(resp, 800)}")
+
+
+def test_timeout_kills_the_tree(rb):
+    tok = "rbplattoken" + os.urandom(8).hex()
+    rb.marks.append(tok)
+    resp = ran(rb, py("""
+        import os, subprocess, time
+        subprocess.Popen(["sleep", "64"])
+        subprocess.Popen(["bash", "-c", "while :; do sleep 1; done", os.environ["TOKEN"]])
+        time.sleep(30)
+    """, env={"TOKEN": tok}, timeout_s=1), status="timeout", exit_code=124)
+    assert resp["duration_ms"] < 3500, resp["duration_ms"]
+
+
+# ------------------------------------------------------------------ workspace
+
+def test_workspace_removed(rb):
+    resp = ran(rb, py("""
+        import os
+        os.makedirs("deep/er/est", exist_ok=True)
+        open("deep/er/est/f", "w").write("x")
+        os.symlink("/etc", "link")
+        os.mkfifo("fifo")
+        open("output/a.txt", "w").write("A")
+        print(os.getcwd())
+    """), status="ok")
+    ws = resp["stdout"].strip()
+    assert ws.startswith(str(rb.workdir) + "/runbox-") or ws.startswith("/"), ws
+    assert resp["artifacts"] == {"a.txt": "A"}, resp
+    assert not os.path.exists(os.path.join(str(rb.workdir), os.path.basename(ws)))
+    assert os.listdir(rb.workdir) == []
+
+
+# ------------------------------------------------------------------ real programs still work
+
+def test_workloads_still_run(rb):
+    resp = ran(rb, py("""
+        import numpy as np, subprocess, sys, threading, multiprocessing as mp, sqlite3, tempfile
+        print(np.linalg.solve([[3.0, 1.0], [1.0, 2.0]], [9.0, 8.0]).round(6).tolist())
+        print(subprocess.run([sys.executable, "-c", "print(5)"], capture_output=True, text=True).stdout.strip())
+        ts = [threading.Thread(target=sum, args=(range(1000),)) for _ in range(8)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+        with mp.get_context("fork").Pool(4) as p:
+            print(p.map(abs, [-1, -2, -3, -4]))
+        c = sqlite3.connect("x.db"); c.execute("create table t(a)"); print(c.execute("select 1").fetchone())
+        with tempfile.TemporaryDirectory() as d:
+            print(bool(d))
+    """), status="ok")
+    assert resp["stdout"] == "[2.0, 3.0]\n5\n[1, 2, 3, 4]\n(1,)\nTrue\n", short(resp)
