@@ -16,6 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
+/* 16 levels of 255-byte names and their slashes, and more for too_deep ones. */
+#define ARTIFACT_PATH_MAX 8192
+
 /* Entries beyond the count limit are still listed, up to this many, as omitted. */
 #define MAX_LISTED_OMISSIONS 1000
 
@@ -40,12 +45,24 @@ static int push(struct walk *w, const char *path, size_t size, const char *omitt
 		w->out->items = n;
 		w->cap = cap;
 	}
-	a = &w->out->items[w->out->n++];
+	a = &w->out->items[w->out->n];
 	memset(a, 0, sizeof(*a));
-	snprintf(a->path, sizeof(a->path), "%s", path);
+	a->path = strdup(path);
+	if (!a->path)
+		return rb_fail_sys(w->err, ENOMEM, "list artifacts");
+	w->out->n++;
 	a->size = size;
 	a->omitted = omitted;
 	return 0;
+}
+
+/*
+ * A name that is not UTF-8 cannot be a JSON key: the file is listed as
+ * omitted under its name with U+FFFD for the bad bytes.
+ */
+static bool name_ok(const char *name)
+{
+	return utf8_valid(name, strlen(name), NULL);
 }
 
 static const char *type_reason(const struct stat *st)
@@ -64,7 +81,7 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
 static int visit(struct walk *w, int dirfd, const char *name, const char *prefix,
 		 unsigned depth)
 {
-	char path[1100];
+	char path[ARTIFACT_PATH_MAX];
 	struct stat st;
 	int fd, r;
 
@@ -74,6 +91,14 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *prefix
 	if (depth > w->lim->max_depth)
 		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
 			       ? push(w, path, (size_t)st.st_size, "too_deep") : 0;
+	if (!name_ok(name)) {
+		char clean[sizeof(path) * 3];
+
+		if (w->out->n >= w->lim->max_count + MAX_LISTED_OMISSIONS)
+			return 0;
+		utf8_sanitize(path, strlen(path), clean);
+		return push(w, clean, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, "invalid_name");
+	}
 	if (!S_ISDIR(st.st_mode)) {
 		const char *why = type_reason(&st);
 
@@ -204,8 +229,10 @@ int artifacts_collect(int output_fd, const struct artifact_limits *lim,
 
 void artifacts_free(struct artifact_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		free(l->items[i].data);
+		free(l->items[i].path);
+	}
 	free(l->items);
 	memset(l, 0, sizeof(*l));
 }

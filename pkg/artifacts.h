@@ -14,7 +14,7 @@
 #include "err.h"
 
 struct artifact {
-	char path[1100];    /* relative, '/'-separated */
+	char *path;	     /* relative, '/'-separated, malloc'd */
 	unsigned char *data; /* NULL when omitted */
 	size_t size;
 	const char *omitted; /* reason, or NULL when included */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "artifacts.h"
@@ -31,16 +32,22 @@ enum { PH_ADMIT, PH_UID, PH_WORKSPACE, PH_ENV, PH_SANDBOX, PH_RUN, PH_COLLECT, P
 static const char *const phase_names[PHASES] = {
 	"admit", "uid", "workspace", "env", "sandbox", "run", "collect",
 };
-#define ENV_BUF 8192
+#define ENV_FIXED_BYTES 16384 /* runbox's own variables, PYTHONPATH included */
 
 /* The probe result is valid for this boot, this euid and this build only. */
 static void probe_cache_key(char *buf, size_t size)
 {
 	char boot[64];
 
+	struct stat exe = { 0 };
+
+	/* A rebuilt binary may probe or compile differently: it is part of the key. */
+	stat("/proc/self/exe", &exe);
 	state_boot_id(boot, sizeof(boot));
-	snprintf(buf, size, "boot=%s euid=%u version=%s caps=%zu", boot, (unsigned)geteuid(),
-		 RUNBOX_VERSION, sizeof(struct sandbox_caps));
+	snprintf(buf, size, "boot=%s euid=%u version=%s caps=%zu exe=%lu:%lld:%lld.%09ld", boot,
+		 (unsigned)geteuid(), RUNBOX_VERSION, sizeof(struct sandbox_caps),
+		 (unsigned long)exe.st_ino, (long long)exe.st_size, (long long)exe.st_mtim.tv_sec,
+		 exe.st_mtim.tv_nsec);
 }
 
 /* Say at start which layers this platform does not give (never silently). */
@@ -156,7 +163,8 @@ struct run {
 	uid_t uid;
 	gid_t gid;
 	char id[17];
-	char env_buf[ENV_BUF];
+	char *env_buf; /* every NAME=VALUE of envp, one allocation */
+	size_t env_cap;
 	char *envp[MAX_ENV + 1];
 	char *argv[4 + 256 + 1];
 };
@@ -173,6 +181,7 @@ static void run_release(struct run *run)
 		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
 	deps_result_free(&run->deps);
 	request_free(&run->req);
+	free(run->env_buf);
 	if (run->slot_fd >= 0)
 		close(run->slot_fd); /* frees the uid slot, after its tree is gone */
 }
@@ -208,12 +217,10 @@ static int env_add(struct run *run, size_t *n, size_t *used, const char *name, c
 
 	if (*n >= MAX_ENV)
 		return rb_fail_sys(err, E2BIG, "too many environment variables");
-	slot = *used + len <= ENV_BUF ? run->env_buf + *used : malloc(len);
-	if (!slot)
-		return rb_fail_sys(err, ENOMEM, "build the environment");
-	snprintf(slot, len, "%s=%s", name, value);
-	if (slot != run->env_buf + *used)
+	if (*used + len > run->env_cap)
 		return rb_fail_sys(err, E2BIG, "the environment does not fit");
+	slot = run->env_buf + *used;
+	snprintf(slot, len, "%s=%s", name, value);
 	*used += len;
 	run->envp[(*n)++] = slot;
 	return 0;
@@ -239,6 +246,12 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 		{ "MKL_NUM_THREADS", threads },
 	};
 
+	run->env_cap = ENV_FIXED_BYTES;
+	for (size_t i = 0; i < run->req.n_env; i++)
+		run->env_cap += strlen(run->req.env_names[i]) + strlen(run->req.env_values[i]) + 2;
+	run->env_buf = malloc(run->env_cap);
+	if (!run->env_buf)
+		return rb_fail_sys(err, ENOMEM, "build the environment");
 	snprintf(home, sizeof(home), "%s/.home", run->ws.path);
 	snprintf(tmp, sizeof(tmp), "%s/.tmp", run->ws.path);
 	snprintf(threads, sizeof(threads), "%u", ex->cfg.blas_threads);

@@ -152,27 +152,41 @@ static void close_all_but(int keep)
 	syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
 }
 
+#define SHARED_STACK_BYTES (256 * 1024)
+
 /*
  * Start @fn in a child that shares our memory and suspends us until it
  * execs or exits (vfork semantics): no page tables to copy, which on these
  * VMs saves about a millisecond per process.  The child must only make
- * system calls and write its own stack until then.  Returns its pid.
+ * system calls and write its own stack (@stack, SHARED_STACK_BYTES) until
+ * then.  Returns its pid.
  */
-static pid_t spawn_shared(int (*fn)(void *), void *arg, unsigned long flags)
+static pid_t spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned long flags)
 {
-	size_t size = 256 * 1024;
-	char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	pid_t pid;
-	int e;
+#if defined(__SANITIZE_ADDRESS__)
+	/*
+	 * ASan cannot follow a switch to a stack it did not allocate, and maps
+	 * memory for it under the program's RLIMIT_AS: the sanitizer build
+	 * pays for a real fork instead.
+	 */
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0, 0, 0, 0);
 
-	if (stack == MAP_FAILED)
-		return -1;
-	pid = clone(fn, stack + size, (int)(CLONE_VM | CLONE_VFORK | SIGCHLD | flags), arg);
-	e = errno;
-	munmap(stack, size);
-	errno = e;
+	(void)stack;
+	if (pid == 0)
+		_exit(fn(arg));
 	return pid;
+#else
+	return clone(fn, stack + SHARED_STACK_BYTES,
+		     (int)(CLONE_VM | CLONE_VFORK | SIGCHLD | flags), arg);
+#endif
+}
+
+static char *stack_alloc(void)
+{
+	char *stack = mmap(NULL, SHARED_STACK_BYTES, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+	return stack == MAP_FAILED ? NULL : stack;
 }
 
 static __attribute__((noreturn)) void exec_program(const struct launch_spec *spec,
@@ -195,6 +209,11 @@ static __attribute__((noreturn)) void exec_program(const struct launch_spec *spe
 struct child_arg {
 	const struct launch_spec *spec;
 	const struct pipes *p;
+	/*
+	 * Allocated before any rlimit applies: the init cannot map one under
+	 * RLIMIT_AS when runbox itself (an ASan build) already maps more.
+	 */
+	char *stack;
 };
 
 /* pid 2: its own session and group inside the namespace, as by hand. */
@@ -211,12 +230,12 @@ static int program_main(void *arg)
 	_exit(127);
 }
 
-static __attribute__((noreturn)) void init_main(const struct launch_spec *spec,
-						const struct pipes *p)
+static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 {
-	struct child_arg arg = { spec, p };
+	const struct launch_spec *spec = a->spec;
+	const struct pipes *p = a->p;
 	struct rb_err err = { 0 };
-	pid_t program = spawn_shared(program_main, &arg, 0), r;
+	pid_t program = spawn_shared(program_main, (void *)a, a->stack, 0), r;
 	int st = 0;
 
 	if (program < 0 || sandbox_plan_enter_seccomp(spec->sandbox, &err) < 0) {
@@ -251,7 +270,7 @@ static int child_main(void *arg)
 		r = init ? sandbox_plan_enter_base(spec->sandbox, &err)
 			 : sandbox_plan_enter(spec->sandbox, &err);
 	if (r >= 0 && init)
-		init_main(spec, p);
+		init_main(arg);
 	if (r >= 0)
 		exec_program(spec, p, &err);
 	child_write_report(p->report[1], &err);
@@ -268,14 +287,19 @@ static int child_main(void *arg)
 static pid_t start_child(const struct launch_spec *spec, const struct pipes *p)
 {
 	unsigned long flags = spec->sandbox->clone_flags;
-	struct child_arg arg = { spec, p };
+	struct child_arg arg = { spec, p, stack_alloc() };
 	pid_t pid;
+	int e;
 
+	if (!arg.stack)
+		return -1;
 	if (!(flags & CLONE_NEWPID))
-		return spawn_shared(child_main, &arg, flags);
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0, 0, 0, 0);
-	if (pid == 0)
+		pid = spawn_shared(child_main, &arg, arg.stack, flags);
+	else if ((pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0, 0, 0, 0)) == 0)
 		_exit(child_main(&arg));
+	e = errno;
+	munmap(arg.stack, SHARED_STACK_BYTES); /* the init has its own copy */
+	errno = e;
 	return pid;
 }
 

@@ -27,7 +27,7 @@ def test_layers_applied(rb):
         assert sb["uid_drop"] is False
         if _unprivileged_userns_works():
             # this kernel gives unprivileged users user namespaces: runbox must use them
-            assert sorted(sb["namespaces"]) == ["ipc", "mount", "net", "pid", "uts"], (
+            assert sorted(sb["namespaces"]) == ["ipc", "mount", "net", "pid", "user", "uts"], (
                 f"unprivileged user namespaces work here but runbox applied {sb['namespaces']}")
         else:
             assert sb["namespaces"] == [], sb

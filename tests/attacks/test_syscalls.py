@@ -86,8 +86,9 @@ def test_memfd_exec(rb):
         "res('memfd', eo(os.memfd_create, 'x'))\n"
         "import shutil\n"
         "shutil.copy('/bin/true', 'mytrue'); os.chmod('mytrue', 0o755)\n"
-        "res('exec_workspace', eo(lambda: os.spawnv(os.P_WAIT, './mytrue', ['mytrue'])))\n"
-        "res('exec_tmp', eo(lambda: (shutil.copy('/bin/true', '/tmp/t'), os.chmod('/tmp/t', 0o755), os.spawnv(os.P_WAIT, '/tmp/t', ['t']))))\n"))
+        "import subprocess\n"
+        "res('exec_workspace', eo(lambda: subprocess.run(['./mytrue'], check=True)))\n"
+        "res('exec_tmp', eo(lambda: (shutil.copy('/bin/true', '/tmp/t'), os.chmod('/tmp/t', 0o755), subprocess.run(['/tmp/t'], check=True))))\n"))
     need(L.seccomp, "seccomp not applied")
     got = kv(resp)
     assert got["memfd"] == "EPERM", short(resp)

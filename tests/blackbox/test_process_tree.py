@@ -1,0 +1,220 @@
+"""Process tree: hard deadline, grandchildren holding pipes, daemons, cleanup.
+
+The fixture checks after every test that no process carrying the request's
+marker survives; these tests additionally track processes that wiped their
+environment via a unique sleep duration in their command line (pids printed
+by the program may be pid-namespace pids, so they are not used).
+"""
+
+import os
+import random
+import time
+
+from conftest import ok, ran
+
+
+def unique_sleep(rb):
+    # a sleep duration nobody else uses, to find the process by its cmdline
+    s = f"{random.randint(500, 900)}.{random.randint(10**6, 10**7 - 1)}"
+    rb.watch.append(s)
+    return s
+
+
+def pids_from(stdout):
+    return [int(x) for x in stdout.split() if x.isdigit()]
+
+
+def test_grandchild_holding_pipes_main_exits(rb):
+    s = unique_sleep(rb)
+    script = (f"import subprocess, os\np = subprocess.Popen(['sleep', '{s}'])\n"
+              "print(p.pid, flush=True)\nprint('main done')")
+    resp = ran(rb, {"script": script, "timeout_s": 2}, timeout=30)
+    assert rb.last_elapsed < 3.5, rb.last_elapsed
+    assert "main done" in resp["stdout"]
+
+
+def test_grandchild_holding_pipes_main_sleeps(rb):
+    s = unique_sleep(rb)
+    script = (f"import subprocess, time\np = subprocess.Popen(['sleep', '{s}'])\n"
+              "print(p.pid, flush=True)\ntime.sleep(60)")
+    resp = ran(rb, {"script": script, "timeout_s": 1}, status="timeout", exit_code=124, timeout=30)
+    assert rb.last_elapsed < 2.5
+
+
+def test_bash_background_job_holding_pipes(rb):
+    s = unique_sleep(rb)
+    resp = ran(rb, {"script": f"sleep {s} &\necho $!\necho bye", "language": "bash", "timeout_s": 2}, timeout=30)
+    assert rb.last_elapsed < 3.5
+    assert resp["stdout"].endswith("bye\n")
+
+
+def test_setsid_double_fork_daemon_killed(rb):
+    s = unique_sleep(rb)
+    script = (
+        "import os, sys, signal\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):\n"
+        "            signal.signal(sig, signal.SIG_IGN)\n"
+        "        print(os.getpid(), flush=True)\n"
+        "        fd = os.open('/dev/null', os.O_RDWR)\n"
+        "        for i in (0, 1, 2):\n"
+        "            os.dup2(fd, i)\n"
+        f"        os.execve('/bin/sleep', ['sleep', '{s}'], {{}})\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+        "import time\ntime.sleep(0.3)\nprint('parent done')\n")
+    resp = ran(rb, {"script": script, "timeout_s": 3}, timeout=30)
+    assert resp["stdout"].endswith("parent done\n")
+    assert rb.last_elapsed < 4.5
+
+
+def test_setsid_daemon_keeping_pipes(rb):
+    s = unique_sleep(rb)
+    script = (
+        "import os\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        print(os.getpid(), flush=True)\n"
+        f"        os.execv('/bin/sleep', ['sleep', '{s}'])\n"
+        "    os._exit(0)\n"
+        "os.wait()\nimport time\ntime.sleep(0.3)\n")
+    resp = ran(rb, {"script": script, "timeout_s": 2}, timeout=30)
+    assert rb.last_elapsed < 3.5
+
+
+def test_bash_setsid_nohup_disown(rb):
+    s1, s2 = unique_sleep(rb), unique_sleep(rb)
+    script = (f"setsid sleep {s1} >/dev/null 2>&1 < /dev/null &\n"
+              f"nohup sleep {s2} >/dev/null 2>&1 &\ndisown\n"
+              "(trap '' HUP TERM; exec sleep 777.777 ) &\n"
+              "echo started")
+    rb.watch.append("777.777")
+    resp = ran(rb, {"script": script, "language": "bash", "timeout_s": 2}, timeout=30)
+    assert resp["stdout"] == "started\n"
+    assert rb.last_elapsed < 3.5
+
+
+def test_many_children_all_killed(rb):
+    s = unique_sleep(rb)
+    script = ("import subprocess\nps = [subprocess.Popen(['sleep', '%s']) for _ in range(40)]\n"
+              "print(' '.join(str(p.pid) for p in ps), flush=True)\nimport time\ntime.sleep(60)") % s
+    resp = ran(rb, {"script": script, "timeout_s": 1.5}, status="timeout", exit_code=124, timeout=30)
+    assert len(pids_from(resp["stdout"])) == 40
+
+
+def test_forking_loop_until_timeout(rb):
+    # a program that keeps forking short-lived children until the deadline
+    script = ("import os, time\n"
+              "while True:\n"
+              "    try:\n"
+              "        if os.fork() == 0:\n"
+              "            time.sleep(0.2)\n"
+              "            os._exit(0)\n"
+              "    except OSError:\n"
+              "        time.sleep(0.01)\n"
+              "    try:\n"
+              "        while os.waitpid(-1, os.WNOHANG)[0]:\n"
+              "            pass\n"
+              "    except ChildProcessError:\n"
+              "        pass\n")
+    ran(rb, {"script": script, "timeout_s": 1}, status="timeout", exit_code=124, timeout=30)
+    assert rb.last_elapsed < 3
+
+
+def test_exit_with_children_still_running_has_program_exit_code(rb):
+    s = unique_sleep(rb)
+    script = (f"import subprocess, sys\nsubprocess.Popen(['sleep', '{s}'], stdout=subprocess.DEVNULL, "
+              "stderr=subprocess.DEVNULL)\nsys.exit(3)")
+    resp = ran(rb, {"script": script, "timeout_s": 5}, timeout=30)
+    assert resp["exit_code"] == 3 and resp["status"] == "error"
+    assert rb.last_elapsed < 3
+
+
+def test_response_time_independent_of_timeout_when_program_exits(rb):
+    t0 = time.monotonic()
+    ok(rb, {"script": "print(1)", "timeout_s": 300})
+    assert time.monotonic() - t0 < 3
+
+
+def test_workspace_removed_with_planted_symlinks(rb, tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(victim, 0o777)
+    os.chmod(victim / "keep.txt", 0o666)
+    script = ("import os\n"
+              f"os.symlink({str(victim)!r}, 'link_dir')\n"
+              f"os.symlink({str(victim / 'keep.txt')!r}, 'link_file')\n"
+              f"os.symlink({str(victim)!r}, 'output/out_link')\n"
+              "os.makedirs('deep/a/b')\n"
+              f"os.symlink({str(victim)!r}, 'deep/a/b/l')\n"
+              "os.makedirs('locked/inner')\nopen('locked/inner/f','w').write('x')\nos.chmod('locked/inner', 0)\n"
+              "os.chmod('locked', 0)\n"
+              "print('planted')")
+    resp = ok(rb, {"script": script})
+    assert resp["stdout"] == "planted\n"
+    assert (victim / "keep.txt").read_text() == "precious"
+    assert sorted(os.listdir(victim)) == ["keep.txt"]
+
+
+def test_workspace_removed_after_deep_tree(rb):
+    script = ("import os\np = '.'\nfor i in range(200):\n    p = os.path.join(p, 'd')\n    os.mkdir(p)\n"
+              "open(os.path.join(p, 'f'), 'w').write('x')\nprint('ok')")
+    assert ok(rb, {"script": script})["stdout"] == "ok\n"
+
+
+def test_workspace_removed_after_refusal(rb):
+    from conftest import refused
+    refused(rb, {"script": "print(1)", "context": {"a": "x", "../b": "y"}}, "invalid_path", "context.../b")
+
+
+def test_concurrent_requests_are_isolated(rb):
+    # several runbox processes at once: each answers for its own program, with
+    # its own workspace and artifacts
+    import json
+    import subprocess
+    procs = []
+    for i in range(4):
+        mark = rb.new_mark()
+        script = (f"import os, time\nopen('output/me.txt','w').write('{i}')\n"
+                  "time.sleep(0.8)\n"
+                  "print(os.environ['RBTEST_MARK'][-6:], os.path.realpath(os.getcwd()))")
+        req = {"script": script, "timeout_s": 10, "env": {"RBTEST_MARK": mark}}
+        p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=rb.base_env())
+        p.stdin.write(json.dumps(req).encode())
+        p.stdin.close()
+        procs.append((i, mark, p))
+    cwds = set()
+    for i, mark, p in procs:
+        out = p.stdout.read()
+        p.wait(timeout=30)
+        p.stderr.read()
+        assert p.returncode == 0, out
+        resp = json.loads(out)
+        assert resp["status"] == "ok", resp
+        tail, cwd = resp["stdout"].split()
+        assert tail == mark[-6:]
+        assert resp["artifacts"] == {"me.txt": str(i)}
+        cwds.add(cwd)
+    assert len(cwds) == 4
+
+
+def test_stopped_program_times_out(rb):
+    script = "import os, signal\nprint('stopping', flush=True)\nos.kill(os.getpid(), signal.SIGSTOP)\nprint('resumed')"
+    resp = ran(rb, {"script": script, "timeout_s": 1}, status="timeout", exit_code=124, timeout=30)
+    assert resp["stdout"] == "stopping\n"
+    assert rb.last_elapsed < 2.5
+
+
+def test_stopped_grandchild_is_killed(rb):
+    s = unique_sleep(rb)
+    script = (f"import subprocess, signal\np = subprocess.Popen(['sleep', '{s}'])\n"
+              "p.send_signal(signal.SIGSTOP)\nprint('done')")
+    resp = ran(rb, {"script": script, "timeout_s": 2}, timeout=30)
+    assert resp["stdout"] == "done\n"
+    assert rb.last_elapsed < 3.5
