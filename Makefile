@@ -78,8 +78,11 @@ $(BUILD)/unit/test_%: tests/unit/test_%.c $(PKG_SRC) | deps
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# Every pytest suite (contract, workloads, attacks as root and unprivileged,
+# platform rehearsal) against the static build, the contract also against
+# the ASan build; ends with one "N passed, N failed, N skipped" line.
 blackbox: all asan
-	tests/tools/run-blackbox.sh $(BUILD)/runbox $(BUILD)/asan/runbox
+	tests/tools/run-suites.sh $(BUILD)/runbox $(BUILD)/asan/runbox
 
 fuzz: deps
 	tests/fuzz/run.sh

@@ -78,6 +78,29 @@ static const char *type_reason(const struct stat *st)
 
 static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned depth);
 
+/*
+ * A file, or a directory whose name cannot be a JSON key (not descended).
+ * Its type's reason comes first; a regular file with a bad name is listed
+ * as invalid_name under its name with U+FFFD for the bad bytes.
+ */
+static int visit_leaf(struct walk *w, const char *path, const struct stat *st, bool name_valid)
+{
+	char clean[ARTIFACT_PATH_MAX * 3];
+	const char *why = S_ISDIR(st->st_mode) ? "invalid_name" : type_reason(st);
+
+	if (!why && !name_valid)
+		why = "invalid_name";
+	if (!why && ++w->regular > w->lim->max_count)
+		why = "too_many_files";
+	if (w->out->n >= w->lim->max_count + MAX_LISTED_OMISSIONS)
+		return 0;
+	if (!name_valid) {
+		utf8_sanitize(path, strlen(path), clean);
+		path = clean;
+	}
+	return push(w, path, S_ISREG(st->st_mode) ? (size_t)st->st_size : 0, why);
+}
+
 static int visit(struct walk *w, int dirfd, const char *name, const char *prefix,
 		 unsigned depth)
 {
@@ -88,26 +111,15 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *prefix
 	snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0; /* vanished: nothing to report */
-	if (depth > w->lim->max_depth)
-		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-			       ? push(w, path, (size_t)st.st_size, "too_deep") : 0;
-	if (!name_ok(name)) {
-		char clean[sizeof(path) * 3];
+	if (depth > w->lim->max_depth) {
+		char clean[ARTIFACT_PATH_MAX * 3];
 
-		if (w->out->n >= w->lim->max_count + MAX_LISTED_OMISSIONS)
-			return 0;
 		utf8_sanitize(path, strlen(path), clean);
-		return push(w, clean, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, "invalid_name");
+		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
+			       ? push(w, clean, (size_t)st.st_size, "too_deep") : 0;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		const char *why = type_reason(&st);
-
-		if (!why && ++w->regular > w->lim->max_count)
-			why = "too_many_files";
-		if (w->out->n >= w->lim->max_count + MAX_LISTED_OMISSIONS)
-			return 0;
-		return push(w, path, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, why);
-	}
+	if (!S_ISDIR(st.st_mode) || !name_ok(name))
+		return visit_leaf(w, path, &st, name_ok(name));
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return push(w, path, 0, "unreadable");
