@@ -16,7 +16,14 @@
 #include <stdbool.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,12 +152,6 @@ static void child_write_report(int fd, const struct rb_err *err)
 	}
 }
 
-static void close_all_but(int keep)
-{
-	if (keep > 0)
-		syscall(SYS_close_range, 0U, (unsigned)keep - 1, 0U);
-	syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U);
-}
 
 #define SHARED_STACK_BYTES (256 * 1024)
 
@@ -169,7 +170,8 @@ static pid_t spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned lo
 	 * memory for it under the program's RLIMIT_AS: the sanitizer build
 	 * pays for a real fork instead.
 	 */
-	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0, 0, 0, 0);
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | CLONE_VFORK | flags, 0,
+				   0, 0, 0);
 
 	(void)stack;
 	if (pid == 0)
@@ -216,18 +218,115 @@ struct child_arg {
 	char *stack;
 };
 
-/* pid 2: its own session and group inside the namespace, as by hand. */
+/*
+ * Where pid 2 leaves the seccomp notification fd for the init: the highest
+ * fd its RLIMIT_NOFILE allows, which nothing else uses.
+ */
+static int listener_slot(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < 8)
+		return -1;
+	return (int)(rl.rlim_cur > 1024 ? 1023 : rl.rlim_cur - 1);
+}
+
+/*
+ * pid 2: its own session and group inside the namespace, as by hand.  It
+ * shares the init's fd table until execve (CLONE_FILES), which is how the
+ * seccomp listener it creates reaches the init.
+ */
 static int program_main(void *arg)
 {
 	const struct child_arg *a = arg;
 	struct rb_err err = { 0 };
+	int listener = -1, slot = listener_slot();
 
 	if (setsid() < 0)
 		rb_fail_sys(&err, errno, "setsid");
-	else if (sandbox_plan_enter_seccomp(a->spec->sandbox, &err) >= 0)
+	else if (sandbox_plan_enter_seccomp_notify((struct sandbox_plan *)a->spec->sandbox,
+						   &listener, &err) >= 0) {
+		if (listener >= 0 && slot >= 0 && listener != slot &&
+		    dup3(listener, slot, O_CLOEXEC) == slot)
+			close(listener);
 		exec_program(a->spec, a->p, &err);
+	}
 	child_write_report(a->p->report[1], &err);
 	_exit(127);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close every fd but the @n in @keep (ascending; negative entries ignored). */
+static void close_all_except(const int *keep, int n)
+{
+	unsigned from = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
+		from = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0U);
+}
+
+/*
+ * Answer one refused call: EPERM, as the allowlist would have, and name it
+ * once on the program's stderr so the reason is not a guess.
+ */
+static void answer_refused(int listener, unsigned char *named, int *lines)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	char line[160], *name;
+	int nr, n;
+
+	memset(&req, 0, sizeof(req));
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+		return;
+	resp = (struct seccomp_notif_resp){ .id = req.id, .error = -EPERM };
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	nr = req.data.nr;
+	if (nr < 0 || nr >= 512 || (named[nr / 8] & (1u << (nr % 8))) || *lines >= 32)
+		return;
+	named[nr / 8] |= (unsigned char)(1u << (nr % 8));
+	(*lines)++;
+	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	n = snprintf(line, sizeof(line),
+		     "runbox: the sandbox refused system call %s (%d): Operation not permitted\n",
+		     name ? name : "?", nr);
+	free(name);
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		*lines = 32; /* stderr is gone: stop naming */
+}
+
+/* Reap everything; answer refused calls; return when the program ends. */
+static int init_loop(pid_t program, int pidfd, int listener)
+{
+	unsigned char named[64] = { 0 };
+	int lines = 0, st = 0;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+				       { .fd = listener, .events = POLLIN } };
+		pid_t r;
+
+		/* The timeout reaps orphans that die while nothing else happens. */
+		if (poll(p, 2, 50) > 0 && (p[1].revents & POLLIN))
+			answer_refused(listener, named, &lines);
+		if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
+			listener = -1;
+		while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+			if (r == program)
+				return st;
+		if (r < 0 && errno == ECHILD)
+			return st;
+	}
 }
 
 static __attribute__((noreturn)) void init_main(const struct child_arg *a)
@@ -235,24 +334,33 @@ static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 	const struct launch_spec *spec = a->spec;
 	const struct pipes *p = a->p;
 	struct rb_err err = { 0 };
-	pid_t program = spawn_shared(program_main, (void *)a, a->stack, 0), r;
-	int st = 0;
+	int slot = listener_slot(), keep[4], pidfd, listener, st;
+	pid_t program;
 
+	if (slot >= 0)
+		close(slot);
+	program = spawn_shared(program_main, (void *)a, a->stack, CLONE_FILES);
 	if (program < 0 || sandbox_plan_enter_seccomp(spec->sandbox, &err) < 0) {
 		if (program < 0)
 			rb_fail_sys(&err, errno, "fork the program");
 		child_write_report(p->report[1], &err);
 		_exit(127);
 	}
+	pidfd = (int)syscall(SYS_pidfd_open, program, 0);
+	listener = slot >= 0 && fcntl(slot, F_GETFD) >= 0 ? slot : -1;
 	/*
-	 * Hold nothing but the status pipe: a pipe end kept here would hide
-	 * the program's EOF on stdin, or keep stdout open after it is gone.
+	 * Hold nothing else: a pipe end kept here would hide the program's EOF
+	 * on stdin, or keep stdout open after it is gone.  stderr stays, for
+	 * naming refused calls.
 	 */
-	close_all_but(p->status[1]);
-	do {
-		r = waitpid(-1, &st, 0);
-	} while (r != program && (r >= 0 || errno == EINTR));
-	if (r == program && write(p->status[1], &st, sizeof(st)) != sizeof(st))
+	keep[0] = STDERR_FILENO;
+	keep[1] = p->status[1];
+	keep[2] = pidfd;
+	keep[3] = listener;
+	qsort(keep, 4, sizeof(keep[0]), cmp_int);
+	close_all_except(keep, 4);
+	st = init_loop(program, pidfd, listener);
+	if (write(p->status[1], &st, sizeof(st)) != sizeof(st))
 		_exit(126);
 	_exit(0);
 }

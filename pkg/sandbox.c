@@ -421,6 +421,15 @@ int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *e
 	return enter_seccomp(plan, err);
 }
 
+int sandbox_plan_enter_seccomp_notify(struct sandbox_plan *plan, int *ret_listener,
+				      struct rb_err *err)
+{
+	*ret_listener = -1;
+	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
+		return 0;
+	return seccomp_policy_load_notify(&plan->seccomp, ret_listener, err);
+}
+
 int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err)
 {
 	int r;

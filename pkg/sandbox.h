@@ -137,6 +137,15 @@ int sandbox_plan_enter(const struct sandbox_plan *plan, struct rb_err *err);
 int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err);
 int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err);
 
+/*
+ * sandbox_plan_enter_seccomp() for a program whose supervisor names the
+ * calls the allowlist refuses: *ret_listener is the seccomp notification
+ * fd (-1 when seccomp is not applied or the kernel has no listeners).
+ * Rewrites the plan's filter in place: call it only on a forked copy.
+ */
+int sandbox_plan_enter_seccomp_notify(struct sandbox_plan *plan, int *ret_listener,
+				      struct rb_err *err);
+
 void sandbox_plan_release(struct sandbox_plan *plan);
 
 /* The "sandbox" object of a response: the layers applied to this run.

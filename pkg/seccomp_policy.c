@@ -431,6 +431,42 @@ static int load_one(const struct sock_filter *insns, unsigned short len)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+/* Turn the allowlist's EPERM answers into user-space notifications, or back. */
+static void retarget_eperm(struct seccomp_policy *policy, bool notify)
+{
+	const uint32_t eperm = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
+	const uint32_t from = notify ? eperm : SECCOMP_RET_USER_NOTIF;
+
+	for (unsigned i = 0; i < policy->n_allow; i++)
+		if (policy->insns[i].code == (BPF_RET | BPF_K) && policy->insns[i].k == from)
+			policy->insns[i].k = notify ? SECCOMP_RET_USER_NOTIF : eperm;
+}
+
+int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener,
+			       struct rb_err *err)
+{
+	struct sock_fprog prog = { .len = policy->n_allow, .filter = policy->insns };
+	long fd;
+
+	*ret_listener = -1;
+	if (!policy->ready)
+		return seccomp_policy_load(policy, err);
+	if (load_one(&policy->insns[policy->n_allow], policy->n_deny_args) < 0)
+		return rb_fail_sys(err, errno, "seccomp: load the argument filter");
+	retarget_eperm(policy, true);
+	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+		     &prog);
+	if (fd >= 0) {
+		*ret_listener = (int)fd;
+		return 0;
+	}
+	/* No listeners on this kernel: refused calls just fail with EPERM. */
+	retarget_eperm(policy, false);
+	if (load_one(policy->insns, policy->n_allow) < 0)
+		return rb_fail_sys(err, errno, "seccomp: load the allowlist");
+	return 0;
+}
+
 int seccomp_policy_load(const struct seccomp_policy *policy, struct rb_err *err)
 {
 	if (!policy->ready)

@@ -58,6 +58,17 @@ int seccomp_policy_build(struct seccomp_policy *ret, const struct seccomp_policy
 int seccomp_policy_load(const struct seccomp_policy *policy, struct rb_err *err);
 
 /*
+ * As seccomp_policy_load(), but the allowlist answers a refused call through
+ * a user-space notification listener returned in *ret_listener (-1 where the
+ * kernel has none; then calls fail with EPERM as usual), so a supervisor can
+ * name the call before answering EPERM.  Rewrites @policy's instructions in
+ * place: call it on a copy of the plan (in a forked child).  Same
+ * constraints as seccomp_policy_load().
+ */
+int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener,
+			       struct rb_err *err);
+
+/*
  * Body of the probe child: load @policy and check that forbidden calls fail
  * (socket(AF_INET) with EACCES, ptrace with EPERM, clone3 with ENOSYS,
  * kill(-1) with ESRCH).  Returns an exit status: 0 ok, an errno when the

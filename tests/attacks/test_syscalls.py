@@ -161,3 +161,15 @@ def test_setuid_binary_gains_nothing(rb):
         "r = subprocess.run(['/usr/bin/passwd', '-S', 'root'], capture_output=True, text=True, stdin=subprocess.DEVNULL)\n"
         "res('passwd_rc', r.returncode)\n", timeout_s=10))
     assert kv(resp) == {"euid_root": "False", "nnp": "1", "passwd_rc": "1"}, short(resp)
+
+
+def test_refused_call_is_named_on_stderr(rb):
+    # The program still gets EPERM; runbox's init names the call, once per call.
+    resp, L = ran(rb, py("res('ptrace', sc(101, 0, 0, 0, 0))\nres('again', sc(101, 0, 0, 0, 0))\n"
+                         "res('setsid', eo(os.setsid))\n"), status="ok")
+    need(L.seccomp, "seccomp not applied")
+    need(L.pidns, "no pid namespace: no init to name refused calls")
+    assert kv(resp) == {"ptrace": "EPERM", "again": "EPERM", "setsid": "EPERM"}, short(resp)
+    assert resp["stderr"] == (
+        "runbox: the sandbox refused system call ptrace (101): Operation not permitted\n"
+        "runbox: the sandbox refused system call setsid (112): Operation not permitted\n"), short(resp)
