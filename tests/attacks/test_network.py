@@ -101,3 +101,27 @@ def test_pathname_unix_connect_to_host_socket(rb, server):
     assert "unixpath" not in server.events, f"the sandbox reached a host UNIX socket: {short(resp)}"
     if L.mountns:
         assert kv(resp) == {"connect": "ENOENT"}, short(resp)
+
+
+def test_network_allowed_by_operator_and_requested(rb, server):
+    # RUNBOX_ALLOW_NETWORK=1 and "network": true: an AF_INET connection works.
+    resp, L = ok(rb, dict(py(
+        "import socket\n"
+        f"res('connect', eo(lambda: socket.create_connection(('127.0.0.1', {server.port}), 2).close()))\n"),
+        network=True), env={"RUNBOX_ALLOW_NETWORK": "1"})
+    assert L.raw.get("network") is True, short(resp)
+    assert "net" not in (L.raw.get("namespaces") or []), short(resp)
+    assert kv(resp) == {"connect": "ok"}, short(resp)
+
+
+def test_network_allowed_by_operator_but_not_requested(rb, server):
+    # The operator's permission alone opens nothing: the request must opt in.
+    resp, L = ok(rb, py(
+        "import socket\n"
+        f"res('connect', eo(lambda: socket.create_connection(('127.0.0.1', {server.port}), 1)))\n"),
+        env={"RUNBOX_ALLOW_NETWORK": "1"})
+    time.sleep(0.3)
+    assert server.events == [], server.events
+    need(L.seccomp, "seccomp not applied")
+    assert L.raw.get("network") is False
+    assert kv(resp) == {"connect": "EACCES"}, short(resp)
