@@ -185,17 +185,15 @@ static void loop_run(struct loop *s)
 
 	if (s->o->stdin_len == 0)
 		feed_stdin(s);
-	for (;;) {
+	/* Done when the program has ended and its pipes are closed (or given up on). */
+	while (!s->exited || (pipes_open(s) && supervise_now() < s->drain_until)) {
 		nfds_t n = poll_set(s, p);
 		int r = poll(p, n, poll_timeout_ms(s));
-		double now = supervise_now();
 
 		if (r > 0)
 			on_ready(s, p);
-		if (!s->exited && now >= s->deadline)
+		if (!s->exited && supervise_now() >= s->deadline)
 			on_deadline(s);
-		if (s->exited && (!pipes_open(s) || now >= s->drain_until))
-			break;
 		if (!s->exited && !pipes_open(s))
 			reap_main(s, WNOHANG);
 	}
