@@ -68,6 +68,15 @@ void response_classify(int wait_status, bool timed_out, const char *err_tail,
 	}
 }
 
+/* Bytes the JSON escape of @c takes (1, 2 or 6). */
+static size_t escaped_len(unsigned char c)
+{
+	if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
+	    c == '\f')
+		return 2;
+	return c < 0x20 || c == 0x7f ? 6 : 1;
+}
+
 static size_t escape_one(unsigned char c, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -97,57 +106,123 @@ static size_t escape_one(unsigned char c, char *out)
 	return 1;
 }
 
+/*
+ * The literal of @n bytes of valid UTF-8, sized exactly first: artifacts
+ * run to megabytes, and on these VMs every fresh page costs a fault.
+ */
+static char *literal_of_valid(const char *s, size_t n)
+{
+	size_t len = 2, o = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += escaped_len((unsigned char)s[i]);
+	out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++)
+		o += escape_one((unsigned char)s[i], out + o);
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
 char *response_json_string(const char *s, size_t n)
 {
-	char *clean = malloc(utf8_sanitized_max(n) + 1), *out;
-	size_t len, o = 0;
+	char *clean, *out;
+	size_t len;
 
+	if (utf8_valid(s, n, NULL))
+		return literal_of_valid(s, n);
+	clean = malloc(utf8_sanitized_max(n) + 1);
 	if (!clean)
 		return NULL;
 	len = utf8_sanitize(s, n, clean);
-	out = malloc(len * 6 + 3);
-	if (out) {
-		out[o++] = '"';
-		for (size_t i = 0; i < len; i++)
-			o += escape_one((unsigned char)clean[i], out + o);
-		out[o++] = '"';
-		out[o] = '\0';
-	}
+	out = literal_of_valid(clean, len);
 	free(clean);
 	return out;
 }
 
+/* A raw JSON item that takes @lit over instead of copying it. */
+static cJSON *raw_taking(char *lit)
+{
+	cJSON *raw = lit ? cJSON_CreateRaw("") : NULL;
+
+	if (!raw) {
+		free(lit);
+		return NULL;
+	}
+	free(raw->valuestring);
+	raw->valuestring = lit;
+	return raw;
+}
+
 static bool add_raw_string(cJSON *obj, const char *key, const char *s, size_t n)
 {
-	char *lit = response_json_string(s, n);
-	cJSON *raw = lit ? cJSON_CreateRaw(lit) : NULL;
+	cJSON *raw = raw_taking(response_json_string(s, n));
 
-	free(lit);
 	return raw && cJSON_AddItemToObject(obj, key, raw);
+}
+
+/* "<base64>" with its quotes, encoded straight into its final buffer. */
+static char *base64_literal(const unsigned char *data, size_t n)
+{
+	size_t len = b64_encoded_len(n);
+	char *lit = malloc(len + 3);
+
+	if (!lit)
+		return NULL;
+	lit[0] = '"';
+	b64_encode(data, n, lit + 1);
+	lit[len + 1] = '"';
+	lit[len + 2] = '\0';
+	return lit;
 }
 
 static cJSON *artifact_value(const struct artifact *a)
 {
 	const char *s = (const char *)a->data;
-	cJSON *o;
-	char *b;
+	cJSON *o, *content;
 
-	if (utf8_valid(s, a->size, NULL) && !memchr(s, '\0', a->size)) {
-		char *lit = response_json_string(s, a->size);
-		cJSON *raw = lit ? cJSON_CreateRaw(lit) : NULL;
-
-		free(lit);
-		return raw;
+	if (!memchr(s, '\0', a->size) && utf8_valid(s, a->size, NULL))
+		return raw_taking(literal_of_valid(s, a->size));
+	o = cJSON_CreateObject();
+	content = o ? raw_taking(base64_literal(a->data, a->size)) : NULL;
+	if (!content || !cJSON_AddItemToObject(o, "content", content) ||
+	    !cJSON_AddStringToObject(o, "encoding", "base64")) {
+		cJSON_Delete(o);
+		return NULL;
 	}
-	b = malloc(b64_encoded_len(a->size) + 1);
-	o = b ? cJSON_CreateObject() : NULL;
-	if (o) {
-		b64_encode(a->data, a->size, b);
-		cJSON_AddStringToObject(o, "content", b);
-		cJSON_AddStringToObject(o, "encoding", "base64");
-	}
-	free(b);
 	return o;
+}
+
+/* An upper bound of the printed size: the raw literals plus generous room for the rest. */
+static size_t print_bound(const cJSON *item)
+{
+	size_t n = 64;
+
+	for (const cJSON *c = item; c; c = c->next) {
+		n += (c->string ? strlen(c->string) * 6 + 8 : 0) + 32;
+		if (cJSON_IsRaw(c) || cJSON_IsString(c))
+			n += strlen(c->valuestring) * (cJSON_IsString(c) ? 6 : 1) + 8;
+		if (c->child)
+			n += print_bound(c->child);
+	}
+	return n;
+}
+
+/* Print into one buffer of the right size: no reallocation of megabytes. */
+static char *print_once(const cJSON *root)
+{
+	size_t size = print_bound(root);
+	char *buf = malloc(size);
+
+	if (buf && !cJSON_PrintPreallocated((cJSON *)root, buf, (int)size, false)) {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
 }
 
 static bool add_artifacts(cJSON *root, const struct artifact_list *l)
@@ -209,7 +284,7 @@ char *response_build(const struct run_outcome *o)
 		cJSON_AddItemToObject(root, "sandbox", sb);
 		cJSON_AddItemToObject(root, "dependencies", deps);
 		sb = deps = NULL;
-		out = cJSON_PrintUnformatted(root);
+		out = print_once(root);
 	}
 	cJSON_Delete(sb);
 	cJSON_Delete(deps);

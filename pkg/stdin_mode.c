@@ -64,14 +64,28 @@ int stdin_exit_status(int r, const struct rb_err *err)
 	return RUNBOX_EXIT_FAULT;
 }
 
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* the reader is gone: nobody left to tell */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Straight to fd 1: an answer may be megabytes, not worth a stdio copy. */
 static void print_line(const char *json)
 {
-	if (json)
-		printf("%s\n", json);
-	else
-		printf("{\"error\":\"runbox ran out of memory building its answer\","
-		       "\"code\":\"internal_error\"}\n");
-	fflush(stdout);
+	if (!json)
+		json = "{\"error\":\"runbox ran out of memory building its answer\","
+		       "\"code\":\"internal_error\"}";
+	write_all(STDOUT_FILENO, json, strlen(json));
+	write_all(STDOUT_FILENO, "\n", 1);
 }
 
 int stdin_mode_run(struct executor *ex)
