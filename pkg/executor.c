@@ -5,6 +5,7 @@
 #include "executor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sched.h>
 #include <stdint.h>
@@ -397,11 +398,29 @@ static char *answer(struct run *run, double timeout_s, int *ret_exit, const char
 	return response_build(&o);
 }
 
+/*
+ * runbox's own peak RSS: VmHWM of its address space.  getrusage's ru_maxrss
+ * would also count the memory of whatever vfork()ed runbox before its exec.
+ */
+static long peak_rss_kb(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "VmHWM:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
 static void log_run(const struct run *run, size_t body_len, double timeout_s, int exit_code,
 		    const char *status)
 {
 	cJSON *f = cJSON_CreateObject();
-	struct rusage ru;
 	char hash[17];
 	const char *prog = run->req.script ? run->req.script : "";
 
@@ -417,8 +436,7 @@ static void log_run(const struct run *run, size_t body_len, double timeout_s, in
 	cJSON_AddNumberToObject(f, "stdout_bytes", (double)run->sup.out.len);
 	cJSON_AddNumberToObject(f, "stderr_bytes", (double)run->sup.err.len);
 	cJSON_AddNumberToObject(f, "artifacts", (double)run->arts.n);
-	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		cJSON_AddNumberToObject(f, "runbox_max_rss_kb", (double)ru.ru_maxrss);
+	cJSON_AddNumberToObject(f, "runbox_max_rss_kb", (double)peak_rss_kb());
 	if (log_get_level() >= LOG_DEBUG) {
 		cJSON *ph = cJSON_AddObjectToObject(f, "phases_ms");
 

@@ -52,11 +52,19 @@ def boxed(program, extra_env=None):
     return ms, rss
 
 
-def median_of(fn, *args):
-    fn(*args)  # warm the page cache
-    runs = [fn(*args) for _ in range(REPEAT)]
-    rss = [r for _, r in runs if r is not None]
-    return statistics.median(t for t, _ in runs), (max(rss) if rss else None)
+def paired(a, b):
+    """Run a and b alternately REPEAT times (after one warm-up each), so that
+    drift on a shared machine hits both alike; medians of time and RSS."""
+    a(), b()
+    ra, rb = [], []
+    for _ in range(REPEAT):
+        ra.append(a())
+        rb.append(b())
+
+    def med(runs):
+        rss = [r for _, r in runs if r is not None]
+        return statistics.median(t for t, _ in runs), (statistics.median(rss) if rss else None)
+    return med(ra), med(rb)
 
 
 def main():
@@ -65,15 +73,14 @@ def main():
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
           f"{'runbox RSS':>11}")
     for name, program in CASES:
-        b, _ = median_of(bare, program)
-        r, rss = median_of(boxed, program)
+        (b, _), (r, rss) = paired(lambda: bare(program), lambda: boxed(program))
         print(f"{name:<16} {b:9.1f} {r:10.1f} {r - b:9.1f} {r / b:6.2f} "
               f"{(rss or 0) / 1024:8.1f} MiB")
     if os.environ.get("BENCH_SANDBOX", "1") == "1":
         print("\nsandbox cost: every layer against RUNBOX_SANDBOX=off")
         for name, program in [("print(1)", "print(1)\n"), ("import pandas", "import pandas\n")]:
-            on, _ = median_of(boxed, program)
-            off, _ = median_of(boxed, program, {"RUNBOX_SANDBOX": "off"})
+            (on, _), (off, _) = paired(lambda: boxed(program),
+                                       lambda: boxed(program, {"RUNBOX_SANDBOX": "off"}))
             print(f"{name:<16} on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.1f} ms")
 
 
