@@ -72,8 +72,10 @@ def main():
           f"{os.uname().release}, {RUNBOX}")
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
           f"{'runbox RSS':>11}")
-    for name, program in CASES:
-        (b, _), (r, rss) = paired(lambda: bare(program), lambda: boxed(program))
+    rows = [(name, program, None) for name, program in CASES]
+    rows.insert(1, ("print(1) sb=off", CASES[0][1], {"RUNBOX_SANDBOX": "off"}))
+    for name, program, env in rows:
+        (b, _), (r, rss) = paired(lambda: bare(program), lambda: boxed(program, env))
         print(f"{name:<16} {b:9.1f} {r:10.1f} {r - b:9.1f} {r / b:6.2f} "
               f"{(rss or 0) / 1024:8.1f} MiB")
     if os.environ.get("BENCH_SANDBOX", "1") == "1":
