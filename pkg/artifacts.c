@@ -122,7 +122,8 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *prefix
 		return visit_leaf(w, path, &st, name_ok(name));
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return push(w, path, 0, "unreadable");
+		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
+			       ? push(w, path, 0, "unreadable") : 0;
 	r = walk_dir(w, fd, path, depth + 1);
 	close(fd);
 	return r;
@@ -141,7 +142,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
 		rewinddir(d); /* a dup shares the offset a previous walk left at the end */
 	if (!d) {
 		close(fd);
-		return push(w, prefix, 0, "unreadable");
+		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
+			       ? push(w, prefix, 0, "unreadable") : 0;
 	}
 	while (r >= 0 && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))

@@ -206,6 +206,8 @@ static int claim_uid(struct executor *ex, struct run *run, struct rb_err *err)
 		return r;
 	run->uid = (uid_t)(ex->cfg.uid_base + slot);
 	run->gid = (gid_t)(ex->cfg.uid_base + slot);
+	if (workspace_reap_stale(ex->cfg.work_dir, run->uid) > 0)
+		log_msg(LOG_INFO, "cleanup", "removed a workspace left by a runbox that was killed");
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -37,6 +38,7 @@
 
 struct pipes {
 	int in[2], out[2], err[2], report[2], status[2];
+	int life[2]; /* runbox holds the write end: EOF at the read end means runbox died */
 };
 
 static void close_fd(int *fd)
@@ -50,7 +52,7 @@ static void close_pipes(struct pipes *p)
 {
 	int *all[] = { &p->in[0],     &p->in[1],     &p->out[0],    &p->out[1],
 		       &p->err[0],    &p->err[1],    &p->report[0], &p->report[1],
-		       &p->status[0], &p->status[1] };
+		       &p->status[0], &p->status[1], &p->life[0],   &p->life[1] };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		close_fd(all[i]);
@@ -58,7 +60,7 @@ static void close_pipes(struct pipes *p)
 
 static int open_pipes(struct pipes *p, struct rb_err *err)
 {
-	int *all[] = { p->in, p->out, p->err, p->report, p->status };
+	int *all[] = { p->in, p->out, p->err, p->report, p->status, p->life };
 
 	memset(p, -1, sizeof(*p));
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -216,6 +218,7 @@ struct child_arg {
 	 * RLIMIT_AS when runbox itself (an ASan build) already maps more.
 	 */
 	char *stack;
+	pid_t parent; /* runbox */
 };
 
 /*
@@ -244,7 +247,7 @@ static int program_main(void *arg)
 
 	if (setsid() < 0)
 		rb_fail_sys(&err, errno, "setsid");
-	else if (sandbox_plan_enter_seccomp_notify((struct sandbox_plan *)a->spec->sandbox,
+	else if (sandbox_plan_enter_seccomp_notify(a->spec->sandbox,
 						   &listener, &err) >= 0) {
 		if (listener >= 0 && slot >= 0 && listener != slot &&
 		    dup3(listener, slot, O_CLOEXEC) == slot)
@@ -305,22 +308,29 @@ static void answer_refused(int listener, unsigned char *named, int *lines)
 		*lines = 32; /* stderr is gone: stop naming */
 }
 
-/* Reap everything; answer refused calls; return when the program ends. */
-static int init_loop(pid_t program, int pidfd, int listener)
+/*
+ * Reap everything; answer refused calls; return when the program ends.  If
+ * runbox itself dies (its end of @life closes), exit at once: the kernel
+ * then kills everything left in the namespace.
+ */
+static int init_loop(pid_t program, int pidfd, int listener, int life)
 {
 	unsigned char named[64] = { 0 };
 	int lines = 0, st = 0;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
-				       { .fd = listener, .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = pidfd, .events = POLLIN },
+				       { .fd = listener, .events = POLLIN },
+				       { .fd = life, .events = POLLIN } };
 		pid_t r;
 
 		/* The timeout reaps orphans that die while nothing else happens. */
-		if (poll(p, 2, 50) > 0 && (p[1].revents & POLLIN))
+		if (poll(p, 3, 50) > 0 && (p[1].revents & POLLIN))
 			answer_refused(listener, named, &lines);
 		if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
 			listener = -1;
+		if (p[2].revents)
+			_exit(125);
 		while ((r = waitpid(-1, &st, WNOHANG)) > 0)
 			if (r == program)
 				return st;
@@ -334,7 +344,7 @@ static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 	const struct launch_spec *spec = a->spec;
 	const struct pipes *p = a->p;
 	struct rb_err err = { 0 };
-	int slot = listener_slot(), keep[4], pidfd, listener, st;
+	int slot = listener_slot(), keep[5], pidfd, listener, st;
 	pid_t program;
 
 	if (slot >= 0)
@@ -357,9 +367,10 @@ static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 	keep[1] = p->status[1];
 	keep[2] = pidfd;
 	keep[3] = listener;
-	qsort(keep, 4, sizeof(keep[0]), cmp_int);
-	close_all_except(keep, 4);
-	st = init_loop(program, pidfd, listener);
+	keep[4] = p->life[0];
+	qsort(keep, 5, sizeof(keep[0]), cmp_int);
+	close_all_except(keep, 5);
+	st = init_loop(program, pidfd, listener, p->life[0]);
 	if (write(p->status[1], &st, sizeof(st)) != sizeof(st))
 		_exit(126);
 	_exit(0);
@@ -375,10 +386,21 @@ static int child_main(void *arg)
 
 	/* With an init, seccomp binds after the fork, in both processes. */
 	if (r >= 0)
-		r = init ? sandbox_plan_enter_base(spec->sandbox, &err)
-			 : sandbox_plan_enter(spec->sandbox, &err);
+		r = sandbox_plan_enter_base(spec->sandbox, &err);
 	if (r >= 0 && init)
 		init_main(arg);
+	/*
+	 * No init to notice runbox dying: have the kernel kill the program
+	 * then (set after the uid drop, which clears it; a parent that is
+	 * already gone is caught by the getppid check).  Best effort: Lambda
+	 * refuses PR_SET_PDEATHSIG, and the README says what is lost there.
+	 */
+	if (r >= 0)
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (r >= 0 && getppid() != ((const struct child_arg *)arg)->parent)
+		r = rb_fail_sys(&err, ESRCH, "runbox is gone");
+	if (r >= 0)
+		r = sandbox_plan_enter_seccomp(spec->sandbox, &err);
 	if (r >= 0)
 		exec_program(spec, p, &err);
 	child_write_report(p->report[1], &err);
@@ -395,7 +417,7 @@ static int child_main(void *arg)
 static pid_t start_child(const struct launch_spec *spec, const struct pipes *p)
 {
 	unsigned long flags = spec->sandbox->clone_flags;
-	struct child_arg arg = { spec, p, stack_alloc() };
+	struct child_arg arg = { spec, p, stack_alloc(), getpid() };
 	pid_t pid;
 	int e;
 
@@ -457,6 +479,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 
 	memset(ret, 0, sizeof(*ret));
 	ret->stdin_fd = ret->stdout_fd = ret->stderr_fd = ret->pidfd = ret->status_fd = -1;
+	ret->lifeline_fd = -1;
 	r = open_pipes(&p, err);
 	if (r < 0)
 		return r;
@@ -472,6 +495,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	close_fd(&p.err[1]);
 	close_fd(&p.report[1]);
 	close_fd(&p.status[1]);
+	close_fd(&p.life[0]);
 	r = read_report(p.report[0], pid, err);
 	close_fd(&p.report[0]);
 	if (r < 0) {
@@ -480,6 +504,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	}
 	keep_parent_ends(&p, ret);
 	ret->status_fd = p.status[0];
+	ret->lifeline_fd = p.life[1];
 	return 0;
 }
 
@@ -490,4 +515,5 @@ void launch_close(struct launched *l)
 	close_fd(&l->stderr_fd);
 	close_fd(&l->pidfd);
 	close_fd(&l->status_fd);
+	close_fd(&l->lifeline_fd);
 }

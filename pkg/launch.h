@@ -41,6 +41,7 @@ struct launched {
 	int stderr_fd; /* read end, O_NONBLOCK */
 	int pidfd;     /* -1 when the kernel has no pidfd_open */
 	int status_fd; /* the program's wait status when an init runs it as pid 2 */
+	int lifeline_fd; /* held while the run lasts: closing it (runbox dying) ends the init */
 };
 
 /*

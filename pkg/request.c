@@ -183,10 +183,13 @@ static int f_files(struct ctx *c, const cJSON *v)
 			      "'files' is empty; give at least the entry point's file.");
 	for (size_t i = 0; i < c->r->n_files; i++)
 		if (path_first_segment_is(c->r->files[i].path, "input") ||
-		    path_first_segment_is(c->r->files[i].path, "output"))
+		    path_first_segment_is(c->r->files[i].path, "output") ||
+		    path_first_segment_is(c->r->files[i].path, ".home") ||
+		    path_first_segment_is(c->r->files[i].path, ".tmp"))
 			return refuse(c, "reserved_path", "files",
-				      "'%s' is under input/ or output/, which runbox manages; put "
-				      "input files in 'context' instead.", c->r->files[i].path);
+				      "'%s' is under input/, output/, .home/ or .tmp/, which runbox "
+				      "manages; put input files in 'context' instead.",
+				      c->r->files[i].path);
 	return 0;
 }
 

@@ -297,8 +297,10 @@ static int prepare_seccomp(struct sandbox_plan *plan, struct rb_err *err)
 	if (!can_restrict(plan) || !usable(&plan->caps, SANDBOX_LAYER_SECCOMP))
 		return 0;
 	/* Inside its own pid namespace the program cannot name runbox at all. */
-	if (!opt.pid_namespace)
+	if (!opt.pid_namespace) {
 		opt.runbox_pid = getpid();
+		opt.runbox_pgid = getpgrp();
+	}
 	r = build_seccomp(plan, &opt, err);
 	if (r < 0)
 		return r;
@@ -421,13 +423,17 @@ int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *e
 	return enter_seccomp(plan, err);
 }
 
-int sandbox_plan_enter_seccomp_notify(struct sandbox_plan *plan, int *ret_listener,
+int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
 				      struct rb_err *err)
 {
+	struct seccomp_policy copy;
+
 	*ret_listener = -1;
 	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
 		return 0;
-	return seccomp_policy_load_notify(&plan->seccomp, ret_listener, err);
+	/* Rewritten in place: a copy, since the caller may share memory with the init. */
+	copy = plan->seccomp;
+	return seccomp_policy_load_notify(&copy, ret_listener, err);
 }
 
 int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err)

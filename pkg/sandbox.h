@@ -141,9 +141,9 @@ int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *e
  * sandbox_plan_enter_seccomp() for a program whose supervisor names the
  * calls the allowlist refuses: *ret_listener is the seccomp notification
  * fd (-1 when seccomp is not applied or the kernel has no listeners).
- * Rewrites the plan's filter in place: call it only on a forked copy.
+ * Needs about 20 KiB of stack for its copy of the filter.
  */
-int sandbox_plan_enter_seccomp_notify(struct sandbox_plan *plan, int *ret_listener,
+int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
 				      struct rb_err *err);
 
 void sandbox_plan_release(struct sandbox_plan *plan);

@@ -216,13 +216,23 @@ static int deny_value(scmp_filter_ctx ctx, int nr, unsigned arg, uint64_t value,
  */
 static int deny_signals(scmp_filter_ctx ctx, const struct seccomp_policy_options *opt)
 {
-	int64_t pids[4] = { -1, 1, 0, 0 };
+	int64_t pids[5] = { -1, 1, 0, 0, 0 };
 	size_t n = 2;
 	int r;
 
 	if (!opt->pid_namespace && opt->runbox_pid > 1) {
 		pids[n++] = opt->runbox_pid;
 		pids[n++] = -(int64_t)opt->runbox_pid;
+		if (opt->runbox_pgid > 1 && opt->runbox_pgid != opt->runbox_pid)
+			pids[n++] = -(int64_t)opt->runbox_pgid;
+		/*
+		 * A pidfd can come from open("/proc/<pid>") of any process, so
+		 * its pid cannot be checked: without a pid namespace, no
+		 * pidfd_send_signal at all (kill() serves every real need).
+		 */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ESRCH), SCMP_SYS(pidfd_send_signal), 0);
+		if (r < 0)
+			return r;
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = (uint64_t)pids[i];
@@ -398,7 +408,8 @@ static bool same_options(const struct seccomp_policy_options *a,
 			 const struct seccomp_policy_options *b)
 {
 	return a->allow_network == b->allow_network && a->pid_namespace == b->pid_namespace &&
-	       a->ipc_namespace == b->ipc_namespace && a->runbox_pid == b->runbox_pid;
+	       a->ipc_namespace == b->ipc_namespace && a->runbox_pid == b->runbox_pid &&
+	       a->runbox_pgid == b->runbox_pgid;
 }
 
 int seccomp_policy_build(struct seccomp_policy *ret, const struct seccomp_policy_options *opt,

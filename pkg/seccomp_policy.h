@@ -32,6 +32,7 @@ struct seccomp_policy_options {
 	bool pid_namespace; /* the program has its own pid namespace */
 	bool ipc_namespace; /* SysV IPC is private: allow it */
 	pid_t runbox_pid;   /* never signalled (only without a pid namespace) */
+	pid_t runbox_pgid;  /* nor its process group (a shell's job, often not runbox_pid) */
 };
 
 /* Both filters in one fixed buffer: allow = insns[0, n_allow), deny_args after. */

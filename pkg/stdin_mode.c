@@ -25,8 +25,12 @@ int stdin_read_body(int fd, size_t cap, char **ret, size_t *ret_len, int *ret_ov
 			size_t want = size * 2 > cap + 2 ? cap + 2 : size * 2;
 			char *n = want > size ? realloc(buf, want) : NULL;
 
+			if (!n && want > size) {
+				free(buf);
+				return -ENOMEM;
+			}
 			if (!n) {
-				*ret_over = want <= size;
+				*ret_over = 1;
 				break;
 			}
 			buf = n;

@@ -328,6 +328,9 @@ static int sweep_orphans(pid_t keep)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
+		/* A full buffer may end inside a pid: drop it; the caller sweeps again. */
+		if ((size_t)n == sizeof(buf) - 1 && strrchr(buf, ' '))
+			*strrchr(buf, ' ') = '\0';
 		found += kill_listed(buf, keep);
 	}
 	closedir(d);

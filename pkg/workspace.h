@@ -35,6 +35,13 @@ int workspace_create(struct workspace *ret, const char *parent, const struct req
  */
 int workspace_remove(struct workspace *ws, struct rb_err *err);
 
+/*
+ * Remove workspaces under @parent owned by @uid: left behind by a runbox
+ * that was killed while it held the same uid slot (the slot's lock proves
+ * no live run owns them).  Best effort; returns how many were removed.
+ */
+int workspace_reap_stale(const char *parent, uid_t uid);
+
 /* Remove the tree below @dirfd/@name (not following links). */
 int workspace_remove_tree_at(int dirfd, const char *name);
 

@@ -204,6 +204,8 @@ def proc_scan(needles, uid=None, skip=()):
         except OSError:
             pass
         u = proc_uid(d)
+        if b"State:\tZ" in _read(f"/proc/{d}/status"):
+            continue  # a zombie runs nothing; reaping it is its parent's business
         if any(n in blob for n in bneedles) or (uid is not None and u == uid):
             cmd = _read(f"/proc/{d}/cmdline").replace(b"\0", b" ").decode(errors="replace")
             if u is None and not cmd:

@@ -181,3 +181,40 @@ def test_fcntl_setown_to_runbox(rb):
         f"res('fiosetown', sc(16, a.fileno(), 0x8901, ctypes.byref(ctypes.c_int({pid}))))\n"))
     need(L.seccomp, "seccomp not applied")
     assert kv(resp) == {"setown": "EPERM", "setsig": "EPERM", "fiosetown": "EPERM"}, short(resp)
+
+
+def test_program_dies_when_runbox_is_killed(rb):
+    """runbox killed mid-run (a front door's own timeout, the OOM killer): its
+    program must not keep running; the next run of the same uid slot removes
+    the workspace it left."""
+    import json
+    import shutil
+    import subprocess
+    import time
+    from conftest import proc_scan
+    tok = "rbatkdie" + os.urandom(8).hex()
+    env = rb.base_env()
+    body = json.dumps({"script": "import time\ntime.sleep(30)", "timeout_s": 60,
+                       "env": {"TOKEN": tok}}).encode()
+    p = subprocess.Popen(rb.argv(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env, cwd=str(rb.workdir))
+    p.stdin.write(body)
+    p.stdin.close()
+    deadline = time.monotonic() + 5
+    while not proc_scan([tok]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc_scan([tok]), "the program never started"
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 2
+    while proc_scan([tok]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = proc_scan([tok])
+    for pid, *_ in left:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    assert not left, f"the program outlived runbox: {left}"
+    for d in rb.workdir.glob("runbox-*"):
+        shutil.rmtree(d, ignore_errors=True)

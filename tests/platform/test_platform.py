@@ -7,6 +7,7 @@ A test that fails is the spec: runbox did not degrade as documented.
 import json
 import os
 import textwrap
+import subprocess
 import time
 
 import pytest
@@ -390,3 +391,60 @@ def test_workloads_still_run(rb):
             print(bool(d))
     """), status="ok")
     assert resp["stdout"] == "[2.0, 3.0]\n5\n[1, 2, 3, 4]\n(1,)\nTrue\n", short(resp)
+
+
+# ------------------------------------------------- runbox itself under attack
+
+def test_program_cannot_kill_runbox_through_a_pidfd(rb):
+    """A pidfd opened from /proc/<runbox> must not let the program signal runbox
+    (without a pid namespace seccomp refuses pidfd_send_signal outright)."""
+    if "seccomp" not in rb.reh.available:
+        pytest.skip("no seccomp and the same uid: the program can signal runbox "
+                    "(README, AWS Lambda row)")
+    rc, resp, err = rb.run(py("""
+        import os, signal
+        try:
+            fd = os.open(f"/proc/{os.getppid()}", os.O_RDONLY)
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+            print("sent")
+        except OSError as e:
+            print("refused", e.errno)
+    """))
+    assert rc == 0 and "exit_code" in resp, (rc, resp, err[-1000:])
+    # In a pid namespace the parent is runbox's init, which the kernel shields
+    # from its namespace's signals; runbox answered, which is the point.
+    if resp["sandbox"]["seccomp"] and "pid" not in resp["sandbox"]["namespaces"]:
+        assert resp["stdout"].startswith("refused"), short(resp)
+
+
+def test_program_dies_with_runbox(rb):
+    """If runbox is killed, the program it started does not keep running."""
+    tok = "rbplatdie" + os.urandom(8).hex()
+    body = json.dumps(py("import time\ntime.sleep(30)", timeout_s=60, env={"TOKEN": tok})).encode()
+    p = subprocess.Popen(rb.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=rb.env(), cwd=str(rb.tmp))
+    p.stdin.write(body)
+    p.stdin.close()
+    deadline = time.monotonic() + 5
+    while not proc_hits([tok]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc_hits([tok]), "the program never started"
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 2
+    while proc_hits([tok]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = proc_hits([tok])
+    for pid, _ in left:
+        os.kill(pid, 9)
+    if rb.reh.name == "lambda":
+        # No pid namespace and PR_SET_PDEATHSIG refused: nothing can tie the
+        # program to runbox there (README, AWS Lambda row).
+        assert left, "expected the documented Lambda limitation"
+    else:
+        assert not left, f"[{rb.reh.name}] the program outlived runbox: {left}"
+    # runbox could not clean up after SIGKILL; the test does, so the fixture's
+    # empty-work-dir check stays about runbox's own runs.
+    import shutil
+    for d in rb.workdir.glob("runbox-*"):
+        shutil.rmtree(d, ignore_errors=True)
