@@ -218,3 +218,34 @@ def test_stopped_grandchild_is_killed(rb):
     resp = ran(rb, {"script": script, "timeout_s": 2}, timeout=30)
     assert resp["stdout"] == "done\n"
     assert rb.last_elapsed < 3.5
+
+
+def test_stale_workspace_of_a_killed_runbox_is_removed(rb):
+    # A workspace left by a runbox that was killed while it held uid slot 0:
+    # the next run that takes slot 0 removes it (README, "How a program runs").
+    import os as _os
+    base = 1900000000 + 123456
+    stale = rb.workdir / "runbox-stale1"
+    (stale / "output" / "deep").mkdir(parents=True)
+    (stale / "output" / "deep" / "f.txt").write_text("x")
+    for root, dirs, files in _os.walk(stale):
+        for n in dirs + files:
+            _os.lchown(_os.path.join(root, n), base, base)
+    _os.lchown(stale, base, base)
+    env = {"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1"}
+    resp = ok(rb, {"script": "import os\nprint(os.getuid())"}, env=env)
+    assert resp["stdout"] == f"{base}\n"
+    assert not stale.exists()
+
+
+def test_check_reports_every_layer(rb):
+    import json as _json
+    r = rb.cli(["check"])
+    assert r.returncode == 0, r.stderr
+    rep = _json.loads(r.stdout)
+    for layer in ("seccomp", "landlock", "pidns", "netns", "ipcns", "utsns", "mountns",
+                  "no_new_privs", "uid_drop"):
+        assert rep[layer]["available"] is True and rep[layer]["self_test"] == "ok", (layer, rep)
+    assert rep["required_ok"] is True
+    r = rb.cli(["check"], env={"RUNBOX_REQUIRE": "seccomp,nonsense"})
+    assert r.returncode == 1
