@@ -43,6 +43,7 @@ void config_defaults(struct runbox_config *ret)
 	l->nproc = 64;
 	l->fsize_bytes = 64 * MiB;
 	l->nofile = 256;
+	l->workspace_bytes = 512 * MiB;
 	snprintf(ret->python, sizeof(ret->python), "/usr/bin/python3");
 	snprintf(ret->bash, sizeof(ret->bash), "/bin/bash");
 	snprintf(ret->work_dir, sizeof(ret->work_dir), "/tmp");
@@ -84,6 +85,7 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_MAX_PROCS", K_UINT, LIM(nproc), 1, 100000 },
 	{ "RUNBOX_MAX_FILE_BYTES", K_SIZE, LIM(fsize_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_MAX_OPEN_FILES", K_UINT, LIM(nofile), 16, 1048576 },
+	{ "RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_BLAS_THREADS", K_UINT, CFG(blas_threads), 1, 1024 },
 	{ "RUNBOX_PYTHON", K_PATH, CFG(python), 0, sizeof(((struct runbox_config *)0)->python) },
 	{ "RUNBOX_BASH", K_PATH, CFG(bash), 0, sizeof(((struct runbox_config *)0)->bash) },

@@ -38,6 +38,7 @@ struct runbox_limits {
 	unsigned nproc;
 	size_t fsize_bytes;
 	unsigned nofile;
+	size_t workspace_bytes; /* tmpfs size of a workspace (as root); 0: on disk */
 };
 
 struct runbox_config {

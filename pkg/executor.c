@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +123,24 @@ static int check_required(struct executor *ex, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * As root, give runbox a mount namespace of its own so that each workspace
+ * can be a size-capped tmpfs that nobody else sees (mounts from the host
+ * still propagate in; ours do not propagate out).  Without it a program
+ * could fill RUNBOX_WORK_DIR's file system within its timeout.
+ */
+static void setup_workspace_quota(struct executor *ex)
+{
+	if (!ex->root || !ex->cfg.sandbox || !ex->cfg.limits.workspace_bytes)
+		return;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		log_msg(LOG_INFO, "degraded",
+			"no mount namespace for runbox: workspaces are not size-capped");
+		return;
+	}
+	ex->workspace_quota = ex->cfg.limits.workspace_bytes;
+}
+
 int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err)
 {
 	int r;
@@ -147,6 +166,7 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 	r = probe(ex, err);
 	if (r < 0)
 		return r;
+	setup_workspace_quota(ex);
 	return check_required(ex, err);
 }
 
@@ -494,7 +514,7 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, size_
 	run->mark[PH_UID + 1] = supervise_now();
 	if (r >= 0)
 		r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid,
-				     run->gid, err);
+				     run->gid, ex->workspace_quota, err);
 	run->mark[PH_WORKSPACE + 1] = supervise_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);

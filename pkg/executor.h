@@ -23,6 +23,7 @@ struct executor {
 	bool unavailable;  /* a required layer is missing: every run is refused */
 	struct rb_err unavailable_err;
 	char cache_key[200]; /* what state-dir caches are valid for */
+	size_t workspace_quota; /* tmpfs size of each workspace, 0 when not capped */
 };
 
 /*

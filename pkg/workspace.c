@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,10 +151,28 @@ static int make_layout(struct workspace *ws, struct rb_err *err)
 	return 0;
 }
 
-int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
-		     bool chown, uid_t uid, gid_t gid, struct rb_err *err)
+/*
+ * Cap what a program can write: a tmpfs of @bytes on the workspace.  The
+ * directory underneath belongs to the run's uid too, so that a killed
+ * runbox's leftover is recognised by the next holder of its uid slot.
+ */
+static int mount_quota(struct workspace *ws, size_t bytes, struct rb_err *err)
 {
-	int r;
+	char opts[96];
+
+	if (ws->chown && chown(ws->path, ws->uid, ws->gid) < 0)
+		return rb_fail_sys(err, errno, "chown workspace");
+	snprintf(opts, sizeof(opts), "size=%zu,nr_inodes=65536,mode=0700", bytes);
+	if (mount("tmpfs", ws->path, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return rb_fail_sys(err, errno, "mount the workspace's tmpfs");
+	ws->mounted = true;
+	return 0;
+}
+
+int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
+		     bool chown, uid_t uid, gid_t gid, size_t quota_bytes, struct rb_err *err)
+{
+	int r = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->dir_fd = ret->output_fd = -1;
@@ -166,10 +185,13 @@ int workspace_create(struct workspace *ret, const char *parent, const struct req
 		ret->path[0] = '\0';
 		return r;
 	}
-	ret->dir_fd = open(ret->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (ret->dir_fd < 0)
+	if (quota_bytes)
+		r = mount_quota(ret, quota_bytes, err);
+	if (r >= 0)
+		ret->dir_fd = open(ret->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r >= 0 && ret->dir_fd < 0)
 		r = rb_fail_sys(err, errno, "open workspace '%s'", ret->path);
-	else
+	else if (r >= 0)
 		r = make_layout(ret, err);
 	if (r >= 0)
 		r = write_program(ret, req, err);
@@ -276,6 +298,10 @@ int workspace_remove(struct workspace *ws, struct rb_err *err)
 	ws->output_fd = ws->dir_fd = -1;
 	if (!ws->path[0])
 		return 0;
+	/* A tmpfs goes with everything in it; nothing to walk. */
+	if (ws->mounted && umount2(ws->path, MNT_DETACH) < 0)
+		return rb_fail_sys(err, errno, "unmount workspace '%s'", ws->path);
+	ws->mounted = false;
 	slash = strrchr(ws->path, '/');
 	*slash = '\0';
 	parent = open(ws->path[0] ? ws->path : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

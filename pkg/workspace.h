@@ -16,6 +16,7 @@ struct workspace {
 	int dir_fd;	/* the workspace, O_PATH-free real directory fd */
 	int output_fd;	/* output/, opened before the program starts */
 	bool chown;	/* files belong to uid/gid (runbox runs as root) */
+	bool mounted;	/* a size-capped tmpfs of its own */
 	uid_t uid;
 	gid_t gid;
 };
@@ -24,10 +25,12 @@ struct workspace {
  * Create a workspace under @parent and write the request's program, files
  * and context into it.  When @chown is set, the program's uid/gid own what
  * it may write (the root, output/, home, tmp); input/ stays read-only.
+ * With @quota_bytes > 0 the workspace is a tmpfs of that size (the caller
+ * runs in a mount namespace of its own, so the mount is nobody else's).
  * On failure nothing is left behind.
  */
 int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
-		     bool chown, uid_t uid, gid_t gid, struct rb_err *err);
+		     bool chown, uid_t uid, gid_t gid, size_t quota_bytes, struct rb_err *err);
 
 /*
  * Remove the workspace and everything in it, never following a symlink the
