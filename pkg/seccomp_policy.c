@@ -86,9 +86,6 @@ static const char *const allowed[] = {
 	"socket", "socketpair", "bind", "connect", "listen", "accept", "accept4",
 	"getsockname", "getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
 	"recvmmsg", "shutdown", "getsockopt", "setsockopt",
-	/* POSIX message queues live in the ipc namespace's mqueue fs */
-	"mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
-	"mq_getsetattr",
 };
 
 /* Newer than libseccomp 2.5's tables: x86_64 numbers. */
@@ -103,10 +100,15 @@ static const int allowed_numbers[] = {
 	462, /* mseal */
 };
 
-/* SysV IPC: only when the run has its own ipc namespace (no leftovers shared). */
+/*
+ * SysV IPC and POSIX message queues: only when the run has its own ipc
+ * namespace, where they die with it; in the host's they would outlive the
+ * run and be seen by the next one.
+ */
 static const char *const sysv_ipc[] = {
 	"shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
-	"msgget", "msgsnd", "msgrcv", "msgctl",
+	"msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
+	"mq_timedreceive", "mq_notify", "mq_getsetattr",
 };
 
 /* clone() may not create namespaces or reparent the child to escape the tree. */
