@@ -87,7 +87,9 @@ static const struct path_rule system_rules[] = {
 	{ "/usr", ACCESS_RO },	       { "/lib", ACCESS_RO },
 	{ "/lib64", ACCESS_RO },       { "/lib32", ACCESS_RO },
 	{ "/bin", ACCESS_RO },	       { "/sbin", ACCESS_RO },
-	{ "/etc", ACCESS_RO },	       { "/sys", ACCESS_RO },
+	{ "/etc", ACCESS_RO },
+	/* CPU and NUMA topology (BLAS, os.cpu_count); not the rest of the host's sysfs */
+	{ "/sys/devices/system/cpu", ACCESS_RO }, { "/sys/devices/system/node", ACCESS_RO },
 	{ "/var/cache/fontconfig", ACCESS_RO },
 	{ "/dev/null", ACCESS_DEV_RW }, { "/dev/zero", ACCESS_DEV_RW },
 	{ "/dev/full", ACCESS_DEV_RW }, { "/dev/random", LANDLOCK_ACCESS_FS_READ_FILE },

@@ -254,10 +254,32 @@ static int remount_readonly(const struct ns_plan *plan, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * noexec: what the program writes can neither be execve()d nor mapped
+ * executable (Landlock's execute right alone is bypassed by running the
+ * file through the dynamic loader).
+ */
 static int mount_tmpfs(const struct ns_plan *plan, const char *path, struct rb_err *err)
 {
-	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, plan->tmpfs_opts) < 0)
+	if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, plan->tmpfs_opts) < 0)
 		return rb_fail_sys(err, errno, "namespaces: mount a private tmpfs on %s", path);
+	return 0;
+}
+
+/*
+ * An empty /run hides the host's UNIX sockets there (the system bus, the
+ * journal, container engines): connect() to a socket file is checked by
+ * no layer but its mode, and network namespaces only separate abstract ones.
+ */
+static int hide_run(struct rb_err *err)
+{
+	struct stat st;
+
+	if (stat("/run", &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+		  "size=4k,nr_inodes=16,mode=0755") < 0)
+		return rb_fail_sys(err, errno, "namespaces: hide the host's /run");
 	return 0;
 }
 
@@ -280,15 +302,14 @@ static void make_path(const char *path)
 /* The workspace back, read-write, at its own path (over the private /tmp). */
 static int bind_workspace(const struct ns_plan *plan, int ws_fd, struct rb_err *err)
 {
-	unsigned long rw = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV;
+	unsigned long rw = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char src[32];
 
 	fd_path(src, ws_fd);
 	make_path(plan->workspace);
 	if (mount(src, plan->workspace, NULL, MS_BIND, NULL) < 0)
 		return rb_fail_sys(err, errno, "namespaces: bind the workspace back");
-	if (mount(NULL, plan->workspace, NULL, rw, NULL) < 0 &&
-	    mount(NULL, plan->workspace, NULL, rw | MS_NOEXEC, NULL) < 0)
+	if (mount(NULL, plan->workspace, NULL, rw, NULL) < 0)
 		return rb_fail_sys(err, errno, "namespaces: make the workspace writable");
 	return 0;
 }
@@ -316,6 +337,9 @@ static int setup_mounts(const struct ns_plan *plan, int ws_fd, struct rb_err *er
 	if (r < 0)
 		return r;
 	r = mount_tmpfs(plan, "/dev/shm", err);
+	if (r < 0)
+		return r;
+	r = hide_run(err);
 	if (r < 0)
 		return r;
 	r = bind_workspace(plan, ws_fd, err);

@@ -1,6 +1,7 @@
 """Outbound TCP/UDP/DNS to a listener on 127.0.0.1, other socket families, abstract and
 pathname UNIX sockets outside the sandbox."""
 
+import os
 import time
 
 from conftest import kv, need, ok, py, short
@@ -125,3 +126,36 @@ def test_network_allowed_by_operator_but_not_requested(rb, server):
     need(L.seccomp, "seccomp not applied")
     assert L.raw.get("network") is False
     assert kv(resp) == {"connect": "EACCES"}, short(resp)
+
+
+def test_host_unix_socket_in_run_is_hidden(rb):
+    # A world-writable service socket under the host's /run (the system bus,
+    # the journal, container engines live there): not reachable.
+    import socket
+    import threading
+    path = f"/run/rbatk-{os.urandom(4).hex()}.sock"
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    os.chmod(path, 0o666)
+    srv.listen(1)
+    srv.settimeout(3)
+    got = []
+    threading.Thread(target=lambda: got.append(_accept(srv)), daemon=True).start()
+    try:
+        resp, L = ok(rb, py(
+            "import socket\n"
+            f"res('connect', eo(lambda: socket.socket(socket.AF_UNIX).connect('{path}')))\n"))
+        need(L.mountns, "no mount namespace: the host's /run is visible (README)")
+        assert kv(resp)["connect"] in ("ENOENT", "EACCES"), short(resp)
+        time.sleep(0.2)
+        assert got in ([], [None]), got
+    finally:
+        srv.close()
+        os.unlink(path)
+
+
+def _accept(srv):
+    try:
+        return srv.accept()
+    except OSError:
+        return None

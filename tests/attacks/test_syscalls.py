@@ -173,3 +173,22 @@ def test_refused_call_is_named_on_stderr(rb):
     assert resp["stderr"] == (
         "runbox: the sandbox refused system call ptrace (101): Operation not permitted\n"
         "runbox: the sandbox refused system call setsid (112): Operation not permitted\n"), short(resp)
+
+
+def test_inotify_refused(rb):
+    # Landlock does not check watches: inotify would show activity in
+    # directories the program cannot read.
+    resp, L = ok(rb, py("res('inotify', sc(294, 0))\n"))
+    need(L.seccomp, "seccomp not applied")
+    assert kv(resp) == {"inotify": "EPERM"}, short(resp)
+
+
+def test_written_binary_cannot_run_through_the_loader(rb):
+    resp, L = ok(rb, py(
+        "import shutil, subprocess\n"
+        "shutil.copy('/bin/true', '/tmp/t'); os.chmod('/tmp/t', 0o755)\n"
+        "shutil.copy('/bin/true', 'w'); os.chmod('w', 0o755)\n"
+        "res('tmp', subprocess.run(['/lib64/ld-linux-x86-64.so.2', '/tmp/t'], capture_output=True).returncode)\n"
+        "res('workspace', subprocess.run(['/lib64/ld-linux-x86-64.so.2', './w'], capture_output=True).returncode)\n"))
+    need(L.mountns, "no mount namespace: no noexec mounts")
+    assert kv(resp) == {"tmp": "127", "workspace": "127"}, short(resp)
