@@ -166,7 +166,7 @@ int ns_plan_prepare(struct ns_plan *ret, const struct ns_options *opt, struct rb
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
 			       "namespaces: the workspace must be an absolute path");
 	strcpy(ret->workspace, opt->workspace);
-	return read_mounts(ret, err);
+	return opt->readonly_remounts ? read_mounts(ret, err) : 0;
 }
 
 /* --- in the child: raw system calls and fixed data only ---------------- */

@@ -43,6 +43,7 @@ struct ns_options {
 	gid_t gid;
 	const char *workspace;
 	size_t tmp_bytes;   /* size of the private /tmp and /dev/shm (0: 64 MiB) */
+	bool readonly_remounts; /* remount every mount point read-only (no Landlock) */
 };
 
 struct ns_mount {

@@ -203,6 +203,16 @@ static bool usable(const struct sandbox_caps *caps, enum sandbox_layer layer)
 	return caps->layer[layer].available;
 }
 
+/*
+ * Landlock and seccomp need no_new_privs, unless the child still holds
+ * CAP_SYS_ADMIN when it applies them (root without a uid drop).
+ */
+static bool can_restrict(const struct sandbox_plan *plan)
+{
+	return plan->cfg.enabled &&
+	       (plan->no_new_privs || (plan->caps.can_setuid && !plan->uid_dropped));
+}
+
 static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 {
 	struct ns_options opt = {
@@ -218,6 +228,13 @@ static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 
 	for (int k = 0; k < NS_KIND_COUNT; k++)
 		opt.available[k] = usable(&plan->caps, SANDBOX_LAYER_USERNS + k);
+	/*
+	 * With Landlock in force nothing outside the workspace and the private
+	 * /tmp is writable anyway; re-mounting every mount point read-only
+	 * would cost about a millisecond per run (and a mountinfo parse) for
+	 * no further protection.  Without Landlock it is what enforces it.
+	 */
+	opt.readonly_remounts = !(can_restrict(plan) && usable(&plan->caps, SANDBOX_LAYER_LANDLOCK));
 	r = ns_plan_prepare(&plan->ns, &opt, err);
 	if (r < 0)
 		return r;
@@ -228,15 +245,6 @@ static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 	return 0;
 }
 
-/*
- * Landlock and seccomp need no_new_privs, unless the child still holds
- * CAP_SYS_ADMIN when it applies them (root without a uid drop).
- */
-static bool can_restrict(const struct sandbox_plan *plan)
-{
-	return plan->cfg.enabled &&
-	       (plan->no_new_privs || (plan->caps.can_setuid && !plan->uid_dropped));
-}
 
 static int prepare_landlock(struct sandbox_plan *plan, struct rb_err *err)
 {
@@ -331,14 +339,6 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
 		r = prepare_seccomp(plan, err);
 	if (r < 0)
 		return rb_wrap(err, r, "sandbox");
-	/*
-	 * With Landlock in force nothing outside the workspace and the private
-	 * /tmp is writable anyway; re-mounting every mount point read-only
-	 * would cost about a millisecond per run for no further protection.
-	 * Without Landlock the read-only mounts are what enforces it.
-	 */
-	if (plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_LANDLOCK))
-		plan->ns.n_mounts = 0;
 	return 0;
 }
 

@@ -4,7 +4,9 @@ their expectations, so a layer missing here must fail, not skip."""
 
 import subprocess
 
-from conftest import AS, NOBODY, ok
+import pytest
+
+from conftest import AS, NOBODY, kv, ok, py, short
 
 
 def _unprivileged_userns_works():
@@ -40,3 +42,24 @@ def test_program_identity(rb):
     lines = resp["stdout"].splitlines()
     assert lines[1:] == ["1", "0000000000000000"], resp["stdout"]
     assert "(0, " not in lines[0]
+
+
+def test_without_landlock_the_mounts_are_read_only(rb):
+    # As root with namespaces but no Landlock (refused by an outer filter),
+    # the mount namespace re-mounts the host read-only: it is then what keeps
+    # the program's writes in the workspace and the private /tmp.
+    import json
+    import pathlib
+    import shutil
+    sim = pathlib.Path(__file__).resolve().parents[2] / "build" / "platform_sim"
+    if AS != "root" or not sim.exists():
+        pytest.skip("needs root and build/platform_sim (built by make test)")
+    body = json.dumps(py("for p in ['/etc/rbx', '/var/tmp/rbx', 'w', '/tmp/w']:\n"
+                         "    res(p, eo(lambda: open(p, 'w').close()))\n")).encode()
+    env = dict(rb.base_env(), RUNBOX_STATE_DIR=str(rb.workdir / ".state-nolandlock"))
+    p = subprocess.run([str(sim), "--no-landlock", "--", *rb.argv()], input=body, env=env,
+                       capture_output=True, timeout=60)
+    shutil.rmtree(rb.workdir / ".state-nolandlock", ignore_errors=True)
+    resp = json.loads(p.stdout)
+    assert resp["sandbox"]["landlock"] is False and "mount" in resp["sandbox"]["namespaces"], resp
+    assert kv(resp) == {"/etc/rbx": "EROFS", "/var/tmp/rbx": "EROFS", "w": "ok", "/tmp/w": "ok"}, short(resp)

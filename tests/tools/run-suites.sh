@@ -27,12 +27,13 @@ suite() { # $1 = label, $2 = binary, $3 = suite dir, rest = env assignments
 	count "$label"
 }
 
+# The outer-seccomp launcher of the platform rehearsal (and one attack case).
+gcc -O2 -Wall -Wextra -o "$root/build/platform_sim" "$root/tests/helpers/platform_sim.c" -lseccomp
 suite "black-box (static)" "$static" "$root/tests/blackbox"
 suite "black-box (asan)" "$asan" "$root/tests/blackbox"
 suite "workloads" "$static" "$root/tests/workloads"
 suite "attacks as root" "$static" "$root/tests/attacks" ATTACKS_AS=root
 suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
-gcc -O2 -Wall -Wextra -o "$root/build/platform_sim" "$root/tests/helpers/platform_sim.c" -lseccomp
 suite "platform rehearsal" "$static" "$root/tests/platform"
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
