@@ -204,7 +204,6 @@ int supervise_run(struct launched *l, const struct supervise_opts *opts,
 {
 	struct loop s = { .l = l, .o = opts, .res = ret };
 	double start = supervise_now();
-	struct rusage ru;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -223,9 +222,6 @@ int supervise_run(struct launched *l, const struct supervise_opts *opts,
 		kill_tree(&s);
 	launch_close(l);
 	ret->duration_ms = (supervise_now() - start) * 1000.0;
-	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
-		ret->usage.cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-				   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	ret->out.data[ret->out.len] = '\0';
 	ret->err.data[ret->err.len] = '\0';
 	return 0;

@@ -41,9 +41,6 @@ struct supervise_result {
 	int wait_status;     /* of the program's main process */
 	bool timed_out;
 	double duration_ms;
-	struct rusage_lite {
-		double cpu_s;
-	} usage;
 	struct capture out, err;
 };
 

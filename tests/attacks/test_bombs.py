@@ -1,5 +1,7 @@
 """Fork, thread, memory and CPU bombs; disk, /tmp and /dev/shm filling; output floods."""
 
+import pytest
+
 from conftest import MiB, AS, SANDBOX_UID, Layers, need, ok, prog, py, ran, kv, short
 
 
@@ -198,14 +200,15 @@ def test_disk_fill_workspace_many_files(rb):
         assert kv(resp) == {"mib": "300"}, short(resp)
 
 
-def test_private_tmp_is_size_capped(rb):
+@pytest.mark.parametrize("where", ["/tmp", "/dev/shm"])
+def test_private_tmpfs_is_size_capped(rb, where):
     tag = rb.new_mark()
-    rb.host_globs.append(f"/tmp/fill-{tag}-*")
+    rb.host_globs.append(f"{where}/fill-{tag}-*")
     resp, L = ok(rb, py(
         "tot = 0; err = 'none'\n"
         "try:\n"
         "    for i in range(10):\n"
-        f"        with open(f'/tmp/fill-{tag}-{{i}}', 'wb') as f:\n"
+        f"        with open(f'{where}/fill-{tag}-{{i}}', 'wb') as f:\n"
         "            for _ in range(32): f.write(b'z' * 1024**2); tot += 1\n"
         "except OSError as e:\n"
         "    err = errno.errorcode[e.errno]\n"
@@ -213,26 +216,7 @@ def test_private_tmp_is_size_capped(rb):
     if L.mountns:
         assert kv(resp) == {"err": "ENOSPC", "capped": "True"}, short(resp)
     else:
-        need(L.landlock, "neither a private /tmp nor Landlock")
-        assert kv(resp) == {"err": "EACCES", "capped": "True"}, short(resp)
-
-
-def test_private_dev_shm_is_size_capped(rb):
-    tag = rb.new_mark()
-    rb.host_globs.append(f"/dev/shm/fill-{tag}-*")
-    resp, L = ok(rb, py(
-        "tot = 0; err = 'none'\n"
-        "try:\n"
-        "    for i in range(10):\n"
-        f"        with open(f'/dev/shm/fill-{tag}-{{i}}', 'wb') as f:\n"
-        "            for _ in range(32): f.write(b'z' * 1024**2); tot += 1\n"
-        "except OSError as e:\n"
-        "    err = errno.errorcode[e.errno]\n"
-        "res('err', err); res('capped', tot <= 64)\n", timeout_s=20))
-    if L.mountns:
-        assert kv(resp) == {"err": "ENOSPC", "capped": "True"}, short(resp)
-    else:
-        need(L.landlock, "neither a private /dev/shm nor Landlock")
+        need(L.landlock, f"neither a private {where} nor Landlock")
         assert kv(resp) == {"err": "EACCES", "capped": "True"}, short(resp)
 
 
