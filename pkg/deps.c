@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pyprobe.h"
 #include "requirement.h"
 
 /* Prints {"normalised-name": "version", ...} for every installed distribution. */
@@ -27,69 +28,9 @@ static const char list_program[] =
 
 static cJSON *installed; /* cached for the life of the process */
 
-static int read_all_fd(int fd, char **ret, size_t *ret_len)
-{
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap);
-
-	while (buf) {
-		ssize_t r;
-
-		if (len + 1 == cap) {
-			char *n = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-
-			if (!n)
-				break;
-			buf = n;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			buf[len] = '\0';
-			*ret = buf;
-			*ret_len = len;
-			return 0;
-		}
-		len += (size_t)r;
-	}
-	free(buf);
-	return -ENOMEM;
-}
-
 static int list_installed(const char *python, struct rb_err *err)
 {
-	char *const argv[] = { (char *)python, "-I", "-c", (char *)list_program, NULL };
-	char *const envp[] = { "LANG=C.UTF-8", "PATH=/usr/bin:/bin", NULL };
-	char *out = NULL;
-	size_t len = 0;
-	int p[2], st = 0;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return rb_fail_sys(err, errno, "pipe2");
-	pid = fork();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		dup2(devnull, 0);
-		dup2(p[1], 1);
-		execve(python, argv, envp);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0 || read_all_fd(p[0], &out, &len) < 0) {
-		close(p[0]);
-		return rb_fail_sys(err, pid < 0 ? errno : ENOMEM, "list installed packages");
-	}
-	close(p[0]);
-	waitpid(pid, &st, 0);
-	installed = cJSON_Parse(out);
-	free(out);
-	if (!installed || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return rb_fail_sys(err, EIO, "list the packages installed for '%s'", python);
-	return 0;
+	return pyprobe_json(python, list_program, &installed, err);
 }
 
 static int refuse(struct rb_err *err, const char *code, const char *field, const char *msg,
