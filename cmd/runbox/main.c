@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "bake.h"
 #include "config.h"
 #include "exec_cmd.h"
 #include "executor.h"
@@ -32,6 +33,11 @@ static const char usage[] =
 	"                   FILE [-- ARGS...]\n"
 	"                                 run a local .py or .sh file the same way\n"
 	"       runbox check              report the sandbox layers this platform gives\n"
+	"       runbox bake [--lazy] WHEEL_DIR CACHE_DIR\n"
+	"                                 check the wheels of WHEEL_DIR and bake them into a\n"
+	"                                 dependency cache for RUNBOX_CACHE_DIR\n"
+	"       runbox bake --list CACHE_DIR\n"
+	"                                 print what a cache holds\n"
 	"       runbox --help | --version\n"
 	"\n"
 	"A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
@@ -86,6 +92,31 @@ static int cmd_check(const struct runbox_config *cfg)
 	return r < 0 ? RUNBOX_EXIT_FAULT : 0;
 }
 
+/* `runbox bake [--lazy] WHEEL_DIR CACHE_DIR` and `runbox bake --list CACHE_DIR`. */
+static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
+{
+	struct bake_opts o = { .python = cfg->python, .out = stdout };
+	struct rb_err err = { 0 };
+	bool list = argc == 2 && strcmp(argv[0], "--list") == 0;
+	int r;
+
+	o.lazy = argc == 3 && strcmp(argv[0], "--lazy") == 0;
+	if (!list && argc != 2 + o.lazy) {
+		fprintf(stderr, "runbox: bake needs WHEEL_DIR CACHE_DIR (or --list CACHE_DIR)\n%s",
+			usage);
+		return RUNBOX_EXIT_REFUSED;
+	}
+	wheel_limits_default(&o.limits);
+	o.wheel_dir = argv[o.lazy];
+	o.cache_dir = argv[o.lazy + 1];
+	r = list ? bake_list(argv[1], stdout, &err) : bake_run(&o, &err);
+	if (r < 0) {
+		fprintf(stderr, "runbox: bake: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
+	return 0;
+}
+
 /* A fault before any request ran: said on stderr, and as the JSON answer in stdin mode. */
 static int fault(const char *cmd, const struct rb_err *err)
 {
@@ -123,6 +154,8 @@ int main(int argc, char **argv)
 	scrub_environment();
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(&cfg);
+	if (strcmp(cmd, "bake") == 0)
+		return cmd_bake(&cfg, argc - 2, argv + 2);
 	if (executor_init(&ex, &cfg, &err) < 0)
 		return fault(cmd, &err);
 	if (strcmp(cmd, "stdin") == 0)
