@@ -32,6 +32,7 @@ void config_defaults(struct runbox_config *ret)
 	l->max_env = 64;
 	l->max_env_bytes = 128 * KiB;
 	l->max_dependencies = 15;
+	l->max_dependency_closure = 64;
 	l->default_timeout_s = 60;
 	l->max_timeout_s = 300;
 	l->max_output_bytes = 1 * MiB;
@@ -79,6 +80,7 @@ static const struct knob knobs[] = {
 	  1024.0 * MiB },
 	{ "RUNBOX_MAX_ARTIFACTS", K_UINT, LIM(max_artifacts), 0, 100000 },
 	{ "RUNBOX_MAX_DEPENDENCIES", K_UINT, LIM(max_dependencies), 0, 1000 },
+	{ "RUNBOX_MAX_DEPENDENCY_CLOSURE", K_UINT, LIM(max_dependency_closure), 1, 256 },
 	{ "RUNBOX_DEFAULT_TIMEOUT_S", K_SECONDS, LIM(default_timeout_s), 0.001, 86400 },
 	{ "RUNBOX_MAX_TIMEOUT_S", K_SECONDS, LIM(max_timeout_s), 0.001, 86400 },
 	{ "RUNBOX_MEMORY_BYTES", K_SIZE, LIM(mem_bytes), 16.0 * MiB, 1024.0 * GiB },
@@ -96,6 +98,8 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_UID_SLOTS", K_UINT, CFG(uid_slots), 1, 65536 },
 	{ "RUNBOX_STATE_DIR", K_PATH, CFG(state_dir), 0,
 	  sizeof(((struct runbox_config *)0)->state_dir) },
+	{ "RUNBOX_CACHE_DIR", K_PATH, CFG(cache_dir), 0,
+	  sizeof(((struct runbox_config *)0)->cache_dir) },
 	{ "RUNBOX_REQUIRE", K_WORDS, CFG(require), 0,
 	  sizeof(((struct runbox_config *)0)->require) },
 	{ "RUNBOX_GID", K_ID, CFG(gid), 1, 4294967294.0 },

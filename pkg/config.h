@@ -26,6 +26,7 @@ struct runbox_limits {
 	unsigned max_env;
 	size_t max_env_bytes;
 	unsigned max_dependencies;
+	unsigned max_dependency_closure; /* packages resolved from the cache, <= 256 */
 	double default_timeout_s;
 	double max_timeout_s;
 	size_t max_output_bytes;	 /* stdout, and stderr, each */
@@ -52,6 +53,7 @@ struct runbox_config {
 	uid_t uid_base;	    /* otherwise run k of the machine gets uid_base + slot */
 	unsigned uid_slots;
 	char state_dir[512];
+	char cache_dir[512]; /* RUNBOX_CACHE_DIR: the baked wheel cache; "" for none */
 	char require[256];  /* RUNBOX_REQUIRE, parsed by the sandbox module */
 	bool sandbox;	    /* RUNBOX_SANDBOX=off turns the kernel layers off */
 	bool allow_network;

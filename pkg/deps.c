@@ -1,7 +1,8 @@
 /*
- * deps: requirement parsing, duplicate detection, and matching against the
+ * deps: requirement parsing, duplicate detection, then either resolution
+ * against the wheel cache (loaded once per process) or matching against the
  * interpreter's installed distributions (asked once per process, only when
- * a request names dependencies).
+ * a request names dependencies and there is no cache).
  */
 #define _GNU_SOURCE
 #include "deps.h"
@@ -14,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lazy.h"
 #include "pyprobe.h"
+#include "resolve.h"
+#include "wheelcache.h"
 #include "requirement.h"
 
 /* Prints {"normalised-name": "version", ...} for every installed distribution. */
@@ -27,6 +31,8 @@ static const char list_program[] =
 	"print(json.dumps(out))\n";
 
 static cJSON *installed; /* cached for the life of the process */
+static struct wheelcache cache;
+static bool cache_loaded;
 
 static int list_installed(const char *python, struct rb_err *err)
 {
@@ -83,32 +89,134 @@ static int parse_all(const char *const *reqs, size_t n, struct requirement *rq,
 	return 0;
 }
 
-int deps_resolve(const char *python, const char *const *reqs, size_t n,
+/* Without a cache: each requirement against the installed distributions. */
+static int resolve_installed(const char *python, const struct requirement *rq, size_t n,
+			     struct deps_result *ret, struct rb_err *err)
+{
+	char field[48];
+	int r = installed ? 0 : list_installed(python, err);
+
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		snprintf(field, sizeof(field), "dependencies[%zu]", i);
+		r = check_one(&rq[i], field, &ret->used[i], err);
+		ret->n = i + 1;
+	}
+	return r;
+}
+
+/* Where chosen package @i of the cache is importable from. */
+static int tree_path(const struct deps_config *cfg, size_t i, struct deps_used *u,
+		     bool *uses_lazy, struct rb_err *err)
+{
+	const char *tree = wheelcache_str(&cache, i, "tree");
+	struct wheel_limits lim;
+
+	if (cache.pkgs[i].preinstalled)
+		return 0;
+	if (!wheelcache_lazy(&cache, i)) {
+		snprintf(u->path, sizeof(u->path), "%s/site/%s", cfg->cache_dir, tree);
+		return 0;
+	}
+	*uses_lazy = true;
+	wheel_limits_default(&lim);
+	return lazy_ensure(cfg->state_fd, cfg->state_dir, cfg->cache_dir,
+			   wheelcache_str(&cache, i, "wheel"), tree, &lim, u->path,
+			   sizeof(u->path), err);
+}
+
+static int resolve_cached(const struct deps_config *cfg, const struct requirement *rq, size_t n,
+			  struct deps_result *ret, struct rb_err *err)
+{
+	static struct resolve_result res;
+	char (*fields)[40] = calloc(n, sizeof(*fields));
+	const char **fp = calloc(n, sizeof(*fp));
+	int r = fields && fp ? 0 : rb_fail_sys(err, ENOMEM, "resolve dependencies");
+
+	if (r >= 0 && !cache_loaded) {
+		r = wheelcache_load(cfg->cache_dir, cfg->python, &cache, err);
+		cache_loaded = r >= 0;
+	}
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		snprintf(fields[i], sizeof(fields[i]), "dependencies[%zu]", i);
+		fp[i] = fields[i];
+	}
+	if (r >= 0)
+		r = resolve_run(&cache.ix, rq, fp, n, cfg->max_closure, &res, err);
+	for (size_t k = 0; r >= 0 && k < res.n; k++) {
+		const struct resolve_pkg *pk = &cache.pkgs[res.pkg[k]];
+		struct deps_used *u = &ret->used[k];
+
+		snprintf(u->name, sizeof(u->name), "%s", pk->name);
+		snprintf(u->version, sizeof(u->version), "%s", pk->version);
+		r = tree_path(cfg, res.pkg[k], u, &ret->uses_lazy, err);
+		ret->n = k + 1;
+	}
+	free(fields);
+	free(fp);
+	return r;
+}
+
+int deps_resolve(const struct deps_config *cfg, const char *const *reqs, size_t n,
 		 struct deps_result *ret, struct rb_err *err)
 {
+	bool cached = cfg->cache_dir && cfg->cache_dir[0];
 	struct requirement *rq;
-	char field[48];
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	if (n == 0)
 		return 0;
 	rq = calloc(n, sizeof(*rq));
-	ret->used = calloc(n, sizeof(*ret->used));
+	ret->used = calloc(cached ? 256 : n, sizeof(*ret->used));
 	if (!rq || !ret->used) {
 		free(rq);
 		return rb_fail_sys(err, ENOMEM, "resolve dependencies");
 	}
 	r = parse_all(reqs, n, rq, err);
-	if (r >= 0 && !installed)
-		r = list_installed(python, err);
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		snprintf(field, sizeof(field), "dependencies[%zu]", i);
-		r = check_one(&rq[i], field, &ret->used[i], err);
-		ret->n = i + 1;
-	}
+	if (r >= 0)
+		r = cached ? resolve_cached(cfg, rq, n, ret, err)
+			   : resolve_installed(cfg->python, rq, n, ret, err);
 	free(rq);
 	return r;
+}
+
+size_t deps_read_dirs(const struct deps_config *cfg, const struct deps_result *r,
+		      char bufs[][600], size_t max)
+{
+	size_t n = 0;
+
+	if (!cfg->cache_dir || !cfg->cache_dir[0] || r->n == 0)
+		return 0;
+	if (n < max)
+		snprintf(bufs[n++], 600, "%s/site", cfg->cache_dir);
+	if (r->uses_lazy && n < max)
+		snprintf(bufs[n++], 600, "%s/%s", cfg->state_dir, LAZY_SITE);
+	return n;
+}
+
+int deps_cache_list(const char *cache_dir, cJSON **ret, struct rb_err *err)
+{
+	struct wheelcache c;
+	cJSON *a;
+	int r = wheelcache_load(cache_dir, NULL, &c, err);
+
+	if (r < 0)
+		return r;
+	a = cJSON_CreateArray();
+	for (size_t i = 0; a && i < c.ix.n; i++) {
+		cJSON *o = c.pkgs[i].preinstalled ? NULL : cJSON_CreateObject();
+
+		if (!o)
+			continue;
+		cJSON_AddStringToObject(o, "name", c.pkgs[i].name);
+		cJSON_AddStringToObject(o, "version", c.pkgs[i].version);
+		cJSON_AddItemToArray(a, o);
+	}
+	wheelcache_free(&c);
+	if (!a)
+		return rb_fail_sys(err, ENOMEM, "list the cache");
+	*ret = a;
+	return 0;
 }
 
 size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size)

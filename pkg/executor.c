@@ -179,6 +179,7 @@ struct run {
 	struct supervise_result sup;
 	struct artifact_list arts;
 	struct deps_result deps;
+	char read_dirs[2][600]; /* dependency trees the sandbox lets the program read */
 	int slot_fd; /* holds this run's uid slot */
 	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
 	uid_t uid;
@@ -316,6 +317,17 @@ static size_t build_rlimits(const struct executor *ex, double timeout_s, struct 
 	return sizeof(table) / sizeof(table[0]);
 }
 
+static struct deps_config deps_config_of(const struct executor *ex)
+{
+	return (struct deps_config){
+		.python = ex->cfg.python,
+		.cache_dir = ex->cfg.cache_dir,
+		.state_dir = ex->cfg.state_dir,
+		.state_fd = ex->state_fd,
+		.max_closure = ex->cfg.limits.max_dependency_closure,
+	};
+}
+
 static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *err)
 {
 	struct sandbox_config sc = {
@@ -330,8 +342,14 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 		.cache_fd = ex->root ? ex->state_fd : -1,
 		.cache_key = ex->root ? ex->cache_key : NULL,
 	};
-	int r = sandbox_plan_prepare(&run->plan, &ex->caps, &sc, err);
+	struct deps_config dc = deps_config_of(ex);
+	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);
+	int r;
 
+	/* The trees on the import path: readable, never writable (see README). */
+	for (size_t i = 0; i < n; i++)
+		sc.read_paths[i] = run->read_dirs[i];
+	r = sandbox_plan_prepare(&run->plan, &ex->caps, &sc, err);
 	run->plan_ready = true;
 	return r;
 }
@@ -499,8 +517,9 @@ static int admit(struct executor *ex, struct run *run, struct rb_err *err)
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "network_not_allowed", "network",
 			       "This runbox does not allow network access (the operator must set "
 			       "RUNBOX_ALLOW_NETWORK=1); remove \"network\": true.");
-	return deps_resolve(ex->cfg.python, run->req.dependencies, run->req.n_dependencies,
-			    &run->deps, err);
+	struct deps_config dc = deps_config_of(ex);
+
+	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
 }
 
 static int run_steps(struct executor *ex, struct run *run, double timeout, size_t budget,

@@ -12,11 +12,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +168,12 @@ int ns_plan_prepare(struct ns_plan *ret, const struct ns_options *opt, struct rb
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
 			       "namespaces: the workspace must be an absolute path");
 	strcpy(ret->workspace, opt->workspace);
+	for (int i = 0; i < NS_MAX_RO_BINDS && opt->ro_binds[i]; i++) {
+		if (!realpath(opt->ro_binds[i], ret->ro_binds[ret->n_ro_binds]))
+			return rb_fail_sys(err, errno, "namespaces: resolve \"%s\"",
+					   opt->ro_binds[i]);
+		ret->n_ro_binds++;
+	}
 	return opt->readonly_remounts ? read_mounts(ret, err) : 0;
 }
 
@@ -314,6 +322,54 @@ static int bind_workspace(const struct ns_plan *plan, int ws_fd, struct rb_err *
 	return 0;
 }
 
+/* The flags a user namespace locks on the source mount, kept on the bind. */
+static unsigned long locked_flags(int fd)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (fstatvfs(fd, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/*
+ * The dependency trees back at their own paths, read-only: when runbox is
+ * not root the program has runbox's uid, and only this (and Landlock) keeps
+ * it from writing, chmod()ing or renaming in them.
+ */
+static int bind_readonly(const struct ns_plan *plan, const int *fds, struct rb_err *err)
+{
+	char src[32];
+
+	for (int i = 0; i < plan->n_ro_binds; i++) {
+		unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+				   locked_flags(fds[i]);
+
+		fd_path(src, fds[i]);
+		make_path(plan->ro_binds[i]);
+		if (mount(src, plan->ro_binds[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+			return rb_fail_sys(err, errno, "namespaces: bind \"%s\"",
+					   plan->ro_binds[i]);
+		if (mount(NULL, plan->ro_binds[i], NULL, ro, NULL) < 0)
+			return rb_fail_sys(err, errno, "namespaces: make \"%s\" read-only",
+					   plan->ro_binds[i]);
+	}
+	return 0;
+}
+
 /* A /proc of the new pid namespace: no other process is visible. */
 static int mount_proc(const struct ns_plan *plan, struct rb_err *err)
 {
@@ -326,7 +382,8 @@ static int mount_proc(const struct ns_plan *plan, struct rb_err *err)
 	return 0;
 }
 
-static int setup_mounts(const struct ns_plan *plan, int ws_fd, struct rb_err *err)
+static int setup_mounts(const struct ns_plan *plan, int ws_fd, const int *ro_fds,
+			struct rb_err *err)
 {
 	int r;
 
@@ -345,12 +402,15 @@ static int setup_mounts(const struct ns_plan *plan, int ws_fd, struct rb_err *er
 	r = bind_workspace(plan, ws_fd, err);
 	if (r < 0)
 		return r;
+	r = bind_readonly(plan, ro_fds, err);
+	if (r < 0)
+		return r;
 	return mount_proc(plan, err);
 }
 
 int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err)
 {
-	int ws_fd, r;
+	int ws_fd, r, ro_fds[NS_MAX_RO_BINDS];
 
 	if (!(plan->clone_flags & CLONE_NEWNS))
 		return 0;
@@ -361,8 +421,16 @@ int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err)
 	ws_fd = open(plan->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ws_fd < 0)
 		return rb_fail_sys(err, errno, "namespaces: open the workspace");
-	r = setup_mounts(plan, ws_fd, err);
+	for (int i = 0; i < plan->n_ro_binds; i++) {
+		ro_fds[i] = open(plan->ro_binds[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (ro_fds[i] < 0)
+			return rb_fail_sys(err, errno, "namespaces: open \"%s\"",
+					   plan->ro_binds[i]);
+	}
+	r = setup_mounts(plan, ws_fd, ro_fds, err);
 	close(ws_fd);
+	for (int i = 0; i < plan->n_ro_binds; i++)
+		close(ro_fds[i]);
 	if (r < 0)
 		return r;
 	/* The old cwd is the read-only copy under the private /tmp. */

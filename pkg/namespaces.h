@@ -24,6 +24,7 @@
 
 #define NS_MAX_MOUNTS 128
 #define NS_MOUNT_PATHS_BYTES 8192
+#define NS_MAX_RO_BINDS 2
 
 /* Namespace kinds, in the order they are reported. */
 enum ns_kind { NS_USER, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_MOUNT, NS_KIND_COUNT };
@@ -44,6 +45,9 @@ struct ns_options {
 	const char *workspace;
 	size_t tmp_bytes;   /* size of the private /tmp and /dev/shm (0: 64 MiB) */
 	bool readonly_remounts; /* remount every mount point read-only (no Landlock) */
+	/* directories bound back read-only at their own path after the private
+	 * /tmp is mounted (the dependency trees); NULL ends */
+	const char *ro_binds[NS_MAX_RO_BINDS];
 };
 
 struct ns_mount {
@@ -60,6 +64,8 @@ struct ns_plan {
 	int n_mounts;
 	struct ns_mount mounts[NS_MAX_MOUNTS];
 	char mount_paths[NS_MOUNT_PATHS_BYTES];
+	int n_ro_binds;
+	char ro_binds[NS_MAX_RO_BINDS][PATH_MAX]; /* resolved with realpath() */
 };
 
 /*
@@ -79,8 +85,8 @@ int ns_enter_user(const struct ns_plan *plan, struct rb_err *err);
 /*
  * In the child, after ns_enter_user(), before the uid drop: the mount
  * namespace (read-only everything, private /tmp and /dev/shm, the workspace
- * back read-write, a fresh /proc), then chdir() into the workspace.  Raw
- * system calls only.
+ * back read-write, the ro_binds back read-only, a fresh /proc), then chdir()
+ * into the workspace.  Raw system calls only.
  */
 int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err);
 

@@ -269,14 +269,17 @@ static size_t candidates(const struct state *st, const struct requirement *rq, s
 			 size_t cap, bool *ret_any_name)
 {
 	size_t n = 0;
-	bool pre = false;
+	bool pre = false, installed = false;
 
+	/* A pre-installed package is the only candidate of its name. */
+	for (size_t i = 0; i < st->ix->n && !installed; i++)
+		installed = st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, rq->name) == 0;
 	*ret_any_name = false;
 	for (int pass = 0; pass < 2 && n == 0; pass++, pre = true)
 		for (size_t i = 0; i < st->ix->n && n < cap; i++) {
 			const struct resolve_pkg *pk = &st->ix->pkgs[i];
 
-			if (strcmp(pk->name, rq->name) != 0)
+			if (strcmp(pk->name, rq->name) != 0 || (installed && !pk->preinstalled))
 				continue;
 			*ret_any_name = true;
 			if (!requirement_matches(rq, &pk->v, pre || pk->preinstalled))

@@ -228,6 +228,8 @@ static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 
 	for (int k = 0; k < NS_KIND_COUNT; k++)
 		opt.available[k] = usable(&plan->caps, SANDBOX_LAYER_USERNS + k);
+	for (int i = 0; i < NS_MAX_RO_BINDS && i < SANDBOX_MAX_READ_PATHS; i++)
+		opt.ro_binds[i] = plan->cfg.read_paths[i];
 	/*
 	 * With Landlock in force nothing outside the workspace and the private
 	 * /tmp is writable anyway; re-mounting every mount point read-only
