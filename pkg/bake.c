@@ -25,25 +25,25 @@
 
 /* The marker environment, glibc and installed distributions of the interpreter. */
 static const char target_program[] =
-	"import json, os, platform, re, sys, importlib.metadata as m\n"
-	"pre = {}\n"
-	"for d in m.distributions():\n"
-	"    n = d.metadata['Name']\n"
-	"    if n: pre.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
-	"try: libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
-	"except Exception: libc = ''\n"
-	"iv = sys.implementation.version\n"
-	"print(json.dumps({'markers': {\n"
-	"  'python_version': '%d.%d' % sys.version_info[:2],\n"
-	"  'python_full_version': platform.python_version(),\n"
-	"  'sys_platform': sys.platform, 'platform_machine': platform.machine(),\n"
-	"  'platform_system': platform.system(), 'platform_release': platform.release(),\n"
-	"  'platform_version': platform.version(),\n"
-	"  'platform_python_implementation': platform.python_implementation(),\n"
-	"  'os_name': os.name, 'implementation_name': sys.implementation.name,\n"
-	"  'implementation_version': '%d.%d.%d' % tuple(iv[:3])},\n"
-	"  'glibc': libc.split()[1] if libc.startswith('glibc ') else '',\n"
-	"  'preinstalled': dict(sorted(pre.items()))}, sort_keys=True))\n";
+    "import json, os, platform, re, sys, importlib.metadata as m\n"
+    "pre = {}\n"
+    "for d in m.distributions():\n"
+    "    n = d.metadata['Name']\n"
+    "    if n: pre.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
+    "try: libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
+    "except Exception: libc = ''\n"
+    "iv = sys.implementation.version\n"
+    "print(json.dumps({'markers': {\n"
+    "  'python_version': '%d.%d' % sys.version_info[:2],\n"
+    "  'python_full_version': platform.python_version(),\n"
+    "  'sys_platform': sys.platform, 'platform_machine': platform.machine(),\n"
+    "  'platform_system': platform.system(), 'platform_release': platform.release(),\n"
+    "  'platform_version': platform.version(),\n"
+    "  'platform_python_implementation': platform.python_implementation(),\n"
+    "  'os_name': os.name, 'implementation_name': sys.implementation.name,\n"
+    "  'implementation_version': '%d.%d.%d' % tuple(iv[:3])},\n"
+    "  'glibc': libc.split()[1] if libc.startswith('glibc ') else '',\n"
+    "  'preinstalled': dict(sorted(pre.items()))}, sort_keys=True))\n";
 
 struct bake {
 	const struct bake_opts *o;
@@ -70,12 +70,18 @@ static int ask_target(struct bake *b)
 	if (r < 0)
 		return r;
 	b->env = (struct marker_env){
-		marker(b, "python_version"),   marker(b, "python_full_version"),
-		marker(b, "sys_platform"),     marker(b, "platform_machine"),
-		marker(b, "platform_system"),  marker(b, "platform_release"),
-		marker(b, "platform_version"), marker(b, "platform_python_implementation"),
-		marker(b, "os_name"),	       marker(b, "implementation_name"),
-		marker(b, "implementation_version"), "",
+	    marker(b, "python_version"),
+	    marker(b, "python_full_version"),
+	    marker(b, "sys_platform"),
+	    marker(b, "platform_machine"),
+	    marker(b, "platform_system"),
+	    marker(b, "platform_release"),
+	    marker(b, "platform_version"),
+	    marker(b, "platform_python_implementation"),
+	    marker(b, "os_name"),
+	    marker(b, "implementation_name"),
+	    marker(b, "implementation_version"),
+	    "",
 	};
 	glibc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b->target, "glibc"));
 	if (sscanf(b->env.python_version, "%u.%u", &b->wt.py_major, &b->wt.py_minor) != 2 ||
@@ -194,8 +200,8 @@ static int python_fits(const struct bake *b, const struct wheelmeta *m, struct r
 }
 
 /* The index entry of a checked wheel: name, version, requirements per extra. */
-static int describe(struct bake *b, const struct wheel_name *wn, const char *file,
-		    const char *tree, const struct wheel_info *info, cJSON **ret)
+static int describe(struct bake *b, const struct wheel_name *wn, const char *file, const char *tree,
+		    const struct wheel_info *info, cJSON **ret)
 {
 	struct wheelmeta m;
 	cJSON *e = cJSON_CreateObject(), *req, *extras;
@@ -237,10 +243,10 @@ static bool have_tree(const struct bake *b, const char *tree)
 {
 	const cJSON *p;
 
-	cJSON_ArrayForEach(p, b->packages)
-		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "tree")),
-			   tree) == 0)
-			return true;
+	cJSON_ArrayForEach(p, b->packages) if (strcmp(
+						   cJSON_GetStringValue(
+						       cJSON_GetObjectItemCaseSensitive(p, "tree")),
+						   tree) == 0) return true;
 	return false;
 }
 
@@ -277,8 +283,7 @@ static int store_wheel(struct bake *b, int fd, const char *file)
 	if (fstatat(b->wheels_fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 		return 0; /* baked before: keep it, so a second bake changes nothing */
 	snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), file);
-	out = openat(b->wheels_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		     0444);
+	out = openat(b->wheels_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (out < 0)
 		return rb_fail_sys(b->err, errno, "create '%s/wheels/%s'", b->o->cache_dir, tmp);
 	r = copy_fd(fd, out);
@@ -357,7 +362,7 @@ static int open_wheel(struct bake *b, const char *file, int *ret)
 static int bake_one(struct bake *b, const char *file)
 {
 	struct wheel_name wn;
-	struct wheel_info info = { 0 };
+	struct wheel_info info = {0};
 	struct version v;
 	char tree[600], ver[256], why[512];
 	cJSON *entry = NULL;
@@ -454,21 +459,22 @@ static void print_table(FILE *out, const cJSON *root)
 	const cJSON *p;
 
 	fprintf(out, "%-8s %-32s %-16s %s\n", "STATUS", "NAME", "VERSION", "DETAIL");
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "packages")) {
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "packages"))
+	{
 		fprintf(out, "%-8s %-32s %-16s %s, %.0f files, %.0f bytes\n", "baked",
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name")),
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "version")),
 			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "lazy"))
-				? "lazy (extracted on first use)"
-				: "extracted",
+			    ? "lazy (extracted on first use)"
+			    : "extracted",
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "files")),
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "bytes")));
 	}
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "skipped"))
-		fprintf(out, "%-8s %s\n         %s: %s\n", "skipped",
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "wheel")),
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code")),
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "reason")));
+	    fprintf(out, "%-8s %s\n         %s: %s\n", "skipped",
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "wheel")),
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code")),
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "reason")));
 	fprintf(out, "%d baked, %d skipped\n",
 		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "packages")),
 		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "skipped")));
@@ -497,16 +503,15 @@ static cJSON *index_root(struct bake *b)
 
 	cJSON_AddNumberToObject(root, "format", WHEELCACHE_FORMAT);
 	cJSON_AddStringToObject(root, "python", b->o->python);
-	cJSON_AddItemToObject(root, "target",
-			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "markers"),
-					      true));
-	cJSON_AddItemToObject(root, "glibc",
-			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "glibc"),
-					      true));
-	cJSON_AddItemToObject(root, "preinstalled",
-			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target,
-									       "preinstalled"),
-					      true));
+	cJSON_AddItemToObject(
+	    root, "target",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "markers"), true));
+	cJSON_AddItemToObject(
+	    root, "glibc",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "glibc"), true));
+	cJSON_AddItemToObject(
+	    root, "preinstalled",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "preinstalled"), true));
 	cJSON_AddItemToObject(root, "packages", b->packages);
 	cJSON_AddItemToObject(root, "skipped", b->skipped);
 	b->packages = b->skipped = NULL;
@@ -515,7 +520,7 @@ static cJSON *index_root(struct bake *b)
 
 static void bake_close(struct bake *b)
 {
-	int fds[] = { b->wheel_dir, b->cache_fd, b->site_fd, b->wheels_fd };
+	int fds[] = {b->wheel_dir, b->cache_fd, b->site_fd, b->wheels_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
@@ -527,8 +532,8 @@ static void bake_close(struct bake *b)
 
 int bake_run(const struct bake_opts *o, struct rb_err *err)
 {
-	struct bake b = { .o = o, .err = err, .wheel_dir = -1, .cache_fd = -1, .site_fd = -1,
-			  .wheels_fd = -1 };
+	struct bake b = {
+	    .o = o, .err = err, .wheel_dir = -1, .cache_fd = -1, .site_fd = -1, .wheels_fd = -1};
 	char **wheels = NULL;
 	size_t n = 0;
 	cJSON *root = NULL;

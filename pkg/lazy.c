@@ -25,8 +25,8 @@ static bool tree_exists(int site_fd, const char *tree)
 
 static int fail(struct rb_err *err, int errnum, const char *tree, const char *what)
 {
-	return rb_fail(err, RB_FAULT_INTERNAL, errnum ? errnum : EIO, "cache_extract_failed",
-		       NULL, "Extracting %s from the wheel cache failed: %s%s%s", tree, what,
+	return rb_fail(err, RB_FAULT_INTERNAL, errnum ? errnum : EIO, "cache_extract_failed", NULL,
+		       "Extracting %s from the wheel cache failed: %s%s%s", tree, what,
 		       errnum ? ": " : "", errnum ? strerror(errnum) : "");
 }
 
@@ -47,7 +47,7 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 {
 	char tmp[400], src[1100];
 	struct wheel_name wn;
-	struct wheel_info info = { 0 };
+	struct wheel_info info = {0};
 	int fd, dest, r;
 
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", tree);
@@ -80,8 +80,8 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	return 0;
 }
 
-static int locked_extract(int site_fd, const char *cache_dir, const char *wheel,
-			  const char *tree, const struct wheel_limits *lim, struct rb_err *err)
+static int locked_extract(int site_fd, const char *cache_dir, const char *wheel, const char *tree,
+			  const struct wheel_limits *lim, struct rb_err *err)
 {
 	char lock[400];
 	int fd, r;

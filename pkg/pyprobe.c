@@ -43,8 +43,8 @@ static int read_all_fd(int fd, char **ret, size_t *ret_len)
 
 int pyprobe_json(const char *python, const char *program, cJSON **ret, struct rb_err *err)
 {
-	char *const argv[] = { (char *)python, "-I", "-c", (char *)program, NULL };
-	char *const envp[] = { "LANG=C.UTF-8", "PATH=/usr/bin:/bin", NULL };
+	char *const argv[] = {(char *)python, "-I", "-c", (char *)program, NULL};
+	char *const envp[] = {"LANG=C.UTF-8", "PATH=/usr/bin:/bin", NULL};
 	char *out = NULL;
 	size_t len = 0;
 	int p[2], st = 0;
@@ -74,8 +74,10 @@ int pyprobe_json(const char *python, const char *program, cJSON **ret, struct rb
 	free(out);
 	if (!j || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		cJSON_Delete(j);
-		return rb_fail_sys(err, EIO, "ask the interpreter '%s': it failed or did not "
-				   "answer JSON", python);
+		return rb_fail_sys(err, EIO,
+				   "ask the interpreter '%s': it failed or did not "
+				   "answer JSON",
+				   python);
 	}
 	*ret = j;
 	return 0;

@@ -17,15 +17,15 @@
 #include <string.h>
 
 struct pending {
-	const char *req;		    /* a package's requirement string, or */
-	const struct requirement *top;	    /* one of the request's, parsed */
-	int parent;			    /* chosen[] index that asked, -1: the request */
-	size_t field;			    /* index of the request's entry it came from */
+	const char *req;	       /* a package's requirement string, or */
+	const struct requirement *top; /* one of the request's, parsed */
+	int parent;		       /* chosen[] index that asked, -1: the request */
+	size_t field;		       /* index of the request's entry it came from */
 };
 
 struct chosen {
 	size_t pkg;
-	size_t via; /* queue index that chose it */
+	size_t via;	 /* queue index that chose it */
 	uint64_t extras; /* bit i: pkg's extras[i] is queued */
 };
 
@@ -91,7 +91,7 @@ static void chain(const struct state *st, size_t qi, char *buf, size_t size)
 
 /* Keep this error when it was found deeper than the one kept so far. */
 static int record(struct state *st, size_t qi, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int record(struct state *st, size_t qi, const char *code, const char *fmt, ...)
 {
 	char msg[sizeof(st->err->msg)];
@@ -124,8 +124,8 @@ static void versions_of(const struct state *st, const char *name, char *buf, siz
 
 static void closest_names(const struct state *st, const char *name, char *buf, size_t size)
 {
-	const char *best[3] = { 0 };
-	unsigned dist[3] = { 100, 100, 100 };
+	const char *best[3] = {0};
+	unsigned dist[3] = {100, 100, 100};
 
 	for (size_t i = 0; i < st->ix->n; i++) {
 		const char *n = st->ix->pkgs[i].name;
@@ -164,7 +164,7 @@ static int push(struct state *st, const char *req, const struct requirement *top
 		st->q = q;
 		st->qcap = cap;
 	}
-	st->q[st->qlen++] = (struct pending){ req, top, parent, field };
+	st->q[st->qlen++] = (struct pending){req, top, parent, field};
 	return 0;
 }
 
@@ -206,7 +206,8 @@ static int push_extras(struct state *st, size_t qi, size_t c, const struct requi
 			continue;
 		st->chosen[c].extras |= 1ULL << k;
 		for (size_t i = 0; i < pk->extras[k].n_requires; i++)
-			if (push(st, pk->extras[k].requires[i], NULL, (int)c, st->q[qi].field) < 0)
+			if (push(st, pk->extras[k].requires[i], NULL, (int)c, st -> q[qi].field) <
+			    0)
 				return -ENOMEM;
 	}
 	return 0;
@@ -231,7 +232,8 @@ static int check_chosen(struct state *st, size_t qi, size_t c, const struct requ
 			      "'%s' (required by %s) conflicts with %s %s%s, chosen for %s; "
 			      "no version in the cache satisfies both",
 			      spec, by, pk->name, pk->version,
-			      pk->preinstalled ? " (pre-installed, cannot be replaced)" : "", first);
+			      pk->preinstalled ? " (pre-installed, cannot be replaced)" : "",
+			      first);
 	}
 	r = push_extras(st, qi, c, rq);
 	if (r >= 0)
@@ -250,9 +252,9 @@ static int try_candidate(struct state *st, size_t qi, size_t pkg, const struct r
 	size_t qlen = st->qlen, c = st->n_chosen;
 	int r = 0;
 
-	st->chosen[st->n_chosen++] = (struct chosen){ pkg, qi, 0 };
+	st->chosen[st->n_chosen++] = (struct chosen){pkg, qi, 0};
 	for (size_t i = 0; !pk->preinstalled && i < pk->n_requires && r >= 0; i++)
-		r = push(st, pk->requires[i], NULL, (int)c, st->q[qi].field);
+		r = push(st, pk->requires[i], NULL, (int)c, st -> q[qi].field);
 	if (r >= 0)
 		r = push_extras(st, qi, c, rq);
 	if (r >= 0)
@@ -273,7 +275,8 @@ static size_t candidates(const struct state *st, const struct requirement *rq, s
 
 	/* A pre-installed package is the only candidate of its name. */
 	for (size_t i = 0; i < st->ix->n && !installed; i++)
-		installed = st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, rq->name) == 0;
+		installed =
+		    st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, rq->name) == 0;
 	*ret_any_name = false;
 	for (int pass = 0; pass < 2 && n == 0; pass++, pre = true)
 		for (size_t i = 0; i < st->ix->n && n < cap; i++) {
@@ -286,7 +289,8 @@ static size_t candidates(const struct state *st, const struct requirement *rq, s
 				continue;
 			size_t at = n++;
 
-			while (at > 0 && version_compare(&st->ix->pkgs[out[at - 1]].v, &pk->v) < 0) {
+			while (at > 0 &&
+			       version_compare(&st->ix->pkgs[out[at - 1]].v, &pk->v) < 0) {
 				out[at] = out[at - 1];
 				at--;
 			}
@@ -370,8 +374,8 @@ static int solve(struct state *st, size_t qi)
 }
 
 int resolve_run(const struct resolve_index *ix, const struct requirement *reqs,
-		const char *const *fields, size_t n, size_t max_closure,
-		struct resolve_result *ret, struct rb_err *err)
+		const char *const *fields, size_t n, size_t max_closure, struct resolve_result *ret,
+		struct rb_err *err)
 {
 	struct state *st = calloc(1, sizeof(*st));
 	int r = 0;

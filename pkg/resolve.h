@@ -24,7 +24,7 @@
 #include "requirement.h"
 
 #define RESOLVE_MAX_EXTRAS 64
-#define RESOLVE_MAX_STEPS 100000 /* candidate tries before giving up */
+#define RESOLVE_MAX_STEPS  100000 /* candidate tries before giving up */
 
 struct resolve_extra {
 	const char *name; /* PEP 685 normalised */
@@ -64,8 +64,8 @@ struct resolve_result {
  * @max_closure).  @ret is filled only on success.
  */
 int resolve_run(const struct resolve_index *ix, const struct requirement *reqs,
-		const char *const *fields, size_t n, size_t max_closure,
-		struct resolve_result *ret, struct rb_err *err);
+		const char *const *fields, size_t n, size_t max_closure, struct resolve_result *ret,
+		struct rb_err *err);
 
 /* Levenshtein distance of two names, capped at 100 (for "did you mean"). */
 unsigned resolve_name_distance(const char *a, const char *b);

@@ -17,9 +17,9 @@
 
 struct sha256 {
 	uint32_t h[8];
-	uint64_t len;	    /* bytes fed so far */
-	uint8_t block[64];  /* a partial block */
-	size_t fill;	    /* bytes in block */
+	uint64_t len;	   /* bytes fed so far */
+	uint8_t block[64]; /* a partial block */
+	size_t fill;	   /* bytes in block */
 };
 
 void sha256_init(struct sha256 *s);

@@ -24,9 +24,9 @@
 #include "sha256.h"
 #include "wheelmeta.h"
 
-#define MiB (1024ULL * 1024)
-#define MAX_NAME_BYTES 1024
-#define MAX_SEGMENTS 64
+#define MiB		 (1024ULL * 1024)
+#define MAX_NAME_BYTES	 1024
+#define MAX_SEGMENTS	 64
 #define MAX_RECORD_BYTES (16 * MiB)
 
 void wheel_limits_default(struct wheel_limits *ret)
@@ -61,7 +61,7 @@ struct pass {
 };
 
 static int refuse(struct pass *p, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int refuse(struct pass *p, const char *code, const char *fmt, ...)
 {
 	char msg[1500];
@@ -90,8 +90,8 @@ static const char *path_problem(const char *path, bool *ret_is_dir)
 	for (const char *c = path;; c++) {
 		if (*c != '/' && *c)
 			continue;
-		if ((c == seg && !(*c == '\0' && *ret_is_dir)) ||
-		    (c - seg == 1 && seg[0] == '.') || (c - seg == 2 && strncmp(seg, "..", 2) == 0))
+		if ((c == seg && !(*c == '\0' && *ret_is_dir)) || (c - seg == 1 && seg[0] == '.') ||
+		    (c - seg == 2 && strncmp(seg, "..", 2) == 0))
 			return "a '..', '.' or empty segment";
 		if (++segs > MAX_SEGMENTS)
 			return "more than 64 segments";
@@ -131,9 +131,10 @@ static int map_path(struct pass *p, const char *path, char **ret)
 		    sub[8])
 			*ret = strdup(sub + 8);
 		return *ret || !((strncmp(sub, "purelib/", 8) == 0 ||
-				  strncmp(sub, "platlib/", 8) == 0) && sub[8])
-			       ? 0
-			       : -ENOMEM;
+				  strncmp(sub, "platlib/", 8) == 0) &&
+				 sub[8])
+			   ? 0
+			   : -ENOMEM;
 	}
 	*ret = strdup(path);
 	return *ret ? 0 : -ENOMEM;
@@ -219,8 +220,10 @@ static int check_sizes(struct pass *p, const struct entry *e)
 		return refuse(p, "wheel_too_large", "'%s' is larger than %llu bytes uncompressed",
 			      e->path, (unsigned long long)p->lim->max_entry_bytes);
 	if (p->total > p->lim->max_total_bytes)
-		return refuse(p, "wheel_too_large", "the wheel is larger than %llu bytes "
-			      "uncompressed", (unsigned long long)p->lim->max_total_bytes);
+		return refuse(p, "wheel_too_large",
+			      "the wheel is larger than %llu bytes "
+			      "uncompressed",
+			      (unsigned long long)p->lim->max_total_bytes);
 	if (p->total > MiB && p->total / (p->wheel_size ? p->wheel_size : 1) >= p->lim->max_ratio)
 		return refuse(p, "wheel_zip_bomb",
 			      "the wheel (%llu bytes) expands past %u times its size at '%s'",
@@ -289,9 +292,11 @@ static int extract_file(struct pass *p, struct entry *e, mode_t mode)
 	dir = open_parent(p->dest_fd, rel, &leaf);
 	if (dir < 0)
 		return dir == -ENOTDIR || dir == -EEXIST
-			       ? refuse(p, "wheel_duplicate_entry", "'%s' is both a file and a "
-				       "directory", e->path)
-			       : rb_fail_sys(p->err, -dir, "create the directory of '%s'", e->out);
+			   ? refuse(p, "wheel_duplicate_entry",
+				    "'%s' is both a file and a "
+				    "directory",
+				    e->path)
+			   : rb_fail_sys(p->err, -dir, "create the directory of '%s'", e->out);
 	fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    (mode & 0111) ? 0555 : 0444);
 	r = fd < 0 ? -errno : 0;
@@ -320,8 +325,10 @@ static int check_type(struct pass *p, struct archive_entry *ae, const char *path
 	mode_t type = archive_entry_filetype(ae);
 
 	if (archive_entry_hardlink(ae) || archive_entry_symlink(ae) || type == AE_IFLNK)
-		return refuse(p, "wheel_special_entry", "'%s' is a link; wheels hold only "
-			      "regular files and directories", path);
+		return refuse(p, "wheel_special_entry",
+			      "'%s' is a link; wheels hold only "
+			      "regular files and directories",
+			      path);
 	if (type != AE_IFREG && type != AE_IFDIR)
 		return refuse(p, "wheel_special_entry", "'%s' is a device, fifo or socket", path);
 	if (archive_entry_mode(ae) & 07000)
@@ -402,7 +409,8 @@ static int cmp_path(const void *a, const void *b)
 
 static int cmp_out(const void *a, const void *b)
 {
-	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
+	const struct entry *x = *(const struct entry *const *)a,
+			   *y = *(const struct entry *const *)b;
 
 	return strcmp(x->out, y->out);
 }
@@ -464,7 +472,7 @@ static bool is_record_file(const struct pass *p, const char *path)
 
 static int check_row(struct pass *p, const char *path, const char *hash, const char *size)
 {
-	struct entry key = { .path = (char *)path }, *e;
+	struct entry key = {.path = (char *)path}, *e;
 	char want[SHA256_B64URL_LEN + 1];
 
 	e = bsearch(&key, p->e, p->n, sizeof(*p->e), cmp_path);
@@ -479,8 +487,8 @@ static int check_row(struct pass *p, const char *path, const char *hash, const c
 			      "RECORD gives '%s' no sha256 hash (only sha256 is checked)", path);
 	sha256_b64url(e->digest, want);
 	if (strcmp(hash + 7, want) != 0)
-		return refuse(p, "wheel_record_mismatch",
-			      "'%s' has sha256 %s but RECORD says %s", path, want, hash + 7);
+		return refuse(p, "wheel_record_mismatch", "'%s' has sha256 %s but RECORD says %s",
+			      path, want, hash + 7);
 	if (strtoull(size, NULL, 10) != e->size || !*size)
 		return refuse(p, "wheel_record_mismatch", "'%s' has %llu bytes but RECORD says %s",
 			      path, (unsigned long long)e->size, size);
@@ -566,7 +574,7 @@ static int open_archive(struct pass *p, int wheel_fd)
 int wheel_extract(int wheel_fd, const struct wheel_name *wn, int dest_fd,
 		  const struct wheel_limits *lim, struct wheel_info *ret, struct rb_err *err)
 {
-	struct pass p = { .wn = wn, .lim = lim, .dest_fd = dest_fd, .err = err };
+	struct pass p = {.wn = wn, .lim = lim, .dest_fd = dest_fd, .err = err};
 	size_t files = 0;
 	int r = open_archive(&p, wheel_fd);
 
@@ -581,7 +589,7 @@ int wheel_extract(int wheel_fd, const struct wheel_name *wn, int dest_fd,
 	if (r >= 0) {
 		for (size_t i = 0; i < p.n; i++)
 			files += !p.e[i].is_dir;
-		*ret = (struct wheel_info){ p.metadata, p.metadata_len, files, p.total };
+		*ret = (struct wheel_info){p.metadata, p.metadata_len, files, p.total};
 		p.metadata = NULL;
 	}
 	pass_free(&p);

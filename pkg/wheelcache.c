@@ -31,10 +31,10 @@ static int read_index(const char *dir, char **ret, struct rb_err *err)
 	snprintf(path, sizeof(path), "%s/%s", dir, WHEELCACHE_INDEX);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return bad_index(err, dir, errno == ENOENT ? "it has no index.json"
-							   : "index.json cannot be opened");
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > WHEELCACHE_MAX_INDEX_BYTES) {
+		return bad_index(err, dir,
+				 errno == ENOENT ? "it has no index.json"
+						 : "index.json cannot be opened");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > WHEELCACHE_MAX_INDEX_BYTES) {
 		close(fd);
 		return bad_index(err, dir, "index.json is not a regular file under 64 MiB");
 	}
@@ -56,7 +56,8 @@ static bool str_array(const cJSON *a, size_t *count)
 
 	if (!cJSON_IsArray(a))
 		return false;
-	cJSON_ArrayForEach(s, a) {
+	cJSON_ArrayForEach(s, a)
+	{
 		if (!cJSON_IsString(s))
 			return false;
 		(*count)++;
@@ -77,11 +78,12 @@ static bool validate(const cJSON *root, size_t *n_pkgs, size_t *n_extras, size_t
 {
 	const cJSON *pkgs = cJSON_GetObjectItemCaseSensitive(root, "packages"), *p, *e;
 	const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "preinstalled");
-	static const char *const keys[] = { "name", "version", "tree", "wheel" };
+	static const char *const keys[] = {"name", "version", "tree", "wheel"};
 
 	if (!cJSON_IsArray(pkgs) || !cJSON_IsObject(pre))
 		return false;
-	cJSON_ArrayForEach(p, pkgs) {
+	cJSON_ArrayForEach(p, pkgs)
+	{
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, keys[k])))
 				return false;
@@ -90,14 +92,16 @@ static bool validate(const cJSON *root, size_t *n_pkgs, size_t *n_extras, size_t
 		    !str_array(cJSON_GetObjectItemCaseSensitive(p, "requires"), n_strs) ||
 		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "extras")))
 			return false;
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(p, "extras")) {
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(p, "extras"))
+		{
 			if (!str_array(e, n_strs))
 				return false;
 			(*n_extras)++;
 		}
 		(*n_pkgs)++;
 	}
-	cJSON_ArrayForEach(p, pre) {
+	cJSON_ArrayForEach(p, pre)
+	{
 		if (!cJSON_IsString(p))
 			return false;
 		(*n_pkgs)++;
@@ -111,7 +115,8 @@ static const char **take_strs(const cJSON *a, const char ***at, size_t *ret_n)
 	const cJSON *s;
 
 	*ret_n = 0;
-	cJSON_ArrayForEach(s, a) {
+	cJSON_ArrayForEach(s, a)
+	{
 		*(*at)++ = s->valuestring;
 		(*ret_n)++;
 	}
@@ -127,9 +132,10 @@ static bool fill_pkg(struct wheelcache *c, const cJSON *p, size_t i, struct reso
 	pk->name = cJSON_GetObjectItemCaseSensitive(p, "name")->valuestring;
 	pk->version = cJSON_GetObjectItemCaseSensitive(p, "version")->valuestring;
 	pk->requires =
-		take_strs(cJSON_GetObjectItemCaseSensitive(p, "requires"), strs, &pk->n_requires);
+	    take_strs(cJSON_GetObjectItemCaseSensitive(p, "requires"), strs, &pk->n_requires);
 	pk->extras = *ex;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(p, "extras")) {
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(p, "extras"))
+	{
 		(*ex)->name = e->string;
 		(*ex)->requires = take_strs(e, strs, &(*ex)->n_requires);
 		(*ex)++;
@@ -154,10 +160,11 @@ static bool build(struct wheelcache *c, size_t n_pkgs, size_t n_extras, size_t n
 		return false;
 	ex = c->extras;
 	strs = c->strs;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c->root, "packages"))
-		if (!fill_pkg(c, p, i++, &ex, &strs))
-			return false;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c->root, "preinstalled")) {
+	cJSON_ArrayForEach(
+	    p, cJSON_GetObjectItemCaseSensitive(
+		   c->root, "packages")) if (!fill_pkg(c, p, i++, &ex, &strs)) return false;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(c->root, "preinstalled"))
+	{
 		c->pkgs[i].name = p->string;
 		c->pkgs[i].version = p->valuestring;
 		c->pkgs[i].preinstalled = true;
@@ -170,8 +177,7 @@ static bool build(struct wheelcache *c, size_t n_pkgs, size_t n_extras, size_t n
 	return true;
 }
 
-static int check_python(const cJSON *root, const char *dir, const char *python,
-			struct rb_err *err)
+static int check_python(const cJSON *root, const char *dir, const char *python, struct rb_err *err)
 {
 	const cJSON *py = cJSON_GetObjectItemCaseSensitive(root, "python");
 	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -194,7 +200,7 @@ static int check_python(const cJSON *root, const char *dir, const char *python,
 int wheelcache_load(const char *cache_dir, const char *python, struct wheelcache *ret,
 		    struct rb_err *err)
 {
-	struct wheelcache c = { 0 };
+	struct wheelcache c = {0};
 	size_t n_pkgs = 0, n_extras = 0, n_strs = 0;
 	char *text = NULL;
 	int r = read_index(cache_dir, &text, err);
@@ -209,8 +215,9 @@ int wheelcache_load(const char *cache_dir, const char *python, struct wheelcache
 	if (r >= 0 && !validate(c.root, &n_pkgs, &n_extras, &n_strs))
 		r = bad_index(err, cache_dir, "a field of index.json has the wrong type");
 	if (r >= 0 && !build(&c, n_pkgs, n_extras, n_strs))
-		r = bad_index(err, cache_dir, "a version in index.json is not PEP 440, or out "
-					      "of memory");
+		r = bad_index(err, cache_dir,
+			      "a version in index.json is not PEP 440, or out "
+			      "of memory");
 	if (r < 0) {
 		wheelcache_free(&c);
 		return r;

@@ -20,17 +20,17 @@
 #include "err.h"
 #include "resolve.h"
 
-#define WHEELCACHE_INDEX "index.json"
-#define WHEELCACHE_FORMAT 1
+#define WHEELCACHE_INDEX	   "index.json"
+#define WHEELCACHE_FORMAT	   1
 #define WHEELCACHE_MAX_INDEX_BYTES (64 * 1024 * 1024)
 
 struct wheelcache {
 	cJSON *root;
-	struct resolve_index ix;     /* cached packages, then pre-installed ones */
+	struct resolve_index ix; /* cached packages, then pre-installed ones */
 	struct resolve_pkg *pkgs;
-	const cJSON **entry;	     /* per pkg: its "packages" entry; NULL if pre-installed */
+	const cJSON **entry;	      /* per pkg: its "packages" entry; NULL if pre-installed */
 	struct resolve_extra *extras; /* all extras, flat */
-	const char **strs;	     /* all requirement strings, flat */
+	const char **strs;	      /* all requirement strings, flat */
 };
 
 /*

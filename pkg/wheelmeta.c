@@ -58,20 +58,20 @@ static const char *env_value(const struct marker_env *e, const char *name)
 		const char *name;
 		const char *value;
 	} vars[] = {
-		{ "python_version", e->python_version },
-		{ "python_full_version", e->python_full_version },
-		{ "sys_platform", e->sys_platform },
-		{ "platform_machine", e->platform_machine },
-		{ "platform_system", e->platform_system },
-		{ "platform_release", e->platform_release },
-		{ "platform_version", e->platform_version },
-		{ "platform_python_implementation", e->platform_python_implementation },
-		{ "os_name", e->os_name },
-		{ "os.name", e->os_name },
-		{ "sys.platform", e->sys_platform },
-		{ "implementation_name", e->implementation_name },
-		{ "implementation_version", e->implementation_version },
-		{ "extra", e->extra },
+	    {"python_version", e->python_version},
+	    {"python_full_version", e->python_full_version},
+	    {"sys_platform", e->sys_platform},
+	    {"platform_machine", e->platform_machine},
+	    {"platform_system", e->platform_system},
+	    {"platform_release", e->platform_release},
+	    {"platform_version", e->platform_version},
+	    {"platform_python_implementation", e->platform_python_implementation},
+	    {"os_name", e->os_name},
+	    {"os.name", e->os_name},
+	    {"sys.platform", e->sys_platform},
+	    {"implementation_name", e->implementation_name},
+	    {"implementation_version", e->implementation_version},
+	    {"extra", e->extra},
 	};
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -113,8 +113,7 @@ static bool value(struct mp *p, char out[MARKER_MAX_VALUE], bool *ret_is_extra)
 	return true;
 }
 
-static const char *const ops[] = { "===", "==", "!=", "<=", ">=", "~=", "<", ">", "not in",
-				   "in" };
+static const char *const ops[] = {"===", "==", "!=", "<=", ">=", "~=", "<", ">", "not in", "in"};
 
 static int op(struct mp *p)
 {
@@ -165,13 +164,20 @@ static bool compare(const char *l, int o, const char *r)
 		return c;
 	c = strcmp(l, r);
 	switch (o) {
-	case 1: return c == 0;
-	case 2: return c != 0;
-	case 3: return c <= 0;
-	case 4: return c >= 0;
-	case 6: return c < 0;
-	case 7: return c > 0;
-	default: return false; /* ~= on something that is not a version */
+	case 1:
+		return c == 0;
+	case 2:
+		return c != 0;
+	case 3:
+		return c <= 0;
+	case 4:
+		return c >= 0;
+	case 6:
+		return c < 0;
+	case 7:
+		return c > 0;
+	default:
+		return false; /* ~= on something that is not a version */
 	}
 }
 
@@ -225,7 +231,7 @@ static bool expr_or(struct mp *p)
 
 int marker_eval(const char *m, const struct marker_env *env, struct rb_err *err)
 {
-	struct mp p = { .s = m, .env = env, .err = err };
+	struct mp p = {.s = m, .env = env, .err = err};
 	bool v = expr_or(&p);
 
 	skip_ws(&p);
@@ -338,7 +344,7 @@ static int parse_lines(char *text, struct wheelmeta *m, struct rb_err *err)
 
 int wheelmeta_parse(const char *text, size_t len, struct wheelmeta *ret, struct rb_err *err)
 {
-	struct wheelmeta m = { 0 };
+	struct wheelmeta m = {0};
 	char *copy;
 	int r;
 

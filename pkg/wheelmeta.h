@@ -20,9 +20,9 @@
 
 #include "err.h"
 
-#define WHEELMETA_MAX_BYTES (1024 * 1024) /* METADATA larger than this is refused */
+#define WHEELMETA_MAX_BYTES    (1024 * 1024) /* METADATA larger than this is refused */
 #define WHEELMETA_MAX_REQUIRES 256
-#define WHEELMETA_MAX_EXTRAS 64
+#define WHEELMETA_MAX_EXTRAS   64
 
 /* The marker variables of the target interpreter (PEP 508 names). */
 struct marker_env {

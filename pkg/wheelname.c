@@ -76,8 +76,9 @@ static int fill(struct wheel_name *w, char *parts[6], int n, const char *filenam
 		snprintf(w->build, sizeof(w->build), "%s", parts[at++]);
 	}
 	if (!valid_tag(parts[at]) || !valid_tag(parts[at + 1]) || !valid_tag(parts[at + 2]))
-		return bad(err, filename, "a tag holds characters other than letters, digits, "
-					  "'_' and '.'");
+		return bad(err, filename,
+			   "a tag holds characters other than letters, digits, "
+			   "'_' and '.'");
 	snprintf(w->python, sizeof(w->python), "%s", parts[at]);
 	snprintf(w->abi, sizeof(w->abi), "%s", parts[at + 1]);
 	snprintf(w->platform, sizeof(w->platform), "%s", parts[at + 2]);
@@ -171,8 +172,7 @@ static bool manylinux_fits(const char *plat, const struct wheel_target *t)
 	static const struct {
 		const char *name;
 		unsigned major, minor;
-	} legacy[] = { { "manylinux1_", 2, 5 }, { "manylinux2010_", 2, 12 },
-		       { "manylinux2014_", 2, 17 } };
+	} legacy[] = {{"manylinux1_", 2, 5}, {"manylinux2010_", 2, 12}, {"manylinux2014_", 2, 17}};
 	unsigned a, b;
 	int used = 0;
 
@@ -201,15 +201,15 @@ static bool platform_fits(const char *plat, const struct wheel_target *t)
 }
 
 /* Whether any member of the '.'-set @set satisfies @fits(member). */
-#define ANY_OF(set, member, cond)                                                     \
-	({                                                                            \
-		char copy_[WHEELNAME_MAX + 1], *save_ = NULL;                         \
-		bool found_ = false;                                                  \
-		snprintf(copy_, sizeof(copy_), "%s", (set));                          \
-		for (char *member = strtok_r(copy_, ".", &save_); member && !found_; \
-		     member = strtok_r(NULL, ".", &save_))                            \
-			found_ = (cond);                                              \
-		found_;                                                               \
+#define ANY_OF(set, member, cond)                                                                  \
+	({                                                                                         \
+		char copy_[WHEELNAME_MAX + 1], *save_ = NULL;                                      \
+		bool found_ = false;                                                               \
+		snprintf(copy_, sizeof(copy_), "%s", (set));                                       \
+		for (char *member = strtok_r(copy_, ".", &save_); member && !found_;               \
+		     member = strtok_r(NULL, ".", &save_))                                         \
+			found_ = (cond);                                                           \
+		found_;                                                                            \
 	})
 
 static bool pair_fits(const char *py, const struct wheel_name *w, const struct wheel_target *t)

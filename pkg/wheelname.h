@@ -32,8 +32,8 @@ struct wheel_name {
 /* The interpreter wheels are chosen for (found by asking it, at bake time). */
 struct wheel_target {
 	unsigned py_major, py_minor;
-	char machine[32];	  /* platform.machine(): "x86_64", "aarch64" */
-	unsigned glibc_major;	  /* 0: not glibc (then no manylinux wheel fits) */
+	char machine[32];     /* platform.machine(): "x86_64", "aarch64" */
+	unsigned glibc_major; /* 0: not glibc (then no manylinux wheel fits) */
 	unsigned glibc_minor;
 };
 
