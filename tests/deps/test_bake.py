@@ -1,0 +1,128 @@
+"""runbox bake: what is baked, where it lands, what is refused and why."""
+
+import json
+import os
+import pathlib
+import shutil
+import stat
+
+import pytest
+
+from conftest import AS, HOSTILE, index, tree_digest
+
+
+def test_table_lists_every_baked_package(env):
+    names = {(p["name"], p["version"]) for p in index(env.cache)["packages"]}
+    assert ("alpha", "1.0") in names and ("alpha", "0.9") in names
+    assert {v for n, v in names if n == "beta"} == {"1.0", "1.5", "2.0", "2.5", "2.5.post1",
+                                                     "3.0rc1"}
+    assert ("beta-util", "4.0") in names
+    assert ("fastmath", "1.2.0") in names
+    for n, v in names:
+        assert f"baked    {n:<32} {v:<16} extracted" in env.bake_out
+    assert env.bake_out.strip().endswith(f"{len(names)} baked, 0 skipped")
+
+
+def test_trees_are_read_only_and_mapped(env):
+    site = env.cache / "site"
+    assert (site / "alpha-1.0" / "alpha" / "__init__.py").read_text() == "VERSION = '1.0'\n"
+    # .data/purelib and platlib land at the root; scripts are not extracted.
+    assert (site / "datapkg-2.0" / "datapkg" / "__init__.py").exists()
+    assert (site / "datapkg-2.0" / "datapkg_plat.py").exists()
+    assert not (site / "datapkg-2.0" / "datapkg-2.0.data").exists()
+    assert not list(site.glob("*/datapkg-run"))
+    mode = stat.S_IMODE((site / "alpha-1.0" / "alpha" / "__init__.py").stat().st_mode)
+    assert mode == 0o444
+    assert not list(site.glob(".tmp-*"))
+
+
+def test_index_records_requirements_per_extra(env):
+    alpha = next(p for p in index(env.cache)["packages"]
+                 if p["name"] == "alpha" and p["version"] == "1.0")
+    assert alpha["requires"] == ["beta<3,>=2"] or alpha["requires"] == ["beta>=2,<3"]
+    assert alpha["extras"] == {"fast": ["gamma"]}
+    m = next(p for p in index(env.cache)["packages"] if p["name"] == "markers-pkg")
+    assert m["requires"] == ["epsilon", "epsilon>=1.0"]
+
+
+def test_second_bake_changes_nothing(env):
+    before = tree_digest(env.cache)
+    mtime = (env.cache / "index.json").stat().st_mtime_ns
+    p = env.bake(env.good, env.cache)
+    assert p.returncode == 0, p.stderr
+    assert tree_digest(env.cache) == before
+    assert (env.cache / "index.json").stat().st_mtime_ns == mtime
+
+
+def test_list(env):
+    p = env.sub([str(__import__("conftest").binary()), "bake", "--list", str(env.cache)])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"cache {env.cache}, baked for /usr/bin/python3\n")
+    assert "alpha" in p.stdout and "fastmath" in p.stdout
+
+
+@pytest.fixture(scope="module")
+def hostile_cache(env):
+    cache = env.home / "hostile-cache"
+    p = env.bake(env.hostile, cache)
+    assert p.returncode == 0, p.stderr
+    return cache, p.stdout
+
+
+@pytest.mark.parametrize("wheel,code", sorted(HOSTILE.items()))
+def test_hostile_wheel_is_refused_with_its_code(hostile_cache, wheel, code):
+    cache, out = hostile_cache
+    skipped = {s["wheel"]: s for s in index(cache)["skipped"]}
+    assert wheel in skipped, out
+    assert skipped[wheel]["code"] == code, skipped[wheel]
+    assert f"skipped  {wheel}\n         {code}: " in out
+
+
+def test_hostile_wheels_leave_nothing_behind(hostile_cache):
+    cache, _ = hostile_cache
+    assert sorted(p.name for p in (cache / "site").iterdir()) == ["fine-1.0"]
+    assert [p["name"] for p in index(cache)["packages"]] == ["fine"]
+    assert not pathlib.Path("/tmp/evil.py").exists()
+    assert not (cache / "evil.py").exists() and not (cache / "site" / "evil.py").exists()
+
+
+def test_refusal_messages_say_what(hostile_cache):
+    cache, _ = hostile_cache
+    s = {x["wheel"]: x["reason"] for x in index(cache)["skipped"]}
+    assert "'../evil.py'" in s["zipslip-1.0-py3-none-any.whl"]
+    assert "absolute" in s["abspath-1.0-py3-none-any.whl"]
+    assert "link" in s["symlinked-1.0-py3-none-any.whl"]
+    assert "METADATA says requests 1.0" in s["liar-1.0-py3-none-any.whl"]
+    assert "win_amd64" in s["winonly-1.0-cp311-cp311-win_amd64.whl"]
+    assert "tampered/__init__.py" in s["tampered-1.0-py3-none-any.whl"]
+    assert "Requires-Python '>=3.99'" in s["newpython-1.0-py3-none-any.whl"]
+
+
+def test_debian_wheels_bake(env):
+    cache = env.home / "debian-cache"
+    p = env.bake(env.debian, cache)
+    assert p.returncode == 0, p.stderr
+    names = {x["name"] for x in index(cache)["packages"]}
+    assert names == {"pip", "setuptools", "wheel"}, p.stdout
+    assert list((cache / "site").glob("pip-*/pip/__init__.py"))
+    assert list((cache / "site").glob("setuptools-*/setuptools/__init__.py"))
+
+
+def test_lazy_bake_stores_checked_wheels(env):
+    cache = env.home / "lazy-cache-bake"
+    p = env.bake(env.hostile, cache, lazy=True)
+    assert p.returncode == 0, p.stderr
+    assert [x.name for x in (cache / "wheels").iterdir()] == ["fine-1.0-py3-none-any.whl"]
+    assert list((cache / "site").iterdir()) == []
+    assert index(cache)["packages"][0]["lazy"] is True
+    assert "lazy (extracted on first use)" in p.stdout
+
+
+def test_bad_arguments(env):
+    b = str(__import__("conftest").binary())
+    p = env.sub([b, "bake", str(env.good)])
+    assert p.returncode == 2 and "bake needs WHEEL_DIR CACHE_DIR" in p.stderr
+    p = env.sub([b, "bake", str(env.root / "nowhere"), str(env.home / "c2")])
+    assert p.returncode == 1 and "open the wheel directory" in p.stderr
+    p = env.sub([b, "bake", "--list", str(env.root / "nowhere")])
+    assert p.returncode == 1 and "has no index.json" in p.stderr
