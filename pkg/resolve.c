@@ -312,6 +312,13 @@ static int refuse_missing(struct state *st, size_t qi, const struct requirement 
 			      "closest names there: %s",
 			      spec, by, have);
 	}
+	for (size_t i = 0; i < st->ix->n; i++)
+		if (st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, rq->name) == 0)
+			return record(st, qi, "dependency_conflict",
+				      "'%s' (required by %s) asks for a version the pre-installed "
+				      "%s %s does not satisfy; pre-installed packages cannot be "
+				      "replaced",
+				      spec, by, rq->name, st->ix->pkgs[i].version);
 	versions_of(st, rq->name, have, sizeof(have));
 	return record(st, qi, "dependency_not_found",
 		      "no version of %s satisfies '%s' (required by %s); available: %s", rq->name,
@@ -329,7 +336,7 @@ static int choose_new(struct state *st, size_t qi, const struct requirement *rq)
 		return refuse_missing(st, qi, rq, any);
 	if (st->n_chosen >= st->max_closure) {
 		chain(st, qi, by, sizeof(by));
-		return record(st, qi, "dependency_conflict",
+		return record(st, qi, "too_many_dependencies",
 			      "the dependencies need more than %zu packages (the closure cap) "
 			      "when adding %s (required by %s)",
 			      st->max_closure, rq->name, by);

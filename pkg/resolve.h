@@ -60,8 +60,8 @@ struct resolve_result {
  * Refusals are RB_FAULT_REQUEST with code "dependency_not_found" (no such
  * name, no version satisfying a requirement, an unknown extra) or
  * "dependency_conflict" (requirements that no choice satisfies together,
- * a pre-installed version that does not match, or a closure over
- * @max_closure).  @ret is filled only on success.
+ * a pre-installed version that does not match), or "too_many_dependencies"
+ * (every choice needs more than @max_closure packages).  @ret is filled only on success.
  */
 int resolve_run(const struct resolve_index *ix, const struct requirement *reqs,
 		const char *const *fields, size_t n, size_t max_closure, struct resolve_result *ret,
