@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 import pathlib
+import re
 import shutil
 import stat
 import subprocess
@@ -49,9 +50,9 @@ def make_wheel(out_dir, name, version, files=None, requires=(), extras=None, tag
     as given, after the files (and listed in RECORD with their real hash).
     record_override: {path: "hash,size"} replacing RECORD rows.
     """
-    dist = name.replace("-", "_")
+    dist = re.sub(r"[-_.]+", "_", name)
     if files is None:
-        files = {f"{dist}/__init__.py": f"VERSION = {version!r}\n"}
+        files = {f"{dist.lower()}/__init__.py": f"VERSION = {version!r}\n"}
     di = f"{dist}-{version}.dist-info"
     entries = [(p, d.encode() if isinstance(d, str) else d) for p, d in files.items()]
     entries.append((f"{di}/METADATA", metadata(meta_name or name, meta_version or version,

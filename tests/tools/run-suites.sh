@@ -35,6 +35,8 @@ suite "workloads" "$static" "$root/tests/workloads"
 suite "attacks as root" "$static" "$root/tests/attacks" ATTACKS_AS=root
 suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
 suite "platform rehearsal" "$static" "$root/tests/platform"
+suite "dependencies as root" "$static" "$root/tests/deps" DEPS_AS=root
+suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status

@@ -1,0 +1,93 @@
+"""Lazily baked wheels: extracted on first use into the state directory,
+atomically, once, and never left half-done."""
+
+import concurrent.futures
+import os
+import pathlib
+import shutil
+
+import pytest
+
+from conftest import AS, index, tree_digest
+from test_install import attack
+
+
+@pytest.fixture(scope="module")
+def lazy(env):
+    cache = env.home / "lazy-cache"
+    p = env.bake(env.good, cache, lazy=True)
+    assert p.returncode == 0, p.stderr
+    assert all(x["lazy"] for x in index(cache)["packages"])
+    return cache
+
+
+def fresh_state(env, name):
+    state = env.home / name
+    return state
+
+
+def test_first_use_extracts_then_reuses(env, lazy):
+    state = fresh_state(env, "state-reuse")
+    rc, resp = env.run({"script": "import alpha, beta; print(alpha.__file__)",
+                        "dependencies": ["alpha"]}, cache=lazy, state=state)
+    assert rc == 0, resp
+    assert resp["stdout"] == f"{state}/site/alpha-1.0/alpha/__init__.py\n"
+    assert sorted(p.name for p in (state / "site").iterdir() if not p.name.startswith(".")) == \
+        ["alpha-1.0", "beta-2.5.post1"]
+    ino = (state / "site" / "alpha-1.0").stat().st_ino
+    rc, resp = env.run({"script": "import alpha", "dependencies": ["alpha"]}, cache=lazy,
+                       state=state)
+    assert rc == 0, resp
+    assert (state / "site" / "alpha-1.0").stat().st_ino == ino
+    assert not list((state / "site").glob(".tmp-*"))
+
+
+def test_compiled_extension_lazily(env, lazy):
+    rc, resp = env.run({"script": "import fastmath; print(fastmath.triple(5))",
+                        "dependencies": ["fastmath"]}, cache=lazy, state=env.home / "state-c")
+    assert rc == 0 and resp["stdout"] == "15\n", resp
+
+
+def test_concurrent_first_uses_see_whole_trees(env, lazy):
+    state = fresh_state(env, "state-concurrent")
+    script = "import alpha, beta, gamma, beta_util; print(alpha.VERSION, beta_util.VERSION)"
+
+    def one(_):
+        return env.run({"script": script, "dependencies": ["alpha[fast]"]}, cache=lazy,
+                       state=state)
+
+    with concurrent.futures.ThreadPoolExecutor(6) as ex:
+        results = list(ex.map(one, range(6)))
+    for rc, resp in results:
+        assert rc == 0 and resp["stdout"] == "1.0 4.0\n", resp
+    names = sorted(p.name for p in (state / "site").iterdir() if not p.name.startswith(".lock"))
+    assert names == ["alpha-1.0", "beta-2.5.post1", "beta-util-4.0", "gamma-0.3"]
+
+
+def test_failed_extraction_leaves_nothing(env, lazy):
+    broken = env.home / "lazy-broken"
+    shutil.copytree(lazy, broken)
+    wheel = broken / "wheels" / "epsilon-1.1-py3-none-any.whl"
+    wheel.chmod(0o644)
+    data = bytearray(wheel.read_bytes())
+    data[60:90] = b"X" * 30  # inside the first entry's data: a CRC or inflate error
+    wheel.write_bytes(bytes(data))
+    if AS == "nobody":
+        os.system(f"chown -R 65534:65534 {broken}")
+    state = fresh_state(env, "state-broken")
+    rc, resp = env.run({"script": "import epsilon", "dependencies": ["epsilon"]}, cache=broken,
+                       state=state)
+    assert rc == 1 and resp["code"] == "cache_extract_failed", resp
+    assert "epsilon-1.1" in resp["error"]
+    left = [p.name for p in (state / "site").iterdir() if not p.name.startswith(".lock")]
+    assert left == []
+
+
+def test_program_cannot_change_lazy_trees(env, lazy):
+    state = fresh_state(env, "state-attack")
+    rc, resp = env.run({"script": "import alpha", "dependencies": ["alpha"]}, cache=lazy,
+                       state=state)
+    assert rc == 0, resp
+    before = tree_digest(state / "site")
+    attack(env, lazy, state / "site" / "alpha-1.0", state=state)
+    assert tree_digest(state / "site") == before
