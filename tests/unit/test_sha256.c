@@ -90,9 +90,9 @@ static void test_b64url(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_million_a_in_pieces),
-		cmocka_unit_test(test_b64url),
+	    cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_million_a_in_pieces),
+	    cmocka_unit_test(test_b64url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,150 @@
+/*
+ * Unit tests for pkg/resolve over small in-memory indexes: highest version,
+ * pre-releases, backtracking, extras, pre-installed packages, cycles, caps,
+ * and the errors' codes and wording.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "resolve.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const none[] = {NULL};
+static const char *const a10_req[] = {"b>=2"};
+static const char *const a09_req[] = {"b<2"};
+static const char *const c_req[] = {"d"};
+static const char *const d_req[] = {"c"}; /* a cycle */
+static const char *const fast_req[] = {"c"};
+static const char *const e_req[] = {"pip<1"};
+static const struct resolve_extra a_extras[] = {{"fast", fast_req, 1}};
+
+static struct resolve_pkg pkgs[] = {
+    {"a", "1.0", {0}, false, a10_req, 1, a_extras, 1},
+    {"a", "0.9", {0}, false, a09_req, 1, NULL, 0},
+    {"b", "1.0", {0}, false, none, 0, NULL, 0},
+    {"b", "2.0", {0}, false, none, 0, NULL, 0},
+    {"b", "3.0b1", {0}, false, none, 0, NULL, 0},
+    {"c", "1.0", {0}, false, c_req, 1, NULL, 0},
+    {"d", "1.0", {0}, false, d_req, 1, NULL, 0},
+    {"e", "1.0", {0}, false, e_req, 1, NULL, 0},
+    {"pip", "23.0.1", {0}, true, none, 0, NULL, 0},
+    {"pip", "24.0", {0}, false, none, 0, NULL, 0}, /* shadowed by the installed one */
+};
+static const struct resolve_index ix = {pkgs, N(pkgs)};
+
+static int setup(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(pkgs); i++)
+		if (version_parse(pkgs[i].version, &pkgs[i].v) < 0)
+			return -1;
+	return 0;
+}
+
+/* Resolve @reqs (NULL-terminated); "a 1.0, b 2.0" of the result into @out. */
+static int run(const char *const *reqs, size_t cap, char *out, size_t size, struct rb_err *err)
+{
+	struct requirement rq[8];
+	const char *fields[8] = {"dependencies[0]", "dependencies[1]", "dependencies[2]"};
+	struct resolve_result res;
+	size_t n = 0, len = 0;
+	int r;
+
+	while (reqs[n]) {
+		if (requirement_parse(reqs[n], NULL, &rq[n], err) < 0)
+			fail_msg("%s: %s", reqs[n], err->msg);
+		n++;
+	}
+	r = resolve_run(&ix, rq, fields, n, cap, &res, err);
+	out[0] = '\0';
+	for (size_t i = 0; r == 0 && i < res.n; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s %s", i ? ", " : "",
+					pkgs[res.pkg[i]].name, pkgs[res.pkg[i]].version);
+	return r;
+}
+
+static void expect(const char *const *reqs, const char *want)
+{
+	char got[512];
+	struct rb_err err;
+
+	if (run(reqs, 64, got, sizeof(got), &err) < 0)
+		fail_msg("refused: %s", err.msg);
+	assert_string_equal(got, want);
+}
+
+static void expect_refused(const char *const *reqs, size_t cap, const char *code,
+			   const char *needle)
+{
+	char got[512];
+	struct rb_err err;
+
+	assert_int_equal(run(reqs, cap, got, sizeof(got), &err), -EINVAL);
+	assert_string_equal(err.code, code);
+	assert_int_equal(err.fault, RB_FAULT_REQUEST);
+	if (!strstr(err.msg, needle))
+		fail_msg("'%s' not in \"%s\"", needle, err.msg);
+}
+
+static void test_choices(void **state)
+{
+	(void)state;
+	expect((const char *const[]){"a", NULL}, "a 1.0, b 2.0");
+	expect((const char *const[]){"b", NULL}, "b 2.0");
+	expect((const char *const[]){"b>2", NULL}, "b 3.0b1");
+	expect((const char *const[]){"b>=3.0a1", NULL}, "b 3.0b1");
+	expect((const char *const[]){"a", "b<2", NULL}, "a 0.9, b 1.0");
+	expect((const char *const[]){"a[fast]", NULL}, "a 1.0, b 2.0, c 1.0, d 1.0");
+	expect((const char *const[]){"c", NULL}, "c 1.0, d 1.0");
+	expect((const char *const[]){"pip", NULL}, "pip 23.0.1");
+	expect((const char *const[]){"PIP>=23", "b==1.0", NULL}, "pip 23.0.1, b 1.0");
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	expect_refused((const char *const[]){"aa", NULL}, 64, "dependency_not_found",
+		       "'aa' (required by dependencies[0]) is not in the wheel cache or "
+		       "pre-installed; closest names there: a");
+	expect_refused((const char *const[]){"b>=4", NULL}, 64, "dependency_not_found",
+		       "available: 1.0, 2.0, 3.0b1");
+	expect_refused((const char *const[]){"a==1.0", "b<2", NULL}, 64, "dependency_conflict",
+		       "conflicts with");
+	expect_refused((const char *const[]){"a[slow]", NULL}, 64, "dependency_not_found",
+		       "a 1.0 has no extra 'slow'");
+	expect_refused((const char *const[]){"e", NULL}, 64, "dependency_conflict",
+		       "'pip<1' (required by e 1.0 <- dependencies[0]) asks for a version the "
+		       "pre-installed pip 23.0.1 does not satisfy");
+	expect_refused((const char *const[]){"pip>=24", NULL}, 64, "dependency_conflict",
+		       "pre-installed");
+	expect_refused((const char *const[]){"a[fast]", NULL}, 3, "too_many_dependencies",
+		       "more than 3 packages");
+}
+
+static void test_distance(void **state)
+{
+	(void)state;
+	assert_int_equal(resolve_name_distance("numpy", "numpy"), 0);
+	assert_int_equal(resolve_name_distance("nunpy", "numpy"), 1);
+	assert_int_equal(resolve_name_distance("", "abc"), 3);
+	assert_int_equal(resolve_name_distance("requests", "request"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_choices),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_distance),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
