@@ -4,7 +4,7 @@
 # no libseccomp, libarchive or libcurl is involved.
 #
 #   FUZZ_SECONDS   seconds per target (default 60; 0 replays regressions and seeds only)
-#   FUZZ_TARGETS   space-separated subset (default: request path requirement)
+#   FUZZ_TARGETS   space-separated subset (default: request path requirement wheelmeta)
 #   CC             a clang with libFuzzer (default: clang)
 #
 # Each target first replays tests/fuzz/regressions/<target>-*.bin, then fuzzes
@@ -17,7 +17,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/build/fuzz"
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-request path requirement}
+TARGETS=${FUZZ_TARGETS:-request path requirement wheelmeta}
 CC=${CC:-clang}
 case "$CC" in *clang*) ;; *) CC=clang ;; esac
 
@@ -30,6 +30,7 @@ sources() {
 	request) echo "request.c jsonscan.c path.c b64.c utf8.c config.c err.c" ;;
 	path) echo "path.c utf8.c" ;;
 	requirement) echo "requirement.c err.c" ;;
+	wheelmeta) echo "wheelmeta.c wheelname.c requirement.c err.c" ;;
 	esac
 }
 libs() {
@@ -43,6 +44,7 @@ max_len() {
 	request) echo 65536 ;;
 	path) echo 2048 ;;
 	requirement) echo 512 ;;
+	wheelmeta) echo 8192 ;;
 	esac
 }
 
