@@ -86,5 +86,115 @@ def main():
             print(f"{name:<16} on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.1f} ms")
 
 
+# ---- dependencies from the baked cache ------------------------------------
+
+DEPS_REPEAT = int(os.environ.get("BENCH_DEPS_REPEAT", "7"))
+
+
+def build_bench_wheels(d):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deps"))
+    import wheels  # the suite's wheel writer: real zips with a correct RECORD
+    for i in range(15):
+        wheels.make_wheel(d, f"benchdep{i:02d}", "1.0",
+                          files={f"benchdep{i:02d}/__init__.py": "X = 1\n" * 200})
+
+
+def import_script(n):
+    return "".join(f"import benchdep{i:02d}\n" for i in range(n))
+
+
+def pip_side(wheel_dir, n):
+    """pip install of the same wheels into a fresh --target, then the import."""
+    with tempfile.TemporaryDirectory() as d:
+        target = os.path.join(d, "t")
+        names = [f"benchdep{i:02d}" for i in range(n)]
+        env = {"PATH": "/usr/bin:/bin", "HOME": d, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        t = time.perf_counter()
+        subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--no-index", "--no-compile",
+                        "--find-links", wheel_dir, "--target", target] + names,
+                       env=env, check=True, capture_output=True)
+        installed = (time.perf_counter() - t) * 1000
+        subprocess.run([PYTHON, "-c", import_script(n)], env=dict(env, PYTHONPATH=target),
+                       check=True)
+        return (time.perf_counter() - t) * 1000, installed
+
+
+def runbox_deps(cache, n, state=None, want_phase=False):
+    body = json.dumps({"script": import_script(n),
+                       "dependencies": [f"benchdep{i:02d}" for i in range(n)]}).encode()
+    env = {"RUNBOX_LOG": "debug", "RUNBOX_CACHE_DIR": cache}
+    if state:
+        env["RUNBOX_STATE_DIR"] = state
+    t = time.perf_counter()
+    p = subprocess.run([RUNBOX], input=body, env=env, capture_output=True)
+    ms = (time.perf_counter() - t) * 1000
+    resp = json.loads(p.stdout)
+    assert resp.get("exit_code") == 0, resp
+    admit = None
+    for line in p.stderr.decode().splitlines():
+        try:
+            admit = json.loads(line).get("phases_ms", {}).get("admit", admit)
+        except ValueError:
+            pass
+    return ms, admit
+
+
+def bench_deps():
+    with tempfile.TemporaryDirectory() as d:
+        wheel_dir, cache = os.path.join(d, "wheels"), os.path.join(d, "cache")
+        os.mkdir(wheel_dir)
+        build_bench_wheels(wheel_dir)
+        subprocess.run([RUNBOX, "bake", wheel_dir, cache], check=True, capture_output=True)
+        print(f"\ndependencies: time until N are importable, {DEPS_REPEAT} runs each "
+              "(pip: install --no-index --find-links --target, then the import)")
+        print(f"{'deps':<5} {'pip ms':>9} {'runbox ms':>10} {'faster':>7} | "
+              f"{'pip install ms':>14} {'runbox resolve+install ms':>26} {'per dep':>8} "
+              f"{'faster':>7}")
+        for n in (1, 5, 15):
+            global REPEAT
+            saved, REPEAT = REPEAT, DEPS_REPEAT
+            (pip_ms, pip_inst), (rb_ms, admit) = paired(lambda: pip_side(wheel_dir, n),
+                                                        lambda: runbox_deps(cache, n))
+            REPEAT = saved
+            print(f"{n:<5} {pip_ms:9.1f} {rb_ms:10.1f} {pip_ms / rb_ms:6.1f}x | "
+                  f"{pip_inst:14.1f} {admit:26.3f} {admit / n:8.3f} {pip_inst / admit:6.0f}x")
+        bench_lazy(d)
+
+
+def bench_lazy(d):
+    """First use of a lazily baked wheel against a warm reuse, per MiB."""
+    src = "/usr/share/python-wheels"
+    wheel = next((f for f in sorted(os.listdir(src)) if f.startswith("pip-")), None)
+    if not wheel:
+        print("lazy extraction: no pip wheel in /usr/share/python-wheels (python3-pip-whl)")
+        return
+    wd, cache = os.path.join(d, "lazy-wheels"), os.path.join(d, "lazy-cache")
+    os.mkdir(wd)
+    subprocess.run(["cp", os.path.join(src, wheel), wd], check=True)
+    subprocess.run([RUNBOX, "bake", "--lazy", wd, cache], check=True, capture_output=True)
+    entry = json.load(open(os.path.join(cache, "index.json")))["packages"][0]
+    name = entry["name"]
+    mib = os.path.getsize(os.path.join(wd, wheel)) / (1 << 20)
+    unpacked = entry["bytes"] / (1 << 20)
+    body = json.dumps({"script": "pass", "dependencies": [name]}).encode()
+    firsts, warms = [], []
+    for k in range(DEPS_REPEAT):
+        state = os.path.join(d, f"lazy-state-{k}")
+        for bucket in (firsts, warms):
+            t = time.perf_counter()
+            p = subprocess.run([RUNBOX], input=body, capture_output=True,
+                               env={"RUNBOX_LOG": "off", "RUNBOX_CACHE_DIR": cache,
+                                    "RUNBOX_STATE_DIR": state, "RUNBOX_PYTHON": PYTHON})
+            bucket.append((time.perf_counter() - t) * 1000)
+            assert json.loads(p.stdout).get("exit_code") == 0, p.stdout
+    first, warm = statistics.median(firsts), statistics.median(warms)
+    print(f"lazy extraction of {wheel} ({mib:.2f} MiB, {unpacked:.2f} MiB unpacked): "
+          f"first use {first:.1f} ms, reuse {warm:.1f} ms, one-time cost "
+          f"{first - warm:.1f} ms = {(first - warm) / mib:.1f} ms per MiB of wheel")
+
+
 if __name__ == "__main__":
     main()
+    if os.environ.get("BENCH_DEPS", "1") == "1":
+        bench_deps()
