@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,10 @@ static const char list_program[] =
 	"print(json.dumps(out))\n";
 
 static cJSON *installed; /* cached for the life of the process */
-static struct wheelcache cache;
+static struct wheelcache cache; /* read-only once loaded */
 static bool cache_loaded;
+/* A server may run requests on several threads: the first loads the index. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int list_installed(const char *python, struct rb_err *err)
 {
@@ -127,30 +130,33 @@ static int tree_path(const struct deps_config *cfg, size_t i, struct deps_used *
 static int resolve_cached(const struct deps_config *cfg, const struct requirement *rq, size_t n,
 			  struct deps_result *ret, struct rb_err *err)
 {
-	static struct resolve_result res;
+	struct resolve_result *res = malloc(sizeof(*res));
 	char (*fields)[40] = calloc(n, sizeof(*fields));
 	const char **fp = calloc(n, sizeof(*fp));
-	int r = fields && fp ? 0 : rb_fail_sys(err, ENOMEM, "resolve dependencies");
+	int r = res && fields && fp ? 0 : rb_fail_sys(err, ENOMEM, "resolve dependencies");
 
+	pthread_mutex_lock(&cache_lock);
 	if (r >= 0 && !cache_loaded) {
 		r = wheelcache_load(cfg->cache_dir, cfg->python, &cache, err);
 		cache_loaded = r >= 0;
 	}
+	pthread_mutex_unlock(&cache_lock);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		snprintf(fields[i], sizeof(fields[i]), "dependencies[%zu]", i);
 		fp[i] = fields[i];
 	}
 	if (r >= 0)
-		r = resolve_run(&cache.ix, rq, fp, n, cfg->max_closure, &res, err);
-	for (size_t k = 0; r >= 0 && k < res.n; k++) {
-		const struct resolve_pkg *pk = &cache.pkgs[res.pkg[k]];
+		r = resolve_run(&cache.ix, rq, fp, n, cfg->max_closure, res, err);
+	for (size_t k = 0; r >= 0 && k < res->n; k++) {
+		const struct resolve_pkg *pk = &cache.pkgs[res->pkg[k]];
 		struct deps_used *u = &ret->used[k];
 
 		snprintf(u->name, sizeof(u->name), "%s", pk->name);
 		snprintf(u->version, sizeof(u->version), "%s", pk->version);
-		r = tree_path(cfg, res.pkg[k], u, &ret->uses_lazy, err);
+		r = tree_path(cfg, res->pkg[k], u, &ret->uses_lazy, err);
 		ret->n = k + 1;
 	}
+	free(res);
 	free(fields);
 	free(fp);
 	return r;

@@ -253,7 +253,9 @@ static int env_add(struct run *run, size_t *n, size_t *used, const char *name, c
 /* The program's whole environment: an allowlist, then the request's own. */
 static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 {
-	char home[700], tmp[700], threads[16], pypath[4096];
+	char home[700], tmp[700], threads[16];
+	size_t pylen = run->deps.n * (sizeof(run->deps.used[0].path) + 1) + 1;
+	char *pypath = malloc(pylen);
 	size_t n = 0, used = 0;
 	int r = 0;
 	const char *fixed[][2] = {
@@ -270,19 +272,25 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 		{ "MKL_NUM_THREADS", threads },
 	};
 
-	run->env_cap = ENV_FIXED_BYTES;
+	if (!pypath)
+		return rb_fail_sys(err, ENOMEM, "build the environment");
+	run->env_cap = ENV_FIXED_BYTES + pylen;
 	for (size_t i = 0; i < run->req.n_env; i++)
 		run->env_cap += strlen(run->req.env_names[i]) + strlen(run->req.env_values[i]) + 2;
 	run->env_buf = malloc(run->env_cap);
-	if (!run->env_buf)
+	if (!run->env_buf) {
+		free(pypath);
 		return rb_fail_sys(err, ENOMEM, "build the environment");
+	}
 	snprintf(home, sizeof(home), "%s/.home", run->ws.path);
 	snprintf(tmp, sizeof(tmp), "%s/.tmp", run->ws.path);
 	snprintf(threads, sizeof(threads), "%u", ex->cfg.blas_threads);
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && r >= 0; i++)
 		r = env_add(run, &n, &used, fixed[i][0], fixed[i][1], err);
-	if (r >= 0 && deps_pythonpath(&run->deps, pypath, sizeof(pypath)) > 0)
+	/* Sized for every tree: the import path is never cut short. */
+	if (r >= 0 && deps_pythonpath(&run->deps, pypath, pylen) > 0)
 		r = env_add(run, &n, &used, "PYTHONPATH", pypath, err);
+	free(pypath);
 	for (size_t i = 0; i < run->req.n_env && r >= 0; i++)
 		r = env_add(run, &n, &used, run->req.env_names[i], run->req.env_values[i], err);
 	run->envp[n] = NULL;
