@@ -57,6 +57,8 @@ struct pass {
 	char *metadata, *record;
 	size_t metadata_len, record_len;
 	struct rb_err *err;
+	int last_fd;			   /* the directory of the last file written */
+	char last_dir[MAX_NAME_BYTES + 1]; /* its path below dest_fd */
 	char buf[65536];
 };
 
@@ -143,17 +145,21 @@ static int map_path(struct pass *p, const char *path, char **ret)
 /* Open (creating) the directory holding @rel, relative to @root. */
 static int open_parent(int root, char *rel, const char **ret_leaf)
 {
-	int fd = dup(root);
+	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
 	char *seg = rel, *slash;
 
+	if (fd < 0)
+		return -errno;
 	while (fd >= 0 && (slash = strchr(seg, '/')) && slash[1]) {
 		int next;
 
 		*slash = '\0';
 		if (mkdirat(fd, seg, 0755) < 0 && errno != EEXIST) {
+			int e = errno;
+
 			*slash = '/';
 			close(fd);
-			return -errno;
+			return -e;
 		}
 		next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		*slash = '/';
@@ -280,6 +286,31 @@ static int make_out_dir(struct pass *p, const struct entry *e)
 	return 0;
 }
 
+/*
+ * The directory that will hold @rel (opened, and created, below dest_fd).
+ * Wheels list a directory's files together: the last one is kept open, so
+ * most files cost one openat() instead of a walk from the root.
+ */
+static int parent_of(struct pass *p, char *rel, const char **ret_leaf)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t len = slash ? (size_t)(slash - rel) : 0;
+	int fd;
+
+	*ret_leaf = slash ? slash + 1 : rel;
+	if (p->last_fd >= 0 && strlen(p->last_dir) == len && memcmp(p->last_dir, rel, len) == 0)
+		return p->last_fd;
+	fd = open_parent(p->dest_fd, rel, ret_leaf);
+	if (fd < 0)
+		return fd;
+	if (p->last_fd >= 0)
+		close(p->last_fd);
+	p->last_fd = fd;
+	memcpy(p->last_dir, rel, len);
+	p->last_dir[len] = '\0';
+	return fd;
+}
+
 static int extract_file(struct pass *p, struct entry *e, mode_t mode)
 {
 	char rel[MAX_NAME_BYTES + 1];
@@ -289,7 +320,7 @@ static int extract_file(struct pass *p, struct entry *e, mode_t mode)
 	if (!e->out || p->dest_fd < 0)
 		return copy_data(p, e, -1);
 	snprintf(rel, sizeof(rel), "%s", e->out);
-	dir = open_parent(p->dest_fd, rel, &leaf);
+	dir = parent_of(p, rel, &leaf);
 	if (dir < 0)
 		return dir == -ENOTDIR || dir == -EEXIST
 			   ? refuse(p, "wheel_duplicate_entry",
@@ -300,7 +331,6 @@ static int extract_file(struct pass *p, struct entry *e, mode_t mode)
 	fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    (mode & 0111) ? 0555 : 0444);
 	r = fd < 0 ? -errno : 0;
-	close(dir);
 	if (r == -EEXIST || r == -EISDIR)
 		return refuse(p, "wheel_duplicate_entry", "two entries land on '%s'", e->out);
 	if (r < 0)
@@ -549,6 +579,8 @@ static void pass_free(struct pass *p)
 	free(p->e);
 	free(p->metadata);
 	free(p->record);
+	if (p->last_fd >= 0)
+		close(p->last_fd);
 	if (p->a)
 		archive_read_free(p->a);
 }
@@ -574,7 +606,7 @@ static int open_archive(struct pass *p, int wheel_fd)
 int wheel_extract(int wheel_fd, const struct wheel_name *wn, int dest_fd,
 		  const struct wheel_limits *lim, struct wheel_info *ret, struct rb_err *err)
 {
-	struct pass p = {.wn = wn, .lim = lim, .dest_fd = dest_fd, .err = err};
+	struct pass p = {.wn = wn, .lim = lim, .dest_fd = dest_fd, .err = err, .last_fd = -1};
 	size_t files = 0;
 	int r = open_archive(&p, wheel_fd);
 
