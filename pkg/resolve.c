@@ -266,7 +266,29 @@ static int try_candidate(struct state *st, size_t qi, size_t pkg, const struct r
 	return r;
 }
 
-/* Index entries of @name satisfying @rq, highest version first. */
+/* Insert index entry @i into @out (highest version first), keeping the best @cap. */
+static void insert_sorted(const struct state *st, size_t *out, size_t *n, size_t cap, size_t i)
+{
+	const struct version *v = &st->ix->pkgs[i].v;
+	size_t at;
+
+	if (*n < cap)
+		at = (*n)++;
+	else if (version_compare(&st->ix->pkgs[out[cap - 1]].v, v) < 0)
+		at = cap - 1; /* full: the lowest one drops out */
+	else
+		return;
+	while (at > 0 && version_compare(&st->ix->pkgs[out[at - 1]].v, v) < 0) {
+		out[at] = out[at - 1];
+		at--;
+	}
+	out[at] = i;
+}
+
+/*
+ * Index entries of @name satisfying @rq, highest version first (the best
+ * @cap of them).  Pre-releases only when nothing else fits, as pip does.
+ */
 static size_t candidates(const struct state *st, const struct requirement *rq, size_t *out,
 			 size_t cap, bool *ret_any_name)
 {
@@ -279,22 +301,14 @@ static size_t candidates(const struct state *st, const struct requirement *rq, s
 		    st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, rq->name) == 0;
 	*ret_any_name = false;
 	for (int pass = 0; pass < 2 && n == 0; pass++, pre = true)
-		for (size_t i = 0; i < st->ix->n && n < cap; i++) {
+		for (size_t i = 0; i < st->ix->n; i++) {
 			const struct resolve_pkg *pk = &st->ix->pkgs[i];
 
 			if (strcmp(pk->name, rq->name) != 0 || (installed && !pk->preinstalled))
 				continue;
 			*ret_any_name = true;
-			if (!requirement_matches(rq, &pk->v, pre || pk->preinstalled))
-				continue;
-			size_t at = n++;
-
-			while (at > 0 &&
-			       version_compare(&st->ix->pkgs[out[at - 1]].v, &pk->v) < 0) {
-				out[at] = out[at - 1];
-				at--;
-			}
-			out[at] = i;
+			if (requirement_matches(rq, &pk->v, pre || pk->preinstalled))
+				insert_sorted(st, out, &n, cap, i);
 		}
 	return n;
 }

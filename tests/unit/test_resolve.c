@@ -129,6 +129,32 @@ static void test_refusals(void **state)
 		       "more than 3 packages");
 }
 
+/* More versions than the candidate list holds: the highest still wins. */
+static void test_many_versions(void **state)
+{
+	static struct resolve_pkg many[100];
+	static char names[100][16];
+	struct resolve_index mix = {many, 100};
+	struct requirement rq;
+	struct resolve_result res;
+	struct rb_err err;
+	const char *field = "dependencies[0]";
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		snprintf(names[i], sizeof(names[i]), "1.%d", i);
+		many[i] = (struct resolve_pkg){.name = "z", .version = names[i]};
+		assert_int_equal(version_parse(names[i], &many[i].v), 0);
+	}
+	assert_int_equal(requirement_parse("z", NULL, &rq, &err), 0);
+	assert_int_equal(resolve_run(&mix, &rq, &field, 1, 64, &res, &err), 0);
+	assert_int_equal(res.n, 1);
+	assert_string_equal(many[res.pkg[0]].version, "1.99");
+	assert_int_equal(requirement_parse("z<1.5", NULL, &rq, &err), 0);
+	assert_int_equal(resolve_run(&mix, &rq, &field, 1, 64, &res, &err), 0);
+	assert_string_equal(many[res.pkg[0]].version, "1.4");
+}
+
 static void test_distance(void **state)
 {
 	(void)state;
