@@ -169,6 +169,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_choices),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_many_versions),
 	    cmocka_unit_test(test_distance),
 	};
 
