@@ -101,7 +101,7 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 	int r;
 
 	o.lazy = argc == 3 && strcmp(argv[0], "--lazy") == 0;
-	if (!list && argc != 2 + o.lazy) {
+	if (!list && (argc != 2 + o.lazy || argv[o.lazy][0] == '-' || argv[o.lazy + 1][0] == '-')) {
 		fprintf(stderr, "runbox: bake needs WHEEL_DIR CACHE_DIR (or --list CACHE_DIR)\n%s",
 			usage);
 		return RUNBOX_EXIT_REFUSED;

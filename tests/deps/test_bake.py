@@ -120,8 +120,10 @@ def test_lazy_bake_stores_checked_wheels(env):
 
 def test_bad_arguments(env):
     b = str(__import__("conftest").binary())
-    p = env.sub([b, "bake", str(env.good)])
-    assert p.returncode == 2 and "bake needs WHEEL_DIR CACHE_DIR" in p.stderr
+    for args in ([str(env.good)], ["--fast", str(env.good), "x"], ["--lazy", str(env.good)],
+                 [str(env.good), "--list"], []):
+        p = env.sub([b, "bake", *args])
+        assert p.returncode == 2 and "bake needs WHEEL_DIR CACHE_DIR" in p.stderr, args
     p = env.sub([b, "bake", str(env.root / "nowhere"), str(env.home / "c2")])
     assert p.returncode == 1 and "open the wheel directory" in p.stderr
     p = env.sub([b, "bake", "--list", str(env.root / "nowhere")])
