@@ -15,7 +15,6 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
-import zipfile
 
 import pytest
 
@@ -53,9 +52,6 @@ def tree_digest(root):
             if p.is_file() and not p.is_symlink():
                 h.update(p.read_bytes())
     return h.hexdigest()
-
-
-GOOD = {}  # file name -> what it is, for the tests' own reference
 
 
 def build_good(d, work):

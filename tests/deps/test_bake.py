@@ -1,14 +1,11 @@
 """runbox bake: what is baked, where it lands, what is refused and why."""
 
-import json
-import os
 import pathlib
-import shutil
 import stat
 
 import pytest
 
-from conftest import AS, HOSTILE, index, tree_digest
+from conftest import HOSTILE, binary, index, tree_digest
 
 
 def test_table_lists_every_baked_package(env):
@@ -55,7 +52,7 @@ def test_second_bake_changes_nothing(env):
 
 
 def test_list(env):
-    p = env.sub([str(__import__("conftest").binary()), "bake", "--list", str(env.cache)])
+    p = env.sub([str(binary()), "bake", "--list", str(env.cache)])
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f"cache {env.cache}, baked for /usr/bin/python3\n")
     assert "alpha" in p.stdout and "fastmath" in p.stdout
@@ -119,7 +116,7 @@ def test_lazy_bake_stores_checked_wheels(env):
 
 
 def test_bad_arguments(env):
-    b = str(__import__("conftest").binary())
+    b = str(binary())
     for args in ([str(env.good)], ["--fast", str(env.good), "x"], ["--lazy", str(env.good)],
                  [str(env.good), "--list"], []):
         p = env.sub([b, "bake", *args])

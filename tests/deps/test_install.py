@@ -1,10 +1,6 @@
 """Installing is putting the trees on the import path: they import, nothing
 is copied or compiled into them, and a program cannot change them."""
 
-import json
-
-import pytest
-
 from conftest import AS, tree_digest
 
 

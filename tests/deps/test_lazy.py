@@ -3,7 +3,6 @@ atomically, once, and never left half-done."""
 
 import concurrent.futures
 import os
-import pathlib
 import shutil
 
 import pytest
@@ -22,8 +21,8 @@ def lazy(env):
 
 
 def fresh_state(env, name):
-    state = env.home / name
-    return state
+    """A state directory no other test used: its site/ starts empty."""
+    return env.home / name
 
 
 def test_first_use_extracts_then_reuses(env, lazy):

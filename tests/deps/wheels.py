@@ -8,13 +8,9 @@ with Debian's setuptools, wheel, gcc and python3-dev.
 
 import base64
 import hashlib
-import os
 import pathlib
 import re
-import shutil
-import stat
 import subprocess
-import sys
 import textwrap
 import zipfile
 
