@@ -108,6 +108,10 @@ def build_hostile(d):
     (pathlib.Path(d) / "corrupt-1.0-py3-none-any.whl").write_bytes(b"PK\x03\x04" + os.urandom(300))
     (pathlib.Path(d) / "not_a_wheel_name.whl").write_bytes(b"")
     mk(d, "fine", "1.0")
+    mk(d, "fine", "1.0", tag="py2.py3-none-any")  # sorts first: the py3 one is the duplicate
+    mk(d, "nameless", "1.0", meta_name="")
+    mk(d, "urldep", "1.0", requires=["alpha @ https://example.com/alpha-1.0.whl"])
+    mk(d, "crowded", "1.0", files={f"crowded/m{i}.py": "" for i in range(20001)})
 
 
 # The code each hostile wheel must be refused with.
@@ -127,6 +131,10 @@ HOSTILE = {
     "dupentry-1.0-py3-none-any.whl": "wheel_duplicate_entry",
     "corrupt-1.0-py3-none-any.whl": "wheel_corrupt",
     "not_a_wheel_name.whl": "wheel_bad_filename",
+    "fine-1.0-py3-none-any.whl": "wheel_duplicate",
+    "nameless-1.0-py3-none-any.whl": "wheel_bad_metadata",
+    "urldep-1.0-py3-none-any.whl": "wheel_bad_metadata",
+    "crowded-1.0-py3-none-any.whl": "wheel_too_large",
 }
 
 

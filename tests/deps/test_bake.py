@@ -93,6 +93,9 @@ def test_refusal_messages_say_what(hostile_cache):
     assert "win_amd64" in s["winonly-1.0-cp311-cp311-win_amd64.whl"]
     assert "tampered/__init__.py" in s["tampered-1.0-py3-none-any.whl"]
     assert "Requires-Python '>=3.99'" in s["newpython-1.0-py3-none-any.whl"]
+    assert "more than 20000 entries" in s["crowded-1.0-py3-none-any.whl"]
+    assert "cannot be served from a cache" in s["urldep-1.0-py3-none-any.whl"]
+    assert "another wheel of fine 1.0" in s["fine-1.0-py3-none-any.whl"]
 
 
 def test_debian_wheels_bake(env):
@@ -109,7 +112,7 @@ def test_lazy_bake_stores_checked_wheels(env):
     cache = env.home / "lazy-cache-bake"
     p = env.bake(env.hostile, cache, lazy=True)
     assert p.returncode == 0, p.stderr
-    assert [x.name for x in (cache / "wheels").iterdir()] == ["fine-1.0-py3-none-any.whl"]
+    assert [x.name for x in (cache / "wheels").iterdir()] == ["fine-1.0-py2.py3-none-any.whl"]
     assert list((cache / "site").iterdir()) == []
     assert index(cache)["packages"][0]["lazy"] is True
     assert "lazy (extracted on first use)" in p.stdout

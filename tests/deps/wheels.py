@@ -51,8 +51,10 @@ def make_wheel(out_dir, name, version, files=None, requires=(), extras=None, tag
         files = {f"{dist.lower()}/__init__.py": f"VERSION = {version!r}\n"}
     di = f"{dist}-{version}.dist-info"
     entries = [(p, d.encode() if isinstance(d, str) else d) for p, d in files.items()]
-    entries.append((f"{di}/METADATA", metadata(meta_name or name, meta_version or version,
-                                               requires, extras, requires_python).encode()))
+    entries.append((f"{di}/METADATA",
+                    metadata(name if meta_name is None else meta_name,
+                             meta_version or version, requires, extras,
+                             requires_python).encode()))
     entries.append((f"{di}/WHEEL", f"Wheel-Version: 1.0\nGenerator: runbox-tests\n"
                                    f"Root-Is-Purelib: true\nTag: {tag}\n".encode()))
     path = pathlib.Path(out_dir) / f"{dist}-{version}-{tag}.whl"
