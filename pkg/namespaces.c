@@ -360,7 +360,7 @@ static int bind_readonly(const struct ns_plan *plan, const int *fds, struct rb_e
 
 		fd_path(src, fds[i]);
 		make_path(plan->ro_binds[i]);
-		if (mount(src, plan->ro_binds[i], NULL, MS_BIND | MS_REC, NULL) < 0)
+		if (mount(src, plan->ro_binds[i], NULL, MS_BIND, NULL) < 0)
 			return rb_fail_sys(err, errno, "namespaces: bind \"%s\"",
 					   plan->ro_binds[i]);
 		if (mount(NULL, plan->ro_binds[i], NULL, ro, NULL) < 0)
