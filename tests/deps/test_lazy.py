@@ -90,3 +90,19 @@ def test_program_cannot_change_lazy_trees(env, lazy):
     before = tree_digest(state / "site")
     attack(env, lazy, state / "site" / "alpha-1.0", state=state)
     assert tree_digest(state / "site") == before
+
+
+def test_leftover_of_a_killed_extraction_is_cleared(env, lazy):
+    """A runbox killed mid-extraction leaves site/.tmp-<tree>; the next
+    extraction of that tree (under the lock) removes it first."""
+    state = fresh_state(env, "state-leftover")
+    rc, resp = env.run({"script": "pass", "dependencies": ["epsilon"]}, cache=lazy, state=state)
+    assert rc == 0, resp
+    junk = state / "site" / ".tmp-leaf03-1.0"
+    env.sub(["mkdir", "-p", str(junk / "leaf03")])
+    env.sub(["sh", "-c", f"echo half > {junk}/leaf03/__init__.py"])
+    assert (junk / "leaf03" / "__init__.py").exists()
+    rc, resp = env.run({"script": "import leaf03; print(leaf03.VERSION)",
+                        "dependencies": ["leaf03"]}, cache=lazy, state=state)
+    assert rc == 0 and resp["stdout"] == "1.0\n", resp
+    assert not junk.exists()
