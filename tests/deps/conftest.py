@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pathlib
+import random
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,10 @@ if AS not in ("root", "nobody"):
     raise RuntimeError(f"DEPS_AS must be root or nobody, not {AS!r}")
 NOBODY = 65534
 MiB = 1024 * 1024
+# As root, programs run as a uid of this session alone: uid slots are counted
+# per state directory, and these tests use their own state directories, so
+# the slot pool could hand a uid that another runbox on the machine is using.
+SANDBOX_UID = 1700000000 + random.randrange(1, 90000000)
 
 
 def binary():
@@ -161,6 +166,8 @@ class Env:
              "RUNBOX_STATE_DIR": str(state or self.state), "RUNBOX_LOG": "off"}
         if cache:
             e["RUNBOX_CACHE_DIR"] = str(cache)
+        if AS == "root":
+            e["RUNBOX_UID"] = e["RUNBOX_GID"] = str(SANDBOX_UID)
         e.update(env or {})
         p = self.sub([str(binary())], input=json.dumps(req), env=e, timeout=timeout)
         assert p.stdout.endswith("\n"), (p.stdout, p.stderr)
