@@ -23,18 +23,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, \
-				#cond);                                                    \
-			__builtin_trap();                                                  \
-		}                                                                          \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__,       \
+				#cond);                                                            \
+			__builtin_trap();                                                          \
+		}                                                                                  \
 	} while (0)
 
 static const struct marker_env env = {
-	"3.11", "3.11.2", "linux", "x86_64", "Linux", "6.1", "#1", "CPython", "posix", "cpython",
-	"3.11.2", "",
+    "3.11", "3.11.2",  "linux", "x86_64",  "Linux",  "6.1",
+    "#1",   "CPython", "posix", "cpython", "3.11.2", "",
 };
 
 static void check_refusal(const struct rb_err *err)
@@ -44,7 +44,7 @@ static void check_refusal(const struct rb_err *err)
 
 static void fuzz_name(const char *s)
 {
-	static const struct wheel_target t = { 3, 11, "x86_64", 2, 36 };
+	static const struct wheel_target t = {3, 11, "x86_64", 2, 36};
 	struct wheel_name w;
 	struct rb_err err;
 	char norm[WHEELNAME_MAX + 1], why[512];
@@ -70,8 +70,9 @@ static void fuzz_meta(const char *s, size_t len)
 	}
 	CHECK(m.name[0] && m.version[0] && m.n_requires <= WHEELMETA_MAX_REQUIRES);
 	for (size_t i = 0; i < m.n_requires; i++) {
-		int r = marker_eval(m.requires[i].marker[0] ? m.requires[i].marker : "os_name=='posix'",
-				    &env, &err);
+		int r =
+		    marker_eval(m.requires[i].marker[0] ? m.requires[i].marker : "os_name=='posix'",
+				&env, &err);
 
 		CHECK(r == 0 || r == 1 || r == -EINVAL);
 	}
