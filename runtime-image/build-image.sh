@@ -1,0 +1,52 @@
+#!/bin/sh
+# `make image`: stage the build context and build runtime-image/Dockerfile.
+#
+#   runtime-image/build-image.sh TAG RUNBOX_BIN WHEEL_DIR [BASE]
+#
+# Without BASE, a local Debian bookworm base is built with debootstrap and
+# imported (runtime-image/base.sh, cached under build/image/), since these
+# machines reach Debian's mirror but no container registry. With BASE (for
+# example debian:bookworm-slim where a registry is reachable) the Dockerfile
+# builds from it unchanged.
+set -eu
+tag=$1; runbox=$2; wheels=$3; base=${4:-}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=$root/build/image
+engine=$("$here/engine.sh")
+limits=$("$here/engine.sh" --limits)
+
+if [ -z "$base" ]; then
+	base=localhost/runbox-base:bookworm
+	"$here/base.sh" "$engine" "$base" "$build/base-bookworm.tar"
+fi
+
+# The context: only what the Dockerfile copies, so nothing else is sent to
+# the engine (build/ holds hundreds of MB of third-party sources).
+ctx=$build/context
+rm -rf "$ctx"
+mkdir -p "$ctx/wheels"
+cp "$runbox" "$ctx/runbox"
+chmod 0755 "$ctx/runbox"
+cp "$here/stack-packages.txt" "$here/matplotlib_font_cache.py" "$ctx/"
+n=0
+for w in "$wheels"/*.whl; do
+	[ -e "$w" ] || continue
+	cp "$w" "$ctx/wheels/"
+	n=$((n + 1))
+done
+echo "image: context with $(basename "$runbox") and $n wheels from $wheels"
+
+# A runbox from before issue 4 has no `bake`: build without a cache, loudly,
+# so the rest of the image can still be built and tested.
+cache=bake
+if "$runbox" bake 2>&1 | grep -q "unknown command 'bake'"; then
+	cache=none
+	echo "image: WARNING: $runbox has no 'bake' command; the image gets NO wheel cache" >&2
+fi
+
+start=$(date +%s)
+# shellcheck disable=SC2086
+$engine build $limits --build-arg BASE="$base" --build-arg WHEEL_CACHE="$cache" \
+	-f "$here/Dockerfile" -t "$tag" "$ctx"
+echo "image: built $tag from $base in $(($(date +%s) - start)) s"
