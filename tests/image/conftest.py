@@ -41,7 +41,7 @@ IS_PODMAN = os.path.basename(ENGINE[0]) == "podman"
 def engine(*args, **kw):
     """Run the engine with ARGS; returns CompletedProcess (text unless input is bytes)."""
     kw.setdefault("capture_output", True)
-    if "input" not in kw or isinstance(kw.get("input"), str):
+    if not isinstance(kw.get("input"), bytes):
         kw.setdefault("text", True)
     kw.setdefault("timeout", 300)
     return subprocess.run([*ENGINE, *args], **kw)
