@@ -46,7 +46,11 @@ if "$runbox" bake 2>&1 | grep -q "unknown command 'bake'"; then
 fi
 
 start=$(date +%s)
+old=$($engine image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 # shellcheck disable=SC2086
 $engine build $limits --build-arg BASE="$base" --build-arg WHEEL_CACHE="$cache" \
 	-f "$here/Dockerfile" -t "$tag" "$ctx"
-echo "image: built $tag from $base in $(($(date +%s) - start)) s"
+new=$($engine image inspect --format '{{.Id}}' "$tag")
+# The image this build replaced, unless something still uses it.
+[ -z "$old" ] || [ "$old" = "$new" ] || $engine rmi "$old" >/dev/null 2>&1 || true
+echo "image: built $tag ($($engine image inspect --format '{{.Size}}' "$tag") bytes) from $base in $(($(date +%s) - start)) s"
