@@ -54,8 +54,8 @@ def cold_serve(runbox):
     try:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"runbox serve exited {proc.returncode}: "
-                                   f"{proc.stderr.read().decode(errors='replace')[-300:]}")
+                err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+                raise RuntimeError(f"runbox serve exited {proc.returncode}: {err[0] if err else ''}")
             if time.perf_counter() - t0 > 30:
                 raise RuntimeError("no answer within 30 s")
             try:
