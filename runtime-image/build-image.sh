@@ -45,10 +45,18 @@ if "$runbox" bake 2>&1 | grep -q "unknown command 'bake'"; then
 	echo "image: WARNING: $runbox has no 'bake' command; the image gets NO wheel cache" >&2
 fi
 
+# The RUN steps fetch from Debian's mirror. podman's default build network
+# is a bridge that needs containernetworking-plugins and iptables NAT to
+# work on the build machine; the host's network reaches the mirror wherever
+# this machine's apt does, so podman builds use it. (Docker's default
+# builder has working networking of its own.)
+net=""
+case "$engine" in podman*) net="--network host" ;; esac
+
 start=$(date +%s)
 old=$($engine image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 # shellcheck disable=SC2086
-$engine build $limits --build-arg BASE="$base" --build-arg WHEEL_CACHE="$cache" \
+$engine build $limits $net --build-arg BASE="$base" --build-arg WHEEL_CACHE="$cache" \
 	-f "$here/Dockerfile" -t "$tag" "$ctx"
 new=$($engine image inspect --format '{{.Id}}' "$tag")
 # The image this build replaced, unless something still uses it.
