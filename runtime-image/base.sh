@@ -18,7 +18,7 @@ mirror_uri() { # $1 = suffix the URI path ends with: debian or debian-security
 	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
 	    /etc/apt/sources.list.d/*.sources 2>/dev/null |
 		sed -n -e 's/^URIs:[[:space:]]*//p' -e 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}//p' |
-		tr ' \t' '\n\n' | grep -E "^(https?|file)://.*/$1/?\$" | head -1 | sed 's:/$::'
+		tr -s ' \t' '\n' | grep -E "^(https?|file)://.*/$1/?\$" | head -1 | sed 's:/$::'
 }
 
 make_tarball() {

@@ -10,6 +10,7 @@
 #                                    limits allow unless told
 set -eu
 if [ "${1:-}" = "--limits" ]; then
+	# shellcheck disable=SC3045 # dash and bash both have ulimit -H
 	nofile=$(ulimit -Hn)
 	[ "$nofile" = unlimited ] || [ "$nofile" -gt 65536 ] && nofile=65536
 	echo "--ulimit nofile=$nofile:$nofile --ulimit nproc=4096:4096"
