@@ -7,6 +7,8 @@
 #   runtime-image/base.sh ENGINE TAG TARBALL
 #
 # ENGINE is the engine command line ("podman --runtime runc" or "docker").
+# The mirror is the first .../debian URI of the host's apt sources (a mirror
+# with another path: DEBIAN_MIRROR=URI, DEBIAN_SECURITY_MIRROR=URI).
 # Each step is skipped when its result exists: the tarball is built once,
 # and imported only when the engine does not already hold TAG.
 set -eu
@@ -22,9 +24,9 @@ mirror_uri() { # $1 = suffix the URI path ends with: debian or debian-security
 }
 
 make_tarball() {
-	mirror=$(mirror_uri debian)
-	security=$(mirror_uri debian-security)
-	[ -n "$mirror" ] || { echo "base.sh: no Debian mirror in /etc/apt/sources.list*" >&2; exit 1; }
+	mirror=${DEBIAN_MIRROR:-$(mirror_uri debian)}
+	security=${DEBIAN_SECURITY_MIRROR:-$(mirror_uri debian-security)}
+	[ -n "$mirror" ] || { echo "base.sh: no Debian mirror in /etc/apt/sources.list*; set DEBIAN_MIRROR" >&2; exit 1; }
 	[ -n "$security" ] || security=http://deb.debian.org/debian-security
 	root=$(mktemp -d "$(dirname "$tarball")/rootfs.XXXXXX")
 	trap 'rm -rf "$root"' EXIT
