@@ -7,12 +7,13 @@ reaches the fake API on the host's loopback, as runbox reaches Lambda's on
 the instance's loopback."""
 
 import json
-import pathlib
 import sys
 
 import pytest
 
-HELPERS = pathlib.Path(__file__).resolve().parents[1] / "helpers"
+from conftest import IMAGE, LIMITS, REPO, engine, remove
+
+HELPERS = REPO / "tests/helpers"
 CANARY = "runbox-image-canary-7c1d"
 
 
@@ -66,3 +67,28 @@ def test_function_url_event(container, api):
     assert kind == "response"
     assert resp["statusCode"] == 200
     assert json.loads(resp["body"])["stdout"] == "url\n"
+
+
+def test_the_lambda_adapter_image_derived_from_this_one(container, api):
+    """function-adapters/lambda/Dockerfile (issue 5) builds FROM this image
+    and answers through the Runtime API as Lambda would run it."""
+    adapter = REPO / "function-adapters/lambda"
+    assert (adapter / "Dockerfile").is_file(), "function-adapters/lambda/Dockerfile (issue 5) is not here"
+    tag = "localhost/runbox-lambda:image-test"
+    p = engine("build", *LIMITS, "--build-arg", f"BASE={IMAGE}", "-t", tag, str(adapter), timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    try:
+        p = engine("image", "inspect", tag)
+        cfg = json.loads(p.stdout)[0]["Config"]
+        assert cfg["Entrypoint"][0] == "/usr/local/bin/runbox"
+        name = f"runbox-lambda-{api.port}"
+        p = engine("run", "-d", "--name", name, *LIMITS, "--network", "host", "--read-only",
+                   "--tmpfs", "/tmp:rw,size=512m", "-e", f"AWS_LAMBDA_RUNTIME_API={api.address}", tag)
+        assert p.returncode == 0, p.stderr
+        try:
+            kind, resp = result(api, {"script": "print('adapter')"})
+            assert kind == "response" and resp["stdout"] == "adapter\n", resp
+        finally:
+            remove(name)
+    finally:
+        engine("rmi", "-f", tag)
