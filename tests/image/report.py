@@ -149,7 +149,9 @@ def compare(image, host_runbox, runs):
         sh("rm", "-f", *(["-t", "0"] if IS_PODMAN else []), name)
     keys = list(sides)
     ctr = keys[-1]
-    print(f"print(1) through runbox's stdin mode, {runs} alternating runs per side (ms, spawn to answer):")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"print(1) through runbox's stdin mode, {runs} alternating runs per side (ms, spawn to answer;"
+          f" load average {load} on {os.cpu_count()} CPUs):")
     for k in keys:
         v = got[k]
         print(f"  {k:27} median {statistics.median(v):6.1f}  p10 {sorted(v)[len(v) // 10]:6.1f}"
