@@ -30,13 +30,15 @@ SYS_LIBS  := -lcjson -lseccomp -larchive -lcurl -lm
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all deps third-party asan unit test blackbox demo bench fuzz fuzz-replay clean format-check tidy
+.PHONY: all deps third-party asan unit test blackbox demo bench fuzz fuzz-replay clean format-check tidy \
+        image-deps image image-test
 
 all: deps $(BUILD)/runbox
 
 # ---- packages ---------------------------------------------------------------
 deps:
-	@tests/tools/deps.sh runtime-image/build-packages.txt tests/packages.txt
+	@tests/tools/deps.sh runtime-image/build-packages.txt tests/packages.txt \
+		runtime-image/stack-packages.txt
 
 # ---- third-party static archives (built from Debian's sources) -------------
 $(THIRD)/ldlibs: runtime-image/third-party.sh | deps
@@ -99,6 +101,31 @@ demo: all
 
 bench: all
 	$(PYTHON) tests/bench/bench.py $(BUILD)/runbox
+
+# ---- the runtime image ---------------------------------------------------------
+# `make image` builds $(IMAGE) with docker when a docker engine answers, else
+# with podman (runc).  IMAGE_BASE=debian:bookworm-slim builds from a registry's
+# base instead of the local debootstrap one; WHEELS=DIR bakes that directory's
+# wheels instead of the default set (Debian's wheels and two self-test wheels).
+IMAGE      ?= localhost/runbox:latest
+IMAGE_BASE ?=
+WHEELS     ?=
+
+image-deps:
+	@tests/tools/deps.sh runtime-image/image-packages.txt
+
+image: all image-deps
+ifeq ($(WHEELS),)
+	$(PYTHON) runtime-image/make-wheels.py $(BUILD)/image-wheels
+	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-wheels $(IMAGE_BASE)
+else
+	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(WHEELS) $(IMAGE_BASE)
+endif
+
+# The image suite (tests/image) against $(IMAGE), then its report: image and
+# layer sizes, cold start of each mode, print(1) in the container vs the host.
+image-test: image
+	tests/image/run.sh $(IMAGE) $(BUILD)/runbox
 
 format-check:
 	clang-format --dry-run --Werror cmd/runbox/*.c pkg/*.c pkg/*.h
