@@ -15,11 +15,11 @@
 #include "err.h"
 
 struct runbox_limits {
-	size_t max_body_bytes;	    /* whole request */
-	size_t max_script_bytes;    /* "script" */
-	size_t max_file_bytes;	    /* one decoded file of files/context */
-	size_t max_files_total;	    /* files + context, decoded */
-	unsigned max_files;	    /* entries in files, and in context */
+	size_t max_body_bytes;	 /* whole request */
+	size_t max_script_bytes; /* "script" */
+	size_t max_file_bytes;	 /* one decoded file of files/context */
+	size_t max_files_total;	 /* files + context, decoded */
+	unsigned max_files;	 /* entries in files, and in context */
 	size_t max_stdin_bytes;
 	unsigned max_args;
 	size_t max_args_bytes;
@@ -28,8 +28,8 @@ struct runbox_limits {
 	unsigned max_dependencies;
 	double default_timeout_s;
 	double max_timeout_s;
-	size_t max_output_bytes;	 /* stdout, and stderr, each */
-	size_t max_artifact_bytes;	 /* all artifacts, decoded */
+	size_t max_output_bytes;	/* stdout, and stderr, each */
+	size_t max_artifact_bytes;	/* all artifacts, decoded */
 	size_t max_artifact_file_bytes; /* one artifact */
 	unsigned max_artifacts;
 	unsigned max_artifact_depth;
@@ -41,21 +41,33 @@ struct runbox_limits {
 	size_t workspace_bytes; /* tmpfs size of a workspace (as root); 0: on disk */
 };
 
+/* `runbox serve`: how many runs at once, and what a client may hold. */
+struct runbox_serve_limits {
+	unsigned concurrency;	  /* runs in parallel; 0: the number of CPUs */
+	unsigned queue;		  /* requests waiting for a run slot beyond that */
+	unsigned max_connections; /* open client connections */
+	double idle_timeout_s;	  /* a silent connection is closed */
+	double request_timeout_s; /* a request's headers and body must arrive within it */
+	size_t max_header_bytes;  /* request line and headers */
+	char token[256];	  /* RUNBOX_TOKEN: the bearer token, "" for none */
+};
+
 struct runbox_config {
 	struct runbox_limits limits;
-	char python[256];   /* interpreter, absolute */
+	struct runbox_serve_limits serve;
+	char python[256]; /* interpreter, absolute */
 	char bash[256];
 	char work_dir[512]; /* parent of the per-request workspaces */
 	uid_t uid;	    /* RUNBOX_UID/GID: one pinned uid/gid for every run */
 	gid_t gid;
-	bool uid_pinned;    /* RUNBOX_UID was set: no per-run uid slots */
-	uid_t uid_base;	    /* otherwise run k of the machine gets uid_base + slot */
+	bool uid_pinned; /* RUNBOX_UID was set: no per-run uid slots */
+	uid_t uid_base;	 /* otherwise run k of the machine gets uid_base + slot */
 	unsigned uid_slots;
 	char state_dir[512];
-	char require[256];  /* RUNBOX_REQUIRE, parsed by the sandbox module */
-	bool sandbox;	    /* RUNBOX_SANDBOX=off turns the kernel layers off */
+	char require[256]; /* RUNBOX_REQUIRE, parsed by the sandbox module */
+	bool sandbox;	   /* RUNBOX_SANDBOX=off turns the kernel layers off */
 	bool allow_network;
-	int log_level;	    /* 0 off, 1 info, 2 debug */
+	int log_level; /* 0 off, 1 info, 2 debug */
 	unsigned blas_threads;
 };
 

@@ -16,16 +16,20 @@
 
 #include "requirement.h"
 
-/* Prints {"normalised-name": "version", ...} for every installed distribution. */
+/*
+ * Prints {"python": version, "packages": {"normalised-name": "version", ...}}
+ * for every installed distribution.
+ */
 static const char list_program[] =
-	"import importlib.metadata as m, json, re\n"
-	"out = {}\n"
-	"for d in m.distributions():\n"
-	"    n = d.metadata['Name']\n"
-	"    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
-	"print(json.dumps(out))\n";
+    "import importlib.metadata as m, json, re, platform\n"
+    "out = {}\n"
+    "for d in m.distributions():\n"
+    "    n = d.metadata['Name']\n"
+    "    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
+    "print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
 
-static cJSON *installed; /* cached for the life of the process */
+static cJSON *listing;	 /* cached for the life of the process */
+static cJSON *installed; /* listing's "packages" */
 
 static int read_all_fd(int fd, char **ret, size_t *ret_len)
 {
@@ -60,8 +64,8 @@ static int read_all_fd(int fd, char **ret, size_t *ret_len)
 
 static int list_installed(const char *python, struct rb_err *err)
 {
-	char *const argv[] = { (char *)python, "-I", "-c", (char *)list_program, NULL };
-	char *const envp[] = { "LANG=C.UTF-8", "PATH=/usr/bin:/bin", NULL };
+	char *const argv[] = {(char *)python, "-I", "-c", (char *)list_program, NULL};
+	char *const envp[] = {"LANG=C.UTF-8", "PATH=/usr/bin:/bin", NULL};
 	char *out = NULL;
 	size_t len = 0;
 	int p[2], st = 0;
@@ -85,10 +89,28 @@ static int list_installed(const char *python, struct rb_err *err)
 	}
 	close(p[0]);
 	waitpid(pid, &st, 0);
-	installed = cJSON_Parse(out);
+	listing = cJSON_Parse(out);
 	free(out);
-	if (!installed || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	installed = cJSON_GetObjectItemCaseSensitive(listing, "packages");
+	if (!cJSON_IsObject(installed) || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		cJSON_Delete(listing);
+		listing = installed = NULL;
 		return rb_fail_sys(err, EIO, "list the packages installed for '%s'", python);
+	}
+	return 0;
+}
+
+int deps_installed(const char *python, const cJSON **ret_packages, const char **ret_version,
+		   struct rb_err *err)
+{
+	const cJSON *v;
+	int r = installed ? 0 : list_installed(python, err);
+
+	if (r < 0)
+		return r;
+	v = cJSON_GetObjectItemCaseSensitive(listing, "python");
+	*ret_packages = installed;
+	*ret_version = cJSON_IsString(v) ? v->valuestring : "";
 	return 0;
 }
 
@@ -121,8 +143,7 @@ static int check_one(const struct requirement *rq, const char *field, struct dep
 	return 0;
 }
 
-static int parse_all(const char *const *reqs, size_t n, struct requirement *rq,
-		     struct rb_err *err)
+static int parse_all(const char *const *reqs, size_t n, struct requirement *rq, struct rb_err *err)
 {
 	char field[48];
 
@@ -137,13 +158,14 @@ static int parse_all(const char *const *reqs, size_t n, struct requirement *rq,
 			if (strcmp(rq[i].name, rq[j].name) == 0)
 				return refuse(err, "duplicate_dependency", field,
 					      "'%s' names the same package as '%s'; list each "
-					      "package once.", reqs[i], reqs[j]);
+					      "package once.",
+					      reqs[i], reqs[j]);
 	}
 	return 0;
 }
 
-int deps_resolve(const char *python, const char *const *reqs, size_t n,
-		 struct deps_result *ret, struct rb_err *err)
+int deps_resolve(const char *python, const char *const *reqs, size_t n, struct deps_result *ret,
+		 struct rb_err *err)
 {
 	struct requirement *rq;
 	char field[48];
