@@ -78,39 +78,44 @@ struct knob {
 
 /* Every operator knob, its type and its sane range. */
 static const struct knob knobs[] = {
-    {"RUNBOX_MAX_BODY_BYTES", K_SIZE, LIM(max_body_bytes), 1024, 1024.0 * MiB},
-    {"RUNBOX_MAX_OUTPUT_BYTES", K_SIZE, LIM(max_output_bytes), 0, 256.0 * MiB},
-    {"RUNBOX_MAX_ARTIFACT_BYTES", K_SIZE, LIM(max_artifact_bytes), 0, 1024.0 * MiB},
-    {"RUNBOX_MAX_ARTIFACT_FILE_BYTES", K_SIZE, LIM(max_artifact_file_bytes), 0, 1024.0 * MiB},
-    {"RUNBOX_MAX_ARTIFACTS", K_UINT, LIM(max_artifacts), 0, 100000},
-    {"RUNBOX_MAX_DEPENDENCIES", K_UINT, LIM(max_dependencies), 0, 1000},
-    {"RUNBOX_DEFAULT_TIMEOUT_S", K_SECONDS, LIM(default_timeout_s), 0.001, 86400},
-    {"RUNBOX_MAX_TIMEOUT_S", K_SECONDS, LIM(max_timeout_s), 0.001, 86400},
-    {"RUNBOX_MEMORY_BYTES", K_SIZE, LIM(mem_bytes), 16.0 * MiB, 1024.0 * GiB},
-    {"RUNBOX_MAX_PROCS", K_UINT, LIM(nproc), 1, 100000},
-    {"RUNBOX_MAX_FILE_BYTES", K_SIZE, LIM(fsize_bytes), 0, 1024.0 * GiB},
-    {"RUNBOX_MAX_OPEN_FILES", K_UINT, LIM(nofile), 16, 1048576},
-    {"RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB},
-    {"RUNBOX_BLAS_THREADS", K_UINT, CFG(blas_threads), 1, 1024},
-    {"RUNBOX_PYTHON", K_PATH, CFG(python), 0, sizeof(((struct runbox_config *)0)->python)},
-    {"RUNBOX_BASH", K_PATH, CFG(bash), 0, sizeof(((struct runbox_config *)0)->bash)},
-    {"RUNBOX_WORK_DIR", K_PATH, CFG(work_dir), 0, sizeof(((struct runbox_config *)0)->work_dir)},
-    {"RUNBOX_UID", K_ID, CFG(uid), 1, 4294967294.0},
-    {"RUNBOX_UID_BASE", K_ID, CFG(uid_base), 1, 4294901759.0},
-    {"RUNBOX_UID_SLOTS", K_UINT, CFG(uid_slots), 1, 65536},
-    {"RUNBOX_STATE_DIR", K_PATH, CFG(state_dir), 0, sizeof(((struct runbox_config *)0)->state_dir)},
-    {"RUNBOX_REQUIRE", K_WORDS, CFG(require), 0, sizeof(((struct runbox_config *)0)->require)},
-    {"RUNBOX_GID", K_ID, CFG(gid), 1, 4294967294.0},
-    {"RUNBOX_SANDBOX", K_BOOL, CFG(sandbox), 0, 1},
-    {"RUNBOX_ALLOW_NETWORK", K_BOOL, CFG(allow_network), 0, 1},
-    {"RUNBOX_LOG", K_LOG, CFG(log_level), 0, 2},
-    {"RUNBOX_CONCURRENCY", K_UINT, SRV(concurrency), 0, 4096},
-    {"RUNBOX_QUEUE", K_UINT, SRV(queue), 0, 100000},
-    {"RUNBOX_MAX_CONNECTIONS", K_UINT, SRV(max_connections), 1, 65536},
-    {"RUNBOX_IDLE_TIMEOUT_S", K_SECONDS, SRV(idle_timeout_s), 1, 3600},
-    {"RUNBOX_REQUEST_TIMEOUT_S", K_SECONDS, SRV(request_timeout_s), 1, 3600},
-    {"RUNBOX_MAX_HEADER_BYTES", K_SIZE, SRV(max_header_bytes), 1024, 1.0 * MiB},
-    {"RUNBOX_TOKEN", K_WORDS, SRV(token), 0, sizeof(((struct runbox_config *)0)->serve.token)},
+	{ "RUNBOX_MAX_BODY_BYTES", K_SIZE, LIM(max_body_bytes), 1024, 1024.0 * MiB },
+	{ "RUNBOX_MAX_OUTPUT_BYTES", K_SIZE, LIM(max_output_bytes), 0, 256.0 * MiB },
+	{ "RUNBOX_MAX_ARTIFACT_BYTES", K_SIZE, LIM(max_artifact_bytes), 0, 1024.0 * MiB },
+	{ "RUNBOX_MAX_ARTIFACT_FILE_BYTES", K_SIZE, LIM(max_artifact_file_bytes), 0,
+	  1024.0 * MiB },
+	{ "RUNBOX_MAX_ARTIFACTS", K_UINT, LIM(max_artifacts), 0, 100000 },
+	{ "RUNBOX_MAX_DEPENDENCIES", K_UINT, LIM(max_dependencies), 0, 1000 },
+	{ "RUNBOX_DEFAULT_TIMEOUT_S", K_SECONDS, LIM(default_timeout_s), 0.001, 86400 },
+	{ "RUNBOX_MAX_TIMEOUT_S", K_SECONDS, LIM(max_timeout_s), 0.001, 86400 },
+	{ "RUNBOX_MEMORY_BYTES", K_SIZE, LIM(mem_bytes), 16.0 * MiB, 1024.0 * GiB },
+	{ "RUNBOX_MAX_PROCS", K_UINT, LIM(nproc), 1, 100000 },
+	{ "RUNBOX_MAX_FILE_BYTES", K_SIZE, LIM(fsize_bytes), 0, 1024.0 * GiB },
+	{ "RUNBOX_MAX_OPEN_FILES", K_UINT, LIM(nofile), 16, 1048576 },
+	{ "RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB },
+	{ "RUNBOX_BLAS_THREADS", K_UINT, CFG(blas_threads), 1, 1024 },
+	{ "RUNBOX_PYTHON", K_PATH, CFG(python), 0, sizeof(((struct runbox_config *)0)->python) },
+	{ "RUNBOX_BASH", K_PATH, CFG(bash), 0, sizeof(((struct runbox_config *)0)->bash) },
+	{ "RUNBOX_WORK_DIR", K_PATH, CFG(work_dir), 0,
+	  sizeof(((struct runbox_config *)0)->work_dir) },
+	{ "RUNBOX_UID", K_ID, CFG(uid), 1, 4294967294.0 },
+	{ "RUNBOX_UID_BASE", K_ID, CFG(uid_base), 1, 4294901759.0 },
+	{ "RUNBOX_UID_SLOTS", K_UINT, CFG(uid_slots), 1, 65536 },
+	{ "RUNBOX_STATE_DIR", K_PATH, CFG(state_dir), 0,
+	  sizeof(((struct runbox_config *)0)->state_dir) },
+	{ "RUNBOX_REQUIRE", K_WORDS, CFG(require), 0,
+	  sizeof(((struct runbox_config *)0)->require) },
+	{ "RUNBOX_GID", K_ID, CFG(gid), 1, 4294967294.0 },
+	{ "RUNBOX_SANDBOX", K_BOOL, CFG(sandbox), 0, 1 },
+	{ "RUNBOX_ALLOW_NETWORK", K_BOOL, CFG(allow_network), 0, 1 },
+	{ "RUNBOX_LOG", K_LOG, CFG(log_level), 0, 2 },
+	{ "RUNBOX_CONCURRENCY", K_UINT, SRV(concurrency), 0, 4096 },
+	{ "RUNBOX_QUEUE", K_UINT, SRV(queue), 0, 100000 },
+	{ "RUNBOX_MAX_CONNECTIONS", K_UINT, SRV(max_connections), 1, 65536 },
+	{ "RUNBOX_IDLE_TIMEOUT_S", K_SECONDS, SRV(idle_timeout_s), 1, 3600 },
+	{ "RUNBOX_REQUEST_TIMEOUT_S", K_SECONDS, SRV(request_timeout_s), 1, 3600 },
+	{ "RUNBOX_MAX_HEADER_BYTES", K_SIZE, SRV(max_header_bytes), 1024, 1.0 * MiB },
+	{ "RUNBOX_TOKEN", K_WORDS, SRV(token), 0,
+	  sizeof(((struct runbox_config *)0)->serve.token) },
 };
 
 static int parse_number(const char *name, const char *v, const struct knob *k, double *ret,
@@ -129,8 +134,8 @@ static int parse_number(const char *name, const char *v, const struct knob *k, d
 	return 0;
 }
 
-static int parse_word(const char *name, const char *v, const char *const *words, int n, int *ret,
-		      struct rb_err *err)
+static int parse_word(const char *name, const char *v, const char *const *words, int n,
+		      int *ret, struct rb_err *err)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(v, words[i]) == 0) {
@@ -144,8 +149,8 @@ static int parse_word(const char *name, const char *v, const char *const *words,
 static int apply_knob(struct runbox_config *cfg, const struct knob *k, const char *v,
 		      struct rb_err *err)
 {
-	static const char *const bools[] = {"0", "1", "off", "on", "false", "true", "no", "yes"};
-	static const char *const levels[] = {"off", "info", "debug"};
+	static const char *const bools[] = { "0", "1", "off", "on", "false", "true", "no", "yes" };
+	static const char *const levels[] = { "off", "info", "debug" };
 	char *p = (char *)cfg + k->offset;
 	double d = 0;
 	int w = 0, r = 0;

@@ -21,12 +21,12 @@
  * for every installed distribution.
  */
 static const char list_program[] =
-    "import importlib.metadata as m, json, re, platform\n"
-    "out = {}\n"
-    "for d in m.distributions():\n"
-    "    n = d.metadata['Name']\n"
-    "    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
-    "print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
+	"import importlib.metadata as m, json, re, platform\n"
+	"out = {}\n"
+	"for d in m.distributions():\n"
+	"    n = d.metadata['Name']\n"
+	"    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
+	"print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
 
 static cJSON *listing;	 /* cached for the life of the process */
 static cJSON *installed; /* listing's "packages" */
@@ -64,8 +64,8 @@ static int read_all_fd(int fd, char **ret, size_t *ret_len)
 
 static int list_installed(const char *python, struct rb_err *err)
 {
-	char *const argv[] = {(char *)python, "-I", "-c", (char *)list_program, NULL};
-	char *const envp[] = {"LANG=C.UTF-8", "PATH=/usr/bin:/bin", NULL};
+	char *const argv[] = { (char *)python, "-I", "-c", (char *)list_program, NULL };
+	char *const envp[] = { "LANG=C.UTF-8", "PATH=/usr/bin:/bin", NULL };
 	char *out = NULL;
 	size_t len = 0;
 	int p[2], st = 0;
@@ -143,7 +143,8 @@ static int check_one(const struct requirement *rq, const char *field, struct dep
 	return 0;
 }
 
-static int parse_all(const char *const *reqs, size_t n, struct requirement *rq, struct rb_err *err)
+static int parse_all(const char *const *reqs, size_t n, struct requirement *rq,
+		     struct rb_err *err)
 {
 	char field[48];
 
@@ -158,14 +159,13 @@ static int parse_all(const char *const *reqs, size_t n, struct requirement *rq, 
 			if (strcmp(rq[i].name, rq[j].name) == 0)
 				return refuse(err, "duplicate_dependency", field,
 					      "'%s' names the same package as '%s'; list each "
-					      "package once.",
-					      reqs[i], reqs[j]);
+					      "package once.", reqs[i], reqs[j]);
 	}
 	return 0;
 }
 
-int deps_resolve(const char *python, const char *const *reqs, size_t n, struct deps_result *ret,
-		 struct rb_err *err)
+int deps_resolve(const char *python, const char *const *reqs, size_t n,
+		 struct deps_result *ret, struct rb_err *err)
 {
 	struct requirement *rq;
 	char field[48];

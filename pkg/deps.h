@@ -31,8 +31,8 @@ struct deps_result {
  * request faults with codes invalid_dependency, duplicate_dependency,
  * dependency_not_found and dependency_conflict.
  */
-int deps_resolve(const char *python, const char *const *reqs, size_t n, struct deps_result *ret,
-		 struct rb_err *err);
+int deps_resolve(const char *python, const char *const *reqs, size_t n,
+		 struct deps_result *ret, struct rb_err *err);
 
 /*
  * The interpreter's version and its installed distributions as

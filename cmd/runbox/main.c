@@ -28,17 +28,17 @@
 extern char **environ;
 
 static const char usage[] =
-    "usage: runbox [stdin]            read one JSON request on stdin, answer one JSON line\n"
-    "       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
-    "                   FILE [-- ARGS...]\n"
-    "                                 run a local .py or .sh file the same way\n"
-    "       runbox serve [--host H] [--port P]\n"
-    "                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080)\n"
-    "       runbox check              report the sandbox layers this platform gives\n"
-    "       runbox --help | --version\n"
-    "\n"
-    "A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
-    "Configuration comes from RUNBOX_* environment variables; see README.md.\n";
+	"usage: runbox [stdin]            read one JSON request on stdin, answer one JSON line\n"
+	"       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
+	"                   FILE [-- ARGS...]\n"
+	"                                 run a local .py or .sh file the same way\n"
+	"       runbox serve [--host H] [--port P]\n"
+	"                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080)\n"
+	"       runbox check              report the sandbox layers this platform gives\n"
+	"       runbox --help | --version\n"
+	"\n"
+	"A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
+	"Configuration comes from RUNBOX_* environment variables; see README.md.\n";
 
 static const char *env_lookup(const char *name)
 {
@@ -64,7 +64,7 @@ static void scrub_environment(void)
 static int cmd_check(const struct runbox_config *cfg)
 {
 	struct sandbox_caps caps;
-	struct rb_err err = {0};
+	struct rb_err err = { 0 };
 	unsigned required = 0;
 	cJSON *o;
 	char *s;
@@ -104,7 +104,7 @@ static int fault(const char *cmd, const struct rb_err *err)
 int main(int argc, char **argv)
 {
 	struct runbox_config cfg;
-	struct rb_err err = {0};
+	struct rb_err err = { 0 };
 	static struct executor ex;
 	const char *cmd = argc > 1 ? argv[1] : "stdin";
 
