@@ -33,9 +33,13 @@
 #define MAX_HEADERS	 128
 #define QUERY_MAX	 4096
 #define WATCHDOG_TICK_MS 200
-/* MHD's per-connection pool holds the headers and the read buffer. */
-#define READ_BUFFER_BYTES  (32 * 1024)
-#define THREAD_STACK_BYTES (512 * 1024)
+/*
+ * MHD's per-connection pool holds the request line and headers (parsed in
+ * place) and the read buffer: twice the header cap lets the headers fill
+ * half, and a request whose headers overflow it gets MHD's 431.
+ */
+#define POOL_PER_HEADER_BYTE 2
+#define THREAD_STACK_BYTES   (512 * 1024)
 
 /* ---- run slots: RUNBOX_CONCURRENCY running, RUNBOX_QUEUE waiting ---- */
 
@@ -164,6 +168,7 @@ struct request_state {
 	enum route_id route;
 	struct route_answer early; /* refused on its headers: sent after the body */
 	bool refused;
+	bool has_body; /* a Content-Length above 0, or a chunked body */
 	char *body;
 	size_t len, cap, limit;
 	bool over;
@@ -443,11 +448,14 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	char query[QUERY_MAX];
 	struct collect col = {.h = h, .query = query};
 	struct route_request rq;
+	const char *cl;
 
 	collect_request(c, url, method, &col, &rq);
 	st->route = route_match(&s->rc, &rq, &st->early);
 	st->refused = st->route == ROUTE_NONE;
 	st->limit = route_body_cap(&s->rc, st->route);
+	cl = route_header(&rq, "Content-Length");
+	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
 }
 
 static enum MHD_Result last_call(struct server *s, struct request_state *st,
@@ -492,8 +500,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_NO; /* out of memory in on_request_line */
 	if (!st->route && !st->refused) {
 		first_call(s, st, c, url, method);
-		/* A refusal on the headers alone is answered without reading the body. */
-		if (st->refused)
+		/*
+		 * A refusal on the headers alone is answered without reading the
+		 * body (the connection then closes); without a body it waits for
+		 * the last call, which keeps the connection alive.
+		 */
+		if (st->refused && st->has_body)
 			return send_answer(c, &st->early);
 		return MHD_YES;
 	}
@@ -556,14 +568,14 @@ static struct MHD_Daemon *start_daemon(struct server *s, const struct sockaddr_s
 	if (addr->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	return MHD_start_daemon(
-	    flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, addr,
-	    MHD_OPTION_CONNECTION_LIMIT, l->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)l->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    l->max_header_bytes + READ_BUFFER_BYTES, MHD_OPTION_THREAD_STACK_SIZE,
-	    (size_t)THREAD_STACK_BYTES, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-	    on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_END);
+	    flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, l->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->idle_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, l->max_header_bytes * POOL_PER_HEADER_BYTE,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_request_line, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+	    MHD_OPTION_END);
 }
 
 static void log_listening(struct MHD_Daemon *d, const char *host, unsigned slots,
