@@ -213,7 +213,8 @@ class Server:
         """POST a JSON request (a marker is added to its env)."""
         if isinstance(req, dict):
             req = dict(req)
-            req["env"] = dict(req.get("env", {}), **{MARK_NAME: self.mark()})
+            req["env"] = dict(req.get("env", {}))
+            req["env"].setdefault(MARK_NAME, self.mark())
         body = json.dumps(req) if not isinstance(req, (str, bytes)) else req
         h = {"Content-Type": "application/json"}
         h.update(headers or {})
