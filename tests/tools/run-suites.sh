@@ -35,6 +35,12 @@ suite "workloads" "$static" "$root/tests/workloads"
 suite "attacks as root" "$static" "$root/tests/attacks" ATTACKS_AS=root
 suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
 suite "platform rehearsal" "$static" "$root/tests/platform"
+suite "serve as root" "$static" "$root/tests/serve" SERVE_AS=root
+suite "serve as an unprivileged user" "$static" "$root/tests/serve" SERVE_AS=nobody
+# The sanitizers slow every run several times over: the load test's counts are
+# for the static build.
+suite "serve (asan)" "$asan" "$root/tests/serve" SERVE_AS=root \
+	PYTEST_ADDOPTS="--ignore=$root/tests/serve/test_load.py"
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status
