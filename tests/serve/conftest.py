@@ -4,8 +4,9 @@ Each test starts its own server on 127.0.0.1 with port 0 (the
 "serve_listening" log line says which port it got), a private
 RUNBOX_WORK_DIR and RUNBOX_STATE_DIR, and stops it at the end.  The binary
 comes from RUNBOX_BIN (default build/runbox).  SERVE_AS=nobody runs the
-server itself as uid/gid 65534 (setpriv, no groups) where a test asks for
-the default identity; tests about the identity take it as a parameter.
+server itself as an unprivileged uid/gid (SERVE_UID, default 64123; setpriv,
+no groups) where a test asks for the default identity; tests about the
+identity take it as a parameter.
 
 After every test the `serve` fixture checks, whatever the test asserted:
   * the server stopped cleanly on SIGTERM (exit 0) unless the test killed it;
@@ -39,7 +40,10 @@ MARK_NAME = "RBSERVE_MARK"
 AS = os.environ.get("SERVE_AS", "root")
 if AS not in ("root", "nobody"):
     raise RuntimeError(f"SERVE_AS must be root or nobody, not {AS!r}")
-NOBODY = 65534
+# The unprivileged identity: not 65534, which other suites on the same machine
+# use for programs that may kill(-1) every process of their uid (an attack
+# test does exactly that); SERVE_UID overrides it.
+NOBODY = int(os.environ.get("SERVE_UID", "64123"))
 # A sandbox uid base no other suite uses, so uid slots never collide.
 UID_BASE = 1700000000
 
