@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -15,22 +16,36 @@
 #define RUNBOX_VERSION "0.1.0"
 #endif
 
-/* [{"name", "version"}, ...] from {"name": "version", ...}. */
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* [{"name", "version"}, ...] sorted by name, from {"name": "version", ...}. */
 static cJSON *package_list(const cJSON *map)
 {
+	int n = cJSON_GetArraySize(map), k = 0;
+	const cJSON **items = calloc((size_t)n + 1, sizeof(*items));
 	cJSON *a = cJSON_CreateArray();
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, map)
 	{
-		cJSON *o = cJSON_IsString(it) ? cJSON_CreateObject() : NULL;
+		if (items && cJSON_IsString(it))
+			items[k++] = it;
+	}
+	if (items)
+		qsort(items, (size_t)k, sizeof(*items), by_name);
+	for (int i = 0; i < k; i++) {
+		cJSON *o = cJSON_CreateObject();
 
 		if (!o)
-			continue;
-		cJSON_AddStringToObject(o, "name", it->string);
-		cJSON_AddStringToObject(o, "version", it->valuestring);
+			break;
+		cJSON_AddStringToObject(o, "name", items[i]->string);
+		cJSON_AddStringToObject(o, "version", items[i]->valuestring);
 		cJSON_AddItemToArray(a, o);
 	}
+	free(items);
 	return a;
 }
 

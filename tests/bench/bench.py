@@ -74,6 +74,9 @@ def main():
           f"{os.uname().release}, {RUNBOX}")
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
           f"{'runbox RSS':>11}")
+    if os.environ.get("BENCH_ONLY") == "serve":
+        serve_bench()
+        return
     rows = [(name, program, None) for name, program in CASES]
     rows.insert(1, ("print(1) sb=off", CASES[0][1], {"RUNBOX_SANDBOX": "off"}))
     for name, program, env in rows:

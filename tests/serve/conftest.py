@@ -4,7 +4,7 @@ Each test starts its own server on 127.0.0.1 with port 0 (the
 "serve_listening" log line says which port it got), a private
 RUNBOX_WORK_DIR and RUNBOX_STATE_DIR, and stops it at the end.  The binary
 comes from RUNBOX_BIN (default build/runbox).  SERVE_AS=nobody runs the
-server itself as an unprivileged uid/gid (SERVE_UID, default 64123; setpriv,
+server itself as an unprivileged uid/gid (SERVE_UID, default 65534; setpriv,
 no groups) where a test asks for the default identity; tests about the
 identity take it as a parameter.
 
@@ -40,10 +40,11 @@ MARK_NAME = "RBSERVE_MARK"
 AS = os.environ.get("SERVE_AS", "root")
 if AS not in ("root", "nobody"):
     raise RuntimeError(f"SERVE_AS must be root or nobody, not {AS!r}")
-# The unprivileged identity: not 65534, which other suites on the same machine
-# use for programs that may kill(-1) every process of their uid (an attack
-# test does exactly that); SERVE_UID overrides it.
-NOBODY = int(os.environ.get("SERVE_UID", "64123"))
+# The unprivileged identity.  Other suites run programs as 65534 that
+# kill(-1) every process of their uid (an attack test does exactly that):
+# when suites run side by side on one machine, give this one another uid
+# with SERVE_UID (make test runs them one after the other).
+NOBODY = int(os.environ.get("SERVE_UID", "65534"))
 # A sandbox uid base no other suite uses, so uid slots never collide.
 UID_BASE = 1700000000
 
