@@ -72,11 +72,11 @@ def paired(a, b):
 def main():
     print(f"runbox bench: {REPEAT} runs each, medians; {os.cpu_count()} CPUs, "
           f"{os.uname().release}, {RUNBOX}")
-    print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
-          f"{'runbox RSS':>11}")
     if os.environ.get("BENCH_ONLY") == "serve":
         serve_bench()
         return
+    print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
+          f"{'runbox RSS':>11}")
     rows = [(name, program, None) for name, program in CASES]
     rows.insert(1, ("print(1) sb=off", CASES[0][1], {"RUNBOX_SANDBOX": "off"}))
     for name, program, env in rows:
@@ -130,8 +130,8 @@ def serve_batch(port, clients, n):
     return run_clients(client, clients, lat)
 
 
-def stdin_batch(clients, n):
-    """The same requests, one `runbox` process each over stdin."""
+def process_batch(clients, n, one):
+    """The same requests, one process each (@one returns its time in ms)."""
     lat, lock, left = [], threading.Lock(), [n]
 
     def client():
@@ -140,7 +140,7 @@ def stdin_batch(clients, n):
                 if not left[0]:
                     break
                 left[0] -= 1
-            ms, _ = boxed("print(1)\n")
+            ms, _ = one()
             with lock:
                 lat.append(ms)
     return run_clients(client, clients, lat)
@@ -162,33 +162,40 @@ def pct(values, q):
 
 
 def serve_bench():
-    """Throughput and latency of serve mode against a process per request,
-    alternating rounds of each so drift hits both alike."""
+    """Throughput and latency of serve mode against one runbox process per
+    request over stdin, and the bare interpreter for reference, in
+    alternating rounds so that drift hits all alike.  The machine's limit is
+    CPU cores / the bare interpreter's start time (its p50 with one client)."""
     rounds, per_round = max(3, REPEAT // 6), 20
-    (bare_ms, _), _ = paired(lambda: bare("print(1)\n"), lambda: (0, None))
     cores = os.cpu_count()
-    limit = cores / (bare_ms / 1000)
-    print(f"\nserve mode: print(1), {rounds} alternating rounds of {per_round} requests; "
-          f"machine limit {cores} cores / {bare_ms:.1f} ms bare start = {limit:.1f} req/s")
-    print(f"{'clients':<8} {'mode':<8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'of limit':>9}")
+    print(f"\nserve mode: print(1), {rounds} alternating rounds of {per_round} requests per mode")
     proc, port = start_server()
+    rows = {}
     try:
         serve_batch(port, 2, 4)
         for clients in (1, 2):
-            res = {"serve": ([], []), "stdin": ([], [])}
+            modes = {"serve": lambda: serve_batch(port, clients, per_round),
+                     "stdin": lambda: process_batch(clients, per_round,
+                                                    lambda: boxed("print(1)\n")),
+                     "bare": lambda: process_batch(clients, per_round,
+                                                   lambda: bare("print(1)\n"))}
+            res = {m: ([], []) for m in modes}
             for _ in range(rounds):
-                for mode, batch in (("serve", lambda: serve_batch(port, clients, per_round)),
-                                    ("stdin", lambda: stdin_batch(clients, per_round))):
+                for m, batch in modes.items():
                     rps, lat = batch()
-                    res[mode][0].append(rps)
-                    res[mode][1].extend(lat)
-            for mode, (rps, lat) in res.items():
-                r = statistics.median(rps)
-                print(f"{clients:<8} {mode:<8} {r:7.1f} {pct(lat, 50):8.1f} {pct(lat, 99):8.1f} "
-                      f"{r / limit * 100:8.0f}%")
+                    res[m][0].append(rps)
+                    res[m][1].extend(lat)
+            for m, (rps, lat) in res.items():
+                rows[clients, m] = (statistics.median(rps), pct(lat, 50), pct(lat, 99))
     finally:
         proc.terminate()
         proc.wait(60)
+    limit = cores / (rows[1, "bare"][1] / 1000)
+    print(f"machine limit: {cores} cores / {rows[1, 'bare'][1]:.1f} ms bare start "
+          f"= {limit:.1f} req/s")
+    print(f"{'clients':<8} {'mode':<8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'of limit':>9}")
+    for (clients, m), (r, p50, p99) in rows.items():
+        print(f"{clients:<8} {m:<8} {r:7.1f} {p50:8.1f} {p99:8.1f} {r / limit * 100:8.0f}%")
 
 
 if __name__ == "__main__":
