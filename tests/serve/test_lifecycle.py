@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import MARK_NAME, children_of, proc_environ_has, processes_of_binary
+from conftest import concurrent, MARK_NAME, children_of, proc_environ_has, processes_of_binary
 
 # A program that leaves a daemonised grandchild and a plain child behind,
 # all sleeping, all carrying the marker in their environment.
@@ -72,6 +72,7 @@ def test_second_signal_exits_at_once(serve):
     s.killed = True  # its workspace stays; nothing may keep running (checked by the fixture)
 
 
+@concurrent
 @pytest.mark.parametrize("user", ["root", "nobody"])
 def test_sigkill_leaves_no_worker_or_program(serve, user):
     s = serve.start(user=user, env={"RUNBOX_CONCURRENCY": "2"})

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from conftest import raw_exchange
+from conftest import concurrent, raw_exchange
 
 
 def _background_run(s, script, out, key):
@@ -26,6 +26,7 @@ def _wait_running(s, n, timeout=15):
         time.sleep(0.05)
 
 
+@concurrent
 def test_queue_full_is_503(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "1", "RUNBOX_QUEUE": "1"})
     out = {}
@@ -47,6 +48,7 @@ def test_queue_full_is_503(serve):
     assert s.run({"script": "print('d')"}).ran()["stdout"] == "d\n"
 
 
+@concurrent
 def test_runs_in_parallel_up_to_concurrency(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "2", "RUNBOX_QUEUE": "0"})
     out = {}

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import children_of
+from conftest import concurrent, children_of
 
 LUA = pathlib.Path(__file__).with_name("load.lua")
 # Per connection thread glibc may keep a malloc arena and a cached stack;
@@ -64,6 +64,7 @@ def settle(s):
     time.sleep(0.5)
 
 
+@concurrent
 @pytest.mark.parametrize("shape", ["queued", "overload"])
 def test_load(serve, shape):
     if shape == "queued":
