@@ -59,8 +59,8 @@ def test_signal_lets_runs_in_progress_answer(serve, sig):
 def test_second_signal_exits_at_once(serve):
     s = serve.start()
     marker = s.mark()
-    t = threading.Thread(target=lambda: s.run(
-        {"script": "import time; time.sleep(600)", "env": {MARK_NAME: marker}}),
+    t = threading.Thread(target=lambda: _swallow(lambda: s.run(
+        {"script": "import time; time.sleep(600)", "env": {MARK_NAME: marker}})),
         daemon=True)
     t.start()
     _wait(lambda: proc_environ_has([marker.encode()]), 15, "the program never started")
