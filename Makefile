@@ -25,7 +25,7 @@ MAIN_OBJ  := $(BUILD)/obj/cmd/runbox/main.o
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
 ASAN_OBJ  := $(PKG_SRC:%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/obj/cmd/runbox/main.o
-SYS_LIBS  := -lcjson -lseccomp -larchive -lcurl -lm
+SYS_LIBS  := -lmicrohttpd -lcjson -lseccomp -larchive -lcurl -lpthread -lm
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)

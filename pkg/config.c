@@ -54,6 +54,11 @@ void config_defaults(struct runbox_config *ret)
 	ret->uid_slots = 256;
 	snprintf(ret->state_dir, sizeof(ret->state_dir), "/tmp/runbox-state-%u",
 		 (unsigned)geteuid());
+	ret->serve.queue = 64;
+	ret->serve.max_connections = 256;
+	ret->serve.idle_timeout_s = 30;
+	ret->serve.request_timeout_s = 60;
+	ret->serve.max_header_bytes = 16 * KiB;
 	ret->sandbox = true;
 	ret->log_level = 1;
 	ret->blas_threads = 1;
@@ -70,6 +75,7 @@ struct knob {
 
 #define LIM(f) offsetof(struct runbox_config, limits.f)
 #define CFG(f) offsetof(struct runbox_config, f)
+#define SRV(f) offsetof(struct runbox_config, serve.f)
 
 /* Every operator knob, its type and its sane range. */
 static const struct knob knobs[] = {
@@ -106,6 +112,14 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_SANDBOX", K_BOOL, CFG(sandbox), 0, 1 },
 	{ "RUNBOX_ALLOW_NETWORK", K_BOOL, CFG(allow_network), 0, 1 },
 	{ "RUNBOX_LOG", K_LOG, CFG(log_level), 0, 2 },
+	{ "RUNBOX_CONCURRENCY", K_UINT, SRV(concurrency), 0, 4096 },
+	{ "RUNBOX_QUEUE", K_UINT, SRV(queue), 0, 100000 },
+	{ "RUNBOX_MAX_CONNECTIONS", K_UINT, SRV(max_connections), 1, 65536 },
+	{ "RUNBOX_IDLE_TIMEOUT_S", K_SECONDS, SRV(idle_timeout_s), 1, 3600 },
+	{ "RUNBOX_REQUEST_TIMEOUT_S", K_SECONDS, SRV(request_timeout_s), 1, 3600 },
+	{ "RUNBOX_MAX_HEADER_BYTES", K_SIZE, SRV(max_header_bytes), 1024, 1.0 * MiB },
+	{ "RUNBOX_TOKEN", K_WORDS, SRV(token), 0,
+	  sizeof(((struct runbox_config *)0)->serve.token) },
 };
 
 static int parse_number(const char *name, const char *v, const struct knob *k, double *ret,

@@ -42,8 +42,20 @@ struct runbox_limits {
 	size_t workspace_bytes; /* tmpfs size of a workspace (as root); 0: on disk */
 };
 
+/* `runbox serve`: how many runs at once, and what a client may hold. */
+struct runbox_serve_limits {
+	unsigned concurrency;	  /* runs in parallel; 0: the number of CPUs */
+	unsigned queue;		  /* requests waiting for a run slot beyond that */
+	unsigned max_connections; /* open client connections */
+	double idle_timeout_s;	  /* a silent connection is closed */
+	double request_timeout_s; /* a request's headers and body must arrive within it */
+	size_t max_header_bytes;  /* request line and headers */
+	char token[256];	  /* RUNBOX_TOKEN: the bearer token, "" for none */
+};
+
 struct runbox_config {
 	struct runbox_limits limits;
+	struct runbox_serve_limits serve;
 	char python[256];   /* interpreter, absolute */
 	char bash[256];
 	char work_dir[512]; /* parent of the per-request workspaces */

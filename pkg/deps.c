@@ -22,16 +22,20 @@
 #include "wheelcache.h"
 #include "requirement.h"
 
-/* Prints {"normalised-name": "version", ...} for every installed distribution. */
+/*
+ * Prints {"python": version, "packages": {"normalised-name": "version", ...}}
+ * for every installed distribution.
+ */
 static const char list_program[] =
-	"import importlib.metadata as m, json, re\n"
+	"import importlib.metadata as m, json, re, platform\n"
 	"out = {}\n"
 	"for d in m.distributions():\n"
 	"    n = d.metadata['Name']\n"
 	"    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
-	"print(json.dumps(out))\n";
+	"print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
 
-static cJSON *installed; /* cached for the life of the process */
+static cJSON *listing;	 /* cached for the life of the process */
+static cJSON *installed; /* listing's "packages" */
 static struct wheelcache cache; /* read-only once loaded */
 static bool cache_loaded;
 /* A server may run requests on several threads: the first loads the index. */
@@ -39,7 +43,31 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int list_installed(const char *python, struct rb_err *err)
 {
-	return pyprobe_json(python, list_program, &installed, err);
+	int r = pyprobe_json(python, list_program, &listing, err);
+
+	if (r < 0)
+		return r;
+	installed = cJSON_GetObjectItemCaseSensitive(listing, "packages");
+	if (!cJSON_IsObject(installed)) {
+		cJSON_Delete(listing);
+		listing = installed = NULL;
+		return rb_fail_sys(err, EIO, "list the packages installed for '%s'", python);
+	}
+	return 0;
+}
+
+int deps_installed(const char *python, const cJSON **ret_packages, const char **ret_version,
+		   struct rb_err *err)
+{
+	const cJSON *v;
+	int r = installed ? 0 : list_installed(python, err);
+
+	if (r < 0)
+		return r;
+	v = cJSON_GetObjectItemCaseSensitive(listing, "python");
+	*ret_packages = installed;
+	*ret_version = cJSON_IsString(v) ? v->valuestring : "";
+	return 0;
 }
 
 static int refuse(struct rb_err *err, const char *code, const char *field, const char *msg,

@@ -67,6 +67,15 @@ size_t deps_read_dirs(const struct deps_config *cfg, const struct deps_result *r
  */
 int deps_cache_list(const char *cache_dir, cJSON **ret, struct rb_err *err);
 
+/*
+ * The interpreter's version and its installed distributions as
+ * {"normalised-name": "version"}, asked once per process and cached (a
+ * process that forks workers asks first, and every worker inherits it).
+ * The results stay owned by deps; never free them.
+ */
+int deps_installed(const char *python, const cJSON **ret_packages, const char **ret_version,
+		   struct rb_err *err);
+
 /* Write the ':'-joined import path into @buf; returns its length (0: none). */
 size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size);
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # runtime-image/third-party.sh OUTDIR
 #
-# Builds/collects the four third-party libraries runbox links statically
-# (libseccomp, libarchive, cJSON, libcurl) into OUTDIR:
-#   OUTDIR/include/   cjson/cJSON.h, curl/*.h, archive.h, archive_entry.h, seccomp.h
-#   OUTDIR/lib/*.a    libcurl.a libcjson.a libarchive.a libseccomp.a
+# Builds/collects the five third-party libraries runbox links statically
+# (libseccomp, libarchive, cJSON, libcurl, libmicrohttpd) into OUTDIR:
+#   OUTDIR/include/   cjson/cJSON.h, curl/*.h, archive.h, archive_entry.h, seccomp.h,
+#                     microhttpd.h
+#   OUTDIR/lib/*.a    libcurl.a libcjson.a libarchive.a libseccomp.a libmicrohttpd.a
 #   OUTDIR/ldlibs     one line: exact linker args for a fully static link
 #   OUTDIR/logs/*.log build noise
 #
@@ -18,6 +19,11 @@
 #   libcurl     built from Debian's source package: Debian's libcurl.a needs
 #               GSSAPI/TLS/... which cannot be linked statically. We build an
 #               HTTP-only libcurl (no TLS) with the threaded resolver.
+#   libmicrohttpd built from Debian's source package: Debian's libmicrohttpd.a
+#               is built with HTTPS, which drags in gnutls (and nettle, p11-kit,
+#               ...). `runbox serve` speaks plain HTTP behind a platform's TLS
+#               front end, so we build it without TLS, auth, the post processor
+#               or connection upgrades.
 # Sources come from Debian (bookworm + bookworm-security) via `apt-get source`
 # with a PRIVATE apt configuration under OUTDIR/apt; /etc/apt is never touched.
 # Nothing third-party lands in the repository.
@@ -50,9 +56,10 @@ RECIPE_SECCOMP="seccomp:debian-system-a:v1"
 RECIPE_CJSON="cjson:debian-src:v1:$CFLAGS_3P $CPPFLAGS_3P"
 RECIPE_ARCHIVE="libarchive:debian-src:zlib-only:v1:$CFLAGS_3P $CPPFLAGS_3P"
 RECIPE_CURL="curl:debian-src:http-only:v1:$CFLAGS_3P $CPPFLAGS_3P"
+RECIPE_MHD="libmicrohttpd:debian-src:no-tls:v1:$CFLAGS_3P $CPPFLAGS_3P"
 # ldlibs is rewritten whenever any library was (re)built; its stamp is the
 # concatenation of the others plus OUTDIR (ldlibs holds its absolute path).
-RECIPE_LDLIBS="ldlibs:v1:$OUT|$RECIPE_SECCOMP|$RECIPE_CJSON|$RECIPE_ARCHIVE|$RECIPE_CURL"
+RECIPE_LDLIBS="ldlibs:v2:$OUT|$RECIPE_SECCOMP|$RECIPE_CJSON|$RECIPE_ARCHIVE|$RECIPE_CURL|$RECIPE_MHD"
 
 stamp_ok()  { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp_set() { printf '%s\n' "$2" > "$STAMPS/$1"; }
@@ -60,8 +67,8 @@ stamp_set() { printf '%s\n' "$2" > "$STAMPS/$1"; }
 # ---- fast path: everything cached -> no work at all (well under a second) ----
 if stamp_ok seccomp "$RECIPE_SECCOMP" && stamp_ok cjson "$RECIPE_CJSON" &&
    stamp_ok libarchive "$RECIPE_ARCHIVE" && stamp_ok curl "$RECIPE_CURL" &&
-   stamp_ok ldlibs "$RECIPE_LDLIBS" && [ -s "$OUT/ldlibs" ]; then
-    for l in libseccomp libarchive cjson libcurl; do echo "3p: $l: cached"; done
+   stamp_ok libmicrohttpd "$RECIPE_MHD" && stamp_ok ldlibs "$RECIPE_LDLIBS" && [ -s "$OUT/ldlibs" ]; then
+    for l in libseccomp libarchive cjson libcurl libmicrohttpd; do echo "3p: $l: cached"; done
     # The Makefile's rule has ldlibs depend on this script: if the script was
     # edited without changing any recipe, mark ldlibs current so make settles.
     [ "$OUT/ldlibs" -nt "${BASH_SOURCE[0]}" ] || touch "$OUT/ldlibs"
@@ -238,6 +245,30 @@ build_curl() {
     echo "3p: libcurl: $(dsc_version curl) (built from Debian source, HTTP only, no TLS)"
 }
 
+# ========================== libmicrohttpd ===========================
+# Plain HTTP/1.1 only: no HTTPS (gnutls), no digest/basic auth, no post
+# processor, no upgrade (websockets); runbox does its own bearer check.
+# Internal threads with epoll stay: serve uses them.
+build_mhd() {
+    : >"$LOGS/libmicrohttpd.log"
+    fetch_source libmicrohttpd
+    local d=$SRC/libmicrohttpd
+    # Debian's only patch touches C sources: the shipped configure stands
+    # (autoreconf would need autopoint from gettext).
+    (cd "$d" && run_logged libmicrohttpd ./configure --prefix="$OUT" --libdir="$OUT/lib" \
+        --disable-shared --enable-static --with-pic --disable-dependency-tracking \
+        --disable-https --without-gnutls --disable-dauth --disable-bauth \
+        --disable-postprocessor --disable-httpupgrade --disable-curl --disable-doc \
+        --disable-examples --disable-tools --disable-nls --enable-epoll \
+        CFLAGS="$CFLAGS_3P" CPPFLAGS="$CPPFLAGS_3P")
+    run_logged libmicrohttpd make -C "$d/src/microhttpd" -j2 libmicrohttpd.la
+    run_logged libmicrohttpd make -C "$d/src/microhttpd" install-libLTLIBRARIES
+    run_logged libmicrohttpd make -C "$d/src/include" install
+    run_logged libmicrohttpd make -C "$d" install-pkgconfigDATA
+    stamp_set libmicrohttpd "$RECIPE_MHD"
+    echo "3p: libmicrohttpd: $(dsc_version libmicrohttpd) (built from Debian source, no TLS)"
+}
+
 # libarchive and curl are each dominated by a serial ./configure (~45 s), so
 # build them side by side (2 cores). apt's index update happens once, before
 # forking, because the two would otherwise race on the private lists dir.
@@ -246,6 +277,8 @@ if stamp_ok libarchive "$RECIPE_ARCHIVE"; then echo "3p: libarchive: cached"
 else apt_private_update; build_libarchive & pids+=("$!:libarchive"); fi
 if stamp_ok curl "$RECIPE_CURL"; then echo "3p: libcurl: cached"
 else apt_private_update; build_curl & pids+=("$!:libcurl"); fi
+if stamp_ok libmicrohttpd "$RECIPE_MHD"; then echo "3p: libmicrohttpd: cached"
+else apt_private_update; build_mhd & pids+=("$!:libmicrohttpd"); fi
 failed=""
 for pe in ${pids[@]+"${pids[@]}"}; do
     wait "${pe%%:*}" || failed="$failed ${pe#*:}"
@@ -260,12 +293,13 @@ PKG_CONFIG_PATH=$OUT/lib/pkgconfig
 export PKG_CONFIG_PATH
 curl_priv=$(pkg-config --static --libs-only-l libcurl | sed 's/-lcurl//')
 arch_priv=$(pkg-config --static --libs-only-l libarchive | sed 's/-larchive//')
+mhd_priv=$(pkg-config --static --libs-only-l libmicrohttpd | sed 's/-lmicrohttpd//')
 # De-duplicate while keeping the last occurrence (correct for static order).
 dedup_last() { tr ' ' '\n' | grep -v '^$' | tac | awk '!seen[$0]++' | tac | tr '\n' ' '; }
-libs=$(echo "-lcurl $curl_priv -lcjson -larchive $arch_priv -lseccomp -lz -lpthread" | dedup_last)
+libs=$(echo "-lmicrohttpd $mhd_priv -lcurl $curl_priv -lcjson -larchive $arch_priv -lseccomp -lz -lpthread" | dedup_last)
 echo "-L$OUT/lib ${libs% }" > "$OUT/ldlibs"
 
-# Self-check: a fully static link of all four must succeed, else fail here
+# Self-check: a fully static link of all five must succeed, else fail here
 # rather than in the runbox build.
 chk=$OUT/logs/ldlibs-check
 cat > "$chk.c" <<'EOF'
@@ -273,7 +307,10 @@ cat > "$chk.c" <<'EOF'
 #include <curl/curl.h>
 #include <seccomp.h>
 #include <archive.h>
+#include <microhttpd.h>
 int main(void) {
+    if (!MHD_is_feature_supported(MHD_FEATURE_THREADS)) return 1;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS)) return 2;
     cJSON *j = cJSON_Parse("{}"); cJSON_Delete(j);
     CURL *c = curl_easy_init(); curl_easy_cleanup(c);
     scmp_filter_ctx s = seccomp_init(SCMP_ACT_ALLOW); seccomp_release(s);

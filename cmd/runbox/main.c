@@ -19,6 +19,7 @@
 #include "log.h"
 #include "response.h"
 #include "sandbox.h"
+#include "serve.h"
 #include "stdin_mode.h"
 
 #ifndef RUNBOX_VERSION
@@ -32,6 +33,8 @@ static const char usage[] =
 	"       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
 	"                   FILE [-- ARGS...]\n"
 	"                                 run a local .py or .sh file the same way\n"
+	"       runbox serve [--host H] [--port P]\n"
+	"                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080)\n"
 	"       runbox check              report the sandbox layers this platform gives\n"
 	"       runbox bake [--lazy] WHEEL_DIR CACHE_DIR\n"
 	"                                 check the wheels of WHEEL_DIR and bake them into a\n"
@@ -162,6 +165,8 @@ int main(int argc, char **argv)
 		return stdin_mode_run(&ex);
 	if (strcmp(cmd, "exec") == 0)
 		return exec_cmd_main(&ex, argc - 2, argv + 2);
+	if (strcmp(cmd, "serve") == 0)
+		return serve_cmd(&ex, argc - 2, argv + 2);
 	fprintf(stderr, "runbox: unknown command '%s'\n%s", cmd, usage);
 	return RUNBOX_EXIT_REFUSED;
 }

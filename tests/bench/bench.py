@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """make bench: runbox's added cost against a bare interpreter, measured in one
 run on this machine, as medians over repeated runs (never as assertions)."""
+import http.client
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 RUNBOX = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/runbox")
@@ -70,6 +72,9 @@ def paired(a, b):
 def main():
     print(f"runbox bench: {REPEAT} runs each, medians; {os.cpu_count()} CPUs, "
           f"{os.uname().release}, {RUNBOX}")
+    if os.environ.get("BENCH_ONLY") == "serve":
+        serve_bench()
+        return
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
           f"{'runbox RSS':>11}")
     rows = [(name, program, None) for name, program in CASES]
@@ -84,6 +89,113 @@ def main():
             (on, _), (off, _) = paired(lambda: boxed(program),
                                        lambda: boxed(program, {"RUNBOX_SANDBOX": "off"}))
             print(f"{name:<16} on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.1f} ms")
+    if os.environ.get("BENCH_SERVE", "1") == "1":
+        serve_bench()
+
+
+def start_server():
+    """`runbox serve` on a free loopback port; returns (process, port)."""
+    p = subprocess.Popen([RUNBOX, "serve", "--host", "127.0.0.1", "--port", "0"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env={"RUNBOX_LOG": "info"})
+    for raw in p.stderr:
+        if b'"serve_listening"' in raw:
+            port = json.loads(raw)["port"]
+            threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+            return p, port
+    raise RuntimeError("runbox serve did not start")
+
+
+def serve_batch(port, clients, n):
+    """@n print(1) requests from @clients keep-alive connections; latencies in ms."""
+    body = json.dumps({"script": "print(1)\n"})
+    lat, lock, left = [], threading.Lock(), [n]
+
+    def client():
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not left[0]:
+                    break
+                left[0] -= 1
+            t = time.perf_counter()
+            c.request("POST", "/api/run", body, {"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            ms = (time.perf_counter() - t) * 1000
+            assert r.status == 200 and json.loads(data)["exit_code"] == 0, data
+            with lock:
+                lat.append(ms)
+        c.close()
+    return run_clients(client, clients, lat)
+
+
+def process_batch(clients, n, one):
+    """The same requests, one process each (@one returns its time in ms)."""
+    lat, lock, left = [], threading.Lock(), [n]
+
+    def client():
+        while True:
+            with lock:
+                if not left[0]:
+                    break
+                left[0] -= 1
+            ms, _ = one()
+            with lock:
+                lat.append(ms)
+    return run_clients(client, clients, lat)
+
+
+def run_clients(fn, clients, lat):
+    t = time.perf_counter()
+    ts = [threading.Thread(target=fn) for _ in range(clients)]
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join()
+    return len(lat) / (time.perf_counter() - t), lat
+
+
+def pct(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))]
+
+
+def serve_bench():
+    """Throughput and latency of serve mode against one runbox process per
+    request over stdin, and the bare interpreter for reference, in
+    alternating rounds so that drift hits all alike.  The machine's limit is
+    CPU cores / the bare interpreter's start time (its p50 with one client)."""
+    rounds, per_round = max(3, REPEAT // 6), 20
+    cores = os.cpu_count()
+    print(f"\nserve mode: print(1), {rounds} alternating rounds of {per_round} requests per mode")
+    proc, port = start_server()
+    rows = {}
+    try:
+        serve_batch(port, 2, 4)
+        for clients in (1, 2):
+            modes = {"serve": lambda: serve_batch(port, clients, per_round),
+                     "stdin": lambda: process_batch(clients, per_round,
+                                                    lambda: boxed("print(1)\n")),
+                     "bare": lambda: process_batch(clients, per_round,
+                                                   lambda: bare("print(1)\n"))}
+            res = {m: ([], []) for m in modes}
+            for _ in range(rounds):
+                for m, batch in modes.items():
+                    rps, lat = batch()
+                    res[m][0].append(rps)
+                    res[m][1].extend(lat)
+            for m, (rps, lat) in res.items():
+                rows[clients, m] = (statistics.median(rps), pct(lat, 50), pct(lat, 99))
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    limit = cores / (rows[1, "bare"][1] / 1000)
+    print(f"machine limit: {cores} cores / {rows[1, 'bare'][1]:.1f} ms bare start "
+          f"= {limit:.1f} req/s")
+    print(f"{'clients':<8} {'mode':<8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'of limit':>9}")
+    for (clients, m), (r, p50, p99) in rows.items():
+        print(f"{clients:<8} {m:<8} {r:7.1f} {p50:8.1f} {p99:8.1f} {r / limit * 100:8.0f}%")
 
 
 # ---- dependencies from the baked cache ------------------------------------

@@ -37,6 +37,11 @@ suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_
 suite "platform rehearsal" "$static" "$root/tests/platform"
 suite "dependencies as root" "$static" "$root/tests/deps" DEPS_AS=root
 suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
+suite "serve as root" "$static" "$root/tests/serve" SERVE_AS=root
+suite "serve as an unprivileged user" "$static" "$root/tests/serve" SERVE_AS=nobody
+# ASan's allocator is not fork-safe while other threads allocate: the tests
+# with concurrent runs (load included) are for the static build (they say so).
+suite "serve (asan)" "$asan" "$root/tests/serve" SERVE_AS=root SERVE_NO_CONCURRENT=1
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status

@@ -1,0 +1,721 @@
+/*
+ * serve: libmicrohttpd glue, run slots, connection deadlines and the
+ * server's lifecycle (see serve.h).
+ */
+#define _GNU_SOURCE
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "info.h"
+#include "log.h"
+#include "response.h"
+#include "route.h"
+#include "stdin_mode.h"
+#include "supervise.h"
+#include "worker.h"
+
+#define MAX_HEADERS	 128
+#define QUERY_MAX	 4096
+#define WATCHDOG_TICK_MS 200
+/*
+ * MHD's per-connection pool holds the request line and headers (parsed in
+ * place) and the read buffer: twice the header cap lets the headers fill
+ * half, and a request whose headers overflow it gets MHD's 431.
+ */
+#define POOL_PER_HEADER_BYTE 2
+#define THREAD_STACK_BYTES   (512 * 1024)
+
+/* ---- run slots: RUNBOX_CONCURRENCY running, RUNBOX_QUEUE waiting ---- */
+
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned running, waiting, slots, queue;
+	bool closed; /* shutting down: no new runs */
+};
+
+/* 0 with a slot held, or -EBUSY when the queue is full or the server stops. */
+static int gate_enter(struct gate *g)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&g->mu);
+	if (g->closed || (g->running >= g->slots && g->waiting >= g->queue))
+		r = -EBUSY;
+	if (r == 0 && g->running >= g->slots) {
+		g->waiting++;
+		while (g->running >= g->slots && !g->closed)
+			pthread_cond_wait(&g->cv, &g->mu);
+		g->waiting--;
+		r = g->closed ? -EBUSY : 0;
+	}
+	if (r == 0)
+		g->running++;
+	pthread_mutex_unlock(&g->mu);
+	return r;
+}
+
+static void gate_leave(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->running--;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_close(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->closed = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* True when no run is in progress or waiting for a slot. */
+static bool gate_drained(struct gate *g)
+{
+	bool idle;
+
+	pthread_mutex_lock(&g->mu);
+	idle = g->running == 0 && g->waiting == 0;
+	pthread_mutex_unlock(&g->mu);
+	return idle;
+}
+
+/* ---- connection deadlines ---- */
+
+/*
+ * libmicrohttpd's own timeout is an idle timeout: a client that sends one
+ * byte a second keeps a connection forever.  Each connection therefore has
+ * a deadline by which the request it is sending must be complete; a watchdog
+ * thread shuts the socket down when it passes (the connection's thread then
+ * sees the error and closes it).  No deadline while a run is in progress.
+ */
+struct tracked {
+	struct tracked *prev, *next;
+	int fd;
+	double deadline; /* 0: none */
+};
+
+struct tracker {
+	pthread_mutex_t mu;
+	struct tracked head; /* circular list */
+	double request_s, idle_s;
+	bool stop;
+	pthread_t thread;
+};
+
+static void tracker_set(struct tracker *t, struct tracked *c, double deadline)
+{
+	pthread_mutex_lock(&t->mu);
+	c->deadline = deadline;
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void *watchdog(void *arg)
+{
+	struct tracker *t = arg;
+	const struct timespec tick = {0, WATCHDOG_TICK_MS * 1000000L};
+
+	for (;;) {
+		double now = supervise_now();
+
+		pthread_mutex_lock(&t->mu);
+		if (t->stop) {
+			pthread_mutex_unlock(&t->mu);
+			return NULL;
+		}
+		for (struct tracked *c = t->head.next; c != &t->head; c = c->next)
+			if (c->deadline > 0 && now > c->deadline) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->deadline = 0;
+			}
+		pthread_mutex_unlock(&t->mu);
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* ---- the server ---- */
+
+struct server {
+	struct executor *ex;
+	struct route_config rc;
+	struct gate gate;
+	struct tracker tracker;
+	char *info;
+	size_t info_len;
+};
+
+/* What lives for one request (MHD's con_cls). */
+struct request_state {
+	struct tracked *conn;
+	enum route_id route;
+	struct route_answer early; /* refused on its headers: sent after the body */
+	bool refused;
+	bool has_body; /* a Content-Length above 0, or a chunked body */
+	char *body;
+	size_t len, cap, limit;
+	bool over;
+};
+
+static struct tracked *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct tracker *t = &((struct server *)cls)->tracker;
+	struct tracked *tc = *socket_context;
+	const union MHD_ConnectionInfo *i;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		tc = calloc(1, sizeof(*tc));
+		if (!tc || !i)
+			return; /* untracked: only the idle timeout applies */
+		tc->fd = i->connect_fd;
+		/* A first request line may take the idle time plus the request time. */
+		tc->deadline = supervise_now() + t->idle_s + t->request_s;
+		pthread_mutex_lock(&t->mu);
+		tc->next = t->head.next;
+		tc->prev = &t->head;
+		t->head.next->prev = tc;
+		t->head.next = tc;
+		pthread_mutex_unlock(&t->mu);
+		*socket_context = tc;
+		return;
+	}
+	if (!tc)
+		return;
+	pthread_mutex_lock(&t->mu);
+	tc->prev->next = tc->next;
+	tc->next->prev = tc->prev;
+	pthread_mutex_unlock(&t->mu);
+	free(tc);
+	*socket_context = NULL;
+}
+
+/* Called once the request line is in: the request's own deadline starts. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct server *s = cls;
+	struct request_state *st = calloc(1, sizeof(*st));
+
+	(void)uri;
+	if (!st)
+		return NULL;
+	st->conn = conn_of(c);
+	if (st->conn)
+		tracker_set(&s->tracker, st->conn, supervise_now() + s->tracker.request_s);
+	return st;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct server *s = cls;
+	struct request_state *st = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (!st)
+		return;
+	/* Keep-alive: the next request may wait the idle time, then must arrive in time. */
+	if (st->conn)
+		tracker_set(&s->tracker, st->conn,
+			    supervise_now() + s->tracker.idle_s + s->tracker.request_s);
+	route_answer_free(&st->early);
+	free(st->body);
+	free(st);
+	*con_cls = NULL;
+}
+
+/* ---- answering ---- */
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer *a)
+{
+	static const char oom[] =
+	    "{\"error\":\"runbox ran out of memory\",\"code\":\"internal_error\"}";
+	struct MHD_Response *res;
+	enum MHD_Result ok;
+	char retry[16];
+
+	if (a->body) {
+		res = MHD_create_response_from_buffer_with_free_callback(a->len, a->body, free);
+		a->body = NULL; /* the response owns it now */
+	} else {
+		res = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
+						      MHD_RESPMEM_PERSISTENT);
+	}
+	if (!res)
+		return MHD_NO;
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+	if (a->allow)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, a->allow);
+	if (a->retry_after) {
+		snprintf(retry, sizeof(retry), "%u", a->retry_after);
+		MHD_add_response_header(res, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
+	ok = MHD_queue_response(c, (unsigned)a->status, res);
+	MHD_destroy_response(res);
+	return ok;
+}
+
+struct collect {
+	struct route_header *h;
+	size_t n;
+	char *query;
+	size_t qlen;
+	bool query_full;
+};
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct collect *col = cls;
+
+	(void)kind;
+	if (col->n < MAX_HEADERS)
+		col->h[col->n++] = (struct route_header){key, value ? value : ""};
+	return MHD_YES;
+}
+
+/* Append @s percent-encoded (MHD hands the query over decoded). */
+static void query_append(struct collect *col, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("-._~", *p);
+
+		if (col->qlen + 4 >= QUERY_MAX) {
+			col->query_full = true;
+			return;
+		}
+		if (plain) {
+			col->query[col->qlen++] = (char)*p;
+			continue;
+		}
+		col->query[col->qlen++] = '%';
+		col->query[col->qlen++] = hex[*p >> 4];
+		col->query[col->qlen++] = hex[*p & 15];
+	}
+	col->query[col->qlen] = '\0';
+}
+
+static void query_raw(struct collect *col, char ch)
+{
+	if (col->qlen + 2 >= QUERY_MAX) {
+		col->query_full = true;
+		return;
+	}
+	col->query[col->qlen++] = ch;
+	col->query[col->qlen] = '\0';
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct collect *col = cls;
+
+	(void)kind;
+	if (col->qlen)
+		query_raw(col, '&');
+	query_append(col, key);
+	if (value) {
+		query_raw(col, '=');
+		query_append(col, value);
+	}
+	return MHD_YES;
+}
+
+static void collect_request(struct MHD_Connection *c, const char *url, const char *method,
+			    struct collect *col, struct route_request *rq)
+{
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, col);
+	col->query[0] = '\0';
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, col);
+	*rq = (struct route_request){.method = method,
+				     .path = url,
+				     .query = col->query,
+				     .headers = col->h,
+				     .n_headers = col->n};
+}
+
+static int busy(const struct route_decision *d, struct route_answer *a)
+{
+	struct rb_err err = {0};
+
+	rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL,
+		"runbox is running as many programs as it may and its queue is full (or it is "
+		"shutting down); retry after the Retry-After seconds.");
+	return route_answer_refused(d, &err, a);
+}
+
+/* Take a run slot, run @d's request in a worker, answer. */
+static void run(struct server *s, struct request_state *st, const struct route_decision *d,
+		struct route_answer *a)
+{
+	struct rb_err err = {0};
+	char *json = NULL;
+	int r;
+
+	if (s->ex->unavailable) {
+		route_answer_refused(d, &s->ex->unavailable_err, a);
+		return;
+	}
+	if (st->conn)
+		tracker_set(&s->tracker, st->conn, 0);
+	if (gate_enter(&s->gate) < 0) {
+		busy(d, a);
+		return;
+	}
+	r = worker_run(s->ex, d->run_body, d->run_len, NULL, &json, &err);
+	gate_leave(&s->gate);
+	route_answer_run(d, r, &err, json, a);
+}
+
+static void dispatch(struct server *s, struct request_state *st, const struct route_request *rq,
+		     struct route_answer *a)
+{
+	struct route_decision d = {0};
+
+	if (st->route == ROUTE_HEALTH || st->route == ROUTE_ROOT) {
+		route_answer_ok("text/plain; charset=utf-8", "OK", 2, a);
+		return;
+	}
+	if (st->route == ROUTE_INFO) {
+		route_answer_ok("application/json", s->info, s->info_len, a);
+		return;
+	}
+	if (route_prepare(&s->rc, st->route, rq, &d, a) < 0)
+		return;
+	run(s, st, &d, a);
+	route_decision_free(&d);
+}
+
+/* Keep what fits under the cap; past it, read and drop, and answer 413 at the end. */
+static int take_body(struct request_state *st, const char *data, size_t n)
+{
+	if (!st->limit)
+		return 0; /* a route that reads no body (GET) ignores one */
+	if (st->over || st->len + n > st->limit) {
+		st->over = true;
+		return 0;
+	}
+	if (st->len + n + 1 > st->cap) {
+		size_t cap = st->cap ? st->cap : 16384;
+		char *b;
+
+		while (cap < st->len + n + 1)
+			cap *= 2;
+		b = realloc(st->body, cap);
+		if (!b)
+			return -ENOMEM;
+		st->body = b;
+		st->cap = cap;
+	}
+	memcpy(st->body + st->len, data, n);
+	st->len += n;
+	st->body[st->len] = '\0';
+	return 0;
+}
+
+static void first_call(struct server *s, struct request_state *st, struct MHD_Connection *c,
+		       const char *url, const char *method)
+{
+	struct route_header h[MAX_HEADERS];
+	char query[QUERY_MAX];
+	struct collect col = {.h = h, .query = query};
+	struct route_request rq;
+	const char *cl;
+
+	collect_request(c, url, method, &col, &rq);
+	st->route = route_match(&s->rc, &rq, &st->early);
+	st->refused = st->route == ROUTE_NONE;
+	st->limit = route_body_cap(&s->rc, st->route);
+	cl = route_header(&rq, "Content-Length");
+	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
+}
+
+static enum MHD_Result last_call(struct server *s, struct request_state *st,
+				 struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct route_header h[MAX_HEADERS];
+	char query[QUERY_MAX];
+	struct collect col = {.h = h, .query = query};
+	struct route_answer a = {0};
+	struct route_request rq;
+	struct rb_err err = {0};
+	struct route_decision plain = {.route = st->route};
+
+	if (st->refused)
+		return send_answer(c, &st->early);
+	collect_request(c, url, method, &col, &rq);
+	rq.body = st->body ? st->body : "";
+	rq.body_len = st->len;
+	if (st->over) {
+		rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "body_too_large", NULL,
+			"The request body is larger than the limit of %zu bytes.", st->limit);
+		route_answer_refused(&plain, &err, &a);
+	} else if (col.query_full) {
+		rb_fail(&err, RB_FAULT_REQUEST, 0, "invalid_query", NULL,
+			"The query string is longer than %d bytes.", QUERY_MAX - 4);
+		route_answer_refused(&plain, &err, &a);
+	} else {
+		dispatch(s, st, &rq, &a);
+	}
+	return send_answer(c, &a);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	struct server *s = cls;
+	struct request_state *st = *con_cls;
+
+	(void)version;
+	if (!st)
+		return MHD_NO; /* out of memory in on_request_line */
+	if (!st->route && !st->refused) {
+		first_call(s, st, c, url, method);
+		/*
+		 * A refusal on the headers alone is answered without reading the
+		 * body (the connection then closes); without a body it waits for
+		 * the last call, which keeps the connection alive.
+		 */
+		if (st->refused && st->has_body)
+			return send_answer(c, &st->early);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (take_body(st, upload_data, *upload_data_size) < 0)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return last_call(s, st, c, url, method);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_msg(LOG_DEBUG, "http", msg);
+}
+
+/* ---- start, wait, stop ---- */
+
+static unsigned cpu_count(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	return 1;
+}
+
+static int resolve(const char *host, unsigned port, struct sockaddr_storage *ret,
+		   struct rb_err *err)
+{
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *ai = NULL;
+	char portstr[16];
+	int r;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	r = getaddrinfo(host, portstr, &hints, &ai);
+	if (r != 0)
+		return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", "--host",
+			       "Cannot listen on '%s': %s.", host, gai_strerror(r));
+	memcpy(ret, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *s, const struct sockaddr_storage *addr,
+				       unsigned port)
+{
+	const struct runbox_serve_limits *l = &s->ex->cfg.serve;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if (addr->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	return MHD_start_daemon(
+	    flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, l->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->idle_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, l->max_header_bytes * POOL_PER_HEADER_BYTE,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_request_line, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+	    MHD_OPTION_END);
+}
+
+static void log_listening(struct MHD_Daemon *d, const char *host, unsigned slots,
+			  const struct runbox_serve_limits *l)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "host", host);
+	cJSON_AddNumberToObject(f, "port", i ? i->port : 0);
+	cJSON_AddNumberToObject(f, "concurrency", slots);
+	cJSON_AddNumberToObject(f, "queue", l->queue);
+	cJSON_AddNumberToObject(f, "max_connections", l->max_connections);
+	cJSON_AddBoolToObject(f, "token", l->token[0] != '\0');
+	log_event(LOG_INFO, "serve_listening", f);
+}
+
+/*
+ * First signal: stop listening and taking runs, let the runs in progress
+ * answer.  A second signal during that wait ends the server at once.
+ */
+static void wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs)
+{
+	const struct timespec tick = {0, 100 * 1000000L};
+	int sig;
+
+	while (sigwait(sigs, &sig) != 0)
+		;
+	log_msg(LOG_INFO, "serve_stopping", "signal received: finishing the runs in progress");
+	MHD_quiesce_daemon(d);
+	gate_close(&s->gate);
+	while (!gate_drained(&s->gate))
+		if (sigtimedwait(sigs, NULL, &tick) > 0) {
+			log_msg(LOG_INFO, "serve_stopped", "second signal: exiting now");
+			_exit(1);
+		}
+}
+
+static int server_init(struct server *s, struct executor *ex, unsigned *ret_slots,
+		       struct rb_err *err)
+{
+	const struct runbox_serve_limits *l = &ex->cfg.serve;
+
+	memset(s, 0, sizeof(*s));
+	s->ex = ex;
+	s->rc = (struct route_config){.token = l->token,
+				      .max_body_bytes = ex->cfg.limits.max_body_bytes,
+				      .max_script_bytes = ex->cfg.limits.max_script_bytes};
+	*ret_slots = l->concurrency ? l->concurrency : cpu_count();
+	pthread_mutex_init(&s->gate.mu, NULL);
+	pthread_cond_init(&s->gate.cv, NULL);
+	s->gate.slots = *ret_slots;
+	s->gate.queue = l->queue;
+	pthread_mutex_init(&s->tracker.mu, NULL);
+	s->tracker.head.next = s->tracker.head.prev = &s->tracker.head;
+	s->tracker.request_s = l->request_timeout_s;
+	s->tracker.idle_s = l->idle_timeout_s;
+	if (info_build(ex, *ret_slots, &s->info, err) < 0)
+		return -EIO;
+	s->info_len = strlen(s->info);
+	return 0;
+}
+
+int serve_main(struct executor *ex, const char *host, unsigned port)
+{
+	static struct server s;
+	struct sockaddr_storage addr;
+	struct rb_err err = {0};
+	struct MHD_Daemon *d;
+	sigset_t sigs;
+	unsigned slots;
+
+	/*
+	 * The server runs no program itself: its workers are the subreapers.
+	 * An orphan of a worker that died goes to the system's reaper rather
+	 * than pile up as a zombie here (it dies anyway: launch ties it to the
+	 * worker's life).
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	if (server_init(&s, ex, &slots, &err) < 0 || resolve(host, port, &addr, &err) < 0) {
+		fprintf(stderr, "runbox serve: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
+	/* Blocked in every thread (they inherit the mask); only sigwait takes them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	d = start_daemon(&s, &addr, port);
+	if (!d) {
+		fprintf(stderr,
+			"runbox serve: cannot listen on %s port %u (in use, or not an "
+			"address of this machine)\n",
+			host, port);
+		return RUNBOX_EXIT_FAULT;
+	}
+	pthread_create(&s.tracker.thread, NULL, watchdog, &s.tracker);
+	log_listening(d, host, slots, &ex->cfg.serve);
+	wait_and_drain(&s, d, &sigs);
+	MHD_stop_daemon(d);
+	pthread_mutex_lock(&s.tracker.mu);
+	s.tracker.stop = true;
+	pthread_mutex_unlock(&s.tracker.mu);
+	pthread_join(s.tracker.thread, NULL);
+	free(s.info);
+	log_msg(LOG_INFO, "serve_stopped", "every run answered; exiting");
+	return 0;
+}
+
+static int usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr,
+		"runbox serve: %s '%s'\nusage: runbox serve [--host H] [--port P]  "
+		"(defaults: %s, %u)\n",
+		msg, arg, SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT);
+	return RUNBOX_EXIT_REFUSED;
+}
+
+int serve_cmd(struct executor *ex, int argc, char **argv)
+{
+	const char *host = SERVE_DEFAULT_HOST;
+	unsigned long port = SERVE_DEFAULT_PORT;
+
+	for (int i = 0; i < argc; i++) {
+		char *end;
+
+		if (i + 1 >= argc || (strcmp(argv[i], "--host") && strcmp(argv[i], "--port")))
+			return usage_error(i + 1 >= argc ? "missing value or unknown option"
+							 : "unknown option",
+					   argv[i]);
+		if (strcmp(argv[i], "--host") == 0) {
+			host = argv[++i];
+			continue;
+		}
+		errno = 0;
+		port = strtoul(argv[++i], &end, 10);
+		if (errno || *end || end == argv[i] || port > 65535)
+			return usage_error("--port takes a number from 0 to 65535, not", argv[i]);
+	}
+	return serve_main(ex, host, (unsigned)port);
+}

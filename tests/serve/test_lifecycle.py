@@ -1,0 +1,112 @@
+"""The server's life: a clean stop on SIGTERM/SIGINT that lets the runs in
+progress answer, and nothing left running when it is SIGKILLed, whether it
+runs as root or as an unprivileged user."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import concurrent, MARK_NAME, children_of, proc_environ_has, processes_of_binary
+
+# A program that leaves a daemonised grandchild and a plain child behind,
+# all sleeping, all carrying the marker in their environment.
+DAEMONS = r"""
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(600)
+    os._exit(0)
+if os.fork() == 0:
+    time.sleep(600)
+print('started', flush=True)
+time.sleep(600)
+"""
+
+
+def _wait(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_lets_runs_in_progress_answer(serve, sig):
+    s = serve.start()
+    out = {}
+
+    def go():
+        out["r"] = s.run({"script": "import time; time.sleep(2); print('done')"})
+
+    t = threading.Thread(target=go)
+    t.start()
+    _wait(lambda: children_of(s.pid), 10, "the run never started")
+    time.sleep(0.3)
+    s.proc.send_signal(sig)
+    t.join(30)
+    assert out["r"].ran()["stdout"] == "done\n"
+    assert s.proc.wait(30) == 0
+    assert any('"serve_stopped"' in line for line in s.stderr_lines)
+    with pytest.raises(OSError):
+        s.request("GET", "/api/health", timeout=2)
+
+
+def test_second_signal_exits_at_once(serve):
+    s = serve.start()
+    marker = s.mark()
+    t = threading.Thread(target=lambda: _swallow(lambda: s.run(
+        {"script": "import time; time.sleep(600)", "env": {MARK_NAME: marker}})),
+        daemon=True)
+    t.start()
+    _wait(lambda: proc_environ_has([marker.encode()]), 15, "the program never started")
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert s.proc.poll() is None, "the server stopped while a run was in progress"
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(10) != 0
+    s.killed = True  # its workspace stays; nothing may keep running (checked by the fixture)
+
+
+@concurrent
+@pytest.mark.parametrize("user", ["root", "nobody"])
+def test_sigkill_leaves_no_worker_or_program(serve, user):
+    s = serve.start(user=user, env={"RUNBOX_CONCURRENCY": "2"})
+    marks = [s.mark() for _ in range(2)]
+    for m in marks:
+        threading.Thread(target=lambda m=m: _swallow(lambda: s.run(
+            {"script": DAEMONS, "env": {MARK_NAME: m}})), daemon=True).start()
+    # Each program and its two descendants are up.
+    _wait(lambda: len(proc_environ_has([m.encode() for m in marks])) >= 6, 20,
+          "the programs never started their descendants")
+    workers = children_of(s.pid)
+    assert len(workers) == 2
+    s.kill()
+    _wait(lambda: not proc_environ_has([m.encode() for m in marks]), 10,
+          "a program outlived the SIGKILLed server")
+    _wait(lambda: not [p for p in workers if os.path.exists(f"/proc/{p}")], 10,
+          "a worker outlived the SIGKILLed server")
+    assert not [p for p in processes_of_binary(s.bin)
+                if b"serve" in open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")]
+
+
+def _swallow(fn):
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - the server is killed under it on purpose
+        pass
+
+
+def test_usage_errors():
+    from conftest import runbox_bin
+    for args, want in ((["--port", "70000"], "--port takes a number"),
+                       (["--bogus", "1"], "unknown option"),
+                       (["--port"], "missing value"),
+                       (["--host", "no.such.host.invalid", "--port", "0"], "Cannot listen")):
+        p = subprocess.run([str(runbox_bin()), "serve", *args], capture_output=True, timeout=30,
+                           env={"RUNBOX_LOG": "off", "PATH": "/usr/bin:/bin"})
+        assert p.returncode != 0 and want in p.stderr.decode(), (args, p.stderr)
