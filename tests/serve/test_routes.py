@@ -1,15 +1,18 @@
 """Every route of `runbox serve` and every status code it answers, over
 fresh connections, keep-alive connections and chunked bodies."""
 
+import glob
 import json
 import os
+import shutil
+import subprocess
 import signal
 import threading
 import time
 
 import pytest
 
-from conftest import AS, MARK_NAME, children_of, raw_exchange
+from conftest import AS, MARK_NAME, children_of, raw_exchange, runbox_bin
 
 
 def test_health_and_root_probe(serve):
@@ -224,3 +227,30 @@ def test_header_cap(serve):
     status = int(out.split(b" ", 2)[1])
     assert status in (413, 431), out[:200]
     assert s.request("GET", "/api/health", headers={"X-Fine": "a" * 500}).status == 200
+
+
+def test_info_lists_the_wheel_cache(serve, tmp_path):
+    # A cache baked from Debian's own wheels: /api/info lists what it holds,
+    # and a request can use it.
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    shutil.copy(glob.glob("/usr/share/python-wheels/wheel-*.whl")[0], wheels)
+    cache = tmp_path / "cache"
+    subprocess.run([str(runbox_bin()), "bake", str(wheels), str(cache)], check=True,
+                   capture_output=True)
+    os.chmod(tmp_path, 0o755)
+    s = serve.start(env={"RUNBOX_CACHE_DIR": str(cache)})
+    j = s.request("GET", "/api/info").json()
+    assert [p["name"] for p in j["cache_packages"]] == ["wheel"]
+    assert "cache_error" not in j
+    ran = s.run({"script": "import wheel; print(wheel.__version__)",
+                 "dependencies": ["wheel"]}).ran()
+    assert ran["stdout"] == j["cache_packages"][0]["version"] + "\n"
+
+
+def test_info_says_why_the_cache_is_unusable(serve, tmp_path):
+    (tmp_path / "index.json").write_text("{not json")
+    os.chmod(tmp_path, 0o755)
+    s = serve.start(env={"RUNBOX_CACHE_DIR": str(tmp_path)})
+    j = s.request("GET", "/api/info").json()
+    assert j["cache_packages"] == [] and "index.json" in j["cache_error"]
