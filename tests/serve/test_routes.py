@@ -4,6 +4,8 @@ fresh connections, keep-alive connections and chunked bodies."""
 import glob
 import json
 import os
+import pathlib
+import tempfile
 import shutil
 import subprocess
 import signal
@@ -229,9 +231,20 @@ def test_header_cap(serve):
     assert s.request("GET", "/api/health", headers={"X-Fine": "a" * 500}).status == 200
 
 
-def test_info_lists_the_wheel_cache(serve, tmp_path):
+@pytest.fixture
+def open_tmp():
+    # pytest's tmp_path sits below a 0700 directory the unprivileged server
+    # cannot cross.
+    d = pathlib.Path(tempfile.mkdtemp(prefix="runbox-serve-cache.", dir="/tmp"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_info_lists_the_wheel_cache(serve, open_tmp):
     # A cache baked from Debian's own wheels: /api/info lists what it holds,
     # and a request can use it.
+    tmp_path = open_tmp
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     shutil.copy(glob.glob("/usr/share/python-wheels/wheel-*.whl")[0], wheels)
@@ -241,14 +254,15 @@ def test_info_lists_the_wheel_cache(serve, tmp_path):
     os.chmod(tmp_path, 0o755)
     s = serve.start(env={"RUNBOX_CACHE_DIR": str(cache)})
     j = s.request("GET", "/api/info").json()
-    assert [p["name"] for p in j["cache_packages"]] == ["wheel"]
+    assert [p["name"] for p in j["cache_packages"]] == ["wheel"], j.get("cache_error")
     assert "cache_error" not in j
     ran = s.run({"script": "import wheel; print(wheel.__version__)",
                  "dependencies": ["wheel"]}).ran()
     assert ran["stdout"] == j["cache_packages"][0]["version"] + "\n"
 
 
-def test_info_says_why_the_cache_is_unusable(serve, tmp_path):
+def test_info_says_why_the_cache_is_unusable(serve, open_tmp):
+    tmp_path = open_tmp
     (tmp_path / "index.json").write_text("{not json")
     os.chmod(tmp_path, 0o755)
     s = serve.start(env={"RUNBOX_CACHE_DIR": str(tmp_path)})
