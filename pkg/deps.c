@@ -170,6 +170,13 @@ int deps_resolve(const char *python, const char *const *reqs, size_t n,
 	return r;
 }
 
+const cJSON *deps_installed(const char *python, struct rb_err *err)
+{
+	if (!installed && list_installed(python, err) < 0)
+		return NULL;
+	return installed;
+}
+
 size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size)
 {
 	size_t len = 0;

@@ -34,6 +34,12 @@ struct deps_result {
 int deps_resolve(const char *python, const char *const *reqs, size_t n,
 		 struct deps_result *ret, struct rb_err *err);
 
+/*
+ * Every distribution the interpreter @python has, as {"normalised-name":
+ * "version", ...}: asked once per process and cached; owned by deps.c.
+ */
+const cJSON *deps_installed(const char *python, struct rb_err *err);
+
 /* Write the ':'-joined import path into @buf; returns its length (0: none). */
 size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size);
 
