@@ -212,9 +212,11 @@ int lambda_event_parse(const char *event, size_t n, size_t max_body, struct lamb
 	if (r >= 0)
 		r = body_of(h.root, max_body, &h, err);
 	if (r < 0) {
+		enum lambda_event_kind kind = h.kind;
+
 		lambda_http_free(&h);
 		memset(ret, 0, sizeof(*ret));
-		ret->kind = h.kind;
+		ret->kind = kind; /* to shape the refusal as the event's kind wants */
 		return r;
 	}
 	*ret = h;
