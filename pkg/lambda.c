@@ -376,12 +376,16 @@ static bool is_proxy(const struct invocation *inv)
 	return kind != LAMBDA_EVENT_DIRECT;
 }
 
-/* Send @rep; a 413 gets one more try with the last-resort answer. */
+/*
+ * Send @rep.  A 413 means the Runtime API's limit is below what was fitted:
+ * one more try with every artifact left out and the output cut, and if even
+ * that is refused, the invocation ends as an error that says so rather
+ * than never being answered.
+ */
 static long send_reply(struct client *c, const struct invocation *inv, const struct reply *rep)
 {
-	char path[200];
+	char path[200], *small, *eb;
 	long st;
-	char *small;
 
 	snprintf(path, sizeof(path), "/invocation/%s/%s", inv->id,
 		 rep->error_type ? "error" : "response");
@@ -393,6 +397,14 @@ static long send_reply(struct client *c, const struct invocation *inv, const str
 	if (small)
 		st = post(c, path, small, NULL);
 	free(small);
+	if (st != 413 && small)
+		return st;
+	snprintf(path, sizeof(path), "/invocation/%s/error", inv->id);
+	eb = lambda_error_body("Runtime.ResponseTooLarge",
+			       "The Runtime API refused the answer as too large even without "
+			       "artifacts and with the output cut.");
+	st = eb ? post(c, path, eb, "Runtime.ResponseTooLarge") : -1;
+	free(eb);
 	return st;
 }
 

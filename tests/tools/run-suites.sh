@@ -35,6 +35,9 @@ suite "workloads" "$static" "$root/tests/workloads"
 suite "attacks as root" "$static" "$root/tests/attacks" ATTACKS_AS=root
 suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
 suite "platform rehearsal" "$static" "$root/tests/platform"
+suite "lambda as root" "$static" "$root/tests/lambda" LAMBDA_AS=root
+suite "lambda as an unprivileged user" "$static" "$root/tests/lambda" LAMBDA_AS=nobody
+suite "mcp" "$static" "$root/tests/mcp"
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status
