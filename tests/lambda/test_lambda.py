@@ -100,8 +100,14 @@ def test_trace_id_is_for_runbox_logs_only(lam):
     lam.bodies.append(body)
     assert json.loads(body)["stdout"] == "None\n"
     trace = lam.api.trace_ids[rid]
-    lines = [json.loads(x) for x in lam.logs().splitlines() if x.startswith("{")]
-    inv = [x for x in lines if x.get("event") == "invocation" and x["aws_request_id"] == rid]
+    # The line is written once the answer is posted: wait for it.
+    end = time.monotonic() + 20
+    while True:
+        lines = [json.loads(x) for x in lam.logs().splitlines() if x.startswith("{")]
+        inv = [x for x in lines if x.get("event") == "invocation" and x["aws_request_id"] == rid]
+        if inv or time.monotonic() > end:
+            break
+        time.sleep(0.05)
     assert inv and inv[0]["trace_id"] == trace and inv[0]["runtime_api_status"] == 202
 
 

@@ -38,6 +38,7 @@ suite "platform rehearsal" "$static" "$root/tests/platform"
 suite "lambda as root" "$static" "$root/tests/lambda" LAMBDA_AS=root
 suite "lambda as an unprivileged user" "$static" "$root/tests/lambda" LAMBDA_AS=nobody
 suite "mcp" "$static" "$root/tests/mcp"
+suite "mcp (asan)" "$asan" "$root/tests/mcp"
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status
