@@ -16,16 +16,20 @@
 
 #include "requirement.h"
 
-/* Prints {"normalised-name": "version", ...} for every installed distribution. */
+/*
+ * Prints {"python": version, "packages": {"normalised-name": "version", ...}}
+ * for every installed distribution.
+ */
 static const char list_program[] =
-	"import importlib.metadata as m, json, re\n"
+	"import importlib.metadata as m, json, re, platform\n"
 	"out = {}\n"
 	"for d in m.distributions():\n"
 	"    n = d.metadata['Name']\n"
 	"    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
-	"print(json.dumps(out))\n";
+	"print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
 
-static cJSON *installed; /* cached for the life of the process */
+static cJSON *listing;	 /* cached for the life of the process */
+static cJSON *installed; /* listing's "packages" */
 
 static int read_all_fd(int fd, char **ret, size_t *ret_len)
 {
@@ -85,10 +89,28 @@ static int list_installed(const char *python, struct rb_err *err)
 	}
 	close(p[0]);
 	waitpid(pid, &st, 0);
-	installed = cJSON_Parse(out);
+	listing = cJSON_Parse(out);
 	free(out);
-	if (!installed || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	installed = cJSON_GetObjectItemCaseSensitive(listing, "packages");
+	if (!cJSON_IsObject(installed) || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		cJSON_Delete(listing);
+		listing = installed = NULL;
 		return rb_fail_sys(err, EIO, "list the packages installed for '%s'", python);
+	}
+	return 0;
+}
+
+int deps_installed(const char *python, const cJSON **ret_packages, const char **ret_version,
+		   struct rb_err *err)
+{
+	const cJSON *v;
+	int r = installed ? 0 : list_installed(python, err);
+
+	if (r < 0)
+		return r;
+	v = cJSON_GetObjectItemCaseSensitive(listing, "python");
+	*ret_packages = installed;
+	*ret_version = cJSON_IsString(v) ? v->valuestring : "";
 	return 0;
 }
 
@@ -168,13 +190,6 @@ int deps_resolve(const char *python, const char *const *reqs, size_t n,
 	}
 	free(rq);
 	return r;
-}
-
-const cJSON *deps_installed(const char *python, struct rb_err *err)
-{
-	if (!installed && list_installed(python, err) < 0)
-		return NULL;
-	return installed;
 }
 
 size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size)

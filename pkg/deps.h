@@ -35,10 +35,13 @@ int deps_resolve(const char *python, const char *const *reqs, size_t n,
 		 struct deps_result *ret, struct rb_err *err);
 
 /*
- * Every distribution the interpreter @python has, as {"normalised-name":
- * "version", ...}: asked once per process and cached; owned by deps.c.
+ * The interpreter's version and its installed distributions as
+ * {"normalised-name": "version"}, asked once per process and cached (a
+ * process that forks workers asks first, and every worker inherits it).
+ * The results stay owned by deps; never free them.
  */
-const cJSON *deps_installed(const char *python, struct rb_err *err);
+int deps_installed(const char *python, const cJSON **ret_packages, const char **ret_version,
+		   struct rb_err *err);
 
 /* Write the ':'-joined import path into @buf; returns its length (0: none). */
 size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size);

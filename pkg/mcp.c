@@ -136,6 +136,7 @@ static const char packages_output_schema[] =
     "\"preinstalled\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
     "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"}},"
     "\"required\":[\"name\",\"version\"]}},"
+    "\"python\":{\"type\":\"string\",\"description\":\"the interpreter's version\"},"
     "\"cache\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
     "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"}},"
     "\"required\":[\"name\",\"version\"]}}},\"required\":[\"preinstalled\",\"cache\"]}";
@@ -470,7 +471,8 @@ static cJSON *mcp_cache_packages(void)
 static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 {
 	struct rb_err err = {0};
-	const cJSON *inst, *p;
+	const cJSON *inst = NULL, *p;
+	const char *pyver = "";
 	const cJSON **v;
 	cJSON *out, *pre, *cache;
 	char *text = NULL;
@@ -479,8 +481,7 @@ static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 
 	if (cJSON_GetArraySize(args) > 0)
 		return tool_error(s, "list_packages takes no arguments.");
-	inst = s->installed(s->ctx, &err);
-	if (!inst)
+	if (s->installed(s->ctx, &inst, &pyver, &err) < 0 || !inst)
 		return tool_error(s, "runbox could not list the packages: %s", err.msg);
 	v = calloc((size_t)cJSON_GetArraySize(inst) + 1, sizeof(*v));
 	f = open_memstream(&text, &len);
@@ -496,8 +497,10 @@ static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 			v[n++] = p;
 	qsort(v, n, sizeof(*v), by_name);
 	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "python", pyver);
 	pre = cJSON_AddArrayToObject(out, "preinstalled");
-	fprintf(f, "Pre-installed Python packages (%zu), importable by run_python:\n", n);
+	fprintf(f, "Python %s. Pre-installed packages (%zu), importable by run_python:\n", pyver,
+		n);
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -693,11 +696,12 @@ static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct
 	return executor_run(ctx, body, n, NULL, ret_json, err);
 }
 
-static const cJSON *installed_cb(void *ctx, struct rb_err *err)
+static int installed_cb(void *ctx, const cJSON **ret_packages, const char **ret_version,
+			struct rb_err *err)
 {
 	const struct executor *ex = ctx;
 
-	return deps_installed(ex->cfg.python, err);
+	return deps_installed(ex->cfg.python, ret_packages, ret_version, err);
 }
 
 static void write_line(const char *s)

@@ -29,8 +29,10 @@ struct mcp_server {
 	char version[16]; /* negotiated protocol version, "" before initialize */
 	/* Run one contract request: executor_run()'s convention. */
 	int (*run)(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err);
-	/* {"name": "version", ...} of the pre-installed packages, owned by the callee. */
-	const cJSON *(*installed)(void *ctx, struct rb_err *err);
+	/* deps_installed(): the interpreter's version and {"name": "version", ...}, owned by
+	 * the callee. */
+	int (*installed)(void *ctx, const cJSON **ret_packages, const char **ret_version,
+			 struct rb_err *err);
 	void *ctx;
 	double default_timeout_s, max_timeout_s; /* said in the tool descriptions */
 };

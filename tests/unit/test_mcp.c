@@ -31,11 +31,15 @@ static int fake_run(void *ctx, const char *body, size_t n, char **ret_json, stru
 	return canned_r;
 }
 
-static const cJSON *fake_pkgs(void *ctx, struct rb_err *err)
+static int fake_pkgs(void *ctx, const cJSON **ret_packages, const char **ret_version,
+		     struct rb_err *err)
 {
 	(void)ctx;
-	(void)err;
-	return fake_installed;
+	if (!fake_installed)
+		return rb_fail(err, RB_FAULT_INTERNAL, 5, "internal_error", NULL, "no python");
+	*ret_packages = fake_installed;
+	*ret_version = "3.11.2";
+	return 0;
 }
 
 static struct mcp_server server(void)
@@ -395,6 +399,7 @@ static void test_list_packages(void **state)
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pre, 0), "name")->valuestring,
 			    "numpy");
 	assert_non_null(strstr(text0(res), "pandas 1.5.3"));
+	assert_non_null(strstr(text0(res), "Python 3.11.2"));
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
 	cJSON_Delete(res);
 	res = call(&s, "list_packages", "{\"x\":1}");
@@ -404,6 +409,7 @@ static void test_list_packages(void **state)
 	fake_installed = NULL;
 	res = call(&s, "list_packages", "{}");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	assert_non_null(strstr(text0(res), "no python"));
 	cJSON_Delete(res);
 }
 
