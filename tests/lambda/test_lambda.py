@@ -165,6 +165,14 @@ def test_proxy_body_over_the_cap_is_413(lam_idle):
     assert json.loads(body)["code"] in ("body_too_large", "script_too_large")
 
 
+def test_direct_event_over_the_cap_is_refused_unread(lam_idle):
+    # The event cap is twice the body cap plus 1 MiB (room for base64 and escaping).
+    lam_idle.start({"RUNBOX_MAX_BODY_BYTES": "2048"})
+    kind, body, _ = lam_idle.invoke(b'{"script": "' + b"#" * (2 * 1024 * 1024) + b'"}')
+    assert kind == "response" and json.loads(body)["code"] == "body_too_large"
+    assert lam_idle.run({"script": "print('next')"})["stdout"] == "next\n"
+
+
 @pytest.mark.parametrize("event", [
     {"httpMethod": "GET"},
     {"rawPath": "/api/run", "requestContext": {"http": {"method": "POST"}}, "body": {"a": 1}},
