@@ -336,44 +336,31 @@ static void answer_route(struct executor *ex, const struct route_decision *d,
 	}
 }
 
-static void run_proxy(struct executor *ex, const struct invocation *inv,
+/*
+ * A proxy event, already parsed into @h (or refused with @bad): routed as
+ * the HTTP server routes it, answered as an HTTP response in JSON.
+ */
+static void run_proxy(struct executor *ex, const struct lambda_http *h, const struct rb_err *bad,
 		      const struct executor_opts *opts, const struct rb_err *late,
 		      struct reply *rep)
 {
-	/* LEAD: .token = RUNBOX_TOKEN once the server's configuration is merged. */
+	/* LEAD: .token = cfg.serve.token (RUNBOX_TOKEN) once serve's configuration is merged. */
 	struct route_config rc = {.max_body_bytes = ex->cfg.limits.max_body_bytes,
 				  .max_script_bytes = ex->cfg.limits.max_script_bytes};
 	struct route_decision d = {0};
 	struct route_answer a = {0};
-	struct lambda_http h = {0};
-	struct rb_err err = {0};
 	struct executor_opts o = *opts;
 
 	o.response_cost = lambda_proxy_cost;
-	if (lambda_event_parse(inv->body, inv->len, rc.max_body_bytes, &h, &err) < 0)
-		route_answer_refused(&d, &err, &a);
+	if (bad)
+		route_answer_refused(&d, bad, &a);
 	else if (late)
 		route_answer_refused(&d, late, &a);
-	else if (route_decide(&rc, &h.rq, &d, &a) == 0)
+	else if (route_decide(&rc, &h->rq, &d, &a) == 0)
 		answer_route(ex, &d, &o, &a);
 	rep->body = lambda_proxy_response(&a);
 	route_answer_free(&a);
 	route_decision_free(&d);
-	lambda_http_free(&h);
-}
-
-static bool is_proxy(const struct invocation *inv)
-{
-	struct lambda_http h = {0};
-	struct rb_err err = {0};
-	enum lambda_event_kind kind;
-
-	if (inv->over || !inv->body)
-		return false;
-	lambda_event_parse(inv->body, inv->len, inv->cap, &h, &err);
-	kind = h.kind;
-	lambda_http_free(&h);
-	return kind != LAMBDA_EVENT_DIRECT;
 }
 
 /*
@@ -415,7 +402,7 @@ static void log_invocation(const struct invocation *inv, bool proxy, const struc
 
 	cJSON_AddStringToObject(f, "aws_request_id", inv->id);
 	cJSON_AddStringToObject(f, "trace_id", inv->trace);
-	cJSON_AddStringToObject(f, "event", proxy ? "proxy" : "direct");
+	cJSON_AddStringToObject(f, "kind", proxy ? "proxy" : "direct");
 	cJSON_AddStringToObject(f, "answer", rep->error_type ? rep->error_type : "response");
 	cJSON_AddNumberToObject(f, "response_bytes", rep->body ? (double)strlen(rep->body) : 0);
 	cJSON_AddNumberToObject(f, "runtime_api_status", (double)status);
@@ -423,35 +410,56 @@ static void log_invocation(const struct invocation *inv, bool proxy, const struc
 	log_event(LOG_INFO, "invocation", f);
 }
 
+/*
+ * The options Lambda imposes: the answer fits 6 MB, and the program ends in
+ * time for runbox to answer.  Returns false (with @late filled) when the
+ * deadline leaves no time at all.
+ */
+static bool lambda_opts(const struct invocation *inv, long long now, struct executor_opts *ret,
+			struct rb_err *late)
+{
+	long long deadline = lambda_parse_deadline(inv->deadline);
+	double cap = lambda_timeout_cap(deadline, now);
+
+	ret->max_response_bytes = LAMBDA_MAX_RESPONSE_BYTES - LAMBDA_RESPONSE_MARGIN;
+	ret->max_timeout_s = cap > 0 ? cap : 0;
+	if (!deadline || cap > 0)
+		return true;
+	rb_fail(late, RB_FAULT_UNAVAILABLE, 0, "deadline_exceeded", NULL,
+		"The invocation's deadline leaves no time to run the program (%lld ms left, "
+		"%.1f s are kept for answering).",
+		deadline - now, LAMBDA_DEADLINE_MARGIN_S);
+	return false;
+}
+
 static void handle(struct executor *ex, struct client *c, const struct invocation *inv)
 {
-	struct executor_opts opts = {
-	    .max_response_bytes = LAMBDA_MAX_RESPONSE_BYTES - LAMBDA_RESPONSE_MARGIN,
-	};
-	long long t0 = now_ms(), deadline = lambda_parse_deadline(inv->deadline);
-	double cap = lambda_timeout_cap(deadline, t0);
-	struct rb_err late = {0};
+	struct executor_opts opts = {0};
+	long long t0 = now_ms();
+	struct rb_err late = {0}, bad = {0};
 	struct reply rep = {0};
-	bool proxy = is_proxy(inv);
+	struct lambda_http h = {0};
+	bool in_time = lambda_opts(inv, t0, &opts, &late), proxy;
 	long st = -1;
+	int pr = 0;
 
-	if (deadline && cap <= 0)
-		rb_fail(&late, RB_FAULT_UNAVAILABLE, 0, "deadline_exceeded", NULL,
-			"The invocation's deadline leaves no time to run the program (%lld ms "
-			"left, %.1f s are kept for answering).",
-			deadline - t0, LAMBDA_DEADLINE_MARGIN_S);
-	opts.max_timeout_s = cap > 0 ? cap : 0;
+	/* An event too large to read is refused as a direct one: its kind is unknown. */
+	if (!inv->over && inv->body)
+		pr = lambda_event_parse(inv->body, inv->len, ex->cfg.limits.max_body_bytes, &h,
+					&bad);
+	proxy = h.kind != LAMBDA_EVENT_DIRECT;
 	/* For runbox's own log lines only: the program's environment is built from scratch. */
 	if (inv->trace[0])
 		setenv("_X_AMZN_TRACE_ID", inv->trace, 1);
 	if (proxy)
-		run_proxy(ex, inv, &opts, late.code[0] ? &late : NULL, &rep);
+		run_proxy(ex, &h, pr < 0 ? &bad : NULL, &opts, in_time ? NULL : &late, &rep);
 	else
-		run_direct(ex, inv, &opts, late.code[0] ? &late : NULL, &rep);
+		run_direct(ex, inv, &opts, in_time ? NULL : &late, &rep);
 	if (rep.body)
 		st = send_reply(c, inv, &rep);
 	log_invocation(inv, proxy, &rep, st, t0);
 	unsetenv("_X_AMZN_TRACE_ID");
+	lambda_http_free(&h);
 	free(rep.body);
 }
 
