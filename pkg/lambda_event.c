@@ -135,6 +135,7 @@ static int headers_of(const cJSON *root, struct lambda_http *h, struct rb_err *e
 static int body_of(const cJSON *root, size_t max_body, struct lambda_http *h, struct rb_err *err)
 {
 	const cJSON *b = get(root, "body"), *enc = get(root, "isBase64Encoded");
+	const char *src;
 	size_t n, bad = 0;
 	long dec;
 
@@ -142,14 +143,16 @@ static int body_of(const cJSON *root, size_t max_body, struct lambda_http *h, st
 		return invalid(err, "body", "\"body\" is not a string");
 	if (enc && !cJSON_IsBool(enc))
 		return invalid(err, "isBase64Encoded", "\"isBase64Encoded\" is not a boolean");
-	n = cJSON_IsString(b) ? strlen(b->valuestring) : 0;
+	/* No body (absent or null) is an empty one, encoded or not. */
+	src = cJSON_IsString(b) ? b->valuestring : "";
+	n = strlen(src);
 	h->body = malloc(n + 1);
 	if (!h->body)
 		return rb_fail_sys(err, ENOMEM, "lambda event body");
 	if (!cJSON_IsTrue(enc)) {
-		memcpy(h->body, n ? b->valuestring : "", n + 1);
+		memcpy(h->body, src, n + 1);
 	} else {
-		dec = b64_decode(b->valuestring, n, (unsigned char *)h->body, &bad);
+		dec = b64_decode(src, n, (unsigned char *)h->body, &bad);
 		if (dec < 0)
 			return invalid(err, "body", "the base64 body does not decode");
 		n = (size_t)dec;
@@ -373,7 +376,8 @@ static bool shrink_contract(cJSON *r, size_t keep)
 		while (cut > 0 && ((unsigned char)s->valuestring[cut] & 0xC0) == 0x80)
 			cut--;
 		s->valuestring[cut] = '\0';
-		cJSON_ReplaceItemInObjectCaseSensitive(tr, outs[i], cJSON_CreateTrue());
+		cJSON_DeleteItemFromObjectCaseSensitive(tr, outs[i]);
+		cJSON_AddTrueToObject(tr, outs[i]);
 	}
 	return true;
 }

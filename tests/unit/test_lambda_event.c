@@ -104,6 +104,21 @@ static void test_v1_single_query_and_null_body(void **state)
 	lambda_http_free(&h);
 }
 
+/* Found by fuzz_lambda_event: isBase64Encoded without a body crashed. */
+static void test_base64_flag_without_body(void **state)
+{
+	const char *ev = "{\"rawPath\":\"/api/run\",\"requestContext\":{\"http\":{\"method\":"
+			 "\"POST\"}},\"isBase64Encoded\":true}";
+	struct lambda_http h;
+	struct rb_err err = {0};
+
+	(void)state;
+	assert_int_equal(parse(ev, &h, &err), 0);
+	assert_int_equal(h.rq.body_len, 0);
+	assert_string_equal(h.rq.body, "");
+	lambda_http_free(&h);
+}
+
 static void test_malformed_proxy_events(void **state)
 {
 	static const struct {
@@ -263,6 +278,7 @@ int main(void)
 	    cmocka_unit_test(test_v2_event),
 	    cmocka_unit_test(test_v1_event),
 	    cmocka_unit_test(test_v1_single_query_and_null_body),
+	    cmocka_unit_test(test_base64_flag_without_body),
 	    cmocka_unit_test(test_malformed_proxy_events),
 	    cmocka_unit_test(test_body_cap),
 	    cmocka_unit_test(test_proxy_response),
