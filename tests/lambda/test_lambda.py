@@ -51,11 +51,25 @@ def test_direct_bodies_are_checked_by_the_contract(lam, raw, code):
     assert json.loads(body)["code"] == code
 
 
+def open_fds(pid):
+    """What runbox holds open; a reconnected Runtime API socket counts as the same."""
+    def what(n):
+        t = os.readlink(f"/proc/{pid}/fd/{n}")
+        return "socket" if t.startswith("socket:") else t
+    return sorted(what(n) for n in os.listdir(f"/proc/{pid}/fd"))
+
+
 def test_many_invocations_in_one_warm_process(lam):
     pid = lam.proc.pid
+    lam.run({"script": "print(0)"})
+    lam.run({"language": "bash", "script": "echo x > output/a; exit 3"})
+    fds = open_fds(pid)
     for i in range(12):
         assert lam.run({"script": f"print({i} * 3)"})["stdout"] == f"{i * 3}\n"
+        lam.run({"language": "bash", "script": "echo x > output/a; exit 3"})
     assert lam.proc.poll() is None and lam.proc.pid == pid
+    # Nothing accumulates in the warm process: the same descriptors as before.
+    assert open_fds(pid) == fds
 
 
 def test_files_artifacts_and_bash(lam):
