@@ -35,21 +35,15 @@ static char *build(const struct run_outcome *o, const struct artifact_list *arts
 	return response_build(&c);
 }
 
-/* Cost of @a in the answer: the answer with it alone minus the answer with none. */
-static size_t artifact_cost(const struct artifact *a, response_cost_fn cost)
+/* The answer with no output and only @a, as measured; (size_t)-1 on ENOMEM. */
+static size_t alone(const struct artifact *a, response_cost_fn cost)
 {
 	struct run_outcome empty = {.status = "ok", .out = "", .err = ""};
-	struct artifact one = *a;
-	struct artifact_list none = {0}, l = {.items = &one, .n = 1};
-	char *with, *without;
-	size_t c = (size_t)-1;
+	struct artifact_list l = {.items = (struct artifact *)a, .n = a ? 1 : 0};
+	char *json = build(&empty, &l);
+	size_t c = json ? measure(cost, json) : (size_t)-1;
 
-	with = build(&empty, &l);
-	without = build(&empty, &none);
-	if (with && without)
-		c = measure(cost, with) - measure(cost, without) + 1; /* + the comma */
-	free(with);
-	free(without);
+	free(json);
 	return c;
 }
 
@@ -77,16 +71,25 @@ static char *cut_outputs(struct run_outcome *o, const struct artifact_list *arts
 	return json;
 }
 
-/* Put back, in path order, every artifact that still fits the room left. */
+/*
+ * Put back, in path order, every artifact that still fits the room left.
+ * An artifact costs what the answer with it alone has over the answer with
+ * none, plus its comma.
+ */
 static void readmit(struct artifact_list *l, const struct artifact_list *orig, size_t room,
 		    response_cost_fn cost)
 {
-	for (size_t i = 0; i < l->n; i++) {
+	size_t none = alone(NULL, cost);
+
+	for (size_t i = 0; i < l->n && none != (size_t)-1; i++) {
 		size_t c;
 
 		if (orig->items[i].omitted)
 			continue;
-		c = artifact_cost(&orig->items[i], cost);
+		c = alone(&orig->items[i], cost);
+		if (c == (size_t)-1)
+			return;
+		c = c - none + 1;
 		if (c <= room) {
 			l->items[i].omitted = NULL;
 			room -= c;
