@@ -1,7 +1,9 @@
 """MCP suite harness: `runbox mcp` driven over stdio by a scripted client.
 
 The `mcp` fixture starts one server with a canary credential in its
-environment and a private RUNBOX_WORK_DIR.  Every line the server writes
+environment and a private RUNBOX_WORK_DIR; MCP_AS=nobody starts it as uid
+65534 (setpriv, no groups), as a desktop client run by an ordinary user
+would.  Every line the server writes
 on stdout must be one JSON-RPC message; after each test the canary must
 appear in none of them, the work dir must be empty, and closing stdin must
 end the server with status 0.
@@ -22,14 +24,41 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 LATEST = "2025-11-25"
+AS = os.environ.get("MCP_AS", "root")
+if AS not in ("root", "nobody"):
+    raise RuntimeError(f"MCP_AS must be root or nobody, not {AS!r}")
+NOBODY = 65534
+_SNAPSHOT = []
 
 
 def runbox_bin():
+    """A private copy of RUNBOX_BIN, executable by the unprivileged user."""
+    if _SNAPSHOT:
+        return _SNAPSHOT[0]
     b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
     b = b if b.is_absolute() else REPO / b
     if not os.access(b, os.X_OK):
         pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
-    return b
+    d = tempfile.mkdtemp(prefix="rbmcp-bin-", dir="/tmp")
+    os.chmod(d, 0o755)
+    copy = pathlib.Path(d) / "runbox"
+    shutil.copy2(b, copy)
+    os.chmod(copy, 0o755)
+    _SNAPSHOT.append(copy)
+    return copy
+
+
+def pytest_unconfigure(config):
+    for c in _SNAPSHOT:
+        shutil.rmtree(c.parent, ignore_errors=True)
+
+
+def argv():
+    base = [str(runbox_bin()), "mcp"]
+    if AS == "nobody":
+        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
+                *base]
+    return base
 
 
 class McpClient:
@@ -39,7 +68,7 @@ class McpClient:
         env = {"PATH": "/usr/bin:/bin", "RUNBOX_WORK_DIR": str(workdir), "RUNBOX_LOG": "info",
                "AWS_SECRET_ACCESS_KEY": self.canary, "RUNBOX_TEST_CANARY": self.canary}
         env.update(extra_env or {})
-        self.proc = subprocess.Popen([str(runbox_bin()), "mcp"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(argv(), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                      cwd=str(workdir), start_new_session=True)
         self.lines = queue.Queue()
@@ -119,6 +148,8 @@ class McpClient:
 @pytest.fixture
 def mcp():
     d = pathlib.Path(tempfile.mkdtemp(prefix="rbmcp-", dir="/tmp"))
+    if AS == "nobody":
+        os.chown(d, NOBODY, NOBODY)
     c = McpClient(d)
     yield c
     rc = c.close()

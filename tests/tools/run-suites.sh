@@ -37,8 +37,9 @@ suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_
 suite "platform rehearsal" "$static" "$root/tests/platform"
 suite "lambda as root" "$static" "$root/tests/lambda" LAMBDA_AS=root
 suite "lambda as an unprivileged user" "$static" "$root/tests/lambda" LAMBDA_AS=nobody
-suite "mcp" "$static" "$root/tests/mcp"
-suite "mcp (asan)" "$asan" "$root/tests/mcp"
+suite "mcp" "$static" "$root/tests/mcp" MCP_AS=root
+suite "mcp as an unprivileged user" "$static" "$root/tests/mcp" MCP_AS=nobody
+suite "mcp (asan)" "$asan" "$root/tests/mcp" MCP_AS=root
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status
