@@ -198,10 +198,36 @@ static int apply_knob(struct runbox_config *cfg, const struct knob *k, const cha
 	return 0;
 }
 
+/*
+ * The platform's own variables, copied verbatim: frontdoor.c validates them,
+ * and only when the front door they select is the one being started.
+ */
+static int platform_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const char *),
+			     struct rb_err *err)
+{
+	const char *api = getenv_fn("AWS_LAMBDA_RUNTIME_API");
+	const char *port = getenv_fn("FUNCTIONS_CUSTOMHANDLER_PORT");
+
+	if (api && strlen(api) >= sizeof(cfg->lambda_api))
+		return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", "AWS_LAMBDA_RUNTIME_API",
+			       "AWS_LAMBDA_RUNTIME_API is too long");
+	if (port && strlen(port) >= sizeof(cfg->handler_port))
+		return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config",
+			       "FUNCTIONS_CUSTOMHANDLER_PORT",
+			       "FUNCTIONS_CUSTOMHANDLER_PORT='%.20s...' is not a port number", port);
+	snprintf(cfg->lambda_api, sizeof(cfg->lambda_api), "%s", api ? api : "");
+	snprintf(cfg->handler_port, sizeof(cfg->handler_port), "%s", port ? port : "");
+	return 0;
+}
+
 int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const char *),
 		    struct rb_err *err)
 {
 	const char *tmpdir = getenv_fn("TMPDIR");
+
+	/* First, so that a bad knob can still be reported to the platform. */
+	if (platform_from_env(cfg, getenv_fn, err) < 0)
+		return -EINVAL;
 
 	/* Workspaces go where temporary files go, unless the operator says otherwise. */
 	if (tmpdir && tmpdir[0] == '/' && strlen(tmpdir) < sizeof(cfg->work_dir))

@@ -71,6 +71,9 @@ struct runbox_config {
 	bool allow_network;
 	int log_level;	    /* 0 off, 1 info, 2 debug */
 	unsigned blas_threads;
+	/* What the platform says about the front door (auto mode, frontdoor.h). */
+	char lambda_api[256];  /* AWS_LAMBDA_RUNTIME_API: host:port, "" when unset */
+	char handler_port[16]; /* FUNCTIONS_CUSTOMHANDLER_PORT as given, "" when unset */
 };
 
 /* Defaults of the contract. */

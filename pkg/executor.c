@@ -411,11 +411,11 @@ static void note_timeout(struct capture *c, double timeout_s)
 	c->data[c->len] = '\0';
 }
 
-static int collect(struct executor *ex, struct run *run, size_t budget, struct rb_err *err)
+static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 {
 	const struct runbox_limits *l = &ex->cfg.limits;
 	struct artifact_limits al = {
-		.max_total = budget < l->max_artifact_bytes ? budget : l->max_artifact_bytes,
+		.max_total = l->max_artifact_bytes,
 		.max_file = l->max_artifact_file_bytes,
 		.max_count = l->max_artifacts,
 		.max_depth = l->max_artifact_depth,
@@ -424,8 +424,10 @@ static int collect(struct executor *ex, struct run *run, size_t budget, struct r
 	return artifacts_collect(run->ws.output_fd, &al, &run->arts, err);
 }
 
-static char *answer(struct run *run, double timeout_s, int *ret_exit, const char **ret_status)
+static char *answer(struct run *run, double timeout_s, const struct executor_opts *opts,
+		    int *ret_exit, const char **ret_status)
 {
+	char *json;
 	struct supervise_result *s = &run->sup;
 	struct run_outcome o = {
 		.out = s->out.data, .out_len = s->out.len, .out_truncated = s->out.truncated,
@@ -443,7 +445,13 @@ static char *answer(struct run *run, double timeout_s, int *ret_exit, const char
 	o.err_truncated = s->err.truncated;
 	o.exit_code = *ret_exit;
 	o.status = *ret_status;
-	return response_build(&o);
+	if (!opts || !opts->max_response_bytes)
+		return response_build(&o);
+	/* Lambda: the whole answer must fit, measured as it will be sent. */
+	json = response_build_fitted(&o, opts->max_response_bytes, opts->response_cost);
+	cJSON_Delete(o.sandbox);
+	cJSON_Delete(o.dependencies);
+	return json;
 }
 
 /*
@@ -530,8 +538,7 @@ static int admit(struct executor *ex, struct run *run, struct rb_err *err)
 	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
 }
 
-static int run_steps(struct executor *ex, struct run *run, double timeout, size_t budget,
-		     struct rb_err *err)
+static int run_steps(struct executor *ex, struct run *run, double timeout, struct rb_err *err)
 {
 	int r = admit(ex, run, err);
 
@@ -555,7 +562,7 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, size_
 	r = start_and_supervise(ex, run, timeout, err);
 	run->mark[PH_RUN + 1] = supervise_now();
 	if (r >= 0)
-		r = collect(ex, run, budget, err);
+		r = collect(ex, run, err);
 	run->mark[PH_COLLECT + 1] = supervise_now();
 	return r;
 }
@@ -564,7 +571,6 @@ int executor_run(struct executor *ex, const char *body, size_t n,
 		 const struct executor_opts *opts, char **ret_json, struct rb_err *err)
 {
 	struct run *run = calloc(1, sizeof(*run));
-	size_t budget = opts && opts->max_response_bytes ? opts->max_response_bytes : SIZE_MAX;
 	const char *status = "error";
 	double timeout;
 	int exit_code = 0, r;
@@ -582,9 +588,9 @@ int executor_run(struct executor *ex, const char *body, size_t n,
 	}
 	timeout = effective_timeout(run, opts);
 	if (r >= 0)
-		r = run_steps(ex, run, timeout, budget, err);
+		r = run_steps(ex, run, timeout, err);
 	if (r >= 0) {
-		*ret_json = answer(run, timeout, &exit_code, &status);
+		*ret_json = answer(run, timeout, opts, &exit_code, &status);
 		if (!*ret_json)
 			r = rb_fail_sys(err, ENOMEM, "build the response");
 	}

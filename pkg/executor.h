@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "response_fit.h"
 #include "sandbox.h"
 
 struct executor {
@@ -35,8 +36,9 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 
 /* Per-request overrides a front door may impose (Lambda's deadline, ...). */
 struct executor_opts {
-	double max_timeout_s;	  /* 0: no extra cap */
-	size_t max_response_bytes; /* 0: no cap; artifacts shrink to fit */
+	double max_timeout_s;		/* 0: no extra cap */
+	size_t max_response_bytes;	/* 0: no cap; else the answer fits (response_fit.h) */
+	response_cost_fn response_cost; /* how the answer is measured; NULL: its length */
 };
 
 /*

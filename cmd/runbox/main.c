@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,10 @@
 #include "config.h"
 #include "exec_cmd.h"
 #include "executor.h"
+#include "frontdoor.h"
+#include "lambda.h"
 #include "log.h"
+#include "mcp.h"
 #include "response.h"
 #include "sandbox.h"
 #include "serve.h"
@@ -29,12 +33,19 @@
 extern char **environ;
 
 static const char usage[] =
-	"usage: runbox [stdin]            read one JSON request on stdin, answer one JSON line\n"
+	"usage: runbox                    auto: the Lambda loop when AWS_LAMBDA_RUNTIME_API is set,\n"
+	"                                 the HTTP server when FUNCTIONS_CUSTOMHANDLER_PORT is,\n"
+	"                                 else stdin\n"
+	"       runbox stdin              read one JSON request on stdin, answer one JSON line\n"
+	"       runbox lambda             serve AWS Lambda invocations (the Runtime API loop)\n"
+	"       runbox mcp                an MCP server on stdin/stdout (tools run_python,\n"
+	"                                 run_bash, list_packages)\n"
+	"       runbox serve [--host H] [--port P]\n"
+	"                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080);\n"
+	"                                 the Azure Functions custom handler\n"
 	"       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
 	"                   FILE [-- ARGS...]\n"
 	"                                 run a local .py or .sh file the same way\n"
-	"       runbox serve [--host H] [--port P]\n"
-	"                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080)\n"
 	"       runbox check              report the sandbox layers this platform gives\n"
 	"       runbox bake [--lazy] WHEEL_DIR CACHE_DIR\n"
 	"                                 check the wheels of WHEEL_DIR and bake them into a\n"
@@ -70,7 +81,7 @@ static void scrub_environment(void)
 static int cmd_check(const struct runbox_config *cfg)
 {
 	struct sandbox_caps caps;
-	struct rb_err err = { 0 };
+	struct rb_err err = {0};
 	unsigned required = 0;
 	cJSON *o;
 	char *s;
@@ -120,30 +131,63 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 	return 0;
 }
 
-/* A fault before any request ran: said on stderr, and as the JSON answer in stdin mode. */
-static int fault(const char *cmd, const struct rb_err *err)
+/*
+ * A fault before any request ran: said on stderr, as the JSON answer in
+ * stdin mode, and to the Runtime API's init/error under Lambda.
+ */
+static int fault(const struct frontdoor *fd, const struct rb_err *err)
 {
-	char *json = strcmp(cmd, "stdin") == 0 ? response_error(err) : NULL;
+	char *json = fd->kind == FRONTDOOR_STDIN ? response_error(err) : NULL;
 
 	fprintf(stderr, "runbox: %s\n", err->msg);
 	if (json)
 		printf("%s\n", json);
 	free(json);
+	if (fd->kind == FRONTDOOR_LAMBDA && fd->lambda_api[0])
+		lambda_init_error(fd->lambda_api, err);
 	return RUNBOX_EXIT_FAULT;
+}
+
+/* Subcommands that take no arguments refuse extra ones rather than ignore them. */
+static bool extra_args(const struct frontdoor *fd, int argc)
+{
+	return fd->kind != FRONTDOOR_EXEC && fd->kind != FRONTDOOR_SERVE &&
+	       fd->kind != FRONTDOOR_BAKE && argc > 2;
+}
+
+static int run_door(const struct frontdoor *fd, struct executor *ex, int argc, char **argv)
+{
+	switch (fd->kind) {
+	case FRONTDOOR_EXEC:
+		return exec_cmd_main(ex, argc - 2, argv + 2);
+	case FRONTDOOR_LAMBDA:
+		return lambda_main(ex, fd->lambda_api);
+	case FRONTDOOR_MCP:
+		return mcp_main(ex);
+	case FRONTDOOR_SERVE:
+		/* Azure's host talks to its custom handler on loopback only. */
+		return fd->automatic ? serve_main(ex, "127.0.0.1", fd->port)
+				     : serve_cmd(ex, argc - 2, argv + 2);
+	default:
+		return stdin_mode_run(ex);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	struct runbox_config cfg;
-	struct rb_err err = { 0 };
+	struct rb_err err = {0}, cerr = {0};
+	struct frontdoor fd = {.kind = FRONTDOOR_STDIN};
 	static struct executor ex;
-	const char *cmd = argc > 1 ? argv[1] : "stdin";
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int cr;
 
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+	if (cmd &&
+	    (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)) {
 		fputs(usage, stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "--version") == 0) {
+	if (cmd && strcmp(cmd, "--version") == 0) {
 		printf("runbox %s\n", RUNBOX_VERSION);
 		return 0;
 	}
@@ -151,22 +195,26 @@ int main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	config_defaults(&cfg);
-	if (config_from_env(&cfg, env_lookup, &err) < 0)
-		return fault(cmd, &err);
-	log_set_level(cfg.log_level);
+	cr = config_from_env(&cfg, env_lookup, &cerr);
+	/* Credentials and every other variable are gone before anything runs. */
 	scrub_environment();
-	if (strcmp(cmd, "check") == 0)
+	if (frontdoor_choose(cmd, &cfg, &fd, &err) < 0) {
+		fprintf(stderr, "runbox: %s\n%s", err.msg,
+			err.fault == RB_FAULT_REQUEST ? usage : "");
+		return err.fault == RB_FAULT_REQUEST ? RUNBOX_EXIT_REFUSED : RUNBOX_EXIT_FAULT;
+	}
+	if (cr < 0)
+		return fault(&fd, &cerr);
+	if (extra_args(&fd, argc)) {
+		fprintf(stderr, "runbox: '%s' takes no arguments\n%s", cmd, usage);
+		return RUNBOX_EXIT_REFUSED;
+	}
+	log_set_level(cfg.log_level);
+	if (fd.kind == FRONTDOOR_CHECK)
 		return cmd_check(&cfg);
-	if (strcmp(cmd, "bake") == 0)
+	if (fd.kind == FRONTDOOR_BAKE)
 		return cmd_bake(&cfg, argc - 2, argv + 2);
 	if (executor_init(&ex, &cfg, &err) < 0)
-		return fault(cmd, &err);
-	if (strcmp(cmd, "stdin") == 0)
-		return stdin_mode_run(&ex);
-	if (strcmp(cmd, "exec") == 0)
-		return exec_cmd_main(&ex, argc - 2, argv + 2);
-	if (strcmp(cmd, "serve") == 0)
-		return serve_cmd(&ex, argc - 2, argv + 2);
-	fprintf(stderr, "runbox: unknown command '%s'\n%s", cmd, usage);
-	return RUNBOX_EXIT_REFUSED;
+		return fault(&fd, &err);
+	return run_door(&fd, &ex, argc, argv);
 }

@@ -4,7 +4,8 @@
 # no libseccomp, libarchive or libcurl is involved.
 #
 #   FUZZ_SECONDS   seconds per target (default 60; 0 replays regressions and seeds only)
-#   FUZZ_TARGETS   space-separated subset (default: request path requirement wheelmeta)
+#   FUZZ_TARGETS   space-separated subset (default: request path requirement
+#                  wheelmeta lambda_event mcp)
 #   CC             a clang with libFuzzer (default: clang)
 #
 # Each target first replays tests/fuzz/regressions/<target>-*.bin, then fuzzes
@@ -17,7 +18,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/build/fuzz"
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-request path requirement wheelmeta}
+TARGETS=${FUZZ_TARGETS:-request path requirement wheelmeta lambda_event mcp}
 CC=${CC:-clang}
 case "$CC" in *clang*) ;; *) CC=clang ;; esac
 
@@ -31,11 +32,13 @@ sources() {
 	path) echo "path.c utf8.c" ;;
 	requirement) echo "requirement.c err.c" ;;
 	wheelmeta) echo "wheelmeta.c wheelname.c requirement.c err.c" ;;
+	lambda_event) echo "lambda_event.c response.c b64.c utf8.c err.c" ;;
+	mcp) echo "mcp.c err.c" ;;
 	esac
 }
 libs() {
 	case "$1" in
-	request) echo "-lcjson -lm" ;;
+	request | lambda_event | mcp) echo "-lcjson -lm" ;;
 	*) echo "" ;;
 	esac
 }
@@ -45,6 +48,8 @@ max_len() {
 	path) echo 2048 ;;
 	requirement) echo 512 ;;
 	wheelmeta) echo 8192 ;;
+	lambda_event) echo 16384 ;;
+	mcp) echo 8192 ;;
 	esac
 }
 

@@ -174,9 +174,11 @@ class Runbox:
         req = dict(req)
         req["env"] = dict(req.get("env", {}), **{MARK: self.new_mark()})
         body = json.dumps(req).encode()
-        p = subprocess.Popen(self.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=self.env(env), cwd=str(self.tmp),
-                             start_new_session=True)
+        # `stdin` named: with AWS_LAMBDA_RUNTIME_API set, plain runbox would
+        # pick the Lambda loop (auto mode); the variable stays, to show it leaks nowhere.
+        p = subprocess.Popen(self.argv(["stdin"]), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(env),
+                             cwd=str(self.tmp), start_new_session=True)
         try:
             out, err = p.communicate(body, timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -421,7 +421,7 @@ def test_program_dies_with_runbox(rb):
     """If runbox is killed, the program it started does not keep running."""
     tok = "rbplatdie" + os.urandom(8).hex()
     body = json.dumps(py("import time\ntime.sleep(30)", timeout_s=60, env={"TOKEN": tok})).encode()
-    p = subprocess.Popen(rb.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    p = subprocess.Popen(rb.argv(["stdin"]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=rb.env(), cwd=str(rb.tmp))
     p.stdin.write(body)
     p.stdin.close()

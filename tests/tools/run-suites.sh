@@ -42,6 +42,11 @@ suite "serve as an unprivileged user" "$static" "$root/tests/serve" SERVE_AS=nob
 # ASan's allocator is not fork-safe while other threads allocate: the tests
 # with concurrent runs (load included) are for the static build (they say so).
 suite "serve (asan)" "$asan" "$root/tests/serve" SERVE_AS=root SERVE_NO_CONCURRENT=1
+suite "lambda as root" "$static" "$root/tests/lambda" LAMBDA_AS=root
+suite "lambda as an unprivileged user" "$static" "$root/tests/lambda" LAMBDA_AS=nobody
+suite "mcp" "$static" "$root/tests/mcp" MCP_AS=root
+suite "mcp as an unprivileged user" "$static" "$root/tests/mcp" MCP_AS=nobody
+suite "mcp (asan)" "$asan" "$root/tests/mcp" MCP_AS=root
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status

@@ -1,0 +1,50 @@
+/*
+ * frontdoor: which way a request reaches runbox.  Pure: the explicit
+ * subcommand wins; plain `runbox` reads the platform from the configuration
+ * (AWS_LAMBDA_RUNTIME_API → the Lambda loop, FUNCTIONS_CUSTOMHANDLER_PORT →
+ * the HTTP server on that port, neither → one request on stdin).
+ */
+#ifndef RUNBOX_FRONTDOOR_H
+#define RUNBOX_FRONTDOOR_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+
+enum frontdoor_kind {
+	FRONTDOOR_STDIN,
+	FRONTDOOR_LAMBDA,
+	FRONTDOOR_SERVE,
+	FRONTDOOR_MCP,
+	FRONTDOOR_EXEC,
+	FRONTDOOR_CHECK,
+	FRONTDOOR_BAKE, /* not a door: builds a wheel cache */
+};
+
+struct frontdoor {
+	enum frontdoor_kind kind;
+	bool automatic;	      /* chosen from the environment, not named */
+	unsigned port;	      /* FRONTDOOR_SERVE from FUNCTIONS_CUSTOMHANDLER_PORT, else 0 */
+	char lambda_api[256]; /* FRONTDOOR_LAMBDA: the validated host:port */
+};
+
+/*
+ * Choose from @arg (argv[1], NULL when absent) and @cfg.  An unknown
+ * subcommand is a request fault (exit 2); a malformed platform variable
+ * for the chosen door is invalid_config.  @arg values that are options
+ * (--help, --version) are the caller's business, not passed here.
+ */
+int frontdoor_choose(const char *arg, const struct runbox_config *cfg, struct frontdoor *ret,
+		     struct rb_err *err);
+
+/* "stdin", "lambda", ... */
+const char *frontdoor_name(enum frontdoor_kind kind);
+
+/* Validate a Runtime API address: host:port, host a name, IPv4 or [IPv6]. */
+int frontdoor_check_api(const char *api, struct rb_err *err);
+
+/* Parse a TCP port 1..65535 given as decimal digits only. */
+int frontdoor_parse_port(const char *s, const char *name, unsigned *ret, struct rb_err *err);
+
+#endif

@@ -1,0 +1,809 @@
+/*
+ * mcp: JSON-RPC dispatch, the three tools, and the stdio loop (see mcp.h).
+ */
+#define _GNU_SOURCE
+#include "mcp.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deps.h"
+
+#ifndef RUNBOX_VERSION
+#define RUNBOX_VERSION "0.1.0"
+#endif
+
+enum {
+	RPC_PARSE_ERROR = -32700,
+	RPC_INVALID_REQUEST = -32600,
+	RPC_METHOD_NOT_FOUND = -32601,
+	RPC_INVALID_PARAMS = -32602,
+	RPC_INTERNAL_ERROR = -32603,
+};
+
+/* Newest first: the answer to a version we do not know is the newest. */
+static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+
+/* The dates compare as strings. */
+static bool since(const struct mcp_server *s, const char *version)
+{
+	return strcmp(s->version, version) >= 0;
+}
+
+/* ---- JSON-RPC replies ---- */
+
+static char *envelope(const cJSON *id, const char *key, cJSON *value)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *out = NULL;
+
+	if (o && value && cJSON_AddStringToObject(o, "jsonrpc", "2.0") &&
+	    cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, true) : cJSON_CreateNull()) &&
+	    cJSON_AddItemToObject(o, key, value)) {
+		value = NULL;
+		out = cJSON_PrintUnformatted(o);
+	}
+	cJSON_Delete(value);
+	cJSON_Delete(o);
+	return out;
+}
+
+static char *rpc_error(const cJSON *id, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static char *rpc_error(const cJSON *id, int code, const char *fmt, ...)
+{
+	cJSON *e = cJSON_CreateObject();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (e) {
+		cJSON_AddNumberToObject(e, "code", code);
+		cJSON_AddStringToObject(e, "message", msg);
+	}
+	return envelope(id, "error", e);
+}
+
+/* A handler's outcome: a result, or a JSON-RPC error code and message. */
+struct outcome {
+	cJSON *result;
+	int code;
+	char msg[1024];
+};
+
+static int fail(struct outcome *o, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct outcome *o, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->msg, sizeof(o->msg), fmt, ap);
+	va_end(ap);
+	o->code = code;
+	return -EINVAL;
+}
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+/* ---- the tools ---- */
+
+static const char files_schema[] =
+    "{\"type\":\"object\",\"description\":\"Input files for the program: relative path -> "
+    "content. Each file is readable (not writable) at ./input/<path>. A value is the text of "
+    "the file, or {\\\"content\\\": \\\"<base64>\\\", \\\"encoding\\\": \\\"base64\\\"} for "
+    "binary data. At most 20 files, 5 MiB each, 10 MiB in all.\","
+    "\"additionalProperties\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"object\","
+    "\"properties\":{\"content\":{\"type\":\"string\"},\"encoding\":{\"type\":\"string\","
+    "\"enum\":[\"utf-8\",\"base64\"]}},\"required\":[\"content\"],"
+    "\"additionalProperties\":false}]}}";
+
+static const char run_output_schema[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"exit_code\":{\"type\":\"integer\",\"description\":\"the program's exit code; 124 on a "
+    "timeout, 128+N when killed by signal N\"},"
+    "\"stdout\":{\"type\":\"string\"},\"stderr\":{\"type\":\"string\"},"
+    "\"artifacts\":{\"type\":\"object\",\"description\":\"every file written under ./output/: "
+    "path -> text, or {content (base64), encoding: base64} for binary files\"},"
+    "\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"error\",\"timeout\",\"cpu_limit\","
+    "\"file_size_limit\",\"memory_limit\",\"blocked_syscall\",\"killed\"]},"
+    "\"duration_ms\":{\"type\":\"number\"},"
+    "\"truncated\":{\"type\":\"object\",\"properties\":{\"stdout\":{\"type\":\"boolean\"},"
+    "\"stderr\":{\"type\":\"boolean\"}}},"
+    "\"omitted_artifacts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"path\":{\"type\":\"string\"},\"size\":{\"type\":\"number\"},\"reason\":{\"type\":"
+    "\"string\"}}}},"
+    "\"sandbox\":{\"type\":\"object\"},\"dependencies\":{\"type\":\"array\"},"
+    "\"error\":{\"type\":\"string\",\"description\":\"why the request was refused\"},"
+    "\"code\":{\"type\":\"string\"},\"field\":{\"type\":\"string\"}},"
+    "\"anyOf\":[{\"required\":[\"exit_code\",\"stdout\",\"stderr\",\"artifacts\",\"status\"]},"
+    "{\"required\":[\"error\",\"code\"]}]}";
+
+static const char packages_output_schema[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"preinstalled\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"}},"
+    "\"required\":[\"name\",\"version\"]}},"
+    "\"python\":{\"type\":\"string\",\"description\":\"the interpreter's version\"},"
+    "\"cache\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"}},"
+    "\"required\":[\"name\",\"version\"]}}},\"required\":[\"preinstalled\",\"cache\"]}";
+
+static const char common_rules[] =
+    "Each call starts from scratch in a fresh, isolated sandbox: no variables, files or "
+    "state carry over between calls, and there is no network access. Input files given in "
+    "`files` are readable at ./input/<path> (the working directory is the sandbox's root). "
+    "To return files (plots, CSV, reports), write them under ./output/ (create subfolders "
+    "as you like): every file there comes back in the result, text as text and binary as "
+    "base64. Print what you want to read to stdout; stdout and stderr are each cut at 1 MiB. "
+    "Timeout: %g s unless `timeout_s` says otherwise, at most %g s.";
+
+static const char python_intro[] =
+    "Run a Python 3 program and get its stdout, stderr, exit code and output files. "
+    "Pre-installed besides the standard library: numpy, pandas, scipy, scikit-learn, "
+    "matplotlib (non-interactive: save figures with plt.savefig('output/plot.png')), Pillow, "
+    "requests, httpx, beautifulsoup4, PyYAML, toml, python-dateutil, tqdm; list_packages "
+    "gives the exact list with versions, and the packages of the wheel cache that `dependencies` "
+    "can add (e.g. [\"emoji>=2\"]); nothing else can be installed, there is no pip and no "
+    "network. ";
+
+static const char bash_intro[] =
+    "Run a bash script and get its stdout, stderr, exit code and output files. The usual "
+    "command-line tools of a Debian system are there (coreutils, grep, sed, awk, find, "
+    "python3 with the packages of run_python); `args` become $1, $2, ... and `stdin` is its "
+    "standard input. ";
+
+static cJSON *run_input_schema(const char *what)
+{
+	char desc[256];
+	cJSON *s = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(s, "properties"), *c;
+
+	snprintf(desc, sizeof(desc), "The %s, run as %s in the working directory.", what,
+		 strcmp(what, "bash script") == 0 ? "main.sh" : "main.py");
+	c = cJSON_AddObjectToObject(p, "code");
+	cJSON_AddStringToObject(c, "type", "string");
+	cJSON_AddStringToObject(c, "description", desc);
+	cJSON_AddItemToObject(p, "files", cJSON_Parse(files_schema));
+	cJSON_AddItemToObject(
+	    p, "dependencies",
+	    cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
+			"\"Requirement strings such as \\\"pandas>=2\\\" checked against the "
+			"pre-installed packages before the program runs; at most 15.\"}"));
+	cJSON_AddItemToObject(p, "timeout_s",
+			      cJSON_Parse("{\"type\":\"number\",\"exclusiveMinimum\":0,"
+					  "\"description\":\"Seconds before the program is killed "
+					  "(exit code 124, status timeout).\"}"));
+	cJSON_AddItemToObject(p, "stdin",
+			      cJSON_Parse("{\"type\":\"string\",\"description\":\"Text fed to the "
+					  "program's standard input.\"}"));
+	cJSON_AddItemToObject(
+	    p, "args",
+	    cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+			"\"description\":\"Command-line arguments (sys.argv[1:] or "
+			"$1...).\"}"));
+	cJSON_AddItemToObject(s, "required", cJSON_Parse("[\"code\"]"));
+	cJSON_AddFalseToObject(s, "additionalProperties");
+	cJSON_AddStringToObject(s, "type", "object");
+	return s;
+}
+
+static cJSON *tool(const struct mcp_server *s, const char *name, const char *title,
+		   const char *description, cJSON *input, const char *output)
+{
+	cJSON *t = cJSON_CreateObject(), *ann;
+
+	cJSON_AddStringToObject(t, "name", name);
+	if (since(s, "2025-06-18"))
+		cJSON_AddStringToObject(t, "title", title);
+	cJSON_AddStringToObject(t, "description", description);
+	cJSON_AddItemToObject(t, "inputSchema", input);
+	if (since(s, "2025-06-18"))
+		cJSON_AddItemToObject(t, "outputSchema", cJSON_Parse(output));
+	if (since(s, "2025-03-26")) {
+		ann = cJSON_AddObjectToObject(t, "annotations");
+		cJSON_AddStringToObject(ann, "title", title);
+		cJSON_AddBoolToObject(ann, "readOnlyHint", strcmp(name, "list_packages") == 0);
+		cJSON_AddFalseToObject(ann, "destructiveHint");
+		cJSON_AddFalseToObject(ann, "idempotentHint");
+		cJSON_AddFalseToObject(ann, "openWorldHint");
+	}
+	return t;
+}
+
+static cJSON *tools_list(const struct mcp_server *s)
+{
+	cJSON *r = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(r, "tools"), *none;
+	char rules[1024], desc[2048];
+
+	snprintf(rules, sizeof(rules), common_rules, s->default_timeout_s, s->max_timeout_s);
+	snprintf(desc, sizeof(desc), "%s%s", python_intro, rules);
+	cJSON_AddItemToArray(a, tool(s, "run_python", "Run Python", desc,
+				     run_input_schema("Python program"), run_output_schema));
+	snprintf(desc, sizeof(desc), "%s%s", bash_intro, rules);
+	cJSON_AddItemToArray(a, tool(s, "run_bash", "Run bash", desc,
+				     run_input_schema("bash script"), run_output_schema));
+	none =
+	    cJSON_Parse("{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}");
+	cJSON_AddItemToArray(a, tool(s, "list_packages", "List Python packages",
+				     "List the Python packages installed in the sandbox, with "
+				     "their versions: what run_python can import and what "
+				     "`dependencies` can name. Takes no arguments.",
+				     none, packages_output_schema));
+	return r;
+}
+
+/* ---- tool results ---- */
+
+/* A tool result of one text block; @structured (taken over) when the version has it. */
+static cJSON *tool_result(const struct mcp_server *s, const char *text, cJSON *structured,
+			  bool is_error)
+{
+	cJSON *r = cJSON_CreateObject(), *content = cJSON_AddArrayToObject(r, "content"), *t;
+	char *json;
+
+	t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "type", "text");
+	cJSON_AddStringToObject(t, "text", text);
+	cJSON_AddItemToArray(content, t);
+	if (structured && since(s, "2025-06-18")) {
+		cJSON_AddItemToObject(r, "structuredContent", structured);
+	} else if (structured) {
+		/* Before structured content, the full answer rides along as JSON text. */
+		json = cJSON_PrintUnformatted(structured);
+		t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "type", "text");
+		cJSON_AddStringToObject(t, "text", json ? json : "{}");
+		cJSON_AddItemToArray(content, t);
+		free(json);
+		cJSON_Delete(structured);
+	}
+	cJSON_AddBoolToObject(r, "isError", is_error);
+	return r;
+}
+
+static cJSON *tool_error(const struct mcp_server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static cJSON *tool_error(const struct mcp_server *s, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return tool_result(s, msg, NULL, true);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = get(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void put_section(FILE *f, const char *name, const cJSON *resp, const char *trunc_key)
+{
+	const char *text = str(resp, name);
+	bool cut = cJSON_IsTrue(get(get(resp, "truncated"), trunc_key));
+
+	if (!*text)
+		return;
+	fprintf(f, "\n--- %s%s ---\n%s", name, cut ? " (cut at the cap)" : "", text);
+	if (text[strlen(text) - 1] != '\n')
+		fputc('\n', f);
+}
+
+static void put_artifacts(FILE *f, const cJSON *resp)
+{
+	const cJSON *a, *arts = get(resp, "artifacts"), *om = get(resp, "omitted_artifacts");
+
+	if (cJSON_GetArraySize(arts) > 0)
+		fprintf(f, "\n--- files written to ./output/ (in the structured result) ---\n");
+	for (a = arts ? arts->child : NULL; a; a = a->next) {
+		if (cJSON_IsString(a))
+			fprintf(f, "%s (%zu bytes of text)\n", a->string, strlen(a->valuestring));
+		else
+			fprintf(f, "%s (binary, %zu bytes)\n", a->string,
+				strlen(str(a, "content")) / 4 * 3);
+	}
+	for (a = cJSON_IsArray(om) ? om->child : NULL; a; a = a->next)
+		fprintf(f, "%s: left out (%s)\n", str(a, "path"), str(a, "reason"));
+}
+
+/* What a model reads first: how it ended, the output, the files. */
+static char *ran_text(const cJSON *resp)
+{
+	const cJSON *code = get(resp, "exit_code"), *ms = get(resp, "duration_ms");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "exit code %d (%s) after %.0f ms\n", cJSON_IsNumber(code) ? code->valueint : -1,
+		str(resp, "status"), cJSON_IsNumber(ms) ? ms->valuedouble : 0.0);
+	put_section(f, "stdout", resp, "stdout");
+	put_section(f, "stderr", resp, "stderr");
+	put_artifacts(f, resp);
+	fclose(f);
+	return text;
+}
+
+static const struct {
+	const char *field, *arg;
+} words[] = {{"script", "code"}, {"context", "files"}};
+
+/* In @item's string: a leading @from, or the first '@from' quoted, becomes @to. */
+static void reword(cJSON *item, const char *from, const char *to, bool quoted)
+{
+	char pat[32], buf[4096], *at;
+	size_t n;
+
+	if (!cJSON_IsString(item))
+		return;
+	snprintf(pat, sizeof(pat), quoted ? "'%s'" : "%s", from);
+	at = strstr(item->valuestring, pat);
+	if (!at || (!quoted && at != item->valuestring))
+		return;
+	n = (size_t)(at - item->valuestring);
+	snprintf(buf, sizeof(buf), "%.*s%s%s%s%s", (int)n, item->valuestring, quoted ? "'" : "", to,
+		 quoted ? "'" : "", at + strlen(pat));
+	cJSON_SetValuestring(item, buf);
+}
+
+/* The contract names what the tool calls code and files: say it in the tool's words. */
+static void tool_words(cJSON *resp)
+{
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		reword(cJSON_GetObjectItemCaseSensitive(resp, "field"), words[i].field,
+		       words[i].arg, false);
+		reword(cJSON_GetObjectItemCaseSensitive(resp, "error"), words[i].field,
+		       words[i].arg, true);
+	}
+}
+
+static cJSON *run_result(const struct mcp_server *s, const char *json)
+{
+	cJSON *resp = json ? cJSON_Parse(json) : NULL;
+	char *text;
+	bool failed;
+	cJSON *r;
+
+	if (!resp)
+		return tool_error(s, "runbox could not build its answer (out of memory).");
+	if (!get(resp, "exit_code")) {
+		char msg[3500];
+
+		tool_words(resp);
+		snprintf(msg, sizeof(msg), "runbox refused the request: %s (code %s%s%s)",
+			 str(resp, "error"), str(resp, "code"),
+			 *str(resp, "field") ? ", argument " : "", str(resp, "field"));
+		return tool_result(s, msg, resp, true);
+	}
+	failed = strcmp(str(resp, "status"), "ok") != 0;
+	text = ran_text(resp);
+	r = tool_result(s, text ? text : "", resp, failed);
+	free(text);
+	return r;
+}
+
+/* run_python / run_bash arguments → the contract request. */
+static const struct {
+	const char *arg, *field;
+} arg_map[] = {
+    {"code", "script"},		{"files", "context"}, {"dependencies", "dependencies"},
+    {"timeout_s", "timeout_s"}, {"stdin", "stdin"},   {"args", "args"},
+};
+
+static int map_args(const cJSON *args, bool bash, cJSON *req, char *why, size_t size)
+{
+	const cJSON *a;
+	size_t i;
+
+	for (a = args ? args->child : NULL; a; a = a->next) {
+		for (i = 0; i < sizeof(arg_map) / sizeof(arg_map[0]); i++)
+			if (strcmp(a->string, arg_map[i].arg) == 0)
+				break;
+		if (i == sizeof(arg_map) / sizeof(arg_map[0]))
+			return snprintf(why, size,
+					"Unknown argument '%s'. The arguments are code, files, "
+					"dependencies, timeout_s, stdin and args.",
+					a->string),
+			       -EINVAL;
+		cJSON_AddItemToObject(req, arg_map[i].field, cJSON_Duplicate(a, true));
+	}
+	if (!cJSON_IsString(get(args, "code")))
+		return snprintf(why, size, "`code` is required: the %s to run, as a string.",
+				bash ? "bash script" : "Python program"),
+		       -EINVAL;
+	if (bash)
+		cJSON_AddStringToObject(req, "language", "bash");
+	return 0;
+}
+
+static cJSON *call_run(const struct mcp_server *s, const cJSON *args, bool bash)
+{
+	cJSON *req = cJSON_CreateObject(), *r;
+	struct rb_err err = {0};
+	char why[512], *body, *json = NULL;
+
+	if (!req || map_args(args, bash, req, why, sizeof(why)) < 0) {
+		cJSON_Delete(req);
+		return tool_error(s, "%s", req ? why : "out of memory");
+	}
+	body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!body)
+		return tool_error(s, "out of memory");
+	s->run(s->ctx, body, strlen(body), &json, &err);
+	free(body);
+	r = run_result(s, json);
+	free(json);
+	return r;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/*
+ * Packages of the wheel cache, [{name, version}].  LEAD (issue 4): return
+ * the cache's list here; until then runbox has no cache and says so.
+ */
+/* The wheel cache's packages; an unreadable cache is said in the text. */
+static cJSON *mcp_cache_packages(const struct mcp_server *s, struct rb_err *err)
+{
+	cJSON *list = NULL;
+
+	if (!s->cache || s->cache(s->ctx, &list, err) < 0 || !list)
+		return cJSON_CreateArray();
+	return list;
+}
+
+static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
+{
+	struct rb_err err = {0};
+	const cJSON *inst = NULL, *p;
+	const char *pyver = "";
+	const cJSON **v;
+	cJSON *out, *pre, *cache;
+	char *text = NULL;
+	size_t n = 0, len = 0;
+	FILE *f;
+
+	if (cJSON_GetArraySize(args) > 0)
+		return tool_error(s, "list_packages takes no arguments.");
+	if (s->installed(s->ctx, &inst, &pyver, &err) < 0 || !inst)
+		return tool_error(s, "runbox could not list the packages: %s", err.msg);
+	v = calloc((size_t)cJSON_GetArraySize(inst) + 1, sizeof(*v));
+	f = open_memstream(&text, &len);
+	if (!v || !f) {
+		free(v);
+		if (f)
+			fclose(f);
+		free(text);
+		return tool_error(s, "out of memory");
+	}
+	for (p = inst->child; p; p = p->next)
+		if (cJSON_IsString(p))
+			v[n++] = p;
+	qsort(v, n, sizeof(*v), by_name);
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "python", pyver);
+	pre = cJSON_AddArrayToObject(out, "preinstalled");
+	fprintf(f, "Python %s. Pre-installed packages (%zu), importable by run_python:\n", pyver,
+		n);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", v[i]->string);
+		cJSON_AddStringToObject(o, "version", v[i]->valuestring);
+		cJSON_AddItemToArray(pre, o);
+		fprintf(f, "%s %s\n", v[i]->string, v[i]->valuestring);
+	}
+	cache = mcp_cache_packages(s, &err);
+	cJSON_AddItemToObject(out, "cache", cache);
+	if (err.msg[0])
+		fprintf(f, "The wheel cache cannot be used: %s\n", err.msg);
+	else if (cJSON_GetArraySize(cache) == 0)
+		fprintf(f, "No wheel cache: nothing else can be installed.\n");
+	else
+		fprintf(f, "In the wheel cache, installable through `dependencies`:\n");
+	for (p = cache ? cache->child : NULL; p; p = p->next)
+		fprintf(f, "%s %s\n", str(p, "name"), str(p, "version"));
+	fclose(f);
+	free(v);
+	p = tool_result(s, text ? text : "", out, false);
+	free(text);
+	return (cJSON *)p;
+}
+
+/* ---- methods ---- */
+
+static int m_initialize(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	const cJSON *want = get(params, "protocolVersion");
+	const char *chosen = versions[0];
+	cJSON *r, *caps, *info;
+
+	if (!cJSON_IsString(want))
+		return fail(o, RPC_INVALID_PARAMS,
+			    "initialize needs params.protocolVersion (a string such as \"%s\")",
+			    versions[0]);
+	if (s->version[0])
+		return fail(o, RPC_INVALID_REQUEST, "initialize was already done (version %s)",
+			    s->version);
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (strcmp(want->valuestring, versions[i]) == 0)
+			chosen = versions[i];
+	snprintf(s->version, sizeof(s->version), "%s", chosen);
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "protocolVersion", chosen);
+	caps = cJSON_AddObjectToObject(r, "capabilities");
+	cJSON_AddFalseToObject(cJSON_AddObjectToObject(caps, "tools"), "listChanged");
+	info = cJSON_AddObjectToObject(r, "serverInfo");
+	cJSON_AddStringToObject(info, "name", "runbox");
+	if (since(s, "2025-06-18"))
+		cJSON_AddStringToObject(info, "title", "runbox sandboxed code runner");
+	cJSON_AddStringToObject(info, "version", RUNBOX_VERSION);
+	cJSON_AddStringToObject(r, "instructions",
+				"run_python and run_bash run code in a fresh sandbox per call "
+				"(no network, nothing kept between calls). Give input files in "
+				"`files` (read them from ./input/), write result files to "
+				"./output/ to get them back. list_packages says what Python "
+				"packages are installed.");
+	o->result = r;
+	return 0;
+}
+
+static int m_ping(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	(void)s;
+	(void)params;
+	o->result = cJSON_CreateObject();
+	return 0;
+}
+
+static int m_tools_list(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	const cJSON *cursor = get(params, "cursor");
+
+	if (cursor && !cJSON_IsNull(cursor))
+		return fail(o, RPC_INVALID_PARAMS, "invalid cursor: the tool list has one page");
+	o->result = tools_list(s);
+	return 0;
+}
+
+static int m_tools_call(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	const cJSON *name = get(params, "name"), *args = get(params, "arguments");
+
+	if (!cJSON_IsString(name))
+		return fail(o, RPC_INVALID_PARAMS, "tools/call needs params.name (a string)");
+	if (args && !cJSON_IsObject(args) && !cJSON_IsNull(args))
+		return fail(o, RPC_INVALID_PARAMS, "params.arguments must be an object");
+	if (cJSON_IsNull(args))
+		args = NULL;
+	if (strcmp(name->valuestring, "run_python") == 0)
+		o->result = call_run(s, args, false);
+	else if (strcmp(name->valuestring, "run_bash") == 0)
+		o->result = call_run(s, args, true);
+	else if (strcmp(name->valuestring, "list_packages") == 0)
+		o->result = call_list_packages(s, args);
+	else
+		return fail(o, RPC_INVALID_PARAMS,
+			    "Unknown tool '%.200s'; the tools are run_python, run_bash and "
+			    "list_packages",
+			    name->valuestring);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct mcp_server *s, const cJSON *params, struct outcome *o);
+	bool needs_init; /* refused before initialize */
+} methods[] = {
+    {"initialize", m_initialize, false},
+    {"ping", m_ping, false},
+    {"tools/list", m_tools_list, true},
+    {"tools/call", m_tools_call, true},
+};
+
+static char *call_method(struct mcp_server *s, const cJSON *id, const char *method,
+			 const cJSON *params)
+{
+	struct outcome o = {0};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(method, methods[i].name) != 0)
+			continue;
+		if (methods[i].needs_init && !s->version[0])
+			return rpc_error(id, RPC_INVALID_REQUEST,
+					 "The session is not initialized: send initialize first");
+		if (methods[i].fn(s, params, &o) < 0)
+			return rpc_error(id, o.code, "%s", o.msg);
+		if (!o.result)
+			return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
+		return envelope(id, "result", o.result);
+	}
+	return rpc_error(id, RPC_METHOD_NOT_FOUND, "Method not found: '%.200s'", method);
+}
+
+/* An id is a string or an integer; MCP forbids null. */
+static bool id_ok(const cJSON *id)
+{
+	return cJSON_IsString(id) ||
+	       (cJSON_IsNumber(id) && id->valuedouble == floor(id->valuedouble) &&
+		fabs(id->valuedouble) < 9007199254740992.0);
+}
+
+static char *dispatch(struct mcp_server *s, const cJSON *msg)
+{
+	const cJSON *id = get(msg, "id"), *method = get(msg, "method"),
+		    *params = get(msg, "params");
+	const cJSON *good_id = id_ok(id) ? id : NULL;
+
+	if (!cJSON_IsObject(msg))
+		return rpc_error(NULL, RPC_INVALID_REQUEST, "A message must be a JSON object");
+	if (!method && (get(msg, "result") || get(msg, "error")) && good_id)
+		return NULL; /* a response: runbox sends no requests, nothing to match */
+	if (strcmp(str(msg, "jsonrpc"), "2.0") != 0)
+		return rpc_error(good_id, RPC_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"");
+	if (!cJSON_IsString(method))
+		return rpc_error(good_id, RPC_INVALID_REQUEST, "\"method\" must be a string");
+	if (id && !good_id)
+		return rpc_error(NULL, RPC_INVALID_REQUEST,
+				 "\"id\" must be a string or an integer (not null)");
+	if (params && !cJSON_IsObject(params))
+		return id ? rpc_error(id, RPC_INVALID_PARAMS, "\"params\" must be an object")
+			  : NULL;
+	if (!id)
+		return NULL; /* notifications/initialized, cancelled, ...: nothing to answer */
+	return call_method(s, id, method->valuestring, params);
+}
+
+char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
+{
+	const char *end = NULL;
+	cJSON *msg = cJSON_ParseWithLengthOpts(line, n, &end, false);
+	char *out;
+
+	while (msg && end < line + n && strchr(" \t\r", *end))
+		end++;
+	if (!msg || end != line + n) {
+		cJSON_Delete(msg);
+		return rpc_error(NULL, RPC_PARSE_ERROR,
+				 "Parse error: the line is not one JSON value");
+	}
+	if (cJSON_IsArray(msg))
+		out = rpc_error(NULL, RPC_INVALID_REQUEST, "JSON-RPC batches are not supported");
+	else
+		out = dispatch(s, msg);
+	cJSON_Delete(msg);
+	return out;
+}
+
+/* ---- the stdio loop ---- */
+
+static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
+{
+	return executor_run(ctx, body, n, NULL, ret_json, err);
+}
+
+static int installed_cb(void *ctx, const cJSON **ret_packages, const char **ret_version,
+			struct rb_err *err)
+{
+	const struct executor *ex = ctx;
+
+	return deps_installed(ex->cfg.python, ret_packages, ret_version, err);
+}
+
+static int cache_cb(void *ctx, cJSON **ret, struct rb_err *err)
+{
+	const struct executor *ex = ctx;
+
+	*ret = NULL;
+	return ex->cfg.cache_dir[0] ? deps_cache_list(ex->cfg.cache_dir, ret, err) : 0;
+}
+
+static void write_line(const char *s)
+{
+	size_t n = strlen(s);
+	const char *p = s;
+
+	while (n) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+	while (write(STDOUT_FILENO, "\n", 1) < 0 && errno == EINTR)
+		;
+}
+
+struct reader {
+	char *buf;
+	size_t len, cap;
+	bool skipping; /* inside a line over the cap: dropped up to its newline */
+};
+
+static void on_line(struct mcp_server *s, struct reader *rd, size_t n)
+{
+	char *reply;
+
+	while (n && (rd->buf[n - 1] == '\r' || rd->buf[n - 1] == ' ' || rd->buf[n - 1] == '\t'))
+		n--;
+	if (rd->skipping) {
+		rd->skipping = false;
+		reply =
+		    rpc_error(NULL, RPC_INVALID_REQUEST, "The message is over %zu bytes", rd->cap);
+	} else {
+		reply = n ? mcp_handle(s, rd->buf, n) : NULL;
+	}
+	if (reply)
+		write_line(reply);
+	free(reply);
+}
+
+/* Hand every complete line in the buffer to on_line; keep the rest. */
+static void drain(struct mcp_server *s, struct reader *rd)
+{
+	char *nl;
+
+	while ((nl = memchr(rd->buf, '\n', rd->len))) {
+		size_t n = (size_t)(nl - rd->buf);
+
+		on_line(s, rd, n);
+		memmove(rd->buf, nl + 1, rd->len - n - 1);
+		rd->len -= n + 1;
+	}
+	if (rd->len == rd->cap) { /* a line over the cap: drop what is there */
+		rd->skipping = true;
+		rd->len = 0;
+	}
+}
+
+int mcp_main(struct executor *ex)
+{
+	struct mcp_server s = {
+	    .run = run_cb, .installed = installed_cb, .cache = cache_cb, .ctx = ex};
+	struct reader rd = {.cap = ex->cfg.limits.max_body_bytes * 2 + ((size_t)1 << 20)};
+	ssize_t r;
+
+	s.default_timeout_s = ex->cfg.limits.default_timeout_s;
+	s.max_timeout_s = ex->cfg.limits.max_timeout_s;
+	rd.buf = malloc(rd.cap);
+	if (!rd.buf)
+		return 1;
+	for (;;) {
+		r = read(STDIN_FILENO, rd.buf + rd.len, rd.cap - rd.len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		rd.len += (size_t)r;
+		drain(&s, &rd);
+	}
+	if (rd.len) /* a last line without its newline */
+		on_line(&s, &rd, rd.len);
+	free(rd.buf);
+	return r < 0 ? 1 : 0;
+}

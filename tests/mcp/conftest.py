@@ -1,0 +1,170 @@
+"""MCP suite harness: `runbox mcp` driven over stdio by a scripted client.
+
+The `mcp` fixture starts one server with a canary credential in its
+environment and a private RUNBOX_WORK_DIR; MCP_AS=nobody starts it as uid
+65534 (setpriv, no groups), as a desktop client run by an ordinary user
+would.  Every line the server writes
+on stdout must be one JSON-RPC message; after each test the canary must
+appear in none of them, the work dir must be empty, and closing stdin must
+end the server with status 0.
+"""
+
+import json
+import os
+import pathlib
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import uuid
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+LATEST = "2025-11-25"
+AS = os.environ.get("MCP_AS", "root")
+if AS not in ("root", "nobody"):
+    raise RuntimeError(f"MCP_AS must be root or nobody, not {AS!r}")
+NOBODY = 65534
+_SNAPSHOT = []
+
+
+def runbox_bin():
+    """A private copy of RUNBOX_BIN, executable by the unprivileged user."""
+    if _SNAPSHOT:
+        return _SNAPSHOT[0]
+    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
+    b = b if b.is_absolute() else REPO / b
+    if not os.access(b, os.X_OK):
+        pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
+    d = tempfile.mkdtemp(prefix="rbmcp-bin-", dir="/tmp")
+    os.chmod(d, 0o755)
+    copy = pathlib.Path(d) / "runbox"
+    shutil.copy2(b, copy)
+    os.chmod(copy, 0o755)
+    _SNAPSHOT.append(copy)
+    return copy
+
+
+def pytest_unconfigure(config):
+    for c in _SNAPSHOT:
+        shutil.rmtree(c.parent, ignore_errors=True)
+
+
+def argv():
+    base = [str(runbox_bin()), "mcp"]
+    if AS == "nobody":
+        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
+                *base]
+    return base
+
+
+class McpClient:
+    def __init__(self, workdir, extra_env=None):
+        self.canary = "canary" + uuid.uuid4().hex
+        self.workdir = workdir
+        env = {"PATH": "/usr/bin:/bin", "RUNBOX_WORK_DIR": str(workdir), "RUNBOX_LOG": "info",
+               "AWS_SECRET_ACCESS_KEY": self.canary, "RUNBOX_TEST_CANARY": self.canary}
+        env.update(extra_env or {})
+        self.proc = subprocess.Popen(argv(), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     cwd=str(workdir), start_new_session=True)
+        self.lines = queue.Queue()
+        self.raw = []
+        self.stderr = b""
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        self.next_id = 100
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.raw.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _read_err(self):
+        self.stderr = self.proc.stderr.read()
+
+    def send_raw(self, data):
+        self.proc.stdin.write(data if isinstance(data, bytes) else data.encode())
+        self.proc.stdin.flush()
+
+    def send(self, msg):
+        self.send_raw(json.dumps(msg) + "\n")
+
+    def recv(self, timeout=60):
+        line = self.lines.get(timeout=timeout)
+        assert line is not None, f"the server closed stdout; stderr: {self.stderr[-2000:]!r}"
+        assert line.endswith(b"\n")
+        msg = json.loads(line)
+        assert msg.get("jsonrpc") == "2.0", msg
+        return msg
+
+    def nothing_pending(self):
+        """No reply is waiting: checked by a ping, whose answer must come next."""
+        self.send({"jsonrpc": "2.0", "id": "probe", "method": "ping"})
+        msg = self.recv()
+        return msg.get("id") == "probe" and msg.get("result") == {}
+
+    def request(self, method, params=None, timeout=90):
+        self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send(msg)
+        reply = self.recv(timeout)
+        assert reply.get("id") == self.next_id, reply
+        return reply
+
+    def initialize(self, version="2025-06-18"):
+        r = self.request("initialize", {"protocolVersion": version, "capabilities": {},
+                                        "clientInfo": {"name": "pytest", "version": "1"}})
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return r["result"]
+
+    def call(self, name, arguments=None, timeout=90):
+        params = {"name": name}
+        if arguments is not None:
+            params["arguments"] = arguments
+        r = self.request("tools/call", params, timeout)
+        assert "result" in r, r
+        return r["result"]
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            return None
+
+
+@pytest.fixture
+def mcp():
+    d = pathlib.Path(tempfile.mkdtemp(prefix="rbmcp-", dir="/tmp"))
+    if AS == "nobody":
+        os.chown(d, NOBODY, NOBODY)
+    c = McpClient(d)
+    yield c
+    rc = c.close()
+    problems = []
+    if rc != 0:
+        problems.append(f"runbox mcp ended with {rc} after stdin closed")
+    for line in c.raw:
+        if c.canary.encode() in line:
+            problems.append(f"CANARY LEAKED: {line[:2000]!r}")
+        try:
+            json.loads(line)
+        except ValueError:
+            problems.append(f"a stdout line is not JSON: {line[:500]!r}")
+    left = os.listdir(d)
+    if left:
+        problems.append(f"work dir not cleaned: {left}")
+    shutil.rmtree(d, ignore_errors=True)
+    assert not problems, "\n".join(problems) + "\n" + c.stderr[-2000:].decode(errors="replace")

@@ -1,0 +1,258 @@
+"""runbox mcp: a scripted MCP client session over stdio — the handshake,
+every tool, and malformed messages with their JSON-RPC error codes."""
+
+import base64
+import json
+
+import pytest
+
+from conftest import LATEST
+
+
+def text(result):
+    return "\n".join(c["text"] for c in result["content"] if c["type"] == "text")
+
+
+# ---- the handshake ---------------------------------------------------------
+
+def test_handshake(mcp):
+    res = mcp.initialize("2025-06-18")
+    assert res["protocolVersion"] == "2025-06-18"
+    assert "tools" in res["capabilities"]
+    assert res["serverInfo"]["name"] == "runbox" and res["serverInfo"]["version"]
+    assert "./output/" in res["instructions"]
+    # notifications/initialized got no reply: the ping's answer is next.
+    assert mcp.nothing_pending()
+
+
+@pytest.mark.parametrize("asked,got", [
+    ("2024-11-05", "2024-11-05"), ("2025-03-26", "2025-03-26"), ("2025-06-18", "2025-06-18"),
+    (LATEST, LATEST), ("2099-01-01", LATEST), ("draft", LATEST),
+])
+def test_version_negotiation(mcp, asked, got):
+    assert mcp.initialize(asked)["protocolVersion"] == got
+
+
+def test_tools_before_initialize_are_refused(mcp):
+    r = mcp.request("tools/list")
+    assert r["error"]["code"] == -32600
+    assert mcp.request("ping")["result"] == {}
+
+
+def test_second_initialize_is_refused(mcp):
+    mcp.initialize()
+    r = mcp.request("initialize", {"protocolVersion": "2025-06-18"})
+    assert r["error"]["code"] == -32600
+
+
+def test_tools_list(mcp):
+    mcp.initialize()
+    tools = {t["name"]: t for t in mcp.request("tools/list")["result"]["tools"]}
+    assert set(tools) == {"run_python", "run_bash", "list_packages"}
+    for name in ("run_python", "run_bash"):
+        t = tools[name]
+        schema = t["inputSchema"]
+        assert schema["type"] == "object" and schema["required"] == ["code"]
+        assert set(schema["properties"]) == {"code", "files", "dependencies", "timeout_s",
+                                             "stdin", "args"}
+        assert schema["additionalProperties"] is False
+        assert "outputSchema" in t and t["outputSchema"]["type"] == "object"
+        for needle in ("./input/", "./output/", "no network"):
+            assert needle in t["description"], (name, needle)
+    assert "numpy" in tools["run_python"]["description"]
+    assert tools["list_packages"]["inputSchema"]["properties"] == {}
+
+
+def test_old_protocol_has_no_output_schema(mcp):
+    mcp.initialize("2024-11-05")
+    tools = mcp.request("tools/list")["result"]["tools"]
+    assert all("outputSchema" not in t and "title" not in t for t in tools)
+
+
+# ---- the tools ------------------------------------------------------------------
+
+def test_run_python(mcp):
+    mcp.initialize()
+    res = mcp.call("run_python", {"code": "print(6 * 7)"})
+    assert res["isError"] is False
+    assert "42" in text(res)
+    sc = res["structuredContent"]
+    assert sc["exit_code"] == 0 and sc["stdout"] == "42\n" and sc["status"] == "ok"
+
+
+def test_run_python_every_argument(mcp):
+    mcp.initialize()
+    code = ("import sys, numpy\n"
+            "data = open('input/nums.txt').read().split()\n"
+            "raw = open('input/blob.bin', 'rb').read()\n"
+            "print(sys.argv[1:], sys.stdin.read().strip(), sum(map(int, data)), len(raw))\n"
+            "open('output/report.txt', 'w').write('total %d' % sum(map(int, data)))\n"
+            "open('output/bytes.bin', 'wb').write(bytes([0, 255]))\n")
+    res = mcp.call("run_python", {
+        "code": code,
+        "files": {"nums.txt": "1 2 3",
+                  "blob.bin": {"content": base64.b64encode(b"\0\1\2").decode(),
+                               "encoding": "base64"}},
+        "dependencies": ["numpy"], "timeout_s": 30, "stdin": "from stdin", "args": ["-v", "x"]})
+    sc = res["structuredContent"]
+    assert res["isError"] is False, res
+    assert sc["stdout"] == "['-v', 'x'] from stdin 6 3\n"
+    assert sc["artifacts"]["report.txt"] == "total 6"
+    assert base64.b64decode(sc["artifacts"]["bytes.bin"]["content"]) == b"\0\xff"
+    assert sc["dependencies"][0]["name"] == "numpy"
+    assert "report.txt" in text(res) and "bytes.bin" in text(res)
+
+
+def test_run_python_failure_is_a_tool_error(mcp):
+    mcp.initialize()
+    res = mcp.call("run_python", {"code": "1/0"})
+    assert res["isError"] is True
+    assert "ZeroDivisionError" in text(res)
+    assert res["structuredContent"]["exit_code"] == 1
+
+
+def test_run_python_timeout(mcp):
+    mcp.initialize()
+    res = mcp.call("run_python", {"code": "import time; time.sleep(30)", "timeout_s": 0.5})
+    assert res["isError"] is True
+    assert res["structuredContent"]["status"] == "timeout"
+    assert "timeout" in text(res)
+
+
+def test_run_bash(mcp):
+    mcp.initialize()
+    res = mcp.call("run_bash", {"code": "echo \"$1-$2\"; cat input/a.txt; echo hi > output/o.txt",
+                                "args": ["a", "b"], "files": {"a.txt": "file\n"}})
+    sc = res["structuredContent"]
+    assert res["isError"] is False
+    assert sc["stdout"] == "a-b\nfile\n" and sc["artifacts"] == {"o.txt": "hi\n"}
+
+
+def test_bash_failure(mcp):
+    mcp.initialize()
+    res = mcp.call("run_bash", {"code": "echo oops >&2; exit 3"})
+    assert res["isError"] is True and res["structuredContent"]["exit_code"] == 3
+    assert "oops" in text(res)
+
+
+def test_refused_request_names_the_tool_argument(mcp):
+    mcp.initialize()
+    res = mcp.call("run_python", {"code": "print(1)", "files": {"../escape": "x"}})
+    assert res["isError"] is True
+    sc = res["structuredContent"]
+    assert sc["code"] == "invalid_path" and sc["field"].startswith("files")
+    assert "'files'" in text(res)
+
+
+@pytest.mark.parametrize("args,needle", [
+    ({}, "`code` is required"),
+    ({"code": 5}, "`code` is required"),
+    ({"code": "x", "script": "y"}, "Unknown argument 'script'"),
+    ({"code": "x", "timeout_s": "soon"}, "invalid_timeout"),
+    ({"code": "x", "args": "notalist"}, "wrong_type"),
+    ({"code": "x", "dependencies": ["no-such-package-xyz"]}, "dependency_not_found"),
+])
+def test_bad_arguments_are_tool_errors(mcp, args, needle):
+    mcp.initialize()
+    res = mcp.call("run_python", args)
+    assert res["isError"] is True
+    assert needle in text(res)
+
+
+def test_old_protocol_gets_the_response_as_json_text(mcp):
+    mcp.initialize("2025-03-26")
+    res = mcp.call("run_python", {"code": "print(1)"})
+    assert "structuredContent" not in res
+    assert json.loads(res["content"][1]["text"])["stdout"] == "1\n"
+
+
+def test_list_packages(mcp):
+    mcp.initialize()
+    res = mcp.call("list_packages", {})
+    assert res["isError"] is False
+    pre = {p["name"]: p["version"] for p in res["structuredContent"]["preinstalled"]}
+    for name in ("numpy", "pandas", "scipy", "matplotlib"):
+        assert name in pre and pre[name]
+    assert res["structuredContent"]["cache"] == []
+    assert "numpy " + pre["numpy"] in text(res)
+    res = mcp.call("list_packages")
+    assert res["isError"] is False
+    assert mcp.call("list_packages", {"x": 1})["isError"] is True
+
+
+def test_credentials_never_reach_the_program(mcp):
+    mcp.initialize()
+    res = mcp.call("run_python", {"code": "import os; print(dict(os.environ))"})
+    assert "AWS_SECRET_ACCESS_KEY" not in res["structuredContent"]["stdout"]
+
+
+# ---- malformed messages ---------------------------------------------------------
+
+@pytest.mark.parametrize("line,code", [
+    ("{oops", -32700),
+    ('{"jsonrpc":"2.0","id":1,"method":"ping"} extra', -32700),
+    ("[]", -32600),
+    ('[{"jsonrpc":"2.0","id":1,"method":"ping"}]', -32600),
+    ('"hello"', -32600),
+    ('{"id":1,"method":"ping"}', -32600),
+    ('{"jsonrpc":"2.0","id":1}', -32600),
+    ('{"jsonrpc":"2.0","id":null,"method":"ping"}', -32600),
+    ('{"jsonrpc":"2.0","id":[1],"method":"ping"}', -32600),
+    ('{"jsonrpc":"2.0","id":1,"method":"prompts/list"}', -32601),
+    ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"run_python"}', -32602),
+    ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{}}}', -32602),
+    ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"eval"}}', -32602),
+    ('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_python",'
+     '"arguments":"print(1)"}}', -32602),
+])
+def test_malformed_messages(mcp, line, code):
+    mcp.initialize()
+    mcp.send_raw(line + "\n")
+    reply = mcp.recv()
+    assert reply["error"]["code"] == code, reply
+    assert reply["error"]["message"]
+    if code in (-32700,) or '"id":null' in line or '"id":[1]' in line or line[0] != "{":
+        assert reply["id"] is None
+    # The session goes on.
+    assert mcp.nothing_pending()
+
+
+def test_ids_are_echoed_exactly(mcp):
+    mcp.initialize()
+    mcp.send({"jsonrpc": "2.0", "id": "req-ü-1", "method": "ping"})
+    assert mcp.recv()["id"] == "req-ü-1"
+    mcp.send({"jsonrpc": "2.0", "id": 0, "method": "ping"})
+    assert mcp.recv()["id"] == 0
+
+
+def test_notifications_get_no_reply(mcp):
+    mcp.initialize()
+    mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+              "params": {"requestId": 5, "reason": "x"}})
+    mcp.send({"jsonrpc": "2.0", "method": "tools/call",
+              "params": {"name": "run_python", "arguments": {"code": "print(1)"}}})
+    mcp.send({"jsonrpc": "2.0", "method": "no/such"})
+    mcp.send_raw("\n   \n")
+    assert mcp.nothing_pending()
+
+
+def test_crlf_and_a_last_line_without_newline(mcp):
+    mcp.initialize()
+    mcp.send_raw('{"jsonrpc":"2.0","id":7,"method":"ping"}\r\n')
+    assert mcp.recv()["id"] == 7
+    mcp.send_raw('{"jsonrpc":"2.0","id":8,"method":"ping"}')
+    mcp.proc.stdin.close()
+    assert mcp.recv()["id"] == 8
+
+
+def test_oversized_message(mcp):
+    mcp.initialize()
+    # Over 2 x 32 MiB + 1 MiB: refused without being held, and the session goes on.
+    chunk = b"x" * (1 << 20)
+    mcp.send_raw(b'{"jsonrpc":"2.0","id":9,"method":"ping","params":{"pad":"')
+    for _ in range(66):
+        mcp.send_raw(chunk)
+    mcp.send_raw(b'"}}\n')
+    reply = mcp.recv()
+    assert reply["error"]["code"] == -32600 and "over" in reply["error"]["message"]
+    assert mcp.nothing_pending()

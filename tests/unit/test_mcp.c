@@ -1,0 +1,432 @@
+/*
+ * Unit tests for pkg/mcp's protocol half: the handshake and version
+ * negotiation, every JSON-RPC error code, notifications, how tool
+ * arguments become a contract request, and how answers become tool results.
+ * Tools run through fake callbacks: no executor, no interpreter.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mcp.h"
+
+static char last_body[4096];
+static const char *canned; /* what the fake executor answers */
+static int canned_r;
+static cJSON *fake_installed;
+
+static int fake_run(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
+{
+	(void)ctx;
+	snprintf(last_body, sizeof(last_body), "%.*s", (int)n, body);
+	*ret_json = strdup(canned);
+	if (canned_r < 0)
+		rb_fail(err, RB_FAULT_REQUEST, 0, "x", NULL, "refused");
+	return canned_r;
+}
+
+static int fake_pkgs(void *ctx, const cJSON **ret_packages, const char **ret_version,
+		     struct rb_err *err)
+{
+	(void)ctx;
+	if (!fake_installed)
+		return rb_fail(err, RB_FAULT_INTERNAL, 5, "internal_error", NULL, "no python");
+	*ret_packages = fake_installed;
+	*ret_version = "3.11.2";
+	return 0;
+}
+
+static struct mcp_server server(void)
+{
+	struct mcp_server s = {.run = fake_run, .installed = fake_pkgs};
+
+	s.default_timeout_s = 60;
+	s.max_timeout_s = 300;
+	return s;
+}
+
+/* One line in, the parsed reply out (NULL when there was none). */
+static cJSON *send_line(struct mcp_server *s, const char *line)
+{
+	char *out = mcp_handle(s, line, strlen(line));
+	cJSON *o = out ? cJSON_Parse(out) : NULL;
+
+	if (out) {
+		assert_non_null(o);
+		assert_null(strchr(out, '\n')); /* newline-delimited framing */
+	}
+	free(out);
+	return o;
+}
+
+static int error_code(const cJSON *reply)
+{
+	const cJSON *e = cJSON_GetObjectItem(reply, "error");
+
+	assert_non_null(e);
+	assert_true(cJSON_IsString(cJSON_GetObjectItem(e, "message")));
+	return cJSON_GetObjectItem(e, "code")->valueint;
+}
+
+static cJSON *init(struct mcp_server *s, const char *version)
+{
+	char line[256];
+	cJSON *r;
+
+	snprintf(line, sizeof(line),
+		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+		 "\"protocolVersion\":\"%s\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\","
+		 "\"version\":\"1\"}}}",
+		 version);
+	r = send_line(s, line);
+	assert_non_null(cJSON_GetObjectItem(r, "result"));
+	return r;
+}
+
+static const char *negotiated(const cJSON *r)
+{
+	return cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "protocolVersion")
+	    ->valuestring;
+}
+
+static void test_handshake(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *r = init(&s, "2025-06-18"), *res = cJSON_GetObjectItem(r, "result");
+
+	(void)state;
+	assert_string_equal(negotiated(r), "2025-06-18");
+	assert_int_equal(cJSON_GetObjectItem(r, "id")->valueint, 1);
+	assert_string_equal(cJSON_GetObjectItem(r, "jsonrpc")->valuestring, "2.0");
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(res, "capabilities"), "tools"));
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "serverInfo"), "name")->valuestring,
+	    "runbox");
+	cJSON_Delete(r);
+	assert_null(
+	    send_line(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"));
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"p\",\"method\":\"ping\"}");
+	assert_string_equal(cJSON_GetObjectItem(r, "id")->valuestring, "p");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "result")), 0);
+	cJSON_Delete(r);
+	/* A second initialize is refused. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"initialize\",\"params\":{"
+			  "\"protocolVersion\":\"2025-06-18\"}}");
+	assert_int_equal(error_code(r), -32600);
+	cJSON_Delete(r);
+}
+
+static void test_version_negotiation(void **state)
+{
+	static const char *const known[] = {"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		struct mcp_server s = server();
+		cJSON *r = init(&s, known[i]);
+
+		assert_string_equal(negotiated(r), known[i]);
+		cJSON_Delete(r);
+	}
+	{
+		struct mcp_server s = server();
+		cJSON *r = init(&s, "1999-01-01");
+
+		assert_string_equal(negotiated(r), "2025-11-25");
+		cJSON_Delete(r);
+	}
+}
+
+static void test_protocol_errors(void **state)
+{
+	static const struct {
+		const char *line;
+		int code;
+	} cases[] = {
+	    {"{not json", -32700},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"} trailing", -32700},
+	    {"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", -32600},
+	    {"42", -32600},
+	    {"{\"id\":1,\"method\":\"ping\"}", -32600},
+	    {"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}", -32600},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}", -32601},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":[1]}", -32602},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{}}", -32602},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+	     "\"rm_rf\"}}",
+	     -32602},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+	     "\"run_python\",\"arguments\":[]}}",
+	     -32602},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"cursor\":"
+	     "\"x\"}}",
+	     -32602},
+	};
+	struct mcp_server s = server();
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *r = send_line(&s, cases[i].line);
+
+		if (!r)
+			fail_msg("no reply to %s", cases[i].line);
+		if (error_code(r) != cases[i].code)
+			fail_msg("%s: code %d, not %d", cases[i].line, error_code(r),
+				 cases[i].code);
+		cJSON_Delete(r);
+	}
+}
+
+static void test_initialize_needs_version(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
+				 "\"params\":{}}");
+
+	(void)state;
+	assert_int_equal(error_code(r), -32602);
+	cJSON_Delete(r);
+	/* tools before initialize are refused; ping is not. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+	assert_int_equal(error_code(r), -32600);
+	cJSON_Delete(r);
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
+	assert_non_null(cJSON_GetObjectItem(r, "result"));
+	cJSON_Delete(r);
+}
+
+static void test_notifications_get_no_reply(void **state)
+{
+	struct mcp_server s = server();
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	assert_null(send_line(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+				  "\"params\":{\"requestId\":3}}"));
+	assert_null(send_line(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"no/such/notification\"}"));
+	assert_null(send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{}}"));
+}
+
+static const cJSON *tool_named(const cJSON *tools, const char *name)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(
+	    t, tools) if (strcmp(cJSON_GetObjectItem(t, "name")->valuestring, name) == 0) return t;
+	return NULL;
+}
+
+static void test_tools_list(void **state)
+{
+	struct mcp_server s = server(), old = server();
+	cJSON *r, *tools;
+	const cJSON *py, *schema;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+	tools = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "tools");
+	assert_int_equal(cJSON_GetArraySize(tools), 3);
+	py = tool_named(tools, "run_python");
+	assert_non_null(tool_named(tools, "run_bash"));
+	assert_non_null(tool_named(tools, "list_packages"));
+	schema = cJSON_GetObjectItem(py, "inputSchema");
+	assert_string_equal(cJSON_GetObjectItem(schema, "type")->valuestring, "object");
+	assert_string_equal(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(schema, "required"), 0)->valuestring, "code");
+	for (const char *const *p = (const char *const[]){"code", "files", "dependencies",
+							  "timeout_s", "stdin", "args", NULL};
+	     *p; p++)
+		assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(schema, "properties"), *p));
+	assert_non_null(cJSON_GetObjectItem(py, "outputSchema"));
+	/* A model is told where input files are and how files come back. */
+	assert_non_null(strstr(cJSON_GetObjectItem(py, "description")->valuestring, "./input/"));
+	assert_non_null(strstr(cJSON_GetObjectItem(py, "description")->valuestring, "./output/"));
+	assert_non_null(strstr(cJSON_GetObjectItem(py, "description")->valuestring, "numpy"));
+	cJSON_Delete(r);
+	/* 2024-11-05 has no outputSchema. */
+	cJSON_Delete(init(&old, "2024-11-05"));
+	r = send_line(&old, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+	tools = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "tools");
+	assert_null(cJSON_GetObjectItem(tool_named(tools, "run_python"), "outputSchema"));
+	cJSON_Delete(r);
+}
+
+static cJSON *call(struct mcp_server *s, const char *name, const char *args)
+{
+	char line[2048];
+	cJSON *r, *res;
+
+	snprintf(line, sizeof(line),
+		 "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+		 "\"%s\",\"arguments\":%s}}",
+		 name, args);
+	r = send_line(s, line);
+	res = cJSON_DetachItemFromObject(r, "result");
+	assert_non_null(res);
+	cJSON_Delete(r);
+	return res;
+}
+
+static const char *text0(const cJSON *res)
+{
+	return cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "content"), 0),
+				   "text")
+	    ->valuestring;
+}
+
+static void test_arguments_map_onto_the_contract(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *res, *req;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	canned = "{\"exit_code\":0,\"stdout\":\"4\\n\",\"stderr\":\"\",\"artifacts\":{\"p.png\":"
+		 "{\"content\":\"AAAA\",\"encoding\":\"base64\"}},\"status\":\"ok\","
+		 "\"duration_ms\":3,\"truncated\":{\"stdout\":false,\"stderr\":false}}";
+	canned_r = 0;
+	res =
+	    call(&s, "run_bash",
+		 "{\"code\":\"echo $1\",\"files\":{\"a.csv\":\"1,2\"},\"dependencies\":[\"numpy\"],"
+		 "\"timeout_s\":5,\"stdin\":\"in\",\"args\":[\"x\"]}");
+	req = cJSON_Parse(last_body);
+	assert_string_equal(cJSON_GetObjectItem(req, "script")->valuestring, "echo $1");
+	assert_string_equal(cJSON_GetObjectItem(req, "language")->valuestring, "bash");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(req, "context"), "a.csv")->valuestring, "1,2");
+	assert_int_equal(cJSON_GetObjectItem(req, "timeout_s")->valueint, 5);
+	assert_string_equal(cJSON_GetObjectItem(req, "stdin")->valuestring, "in");
+	assert_int_equal(cJSON_GetArraySize(req), 7);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	assert_non_null(strstr(text0(res), "exit code 0"));
+	assert_non_null(strstr(text0(res), "4\n"));
+	assert_non_null(strstr(text0(res), "p.png (binary, 3 bytes)"));
+	assert_int_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "exit_code")
+		->valueint,
+	    0);
+	cJSON_Delete(req);
+	cJSON_Delete(res);
+	res = call(&s, "run_python", "{\"code\":\"print(1)\"}");
+	req = cJSON_Parse(last_body);
+	assert_null(cJSON_GetObjectItem(req, "language"));
+	assert_int_equal(cJSON_GetArraySize(req), 1);
+	cJSON_Delete(req);
+	cJSON_Delete(res);
+}
+
+static void test_failures_are_tool_errors(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *res;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	canned = "{\"exit_code\":1,\"stdout\":\"\",\"stderr\":\"Traceback\",\"artifacts\":{},"
+		 "\"status\":\"error\",\"duration_ms\":3,\"truncated\":{\"stdout\":false,"
+		 "\"stderr\":false}}";
+	canned_r = 0;
+	res = call(&s, "run_python", "{\"code\":\"1/0\"}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	assert_non_null(strstr(text0(res), "Traceback"));
+	cJSON_Delete(res);
+	/* A refusal names the tool's argument, not the contract's field. */
+	canned = "{\"error\":\"The path '../a' in 'context' is not allowed.\",\"code\":"
+		 "\"invalid_path\",\"field\":\"context.../a\"}";
+	canned_r = -1;
+	res = call(&s, "run_python", "{\"code\":\"x\",\"files\":{\"../a\":\"\"}}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	assert_non_null(strstr(text0(res), "in 'files'"));
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "field")
+		->valuestring,
+	    "files.../a");
+	cJSON_Delete(res);
+	/* Argument faults a model can fix are tool errors too. */
+	last_body[0] = '\0';
+	res = call(&s, "run_python", "{\"files\":{}}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	assert_non_null(strstr(text0(res), "`code` is required"));
+	cJSON_Delete(res);
+	res = call(&s, "run_python", "{\"code\":\"x\",\"script\":\"y\"}");
+	assert_non_null(strstr(text0(res), "Unknown argument 'script'"));
+	cJSON_Delete(res);
+	assert_string_equal(last_body, ""); /* neither reached the executor */
+}
+
+static void test_old_version_gets_json_text(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *res, *content;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-03-26"));
+	canned = "{\"exit_code\":0,\"stdout\":\"\",\"stderr\":\"\",\"artifacts\":{},\"status\":"
+		 "\"ok\",\"duration_ms\":1,\"truncated\":{\"stdout\":false,\"stderr\":false}}";
+	canned_r = 0;
+	res = call(&s, "run_python", "{\"code\":\"pass\"}");
+	content = cJSON_GetObjectItem(res, "content");
+	assert_null(cJSON_GetObjectItem(res, "structuredContent"));
+	assert_int_equal(cJSON_GetArraySize(content), 2);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(content, 1), "text")->valuestring, canned);
+	cJSON_Delete(res);
+}
+
+static void test_list_packages(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *res, *pre;
+
+	(void)state;
+	fake_installed = cJSON_Parse("{\"pandas\":\"1.5.3\",\"numpy\":\"1.24.2\"}");
+	cJSON_Delete(init(&s, "2025-06-18"));
+	res = call(&s, "list_packages", "{}");
+	pre = cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "preinstalled");
+	assert_int_equal(cJSON_GetArraySize(pre), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pre, 0), "name")->valuestring,
+			    "numpy");
+	assert_non_null(strstr(text0(res), "pandas 1.5.3"));
+	assert_non_null(strstr(text0(res), "Python 3.11.2"));
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	cJSON_Delete(res);
+	res = call(&s, "list_packages", "{\"x\":1}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	cJSON_Delete(res);
+	cJSON_Delete(fake_installed);
+	fake_installed = NULL;
+	res = call(&s, "list_packages", "{}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	assert_non_null(strstr(text0(res), "no python"));
+	cJSON_Delete(res);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_handshake),
+	    cmocka_unit_test(test_version_negotiation),
+	    cmocka_unit_test(test_protocol_errors),
+	    cmocka_unit_test(test_initialize_needs_version),
+	    cmocka_unit_test(test_notifications_get_no_reply),
+	    cmocka_unit_test(test_tools_list),
+	    cmocka_unit_test(test_arguments_map_onto_the_contract),
+	    cmocka_unit_test(test_failures_are_tool_errors),
+	    cmocka_unit_test(test_old_version_gets_json_text),
+	    cmocka_unit_test(test_list_packages),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
