@@ -280,6 +280,9 @@ static int make_out_dir(struct pass *p, const struct entry *e)
 
 	snprintf(rel, sizeof(rel), "%s/", e->out);
 	fd = open_parent(p->dest_fd, rel, &leaf);
+	if (fd == -ENOTDIR || fd == -ELOOP)
+		return refuse(p, "wheel_duplicate_entry", "'%s' is both a file and a directory",
+			      e->path);
 	if (fd < 0)
 		return rb_fail_sys(p->err, -fd, "create directory '%s'", e->out);
 	close(fd);
@@ -547,6 +550,30 @@ static int check_record(struct pass *p)
 	return r;
 }
 
+/* The .dist-info directory is "<name>-<version>.dist-info" of the file name's project. */
+static int check_distinfo_name(struct pass *p)
+{
+	char dir[sizeof(p->distinfo)], name[256];
+	char *dash;
+	struct version have, want;
+
+	snprintf(dir, sizeof(dir), "%s", p->distinfo);
+	if (strlen(dir) <= strlen(".dist-info"))
+		return refuse(p, "wheel_bad_metadata", "the wheel has no <name>.dist-info");
+	dir[strlen(dir) - strlen(".dist-info")] = '\0';
+	dash = strrchr(dir, '-');
+	if (dash)
+		*dash = '\0';
+	if (dash)
+		requirement_normalize_name(dir, name, sizeof(name));
+	if (!dash || strcmp(name, p->wn->name) != 0 || version_parse(dash + 1, &have) < 0 ||
+	    version_parse(p->wn->version, &want) < 0 || version_compare(&have, &want) != 0)
+		return refuse(p, "wheel_metadata_mismatch",
+			      "its metadata directory is '%s' but the file name says %s %s",
+			      p->distinfo, p->wn->name, p->wn->version);
+	return 0;
+}
+
 static int check_metadata(struct pass *p)
 {
 	struct wheelmeta m;
@@ -557,6 +584,9 @@ static int check_metadata(struct pass *p)
 	if (!p->metadata)
 		return refuse(p, "wheel_bad_metadata", "the wheel has no %s/METADATA",
 			      p->distinfo[0] ? p->distinfo : "<name>.dist-info");
+	r = check_distinfo_name(p);
+	if (r < 0)
+		return r;
 	r = wheelmeta_parse(p->metadata, p->metadata_len, &m, p->err);
 	if (r < 0)
 		return r;

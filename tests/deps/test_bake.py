@@ -96,6 +96,10 @@ def test_refusal_messages_say_what(hostile_cache):
     assert "more than 20000 entries" in s["crowded-1.0-py3-none-any.whl"]
     assert "cannot be served from a cache" in s["urldep-1.0-py3-none-any.whl"]
     assert "another wheel of fine 1.0" in s["fine-1.0-py3-none-any.whl"]
+    assert "'filethendir/x/' is both a file and a directory" in s[
+        "filethendir-1.0-py3-none-any.whl"]
+    assert "'a/../../evil.py'" in s["midslip-1.0-py3-none-any.whl"]
+    assert "'requests-2.0.dist-info'" in s["otherdistinfo-1.0-py3-none-any.whl"]
 
 
 def test_debian_wheels_bake(env):
