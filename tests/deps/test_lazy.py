@@ -106,3 +106,39 @@ def test_leftover_of_a_killed_extraction_is_cleared(env, lazy):
                         "dependencies": ["leaf03"]}, cache=lazy, state=state)
     assert rc == 0 and resp["stdout"] == "1.0\n", resp
     assert not junk.exists()
+
+
+def test_planted_symlinks_in_site_are_not_followed(env, lazy):
+    """Symlinks planted (by the uid runbox runs as) at a tree's temporary
+    name and at the tree's own name are removed, never written through."""
+    state = fresh_state(env, "state-planted")
+    decoy = env.home / "decoy"
+    env.sub(["mkdir", "-p", "-m", "700", str(state)])
+    env.sub(["mkdir", "-p", str(state / "site"), str(decoy)])
+    env.sub(["sh", "-c", f"echo keep > {decoy}/canary && chmod 700 {decoy}"])
+    env.sub(["ln", "-s", str(decoy), str(state / "site" / ".tmp-leaf05-1.0")])
+    env.sub(["ln", "-s", str(decoy), str(state / "site" / "leaf05-1.0")])
+    rc, resp = env.run({"script": "import leaf05; print(leaf05.VERSION)",
+                        "dependencies": ["leaf05"]}, cache=lazy, state=state)
+    assert rc == 0 and resp["stdout"] == "1.0\n", resp
+    tree = state / "site" / "leaf05-1.0"
+    assert tree.is_dir() and not tree.is_symlink()
+    assert not (state / "site" / ".tmp-leaf05-1.0").exists()
+    assert sorted(p.name for p in decoy.iterdir()) == ["canary"]
+    assert (decoy / "canary").read_text() == "keep\n"
+    assert decoy.stat().st_mode & 0o777 == 0o700
+
+
+def test_planted_site_symlink_is_refused(env, lazy):
+    """A symlink planted as site/ itself: a runbox fault, and its target's
+    mode is not touched (it used to be chmod()ed to 0755 through it)."""
+    state = fresh_state(env, "state-site-link")
+    decoy = env.home / "decoy-site"
+    env.sub(["mkdir", "-p", "-m", "700", str(state), str(decoy)])
+    env.sub(["chmod", "700", str(decoy)])
+    env.sub(["ln", "-s", str(decoy), str(state / "site")])
+    rc, resp = env.run({"script": "pass", "dependencies": ["leaf06"]}, cache=lazy, state=state)
+    assert rc != 0 and resp["code"] == "cache_extract_failed", resp
+    assert "RUNBOX_STATE_DIR/site" in resp["error"], resp
+    assert decoy.stat().st_mode & 0o777 == 0o700
+    assert list(decoy.iterdir()) == []
