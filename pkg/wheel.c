@@ -35,6 +35,8 @@ void wheel_limits_default(struct wheel_limits *ret)
 	ret->max_entry_bytes = 512 * MiB;
 	ret->max_total_bytes = 2048 * MiB;
 	ret->max_ratio = 200;
+	ret->reserved = NULL;
+	ret->n_reserved = 0;
 }
 
 struct entry {
@@ -370,6 +372,39 @@ static int check_type(struct pass *p, struct archive_entry *ae, const char *path
 	return 0;
 }
 
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+/*
+ * The module an extracted entry makes importable at the top of the tree:
+ * "json/x.py" -> "json", "typing.py" -> "typing", "_x.cpython-311.so" ->
+ * "_x".  Refused when it is reserved: on PYTHONPATH the tree would shadow
+ * the standard library's module of that name for every program using it.
+ */
+static int check_shadowing(struct pass *p, const struct entry *e)
+{
+	char top[MAX_NAME_BYTES + 1];
+	const char *slash;
+	size_t len;
+
+	if (!e->out || !p->lim->reserved)
+		return 0;
+	slash = strchr(e->out, '/');
+	len = slash ? (size_t)(slash - e->out) : strlen(e->out);
+	memcpy(top, e->out, len);
+	top[len] = '\0';
+	if (!slash && !e->is_dir)
+		top[strcspn(top, ".")] = '\0';
+	if (!bsearch(top, p->lim->reserved, p->lim->n_reserved, sizeof(char *), cmp_name))
+		return 0;
+	return refuse(p, "wheel_shadows_stdlib",
+		      "'%s' would shadow the standard library's '%s' module (dependency trees "
+		      "come before the standard library on the import path)",
+		      e->path, top);
+}
+
 static int add_entry(struct pass *p, struct archive_entry *ae)
 {
 	const char *path = entry_name(ae), *why;
@@ -406,6 +441,8 @@ static int add_entry(struct pass *p, struct archive_entry *ae)
 	r = e->path ? map_path(p, path, &e->out) : -ENOMEM;
 	if (r == -ENOMEM)
 		return rb_fail_sys(p->err, ENOMEM, "read the wheel");
+	if (r >= 0)
+		r = check_shadowing(p, e);
 	if (r < 0)
 		return r;
 	if (archive_entry_size_is_set(ae) &&

@@ -129,6 +129,9 @@ def build_hostile(d):
     mk(d, "ghostrecord", "1.0", record_override={
         "ghostrecord/gone.py": "sha256=47DEQpj8HBSa-_TLhW8-pm7NdtfIF5K9bs7nyNEvx7o,0"})
     mk(d, "otherdistinfo", "1.0", distinfo="requests-2.0.dist-info")
+    # Trees come before the standard library on PYTHONPATH: these would replace it.
+    mk(d, "typing", "3.7.4.3", files={"typing.py": "x = 1\n"})
+    mk(d, "fakejson", "1.0", files={"json/__init__.py": "x = 1\n"})
 
 
 # The code each hostile wheel must be refused with.
@@ -159,6 +162,8 @@ HOSTILE = {
     "dirthenfile-1.0-py3-none-any.whl": "wheel_duplicate_entry",
     "ghostrecord-1.0-py3-none-any.whl": "wheel_record_mismatch",
     "otherdistinfo-1.0-py3-none-any.whl": "wheel_metadata_mismatch",
+    "typing-3.7.4.3-py3-none-any.whl": "wheel_shadows_stdlib",
+    "fakejson-1.0-py3-none-any.whl": "wheel_shadows_stdlib",
 }
 
 

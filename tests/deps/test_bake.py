@@ -100,6 +100,8 @@ def test_refusal_messages_say_what(hostile_cache):
         "filethendir-1.0-py3-none-any.whl"]
     assert "'a/../../evil.py'" in s["midslip-1.0-py3-none-any.whl"]
     assert "'requests-2.0.dist-info'" in s["otherdistinfo-1.0-py3-none-any.whl"]
+    assert "standard library's 'typing' module" in s["typing-3.7.4.3-py3-none-any.whl"]
+    assert "'json/__init__.py'" in s["fakejson-1.0-py3-none-any.whl"]
 
 
 def test_debian_wheels_bake(env):
