@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -675,6 +676,13 @@ int wheel_extract(int wheel_fd, const struct wheel_name *wn, int dest_fd,
 {
 	struct pass p = {.wn = wn, .lim = lim, .dest_fd = dest_fd, .err = err, .last_fd = -1};
 	size_t files = 0;
+	/*
+	 * Zip names flagged UTF-8 are converted to the locale's charset; in the
+	 * C locale every non-ASCII name would fail, so this thread reads the
+	 * wheel in C.UTF-8 (built into glibc since 2.35; without it, as before).
+	 */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
 	int r = open_archive(&p, wheel_fd);
 
 	if (r >= 0)
@@ -692,5 +700,9 @@ int wheel_extract(int wheel_fd, const struct wheel_name *wn, int dest_fd,
 		p.metadata = NULL;
 	}
 	pass_free(&p);
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
 	return r;
 }

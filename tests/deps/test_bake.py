@@ -1,10 +1,12 @@
 """runbox bake: what is baked, where it lands, what is refused and why."""
 
+import os
 import pathlib
 import stat
 
 import pytest
 
+import wheels as W
 from conftest import HOSTILE, binary, index, tree_digest
 
 
@@ -134,3 +136,30 @@ def test_bad_arguments(env):
     assert p.returncode == 1 and "open the wheel directory" in p.stderr
     p = env.sub([b, "bake", "--list", str(env.root / "nowhere")])
     assert p.returncode == 1 and "has no index.json" in p.stderr
+
+
+def test_non_ascii_names(env):
+    """Zip names flagged UTF-8 were refused as 'not UTF-8' (libarchive cannot
+    convert them to the C locale); they bake now, and two names that differ
+    only in Unicode normalisation (NFC 'café', NFD 'café') are duplicates."""
+    wd = env.root / "unicode-wheels"
+    wd.mkdir()
+    W.make_wheel(wd, "accented", "1.0", files={"accented/__init__.py": "",
+                                               "accented/caf\u00e9.py": "X = 'nfc'\n"})
+    W.make_wheel(wd, "nfcdup", "1.0", files={"nfcdup/__init__.py": "",
+                                             "nfcdup/caf\u00e9.py": "X = 1\n",
+                                             "nfcdup/cafe\u0301.py": "X = 2\n"})
+    os.chmod(wd, 0o755)
+    for w in wd.iterdir():
+        os.chmod(w, 0o644)
+    cache = env.home / "unicode-cache"
+    p = env.bake(wd, cache)
+    assert p.returncode == 0, p.stderr
+    skipped = {s["wheel"]: s for s in index(cache)["skipped"]}
+    assert [x["name"] for x in index(cache)["packages"]] == ["accented"], p.stdout
+    assert skipped["nfcdup-1.0-py3-none-any.whl"]["code"] == "wheel_duplicate_entry"
+    assert (cache / "site" / "accented-1.0" / "accented" / "caf\u00e9.py").exists()
+    rc, resp = env.run({"script": "import importlib; print(importlib.import_module("
+                                  "'accented.caf\u00e9').X)", "dependencies": ["accented"]},
+                       cache=cache)
+    assert rc == 0 and resp["stdout"] == "nfc\n", resp
