@@ -58,7 +58,7 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	char tmp[400], src[1100];
 	struct wheel_name wn;
 	struct wheel_info info = {0};
-	int fd, dest, r;
+	int fd, dest = -1, r;
 
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", tree);
 	/*
@@ -78,9 +78,12 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	if (fd < 0)
 		return fail(err, errno, tree, "open the wheel");
 	if (mkdirat(site_fd, tmp, 0755) < 0 ||
-	    (dest = openat(site_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	    (dest = openat(site_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fchmod(dest, 0755) < 0) { /* the program's uid reads it, whatever our umask */
 		r = -errno;
 		close(fd);
+		if (dest >= 0)
+			close(dest);
 		return fail(err, -r, tree, "create its temporary directory");
 	}
 	r = wheel_extract(fd, &wn, dest, lim, &info, err);

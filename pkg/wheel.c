@@ -150,6 +150,7 @@ static int open_parent(int root, char *rel, const char **ret_leaf)
 {
 	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
 	char *seg = rel, *slash;
+	bool created;
 
 	if (fd < 0)
 		return -errno;
@@ -157,7 +158,8 @@ static int open_parent(int root, char *rel, const char **ret_leaf)
 		int next;
 
 		*slash = '\0';
-		if (mkdirat(fd, seg, 0755) < 0 && errno != EEXIST) {
+		created = mkdirat(fd, seg, 0755) == 0;
+		if (!created && errno != EEXIST) {
 			int e = errno;
 
 			*slash = '/';
@@ -165,6 +167,9 @@ static int open_parent(int root, char *rel, const char **ret_leaf)
 			return -e;
 		}
 		next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* 0755 whatever the umask: the program's uid must read the tree. */
+		if (next >= 0 && created)
+			fchmod(next, 0755);
 		*slash = '/';
 		close(fd);
 		fd = next < 0 ? -errno : next;
@@ -337,6 +342,10 @@ static int extract_file(struct pass *p, struct entry *e, mode_t mode)
 	fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    (mode & 0111) ? 0555 : 0444);
 	r = fd < 0 ? -errno : 0;
+	if (r == 0 && fchmod(fd, (mode & 0111) ? 0555 : 0444) < 0) { /* not the umask's */
+		r = -errno;
+		close(fd);
+	}
 	if (r == -EEXIST || r == -EISDIR)
 		return refuse(p, "wheel_duplicate_entry", "two entries land on '%s'", e->out);
 	if (r < 0)

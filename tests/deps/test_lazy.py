@@ -2,12 +2,13 @@
 atomically, once, and never left half-done."""
 
 import concurrent.futures
+import json
 import os
 import shutil
 
 import pytest
 
-from conftest import AS, index, tree_digest
+from conftest import AS, binary, index, tree_digest
 from test_install import attack
 
 
@@ -142,3 +143,19 @@ def test_planted_site_symlink_is_refused(env, lazy):
     assert "RUNBOX_STATE_DIR/site" in resp["error"], resp
     assert decoy.stat().st_mode & 0o777 == 0o700
     assert list(decoy.iterdir()) == []
+
+
+def test_lazy_trees_ignore_the_umask(env, lazy):
+    """Trees are extracted 0755/0444 whatever umask runbox was started
+    with (with 077 a program running as another uid could not read them)."""
+    state = fresh_state(env, "state-umask")
+    e = {"PATH": "/usr/bin:/bin", "RUNBOX_WORK_DIR": str(env.work),
+         "RUNBOX_STATE_DIR": str(state), "RUNBOX_LOG": "off", "RUNBOX_CACHE_DIR": str(lazy)}
+    req = json.dumps({"script": "pass", "dependencies": ["alpha"]})
+    env.sub(["sh", "-c", 'umask 077; exec "$0"', str(binary())], input=req, env=e, timeout=60)
+    tree = state / "site" / "alpha-1.0"
+    modes = {p.relative_to(tree).as_posix(): p.stat().st_mode & 0o777
+             for p in [tree, *tree.rglob("*")]}
+    assert modes["."] == 0o755 and modes["alpha"] == 0o755, modes
+    assert modes["alpha/__init__.py"] == 0o444, modes
+    assert all(m in (0o755, 0o555, 0o444) for m in modes.values()), modes
