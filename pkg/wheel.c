@@ -133,8 +133,16 @@ static int map_path(struct pass *p, const char *path, char **ret)
 		const char *sub = slash + 1;
 
 		if ((strncmp(sub, "purelib/", 8) == 0 || strncmp(sub, "platlib/", 8) == 0) &&
-		    sub[8])
+		    sub[8]) {
+			const char *in = strchr(sub + 8, '/');
+
+			/* Only the wheel's own .dist-info may describe the tree. */
+			if (in && ends_with(sub + 8, (size_t)(in - sub - 8), ".dist-info"))
+				return refuse(p, "wheel_bad_metadata",
+					      "'%s' would add a second .dist-info to the tree",
+					      path);
 			*ret = strdup(sub + 8);
+		}
 		return *ret || !((strncmp(sub, "purelib/", 8) == 0 ||
 				  strncmp(sub, "platlib/", 8) == 0) &&
 				 sub[8])

@@ -132,6 +132,10 @@ def build_hostile(d):
     # Trees come before the standard library on PYTHONPATH: these would replace it.
     mk(d, "typing", "3.7.4.3", files={"typing.py": "x = 1\n"})
     mk(d, "fakejson", "1.0", files={"json/__init__.py": "x = 1\n"})
+    mk(d, "datadistinfo", "1.0", files={
+        "datadistinfo/__init__.py": "",
+        "datadistinfo-1.0.data/purelib/requests-2.0.dist-info/METADATA":
+            "Metadata-Version: 2.1\nName: requests\nVersion: 2.0\n"})
 
 
 # The code each hostile wheel must be refused with.
@@ -164,6 +168,7 @@ HOSTILE = {
     "otherdistinfo-1.0-py3-none-any.whl": "wheel_metadata_mismatch",
     "typing-3.7.4.3-py3-none-any.whl": "wheel_shadows_stdlib",
     "fakejson-1.0-py3-none-any.whl": "wheel_shadows_stdlib",
+    "datadistinfo-1.0-py3-none-any.whl": "wheel_bad_metadata",
 }
 
 

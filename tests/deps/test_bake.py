@@ -104,6 +104,7 @@ def test_refusal_messages_say_what(hostile_cache):
     assert "'requests-2.0.dist-info'" in s["otherdistinfo-1.0-py3-none-any.whl"]
     assert "standard library's 'typing' module" in s["typing-3.7.4.3-py3-none-any.whl"]
     assert "'json/__init__.py'" in s["fakejson-1.0-py3-none-any.whl"]
+    assert "would add a second .dist-info" in s["datadistinfo-1.0-py3-none-any.whl"]
 
 
 def test_debian_wheels_bake(env):
