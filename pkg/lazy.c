@@ -51,6 +51,15 @@ static int open_site(int state_fd, int *ret)
 	return 0;
 }
 
+/* fail() with the reason already in @err (copied: vsnprintf must not read its target). */
+static int fail_with_reason(struct rb_err *err, const char *tree)
+{
+	char why[sizeof(err->msg)];
+
+	snprintf(why, sizeof(why), "%s", err->msg);
+	return fail(err, 0, tree, why);
+}
+
 /* Extract into .tmp-<tree> (holding the lock), then rename it into place. */
 static int extract(int site_fd, const char *cache_dir, const char *wheel, const char *tree,
 		   const struct wheel_limits *lim, struct rb_err *err)
@@ -73,7 +82,7 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 		return fail(err, errno, tree, "clear its place");
 	snprintf(src, sizeof(src), "%s/wheels/%s", cache_dir, wheel);
 	if (wheelname_parse(wheel, &wn, err) < 0)
-		return fail(err, 0, tree, err->msg);
+		return fail_with_reason(err, tree);
 	fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, errno, tree, "open the wheel");
@@ -92,7 +101,7 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	free(info.metadata);
 	if (r < 0) {
 		workspace_remove_tree_at(site_fd, tmp);
-		return fail(err, 0, tree, err->msg);
+		return fail_with_reason(err, tree);
 	}
 	if (renameat(site_fd, tmp, site_fd, tree) < 0) {
 		r = errno;
