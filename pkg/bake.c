@@ -194,7 +194,7 @@ static int requires_for(struct bake *b, const struct wheelmeta *m, const char *e
 	for (size_t i = 0; i < m->n_requires; i++) {
 		const struct wheelmeta_require *q = &m->requires[i];
 		struct requirement rq;
-		char canon[REQUIREMENT_FORMAT_MAX];
+		char canon[REQUIREMENT_FORMAT_MAX], why[sizeof(err->msg)];
 		int base = 0, with;
 
 		env.extra = extra;
@@ -202,16 +202,20 @@ static int requires_for(struct bake *b, const struct wheelmeta *m, const char *e
 		env.extra = "";
 		if (with > 0 && only_extra && q->marker[0])
 			base = marker_eval(q->marker, &env, err);
-		if (with < 0 || base < 0)
+		if (with < 0 || base < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg); /* not read while written */
 			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
 				       "Requires-Dist '%.200s; %.200s': %s", q->req, q->marker,
-				       err->msg);
+				       why);
+		}
 		if (!with || base || (only_extra && !q->marker[0]))
 			continue;
-		if (requirement_parse(q->req, NULL, &rq, err) < 0)
+		if (requirement_parse(q->req, NULL, &rq, err) < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg);
 			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
 				       "Requires-Dist '%.200s' cannot be served from a cache: %s",
-				       q->req, err->msg);
+				       q->req, why);
+		}
 		requirement_format(&rq, canon, sizeof(canon));
 		cJSON_AddItemToArray(out, cJSON_CreateString(canon));
 	}
