@@ -43,6 +43,7 @@ static const char target_program[] =
     "  'os_name': os.name, 'implementation_name': sys.implementation.name,\n"
     "  'implementation_version': '%d.%d.%d' % tuple(iv[:3])},\n"
     "  'glibc': libc.split()[1] if libc.startswith('glibc ') else '',\n"
+    "  'stdlib': sorted(getattr(sys, 'stdlib_module_names', sys.builtin_module_names)),\n"
     "  'preinstalled': dict(sorted(pre.items()))}, sort_keys=True))\n";
 
 struct bake {
@@ -50,6 +51,8 @@ struct bake {
 	cJSON *target, *packages, *skipped;
 	struct marker_env env;
 	struct wheel_target wt;
+	struct wheel_limits lim; /* the options', with the stdlib's names reserved */
+	const char **stdlib;
 	int wheel_dir, cache_fd, site_fd, wheels_fd;
 	struct rb_err *err;
 };
@@ -60,6 +63,35 @@ static const char *marker(const struct bake *b, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
 
 	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The interpreter's standard-library module names, which no wheel may claim. */
+static int reserve_stdlib(struct bake *b)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(b->target, "stdlib"), *n;
+	size_t i = 0;
+
+	b->lim = b->o->limits;
+	if (!cJSON_IsArray(names))
+		return rb_fail_sys(b->err, EINVAL, "'%s' did not list its standard library",
+				   b->o->python);
+	b->stdlib = calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof(*b->stdlib));
+	if (!b->stdlib)
+		return rb_fail_sys(b->err, ENOMEM, "list the standard library");
+	cJSON_ArrayForEach(n, names)
+	{
+		if (cJSON_IsString(n))
+			b->stdlib[i++] = n->valuestring;
+	}
+	qsort(b->stdlib, i, sizeof(*b->stdlib), cmp_str_ptr);
+	b->lim.reserved = b->stdlib;
+	b->lim.n_reserved = i;
+	return 0;
 }
 
 static int ask_target(struct bake *b)
@@ -83,6 +115,9 @@ static int ask_target(struct bake *b)
 	    marker(b, "implementation_version"),
 	    "",
 	};
+	r = reserve_stdlib(b);
+	if (r < 0)
+		return r;
 	glibc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b->target, "glibc"));
 	if (sscanf(b->env.python_version, "%u.%u", &b->wt.py_major, &b->wt.py_minor) != 2 ||
 	    b->wt.py_major != 3)
@@ -159,7 +194,7 @@ static int requires_for(struct bake *b, const struct wheelmeta *m, const char *e
 	for (size_t i = 0; i < m->n_requires; i++) {
 		const struct wheelmeta_require *q = &m->requires[i];
 		struct requirement rq;
-		char canon[REQUIREMENT_FORMAT_MAX];
+		char canon[REQUIREMENT_FORMAT_MAX], why[sizeof(err->msg)];
 		int base = 0, with;
 
 		env.extra = extra;
@@ -167,16 +202,20 @@ static int requires_for(struct bake *b, const struct wheelmeta *m, const char *e
 		env.extra = "";
 		if (with > 0 && only_extra && q->marker[0])
 			base = marker_eval(q->marker, &env, err);
-		if (with < 0 || base < 0)
+		if (with < 0 || base < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg); /* not read while written */
 			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
 				       "Requires-Dist '%.200s; %.200s': %s", q->req, q->marker,
-				       err->msg);
+				       why);
+		}
 		if (!with || base || (only_extra && !q->marker[0]))
 			continue;
-		if (requirement_parse(q->req, NULL, &rq, err) < 0)
+		if (requirement_parse(q->req, NULL, &rq, err) < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg);
 			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
 				       "Requires-Dist '%.200s' cannot be served from a cache: %s",
-				       q->req, err->msg);
+				       q->req, why);
+		}
 		requirement_format(&rq, canon, sizeof(canon));
 		cJSON_AddItemToArray(out, cJSON_CreateString(canon));
 	}
@@ -319,7 +358,7 @@ static int check_wheel(struct bake *b, int fd, const struct wheel_name *wn, cons
 			return r;
 		*ret_extracted = true;
 	}
-	r = wheel_extract(fd, wn, dest, &b->o->limits, info, b->err);
+	r = wheel_extract(fd, wn, dest, &b->lim, info, b->err);
 	if (dest >= 0)
 		close(dest);
 	if (r < 0 && *ret_extracted)
@@ -525,6 +564,7 @@ static void bake_close(struct bake *b)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	free(b->stdlib);
 	cJSON_Delete(b->target);
 	cJSON_Delete(b->packages);
 	cJSON_Delete(b->skipped);

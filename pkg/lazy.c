@@ -32,13 +32,32 @@ static int fail(struct rb_err *err, int errnum, const char *tree, const char *wh
 
 static int open_site(int state_fd, int *ret)
 {
+	int fd;
+
 	if (mkdirat(state_fd, LAZY_SITE, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	/* The state directory's umask must not hide the trees from a program's uid. */
-	if (fchmodat(state_fd, LAZY_SITE, 0755, 0) < 0)
+	/* Opened first: a symlink planted as site/ is refused, not chmod()ed through. */
+	fd = openat(state_fd, LAZY_SITE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	*ret = openat(state_fd, LAZY_SITE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return *ret < 0 ? -errno : 0;
+	/* The state directory's umask must not hide the trees from a program's uid. */
+	if (fchmod(fd, 0755) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	*ret = fd;
+	return 0;
+}
+
+/* fail() with the reason already in @err (copied: vsnprintf must not read its target). */
+static int fail_with_reason(struct rb_err *err, const char *tree)
+{
+	char why[sizeof(err->msg)];
+
+	snprintf(why, sizeof(why), "%s", err->msg);
+	return fail(err, 0, tree, why);
 }
 
 /* Extract into .tmp-<tree> (holding the lock), then rename it into place. */
@@ -48,20 +67,32 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	char tmp[400], src[1100];
 	struct wheel_name wn;
 	struct wheel_info info = {0};
-	int fd, dest, r;
+	int fd, dest = -1, r;
 
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", tree);
-	workspace_remove_tree_at(site_fd, tmp); /* a killed runbox's, safe under the lock */
+	/*
+	 * A killed runbox's leftover, safe to remove under the lock; anything
+	 * but a directory there (a planted symlink) is unlinked, never followed.
+	 */
+	r = workspace_remove_tree_at(site_fd, tmp);
+	if (r == -ELOOP || r == -ENOTDIR)
+		unlinkat(site_fd, tmp, 0);
+	/* Likewise whatever non-directory sits where the tree goes (see tree_exists). */
+	if (unlinkat(site_fd, tree, 0) < 0 && errno != ENOENT)
+		return fail(err, errno, tree, "clear its place");
 	snprintf(src, sizeof(src), "%s/wheels/%s", cache_dir, wheel);
 	if (wheelname_parse(wheel, &wn, err) < 0)
-		return fail(err, 0, tree, err->msg);
+		return fail_with_reason(err, tree);
 	fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, errno, tree, "open the wheel");
 	if (mkdirat(site_fd, tmp, 0755) < 0 ||
-	    (dest = openat(site_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	    (dest = openat(site_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fchmod(dest, 0755) < 0) { /* the program's uid reads it, whatever our umask */
 		r = -errno;
 		close(fd);
+		if (dest >= 0)
+			close(dest);
 		return fail(err, -r, tree, "create its temporary directory");
 	}
 	r = wheel_extract(fd, &wn, dest, lim, &info, err);
@@ -70,7 +101,7 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	free(info.metadata);
 	if (r < 0) {
 		workspace_remove_tree_at(site_fd, tmp);
-		return fail(err, 0, tree, err->msg);
+		return fail_with_reason(err, tree);
 	}
 	if (renameat(site_fd, tmp, site_fd, tree) < 0) {
 		r = errno;

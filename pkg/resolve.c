@@ -38,7 +38,7 @@ struct state {
 	struct chosen chosen[256];
 	size_t n_chosen;
 	unsigned long steps;
-	bool have_err, oom;
+	bool have_err, oom, too_long; /* too_long: the queue hit RESOLVE_MAX_QUEUE */
 	size_t err_depth;
 	struct rb_err *err;
 };
@@ -153,9 +153,18 @@ static void closest_names(const struct state *st, const char *name, char *buf, s
 static int push(struct state *st, const char *req, const struct requirement *top, int parent,
 		size_t field)
 {
+	/*
+	 * solve() recurses once per queue entry: the bound on the queue is the
+	 * bound on the stack.  A baked cache allows 64 packages of 256
+	 * requirements each, enough to overflow it without this.
+	 */
+	if (st->qlen == RESOLVE_MAX_QUEUE) {
+		st->too_long = true;
+		return -E2BIG;
+	}
 	if (st->qlen == st->qcap) {
 		size_t cap = st->qcap ? st->qcap * 2 : 64;
-		struct pending *q = cap <= 65536 ? realloc(st->q, cap * sizeof(*q)) : NULL;
+		struct pending *q = realloc(st->q, cap * sizeof(*q));
 
 		if (!q) {
 			st->oom = true;
@@ -208,12 +217,29 @@ static int push_extras(struct state *st, size_t qi, size_t c, const struct requi
 		for (size_t i = 0; i < pk->extras[k].n_requires; i++)
 			if (push(st, pk->extras[k].requires[i], NULL, (int)c, st -> q[qi].field) <
 			    0)
-				return -ENOMEM;
+				return -E2BIG;
 	}
 	return 0;
 }
 
 static int solve(struct state *st, size_t qi);
+
+/* Out of line: its buffers stay off the recursion's stack frames. */
+static __attribute__((noinline)) int conflict(struct state *st, size_t qi, size_t c,
+					      const struct requirement *rq)
+{
+	const struct resolve_pkg *pk = &st->ix->pkgs[st->chosen[c].pkg];
+	char by[600], first[600], spec[REQUIREMENT_FORMAT_MAX];
+
+	chain(st, qi, by, sizeof(by));
+	chain(st, st->chosen[c].via, first, sizeof(first));
+	requirement_format(rq, spec, sizeof(spec));
+	return record(st, qi, "dependency_conflict",
+		      "'%s' (required by %s) conflicts with %s %s%s, chosen for %s; "
+		      "no version in the cache satisfies both",
+		      spec, by, pk->name, pk->version,
+		      pk->preinstalled ? " (pre-installed, cannot be replaced)" : "", first);
+}
 
 /* The next requirement names a package already chosen. */
 static int check_chosen(struct state *st, size_t qi, size_t c, const struct requirement *rq)
@@ -221,20 +247,10 @@ static int check_chosen(struct state *st, size_t qi, size_t c, const struct requ
 	const struct resolve_pkg *pk = &st->ix->pkgs[st->chosen[c].pkg];
 	size_t qlen = st->qlen;
 	uint64_t extras = st->chosen[c].extras;
-	char by[600], first[600], spec[REQUIREMENT_FORMAT_MAX];
 	int r;
 
-	if (!requirement_matches(rq, &pk->v, true)) {
-		chain(st, qi, by, sizeof(by));
-		chain(st, st->chosen[c].via, first, sizeof(first));
-		requirement_format(rq, spec, sizeof(spec));
-		return record(st, qi, "dependency_conflict",
-			      "'%s' (required by %s) conflicts with %s %s%s, chosen for %s; "
-			      "no version in the cache satisfies both",
-			      spec, by, pk->name, pk->version,
-			      pk->preinstalled ? " (pre-installed, cannot be replaced)" : "",
-			      first);
-	}
+	if (!requirement_matches(rq, &pk->v, true))
+		return conflict(st, qi, c, rq);
 	r = push_extras(st, qi, c, rq);
 	if (r >= 0)
 		r = solve(st, qi + 1);
@@ -313,7 +329,8 @@ static size_t candidates(const struct state *st, const struct requirement *rq, s
 	return n;
 }
 
-static int refuse_missing(struct state *st, size_t qi, const struct requirement *rq, bool any)
+static __attribute__((noinline)) int refuse_missing(struct state *st, size_t qi,
+						    const struct requirement *rq, bool any)
 {
 	char by[600], spec[REQUIREMENT_FORMAT_MAX], have[600];
 
@@ -339,26 +356,32 @@ static int refuse_missing(struct state *st, size_t qi, const struct requirement 
 		      spec, by, have);
 }
 
+static __attribute__((noinline)) int refuse_closure(struct state *st, size_t qi,
+						    const struct requirement *rq)
+{
+	char by[600];
+
+	chain(st, qi, by, sizeof(by));
+	return record(st, qi, "too_many_dependencies",
+		      "the dependencies need more than %zu packages (the closure cap) "
+		      "when adding %s (required by %s)",
+		      st->max_closure, rq->name, by);
+}
+
 static int choose_new(struct state *st, size_t qi, const struct requirement *rq)
 {
 	size_t cand[64], n;
 	bool any;
-	char by[600];
 
 	n = candidates(st, rq, cand, 64, &any);
 	if (n == 0)
 		return refuse_missing(st, qi, rq, any);
-	if (st->n_chosen >= st->max_closure) {
-		chain(st, qi, by, sizeof(by));
-		return record(st, qi, "too_many_dependencies",
-			      "the dependencies need more than %zu packages (the closure cap) "
-			      "when adding %s (required by %s)",
-			      st->max_closure, rq->name, by);
-	}
+	if (st->n_chosen >= st->max_closure)
+		return refuse_closure(st, qi, rq);
 	for (size_t i = 0; i < n; i++) {
 		int r = try_candidate(st, qi, cand[i], rq);
 
-		if (r >= 0 || st->oom)
+		if (r >= 0 || st->oom || st->too_long)
 			return r;
 	}
 	return -EINVAL;
@@ -413,6 +436,11 @@ int resolve_run(const struct resolve_index *ix, const struct requirement *reqs,
 		r = solve(st, 0);
 	if (st->oom)
 		r = rb_fail_sys(err, ENOMEM, "resolve dependencies");
+	else if (st->too_long)
+		r = rb_fail(err, RB_FAULT_REQUEST, 0, "too_many_dependencies", "dependencies",
+			    "The dependencies' requirements need more than %d checks at once; "
+			    "ask for fewer packages.",
+			    RESOLVE_MAX_QUEUE);
 	if (r >= 0) {
 		ret->n = st->n_chosen;
 		for (size_t i = 0; i < st->n_chosen; i++)

@@ -25,6 +25,7 @@
 
 #define RESOLVE_MAX_EXTRAS 64
 #define RESOLVE_MAX_STEPS  100000 /* candidate tries before giving up */
+#define RESOLVE_MAX_QUEUE  4096	  /* requirements queued at once (one stack frame each) */
 
 struct resolve_extra {
 	const char *name; /* PEP 685 normalised */

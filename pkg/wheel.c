@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ void wheel_limits_default(struct wheel_limits *ret)
 	ret->max_entry_bytes = 512 * MiB;
 	ret->max_total_bytes = 2048 * MiB;
 	ret->max_ratio = 200;
+	ret->reserved = NULL;
+	ret->n_reserved = 0;
 }
 
 struct entry {
@@ -130,8 +133,16 @@ static int map_path(struct pass *p, const char *path, char **ret)
 		const char *sub = slash + 1;
 
 		if ((strncmp(sub, "purelib/", 8) == 0 || strncmp(sub, "platlib/", 8) == 0) &&
-		    sub[8])
+		    sub[8]) {
+			const char *in = strchr(sub + 8, '/');
+
+			/* Only the wheel's own .dist-info may describe the tree. */
+			if (in && ends_with(sub + 8, (size_t)(in - sub - 8), ".dist-info"))
+				return refuse(p, "wheel_bad_metadata",
+					      "'%s' would add a second .dist-info to the tree",
+					      path);
 			*ret = strdup(sub + 8);
+		}
 		return *ret || !((strncmp(sub, "purelib/", 8) == 0 ||
 				  strncmp(sub, "platlib/", 8) == 0) &&
 				 sub[8])
@@ -147,6 +158,7 @@ static int open_parent(int root, char *rel, const char **ret_leaf)
 {
 	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
 	char *seg = rel, *slash;
+	bool created;
 
 	if (fd < 0)
 		return -errno;
@@ -154,7 +166,8 @@ static int open_parent(int root, char *rel, const char **ret_leaf)
 		int next;
 
 		*slash = '\0';
-		if (mkdirat(fd, seg, 0755) < 0 && errno != EEXIST) {
+		created = mkdirat(fd, seg, 0755) == 0;
+		if (!created && errno != EEXIST) {
 			int e = errno;
 
 			*slash = '/';
@@ -162,6 +175,9 @@ static int open_parent(int root, char *rel, const char **ret_leaf)
 			return -e;
 		}
 		next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* 0755 whatever the umask: the program's uid must read the tree. */
+		if (next >= 0 && created)
+			fchmod(next, 0755);
 		*slash = '/';
 		close(fd);
 		fd = next < 0 ? -errno : next;
@@ -280,6 +296,9 @@ static int make_out_dir(struct pass *p, const struct entry *e)
 
 	snprintf(rel, sizeof(rel), "%s/", e->out);
 	fd = open_parent(p->dest_fd, rel, &leaf);
+	if (fd == -ENOTDIR || fd == -ELOOP)
+		return refuse(p, "wheel_duplicate_entry", "'%s' is both a file and a directory",
+			      e->path);
 	if (fd < 0)
 		return rb_fail_sys(p->err, -fd, "create directory '%s'", e->out);
 	close(fd);
@@ -331,6 +350,10 @@ static int extract_file(struct pass *p, struct entry *e, mode_t mode)
 	fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    (mode & 0111) ? 0555 : 0444);
 	r = fd < 0 ? -errno : 0;
+	if (r == 0 && fchmod(fd, (mode & 0111) ? 0555 : 0444) < 0) { /* not the umask's */
+		r = -errno;
+		close(fd);
+	}
 	if (r == -EEXIST || r == -EISDIR)
 		return refuse(p, "wheel_duplicate_entry", "two entries land on '%s'", e->out);
 	if (r < 0)
@@ -365,6 +388,39 @@ static int check_type(struct pass *p, struct archive_entry *ae, const char *path
 		return refuse(p, "wheel_special_entry", "'%s' has a setuid, setgid or sticky bit",
 			      path);
 	return 0;
+}
+
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+/*
+ * The module an extracted entry makes importable at the top of the tree:
+ * "json/x.py" -> "json", "typing.py" -> "typing", "_x.cpython-311.so" ->
+ * "_x".  Refused when it is reserved: on PYTHONPATH the tree would shadow
+ * the standard library's module of that name for every program using it.
+ */
+static int check_shadowing(struct pass *p, const struct entry *e)
+{
+	char top[MAX_NAME_BYTES + 1];
+	const char *slash;
+	size_t len;
+
+	if (!e->out || !p->lim->reserved)
+		return 0;
+	slash = strchr(e->out, '/');
+	len = slash ? (size_t)(slash - e->out) : strlen(e->out);
+	memcpy(top, e->out, len);
+	top[len] = '\0';
+	if (!slash && !e->is_dir)
+		top[strcspn(top, ".")] = '\0';
+	if (!bsearch(top, p->lim->reserved, p->lim->n_reserved, sizeof(char *), cmp_name))
+		return 0;
+	return refuse(p, "wheel_shadows_stdlib",
+		      "'%s' would shadow the standard library's '%s' module (dependency trees "
+		      "come before the standard library on the import path)",
+		      e->path, top);
 }
 
 static int add_entry(struct pass *p, struct archive_entry *ae)
@@ -403,6 +459,8 @@ static int add_entry(struct pass *p, struct archive_entry *ae)
 	r = e->path ? map_path(p, path, &e->out) : -ENOMEM;
 	if (r == -ENOMEM)
 		return rb_fail_sys(p->err, ENOMEM, "read the wheel");
+	if (r >= 0)
+		r = check_shadowing(p, e);
 	if (r < 0)
 		return r;
 	if (archive_entry_size_is_set(ae) &&
@@ -547,6 +605,30 @@ static int check_record(struct pass *p)
 	return r;
 }
 
+/* The .dist-info directory is "<name>-<version>.dist-info" of the file name's project. */
+static int check_distinfo_name(struct pass *p)
+{
+	char dir[sizeof(p->distinfo)], name[256];
+	char *dash;
+	struct version have, want;
+
+	snprintf(dir, sizeof(dir), "%s", p->distinfo);
+	if (strlen(dir) <= strlen(".dist-info"))
+		return refuse(p, "wheel_bad_metadata", "the wheel has no <name>.dist-info");
+	dir[strlen(dir) - strlen(".dist-info")] = '\0';
+	dash = strrchr(dir, '-');
+	if (dash)
+		*dash = '\0';
+	if (dash)
+		requirement_normalize_name(dir, name, sizeof(name));
+	if (!dash || strcmp(name, p->wn->name) != 0 || version_parse(dash + 1, &have) < 0 ||
+	    version_parse(p->wn->version, &want) < 0 || version_compare(&have, &want) != 0)
+		return refuse(p, "wheel_metadata_mismatch",
+			      "its metadata directory is '%s' but the file name says %s %s",
+			      p->distinfo, p->wn->name, p->wn->version);
+	return 0;
+}
+
 static int check_metadata(struct pass *p)
 {
 	struct wheelmeta m;
@@ -557,6 +639,9 @@ static int check_metadata(struct pass *p)
 	if (!p->metadata)
 		return refuse(p, "wheel_bad_metadata", "the wheel has no %s/METADATA",
 			      p->distinfo[0] ? p->distinfo : "<name>.dist-info");
+	r = check_distinfo_name(p);
+	if (r < 0)
+		return r;
 	r = wheelmeta_parse(p->metadata, p->metadata_len, &m, p->err);
 	if (r < 0)
 		return r;
@@ -608,6 +693,13 @@ int wheel_extract(int wheel_fd, const struct wheel_name *wn, int dest_fd,
 {
 	struct pass p = {.wn = wn, .lim = lim, .dest_fd = dest_fd, .err = err, .last_fd = -1};
 	size_t files = 0;
+	/*
+	 * Zip names flagged UTF-8 are converted to the locale's charset; in the
+	 * C locale every non-ASCII name would fail, so this thread reads the
+	 * wheel in C.UTF-8 (built into glibc since 2.35; without it, as before).
+	 */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
 	int r = open_archive(&p, wheel_fd);
 
 	if (r >= 0)
@@ -625,5 +717,9 @@ int wheel_extract(int wheel_fd, const struct wheel_name *wn, int dest_fd,
 		p.metadata = NULL;
 	}
 	pass_free(&p);
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
 	return r;
 }

@@ -37,9 +37,15 @@ struct wheel_limits {
 	uint64_t max_entry_bytes;
 	uint64_t max_total_bytes;
 	unsigned max_ratio;
+	/*
+	 * Sorted top-level module names no entry may claim (the standard
+	 * library's: the trees come before it on the import path), or NULL.
+	 */
+	const char *const *reserved;
+	size_t n_reserved;
 };
 
-/* 20000 entries, 512 MiB per entry, 2 GiB in all, ratio 200. */
+/* 20000 entries, 512 MiB per entry, 2 GiB in all, ratio 200, nothing reserved. */
 void wheel_limits_default(struct wheel_limits *ret);
 
 struct wheel_info {

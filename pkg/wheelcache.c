@@ -216,8 +216,8 @@ int wheelcache_load(const char *cache_dir, const char *python, struct wheelcache
 		r = bad_index(err, cache_dir, "a field of index.json has the wrong type");
 	if (r >= 0 && !build(&c, n_pkgs, n_extras, n_strs))
 		r = bad_index(err, cache_dir,
-			      "a version in index.json is not PEP 440, or out "
-			      "of memory");
+			      "a version in index.json is not PEP 440, a package has "
+			      "more than 64 extras, or out of memory");
 	if (r < 0) {
 		wheelcache_free(&c);
 		return r;

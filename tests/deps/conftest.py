@@ -117,6 +117,25 @@ def build_hostile(d):
     mk(d, "nameless", "1.0", meta_name="")
     mk(d, "urldep", "1.0", requires=["alpha @ https://example.com/alpha-1.0.whl"])
     mk(d, "crowded", "1.0", files={f"crowded/m{i}.py": "" for i in range(20001)})
+    mk(d, "midslip", "1.0", files={"midslip/__init__.py": "", "a/../../evil.py": "x = 1\n"})
+    mk(d, "dotslash", "1.0", files={"dotslash/__init__.py": "", "./evil.py": "x = 1\n"})
+    mk(d, "dataslip", "1.0", files={"dataslip/__init__.py": "",
+                                     "dataslip-1.0.data/purelib/../../evil.py": "x = 1\n"})
+    # A file, then a directory entry of the same name (and the other way round).
+    mk(d, "filethendir", "1.0", files={"filethendir/__init__.py": "", "filethendir/x": "d"},
+       raw_entries=[(zi("filethendir/x/", 0o040755), b"")])
+    mk(d, "dirthenfile", "1.0", files={"dirthenfile/__init__.py": ""},
+       raw_entries=[(zi("dirthenfile/x/", 0o040755), b""), (zi("dirthenfile/x", 0o100644), b"d")])
+    mk(d, "ghostrecord", "1.0", record_override={
+        "ghostrecord/gone.py": "sha256=47DEQpj8HBSa-_TLhW8-pm7NdtfIF5K9bs7nyNEvx7o,0"})
+    mk(d, "otherdistinfo", "1.0", distinfo="requests-2.0.dist-info")
+    # Trees come before the standard library on PYTHONPATH: these would replace it.
+    mk(d, "typing", "3.7.4.3", files={"typing.py": "x = 1\n"})
+    mk(d, "fakejson", "1.0", files={"json/__init__.py": "x = 1\n"})
+    mk(d, "datadistinfo", "1.0", files={
+        "datadistinfo/__init__.py": "",
+        "datadistinfo-1.0.data/purelib/requests-2.0.dist-info/METADATA":
+            "Metadata-Version: 2.1\nName: requests\nVersion: 2.0\n"})
 
 
 # The code each hostile wheel must be refused with.
@@ -140,6 +159,16 @@ HOSTILE = {
     "nameless-1.0-py3-none-any.whl": "wheel_bad_metadata",
     "urldep-1.0-py3-none-any.whl": "wheel_bad_metadata",
     "crowded-1.0-py3-none-any.whl": "wheel_too_large",
+    "midslip-1.0-py3-none-any.whl": "wheel_unsafe_path",
+    "dotslash-1.0-py3-none-any.whl": "wheel_unsafe_path",
+    "dataslip-1.0-py3-none-any.whl": "wheel_unsafe_path",
+    "filethendir-1.0-py3-none-any.whl": "wheel_duplicate_entry",
+    "dirthenfile-1.0-py3-none-any.whl": "wheel_duplicate_entry",
+    "ghostrecord-1.0-py3-none-any.whl": "wheel_record_mismatch",
+    "otherdistinfo-1.0-py3-none-any.whl": "wheel_metadata_mismatch",
+    "typing-3.7.4.3-py3-none-any.whl": "wheel_shadows_stdlib",
+    "fakejson-1.0-py3-none-any.whl": "wheel_shadows_stdlib",
+    "datadistinfo-1.0-py3-none-any.whl": "wheel_bad_metadata",
 }
 
 

@@ -1,5 +1,8 @@
 """Resolving a request's dependencies against the baked cache."""
 
+import json
+import shutil
+
 import pytest
 
 
@@ -147,3 +150,60 @@ def test_missing_cache_is_a_runbox_fault(env):
 def test_no_dependencies_no_cache_needed(env):
     rc, resp = env.run({"script": "print(1)"}, cache=env.root / "none")
     assert rc == 0 and resp["stdout"] == "1\n" and resp["dependencies"] == []
+
+
+def _tamper(idx, how):
+    p = idx["packages"][0]
+    if how == "not-json":
+        return '{"format": 1, "packages": ['
+    if how == "requires-int":
+        p["requires"] = [1]
+    elif how == "tree-escapes":
+        p["tree"] = ".."
+    elif how == "tree-slash":
+        p["tree"] = "../../etc"
+    elif how == "extras-not-list":
+        p["extras"] = {"x": "y"}
+    elif how == "bad-version":
+        p["version"] = "not a version"
+    elif how == "too-many-extras":
+        p["extras"] = {f"e{i}": [] for i in range(100)}
+    elif how == "packages-object":
+        idx["packages"] = {}
+    elif how == "format-string":
+        idx["format"] = "1"
+    return json.dumps(idx)
+
+
+@pytest.mark.parametrize("how", ["not-json", "requires-int", "tree-escapes", "tree-slash",
+                                 "extras-not-list", "bad-version", "too-many-extras",
+                                 "packages-object", "format-string"])
+def test_tampered_index_is_a_runbox_fault(env, how):
+    """A malformed index.json is runbox's fault (exit 1, invalid_cache,
+    naming the cache), never a crash or a request error."""
+    cache = env.home / f"tampered-{how}"
+    if not cache.exists():
+        shutil.copytree(env.cache, cache, symlinks=True)
+        (cache / "index.json").chmod(0o644)
+        (cache / "index.json").write_text(_tamper(json.loads((env.cache / "index.json")
+                                                              .read_text()), how))
+    rc, resp = env.run({"script": "pass", "dependencies": ["alpha"]}, cache=cache)
+    assert rc == 1 and resp["code"] == "invalid_cache", resp
+    assert f"The wheel cache '{cache}' is not usable" in resp["error"], resp
+
+
+def test_resolver_queue_cap_is_a_clear_refusal(env):
+    """An index whose package lists 60000 requirements crashed runbox
+    (SIGSEGV, one recursive frame per requirement): now a 400."""
+    cache = env.home / "tampered-wide"
+    if not cache.exists():
+        shutil.copytree(env.cache, cache, symlinks=True)
+        idx = json.loads((env.cache / "index.json").read_text())
+        for p in idx["packages"]:
+            if p["name"] == "alpha":
+                p["requires"] = ["leaf00"] * 60000
+        (cache / "index.json").chmod(0o644)
+        (cache / "index.json").write_text(json.dumps(idx))
+    rc, resp = env.run({"script": "pass", "dependencies": ["alpha"]}, cache=cache)
+    assert rc == 2 and resp["code"] == "too_many_dependencies", resp
+    assert "more than 4096" in resp["error"]

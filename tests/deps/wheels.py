@@ -38,7 +38,7 @@ def metadata(name, version, requires=(), extras=None, requires_python=None):
 
 def make_wheel(out_dir, name, version, files=None, requires=(), extras=None, tag="py3-none-any",
                meta_name=None, meta_version=None, requires_python=None, record_override=None,
-               raw_entries=(), compress=zipfile.ZIP_DEFLATED, omit_from_record=()):
+               raw_entries=(), compress=zipfile.ZIP_DEFLATED, omit_from_record=(), distinfo=None):
     """Write name-version-tag.whl into out_dir and return its path.
 
     files: {path: bytes|str} inside the wheel (default: a module `name`
@@ -49,7 +49,7 @@ def make_wheel(out_dir, name, version, files=None, requires=(), extras=None, tag
     dist = re.sub(r"[-_.]+", "_", name)
     if files is None:
         files = {f"{dist.lower()}/__init__.py": f"VERSION = {version!r}\n"}
-    di = f"{dist}-{version}.dist-info"
+    di = distinfo or f"{dist}-{version}.dist-info"
     entries = [(p, d.encode() if isinstance(d, str) else d) for p, d in files.items()]
     entries.append((f"{di}/METADATA",
                     metadata(name if meta_name is None else meta_name,

@@ -155,6 +155,75 @@ static void test_many_versions(void **state)
 	assert_string_equal(many[res.pkg[0]].version, "1.4");
 }
 
+/*
+ * One package whose requirements fill the queue past its cap.  solve()
+ * recursed once per queued requirement with 2 KiB frames, so 60000 of them
+ * overflowed the stack (a SIGSEGV) before the cap existed.
+ */
+static void test_queue_cap(void **state)
+{
+	static const char *reqs[60000];
+	static struct resolve_pkg wide[2];
+	struct resolve_index wix = {wide, 2};
+	struct requirement rq;
+	struct resolve_result res;
+	struct rb_err err;
+	const char *field = "dependencies[0]";
+
+	(void)state;
+	for (size_t i = 0; i < N(reqs); i++)
+		reqs[i] = "leaf";
+	wide[0] = (struct resolve_pkg){.name = "wide", .version = "1.0", .requires = reqs};
+	wide[1] = (struct resolve_pkg){.name = "leaf", .version = "1.0"};
+	assert_int_equal(version_parse("1.0", &wide[0].v), 0);
+	assert_int_equal(version_parse("1.0", &wide[1].v), 0);
+	assert_int_equal(requirement_parse("wide", NULL, &rq, &err), 0);
+	wide[0].n_requires = 1000; /* under the cap: resolves */
+	assert_int_equal(resolve_run(&wix, &rq, &field, 1, 64, &res, &err), 0);
+	assert_int_equal(res.n, 2);
+	wide[0].n_requires = N(reqs);
+	assert_int_equal(resolve_run(&wix, &rq, &field, 1, 64, &res, &err), -EINVAL);
+	assert_string_equal(err.code, "too_many_dependencies");
+	assert_int_equal(err.fault, RB_FAULT_REQUEST);
+	assert_non_null(strstr(err.msg, "more than 4096"));
+}
+
+/*
+ * Seven packages of eight versions each, then a requirement none of the
+ * 8^7 combinations satisfies: chronological backtracking would try them
+ * all; the step cap refuses it instead.
+ */
+static void test_backtracking_is_bounded(void **state)
+{
+	static struct resolve_pkg p[7 * 8 + 1];
+	static char names[7][16], versions[8][16];
+	static const char *const last_req[] = {"p0>100"};
+	struct resolve_index bix = {p, N(p)};
+	struct requirement rq[8];
+	const char *fields[8] = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"};
+	struct resolve_result res;
+	struct rb_err err;
+
+	(void)state;
+	for (int i = 0; i < 7; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%d", i);
+		for (int v = 0; v < 8; v++) {
+			snprintf(versions[v], sizeof(versions[v]), "%d.0", v + 1);
+			p[i * 8 + v] =
+			    (struct resolve_pkg){.name = names[i], .version = versions[v]};
+			assert_int_equal(version_parse(versions[v], &p[i * 8 + v].v), 0);
+		}
+		assert_int_equal(requirement_parse(names[i], NULL, &rq[i], &err), 0);
+	}
+	p[56] = (struct resolve_pkg){
+	    .name = "last", .version = "1.0", .requires = last_req, .n_requires = 1};
+	assert_int_equal(version_parse("1.0", &p[56].v), 0);
+	assert_int_equal(requirement_parse("last", NULL, &rq[7], &err), 0);
+	assert_int_equal(resolve_run(&bix, rq, fields, 8, 64, &res, &err), -EINVAL);
+	assert_string_equal(err.code, "dependency_conflict");
+	assert_non_null(strstr(err.msg, "gave up after 100000 tries"));
+}
+
 static void test_distance(void **state)
 {
 	(void)state;
@@ -170,6 +239,8 @@ int main(void)
 	    cmocka_unit_test(test_choices),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_many_versions),
+	    cmocka_unit_test(test_queue_cap),
+	    cmocka_unit_test(test_backtracking_is_bounded),
 	    cmocka_unit_test(test_distance),
 	};
 
