@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include "bake.h"
 #include "config.h"
@@ -194,6 +195,11 @@ int main(int argc, char **argv)
 	/* A same-uid program must not read runbox's memory or environ. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * runbox means the modes it asks for (a program's input 0444 for its own
+	 * uid, the cache 0755/0444): an operator's umask 077 would hide them.
+	 */
+	umask(022);
 	config_defaults(&cfg);
 	cr = config_from_env(&cfg, env_lookup, &cerr);
 	/* Credentials and every other variable are gone before anything runs. */

@@ -173,3 +173,17 @@ def test_runs_with_an_empty_environment(rb):
     assert p.returncode == 0, p.stderr
     resp = json.loads(p.stdout)
     assert resp["stdout"] == "C.UTF-8 True\n" and resp["status"] == "ok"
+
+
+def test_operator_umask_does_not_hide_the_programs_files(rb):
+    # runbox means the modes it asks for: an operator's umask 077 must not
+    # make main.py or the input files unreadable to the program's uid.
+    old = os.umask(0o077)
+    try:
+        j = ok(rb, {"files": {"main.py": "import lib; print(open('input/a.txt').read())",
+                              "lib.py": "X = 1\n"},
+                    "entry_point": "main.py",
+                    "context": {"a.txt": "hello"}})
+    finally:
+        os.umask(old)
+    assert j["stdout"] == "hello\n"
