@@ -164,7 +164,11 @@ def test_proxy_routes(lam):
     assert lam.http("GET", "/api/health")[0:3:2] == (200, "OK")
     assert lam.http("GET", "/")[0] == 200
     status, _, body = lam.http("GET", "/api/info")
-    assert status == 200 and json.loads(body)["version"]
+    info = json.loads(body)
+    # The same document as runbox serve's GET /api/info.
+    assert status == 200 and info["runbox"] and info["interpreter"]["version"].startswith("3.")
+    assert "numpy" in {p["name"] for p in info["packages"]}
+    assert "seccomp" in info["sandbox"]["in_force"]
     status, _, body = lam.http("GET", "/nope")
     assert status == 404 and json.loads(body)["code"]
     status, headers, body = lam.http("DELETE", "/api/run")
@@ -418,3 +422,16 @@ def test_warm_instance_keeps_nothing_between_invocations(lam):
     assert mark1 not in seen
     ps = lam.run({"script": "import os; print(sorted(os.listdir('/proc')))"})
     assert ps["status"] == "ok"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_token_guards_function_urls(lam_idle, version):
+    # A Function URL with auth type NONE is open to the internet: RUNBOX_TOKEN
+    # guards it as it guards runbox serve, and health stays open.
+    lam_idle.start({"RUNBOX_TOKEN": "t0k-en"})
+    status, _, body = lam_idle.http("POST", "/api/run", "print(1)", version=version)
+    assert status == 401 and json.loads(body)["code"] == "unauthorized"
+    status, _, body = lam_idle.http("POST", "/api/run", "print(1)",
+                                    {"authorization": "Bearer t0k-en"}, version=version)
+    assert status == 200 and json.loads(body)["stdout"] == "1\n"
+    assert lam_idle.http("GET", "/api/health", version=version)[0] == 200

@@ -2,11 +2,17 @@
 every tool, and malformed messages with their JSON-RPC error codes."""
 
 import base64
+import glob
 import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
 
 import pytest
 
-from conftest import LATEST
+from conftest import AS, LATEST, NOBODY, McpClient, runbox_bin
 
 
 def text(result):
@@ -256,3 +262,32 @@ def test_oversized_message(mcp):
     reply = mcp.recv()
     assert reply["error"]["code"] == -32600 and "over" in reply["error"]["message"]
     assert mcp.nothing_pending()
+
+
+def test_list_packages_names_the_wheel_cache():
+    # A cache baked from Debian's wheel wheel: list_packages offers it, and
+    # run_python can use it through `dependencies`.
+    d = pathlib.Path(tempfile.mkdtemp(prefix="rbmcp-cache-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    work = pathlib.Path(tempfile.mkdtemp(prefix="rbmcp-", dir="/tmp"))
+    if AS == "nobody":
+        os.chown(work, NOBODY, NOBODY)
+    try:
+        (d / "wheels").mkdir()
+        shutil.copy(glob.glob("/usr/share/python-wheels/wheel-*.whl")[0], d / "wheels")
+        subprocess.run([str(runbox_bin()), "bake", str(d / "wheels"), str(d / "cache")],
+                       check=True, capture_output=True)
+        c = McpClient(work, {"RUNBOX_CACHE_DIR": str(d / "cache")})
+        c.initialize()
+        res = c.call("list_packages")
+        cache = res["structuredContent"]["cache"]
+        assert [p["name"] for p in cache] == ["wheel"]
+        assert "installable through `dependencies`" in text(res)
+        res = c.call("run_python", {"code": "import wheel; print(wheel.__version__)",
+                                    "dependencies": ["wheel"]})
+        assert res["isError"] is False
+        assert res["structuredContent"]["stdout"] == cache[0]["version"] + "\n"
+        assert c.close() == 0
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
