@@ -521,6 +521,8 @@ int ns_probe_child(enum ns_kind kind, bool as_root)
 {
 	unsigned long flags = kinds[kind].flag;
 	ino_t before = ns_inode(kinds[kind].proc);
+	/* Inside the new namespace, before the map, geteuid() is the overflow uid. */
+	unsigned euid = (unsigned)geteuid();
 	char map[48];
 	int r;
 
@@ -530,7 +532,7 @@ int ns_probe_child(enum ns_kind kind, bool as_root)
 		return errno;
 	/* Root would need CAP_SETFCAP in the parent namespace to map uid 0. */
 	if ((flags & CLONE_NEWUSER) && !as_root) {
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+		snprintf(map, sizeof(map), "%u %u 1\n", euid, euid);
 		if ((r = write_maps(map, NULL)) < 0)
 			return -r;
 	}
