@@ -459,6 +459,22 @@ static ino_t ns_inode(const char *name)
 	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
+/*
+ * A run's pid namespace comes with a fresh /proc.  The kernel refuses that
+ * mount in a user namespace when the /proc we can see has paths masked by
+ * over-mounts (container engines mask /proc/kcore, /proc/keys, ...): then
+ * the layer is unusable, and the probe must say so rather than every run
+ * failing.
+ */
+static int fresh_proc_mountable(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return errno;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return NS_PROBE_NO_FRESH_PROC;
+	return 0;
+}
+
 static int probe_pid(void)
 {
 	pid_t outer = getpid();
@@ -467,8 +483,11 @@ static int probe_pid(void)
 
 	if (child < 0)
 		return errno;
-	if (child == 0)
-		_exit(getpid() == 1 && kill(outer, 0) < 0 && errno == ESRCH ? 0 : 200);
+	if (child == 0) {
+		if (getpid() != 1 || kill(outer, 0) == 0 || errno != ESRCH)
+			_exit(200);
+		_exit(fresh_proc_mountable());
+	}
 	if (waitpid((pid_t)child, &status, 0) < 0 || !WIFEXITED(status))
 		return 200;
 	return WEXITSTATUS(status);

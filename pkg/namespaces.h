@@ -104,4 +104,7 @@ int ns_enter_uts(const struct ns_plan *plan, struct rb_err *err);
  */
 int ns_probe_child(enum ns_kind kind, bool as_root);
 
+/* ns_probe_child()'s answer when a pid namespace works but its /proc cannot be mounted. */
+#define NS_PROBE_NO_FRESH_PROC 201
+
 #endif

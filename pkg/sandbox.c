@@ -94,8 +94,13 @@ static void probe_namespaces(struct sandbox_caps *caps)
 	for (int k = 0; k < NS_KIND_COUNT; k++) {
 		struct ns_probe_arg arg = { (enum ns_kind)k, caps->can_setuid };
 		struct sandbox_layer_cap *cap = &caps->layer[SANDBOX_LAYER_USERNS + k];
+		int status = run_probe(ns_body, &arg);
 
-		record(cap, run_probe(ns_body, &arg), "unshare");
+		record(cap, status, "unshare");
+		if (status == NS_PROBE_NO_FRESH_PROC)
+			snprintf(cap->detail, sizeof(cap->detail),
+				 "a fresh /proc cannot be mounted (paths of this /proc are "
+				 "masked, as container engines do)");
 		if (k == NS_USER && caps->can_setuid && cap->available)
 			snprintf(cap->detail, sizeof(cap->detail), "not needed as root");
 	}
