@@ -58,7 +58,10 @@ def test_the_cache_cannot_be_changed_by_a_program():
               "    try:\n        open(p, 'a')\n    except OSError as e:\n        print(e.errno)\n")
     status, resp, _ = request({"script": script, "dependencies": ["runbox-selftest"]})
     assert status == 0
-    assert resp["stdout"] in ("13\n13\n13\n", "30\n30\n30\n"), resp
+    # EACCES (file modes, Landlock) or EROFS (the read-only bind of the
+    # run's mount namespace): which layer answers first differs per path.
+    lines = resp["stdout"].splitlines()
+    assert len(lines) == 3 and set(lines) <= {"13", "30"}, resp
 
 
 def test_bake_list_shows_what_the_image_holds():

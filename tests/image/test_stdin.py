@@ -99,8 +99,8 @@ def test_check_reports_what_the_container_gives():
     assert rep["pidns"]["available"] is False
     assert "fresh /proc" in rep["pidns"]["detail"]
     # ... and each run names exactly what was applied.
-    status, resp, stderr = request({"script": "import socket\nprint(len(socket.if_nameindex()))"})
-    assert status == 0 and resp["stdout"] == "1\n"  # lo only: the run's own net namespace
+    status, resp, stderr = request({"script": "print(1)"})
+    assert status == 0 and resp["stdout"] == "1\n"
     names = {"userns": "user", "pidns": "pid", "netns": "net", "ipcns": "ipc", "utsns": "uts",
              "mountns": "mount"}
     assert resp["sandbox"]["namespaces"] == [n for k, n in names.items() if rep[k]["available"]]
