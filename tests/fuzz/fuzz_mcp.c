@@ -42,6 +42,13 @@ int deps_installed(const char *python, const cJSON **ret_packages, const char **
 	return -1;
 }
 
+int deps_cache_list(const char *cache_dir, cJSON **ret, struct rb_err *err)
+{
+	(void)cache_dir, (void)err;
+	*ret = NULL;
+	return -1;
+}
+
 static int fake_run(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
 {
 	(void)ctx, (void)err;
