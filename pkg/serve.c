@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -443,6 +444,38 @@ static int take_body(struct request_state *st, const char *data, size_t n)
 	return 0;
 }
 
+/*
+ * How the body is framed must be unambiguous (RFC 9112 6.1, 6.3): two
+ * Content-Length headers, Content-Length with Transfer-Encoding, or a
+ * transfer coding other than chunked.  libmicrohttpd takes the first
+ * Content-Length (and leaves the rest of the bytes to be read as the next
+ * request) and waits for the close on an unknown coding: a proxy in front
+ * that frames the body the other way would smuggle a request past it.
+ */
+static int framing_error(const struct route_request *rq, struct rb_err *err)
+{
+	const char *te = NULL;
+	size_t n_cl = 0, n_te = 0;
+
+	for (size_t i = 0; i < rq->n_headers; i++) {
+		if (strcasecmp(rq->headers[i].name, "Content-Length") == 0)
+			n_cl++;
+		if (strcasecmp(rq->headers[i].name, "Transfer-Encoding") == 0)
+			n_te++, te = rq->headers[i].value;
+	}
+	if (n_cl > 1 || (n_cl && n_te))
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The request carries %s: its body's length is ambiguous; send one "
+			       "Content-Length or Transfer-Encoding: chunked.",
+			       n_te ? "both Content-Length and Transfer-Encoding"
+				    : "more than one Content-Length");
+	if (n_te > 1 || (te && strcasecmp(te, "chunked") != 0))
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The only transfer coding runbox reads is 'chunked', not '%.64s'.",
+			       te);
+	return 0;
+}
+
 static void first_call(struct server *s, struct request_state *st, struct MHD_Connection *c,
 		       const char *url, const char *method)
 {
@@ -452,12 +485,21 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	struct route_request rq;
 	const char *cl;
 
+	struct rb_err err = {0};
+	struct route_decision plain = {.route = ROUTE_NONE};
+
 	collect_request(c, url, method, &col, &rq);
+	cl = route_header(&rq, "Content-Length");
+	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
+	if (framing_error(&rq, &err) < 0) {
+		/* Answered at once, and the connection closes: its next bytes mean nothing. */
+		st->refused = st->has_body = true;
+		route_answer_refused(&plain, &err, &st->early);
+		return;
+	}
 	st->route = route_match(&s->rc, &rq, &st->early);
 	st->refused = st->route == ROUTE_NONE;
 	st->limit = route_body_cap(&s->rc, st->route);
-	cl = route_header(&rq, "Content-Length");
-	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
 }
 
 static enum MHD_Result last_call(struct server *s, struct request_state *st,
