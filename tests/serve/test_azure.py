@@ -94,6 +94,18 @@ def test_envelope_refusals_travel_inside(serve):
     assert st == 200 and body["stdout"] == "7\n"
 
 
+def test_envelope_body_with_nul_is_refused_not_cut(serve):
+    # cJSON keeps NUL-terminated strings: without the pre-pass the program
+    # ran as "print(1)" and the rest of the Body was silently dropped.
+    s = serve.start()
+    for inner, ctype in ((r"print(1)\u0000print(2)", "text/plain"),
+                         (r'{\"script\":\"print(1)\"}\u0000', "application/json")):
+        env = ('{"Data":{"req":{"Method":"POST","Headers":{"Content-Type":["%s"]},'
+               '"Query":{},"Body":"%s"}},"Metadata":{}}' % (ctype, inner))
+        s.request("POST", "/run", env, {"Content-Type": "application/json"}).error(
+            400, "nul_in_string")
+
+
 def test_envelope_503_carries_retry_after(serve):
     s = serve.start(env={"RUNBOX_SANDBOX": "off", "RUNBOX_REQUIRE": "landlock"})
     st, headers, body = unwrap(s.request("POST", "/run",
