@@ -708,6 +708,11 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* Before libmicrohttpd's first thread: the spawner must be forked single-threaded. */
+	if (worker_spawner_start(ex, &err) < 0) {
+		fprintf(stderr, "runbox serve: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
 	d = start_daemon(&s, &addr, port);
 	if (!d) {
 		fprintf(stderr,

@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.request
 
-from conftest import concurrent, MARK_NAME
+from conftest import MARK_NAME
 
 
 def envelope(body, content_type="application/json", method="POST", query=None, headers=None):
@@ -115,7 +115,6 @@ def test_envelope_503_carries_retry_after(serve):
     assert headers["Retry-After"] == "1"
 
 
-@concurrent
 def test_concurrent_envelopes_and_forwarded(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "2", "RUNBOX_QUEUE": "64"})
     results, errors = {}, []

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import concurrent, MARK_NAME, children_of, proc_environ_has, processes_of_binary
+from conftest import MARK_NAME, proc_environ_has, processes_of_binary
 
 # A program that leaves a daemonised grandchild and a plain child behind,
 # all sleeping, all carrying the marker in their environment.
@@ -45,7 +45,7 @@ def test_signal_lets_runs_in_progress_answer(serve, sig):
 
     t = threading.Thread(target=go)
     t.start()
-    _wait(lambda: children_of(s.pid), 10, "the run never started")
+    _wait(lambda: s.worker_pids(), 10, "the run never started")
     time.sleep(0.3)
     s.proc.send_signal(sig)
     t.join(30)
@@ -72,7 +72,6 @@ def test_second_signal_exits_at_once(serve):
     s.killed = True  # its workspace stays; nothing may keep running (checked by the fixture)
 
 
-@concurrent
 @pytest.mark.parametrize("user", ["root", "nobody"])
 def test_sigkill_leaves_no_worker_or_program(serve, user):
     s = serve.start(user=user, env={"RUNBOX_CONCURRENCY": "2"})
@@ -83,7 +82,7 @@ def test_sigkill_leaves_no_worker_or_program(serve, user):
     # Each program and its two descendants are up.
     _wait(lambda: len(proc_environ_has([m.encode() for m in marks])) >= 6, 20,
           "the programs never started their descendants")
-    workers = children_of(s.pid)
+    workers = s.worker_pids()
     assert len(workers) == 2
     s.kill()
     _wait(lambda: not proc_environ_has([m.encode() for m in marks]), 10,

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from conftest import concurrent, raw_exchange
+from conftest import raw_exchange
 
 
 def _background_run(s, script, out, key):
@@ -18,15 +18,13 @@ def _background_run(s, script, out, key):
 
 
 def _wait_running(s, n, timeout=15):
-    """Until @n workers run (the server's children)."""
-    from conftest import children_of
+    """Until @n workers run (the spawner's children)."""
     deadline = time.monotonic() + timeout
-    while len(children_of(s.pid)) < n:
+    while len(s.worker_pids()) < n:
         assert time.monotonic() < deadline, f"{n} runs never started"
         time.sleep(0.05)
 
 
-@concurrent
 def test_queue_full_is_503(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "1", "RUNBOX_QUEUE": "1"})
     out = {}
@@ -48,7 +46,6 @@ def test_queue_full_is_503(serve):
     assert s.run({"script": "print('d')"}).ran()["stdout"] == "d\n"
 
 
-@concurrent
 def test_runs_in_parallel_up_to_concurrency(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "2", "RUNBOX_QUEUE": "0"})
     out = {}
