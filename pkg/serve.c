@@ -640,22 +640,42 @@ static void log_listening(struct MHD_Daemon *d, const char *host, unsigned slots
 /*
  * First signal: stop listening and taking runs, let the runs in progress
  * answer.  A second signal during that wait ends the server at once.
+ * SIGCHLD is the spawner's death: the same, then returns -ECHILD (its
+ * workers are dead, their runs answer 500), so that whatever supervises the
+ * server restarts it rather than keep one that can only answer 500.
  */
-static void wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs)
+static int wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs)
 {
 	const struct timespec tick = {0, 100 * 1000000L};
-	int sig;
+	int sig, r = 0;
 
-	while (sigwait(sigs, &sig) != 0)
-		;
-	log_msg(LOG_INFO, "serve_stopping", "signal received: finishing the runs in progress");
+	for (;;) {
+		while (sigwait(sigs, &sig) != 0)
+			;
+		if (sig != SIGCHLD)
+			break;
+		if (worker_spawner_gone()) {
+			r = -ECHILD;
+			break;
+		}
+	}
+	if (r < 0)
+		log_msg(LOG_INFO, "serve_stopping",
+			"the worker spawner died (its runs answer 500): exiting so that the server "
+			"is restarted");
+	else
+		log_msg(LOG_INFO, "serve_stopping",
+			"signal received: finishing the runs in progress");
 	MHD_quiesce_daemon(d);
 	gate_close(&s->gate);
-	while (!gate_drained(&s->gate))
-		if (sigtimedwait(sigs, NULL, &tick) > 0) {
+	while (!gate_drained(&s->gate)) {
+		sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig > 0 && sig != SIGCHLD) {
 			log_msg(LOG_INFO, "serve_stopped", "second signal: exiting now");
 			_exit(1);
 		}
+	}
+	return r;
 }
 
 static int server_init(struct server *s, struct executor *ex, unsigned *ret_slots,
@@ -691,6 +711,7 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	struct MHD_Daemon *d;
 	sigset_t sigs;
 	unsigned slots;
+	int stopped;
 
 	/*
 	 * The server runs no program itself: its workers are the subreapers.
@@ -707,6 +728,7 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGCHLD); /* the spawner's death */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	/* Before libmicrohttpd's first thread: the spawner must be forked single-threaded. */
 	if (worker_spawner_start(ex, &err) < 0) {
@@ -723,13 +745,15 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	}
 	pthread_create(&s.tracker.thread, NULL, watchdog, &s.tracker);
 	log_listening(d, host, slots, &ex->cfg.serve);
-	wait_and_drain(&s, d, &sigs);
+	stopped = wait_and_drain(&s, d, &sigs);
 	MHD_stop_daemon(d);
 	pthread_mutex_lock(&s.tracker.mu);
 	s.tracker.stop = true;
 	pthread_mutex_unlock(&s.tracker.mu);
 	pthread_join(s.tracker.thread, NULL);
 	free(s.info);
+	if (stopped < 0)
+		return RUNBOX_EXIT_FAULT;
 	log_msg(LOG_INFO, "serve_stopped", "every run answered; exiting");
 	return 0;
 }

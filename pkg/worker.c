@@ -45,8 +45,9 @@ struct report {
 	size_t len; /* bytes of JSON that follow; 0 when there is none */
 };
 
-/* The server's end of the spawner's socket. */
+/* The server's end of the spawner's socket, and the spawner. */
 static int spawner_sock = -1;
+static pid_t spawner_pid;
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -326,7 +327,13 @@ int worker_spawner_start(struct executor *ex, struct rb_err *err)
 		return rb_fail_sys(err, errno, "fork the spawner");
 	}
 	spawner_sock = sv[0];
+	spawner_pid = pid;
 	return 0;
+}
+
+bool worker_spawner_gone(void)
+{
+	return spawner_pid > 0 && waitpid(spawner_pid, NULL, WNOHANG) == spawner_pid;
 }
 
 /* ---- a server thread's side ---- */

@@ -22,6 +22,7 @@
 #ifndef RUNBOX_WORKER_H
 #define RUNBOX_WORKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -34,6 +35,13 @@
  * the runs in progress drain).  Returns 0, or a negative errno with @err.
  */
 int worker_spawner_start(struct executor *ex, struct rb_err *err);
+
+/*
+ * True once the spawner has died (and been reaped): no run can start any
+ * more, and it cannot be forked again from a process with threads.  The
+ * server, told by SIGCHLD, then stops.
+ */
+bool worker_spawner_gone(void);
 
 /*
  * Run @body in a worker and wait for it.  Returns what executor_run returned
