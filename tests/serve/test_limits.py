@@ -2,6 +2,7 @@
 or greedy client may hold: request deadlines, the idle timeout, the
 connection cap."""
 
+import json
 import socket
 import threading
 import time
@@ -135,3 +136,19 @@ def test_connection_cap(serve):
         h.close()
     time.sleep(0.3)
     assert s.request("GET", "/api/health").status == 200
+
+
+def test_client_that_disconnects_mid_run(serve):
+    # The run finishes (its output goes nowhere), its slot comes back, its
+    # workspace is removed and no process of it stays (the fixture checks).
+    s = serve.start(env={"RUNBOX_CONCURRENCY": "1", "RUNBOX_QUEUE": "1"})
+    m = s.mark()
+    body = json.dumps({"script": "import time; time.sleep(2); print('done')",
+                       "env": {"RBSERVE_MARK": m}}).encode()
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    sock.sendall(b"POST /api/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    _wait_running(s, 1)
+    sock.close()
+    # The next run gets the slot once the first is over, and answers.
+    assert s.run({"script": "print(2)"}).ran()["stdout"] == "2\n"
