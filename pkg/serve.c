@@ -452,27 +452,42 @@ static int take_body(struct request_state *st, const char *data, size_t n)
  * request) and waits for the close on an unknown coding: a proxy in front
  * that frames the body the other way would smuggle a request past it.
  */
-static int framing_error(const struct route_request *rq, struct rb_err *err)
-{
-	const char *te = NULL;
-	size_t n_cl = 0, n_te = 0;
+struct framing {
+	size_t n_cl, n_te;
+	const char *te;
+};
 
-	for (size_t i = 0; i < rq->n_headers; i++) {
-		if (strcasecmp(rq->headers[i].name, "Content-Length") == 0)
-			n_cl++;
-		if (strcasecmp(rq->headers[i].name, "Transfer-Encoding") == 0)
-			n_te++, te = rq->headers[i].value;
+/* Every header, not only the MAX_HEADERS that route.c gets: a smuggler pads. */
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "Content-Length") == 0)
+		f->n_cl++;
+	if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->n_te++;
+		f->te = value ? value : "";
 	}
-	if (n_cl > 1 || (n_cl && n_te))
+	return MHD_YES;
+}
+
+static int framing_error(struct MHD_Connection *c, struct rb_err *err)
+{
+	struct framing f = {0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	if (f.n_cl > 1 || (f.n_cl && f.n_te))
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
 			       "The request carries %s: its body's length is ambiguous; send one "
 			       "Content-Length or Transfer-Encoding: chunked.",
-			       n_te ? "both Content-Length and Transfer-Encoding"
-				    : "more than one Content-Length");
-	if (n_te > 1 || (te && strcasecmp(te, "chunked") != 0))
+			       f.n_te ? "both Content-Length and Transfer-Encoding"
+				      : "more than one Content-Length");
+	if (f.n_te > 1 || (f.te && strcasecmp(f.te, "chunked") != 0))
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
 			       "The only transfer coding runbox reads is 'chunked', not '%.64s'.",
-			       te);
+			       f.te);
 	return 0;
 }
 
@@ -491,7 +506,7 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	collect_request(c, url, method, &col, &rq);
 	cl = route_header(&rq, "Content-Length");
 	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
-	if (framing_error(&rq, &err) < 0) {
+	if (framing_error(c, &err) < 0) {
 		/* Answered at once, and the connection closes: its next bytes mean nothing. */
 		st->refused = st->has_body = true;
 		route_answer_refused(&plain, &err, &st->early);

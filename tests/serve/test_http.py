@@ -32,7 +32,11 @@ SMUGGLED = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
     b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(SCRIPT), len(SCRIPT)),
     b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
     b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
-])
+    # Past the headers route.c is shown: counted all the same.
+    b"".join(b"X-Pad-%d: p\r\n" % i for i in range(300)) +
+    b"Content-Length: 5\r\nContent-Length: %d\r\n" % len(SCRIPT),
+], ids=["two-lengths", "same-length-twice", "length-then-chunked", "chunked-then-length",
+        "two-lengths-after-300-headers"])
 def test_ambiguous_body_length_is_refused_and_closes(serve, framing):
     s = serve.start()
     body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(SCRIPT), SCRIPT) if b"chunked" in framing else SCRIPT
