@@ -16,10 +16,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "jsonscan.h"
 #include "response.h"
 #include "utf8.h"
 
 #define MAX_ENVELOPE_HEADERS 128
+/* The envelope's JSON pre-pass (the host adds Metadata: allow it room). */
+#define ENVELOPE_MAX_DEPTH  64
+#define ENVELOPE_MAX_VALUES 100000
 #define QUERY_VALUE_MAX	     64
 /* An envelope's Body is a JSON string: escaping may grow the body. */
 #define ENVELOPE_GROWTH 2
@@ -539,11 +543,24 @@ static int prepare_inner(const struct route_config *cfg, const cJSON *req, struc
 static int prepare_azure(const struct route_config *cfg, const struct route_request *rq,
 			 struct route_decision *d, struct route_answer *a)
 {
-	cJSON *root = cJSON_ParseWithLength(rq->body ? rq->body : "", rq->body_len);
-	const cJSON *req =
-	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "Data"), "req");
+	/*
+	 * The same pre-pass as a contract body: cJSON keeps NUL-terminated
+	 * strings, so a "\u0000" in Body would silently cut the program (or
+	 * the inner JSON request) short.
+	 */
+	static const struct jsonscan_limits jl = {ENVELOPE_MAX_DEPTH, ENVELOPE_MAX_VALUES};
+	struct rb_err err = {0};
+	cJSON *root;
+	const cJSON *req;
 	int r;
 
+	if (jsonscan_check(rq->body ? rq->body : "", rq->body_len, &jl, &err) < 0) {
+		if (strcmp(err.code, "invalid_json") == 0 || strcmp(err.code, "not_an_object") == 0)
+			return bad_envelope(a, "the JSON envelope");
+		return answer_error(a, 400, &err) < 0 ? -ENOMEM : -EINVAL;
+	}
+	root = cJSON_ParseWithLength(rq->body, rq->body_len);
+	req = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "Data"), "req");
 	if (!cJSON_IsObject(req)) {
 		cJSON_Delete(root);
 		return bad_envelope(a, root ? "Data.req" : "the JSON envelope");

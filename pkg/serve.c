@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -443,6 +444,53 @@ static int take_body(struct request_state *st, const char *data, size_t n)
 	return 0;
 }
 
+/*
+ * How the body is framed must be unambiguous (RFC 9112 6.1, 6.3): two
+ * Content-Length headers, Content-Length with Transfer-Encoding, or a
+ * transfer coding other than chunked.  libmicrohttpd takes the first
+ * Content-Length (and leaves the rest of the bytes to be read as the next
+ * request) and waits for the close on an unknown coding: a proxy in front
+ * that frames the body the other way would smuggle a request past it.
+ */
+struct framing {
+	size_t n_cl, n_te;
+	const char *te;
+};
+
+/* Every header, not only the MAX_HEADERS that route.c gets: a smuggler pads. */
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "Content-Length") == 0)
+		f->n_cl++;
+	if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->n_te++;
+		f->te = value ? value : "";
+	}
+	return MHD_YES;
+}
+
+static int framing_error(struct MHD_Connection *c, struct rb_err *err)
+{
+	struct framing f = {0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	if (f.n_cl > 1 || (f.n_cl && f.n_te))
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The request carries %s: its body's length is ambiguous; send one "
+			       "Content-Length or Transfer-Encoding: chunked.",
+			       f.n_te ? "both Content-Length and Transfer-Encoding"
+				      : "more than one Content-Length");
+	if (f.n_te > 1 || (f.te && strcasecmp(f.te, "chunked") != 0))
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The only transfer coding runbox reads is 'chunked', not '%.64s'.",
+			       f.te);
+	return 0;
+}
+
 static void first_call(struct server *s, struct request_state *st, struct MHD_Connection *c,
 		       const char *url, const char *method)
 {
@@ -452,12 +500,21 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	struct route_request rq;
 	const char *cl;
 
+	struct rb_err err = {0};
+	struct route_decision plain = {.route = ROUTE_NONE};
+
 	collect_request(c, url, method, &col, &rq);
+	cl = route_header(&rq, "Content-Length");
+	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
+	if (framing_error(c, &err) < 0) {
+		/* Answered at once, and the connection closes: its next bytes mean nothing. */
+		st->refused = st->has_body = true;
+		route_answer_refused(&plain, &err, &st->early);
+		return;
+	}
 	st->route = route_match(&s->rc, &rq, &st->early);
 	st->refused = st->route == ROUTE_NONE;
 	st->limit = route_body_cap(&s->rc, st->route);
-	cl = route_header(&rq, "Content-Length");
-	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
 }
 
 static enum MHD_Result last_call(struct server *s, struct request_state *st,
@@ -598,22 +655,42 @@ static void log_listening(struct MHD_Daemon *d, const char *host, unsigned slots
 /*
  * First signal: stop listening and taking runs, let the runs in progress
  * answer.  A second signal during that wait ends the server at once.
+ * SIGCHLD is the spawner's death: the same, then returns -ECHILD (its
+ * workers are dead, their runs answer 500), so that whatever supervises the
+ * server restarts it rather than keep one that can only answer 500.
  */
-static void wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs)
+static int wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs)
 {
 	const struct timespec tick = {0, 100 * 1000000L};
-	int sig;
+	int sig, r = 0;
 
-	while (sigwait(sigs, &sig) != 0)
-		;
-	log_msg(LOG_INFO, "serve_stopping", "signal received: finishing the runs in progress");
+	for (;;) {
+		while (sigwait(sigs, &sig) != 0)
+			;
+		if (sig != SIGCHLD)
+			break;
+		if (worker_spawner_gone()) {
+			r = -ECHILD;
+			break;
+		}
+	}
+	if (r < 0)
+		log_msg(LOG_INFO, "serve_stopping",
+			"the worker spawner died (its runs answer 500): exiting so that the server "
+			"is restarted");
+	else
+		log_msg(LOG_INFO, "serve_stopping",
+			"signal received: finishing the runs in progress");
 	MHD_quiesce_daemon(d);
 	gate_close(&s->gate);
-	while (!gate_drained(&s->gate))
-		if (sigtimedwait(sigs, NULL, &tick) > 0) {
+	while (!gate_drained(&s->gate)) {
+		sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig > 0 && sig != SIGCHLD) {
 			log_msg(LOG_INFO, "serve_stopped", "second signal: exiting now");
 			_exit(1);
 		}
+	}
+	return r;
 }
 
 static int server_init(struct server *s, struct executor *ex, unsigned *ret_slots,
@@ -649,6 +726,7 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	struct MHD_Daemon *d;
 	sigset_t sigs;
 	unsigned slots;
+	int stopped;
 
 	/*
 	 * The server runs no program itself: its workers are the subreapers.
@@ -665,7 +743,13 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGCHLD); /* the spawner's death */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* Before libmicrohttpd's first thread: the spawner must be forked single-threaded. */
+	if (worker_spawner_start(ex, &err) < 0) {
+		fprintf(stderr, "runbox serve: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
 	d = start_daemon(&s, &addr, port);
 	if (!d) {
 		fprintf(stderr,
@@ -676,13 +760,15 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	}
 	pthread_create(&s.tracker.thread, NULL, watchdog, &s.tracker);
 	log_listening(d, host, slots, &ex->cfg.serve);
-	wait_and_drain(&s, d, &sigs);
+	stopped = wait_and_drain(&s, d, &sigs);
 	MHD_stop_daemon(d);
 	pthread_mutex_lock(&s.tracker.mu);
 	s.tracker.stop = true;
 	pthread_mutex_unlock(&s.tracker.mu);
 	pthread_join(s.tracker.thread, NULL);
 	free(s.info);
+	if (stopped < 0)
+		return RUNBOX_EXIT_FAULT;
 	log_msg(LOG_INFO, "serve_stopped", "every run answered; exiting");
 	return 0;
 }

@@ -49,16 +49,6 @@ NOBODY = int(os.environ.get("SERVE_UID", "65534"))
 UID_BASE = 1700000000
 
 
-# Tests that fork workers while other server threads are busy.  The ASan
-# build's allocator (GCC 12's libasan) takes no lock around fork(), so a
-# worker forked while another thread is inside malloc can deadlock: those
-# tests run against the static build (glibc's malloc is fork-safe) only.
-concurrent = pytest.mark.skipif(
-    os.environ.get("SERVE_NO_CONCURRENT") == "1",
-    reason="the ASan build's allocator is not fork-safe with other threads busy; "
-           "the static build runs this test")
-
-
 def runbox_bin():
     b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
     if not b.is_absolute():
@@ -112,6 +102,19 @@ def children_of(pid):
             out += [int(x) for x in (t / "children").read_text().split()]
     except OSError:
         pass
+    return out
+
+
+def workers_of(pid):
+    """The workers of server @pid: the children of its spawner (see worker.h)."""
+    out = []
+    for c in children_of(pid):
+        try:
+            comm = pathlib.Path(f"/proc/{c}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "runbox-spawner":
+            out += children_of(c)
     return out
 
 
@@ -245,7 +248,7 @@ class Server:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
     def worker_pids(self):
-        return [p for p in children_of(self.pid)]
+        return workers_of(self.pid)
 
     def kill(self):
         self.killed = True

@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.request
 
-from conftest import concurrent, MARK_NAME
+from conftest import MARK_NAME
 
 
 def envelope(body, content_type="application/json", method="POST", query=None, headers=None):
@@ -94,6 +94,18 @@ def test_envelope_refusals_travel_inside(serve):
     assert st == 200 and body["stdout"] == "7\n"
 
 
+def test_envelope_body_with_nul_is_refused_not_cut(serve):
+    # cJSON keeps NUL-terminated strings: without the pre-pass the program
+    # ran as "print(1)" and the rest of the Body was silently dropped.
+    s = serve.start()
+    for inner, ctype in ((r"print(1)\u0000print(2)", "text/plain"),
+                         (r'{\"script\":\"print(1)\"}\u0000', "application/json")):
+        env = ('{"Data":{"req":{"Method":"POST","Headers":{"Content-Type":["%s"]},'
+               '"Query":{},"Body":"%s"}},"Metadata":{}}' % (ctype, inner))
+        s.request("POST", "/run", env, {"Content-Type": "application/json"}).error(
+            400, "nul_in_string")
+
+
 def test_envelope_503_carries_retry_after(serve):
     s = serve.start(env={"RUNBOX_SANDBOX": "off", "RUNBOX_REQUIRE": "landlock"})
     st, headers, body = unwrap(s.request("POST", "/run",
@@ -103,7 +115,6 @@ def test_envelope_503_carries_retry_after(serve):
     assert headers["Retry-After"] == "1"
 
 
-@concurrent
 def test_concurrent_envelopes_and_forwarded(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "2", "RUNBOX_QUEUE": "64"})
     results, errors = {}, []

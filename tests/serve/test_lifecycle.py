@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import concurrent, MARK_NAME, children_of, proc_environ_has, processes_of_binary
+from conftest import MARK_NAME, children_of, proc_environ_has, processes_of_binary
 
 # A program that leaves a daemonised grandchild and a plain child behind,
 # all sleeping, all carrying the marker in their environment.
@@ -45,7 +45,7 @@ def test_signal_lets_runs_in_progress_answer(serve, sig):
 
     t = threading.Thread(target=go)
     t.start()
-    _wait(lambda: children_of(s.pid), 10, "the run never started")
+    _wait(lambda: s.worker_pids(), 10, "the run never started")
     time.sleep(0.3)
     s.proc.send_signal(sig)
     t.join(30)
@@ -72,7 +72,6 @@ def test_second_signal_exits_at_once(serve):
     s.killed = True  # its workspace stays; nothing may keep running (checked by the fixture)
 
 
-@concurrent
 @pytest.mark.parametrize("user", ["root", "nobody"])
 def test_sigkill_leaves_no_worker_or_program(serve, user):
     s = serve.start(user=user, env={"RUNBOX_CONCURRENCY": "2"})
@@ -83,7 +82,7 @@ def test_sigkill_leaves_no_worker_or_program(serve, user):
     # Each program and its two descendants are up.
     _wait(lambda: len(proc_environ_has([m.encode() for m in marks])) >= 6, 20,
           "the programs never started their descendants")
-    workers = children_of(s.pid)
+    workers = s.worker_pids()
     assert len(workers) == 2
     s.kill()
     _wait(lambda: not proc_environ_has([m.encode() for m in marks]), 10,
@@ -92,6 +91,30 @@ def test_sigkill_leaves_no_worker_or_program(serve, user):
           "a worker outlived the SIGKILLed server")
     assert not [p for p in processes_of_binary(s.bin)
                 if b"serve" in open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")]
+
+
+def test_spawner_death_stops_the_server(serve):
+    # The spawner cannot be forked again from a process with threads: a
+    # server without one could only answer 500, so it exits for its
+    # supervisor to restart it, and the run in flight dies with the spawner.
+    s = serve.start()
+    m = s.mark()
+    out = {}
+    t = threading.Thread(target=lambda: out.update(
+        r=s.run({"script": DAEMONS, "env": {MARK_NAME: m}})))
+    t.start()
+    _wait(lambda: len(proc_environ_has([m.encode()])) >= 3, 20, "the program never started")
+    spawners = children_of(s.pid)
+    assert len(spawners) == 1, spawners
+    s.stale_ok = True  # the killed worker cannot remove its workspace
+    os.kill(spawners[0], signal.SIGKILL)
+    t.join(20)
+    j = out["r"].error(500, "internal_error")
+    assert "killed by signal 9" in j["error"] or "gone" in j["error"], j
+    assert s.proc.wait(20) == 1
+    s.killed = True  # it stopped by itself; nothing to SIGTERM
+    assert "the worker spawner died" in "".join(s.stderr_lines)
+    _wait(lambda: not proc_environ_has([m.encode()]), 10, "a program outlived its spawner")
 
 
 def _swallow(fn):

@@ -2,11 +2,12 @@
 or greedy client may hold: request deadlines, the idle timeout, the
 connection cap."""
 
+import json
 import socket
 import threading
 import time
 
-from conftest import concurrent, raw_exchange
+from conftest import raw_exchange
 
 
 def _background_run(s, script, out, key):
@@ -18,15 +19,13 @@ def _background_run(s, script, out, key):
 
 
 def _wait_running(s, n, timeout=15):
-    """Until @n workers run (the server's children)."""
-    from conftest import children_of
+    """Until @n workers run (the spawner's children)."""
     deadline = time.monotonic() + timeout
-    while len(children_of(s.pid)) < n:
+    while len(s.worker_pids()) < n:
         assert time.monotonic() < deadline, f"{n} runs never started"
         time.sleep(0.05)
 
 
-@concurrent
 def test_queue_full_is_503(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "1", "RUNBOX_QUEUE": "1"})
     out = {}
@@ -48,7 +47,6 @@ def test_queue_full_is_503(serve):
     assert s.run({"script": "print('d')"}).ran()["stdout"] == "d\n"
 
 
-@concurrent
 def test_runs_in_parallel_up_to_concurrency(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "2", "RUNBOX_QUEUE": "0"})
     out = {}
@@ -138,3 +136,19 @@ def test_connection_cap(serve):
         h.close()
     time.sleep(0.3)
     assert s.request("GET", "/api/health").status == 200
+
+
+def test_client_that_disconnects_mid_run(serve):
+    # The run finishes (its output goes nowhere), its slot comes back, its
+    # workspace is removed and no process of it stays (the fixture checks).
+    s = serve.start(env={"RUNBOX_CONCURRENCY": "1", "RUNBOX_QUEUE": "1"})
+    m = s.mark()
+    body = json.dumps({"script": "import time; time.sleep(2); print('done')",
+                       "env": {"RBSERVE_MARK": m}}).encode()
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    sock.sendall(b"POST /api/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    _wait_running(s, 1)
+    sock.close()
+    # The next run gets the slot once the first is over, and answers.
+    assert s.run({"script": "print(2)"}).ran()["stdout"] == "2\n"

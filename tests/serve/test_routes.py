@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import AS, MARK_NAME, children_of, raw_exchange, runbox_bin
+from conftest import AS, MARK_NAME, raw_exchange, runbox_bin
 
 
 def test_health_and_root_probe(serve):
@@ -206,9 +206,9 @@ def test_worker_killed_is_500(serve):
     t = threading.Thread(target=go)
     t.start()
     deadline = time.monotonic() + 10
-    while not children_of(s.pid) and time.monotonic() < deadline:
+    while not s.worker_pids() and time.monotonic() < deadline:
         time.sleep(0.05)
-    workers = children_of(s.pid)
+    workers = s.worker_pids()
     assert workers, "no worker process appeared"
     time.sleep(0.5)
     # Killed from outside, the worker cannot remove its workspace (as root the

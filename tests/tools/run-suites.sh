@@ -39,9 +39,9 @@ suite "dependencies as root" "$static" "$root/tests/deps" DEPS_AS=root
 suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
 suite "serve as root" "$static" "$root/tests/serve" SERVE_AS=root
 suite "serve as an unprivileged user" "$static" "$root/tests/serve" SERVE_AS=nobody
-# ASan's allocator is not fork-safe while other threads allocate: the tests
-# with concurrent runs (load included) are for the static build (they say so).
-suite "serve (asan)" "$asan" "$root/tests/serve" SERVE_AS=root SERVE_NO_CONCURRENT=1
+# Workers are forked by a single-threaded spawner (worker.h), so the ASan
+# build runs every test, the concurrent ones included.
+suite "serve (asan)" "$asan" "$root/tests/serve" SERVE_AS=root
 suite "lambda as root" "$static" "$root/tests/lambda" LAMBDA_AS=root
 suite "lambda as an unprivileged user" "$static" "$root/tests/lambda" LAMBDA_AS=nobody
 suite "mcp" "$static" "$root/tests/mcp" MCP_AS=root
