@@ -15,16 +15,7 @@
 
 #include "mcp.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			__builtin_trap();                                                          \
-		}                                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 /* mcp.c's stdio loop links against these; the fuzzer never calls it. */
 int executor_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,

@@ -18,17 +18,9 @@
 #include "path.h"
 #include "utf8.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Name the broken rule, then trap so libFuzzer saves the input. */
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__,   \
-				__LINE__, #cond);                                      \
-			__builtin_trap();                                              \
-		}                                                                      \
-	} while (0)
 
 /*
  * Each segment is non-empty, not "." or "..", at most PATH_MAX_SEGMENT bytes;

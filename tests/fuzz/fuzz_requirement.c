@@ -20,17 +20,9 @@
 #include "err.h"
 #include "requirement.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Name the broken rule, then trap so libFuzzer saves the input. */
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__,   \
-				__LINE__, #cond);                                      \
-			__builtin_trap();                                              \
-		}                                                                      \
-	} while (0)
 
 static void check_versions(const struct version_specset *set)
 {

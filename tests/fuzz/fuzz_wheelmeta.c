@@ -21,16 +21,7 @@
 #include "wheelmeta.h"
 #include "wheelname.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			__builtin_trap();                                                          \
-		}                                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 static const struct marker_env env = {
     "3.11", "3.11.2",  "linux", "x86_64",  "Linux",  "6.1",
