@@ -48,6 +48,12 @@ struct gate {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned running, waiting, slots, queue;
+	/*
+	 * Runs that finished but whose answer is not sent yet: the slot is free
+	 * for the next run, yet a drain must wait for them, or stopping the
+	 * daemon would close the connection before the answer is written.
+	 */
+	unsigned answering;
 	bool closed; /* shutting down: no new runs */
 };
 
@@ -72,11 +78,20 @@ static int gate_enter(struct gate *g)
 	return r;
 }
 
+/* The run is over; its answer is on the way until gate_answered(). */
 static void gate_leave(struct gate *g)
 {
 	pthread_mutex_lock(&g->mu);
 	g->running--;
+	g->answering++;
 	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_answered(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->answering--;
 	pthread_mutex_unlock(&g->mu);
 }
 
@@ -88,13 +103,13 @@ static void gate_close(struct gate *g)
 	pthread_mutex_unlock(&g->mu);
 }
 
-/* True when no run is in progress or waiting for a slot. */
+/* True when no run is in progress, waiting for a slot or being answered. */
 static bool gate_drained(struct gate *g)
 {
 	bool idle;
 
 	pthread_mutex_lock(&g->mu);
-	idle = g->running == 0 && g->waiting == 0;
+	idle = g->running == 0 && g->waiting == 0 && g->answering == 0;
 	pthread_mutex_unlock(&g->mu);
 	return idle;
 }
@@ -173,6 +188,7 @@ struct request_state {
 	char *body;
 	size_t len, cap, limit;
 	bool over;
+	bool answering; /* holds the gate's count of answers on the way */
 };
 
 static struct tracked *conn_of(struct MHD_Connection *c)
@@ -242,6 +258,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!st)
 		return;
+	/* Sent, or the connection is gone: either way nothing more to wait for. */
+	if (st->answering)
+		gate_answered(&s->gate);
 	/* Keep-alive: the next request may wait the idle time, then must arrive in time. */
 	if (st->conn)
 		tracker_set(&s->tracker, st->conn,
@@ -395,6 +414,7 @@ static void run(struct server *s, struct request_state *st, const struct route_d
 	}
 	r = worker_run(s->ex, d->run_body, d->run_len, NULL, &json, &err);
 	gate_leave(&s->gate);
+	st->answering = true;
 	route_answer_run(d, r, &err, json, a);
 }
 
