@@ -382,6 +382,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 		.stdin_data = run->req.stdin_data,
 		.stdin_len = run->req.stdin_len,
 		.kill_uid = run->plan.uid_dropped && !ex->cfg.uid_pinned,
+		.pid_namespace = (run->plan.clone_flags & CLONE_NEWPID) != 0,
 		.uid = run->uid,
 		.kill_own_uid_since_start = !ex->subreaper && !run->plan.uid_dropped &&
 					    !(run->plan.clone_flags & CLONE_NEWPID),

@@ -400,6 +400,10 @@ static void kill_tree(struct loop *s)
 	kill(-pid, SIGKILL); /* its session and process group */
 	if (!s->exited)
 		kill(pid, SIGKILL);
+	if (s->exited && s->o->pid_namespace) {
+		s->killed = true;
+		return;
+	}
 	if (s->o->kill_uid)
 		kill_uid(s->o->uid);
 	if (s->o->kill_own_uid_since_start)

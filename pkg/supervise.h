@@ -26,6 +26,12 @@ struct supervise_opts {
 	const char *stdin_data;
 	size_t stdin_len;
 	bool kill_uid;	/* the tree runs under its own uid: kill everything of it */
+	/*
+	 * The pid is a pid namespace's init: once it is reaped the kernel has
+	 * killed and reaped everything in the namespace, and nothing of the
+	 * tree can be outside it, so there is nothing left to hunt for.
+	 */
+	bool pid_namespace;
 	uid_t uid;
 	/*
 	 * Nothing else can find a daemonised descendant (no subreaper, no pid
