@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "launch.h"
+#include "syscall_names.h" /* generated from <asm/unistd_64.h> */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 #include <string.h>
 #include <linux/seccomp.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -185,13 +185,6 @@ static pid_t spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned lo
 #endif
 }
 
-static char *stack_alloc(void)
-{
-	char *stack = mmap(NULL, SHARED_STACK_BYTES, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-
-	return stack == MAP_FAILED ? NULL : stack;
-}
 
 static __attribute__((noreturn)) void exec_program(const struct launch_spec *spec,
 						   const struct pipes *p, struct rb_err *err)
@@ -212,14 +205,68 @@ static __attribute__((noreturn)) void exec_program(const struct launch_spec *spe
  */
 struct child_arg {
 	const struct launch_spec *spec;
-	const struct pipes *p;
-	/*
-	 * Allocated before any rlimit applies: the init cannot map one under
-	 * RLIMIT_AS when runbox itself (an ASan build) already maps more.
-	 */
-	char *stack;
+	/* A copy: the parent closes its own ends while the child sets up. */
+	struct pipes p;
+	char *stack; /* the program's until it execs (SHARED_STACK_BYTES) */
 	pid_t parent; /* runbox */
 };
+
+/*
+ * What the children of one launch run on, mapped by the parent before any
+ * rlimit applies (the init cannot map under RLIMIT_AS when runbox itself,
+ * an ASan build, already maps more).  The parent writes @arg before the
+ * clone and never again, so an init that shares its memory reads it safely
+ * for its whole life; @init_stack is that init's (see start_child).
+ */
+struct child_mem {
+	char program_stack[SHARED_STACK_BYTES];
+	char init_stack[SHARED_STACK_BYTES];
+	struct child_arg arg;
+};
+
+static struct child_mem *child_mem_alloc(void)
+{
+	void *m = mmap(NULL, sizeof(struct child_mem), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/*
+ * An init that shares runbox's memory runs beside it, so after its set-up
+ * it must not write anything runbox uses: not the heap (no malloc), not
+ * errno (runbox's, through the same thread pointer).  These calls return
+ * -errno instead of setting it.
+ */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define INIT_CAN_SHARE_MEMORY 1
+static long raw_call(long nr, long a1, long a2, long a3, long a4)
+{
+	register long r10 __asm__("r10") = a4;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#else
+#define INIT_CAN_SHARE_MEMORY 0
+static long raw_call(long nr, long a1, long a2, long a3, long a4)
+{
+	long r = syscall(nr, a1, a2, a3, a4);
+
+	return r < 0 ? -errno : r; /* a forked init: errno is its own */
+}
+#endif
+
+/* _exit() without a sanitizer's interceptor, whose calls the init's filter kills. */
+static __attribute__((noreturn)) void raw_exit(int code)
+{
+	for (;;)
+		raw_call(SYS_exit_group, code, 0, 0, 0);
+}
 
 /*
  * Where pid 2 leaves the seccomp notification fd for the init: the highest
@@ -252,9 +299,9 @@ static int program_main(void *arg)
 		if (listener >= 0 && slot >= 0 && listener != slot &&
 		    dup3(listener, slot, O_CLOEXEC) == slot)
 			close(listener);
-		exec_program(a->spec, a->p, &err);
+		exec_program(a->spec, &a->p, &err);
 	}
-	child_write_report(a->p->report[1], &err);
+	child_write_report(a->p.report[1], &err);
 	_exit(127);
 }
 
@@ -272,10 +319,42 @@ static void close_all_except(const int *keep, int n)
 		if (keep[i] < 0)
 			continue;
 		if ((unsigned)keep[i] > from)
-			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
+			raw_call(SYS_close_range, from, (long)keep[i] - 1, 0, 0);
 		from = (unsigned)keep[i] + 1;
 	}
-	syscall(SYS_close_range, from, ~0U, 0U);
+	raw_call(SYS_close_range, from, ~0U, 0, 0);
+}
+
+/* Append @s to @buf (of @size, NUL-terminated, holding *@len bytes), truncating. */
+static void append(char *buf, size_t size, size_t *len, const char *s)
+{
+	while (*s && *len + 1 < size)
+		buf[(*len)++] = *s++;
+	buf[*len] = '\0';
+}
+
+/*
+ * "runbox: the sandbox refused system call NAME (NR): ..." for @nr, with
+ * neither stdio nor malloc (see raw_call).  Returns its length.
+ */
+static size_t refused_line(char *buf, size_t size, int nr)
+{
+	const size_t n_names = sizeof(syscall_names) / sizeof(syscall_names[0]);
+	const char *name = (unsigned)nr < n_names && syscall_names[nr] ? syscall_names[nr] : "?";
+	char digits[12], *d = digits + sizeof(digits) - 1;
+	unsigned v = (unsigned)nr;
+	size_t len = 0;
+
+	*d = '\0';
+	do
+		*--d = (char)('0' + v % 10);
+	while ((v /= 10) && d > digits);
+	append(buf, size, &len, "runbox: the sandbox refused system call ");
+	append(buf, size, &len, name);
+	append(buf, size, &len, " (");
+	append(buf, size, &len, d);
+	append(buf, size, &len, "): Operation not permitted\n");
+	return len;
 }
 
 /*
@@ -286,25 +365,22 @@ static void answer_refused(int listener, unsigned char *named, int *lines)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
-	char line[160], *name;
-	int nr, n;
+	char line[160];
+	size_t n;
+	int nr;
 
 	memset(&req, 0, sizeof(req));
-	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+	if (raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_RECV, (long)&req, 0) < 0)
 		return;
 	resp = (struct seccomp_notif_resp){ .id = req.id, .error = -EPERM };
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_SEND, (long)&resp, 0);
 	nr = req.data.nr;
 	if (nr < 0 || nr >= 512 || (named[nr / 8] & (1u << (nr % 8))) || *lines >= 32)
 		return;
 	named[nr / 8] |= (unsigned char)(1u << (nr % 8));
 	(*lines)++;
-	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-	n = snprintf(line, sizeof(line),
-		     "runbox: the sandbox refused system call %s (%d): Operation not permitted\n",
-		     name ? name : "?", nr);
-	free(name);
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+	n = refused_line(line, sizeof(line), nr);
+	if (raw_call(SYS_write, STDERR_FILENO, (long)line, (long)n, 0) < 0)
 		*lines = 32; /* stderr is gone: stop naming */
 }
 
@@ -325,16 +401,16 @@ static int init_loop(pid_t program, int pidfd, int listener, int life)
 		pid_t r;
 
 		/* The timeout reaps orphans that die while nothing else happens. */
-		if (poll(p, 3, 50) > 0 && (p[1].revents & POLLIN))
+		if (raw_call(SYS_poll, (long)p, 3, 50, 0) > 0 && (p[1].revents & POLLIN))
 			answer_refused(listener, named, &lines);
 		if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
 			listener = -1;
 		if (p[2].revents)
-			_exit(125);
-		while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+			raw_exit(125);
+		while ((r = (pid_t)raw_call(SYS_wait4, -1, (long)&st, WNOHANG, 0)) > 0)
 			if (r == program)
 				return st;
-		if (r < 0 && errno == ECHILD)
+		if (r == -ECHILD)
 			return st;
 	}
 }
@@ -342,26 +418,31 @@ static int init_loop(pid_t program, int pidfd, int listener, int life)
 static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 {
 	const struct launch_spec *spec = a->spec;
-	const struct pipes *p = a->p;
+	const struct pipes *p = &a->p;
 	struct rb_err err = { 0 };
-	int slot = listener_slot(), keep[5], pidfd, listener, st;
+	int slot = listener_slot(), keep[5], pidfd, listener, st, status_fd = p->status[1];
 	pid_t program;
 
 	if (slot >= 0)
 		close(slot);
 	program = spawn_shared(program_main, (void *)a, a->stack, CLONE_FILES);
-	if (program < 0 || sandbox_plan_enter_seccomp(spec->sandbox, &err) < 0) {
-		if (program < 0)
-			rb_fail_sys(&err, errno, "fork the program");
+	if (program < 0) {
+		rb_fail_sys(&err, errno, "fork the program");
 		child_write_report(p->report[1], &err);
 		_exit(127);
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, program, 0);
 	listener = slot >= 0 && fcntl(slot, F_GETFD) >= 0 ? slot : -1;
+	/* Its own small filter, after the last call the filter does not allow. */
+	if (sandbox_plan_enter_init_seccomp(spec->sandbox, &err) < 0) {
+		child_write_report(p->report[1], &err);
+		_exit(127);
+	}
 	/*
 	 * Hold nothing else: a pipe end kept here would hide the program's EOF
 	 * on stdin, or keep stdout open after it is gone.  stderr stays, for
-	 * naming refused calls.
+	 * naming refused calls.  Closing the report pipe lets runbox go on:
+	 * from here an init that shares its memory uses raw_call() only.
 	 */
 	keep[0] = STDERR_FILENO;
 	keep[1] = p->status[1];
@@ -371,15 +452,15 @@ static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 	qsort(keep, 5, sizeof(keep[0]), cmp_int);
 	close_all_except(keep, 5);
 	st = init_loop(program, pidfd, listener, p->life[0]);
-	if (write(p->status[1], &st, sizeof(st)) != sizeof(st))
-		_exit(126);
-	_exit(0);
+	if (raw_call(SYS_write, status_fd, (long)&st, sizeof(st), 0) != sizeof(st))
+		raw_exit(126);
+	raw_exit(0);
 }
 
 static int child_main(void *arg)
 {
 	const struct launch_spec *spec = ((const struct child_arg *)arg)->spec;
-	const struct pipes *p = ((const struct child_arg *)arg)->p;
+	const struct pipes *p = &((const struct child_arg *)arg)->p;
 	bool init = spec->sandbox->clone_flags & CLONE_NEWPID;
 	struct rb_err err = { 0 };
 	int r = child_setup(spec, p, &err);
@@ -410,25 +491,49 @@ static int child_main(void *arg)
 /* ---- the parent ---- */
 
 /*
- * Without a pid namespace the child execs the program itself and can share
- * our memory until it does.  With one, it becomes the namespace's init and
- * never execs, so it gets a copy (fork semantics) instead.
+ * Whether the namespace's init may share runbox's memory.  It never execs,
+ * so it outlives the vfork-style sharing of spawn_shared(); a copy (fork)
+ * costs a millisecond or two on these VMs in page-table copies, copy-on-write
+ * faults on both sides and the teardown of the copy, against a one-shot run
+ * of some 30 ms.  Not with a user namespace: writing its own maps makes the
+ * child dumpable for a moment (see ns_enter_user), and with shared memory
+ * that would be runbox's.
  */
-static pid_t start_child(const struct launch_spec *spec, const struct pipes *p)
+static bool init_shares_memory(unsigned long flags)
+{
+	return INIT_CAN_SHARE_MEMORY && (flags & CLONE_NEWPID) && !(flags & CLONE_NEWUSER);
+}
+
+/*
+ * Without a pid namespace the child execs the program itself and shares
+ * our memory until it does.  With one it becomes the namespace's init and
+ * never execs: it runs beside us on its own stack in our memory (then
+ * *ret_mem must stay mapped until it is reaped), or gets a copy.
+ */
+static pid_t start_child(const struct launch_spec *spec, const struct pipes *p,
+			 struct child_mem **ret_mem)
 {
 	unsigned long flags = spec->sandbox->clone_flags;
-	struct child_arg arg = { spec, p, stack_alloc(), getpid() };
+	struct child_mem *m = child_mem_alloc();
 	pid_t pid;
 	int e;
 
-	if (!arg.stack)
+	*ret_mem = NULL;
+	if (!m)
 		return -1;
+	m->arg = (struct child_arg){ spec, *p, m->program_stack, getpid() };
 	if (!(flags & CLONE_NEWPID))
-		pid = spawn_shared(child_main, &arg, arg.stack, flags);
+		pid = spawn_shared(child_main, &m->arg, m->init_stack, flags);
+	else if (init_shares_memory(flags))
+		pid = clone(child_main, m->init_stack + SHARED_STACK_BYTES,
+			    (int)(CLONE_VM | SIGCHLD | flags), &m->arg);
 	else if ((pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0, 0, 0, 0)) == 0)
-		_exit(child_main(&arg));
+		_exit(child_main(&m->arg));
 	e = errno;
-	munmap(arg.stack, SHARED_STACK_BYTES); /* the init has its own copy */
+	if (pid > 0 && init_shares_memory(flags))
+		*ret_mem = m;
+	else
+		munmap(m, sizeof(*m)); /* the child has exec'd, or has a copy */
 	errno = e;
 	return pid;
 }
@@ -471,8 +576,17 @@ static void keep_parent_ends(const struct pipes *p, struct launched *ret)
 		fcntl(ret->pidfd, F_SETFD, FD_CLOEXEC);
 }
 
+/* The children's memory, once the init that runs on it is reaped. */
+static void release_child_mem(struct launched *l)
+{
+	if (l->child_mem)
+		munmap(l->child_mem, sizeof(struct child_mem));
+	l->child_mem = NULL;
+}
+
 int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb_err *err)
 {
+	struct child_mem *mem;
 	struct pipes p;
 	pid_t pid;
 	int r;
@@ -483,13 +597,14 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	r = open_pipes(&p, err);
 	if (r < 0)
 		return r;
-	pid = start_child(spec, &p);
+	pid = start_child(spec, &p, &mem);
 	if (pid < 0) {
 		r = rb_fail_sys(err, errno, "clone");
 		close_pipes(&p);
 		return r;
 	}
 	ret->pid = pid;
+	ret->child_mem = mem;
 	close_fd(&p.in[0]);
 	close_fd(&p.out[1]);
 	close_fd(&p.err[1]);
@@ -500,6 +615,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	close_fd(&p.report[0]);
 	if (r < 0) {
 		close_pipes(&p);
+		release_child_mem(ret); /* read_report reaped the child */
 		return r;
 	}
 	keep_parent_ends(&p, ret);
@@ -510,6 +626,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 
 void launch_close(struct launched *l)
 {
+	release_child_mem(l);
 	close_fd(&l->stdin_fd);
 	close_fd(&l->stdout_fd);
 	close_fd(&l->stderr_fd);

@@ -42,6 +42,7 @@ struct launched {
 	int pidfd;     /* -1 when the kernel has no pidfd_open */
 	int status_fd; /* the program's wait status when an init runs it as pid 2 */
 	int lifeline_fd; /* held while the run lasts: closing it (runbox dying) ends the init */
+	void *child_mem; /* an init's stack in our memory, unmapped by launch_close() */
 };
 
 /*
@@ -51,7 +52,10 @@ struct launched {
  */
 int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb_err *err);
 
-/* Close whatever fds of @l are still open (idempotent). */
+/*
+ * Close whatever fds of @l are still open and free what its init ran on
+ * (idempotent).  Only once the pid is reaped: the init may share our memory.
+ */
 void launch_close(struct launched *l);
 
 #endif

@@ -443,6 +443,13 @@ int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_
 	return seccomp_policy_load_notify(&copy, ret_listener, err);
 }
 
+int sandbox_plan_enter_init_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
+		return 0;
+	return seccomp_policy_load_init(err);
+}
+
 int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err)
 {
 	int r;

@@ -146,6 +146,13 @@ int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *e
 int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
 				      struct rb_err *err);
 
+/*
+ * For the init of a pid namespace, which runs runbox's own code and after
+ * its set-up needs only a handful of calls: a small filter of its own
+ * (seccomp_policy_load_init) where seccomp is applied to the program.
+ */
+int sandbox_plan_enter_init_seccomp(const struct sandbox_plan *plan, struct rb_err *err);
+
 void sandbox_plan_release(struct sandbox_plan *plan);
 
 /* The "sandbox" object of a response: the layers applied to this run.

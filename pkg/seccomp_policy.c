@@ -14,11 +14,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -489,6 +491,34 @@ int seccomp_policy_load(const struct seccomp_policy *policy, struct rb_err *err)
 		return rb_fail_sys(err, errno, "seccomp: load the argument filter");
 	if (load_one(policy->insns, policy->n_allow) < 0)
 		return rb_fail_sys(err, errno, "seccomp: load the allowlist");
+	return 0;
+}
+
+/* Allow system call @nr, else fall through to the next test. */
+#define ALLOW_NR(nr)                                                                 \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),                              \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+int seccomp_policy_load_init(struct rb_err *err)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		/* x32 numbers carry bit 30: they match none of these. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		ALLOW_NR(__NR_poll),
+		ALLOW_NR(__NR_wait4),
+		ALLOW_NR(__NR_ioctl),
+		ALLOW_NR(__NR_write),
+		ALLOW_NR(__NR_close_range),
+		ALLOW_NR(__NR_exit_group),
+		ALLOW_NR(__NR_exit),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+
+	if (load_one(f, (unsigned short)(sizeof(f) / sizeof(f[0]))) < 0)
+		return rb_fail_sys(err, errno, "seccomp: load the init's filter");
 	return 0;
 }
 

@@ -70,6 +70,15 @@ int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener,
 			       struct rb_err *err);
 
 /*
+ * Load the filter of a pid namespace's init (not the program's): poll,
+ * wait4, ioctl, write, close_range and exit only; anything else, or another
+ * ABI, kills it (and so the namespace).  Same constraints as
+ * seccomp_policy_load().  A few instructions: quick to load, next to the
+ * program's two filters of hundreds.
+ */
+int seccomp_policy_load_init(struct rb_err *err);
+
+/*
  * Body of the probe child: load @policy and check that forbidden calls fail
  * (socket(AF_INET) with EACCES, ptrace with EPERM, clone3 with ENOSYS,
  * kill(-1) with ESRCH).  Returns an exit status: 0 ok, an errno when the

@@ -46,9 +46,12 @@ def test_runbox_invisible_in_proc_listing(rb):
 
 def test_pid1_proc_unreachable(rb):
     resp, L = ok(rb, py("res('environ', eo(lambda: open('/proc/1/environ','rb').read()))\n"
-                        "res('mem', eo(lambda: open('/proc/1/mem','rb')))\n"))
-    # pid 1 is runbox's init (pid namespace) or the host's init: never readable
-    assert kv(resp) == {"environ": "EACCES", "mem": "EACCES"}, short(resp)
+                        "res('mem', eo(lambda: open('/proc/1/mem','rb')))\n"
+                        "res('mem_rw', eo(lambda: open('/proc/1/mem','r+b')))\n"
+                        "res('maps', eo(lambda: open('/proc/1/maps','rb').read()))\n"))
+    # pid 1 is runbox's init (pid namespace), whose memory is runbox's own as
+    # root, or the host's init: never readable, let alone writable
+    assert kv(resp) == {k: "EACCES" for k in ("environ", "mem", "mem_rw", "maps")}, short(resp)
 
 
 def test_other_process_environ_unreadable(rb, victim):

@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -339,6 +340,48 @@ static void test_seccomp_kills_other_abis(void **state)
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 }
 
+/*
+ * The init's own filter: what init_loop does works, anything else kills.
+ * @arg picks the call made after loading it: 0 none, 1 getpid, 2 an x32 call.
+ */
+static int init_filter(void *arg)
+{
+	long which = (long)arg;
+	struct pollfd pfd = { .fd = -1 };
+	struct rb_err err;
+	int sv[2], st;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+	CHECK(seccomp_policy_load_init(&err) == 0);
+	CHECK(syscall(SYS_write, sv[0], "x", 1) == 1);
+	CHECK(syscall(SYS_poll, &pfd, 1, 0) == 0);
+	CHECK(refused(syscall(SYS_wait4, -1, &st, WNOHANG, NULL), ECHILD));
+	CHECK(syscall(SYS_close_range, sv[1], sv[1], 0) == 0);
+	if (which == 1)
+		syscall(SYS_getpid);
+	if (which == 2)
+		syscall(X32_SYSCALL_BIT | SYS_write, sv[0], "x", 1);
+	/* Not _exit(): the sanitizers' interceptor makes calls the filter kills. */
+	syscall(SYS_exit_group, which ? 3 : 0); /* 3: the call got through */
+	return 4;
+}
+
+static void test_init_filter(void **state)
+{
+	int status;
+
+	(void)state;
+	if (!have(SANDBOX_LAYER_SECCOMP))
+		skip();
+	assert_child_ok(in_child(init_filter, (void *)0L));
+	for (long which = 1; which <= 2; which++) {
+		status = in_child(init_filter, (void *)which);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGSYS);
+	}
+}
+
 /* --- Landlock ----------------------------------------------------------- */
 
 static char workspace[64];
@@ -493,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_seccomp_allows),
 		cmocka_unit_test(test_seccomp_network_allowed),
 		cmocka_unit_test(test_seccomp_kills_other_abis),
+		cmocka_unit_test(test_init_filter),
 		cmocka_unit_test(test_landlock_denies_outside_workspace),
 		cmocka_unit_test(test_netns_has_no_route),
 		cmocka_unit_test(test_full_plan),
