@@ -338,6 +338,13 @@ static int new_context(scmp_filter_ctx *ret, uint32_t default_action, struct rb_
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (r == 0)
 		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* we set it ourselves */
+	/*
+	 * A binary tree of system call numbers instead of a chain: the kernel
+	 * runs the filter for every number when it loads it (to cache the
+	 * calls that are always allowed), and calls it does not cache walk it.
+	 */
+	if (r == 0)
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (r < 0) {
 		seccomp_release(ctx);
 		return fail_seccomp(err, r, "attributes");
