@@ -54,14 +54,21 @@ def boxed(program, extra_env=None):
     return ms, rss
 
 
+LAST_PAIRED_DIFF = [None]
+
+
 def paired(a, b):
     """Run a and b alternately REPEAT times (after one warm-up each), so that
-    drift on a shared machine hits both alike; medians of time and RSS."""
+    drift on a shared machine hits both alike; medians of time and RSS.  The
+    median of the per-pair differences b - a is kept in LAST_PAIRED_DIFF: a
+    pair runs back to back, so it is less exposed to drift than the
+    difference of the two medians."""
     a(), b()
     ra, rb = [], []
     for _ in range(REPEAT):
         ra.append(a())
         rb.append(b())
+    LAST_PAIRED_DIFF[0] = statistics.median(y[0] - x[0] for x, y in zip(ra, rb))
 
     def med(runs):
         rss = [r for _, r in runs if r is not None]
@@ -70,25 +77,27 @@ def paired(a, b):
 
 
 def main():
-    print(f"runbox bench: {REPEAT} runs each, medians; {os.cpu_count()} CPUs, "
+    print(f"runbox bench: {REPEAT} runs each, medians ('paired': median of the differences "
+          f"within back-to-back pairs); {os.cpu_count()} CPUs, "
           f"{os.uname().release}, {RUNBOX}")
     if os.environ.get("BENCH_ONLY") == "serve":
         serve_bench()
         return
-    print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'ratio':>6} "
-          f"{'runbox RSS':>11}")
+    print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'paired':>7} "
+          f"{'ratio':>6} {'runbox RSS':>11}")
     rows = [(name, program, None) for name, program in CASES]
     rows.insert(1, ("print(1) sb=off", CASES[0][1], {"RUNBOX_SANDBOX": "off"}))
     for name, program, env in rows:
         (b, _), (r, rss) = paired(lambda: bare(program), lambda: boxed(program, env))
-        print(f"{name:<16} {b:9.1f} {r:10.1f} {r - b:9.1f} {r / b:6.2f} "
-              f"{(rss or 0) / 1024:8.1f} MiB")
+        print(f"{name:<16} {b:9.1f} {r:10.1f} {r - b:9.1f} {LAST_PAIRED_DIFF[0]:7.1f} "
+              f"{r / b:6.2f} {(rss or 0) / 1024:8.1f} MiB")
     if os.environ.get("BENCH_SANDBOX", "1") == "1":
         print("\nsandbox cost: every layer against RUNBOX_SANDBOX=off")
         for name, program in [("print(1)", "print(1)\n"), ("import pandas", "import pandas\n")]:
             (on, _), (off, _) = paired(lambda: boxed(program),
                                        lambda: boxed(program, {"RUNBOX_SANDBOX": "off"}))
-            print(f"{name:<16} on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.1f} ms")
+            print(f"{name:<16} on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.1f} ms  "
+                  f"paired {-LAST_PAIRED_DIFF[0]:6.1f} ms")
     if os.environ.get("BENCH_SERVE", "1") == "1":
         serve_bench()
 
