@@ -123,22 +123,41 @@ static int check_required(struct executor *ex, struct rb_err *err)
 	return 0;
 }
 
+/* The work dir is inside the private /tmp a run's mount namespace mounts. */
+static bool under_private_tmp(const char *dir)
+{
+	return strcmp(dir, "/tmp") == 0 || strncmp(dir, "/tmp/", 5) == 0;
+}
+
 /*
- * As root, give runbox a mount namespace of its own so that each workspace
- * can be a size-capped tmpfs that nobody else sees (mounts from the host
- * still propagate in; ours do not propagate out).  Without it a program
- * could fill RUNBOX_WORK_DIR's file system within its timeout.
+ * As root, each workspace is a size-capped tmpfs (without it a program could
+ * fill RUNBOX_WORK_DIR's file system within its timeout).  Best, when every
+ * run gets a mount namespace whose private /tmp holds the work dir: a
+ * detached tmpfs that only the run's namespace attaches, so nothing is made
+ * or removed on the host (a directory there costs an allocation and, on a
+ * disk mounted with discard, a synchronous discard when it goes) and nothing
+ * is left if runbox is killed.  Otherwise runbox takes a mount namespace of
+ * its own so that a tmpfs mounted on the workspace directory is nobody
+ * else's (host mounts still propagate in; ours do not propagate out).
  */
 static void setup_workspace_quota(struct executor *ex)
 {
+	ex->workspace_kind = WORKSPACE_DIR;
 	if (!ex->root || !ex->cfg.sandbox || !ex->cfg.limits.workspace_bytes)
 		return;
+	ex->workspace_quota = ex->cfg.limits.workspace_bytes;
+	if (ex->caps.layer[SANDBOX_LAYER_MOUNTNS].available &&
+	    under_private_tmp(ex->cfg.work_dir) && workspace_can_detach()) {
+		ex->workspace_kind = WORKSPACE_DETACHED;
+		return;
+	}
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
 		log_msg(LOG_INFO, "degraded",
 			"no mount namespace for runbox: workspaces are not size-capped");
+		ex->workspace_quota = 0;
 		return;
 	}
-	ex->workspace_quota = ex->cfg.limits.workspace_bytes;
+	ex->workspace_kind = WORKSPACE_MOUNTED;
 }
 
 int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err)
@@ -345,6 +364,8 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 		.uid = run->uid,
 		.gid = run->gid,
 		.workspace = run->ws.path,
+		.workspace_detached = run->ws.detached,
+		.workspace_fd = run->ws.mount_fd,
 		.python = ex->cfg.python,
 		.tmp_bytes = ex->cfg.limits.fsize_bytes,
 		.cache_fd = ex->root ? ex->state_fd : -1,
@@ -549,7 +570,7 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, struc
 	run->mark[PH_UID + 1] = supervise_now();
 	if (r >= 0)
 		r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid,
-				     run->gid, ex->workspace_quota, err);
+				     run->gid, ex->workspace_kind, ex->workspace_quota, err);
 	run->mark[PH_WORKSPACE + 1] = supervise_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);
@@ -579,7 +600,7 @@ int executor_run(struct executor *ex, const char *body, size_t n,
 	*ret_json = NULL;
 	if (!run)
 		return rb_fail_sys(err, ENOMEM, "allocate a run");
-	run->ws.dir_fd = run->ws.output_fd = run->slot_fd = -1;
+	run->ws.dir_fd = run->ws.output_fd = run->ws.mount_fd = run->slot_fd = -1;
 	log_new_id(run->id);
 	run->mark[0] = supervise_now();
 	r = request_parse(body, n, &ex->cfg.limits, &run->req, err);

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "response_fit.h"
 #include "sandbox.h"
+#include "workspace.h"
 
 struct executor {
 	struct runbox_config cfg;
@@ -25,6 +26,7 @@ struct executor {
 	struct rb_err unavailable_err;
 	char cache_key[200]; /* what state-dir caches are valid for */
 	size_t workspace_quota; /* tmpfs size of each workspace, 0 when not capped */
+	enum workspace_kind workspace_kind;
 };
 
 /*

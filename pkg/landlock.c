@@ -150,27 +150,31 @@ static void attr_for_abi(struct ruleset_attr *attr, int abi, bool allow_network)
  * Add one path to @ruleset_fd.  Raw system calls only: also used in the
  * child.  A path that does not exist is skipped (returns 0).
  */
-static int add_path(int ruleset_fd, uint64_t handled, const char *path, uint64_t access)
+/* Add the file or directory open at @fd to @ruleset_fd. */
+static int add_fd(int ruleset_fd, uint64_t handled, int fd, uint64_t access)
 {
 	struct landlock_path_beneath_attr attr;
 	struct stat st;
-	int fd, r = 0;
 
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
 	attr.allowed_access = access & handled;
 	if (!S_ISDIR(st.st_mode))
 		attr.allowed_access &= ACCESS_FILE;
 	attr.parent_fd = fd;
 	if (attr.allowed_access &&
 	    syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &attr, 0) < 0)
-		r = -errno;
+		return -errno;
+	return 0;
+}
+
+static int add_path(int ruleset_fd, uint64_t handled, const char *path, uint64_t access)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = add_fd(ruleset_fd, handled, fd, access);
 	close(fd);
 	return r;
 }
@@ -215,7 +219,9 @@ static int add_parent_rules(const struct landlock_plan *p, const struct landlock
 		r = add_table(p, shared_mount_rules, ARRAY_SIZE(shared_mount_rules), &failed);
 	if (r >= 0) {
 		failed = opt->workspace;
-		r = add_path(p->ruleset_fd, p->handled_fs, opt->workspace, ACCESS_RW);
+		r = opt->workspace_detached
+			? add_fd(p->ruleset_fd, p->handled_fs, opt->workspace_fd, ACCESS_RW)
+			: add_path(p->ruleset_fd, p->handled_fs, opt->workspace, ACCESS_RW);
 	}
 	for (size_t i = 0; r >= 0 && i < LANDLOCK_MAX_EXTRA_PATHS && opt->read_paths[i]; i++) {
 		failed = opt->read_paths[i];

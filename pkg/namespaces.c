@@ -161,8 +161,14 @@ int ns_plan_prepare(struct ns_plan *ret, const struct ns_options *opt, struct rb
 		 (unsigned)opt->gid);
 	snprintf(ret->tmpfs_opts, sizeof(ret->tmpfs_opts), "size=%zu,nr_inodes=%d,mode=1777",
 		 tmp, TMP_INODES);
+	/* A detached workspace exists only where a mount namespace attaches it. */
+	if (opt->workspace_detached && !(ret->clone_flags & CLONE_NEWNS))
+		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
+			       "namespaces: a detached workspace needs a mount namespace");
 	if (!(ret->clone_flags & CLONE_NEWNS))
 		return 0;
+	ret->workspace_detached = opt->workspace_detached;
+	ret->workspace_fd = opt->workspace_fd;
 	if (!opt->workspace || opt->workspace[0] != '/' ||
 	    strlen(opt->workspace) >= sizeof(ret->workspace))
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
@@ -307,14 +313,23 @@ static void make_path(const char *path)
 	}
 }
 
-/* The workspace back, read-write, at its own path (over the private /tmp). */
+/*
+ * The workspace back, read-write, at its own path (over the private /tmp);
+ * a detached one is attached there (its nosuid, nodev, noexec set when it
+ * was made).
+ */
 static int bind_workspace(const struct ns_plan *plan, int ws_fd, struct rb_err *err)
 {
 	unsigned long rw = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char src[32];
 
-	fd_path(src, ws_fd);
 	make_path(plan->workspace);
+	if (plan->workspace_detached) {
+		if (move_mount(ws_fd, "", AT_FDCWD, plan->workspace, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return rb_fail_sys(err, errno, "namespaces: attach the workspace");
+		return 0;
+	}
+	fd_path(src, ws_fd);
 	if (mount(src, plan->workspace, NULL, MS_BIND, NULL) < 0)
 		return rb_fail_sys(err, errno, "namespaces: bind the workspace back");
 	if (mount(NULL, plan->workspace, NULL, rw, NULL) < 0)
@@ -418,7 +433,8 @@ int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return rb_fail_sys(err, errno, "namespaces: make / private");
 	/* Hold the workspace before the private /tmp hides it. */
-	ws_fd = open(plan->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	ws_fd = plan->workspace_detached ? dup(plan->workspace_fd)
+					 : open(plan->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ws_fd < 0)
 		return rb_fail_sys(err, errno, "namespaces: open the workspace");
 	for (int i = 0; i < plan->n_ro_binds; i++) {

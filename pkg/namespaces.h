@@ -43,6 +43,8 @@ struct ns_options {
 	uid_t uid;	    /* runbox's euid/egid, for the maps of a user namespace */
 	gid_t gid;
 	const char *workspace;
+	bool workspace_detached; /* attach the tmpfs of workspace_fd at @workspace */
+	int workspace_fd;
 	size_t tmp_bytes;   /* size of the private /tmp and /dev/shm (0: 64 MiB) */
 	bool readonly_remounts; /* remount every mount point read-only (no Landlock) */
 	/* directories bound back read-only at their own path after the private
@@ -61,6 +63,8 @@ struct ns_plan {
 	char gid_map[48];
 	char tmpfs_opts[96];
 	char workspace[PATH_MAX];
+	bool workspace_detached;
+	int workspace_fd;
 	int n_mounts;
 	struct ns_mount mounts[NS_MAX_MOUNTS];
 	char mount_paths[NS_MOUNT_PATHS_BYTES];

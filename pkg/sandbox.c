@@ -227,6 +227,8 @@ static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 		.uid = geteuid(),
 		.gid = getegid(),
 		.workspace = plan->cfg.workspace,
+		.workspace_detached = plan->cfg.workspace_detached,
+		.workspace_fd = plan->cfg.workspace_fd,
 		.tmp_bytes = plan->cfg.tmp_bytes,
 	};
 	int r;
@@ -257,6 +259,8 @@ static int prepare_landlock(struct sandbox_plan *plan, struct rb_err *err)
 {
 	struct landlock_options opt = {
 		.workspace = plan->cfg.workspace,
+		.workspace_detached = plan->cfg.workspace_detached,
+		.workspace_fd = plan->cfg.workspace_fd,
 		.python = plan->cfg.python,
 		.allow_network = plan->cfg.allow_network,
 		.private_mounts = (plan->clone_flags & CLONE_NEWNS) != 0,

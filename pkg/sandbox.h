@@ -37,6 +37,13 @@ struct sandbox_config {
 	uid_t uid;
 	gid_t gid;
 	const char *workspace; /* absolute path of this run's workspace */
+	/*
+	 * The workspace is a detached tmpfs (WORKSPACE_DETACHED) whose mount fd
+	 * is @workspace_fd: the run's mount namespace attaches it at
+	 * @workspace, which does not exist outside it.
+	 */
+	bool workspace_detached;
+	int workspace_fd;
 	const char *python;    /* absolute path of the interpreter */
 	size_t tmp_bytes;      /* size cap of a private /tmp, when one is mounted */
 	/* more read-only directories (e.g. the dependency cache), NULL ends;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -169,29 +170,105 @@ static int mount_quota(struct workspace *ws, size_t bytes, struct rb_err *err)
 	return 0;
 }
 
-int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
-		     bool chown, uid_t uid, gid_t gid, size_t quota_bytes, struct rb_err *err)
+/* A fresh tmpfs of @bytes, mounted nowhere: its mount fd, or -errno. */
+static int detached_tmpfs(size_t bytes)
+{
+	char size[32];
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), m = -1;
+
+	if (fs < 0)
+		return -errno;
+	snprintf(size, sizeof(size), "%zu", bytes);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) == 0 &&
+	    fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", "65536", 0) == 0 &&
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) == 0 &&
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		m = fsmount(fs, FSMOUNT_CLOEXEC,
+			    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	m = m < 0 ? -errno : m;
+	close(fs);
+	return m;
+}
+
+bool workspace_can_detach(void)
+{
+	int m = detached_tmpfs(4096);
+
+	if (m < 0)
+		return false;
+	close(m);
+	return true;
+}
+
+/*
+ * The detached workspace: its tmpfs, and a name under @parent no other run
+ * has (mkdtemp's random part, without creating anything).
+ */
+static int create_detached(struct workspace *ws, const char *parent, size_t bytes,
+			   struct rb_err *err)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[6];
+	char name[7];
+	struct stat st;
+
+	/* As with a directory: a work dir that is not there is the operator's error. */
+	errno = ENOTDIR;
+	if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode))
+		return rb_fail_sys(err, errno, "create a workspace under '%s'", parent);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return rb_fail_sys(err, errno, "getrandom");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		name[i] = chars[rnd[i] % (sizeof(chars) - 1)];
+	name[6] = '\0';
+	ws->mount_fd = detached_tmpfs(bytes);
+	if (ws->mount_fd < 0)
+		return rb_fail_sys(err, -ws->mount_fd, "make the workspace's tmpfs");
+	snprintf(ws->path, sizeof(ws->path), "%s/runbox-%s", parent, name);
+	ws->dir_fd = openat(ws->mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ws->dir_fd < 0)
+		return rb_fail_sys(err, errno, "open the workspace's tmpfs");
+	return 0;
+}
+
+/* A directory under @parent, with a tmpfs of @quota_bytes on it unless 0. */
+static int create_dir(struct workspace *ws, const char *parent, size_t quota_bytes,
+		      struct rb_err *err)
 {
 	int r = 0;
 
-	memset(ret, 0, sizeof(*ret));
-	ret->dir_fd = ret->output_fd = -1;
-	ret->chown = chown;
-	ret->uid = uid;
-	ret->gid = gid;
-	snprintf(ret->path, sizeof(ret->path), "%s/runbox-XXXXXX", parent);
-	if (!mkdtemp(ret->path)) {
+	snprintf(ws->path, sizeof(ws->path), "%s/runbox-XXXXXX", parent);
+	if (!mkdtemp(ws->path)) {
 		r = rb_fail_sys(err, errno, "create a workspace under '%s'", parent);
-		ret->path[0] = '\0';
+		ws->path[0] = '\0';
 		return r;
 	}
 	if (quota_bytes)
-		r = mount_quota(ret, quota_bytes, err);
+		r = mount_quota(ws, quota_bytes, err);
 	if (r >= 0)
-		ret->dir_fd = open(ret->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (r >= 0 && ret->dir_fd < 0)
-		r = rb_fail_sys(err, errno, "open workspace '%s'", ret->path);
-	else if (r >= 0)
+		ws->dir_fd = open(ws->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r >= 0 && ws->dir_fd < 0)
+		r = rb_fail_sys(err, errno, "open workspace '%s'", ws->path);
+	return r;
+}
+
+int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
+		     bool chown, uid_t uid, gid_t gid, enum workspace_kind kind,
+		     size_t quota_bytes, struct rb_err *err)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->dir_fd = ret->output_fd = ret->mount_fd = -1;
+	ret->chown = chown;
+	ret->uid = uid;
+	ret->gid = gid;
+	ret->detached = kind == WORKSPACE_DETACHED;
+	if (ret->detached)
+		r = create_detached(ret, parent, quota_bytes, err);
+	else
+		r = create_dir(ret, parent, kind == WORKSPACE_MOUNTED ? quota_bytes : 0, err);
+	if (r >= 0)
 		r = make_layout(ret, err);
 	if (r >= 0)
 		r = write_program(ret, req, err);
@@ -296,6 +373,13 @@ int workspace_remove(struct workspace *ws, struct rb_err *err)
 	if (ws->dir_fd >= 0)
 		close(ws->dir_fd);
 	ws->output_fd = ws->dir_fd = -1;
+	/* Detached: the last reference to its tmpfs goes, and with it everything. */
+	if (ws->detached) {
+		if (ws->mount_fd >= 0)
+			close(ws->mount_fd);
+		ws->mount_fd = -1;
+		ws->path[0] = '\0';
+	}
 	if (!ws->path[0])
 		return 0;
 	/* A tmpfs goes with everything in it; nothing to walk. */

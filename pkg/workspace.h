@@ -17,6 +17,12 @@ struct workspace {
 	int output_fd;	/* output/, opened before the program starts */
 	bool chown;	/* files belong to uid/gid (runbox runs as root) */
 	bool mounted;	/* a size-capped tmpfs of its own */
+	/*
+	 * A detached tmpfs (WORKSPACE_DETACHED): nothing on the host; @path is
+	 * where the sandbox's mount namespace will attach @mount_fd.
+	 */
+	bool detached;
+	int mount_fd;
 	uid_t uid;
 	gid_t gid;
 };
@@ -29,8 +35,25 @@ struct workspace {
  * runs in a mount namespace of its own, so the mount is nobody else's).
  * On failure nothing is left behind.
  */
+enum workspace_kind {
+	WORKSPACE_DIR,	    /* a directory under @parent */
+	WORKSPACE_MOUNTED,  /* that directory with a tmpfs of quota_bytes on it */
+	/*
+	 * A tmpfs of quota_bytes made with fsopen()/fsmount() and attached to
+	 * no directory: the run's mount namespace attaches it at a path under
+	 * @parent that exists only there (so @parent must be inside the
+	 * sandbox's private /tmp).  Nothing is created on the host, nothing is
+	 * left if runbox is killed: it is freed with its last reference.
+	 */
+	WORKSPACE_DETACHED,
+};
+
 int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
-		     bool chown, uid_t uid, gid_t gid, size_t quota_bytes, struct rb_err *err);
+		     bool chown, uid_t uid, gid_t gid, enum workspace_kind kind,
+		     size_t quota_bytes, struct rb_err *err);
+
+/* Whether this kernel and privilege can make a WORKSPACE_DETACHED tmpfs. */
+bool workspace_can_detach(void);
 
 /*
  * Remove the workspace and everything in it, never following a symlink the
