@@ -362,6 +362,40 @@ struct raw_params {
 	const char *language;
 };
 
+/* Skip a run of digits; whether there was one. */
+static bool skip_digits(const char **p)
+{
+	const char *start = *p;
+
+	while (**p >= '0' && **p <= '9')
+		(*p)++;
+	return *p > start;
+}
+
+/*
+ * A number as JSON writes it (what "timeout_s" takes in a JSON body):
+ * strtod alone would also take hex, "inf", "nan" and leading blanks.
+ */
+static bool json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (!skip_digits(&s))
+		return false;
+	if (*s == '.' && (s++, !skip_digits(&s)))
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!skip_digits(&s))
+			return false;
+	}
+	return *s == '\0';
+}
+
 static int add_timeout(cJSON *o, const char *s, struct route_answer *a)
 {
 	char *end;
@@ -370,8 +404,8 @@ static int add_timeout(cJSON *o, const char *s, struct route_answer *a)
 	if (!s)
 		return 0;
 	errno = 0;
-	t = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(t))
+	t = json_number(s) ? strtod(s, &end) : 0;
+	if (!json_number(s) || end == s || *end || errno || !isfinite(t))
 		return answer_errorf(a, 400, "invalid_timeout", "timeout_s",
 				     "The query parameter timeout_s must be a number of seconds, "
 				     "got '%.64s'.",

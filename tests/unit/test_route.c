@@ -235,6 +235,18 @@ static void test_raw_script_refused(void **state)
 		       REQ("POST", "/api/run", .query = "timeout_s=1e999", .body = "1",
 			   .body_len = 1),
 		       400, "invalid_timeout");
+	/* Only what a JSON number may be: no hex, blanks, inf/nan, bare dots. */
+	static const char *const not_numbers[] = { "timeout_s=0x10", "timeout_s=%205",
+						   "timeout_s=inf",  "timeout_s=nan",
+						   "timeout_s=1.",   "timeout_s=.5",
+						   "timeout_s=+3",   "timeout_s=01",
+						   "timeout_s=1e",   "timeout_s=" };
+
+	for (size_t i = 0; i < sizeof(not_numbers) / sizeof(not_numbers[0]); i++)
+		decide_refused(&cfg,
+			       REQ("POST", "/api/run", .query = not_numbers[i], .body = "1",
+				   .body_len = 1),
+			       400, "invalid_timeout");
 	decide_refused(&cfg,
 		       REQ("POST", "/api/run", .query = "timeout_s=%zz", .body = "1",
 			   .body_len = 1),
