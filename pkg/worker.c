@@ -140,6 +140,7 @@ static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
 
 	/* Dies with the spawner, which dies with the server. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_NAME, "runbox-worker", 0, 0, 0); /* not the spawner's name, in ps */
 	if (getppid() != parent)
 		_exit(1);
 	sigemptyset(&none);
