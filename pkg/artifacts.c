@@ -101,8 +101,7 @@ static int visit_leaf(struct walk *w, const char *path, const struct stat *st, b
 	return push(w, path, S_ISREG(st->st_mode) ? (size_t)st->st_size : 0, why);
 }
 
-static int visit(struct walk *w, int dirfd, const char *name, const char *prefix,
-		 unsigned depth)
+static int visit(struct walk *w, int dirfd, const char *name, const char *prefix, unsigned depth)
 {
 	char path[ARTIFACT_PATH_MAX];
 	struct stat st;
@@ -116,14 +115,16 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *prefix
 
 		utf8_sanitize(path, strlen(path), clean);
 		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-			       ? push(w, clean, (size_t)st.st_size, "too_deep") : 0;
+			   ? push(w, clean, (size_t)st.st_size, "too_deep")
+			   : 0;
 	}
 	if (!S_ISDIR(st.st_mode) || !name_ok(name))
 		return visit_leaf(w, path, &st, name_ok(name));
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-			       ? push(w, path, 0, "unreadable") : 0;
+			   ? push(w, path, 0, "unreadable")
+			   : 0;
 	r = walk_dir(w, fd, path, depth + 1);
 	close(fd);
 	return r;
@@ -143,7 +144,8 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
 	if (!d) {
 		close(fd);
 		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-			       ? push(w, prefix, 0, "unreadable") : 0;
+			   ? push(w, prefix, 0, "unreadable")
+			   : 0;
 	}
 	while (r >= 0 && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
@@ -213,8 +215,9 @@ static void read_all(int output_fd, struct artifact_list *l, const struct artifa
 			a->omitted = "total_budget_exceeded";
 			continue;
 		}
-		why = read_one(output_fd, a, lim->max_file < lim->max_total - total
-						     ? lim->max_file : lim->max_total - total);
+		why = read_one(output_fd, a,
+			       lim->max_file < lim->max_total - total ? lim->max_file
+								      : lim->max_total - total);
 		if (!why && !a->data)
 			why = a->size > lim->max_file ? "file_too_large" : "total_budget_exceeded";
 		a->omitted = why;
@@ -223,10 +226,10 @@ static void read_all(int output_fd, struct artifact_list *l, const struct artifa
 	}
 }
 
-int artifacts_collect(int output_fd, const struct artifact_limits *lim,
-		      struct artifact_list *ret, struct rb_err *err)
+int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct artifact_list *ret,
+		      struct rb_err *err)
 {
-	struct walk w = { .lim = lim, .out = ret, .err = err };
+	struct walk w = {.lim = lim, .out = ret, .err = err};
 	int r;
 
 	memset(ret, 0, sizeof(*ret));

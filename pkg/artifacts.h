@@ -33,8 +33,8 @@ struct artifact_list {
 };
 
 /* Collect below @output_fd.  Free with artifacts_free(). */
-int artifacts_collect(int output_fd, const struct artifact_limits *lim,
-		      struct artifact_list *ret, struct rb_err *err);
+int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct artifact_list *ret,
+		      struct rb_err *err);
 
 void artifacts_free(struct artifact_list *l);
 

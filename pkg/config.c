@@ -78,6 +78,7 @@ struct knob {
 #define SRV(f) offsetof(struct runbox_config, serve.f)
 
 /* Every operator knob, its type and its sane range. */
+/* clang-format off */
 static const struct knob knobs[] = {
 	{ "RUNBOX_MAX_BODY_BYTES", K_SIZE, LIM(max_body_bytes), 1024, 1024.0 * MiB },
 	{ "RUNBOX_MAX_OUTPUT_BYTES", K_SIZE, LIM(max_output_bytes), 0, 256.0 * MiB },
@@ -121,6 +122,7 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_TOKEN", K_WORDS, SRV(token), 0,
 	  sizeof(((struct runbox_config *)0)->serve.token) },
 };
+/* clang-format on */
 
 static int parse_number(const char *name, const char *v, const struct knob *k, double *ret,
 			struct rb_err *err)
@@ -138,8 +140,8 @@ static int parse_number(const char *name, const char *v, const struct knob *k, d
 	return 0;
 }
 
-static int parse_word(const char *name, const char *v, const char *const *words, int n,
-		      int *ret, struct rb_err *err)
+static int parse_word(const char *name, const char *v, const char *const *words, int n, int *ret,
+		      struct rb_err *err)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(v, words[i]) == 0) {
@@ -153,8 +155,8 @@ static int parse_word(const char *name, const char *v, const char *const *words,
 static int apply_knob(struct runbox_config *cfg, const struct knob *k, const char *v,
 		      struct rb_err *err)
 {
-	static const char *const bools[] = { "0", "1", "off", "on", "false", "true", "no", "yes" };
-	static const char *const levels[] = { "off", "info", "debug" };
+	static const char *const bools[] = {"0", "1", "off", "on", "false", "true", "no", "yes"};
+	static const char *const levels[] = {"off", "info", "debug"};
 	char *p = (char *)cfg + k->offset;
 	double d = 0;
 	int w = 0, r = 0;
@@ -209,12 +211,12 @@ static int platform_from_env(struct runbox_config *cfg, const char *(*getenv_fn)
 	const char *port = getenv_fn("FUNCTIONS_CUSTOMHANDLER_PORT");
 
 	if (api && strlen(api) >= sizeof(cfg->lambda_api))
-		return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", "AWS_LAMBDA_RUNTIME_API",
-			       "AWS_LAMBDA_RUNTIME_API is too long");
-	if (port && strlen(port) >= sizeof(cfg->handler_port))
 		return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config",
-			       "FUNCTIONS_CUSTOMHANDLER_PORT",
-			       "FUNCTIONS_CUSTOMHANDLER_PORT='%.20s...' is not a port number", port);
+			       "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_RUNTIME_API is too long");
+	if (port && strlen(port) >= sizeof(cfg->handler_port))
+		return rb_fail(
+		    err, RB_FAULT_INTERNAL, 0, "invalid_config", "FUNCTIONS_CUSTOMHANDLER_PORT",
+		    "FUNCTIONS_CUSTOMHANDLER_PORT='%.20s...' is not a port number", port);
 	snprintf(cfg->lambda_api, sizeof(cfg->lambda_api), "%s", api ? api : "");
 	snprintf(cfg->handler_port, sizeof(cfg->handler_port), "%s", port ? port : "");
 	return 0;

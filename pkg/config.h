@@ -15,11 +15,11 @@
 #include "err.h"
 
 struct runbox_limits {
-	size_t max_body_bytes;	    /* whole request */
-	size_t max_script_bytes;    /* "script" */
-	size_t max_file_bytes;	    /* one decoded file of files/context */
-	size_t max_files_total;	    /* files + context, decoded */
-	unsigned max_files;	    /* entries in files, and in context */
+	size_t max_body_bytes;	 /* whole request */
+	size_t max_script_bytes; /* "script" */
+	size_t max_file_bytes;	 /* one decoded file of files/context */
+	size_t max_files_total;	 /* files + context, decoded */
+	unsigned max_files;	 /* entries in files, and in context */
 	size_t max_stdin_bytes;
 	unsigned max_args;
 	size_t max_args_bytes;
@@ -29,8 +29,8 @@ struct runbox_limits {
 	unsigned max_dependency_closure; /* packages resolved from the cache, <= 256 */
 	double default_timeout_s;
 	double max_timeout_s;
-	size_t max_output_bytes;	 /* stdout, and stderr, each */
-	size_t max_artifact_bytes;	 /* all artifacts, decoded */
+	size_t max_output_bytes;	/* stdout, and stderr, each */
+	size_t max_artifact_bytes;	/* all artifacts, decoded */
 	size_t max_artifact_file_bytes; /* one artifact */
 	unsigned max_artifacts;
 	unsigned max_artifact_depth;
@@ -56,20 +56,20 @@ struct runbox_serve_limits {
 struct runbox_config {
 	struct runbox_limits limits;
 	struct runbox_serve_limits serve;
-	char python[256];   /* interpreter, absolute */
+	char python[256]; /* interpreter, absolute */
 	char bash[256];
 	char work_dir[512]; /* parent of the per-request workspaces */
 	uid_t uid;	    /* RUNBOX_UID/GID: one pinned uid/gid for every run */
 	gid_t gid;
-	bool uid_pinned;    /* RUNBOX_UID was set: no per-run uid slots */
-	uid_t uid_base;	    /* otherwise run k of the machine gets uid_base + slot */
+	bool uid_pinned; /* RUNBOX_UID was set: no per-run uid slots */
+	uid_t uid_base;	 /* otherwise run k of the machine gets uid_base + slot */
 	unsigned uid_slots;
 	char state_dir[512];
 	char cache_dir[512]; /* RUNBOX_CACHE_DIR: the baked wheel cache; "" for none */
-	char require[256];  /* RUNBOX_REQUIRE, parsed by the sandbox module */
-	bool sandbox;	    /* RUNBOX_SANDBOX=off turns the kernel layers off */
+	char require[256];   /* RUNBOX_REQUIRE, parsed by the sandbox module */
+	bool sandbox;	     /* RUNBOX_SANDBOX=off turns the kernel layers off */
 	bool allow_network;
-	int log_level;	    /* 0 off, 1 info, 2 debug */
+	int log_level; /* 0 off, 1 info, 2 debug */
 	unsigned blas_threads;
 	/* What the platform says about the front door (auto mode, frontdoor.h). */
 	char lambda_api[256];  /* AWS_LAMBDA_RUNTIME_API: host:port, "" when unset */

@@ -27,15 +27,15 @@
  * for every installed distribution.
  */
 static const char list_program[] =
-	"import importlib.metadata as m, json, re, platform\n"
-	"out = {}\n"
-	"for d in m.distributions():\n"
-	"    n = d.metadata['Name']\n"
-	"    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
-	"print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
+    "import importlib.metadata as m, json, re, platform\n"
+    "out = {}\n"
+    "for d in m.distributions():\n"
+    "    n = d.metadata['Name']\n"
+    "    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
+    "print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
 
-static cJSON *listing;	 /* cached for the life of the process */
-static cJSON *installed; /* listing's "packages" */
+static cJSON *listing;		/* cached for the life of the process */
+static cJSON *installed;	/* listing's "packages" */
 static struct wheelcache cache; /* read-only once loaded */
 static bool cache_loaded;
 /* A server may run requests on several threads: the first loads the index. */
@@ -99,8 +99,7 @@ static int check_one(const struct requirement *rq, const char *field, struct dep
 	return 0;
 }
 
-static int parse_all(const char *const *reqs, size_t n, struct requirement *rq,
-		     struct rb_err *err)
+static int parse_all(const char *const *reqs, size_t n, struct requirement *rq, struct rb_err *err)
 {
 	char field[48];
 
@@ -115,7 +114,8 @@ static int parse_all(const char *const *reqs, size_t n, struct requirement *rq,
 			if (strcmp(rq[i].name, rq[j].name) == 0)
 				return refuse(err, "duplicate_dependency", field,
 					      "'%s' names the same package as '%s'; list each "
-					      "package once.", reqs[i], reqs[j]);
+					      "package once.",
+					      reqs[i], reqs[j]);
 	}
 	return 0;
 }
@@ -136,8 +136,8 @@ static int resolve_installed(const char *python, const struct requirement *rq, s
 }
 
 /* Where chosen package @i of the cache is importable from. */
-static int tree_path(const struct deps_config *cfg, size_t i, struct deps_used *u,
-		     bool *uses_lazy, struct rb_err *err)
+static int tree_path(const struct deps_config *cfg, size_t i, struct deps_used *u, bool *uses_lazy,
+		     struct rb_err *err)
 {
 	const char *tree = wheelcache_str(&cache, i, "tree");
 	struct wheel_limits lim;
@@ -151,15 +151,15 @@ static int tree_path(const struct deps_config *cfg, size_t i, struct deps_used *
 	*uses_lazy = true;
 	wheel_limits_default(&lim);
 	return lazy_ensure(cfg->state_fd, cfg->state_dir, cfg->cache_dir,
-			   wheelcache_str(&cache, i, "wheel"), tree, &lim, u->path,
-			   sizeof(u->path), err);
+			   wheelcache_str(&cache, i, "wheel"), tree, &lim, u->path, sizeof(u->path),
+			   err);
 }
 
 static int resolve_cached(const struct deps_config *cfg, const struct requirement *rq, size_t n,
 			  struct deps_result *ret, struct rb_err *err)
 {
 	struct resolve_result *res = malloc(sizeof(*res));
-	char (*fields)[40] = calloc(n, sizeof(*fields));
+	char(*fields)[40] = calloc(n, sizeof(*fields));
 	const char **fp = calloc(n, sizeof(*fp));
 	int r = res && fields && fp ? 0 : rb_fail_sys(err, ENOMEM, "resolve dependencies");
 
@@ -214,8 +214,8 @@ int deps_resolve(const struct deps_config *cfg, const char *const *reqs, size_t 
 	return r;
 }
 
-size_t deps_read_dirs(const struct deps_config *cfg, const struct deps_result *r,
-		      char bufs[][600], size_t max)
+size_t deps_read_dirs(const struct deps_config *cfg, const struct deps_result *r, char bufs[][600],
+		      size_t max)
 {
 	size_t n = 0;
 

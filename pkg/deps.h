@@ -55,8 +55,8 @@ int deps_resolve(const struct deps_config *cfg, const char *const *reqs, size_t 
  * the cache's site/ and, when a lazy tree is used, the state directory's.
  * Writes up to @max paths (into @bufs, each @size bytes); returns how many.
  */
-size_t deps_read_dirs(const struct deps_config *cfg, const struct deps_result *r,
-		      char bufs[][600], size_t max);
+size_t deps_read_dirs(const struct deps_config *cfg, const struct deps_result *r, char bufs[][600],
+		      size_t max);
 
 /*
  * For front doors (GET /api/info, MCP's list_packages): what the cache at

@@ -15,16 +15,16 @@
 
 enum rb_fault {
 	RB_FAULT_NONE = 0,
-	RB_FAULT_INTERNAL, /* runbox or the host failed: 500, exit 1 */
-	RB_FAULT_REQUEST,  /* the request is refused: 400, exit 2 */
-	RB_FAULT_TOO_LARGE, /* a body, script or file over its cap: 413, exit 2 */
+	RB_FAULT_INTERNAL,    /* runbox or the host failed: 500, exit 1 */
+	RB_FAULT_REQUEST,     /* the request is refused: 400, exit 2 */
+	RB_FAULT_TOO_LARGE,   /* a body, script or file over its cap: 413, exit 2 */
 	RB_FAULT_UNAVAILABLE, /* a required layer or a slot is missing: 503, exit 1 */
 };
 
 struct rb_err {
 	enum rb_fault fault;
-	int errnum;	 /* positive errno when a system call failed, else 0 */
-	char code[48];	 /* stable snake_case code, e.g. "invalid_path" */
+	int errnum;	  /* positive errno when a system call failed, else 0 */
+	char code[48];	  /* stable snake_case code, e.g. "invalid_path" */
 	char field[1100]; /* the request field at fault (may hold a path), "" when none */
 	char msg[2048];	  /* one sentence a model can act on */
 };
@@ -38,7 +38,7 @@ int rb_fail(struct rb_err *err, enum rb_fault fault, int errnum, const char *cod
 
 /* Convenience for system-call failures: a runbox-internal fault with errno. */
 int rb_fail_sys(struct rb_err *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Prefix the message with context on the way up ("workspace: " + msg).

@@ -28,8 +28,9 @@ struct exec_args {
 
 static int usage_error(const char *msg, const char *arg)
 {
-	fprintf(stderr, "runbox exec: %s%s%s\nusage: runbox exec [--timeout S] [--dep SPEC]... "
-			"[--input FILE]... [--out DIR] FILE [-- ARGS...]\n",
+	fprintf(stderr,
+		"runbox exec: %s%s%s\nusage: runbox exec [--timeout S] [--dep SPEC]... "
+		"[--input FILE]... [--out DIR] FILE [-- ARGS...]\n",
 		msg, arg ? " " : "", arg ? arg : "");
 	return RUNBOX_EXIT_REFUSED;
 }
@@ -98,7 +99,7 @@ static int parse_opt(struct exec_args *a, char **argv, int *i, int argc)
 
 static int parse_args(struct exec_args *a, int argc, char **argv)
 {
-	static const char *const with_value[] = { "--timeout", "--out", "--dep", "--input" };
+	static const char *const with_value[] = {"--timeout", "--out", "--dep", "--input"};
 	int i, r;
 
 	for (i = 0; i < argc; i++) {
@@ -139,8 +140,8 @@ static char *build_request(const struct exec_args *a)
 		return NULL;
 	}
 	cJSON_AddStringToObject(req, "script", script);
-	cJSON_AddStringToObject(req, "language", n > 3 && strcmp(a->file + n - 3, ".sh") == 0
-							 ? "bash" : "python");
+	cJSON_AddStringToObject(req, "language",
+				n > 3 && strcmp(a->file + n - 3, ".sh") == 0 ? "bash" : "python");
 	if (a->timeout)
 		cJSON_AddStringToObject(req, "timeout_s", a->timeout);
 	cJSON_AddItemReferenceToObject(req, "dependencies", a->deps);
@@ -156,8 +157,9 @@ static char *build_request(const struct exec_args *a)
 static int write_artifact(int dirfd, const char *key, const cJSON *v)
 {
 	char norm[PATH_MAX_BYTES + 1], *p, *slash;
-	const char *why, *content = cJSON_IsString(v) ? v->valuestring
-				    : cJSON_GetStringValue(cJSON_GetObjectItem(v, "content"));
+	const char *why, *content = cJSON_IsString(v)
+					? v->valuestring
+					: cJSON_GetStringValue(cJSON_GetObjectItem(v, "content"));
 	unsigned char *bin = NULL;
 	size_t len = content ? strlen(content) : 0, bad;
 	int fd = dup(dirfd), next, out;
@@ -232,9 +234,11 @@ static int report(const char *json, const char *out_dir)
 
 int exec_cmd_main(struct executor *ex, int argc, char **argv)
 {
-	struct exec_args a = { .out_dir = "runbox-output", .deps = cJSON_CreateArray(),
-			       .inputs = cJSON_CreateObject(), .args = cJSON_CreateArray() };
-	struct rb_err err = { 0 };
+	struct exec_args a = {.out_dir = "runbox-output",
+			      .deps = cJSON_CreateArray(),
+			      .inputs = cJSON_CreateObject(),
+			      .args = cJSON_CreateArray()};
+	struct rb_err err = {0};
 	char *body = NULL, *json = NULL;
 	int status = parse_args(&a, argc, argv), r;
 

@@ -32,7 +32,7 @@
 /* The phases of a run, timed for RUNBOX_LOG=debug. */
 enum { PH_ADMIT, PH_UID, PH_WORKSPACE, PH_ENV, PH_SANDBOX, PH_RUN, PH_COLLECT, PHASES };
 static const char *const phase_names[PHASES] = {
-	"admit", "uid", "workspace", "env", "sandbox", "run", "collect",
+    "admit", "uid", "workspace", "env", "sandbox", "run", "collect",
 };
 #define ENV_FIXED_BYTES 16384 /* runbox's own variables, PYTHONPATH included */
 
@@ -41,7 +41,7 @@ static void probe_cache_key(char *buf, size_t size)
 {
 	char boot[64];
 
-	struct stat exe = { 0 };
+	struct stat exe = {0};
 
 	/* A rebuilt binary may probe or compile differently: it is part of the key. */
 	stat("/proc/self/exe", &exe);
@@ -198,8 +198,8 @@ struct run {
 	struct supervise_result sup;
 	struct artifact_list arts;
 	struct deps_result deps;
-	char read_dirs[2][600]; /* dependency trees the sandbox lets the program read */
-	int slot_fd; /* holds this run's uid slot */
+	char read_dirs[2][600];	 /* dependency trees the sandbox lets the program read */
+	int slot_fd;		 /* holds this run's uid slot */
 	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
 	uid_t uid;
 	gid_t gid;
@@ -247,7 +247,8 @@ static int claim_uid(struct executor *ex, struct run *run, struct rb_err *err)
 	run->uid = (uid_t)(ex->cfg.uid_base + slot);
 	run->gid = (gid_t)(ex->cfg.uid_base + slot);
 	if (workspace_reap_stale(ex->cfg.work_dir, run->uid) > 0)
-		log_msg(LOG_INFO, "cleanup", "removed a workspace left by a runbox that was killed");
+		log_msg(LOG_INFO, "cleanup",
+			"removed a workspace left by a runbox that was killed");
 	return 0;
 }
 
@@ -278,17 +279,17 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 	size_t n = 0, used = 0;
 	int r = 0;
 	const char *fixed[][2] = {
-		{ "PATH", "/usr/local/bin:/usr/bin:/bin" },
-		{ "LANG", "C.UTF-8" },
-		{ "HOME", home },
-		{ "TMPDIR", tmp },
-		{ "PYTHONIOENCODING", "utf-8" },
-		{ "PYTHONUNBUFFERED", "1" },
-		{ "PYTHONDONTWRITEBYTECODE", "1" },
-		{ "MPLBACKEND", "Agg" },
-		{ "OPENBLAS_NUM_THREADS", threads },
-		{ "OMP_NUM_THREADS", threads },
-		{ "MKL_NUM_THREADS", threads },
+	    {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+	    {"LANG", "C.UTF-8"},
+	    {"HOME", home},
+	    {"TMPDIR", tmp},
+	    {"PYTHONIOENCODING", "utf-8"},
+	    {"PYTHONUNBUFFERED", "1"},
+	    {"PYTHONDONTWRITEBYTECODE", "1"},
+	    {"MPLBACKEND", "Agg"},
+	    {"OPENBLAS_NUM_THREADS", threads},
+	    {"OMP_NUM_THREADS", threads},
+	    {"MKL_NUM_THREADS", threads},
 	};
 
 	if (!pypath)
@@ -322,7 +323,8 @@ static void build_argv(struct executor *ex, struct run *run)
 
 	run->argv[n++] = run->req.language == LANG_BASH ? ex->cfg.bash : ex->cfg.python;
 	run->argv[n++] = (char *)request_program_path(&run->req);
-	for (size_t i = 0; i < run->req.n_args && n < sizeof(run->argv) / sizeof(run->argv[0]) - 1; i++)
+	for (size_t i = 0; i < run->req.n_args && n < sizeof(run->argv) / sizeof(run->argv[0]) - 1;
+	     i++)
 		run->argv[n++] = (char *)run->req.args[i];
 	run->argv[n] = NULL;
 }
@@ -332,12 +334,12 @@ static size_t build_rlimits(const struct executor *ex, double timeout_s, struct 
 	const struct runbox_limits *l = &ex->cfg.limits;
 	rlim_t cpu = (rlim_t)ceil(timeout_s) + 1;
 	struct launch_rlimit table[] = {
-		{ RLIMIT_AS, { l->mem_bytes, l->mem_bytes } },
-		{ RLIMIT_CPU, { cpu, cpu + 1 } },
-		{ RLIMIT_NPROC, { l->nproc, l->nproc } },
-		{ RLIMIT_FSIZE, { l->fsize_bytes, l->fsize_bytes } },
-		{ RLIMIT_NOFILE, { l->nofile, l->nofile } },
-		{ RLIMIT_CORE, { 0, 0 } },
+	    {RLIMIT_AS, {l->mem_bytes, l->mem_bytes}},
+	    {RLIMIT_CPU, {cpu, cpu + 1}},
+	    {RLIMIT_NPROC, {l->nproc, l->nproc}},
+	    {RLIMIT_FSIZE, {l->fsize_bytes, l->fsize_bytes}},
+	    {RLIMIT_NOFILE, {l->nofile, l->nofile}},
+	    {RLIMIT_CORE, {0, 0}},
 	};
 
 	memcpy(rl, table, sizeof(table));
@@ -347,29 +349,29 @@ static size_t build_rlimits(const struct executor *ex, double timeout_s, struct 
 static struct deps_config deps_config_of(const struct executor *ex)
 {
 	return (struct deps_config){
-		.python = ex->cfg.python,
-		.cache_dir = ex->cfg.cache_dir,
-		.state_dir = ex->cfg.state_dir,
-		.state_fd = ex->state_fd,
-		.max_closure = ex->cfg.limits.max_dependency_closure,
+	    .python = ex->cfg.python,
+	    .cache_dir = ex->cfg.cache_dir,
+	    .state_dir = ex->cfg.state_dir,
+	    .state_fd = ex->state_fd,
+	    .max_closure = ex->cfg.limits.max_dependency_closure,
 	};
 }
 
 static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *err)
 {
 	struct sandbox_config sc = {
-		.enabled = ex->cfg.sandbox,
-		.allow_network = ex->cfg.allow_network && run->req.network,
-		.drop_uid = ex->root,
-		.uid = run->uid,
-		.gid = run->gid,
-		.workspace = run->ws.path,
-		.workspace_detached = run->ws.detached,
-		.workspace_fd = run->ws.mount_fd,
-		.python = ex->cfg.python,
-		.tmp_bytes = ex->cfg.limits.fsize_bytes,
-		.cache_fd = ex->root ? ex->state_fd : -1,
-		.cache_key = ex->root ? ex->cache_key : NULL,
+	    .enabled = ex->cfg.sandbox,
+	    .allow_network = ex->cfg.allow_network && run->req.network,
+	    .drop_uid = ex->root,
+	    .uid = run->uid,
+	    .gid = run->gid,
+	    .workspace = run->ws.path,
+	    .workspace_detached = run->ws.detached,
+	    .workspace_fd = run->ws.mount_fd,
+	    .python = ex->cfg.python,
+	    .tmp_bytes = ex->cfg.limits.fsize_bytes,
+	    .cache_fd = ex->root ? ex->state_fd : -1,
+	    .cache_key = ex->root ? ex->cache_key : NULL,
 	};
 	struct deps_config dc = deps_config_of(ex);
 	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);
@@ -389,25 +391,25 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	struct launch_rlimit rl[8];
 	struct launched l;
 	struct launch_spec spec = {
-		.path = run->argv[0],
-		.argv = run->argv,
-		.envp = run->envp,
-		.cwd_fd = run->ws.dir_fd,
-		.rlimits = rl,
-		.n_rlimits = build_rlimits(ex, timeout_s, rl),
-		.sandbox = &run->plan,
+	    .path = run->argv[0],
+	    .argv = run->argv,
+	    .envp = run->envp,
+	    .cwd_fd = run->ws.dir_fd,
+	    .rlimits = rl,
+	    .n_rlimits = build_rlimits(ex, timeout_s, rl),
+	    .sandbox = &run->plan,
 	};
 	struct supervise_opts so = {
-		.timeout_s = timeout_s,
-		.max_output_bytes = ex->cfg.limits.max_output_bytes,
-		.stdin_data = run->req.stdin_data,
-		.stdin_len = run->req.stdin_len,
-		.kill_uid = run->plan.uid_dropped && !ex->cfg.uid_pinned,
-		.pid_namespace = (run->plan.clone_flags & CLONE_NEWPID) != 0,
-		.uid = run->uid,
-		.kill_own_uid_since_start = !ex->subreaper && !run->plan.uid_dropped &&
-					    !(run->plan.clone_flags & CLONE_NEWPID),
-		.since_ticks = supervise_now_ticks(),
+	    .timeout_s = timeout_s,
+	    .max_output_bytes = ex->cfg.limits.max_output_bytes,
+	    .stdin_data = run->req.stdin_data,
+	    .stdin_len = run->req.stdin_len,
+	    .kill_uid = run->plan.uid_dropped && !ex->cfg.uid_pinned,
+	    .pid_namespace = (run->plan.clone_flags & CLONE_NEWPID) != 0,
+	    .uid = run->uid,
+	    .kill_own_uid_since_start =
+		!ex->subreaper && !run->plan.uid_dropped && !(run->plan.clone_flags & CLONE_NEWPID),
+	    .since_ticks = supervise_now_ticks(),
 	};
 	int r = launch_start(&spec, &l, err);
 
@@ -437,10 +439,10 @@ static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 {
 	const struct runbox_limits *l = &ex->cfg.limits;
 	struct artifact_limits al = {
-		.max_total = l->max_artifact_bytes,
-		.max_file = l->max_artifact_file_bytes,
-		.max_count = l->max_artifacts,
-		.max_depth = l->max_artifact_depth,
+	    .max_total = l->max_artifact_bytes,
+	    .max_file = l->max_artifact_file_bytes,
+	    .max_count = l->max_artifacts,
+	    .max_depth = l->max_artifact_depth,
 	};
 
 	return artifacts_collect(run->ws.output_fd, &al, &run->arts, err);
@@ -452,10 +454,13 @@ static char *answer(struct run *run, double timeout_s, const struct executor_opt
 	char *json;
 	struct supervise_result *s = &run->sup;
 	struct run_outcome o = {
-		.out = s->out.data, .out_len = s->out.len, .out_truncated = s->out.truncated,
-		.duration_ms = s->duration_ms, .artifacts = &run->arts,
-		.sandbox = sandbox_plan_to_json(&run->plan),
-		.dependencies = deps_result_to_json(&run->deps),
+	    .out = s->out.data,
+	    .out_len = s->out.len,
+	    .out_truncated = s->out.truncated,
+	    .duration_ms = s->duration_ms,
+	    .artifacts = &run->arts,
+	    .sandbox = sandbox_plan_to_json(&run->plan),
+	    .dependencies = deps_result_to_json(&run->deps),
 	};
 
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
@@ -519,9 +524,9 @@ static void log_run(const struct run *run, size_t body_len, double timeout_s, in
 		cJSON *ph = cJSON_AddObjectToObject(f, "phases_ms");
 
 		for (int i = 0; i < PHASES && ph; i++)
-			cJSON_AddNumberToObject(ph, phase_names[i],
-						(double)(long long)((run->mark[i + 1] - run->mark[i]) *
-								    1e6) / 1e3);
+			cJSON_AddNumberToObject(
+			    ph, phase_names[i],
+			    (double)(long long)((run->mark[i + 1] - run->mark[i]) * 1e6) / 1e3);
 	}
 	log_event(LOG_INFO, "run", f);
 }
@@ -589,8 +594,8 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, struc
 	return r;
 }
 
-int executor_run(struct executor *ex, const char *body, size_t n,
-		 const struct executor_opts *opts, char **ret_json, struct rb_err *err)
+int executor_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
+		 char **ret_json, struct rb_err *err)
 {
 	struct run *run = calloc(1, sizeof(*run));
 	const char *status = "error";

@@ -18,13 +18,13 @@
 struct executor {
 	struct runbox_config cfg;
 	struct sandbox_caps caps;
-	bool subreaper; /* orphans of a run are reparented to runbox */
-	bool root;	/* runbox runs as root: programs get their own uid/gid */
-	int state_fd;	/* RUNBOX_STATE_DIR, or -1 */
+	bool subreaper;	   /* orphans of a run are reparented to runbox */
+	bool root;	   /* runbox runs as root: programs get their own uid/gid */
+	int state_fd;	   /* RUNBOX_STATE_DIR, or -1 */
 	unsigned required; /* RUNBOX_REQUIRE as layer bits */
 	bool unavailable;  /* a required layer is missing: every run is refused */
 	struct rb_err unavailable_err;
-	char cache_key[200]; /* what state-dir caches are valid for */
+	char cache_key[200];	/* what state-dir caches are valid for */
 	size_t workspace_quota; /* tmpfs size of each workspace, 0 when not capped */
 	enum workspace_kind workspace_kind;
 };
@@ -49,7 +49,7 @@ struct executor_opts {
  * internal fault returns < 0, fills @err, and *ret_json holds the error
  * response (or NULL when even that could not be built).
  */
-int executor_run(struct executor *ex, const char *body, size_t n,
-		 const struct executor_opts *opts, char **ret_json, struct rb_err *err);
+int executor_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
+		 char **ret_json, struct rb_err *err);
 
 #endif

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off */
 static const char *const names[] = {
     [FRONTDOOR_STDIN] = "stdin", [FRONTDOOR_LAMBDA] = "lambda", [FRONTDOOR_SERVE] = "serve",
     [FRONTDOOR_MCP] = "mcp",	 [FRONTDOOR_EXEC] = "exec",	[FRONTDOOR_CHECK] = "check",
     [FRONTDOOR_BAKE] = "bake",
 };
+/* clang-format on */
 
 const char *frontdoor_name(enum frontdoor_kind kind)
 {

@@ -56,7 +56,7 @@ static cJSON *package_list(const cJSON *map)
  */
 static void add_cache_packages(cJSON *root, const struct executor *ex)
 {
-	struct rb_err err = { 0 };
+	struct rb_err err = {0};
 	cJSON *list = NULL;
 
 	if (!ex->cfg.cache_dir[0]) {

@@ -53,9 +53,10 @@ static int hex4(struct scan *sc, unsigned *ret)
 		return fail(sc, "invalid_json", "a truncated \\u escape");
 	for (int k = 0; k < 4; k++) {
 		unsigned char c = sc->s[sc->i++];
-		int d = c >= '0' && c <= '9' ? c - '0'
+		int d = c >= '0' && c <= '9'   ? c - '0'
 			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
 
 		if (d < 0)
 			return fail(sc, "invalid_json", "a bad \\u escape");
@@ -76,7 +77,8 @@ static int unicode_escape(struct scan *sc)
 		return rb_fail(sc->err, RB_FAULT_REQUEST, 0, "nul_in_string", NULL,
 			       "Strings may not contain NUL (\\u0000, at byte %zu); send "
 			       "binary content as {\"content\": <base64>, \"encoding\": "
-			       "\"base64\"}.", sc->i);
+			       "\"base64\"}.",
+			       sc->i);
 	if (cp >= 0xDC00 && cp <= 0xDFFF)
 		return fail(sc, "invalid_json", "an unpaired low surrogate escape");
 	if (cp < 0xD800 || cp > 0xDBFF)
@@ -168,7 +170,7 @@ static int number(struct scan *sc)
 
 static int literal(struct scan *sc)
 {
-	static const char *const words[] = { "true", "false", "null" };
+	static const char *const words[] = {"true", "false", "null"};
 
 	for (int k = 0; k < 3; k++) {
 		size_t len = strlen(words[k]);
@@ -196,7 +198,8 @@ static int members(struct scan *sc, bool object)
 		skip_ws(sc);
 		if (object) {
 			if (sc->i >= sc->n || sc->s[sc->i] != '"')
-				return fail(sc, "invalid_json", "an object key that is not a string");
+				return fail(sc, "invalid_json",
+					    "an object key that is not a string");
 			if (string(sc) < 0)
 				return -1;
 			if (!eat(sc, ':'))
@@ -206,7 +209,8 @@ static int members(struct scan *sc, bool object)
 			return -1;
 	} while (eat(sc, ','));
 	if (!eat(sc, close))
-		return fail(sc, "invalid_json", object ? "a missing ',' or '}'" : "a missing ',' or ']'");
+		return fail(sc, "invalid_json",
+			    object ? "a missing ',' or '}'" : "a missing ',' or ']'");
 done:
 	sc->depth--;
 	return 0;
@@ -234,10 +238,9 @@ static int value(struct scan *sc)
 	return literal(sc);
 }
 
-int jsonscan_check(const char *s, size_t n, const struct jsonscan_limits *lim,
-		   struct rb_err *err)
+int jsonscan_check(const char *s, size_t n, const struct jsonscan_limits *lim, struct rb_err *err)
 {
-	struct scan sc = { .s = (const unsigned char *)s, .n = n, .lim = lim, .err = err };
+	struct scan sc = {.s = (const unsigned char *)s, .n = n, .lim = lim, .err = err};
 	size_t bad;
 
 	if (!utf8_valid(s, n, &bad))
@@ -306,7 +309,8 @@ static int find_dup(const cJSON *node, char *path, size_t size, size_t len)
 		size_t l = len;
 
 		if (c->string)
-			l += (size_t)snprintf(path + len, size - len, "%s%s", len ? "." : "", c->string);
+			l += (size_t)snprintf(path + len, size - len, "%s%s", len ? "." : "",
+					      c->string);
 		if (l >= size)
 			l = size - 1;
 		if (find_dup(c, path, size, l))

@@ -27,8 +27,7 @@ struct jsonscan_limits {
  * the codes invalid_json, invalid_utf8, nul_in_string, nesting_too_deep,
  * too_many_values, not_an_object (the top-level value must be an object).
  */
-int jsonscan_check(const char *s, size_t n, const struct jsonscan_limits *lim,
-		   struct rb_err *err);
+int jsonscan_check(const char *s, size_t n, const struct jsonscan_limits *lim, struct rb_err *err);
 
 /*
  * Find a key that appears twice in one object anywhere in @root.  Returns 1

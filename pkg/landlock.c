@@ -29,12 +29,12 @@
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 #ifndef LANDLOCK_ACCESS_NET_BIND_TCP
-#define LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
+#define LANDLOCK_ACCESS_NET_BIND_TCP	(1ULL << 0)
 #define LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
 #endif
 #ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
 #define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
-#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+#define LANDLOCK_SCOPE_SIGNAL		    (1ULL << 1)
 #endif
 #ifndef LANDLOCK_CREATE_RULESET_VERSION
 #define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
@@ -47,23 +47,23 @@ struct ruleset_attr {
 	uint64_t scoped;
 };
 
-#define ACCESS_FS_ABI1                                                                    \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                       \
-	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |                       \
-	 LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                   \
-	 LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |                       \
-	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |                       \
-	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |                     \
+#define ACCESS_FS_ABI1                                                                             \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                              \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR |                              \
+	 LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |                          \
+	 LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |                            \
 	 LANDLOCK_ACCESS_FS_MAKE_SYM)
-#define ACCESS_FS_ALL                                                                     \
-	(ACCESS_FS_ABI1 | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE |          \
+#define ACCESS_FS_ALL                                                                              \
+	(ACCESS_FS_ABI1 | LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE |                 \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 /* The rights that make sense on a file (not a directory). */
-#define ACCESS_FILE                                                                       \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                       \
-	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                       \
+#define ACCESS_FILE                                                                                \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                              \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                              \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
-#define ACCESS_RO                                                                         \
+#define ACCESS_RO                                                                                  \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 /*
  * Writable places are not executable: a program may not write a binary and
@@ -71,8 +71,8 @@ struct ruleset_attr {
  * their scripts, which needs no execute right.
  */
 #define ACCESS_RW (ACCESS_FS_ALL & ~LANDLOCK_ACCESS_FS_EXECUTE)
-#define ACCESS_DEV_RW                                                                     \
-	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                     \
+#define ACCESS_DEV_RW                                                                              \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                            \
 	 LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -83,6 +83,7 @@ struct path_rule {
 };
 
 /* What the interpreter, numpy, matplotlib, Pillow and bash read. */
+/* clang-format off */
 static const struct path_rule system_rules[] = {
 	{ "/usr", ACCESS_RO },	       { "/lib", ACCESS_RO },
 	{ "/lib64", ACCESS_RO },       { "/lib32", ACCESS_RO },
@@ -95,19 +96,24 @@ static const struct path_rule system_rules[] = {
 	{ "/dev/full", ACCESS_DEV_RW }, { "/dev/random", LANDLOCK_ACCESS_FS_READ_FILE },
 	{ "/dev/urandom", LANDLOCK_ACCESS_FS_READ_FILE },
 };
+/* clang-format on */
 
 /* Mounted by the child in its own namespace: only it can name their inodes. */
+/* clang-format off */
 static const struct path_rule private_mount_rules[] = {
 	{ "/tmp", ACCESS_RW },
 	{ "/dev/shm", ACCESS_RW },
 	{ "/proc", ACCESS_RO },
 };
+/* clang-format on */
 
 /* Without a mount namespace: the host's /proc, and /dev/shm for semaphores. */
+/* clang-format off */
 static const struct path_rule shared_mount_rules[] = {
 	{ "/dev/shm", ACCESS_RW },
 	{ "/proc", ACCESS_RO },
 };
+/* clang-format on */
 
 int landlock_abi(void)
 {
@@ -120,10 +126,8 @@ int landlock_abi(void)
 static void attr_for_abi(struct ruleset_attr *attr, int abi, bool allow_network)
 {
 	attr->handled_access_fs = ACCESS_FS_ALL;
-	attr->handled_access_net = allow_network
-					   ? 0
-					   : LANDLOCK_ACCESS_NET_BIND_TCP |
-						     LANDLOCK_ACCESS_NET_CONNECT_TCP;
+	attr->handled_access_net =
+	    allow_network ? 0 : LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP;
 	attr->scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
 	switch (abi) {
 	case 1:
@@ -194,8 +198,7 @@ static int add_table(const struct landlock_plan *p, const struct path_rule *rule
 }
 
 /* The interpreter's prefix: /usr for /usr/bin/python3.11. */
-static int add_python_prefix(const struct landlock_plan *p, const char *python,
-			     struct rb_err *err)
+static int add_python_prefix(const struct landlock_plan *p, const char *python, struct rb_err *err)
 {
 	char real[PATH_MAX];
 	int r;
@@ -243,11 +246,15 @@ int landlock_plan_prepare(struct landlock_plan *ret, const struct landlock_optio
 	if (abi < 0)
 		return rb_fail(err, RB_FAULT_UNAVAILABLE, -abi, "sandbox_unavailable", NULL,
 			       "landlock: not supported by this kernel (%s); hint: boot with "
-			       "lsm=...,landlock", strerror(-abi));
+			       "lsm=...,landlock",
+			       strerror(-abi));
 	attr_for_abi(&attr, abi, opt->allow_network);
 	/* ABI < 4 knows only the first field, < 6 the first two. */
 	r = (int)syscall(SYS_landlock_create_ruleset, &attr,
-			 abi < 4 ? sizeof(uint64_t) : abi < 6 ? 2 * sizeof(uint64_t) : sizeof(attr), 0);
+			 abi < 4   ? sizeof(uint64_t)
+			 : abi < 6 ? 2 * sizeof(uint64_t)
+				   : sizeof(attr),
+			 0);
 	if (r < 0)
 		return rb_fail_sys(err, errno, "landlock: create the ruleset (ABI %d)", abi);
 	ret->ruleset_fd = r;
@@ -292,7 +299,7 @@ void landlock_plan_release(struct landlock_plan *plan)
 
 int landlock_probe_child(void)
 {
-	struct ruleset_attr attr = { .handled_access_fs = LANDLOCK_ACCESS_FS_WRITE_FILE };
+	struct ruleset_attr attr = {.handled_access_fs = LANDLOCK_ACCESS_FS_WRITE_FILE};
 	int fd;
 
 	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(uint64_t), 0);

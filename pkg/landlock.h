@@ -25,13 +25,13 @@
 #define LANDLOCK_MAX_EXTRA_PATHS 4
 
 struct landlock_options {
-	const char *workspace;	/* read/write */
+	const char *workspace;	 /* read/write */
 	bool workspace_detached; /* then the rule is on workspace_fd, not the path */
 	int workspace_fd;
-	const char *python;	/* its prefix (dir of dir of the real path) is read/exec */
+	const char *python; /* its prefix (dir of dir of the real path) is read/exec */
 	const char *read_paths[LANDLOCK_MAX_EXTRA_PATHS]; /* more read/exec dirs, NULL ends */
-	bool allow_network;	/* do not restrict TCP */
-	bool private_mounts;	/* the child mounts its own /tmp, /dev/shm, /proc */
+	bool allow_network;				  /* do not restrict TCP */
+	bool private_mounts; /* the child mounts its own /tmp, /dev/shm, /proc */
 };
 
 struct landlock_plan {

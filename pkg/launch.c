@@ -50,9 +50,9 @@ static void close_fd(int *fd)
 
 static void close_pipes(struct pipes *p)
 {
-	int *all[] = { &p->in[0],     &p->in[1],     &p->out[0],    &p->out[1],
-		       &p->err[0],    &p->err[1],    &p->report[0], &p->report[1],
-		       &p->status[0], &p->status[1], &p->life[0],   &p->life[1] };
+	int *all[] = {&p->in[0],     &p->in[1],	    &p->out[0],	   &p->out[1],
+		      &p->err[0],    &p->err[1],    &p->report[0], &p->report[1],
+		      &p->status[0], &p->status[1], &p->life[0],   &p->life[1]};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		close_fd(all[i]);
@@ -60,7 +60,7 @@ static void close_pipes(struct pipes *p)
 
 static int open_pipes(struct pipes *p, struct rb_err *err)
 {
-	int *all[] = { p->in, p->out, p->err, p->report, p->status, p->life };
+	int *all[] = {p->in, p->out, p->err, p->report, p->status, p->life};
 
 	memset(p, -1, sizeof(*p));
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -154,7 +154,6 @@ static void child_write_report(int fd, const struct rb_err *err)
 	}
 }
 
-
 #define SHARED_STACK_BYTES (256 * 1024)
 
 /*
@@ -172,8 +171,8 @@ static pid_t spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned lo
 	 * memory for it under the program's RLIMIT_AS: the sanitizer build
 	 * pays for a real fork instead.
 	 */
-	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | CLONE_VFORK | flags, 0,
-				   0, 0, 0);
+	pid_t pid =
+	    (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | CLONE_VFORK | flags, 0, 0, 0, 0);
 
 	(void)stack;
 	if (pid == 0)
@@ -184,7 +183,6 @@ static pid_t spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned lo
 		     (int)(CLONE_VM | CLONE_VFORK | SIGCHLD | flags), arg);
 #endif
 }
-
 
 static __attribute__((noreturn)) void exec_program(const struct launch_spec *spec,
 						   const struct pipes *p, struct rb_err *err)
@@ -207,7 +205,7 @@ struct child_arg {
 	const struct launch_spec *spec;
 	/* A copy: the parent closes its own ends while the child sets up. */
 	struct pipes p;
-	char *stack; /* the program's until it execs (SHARED_STACK_BYTES) */
+	char *stack;  /* the program's until it execs (SHARED_STACK_BYTES) */
 	pid_t parent; /* runbox */
 };
 
@@ -289,13 +287,12 @@ static int listener_slot(void)
 static int program_main(void *arg)
 {
 	const struct child_arg *a = arg;
-	struct rb_err err = { 0 };
+	struct rb_err err = {0};
 	int listener = -1, slot = listener_slot();
 
 	if (setsid() < 0)
 		rb_fail_sys(&err, errno, "setsid");
-	else if (sandbox_plan_enter_seccomp_notify(a->spec->sandbox,
-						   &listener, &err) >= 0) {
+	else if (sandbox_plan_enter_seccomp_notify(a->spec->sandbox, &listener, &err) >= 0) {
 		if (listener >= 0 && slot >= 0 && listener != slot &&
 		    dup3(listener, slot, O_CLOEXEC) == slot)
 			close(listener);
@@ -372,7 +369,7 @@ static void answer_refused(int listener, unsigned char *named, int *lines)
 	memset(&req, 0, sizeof(req));
 	if (raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_RECV, (long)&req, 0) < 0)
 		return;
-	resp = (struct seccomp_notif_resp){ .id = req.id, .error = -EPERM };
+	resp = (struct seccomp_notif_resp){.id = req.id, .error = -EPERM};
 	raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_SEND, (long)&resp, 0);
 	nr = req.data.nr;
 	if (nr < 0 || nr >= 512 || (named[nr / 8] & (1u << (nr % 8))) || *lines >= 32)
@@ -391,13 +388,13 @@ static void answer_refused(int listener, unsigned char *named, int *lines)
  */
 static int init_loop(pid_t program, int pidfd, int listener, int life)
 {
-	unsigned char named[64] = { 0 };
+	unsigned char named[64] = {0};
 	int lines = 0, st = 0;
 
 	for (;;) {
-		struct pollfd p[3] = { { .fd = pidfd, .events = POLLIN },
-				       { .fd = listener, .events = POLLIN },
-				       { .fd = life, .events = POLLIN } };
+		struct pollfd p[3] = {{.fd = pidfd, .events = POLLIN},
+				      {.fd = listener, .events = POLLIN},
+				      {.fd = life, .events = POLLIN}};
 		pid_t r;
 
 		/* The timeout reaps orphans that die while nothing else happens. */
@@ -419,7 +416,7 @@ static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 {
 	const struct launch_spec *spec = a->spec;
 	const struct pipes *p = &a->p;
-	struct rb_err err = { 0 };
+	struct rb_err err = {0};
 	int slot = listener_slot(), keep[5], pidfd, listener, st, status_fd = p->status[1];
 	pid_t program;
 
@@ -462,7 +459,7 @@ static int child_main(void *arg)
 	const struct launch_spec *spec = ((const struct child_arg *)arg)->spec;
 	const struct pipes *p = &((const struct child_arg *)arg)->p;
 	bool init = spec->sandbox->clone_flags & CLONE_NEWPID;
-	struct rb_err err = { 0 };
+	struct rb_err err = {0};
 	int r = child_setup(spec, p, &err);
 
 	/* With an init, seccomp binds after the fork, in both processes. */
@@ -521,7 +518,7 @@ static pid_t start_child(const struct launch_spec *spec, const struct pipes *p,
 	*ret_mem = NULL;
 	if (!m)
 		return -1;
-	m->arg = (struct child_arg){ spec, *p, m->program_stack, getpid() };
+	m->arg = (struct child_arg){spec, *p, m->program_stack, getpid()};
 	if (!(flags & CLONE_NEWPID))
 		pid = spawn_shared(child_main, &m->arg, m->init_stack, flags);
 	else if (init_shares_memory(flags))

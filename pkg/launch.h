@@ -24,10 +24,10 @@ struct launch_rlimit {
 };
 
 struct launch_spec {
-	const char *path;   /* absolute executable */
+	const char *path; /* absolute executable */
 	char *const *argv;
 	char *const *envp;
-	int cwd_fd;	    /* the workspace */
+	int cwd_fd; /* the workspace */
 	const struct launch_rlimit *rlimits;
 	size_t n_rlimits;
 	const struct sandbox_plan *sandbox; /* required; a plan with no layers is fine */
@@ -36,11 +36,11 @@ struct launch_spec {
 /* A started program: its pid and the parent's ends of its standard fds. */
 struct launched {
 	pid_t pid;
-	int stdin_fd;  /* write end, O_NONBLOCK */
-	int stdout_fd; /* read end, O_NONBLOCK */
-	int stderr_fd; /* read end, O_NONBLOCK */
-	int pidfd;     /* -1 when the kernel has no pidfd_open */
-	int status_fd; /* the program's wait status when an init runs it as pid 2 */
+	int stdin_fd;	 /* write end, O_NONBLOCK */
+	int stdout_fd;	 /* read end, O_NONBLOCK */
+	int stderr_fd;	 /* read end, O_NONBLOCK */
+	int pidfd;	 /* -1 when the kernel has no pidfd_open */
+	int status_fd;	 /* the program's wait status when an init runs it as pid 2 */
 	int lifeline_fd; /* held while the run lasts: closing it (runbox dying) ends the init */
 	void *child_mem; /* an init's stack in our memory, unmapped by launch_close() */
 };

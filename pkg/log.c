@@ -27,7 +27,7 @@ int log_get_level(void)
 
 void log_event(enum log_level level, const char *event, cJSON *fields)
 {
-	static const char *const names[] = { "off", "info", "debug" };
+	static const char *const names[] = {"off", "info", "debug"};
 	struct timespec ts;
 	char *line;
 	size_t len;
@@ -41,7 +41,8 @@ void log_event(enum log_level level, const char *event, cJSON *fields)
 	if (!fields)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	cJSON_AddNumberToObject(fields, "ts", (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1e3);
+	cJSON_AddNumberToObject(fields, "ts",
+				(double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1e3);
 	cJSON_AddStringToObject(fields, "level", names[level]);
 	cJSON_AddStringToObject(fields, "event", event);
 	line = cJSON_PrintUnformatted(fields);

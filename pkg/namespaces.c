@@ -23,18 +23,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)	  (sizeof(a) / sizeof((a)[0]))
 #define DEFAULT_TMP_BYTES (64UL << 20)
-#define TMP_INODES 65536
+#define TMP_INODES	  65536
 
 static const struct {
 	const char *name;
 	const char *proc; /* under /proc/self/ns */
 	unsigned long flag;
 } kinds[NS_KIND_COUNT] = {
-	[NS_USER] = { "user", "user", CLONE_NEWUSER }, [NS_PID] = { "pid", "pid", CLONE_NEWPID },
-	[NS_NET] = { "net", "net", CLONE_NEWNET },     [NS_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
-	[NS_UTS] = { "uts", "uts", CLONE_NEWUTS },     [NS_MOUNT] = { "mount", "mnt", CLONE_NEWNS },
+    [NS_USER] = {"user", "user", CLONE_NEWUSER}, [NS_PID] = {"pid", "pid", CLONE_NEWPID},
+    [NS_NET] = {"net", "net", CLONE_NEWNET},	 [NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
+    [NS_UTS] = {"uts", "uts", CLONE_NEWUTS},	 [NS_MOUNT] = {"mount", "mnt", CLONE_NEWNS},
 };
 
 const char *ns_kind_name(enum ns_kind kind)
@@ -56,10 +56,10 @@ static unsigned long preserved_flags(const char *opts)
 		const char *opt;
 		unsigned long flag;
 	} table[] = {
-		{ "nosuid", MS_NOSUID },     { "nodev", MS_NODEV },
-		{ "noexec", MS_NOEXEC },     { "noatime", MS_NOATIME },
-		{ "nodiratime", MS_NODIRATIME }, { "relatime", MS_RELATIME },
-		{ "strictatime", MS_STRICTATIME },
+	    {"nosuid", MS_NOSUID},	     {"nodev", MS_NODEV},
+	    {"noexec", MS_NOEXEC},	     {"noatime", MS_NOATIME},
+	    {"nodiratime", MS_NODIRATIME},   {"relatime", MS_RELATIME},
+	    {"strictatime", MS_STRICTATIME},
 	};
 	unsigned long flags = 0;
 	char buf[256];
@@ -159,8 +159,8 @@ int ns_plan_prepare(struct ns_plan *ret, const struct ns_options *opt, struct rb
 		 (unsigned)opt->uid);
 	snprintf(ret->gid_map, sizeof(ret->gid_map), "%u %u 1\n", (unsigned)opt->gid,
 		 (unsigned)opt->gid);
-	snprintf(ret->tmpfs_opts, sizeof(ret->tmpfs_opts), "size=%zu,nr_inodes=%d,mode=1777",
-		 tmp, TMP_INODES);
+	snprintf(ret->tmpfs_opts, sizeof(ret->tmpfs_opts), "size=%zu,nr_inodes=%d,mode=1777", tmp,
+		 TMP_INODES);
 	/* A detached workspace exists only where a mount namespace attaches it. */
 	if (opt->workspace_detached && !(ret->clone_flags & CLONE_NEWNS))
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
@@ -370,8 +370,8 @@ static int bind_readonly(const struct ns_plan *plan, const int *fds, struct rb_e
 	char src[32];
 
 	for (int i = 0; i < plan->n_ro_binds; i++) {
-		unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
-				   locked_flags(fds[i]);
+		unsigned long ro =
+		    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags(fds[i]);
 
 		fd_path(src, fds[i]);
 		make_path(plan->ro_binds[i]);
@@ -512,7 +512,7 @@ static int probe_pid(void)
 /* Route lookup only: connect() on a datagram socket sends nothing. */
 static int probe_net(void)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(53)};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)

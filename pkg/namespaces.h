@@ -22,9 +22,9 @@
 
 #include "err.h"
 
-#define NS_MAX_MOUNTS 128
+#define NS_MAX_MOUNTS	     128
 #define NS_MOUNT_PATHS_BYTES 8192
-#define NS_MAX_RO_BINDS 2
+#define NS_MAX_RO_BINDS	     2
 
 /* Namespace kinds, in the order they are reported. */
 enum ns_kind { NS_USER, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_MOUNT, NS_KIND_COUNT };
@@ -36,16 +36,16 @@ const char *ns_kind_name(enum ns_kind kind);
 unsigned long ns_kind_flag(enum ns_kind kind);
 
 struct ns_options {
-	bool enabled;	    /* false: no namespace at all */
-	bool allow_network; /* keep the host's network namespace */
+	bool enabled;		       /* false: no namespace at all */
+	bool allow_network;	       /* keep the host's network namespace */
 	bool available[NS_KIND_COUNT]; /* from the probe */
-	bool as_root;	    /* runbox is root: no user namespace needed */
-	uid_t uid;	    /* runbox's euid/egid, for the maps of a user namespace */
+	bool as_root;		       /* runbox is root: no user namespace needed */
+	uid_t uid;		       /* runbox's euid/egid, for the maps of a user namespace */
 	gid_t gid;
 	const char *workspace;
 	bool workspace_detached; /* attach the tmpfs of workspace_fd at @workspace */
 	int workspace_fd;
-	size_t tmp_bytes;   /* size of the private /tmp and /dev/shm (0: 64 MiB) */
+	size_t tmp_bytes;	/* size of the private /tmp and /dev/shm (0: 64 MiB) */
 	bool readonly_remounts; /* remount every mount point read-only (no Landlock) */
 	/* directories bound back read-only at their own path after the private
 	 * /tmp is mounted (the dependency trees); NULL ends */
@@ -53,7 +53,7 @@ struct ns_options {
 };
 
 struct ns_mount {
-	unsigned long flags; /* MS_NOSUID|MS_NODEV|MS_NOEXEC|atime flags to preserve */
+	unsigned long flags;	 /* MS_NOSUID|MS_NODEV|MS_NOEXEC|atime flags to preserve */
 	unsigned short path_off; /* into ns_plan.mount_paths */
 };
 

@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PATH_MAX_BYTES 1024
+#define PATH_MAX_BYTES	 1024
 #define PATH_MAX_SEGMENT 255
-#define PATH_MAX_DEPTH 16
+#define PATH_MAX_DEPTH	 16
 
 /*
  * Normalise @in (a '\' is read as '/') into @out (PATH_MAX_BYTES + 1 bytes)

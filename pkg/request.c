@@ -15,7 +15,7 @@
 #include "jsonscan.h"
 #include "path.h"
 
-#define MAX_DEPTH 10
+#define MAX_DEPTH  10
 #define MAX_VALUES 100000
 
 struct ctx {
@@ -26,7 +26,7 @@ struct ctx {
 };
 
 static int refuse(struct ctx *c, const char *code, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int refuse(struct ctx *c, const char *code, const char *field, const char *fmt, ...)
 {
@@ -53,8 +53,7 @@ static int wrong_type(struct ctx *c, const char *field, const char *want)
 
 /* ---- file maps: "files" and "context" ---- */
 
-static int decode_base64(struct ctx *c, struct request_file *f, const char *s,
-			 const char *field)
+static int decode_base64(struct ctx *c, struct request_file *f, const char *s, const char *field)
 {
 	size_t n = strlen(s), bad = 0;
 	long len;
@@ -88,16 +87,18 @@ static int file_value(struct ctx *c, struct request_file *f, const cJSON *v, con
 	if (!cJSON_IsString(content))
 		return refuse(c, "invalid_file_value", field,
 			      "Field '%s' must be a string or {\"content\": \"...\", "
-			      "\"encoding\": \"utf-8\" | \"base64\"}.", field);
+			      "\"encoding\": \"utf-8\" | \"base64\"}.",
+			      field);
 	for (const cJSON *k = v->child; k; k = k->next)
 		if (strcmp(k->string, "content") && strcmp(k->string, "encoding"))
 			return refuse(c, "invalid_file_value", field,
 				      "Field '%s' has an unknown key '%s'; only 'content' and "
-				      "'encoding' are allowed.", field, k->string);
+				      "'encoding' are allowed.",
+				      field, k->string);
 	enc = cJSON_GetObjectItemCaseSensitive(v, "encoding");
 	snprintf(encfield, sizeof(encfield), "%s.encoding", field);
-	if (enc && (!cJSON_IsString(enc) || (strcmp(enc->valuestring, "utf-8") &&
-					     strcmp(enc->valuestring, "base64"))))
+	if (enc && (!cJSON_IsString(enc) ||
+		    (strcmp(enc->valuestring, "utf-8") && strcmp(enc->valuestring, "base64"))))
 		return refuse(c, "invalid_encoding", encfield,
 			      "Field '%s' must be \"utf-8\" or \"base64\".", encfield);
 	if (enc && strcmp(enc->valuestring, "base64") == 0)
@@ -114,11 +115,13 @@ static int check_unique(struct ctx *c, struct request_file *files, size_t n, con
 			if (i != j && strcmp(files[i].path, files[j].path) == 0 && i < j)
 				return refuse(c, "duplicate_path", field,
 					      "Two keys of '%s' name the same file '%s' once "
-					      "'\\' is read as '/'.", field, files[i].path);
+					      "'\\' is read as '/'.",
+					      field, files[i].path);
 			if (i != j && path_is_dir_prefix(files[i].path, files[j].path))
 				return refuse(c, "path_conflict", field,
 					      "'%s' in '%s' is both a file and the directory of "
-					      "'%s'.", files[i].path, field, files[j].path);
+					      "'%s'.",
+					      files[i].path, field, files[j].path);
 		}
 	return 0;
 }
@@ -149,8 +152,8 @@ static int one_file(struct ctx *c, struct request_file *f, const cJSON *item, co
 	return 0;
 }
 
-static int file_map(struct ctx *c, const cJSON *v, const char *name,
-		    struct request_file **ret, size_t *ret_n)
+static int file_map(struct ctx *c, const cJSON *v, const char *name, struct request_file **ret,
+		    size_t *ret_n)
 {
 	size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
 	int r;
@@ -158,8 +161,9 @@ static int file_map(struct ctx *c, const cJSON *v, const char *name,
 	if (!cJSON_IsObject(v))
 		return wrong_type(c, name, "an object mapping paths to file contents");
 	if (n > c->lim->max_files)
-		return refuse(c, "too_many_files", name, "'%s' has %zu files; at most %u are allowed.",
-			      name, n, c->lim->max_files);
+		return refuse(c, "too_many_files", name,
+			      "'%s' has %zu files; at most %u are allowed.", name, n,
+			      c->lim->max_files);
 	*ret = calloc(n ? n : 1, sizeof(**ret));
 	if (!*ret)
 		return rb_fail_sys(c->err, ENOMEM, "parse '%s'", name);
@@ -186,10 +190,11 @@ static int f_files(struct ctx *c, const cJSON *v)
 		    path_first_segment_is(c->r->files[i].path, "output") ||
 		    path_first_segment_is(c->r->files[i].path, ".home") ||
 		    path_first_segment_is(c->r->files[i].path, ".tmp"))
-			return refuse(c, "reserved_path", "files",
-				      "'%s' is under input/, output/, .home/ or .tmp/, which runbox "
-				      "manages; put input files in 'context' instead.",
-				      c->r->files[i].path);
+			return refuse(
+			    c, "reserved_path", "files",
+			    "'%s' is under input/, output/, .home/ or .tmp/, which runbox "
+			    "manages; put input files in 'context' instead.",
+			    c->r->files[i].path);
 	return 0;
 }
 
@@ -230,7 +235,8 @@ static int parse_timeout_string(struct ctx *c, const char *s, double *ret)
 		end++;
 	if (end == s || *end || errno || !isfinite(*ret) || strpbrk(s, "xXpPnNiI"))
 		return refuse(c, "invalid_timeout", "timeout_s",
-			      "'timeout_s' is '%s'; it must be a number of seconds greater than 0.", s);
+			      "'timeout_s' is '%s'; it must be a number of seconds greater than 0.",
+			      s);
 	return 0;
 }
 
@@ -327,8 +333,8 @@ static int f_args(struct ctx *c, const cJSON *v)
 	for (size_t i = 0; i < c->r->n_args; i++)
 		total += strlen(c->r->args[i]);
 	if (total > c->lim->max_args_bytes)
-		return refuse(c, "args_too_large", "args",
-			      "'args' holds %zu bytes; at most %zu.", total, c->lim->max_args_bytes);
+		return refuse(c, "args_too_large", "args", "'args' holds %zu bytes; at most %zu.",
+			      total, c->lim->max_args_bytes);
 	return 0;
 }
 
@@ -347,6 +353,7 @@ static int f_dependencies(struct ctx *c, const cJSON *v)
  * Names the program may not set: they change how the interpreter, the shell
  * or the dynamic loader behaves, or they are runbox's own.
  */
+/* clang-format off */
 static const char *const reserved_names[] = {
 	"PATH",	       "HOME",	      "TMPDIR",	      "ENV",	       "BASH_ENV",
 	"SHELLOPTS",   "BASHOPTS",    "IFS",	      "CDPATH",	       "GLOBIGNORE",
@@ -355,10 +362,13 @@ static const char *const reserved_names[] = {
 	"TZDIR",       "OPENSSL_CONF", "OPENSSL_ENGINES", "PERL5LIB", "PERL5OPT",
 	"NODE_OPTIONS", "MPLBACKEND",
 };
+/* clang-format on */
+/* clang-format off */
 static const char *const reserved_prefixes[] = {
 	"PYTHON", "LD_", "RUNBOX_", "MALLOC_", "GLIBC_", "BASH_FUNC_", "DYLD_",
 	"OPENBLAS_", "OMP_", "MKL_", "GOMP_", "KMP_",
 };
+/* clang-format on */
 
 static bool env_name_reserved(const char *name)
 {
@@ -390,7 +400,8 @@ static int env_entry(struct ctx *c, const cJSON *e, size_t *total)
 	if (!env_name_valid(e->string) || strlen(e->string) > 128)
 		return refuse(c, "invalid_env_name", field,
 			      "Environment variable name '%.150s' is not valid: use "
-			      "[A-Za-z_][A-Za-z0-9_]*, at most 128 characters.", e->string);
+			      "[A-Za-z_][A-Za-z0-9_]*, at most 128 characters.",
+			      e->string);
 	if (env_name_reserved(e->string))
 		return refuse(c, "reserved_env_name", field,
 			      "Environment variable '%s' is reserved: it changes how the "
@@ -435,6 +446,7 @@ struct field {
 	int (*parse)(struct ctx *c, const cJSON *v);
 };
 
+/* clang-format off */
 static const struct field fields[] = {
 	{ "script", f_script },	     { "files", f_files },
 	{ "entry_point", f_entry_point }, { "context", f_context },
@@ -443,6 +455,7 @@ static const struct field fields[] = {
 	{ "args", f_args },	     { "env", f_env },
 	{ "network", f_network },
 };
+/* clang-format on */
 
 static int dispatch(struct ctx *c, const cJSON *item)
 {
@@ -469,8 +482,9 @@ static int check_entry_point(struct ctx *c, bool language_given)
 	const char *why, *ext;
 
 	if (!r->entry_point)
-		return refuse(c, "missing_entry_point", "entry_point",
-			      "'files' needs 'entry_point' naming the file to run, e.g. \"main.py\".");
+		return refuse(
+		    c, "missing_entry_point", "entry_point",
+		    "'files' needs 'entry_point' naming the file to run, e.g. \"main.py\".");
 	if (path_normalize(r->entry_point, strlen(r->entry_point), norm, &why) < 0)
 		return refuse(c, "entry_point_not_found", "entry_point",
 			      "'entry_point' '%s' is not a valid path: %s.", r->entry_point, why);
@@ -481,9 +495,10 @@ static int check_entry_point(struct ctx *c, bool language_given)
 		if (strcmp(r->files[i].path, norm) == 0) {
 			r->entry_point = r->files[i].path;
 			if (!ends_with(norm, ext))
-				return refuse(c, "invalid_entry_point", "entry_point",
-					      "'entry_point' '%s' must end in '%s' for language %s.",
-					      norm, ext, r->language == LANG_BASH ? "bash" : "python");
+				return refuse(
+				    c, "invalid_entry_point", "entry_point",
+				    "'entry_point' '%s' must end in '%s' for language %s.", norm,
+				    ext, r->language == LANG_BASH ? "bash" : "python");
 			return 0;
 		}
 	return refuse(c, "entry_point_not_found", "entry_point",
@@ -527,11 +542,11 @@ static int parse_tree(struct ctx *c)
 	return check_program(c, cJSON_GetObjectItemCaseSensitive(c->r->root, "language") != NULL);
 }
 
-int request_parse(const char *body, size_t n, const struct runbox_limits *lim,
-		  struct request *ret, struct rb_err *err)
+int request_parse(const char *body, size_t n, const struct runbox_limits *lim, struct request *ret,
+		  struct rb_err *err)
 {
-	static const struct jsonscan_limits jl = { MAX_DEPTH, MAX_VALUES };
-	struct ctx c = { .lim = lim, .r = ret, .err = err };
+	static const struct jsonscan_limits jl = {MAX_DEPTH, MAX_VALUES};
+	struct ctx c = {.lim = lim, .r = ret, .err = err};
 	int r;
 
 	memset(ret, 0, sizeof(*ret));

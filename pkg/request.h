@@ -17,8 +17,8 @@
 enum request_language { LANG_PYTHON, LANG_BASH };
 
 struct request_file {
-	char path[1025];     /* normalised, relative */
-	const char *data;    /* points into the JSON tree, or to @owned */
+	char path[1025];  /* normalised, relative */
+	const char *data; /* points into the JSON tree, or to @owned */
 	size_t len;
 	unsigned char *owned; /* decoded base64, freed by request_free */
 };
@@ -51,8 +51,8 @@ struct request {
  * Parse @n bytes of @body.  On success *ret is filled and must be released
  * with request_free(); on failure *ret holds nothing to free.
  */
-int request_parse(const char *body, size_t n, const struct runbox_limits *lim,
-		  struct request *ret, struct rb_err *err);
+int request_parse(const char *body, size_t n, const struct runbox_limits *lim, struct request *ret,
+		  struct rb_err *err);
 
 void request_free(struct request *r);
 

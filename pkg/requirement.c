@@ -17,9 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NAME_CHARS                                                             \
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
-#define EXAMPLE "\"requests[socks]>=2.31,<3\""
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+#define EXAMPLE	   "\"requests[socks]>=2.31,<3\""
 
 /* ---- characters ------------------------------------------------------ */
 
@@ -80,7 +79,7 @@ static struct out out_init(char *buf, size_t size)
 {
 	if (size > 0)
 		buf[0] = '\0';
-	return (struct out){ .buf = buf, .size = size };
+	return (struct out){.buf = buf, .size = size};
 }
 
 __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
@@ -178,6 +177,7 @@ struct word {
 };
 
 /* Longer spellings first, as in PEP 440's regular expression. */
+/* clang-format off */
 static const struct word pre_words[] = {
 	{ "alpha", VERSION_PRE_ALPHA }, { "a", VERSION_PRE_ALPHA },
 	{ "beta", VERSION_PRE_BETA },	{ "b", VERSION_PRE_BETA },
@@ -185,8 +185,9 @@ static const struct word pre_words[] = {
 	{ "rc", VERSION_PRE_RC },	{ "c", VERSION_PRE_RC },
 	{ NULL, 0 },
 };
-static const struct word post_words[] = { { "post", 1 }, { "rev", 1 }, { "r", 1 }, { NULL, 0 } };
-static const struct word dev_words[] = { { "dev", 1 }, { NULL, 0 } };
+/* clang-format on */
+static const struct word post_words[] = {{"post", 1}, {"rev", 1}, {"r", 1}, {NULL, 0}};
+static const struct word dev_words[] = {{"dev", 1}, {NULL, 0}};
 
 static const struct word *accept_word(struct scan *sc, const struct word *w)
 {
@@ -326,14 +327,14 @@ static int parse_local(struct scan *sc, struct version *v)
 static int parse_version(const char *s, size_t len, struct version *ret)
 {
 	static int (*const parts[])(struct scan *, struct version *) = {
-		parse_epoch, parse_release, parse_pre, parse_post, parse_dev, parse_local,
+	    parse_epoch, parse_release, parse_pre, parse_post, parse_dev, parse_local,
 	};
-	struct version v = { .pre_kind = VERSION_PRE_NONE };
+	struct version v = {.pre_kind = VERSION_PRE_NONE};
 	struct scan sc;
 	int r;
 
 	trim(&s, &len);
-	sc = (struct scan){ .s = s, .len = len };
+	sc = (struct scan){.s = s, .len = len};
 	if (peek(&sc, 0) == 'v')
 		sc.pos++;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
@@ -483,7 +484,7 @@ static int cmp_local(const struct version *a, const struct version *b)
 
 /* The sort key of PEP 440, most significant first; local must stay last. */
 static int (*const version_keys[])(const struct version *, const struct version *) = {
-	cmp_epoch, cmp_release, cmp_pre, cmp_post, cmp_dev, cmp_local,
+    cmp_epoch, cmp_release, cmp_pre, cmp_post, cmp_dev, cmp_local,
 };
 #define NKEYS (sizeof(version_keys) / sizeof(version_keys[0]))
 
@@ -528,6 +529,7 @@ static void put_local(struct out *o, const char *local)
 
 static void put_version(struct out *o, const struct version *v)
 {
+	/* clang-format off */
 	static const char *const pre[] = {
 		[VERSION_PRE_ALPHA] = "a", [VERSION_PRE_BETA] = "b", [VERSION_PRE_RC] = "rc",
 	};
@@ -643,6 +645,7 @@ static const struct op_info {
 	[VERSION_OP_LT] = { "<", match_lt, false, true },
 	[VERSION_OP_GT] = { ">", match_gt, false, true },
 };
+/* clang-format on */
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
 static bool names_prerelease(const struct version_spec *sp)
@@ -678,8 +681,8 @@ static bool bad_wildcard_version(const struct version_spec *sp)
 {
 	const struct version *v = &sp->version;
 
-	return sp->wildcard && (v->pre_kind != VERSION_PRE_NONE || v->has_post || v->has_dev ||
-				v->local[0]);
+	return sp->wildcard &&
+	       (v->pre_kind != VERSION_PRE_NONE || v->has_post || v->has_dev || v->local[0]);
 }
 
 static bool bad_local(const struct version_spec *sp)
@@ -697,10 +700,10 @@ static const struct spec_rule {
 	bool (*broken)(const struct version_spec *sp);
 	const char *reason;
 } spec_rules[] = {
-	{ bad_wildcard_op, "\".*\" is only allowed after == and !=" },
-	{ bad_wildcard_version, "\".*\" may only follow release numbers, as in ==1.4.*" },
-	{ bad_local, "a local version label (+...) is only allowed after == and !=" },
-	{ bad_compat, "~= needs at least two release numbers, as in ~=1.4" },
+    {bad_wildcard_op, "\".*\" is only allowed after == and !="},
+    {bad_wildcard_version, "\".*\" may only follow release numbers, as in ==1.4.*"},
+    {bad_local, "a local version label (+...) is only allowed after == and !="},
+    {bad_compat, "~= needs at least two release numbers, as in ~=1.4"},
 };
 
 /* Why a version did not parse, by the errno of version_parse(). */
@@ -738,13 +741,14 @@ static int scan_op(const char *s, size_t len, size_t *ret_oplen)
 static int parse_spec(const char *s, size_t len, const char *field, struct version_spec *ret,
 		      struct rb_err *err)
 {
-	struct version_spec sp = { .op = VERSION_OP_EQ };
+	struct version_spec sp = {.op = VERSION_OP_EQ};
 	const char *v;
 	size_t oplen = 0, vlen;
 	int op, r;
 
 	if (len >= 3 && memcmp(s, "===", 3) == 0)
-		return spec_fail(err, field, s, len, "arbitrary equality (===) is not accepted, use ==");
+		return spec_fail(err, field, s, len,
+				 "arbitrary equality (===) is not accepted, use ==");
 	op = scan_op(s, len, &oplen);
 	if (op < 0)
 		return spec_fail(err, field, s, len,
@@ -754,7 +758,8 @@ static int parse_spec(const char *s, size_t len, const char *field, struct versi
 	vlen = len - oplen;
 	trim(&v, &vlen);
 	if (vlen == 0)
-		return spec_fail(err, field, s, len, "a version must follow the operator, as in >=1.0");
+		return spec_fail(err, field, s, len,
+				 "a version must follow the operator, as in >=1.0");
 	if (vlen > 2 && memcmp(v + vlen - 2, ".*", 2) == 0) {
 		sp.wildcard = true;
 		vlen -= 2;
@@ -769,10 +774,10 @@ static int parse_spec(const char *s, size_t len, const char *field, struct versi
 	return 0;
 }
 
-static int parse_specset(const char *s, size_t len, const char *field,
-			 struct version_specset *ret, struct rb_err *err)
+static int parse_specset(const char *s, size_t len, const char *field, struct version_specset *ret,
+			 struct rb_err *err)
 {
-	struct version_specset set = { .nspecs = 0 };
+	struct version_specset set = {.nspecs = 0};
 	size_t start = 0;
 	int r;
 
@@ -787,7 +792,8 @@ static int parse_specset(const char *s, size_t len, const char *field,
 		trim(&clause, &clen);
 		if (clen == 0)
 			return rb_fail(err, RB_FAULT_REQUEST, 0, REQUIREMENT_CODE_SPECIFIER, field,
-				       "version specifiers \"%.*s\" have an empty clause; separate clauses with single commas, as in >=1.0,<2",
+				       "version specifiers \"%.*s\" have an empty clause; separate "
+				       "clauses with single commas, as in >=1.0,<2",
 				       (int)len, s);
 		if (set.nspecs == VERSION_MAX_SPECIFIERS)
 			return rb_fail(err, RB_FAULT_REQUEST, 0, REQUIREMENT_CODE_SPECIFIER, field,
@@ -834,7 +840,7 @@ int version_specset_format(const struct version_specset *set, char *out, size_t 
  */
 
 static int refuse(struct rb_err *err, const char *code, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int refuse(struct rb_err *err, const char *code, const char *field, const char *fmt, ...)
 {
@@ -855,7 +861,8 @@ static int screen_control(const char *s, const char *field, struct rb_err *err)
 
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return refuse(err, REQUIREMENT_CODE_INVALID, field,
-				      "dependency contains the control character 0x%02x at byte %zu; only printable ASCII is accepted",
+				      "dependency contains the control character 0x%02x at byte "
+				      "%zu; only printable ASCII is accepted",
 				      c, i);
 	}
 	return 0;
@@ -874,8 +881,8 @@ static bool has_url(const char *s)
 /* pip reads "x.whl" or "pkg-1.0.tar.gz" as a file, so those are paths too. */
 static bool has_path(const char *s)
 {
-	static const char *const archives[] = { ".whl", ".zip", ".tar", ".tgz", ".gz",
-						".bz2", ".xz", ".egg" };
+	static const char *const archives[] = {".whl", ".zip", ".tar", ".tgz",
+					       ".gz",  ".bz2", ".xz",  ".egg"};
 	const char *p = skip_ws(s);
 	size_t len = strlen(p);
 
@@ -903,10 +910,10 @@ static const struct foreign {
 	bool (*found)(const char *s);
 	const char *what;
 } foreign[] = {
-	{ has_marker, "an environment marker (;)" },
-	{ has_url, "a URL (@ or :)" },
-	{ has_path, "a file path or archive" },
-	{ has_option, "a pip option (-)" },
+    {has_marker, "an environment marker (;)"},
+    {has_url, "a URL (@ or :)"},
+    {has_path, "a file path or archive"},
+    {has_option, "a pip option (-)"},
 };
 
 static int screen_foreign(const char *s, const char *field, struct rb_err *err)
@@ -914,7 +921,10 @@ static int screen_foreign(const char *s, const char *field, struct rb_err *err)
 	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
 		if (foreign[i].found(s))
 			return refuse(err, REQUIREMENT_CODE_INVALID, field,
-				      "dependency \"%s\" is refused because it contains %s: environment markers, URLs, file paths and pip options are not accepted, only a package name with optional [extras] and version specifiers such as " EXAMPLE,
+				      "dependency \"%s\" is refused because it contains %s: "
+				      "environment markers, URLs, file paths and pip options are "
+				      "not accepted, only a package name with optional [extras] "
+				      "and version specifiers such as " EXAMPLE,
 				      s, foreign[i].what);
 	return 0;
 }
@@ -929,11 +939,14 @@ static int screen_charset(const char *s, const char *field, struct rb_err *err)
 
 		if (c >= 0x80)
 			return refuse(err, REQUIREMENT_CODE_INVALID, field,
-				      "dependency contains the non-ASCII byte 0x%02x at byte %zu; package names and versions are ASCII, as in " EXAMPLE,
+				      "dependency contains the non-ASCII byte 0x%02x at byte %zu; "
+				      "package names and versions are ASCII, as in " EXAMPLE,
 				      c, i);
 		if (!strchr(allowed, c))
 			return refuse(err, REQUIREMENT_CODE_INVALID, field,
-				      "dependency \"%s\" contains '%c', which is not allowed; a dependency is a package name with optional [extras] and version specifiers such as " EXAMPLE,
+				      "dependency \"%s\" contains '%c', which is not allowed; a "
+				      "dependency is a package name with optional [extras] and "
+				      "version specifiers such as " EXAMPLE,
 				      s, c);
 	}
 	return 0;
@@ -945,20 +958,22 @@ static int screen_size(const char *s, const char *field, struct rb_err *err)
 
 	if (len > REQUIREMENT_MAX_LEN)
 		return refuse(err, REQUIREMENT_CODE_TOO_LONG, field,
-			      "dependency is longer than %d bytes; give just a package name with optional [extras] and version specifiers",
+			      "dependency is longer than %d bytes; give just a package name with "
+			      "optional [extras] and version specifiers",
 			      REQUIREMENT_MAX_LEN);
 	if (*skip_ws(s ? s : "") == '\0')
-		return refuse(err, REQUIREMENT_CODE_INVALID, field,
-			      "dependency is empty; give a package name such as \"numpy\" or " EXAMPLE);
+		return refuse(
+		    err, REQUIREMENT_CODE_INVALID, field,
+		    "dependency is empty; give a package name such as \"numpy\" or " EXAMPLE);
 	return 0;
 }
 
 /* In this order: size first so later checks may scan, control bytes before echoing. */
 static int (*const screens[])(const char *s, const char *field, struct rb_err *err) = {
-	screen_size,
-	screen_control,
-	screen_foreign,
-	screen_charset,
+    screen_size,
+    screen_control,
+    screen_foreign,
+    screen_charset,
 };
 
 static int screen(const char *s, const char *field, struct rb_err *err)
@@ -981,14 +996,17 @@ static int parse_name(const char **p, const char *s, const char *field, struct r
 
 	if (n == 0)
 		return refuse(err, REQUIREMENT_CODE_NAME, field,
-			      "dependency \"%s\" does not start with a package name; write it as name, name[extra] or name>=1.0",
+			      "dependency \"%s\" does not start with a package name; write it as "
+			      "name, name[extra] or name>=1.0",
 			      s);
 	memcpy(req->name_orig, *p, n);
 	req->name_orig[n] = '\0';
 	if (!requirement_valid_name(req->name_orig))
-		return refuse(err, REQUIREMENT_CODE_NAME, field,
-			      "\"%s\" in dependency \"%s\" is not a valid package name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
-			      req->name_orig, s);
+		return refuse(
+		    err, REQUIREMENT_CODE_NAME, field,
+		    "\"%s\" in dependency \"%s\" is not a valid package name: use letters, digits, "
+		    "'-', '_' and '.', starting and ending with a letter or digit",
+		    req->name_orig, s);
 	requirement_normalize_name(req->name_orig, req->name, sizeof(req->name));
 	*p += n;
 	return 0;
@@ -997,7 +1015,8 @@ static int parse_name(const char **p, const char *s, const char *field, struct r
 static int extras_syntax(const char *s, const char *field, struct rb_err *err)
 {
 	return refuse(err, REQUIREMENT_CODE_NAME, field,
-		      "extras in dependency \"%s\" must be names separated by commas inside [], as in requests[socks,security]",
+		      "extras in dependency \"%s\" must be names separated by commas inside [], as "
+		      "in requests[socks,security]",
 		      s);
 }
 
@@ -1013,9 +1032,11 @@ static int parse_extra(const char **p, const char *s, const char *field, struct 
 	orig[n] = '\0';
 	*p += n;
 	if (!requirement_valid_name(orig))
-		return refuse(err, REQUIREMENT_CODE_NAME, field,
-			      "extra \"%s\" in dependency \"%s\" is not a valid name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
-			      orig, s);
+		return refuse(
+		    err, REQUIREMENT_CODE_NAME, field,
+		    "extra \"%s\" in dependency \"%s\" is not a valid name: use letters, digits, "
+		    "'-', '_' and '.', starting and ending with a letter or digit",
+		    orig, s);
 	/* PEP 685: extras compare normalised, so "Foo_Bar" and "foo-bar" are one */
 	requirement_normalize_name(orig, norm, sizeof(norm));
 	for (size_t i = 0; i < req->nextras; i++)
@@ -1068,25 +1089,29 @@ static int parse_versionspec(const char *p, const char *s, const char *field,
 	if (*p == '(') {
 		if (p[len - 1] != ')')
 			return refuse(err, REQUIREMENT_CODE_INVALID, field,
-				      "dependency \"%s\" has an unclosed parenthesis; write name (>=1.0) or name>=1.0",
+				      "dependency \"%s\" has an unclosed parenthesis; write name "
+				      "(>=1.0) or name>=1.0",
 				      s);
 		p++;
 		len -= 2;
 		trim(&p, &len);
 		if (len == 0)
 			return refuse(err, REQUIREMENT_CODE_SPECIFIER, field,
-				      "dependency \"%s\" has empty parentheses; put version specifiers inside, as in name (>=1.0)",
+				      "dependency \"%s\" has empty parentheses; put version "
+				      "specifiers inside, as in name (>=1.0)",
 				      s);
 		return parse_specset(p, len, field, ret, err);
 	}
 	if (strchr("<>=!~", *p))
 		return parse_specset(p, len, field, ret, err);
 	if (is_digit(*p))
-		return refuse(err, REQUIREMENT_CODE_SPECIFIER, field,
-			      "the version in dependency \"%s\" needs an operator before it, as in name==1.0",
-			      s);
+		return refuse(
+		    err, REQUIREMENT_CODE_SPECIFIER, field,
+		    "the version in dependency \"%s\" needs an operator before it, as in name==1.0",
+		    s);
 	return refuse(err, REQUIREMENT_CODE_INVALID, field,
-		      "dependency \"%s\" has \"%.*s\" after the package name where version specifiers or [extras] were expected, as in " EXAMPLE,
+		      "dependency \"%s\" has \"%.*s\" after the package name where version "
+		      "specifiers or [extras] were expected, as in " EXAMPLE,
 		      s, (int)len, p);
 }
 
@@ -1107,10 +1132,9 @@ static int screen_canonical(const struct requirement *req, const char *s, const 
 	return screen(canon, field, err);
 }
 
-int requirement_parse(const char *s, const char *field, struct requirement *ret,
-		      struct rb_err *err)
+int requirement_parse(const char *s, const char *field, struct requirement *ret, struct rb_err *err)
 {
-	struct requirement req = { .nextras = 0 };
+	struct requirement req = {.nextras = 0};
 	const char *p;
 	int r;
 
@@ -1162,7 +1186,8 @@ int version_specset_parse(const char *s, const char *field, struct version_specs
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] >= 0x7f || ((unsigned char)s[i] < 0x20 && s[i] != '\t'))
 			return refuse(err, REQUIREMENT_CODE_SPECIFIER, field,
-				      "version specifiers contain the byte 0x%02x at byte %zu; only printable ASCII is accepted",
+				      "version specifiers contain the byte 0x%02x at byte %zu; "
+				      "only printable ASCII is accepted",
 				      (unsigned char)s[i], i);
 	return parse_specset(s ? s : "", len, field, ret, err);
 }

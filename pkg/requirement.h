@@ -21,10 +21,10 @@
 
 #include "err.h"
 
-#define REQUIREMENT_MAX_LEN 200	  /* bytes of a whole dependency string */
+#define REQUIREMENT_MAX_LEN    200 /* bytes of a whole dependency string */
 #define REQUIREMENT_MAX_EXTRAS 8
-#define VERSION_MAX_RELEASE 16	  /* release segments: 1.2.3 has three */
-#define VERSION_MAX_LOCAL 64	  /* bytes of a local label with its NUL */
+#define VERSION_MAX_RELEASE    16 /* release segments: 1.2.3 has three */
+#define VERSION_MAX_LOCAL      64 /* bytes of a local label with its NUL */
 #define VERSION_MAX_SPECIFIERS 16 /* clauses in one specifier set */
 /*
  * A buffer this size always holds requirement_format()'s result: the
@@ -34,10 +34,10 @@
 #define REQUIREMENT_FORMAT_MAX 512
 
 /* Stable error codes of requirement_parse() and version_specset_parse(). */
-#define REQUIREMENT_CODE_INVALID "invalid_dependency"
-#define REQUIREMENT_CODE_NAME "invalid_dependency_name"
+#define REQUIREMENT_CODE_INVALID   "invalid_dependency"
+#define REQUIREMENT_CODE_NAME	   "invalid_dependency_name"
 #define REQUIREMENT_CODE_SPECIFIER "invalid_version_specifier"
-#define REQUIREMENT_CODE_TOO_LONG "dependency_too_long"
+#define REQUIREMENT_CODE_TOO_LONG  "dependency_too_long"
 
 enum version_pre {
 	VERSION_PRE_NONE = 0,

@@ -50,8 +50,8 @@ static const char *exit_status(const char *tail, size_t n)
 	return "error";
 }
 
-void response_classify(int wait_status, bool timed_out, const char *err_tail,
-		       size_t err_len, int *ret_exit_code, const char **ret_status)
+void response_classify(int wait_status, bool timed_out, const char *err_tail, size_t err_len,
+		       int *ret_exit_code, const char **ret_status)
 {
 	size_t keep = err_len < 2048 ? err_len : 2048;
 	const char *tail = err_tail + err_len - keep;
@@ -71,8 +71,7 @@ void response_classify(int wait_status, bool timed_out, const char *err_tail,
 /* Bytes the JSON escape of @c takes (1, 2 or 6). */
 static size_t escaped_len(unsigned char c)
 {
-	if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
-	    c == '\f')
+	if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f')
 		return 2;
 	return c < 0x20 || c == 0x7f ? 6 : 1;
 }
@@ -83,14 +82,29 @@ static size_t escape_one(unsigned char c, char *out)
 	const char *simple = NULL;
 
 	switch (c) {
-	case '"': simple = "\\\""; break;
-	case '\\': simple = "\\\\"; break;
-	case '\n': simple = "\\n"; break;
-	case '\r': simple = "\\r"; break;
-	case '\t': simple = "\\t"; break;
-	case '\b': simple = "\\b"; break;
-	case '\f': simple = "\\f"; break;
-	default: break;
+	case '"':
+		simple = "\\\"";
+		break;
+	case '\\':
+		simple = "\\\\";
+		break;
+	case '\n':
+		simple = "\\n";
+		break;
+	case '\r':
+		simple = "\\r";
+		break;
+	case '\t':
+		simple = "\\t";
+		break;
+	case '\b':
+		simple = "\\b";
+		break;
+	case '\f':
+		simple = "\\f";
+		break;
+	default:
+		break;
 	}
 	if (simple) {
 		memcpy(out, simple, 2);
@@ -262,7 +276,8 @@ static bool fill(cJSON *root, const struct run_outcome *o)
 	    !add_raw_string(root, "stderr", o->err, o->err_len) ||
 	    !add_artifacts(root, o->artifacts) ||
 	    !cJSON_AddStringToObject(root, "status", o->status) ||
-	    !cJSON_AddNumberToObject(root, "duration_ms", (double)(long long)(o->duration_ms + 0.5)))
+	    !cJSON_AddNumberToObject(root, "duration_ms",
+				     (double)(long long)(o->duration_ms + 0.5)))
 		return false;
 	trunc = cJSON_AddObjectToObject(root, "truncated");
 	if (!trunc || !cJSON_AddBoolToObject(trunc, "stdout", o->out_truncated) ||

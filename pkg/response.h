@@ -32,8 +32,8 @@ struct run_outcome {
  * for a timeout) and its status word.  @err_tail is the end of its stderr,
  * read to tell a MemoryError or a full file-size limit from other failures.
  */
-void response_classify(int wait_status, bool timed_out, const char *err_tail,
-		       size_t err_len, int *ret_exit_code, const char **ret_status);
+void response_classify(int wait_status, bool timed_out, const char *err_tail, size_t err_len,
+		       int *ret_exit_code, const char **ret_status);
 
 /* The ran-response as one line of JSON (malloc'd), or NULL on ENOMEM. */
 char *response_build(const struct run_outcome *o);

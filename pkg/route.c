@@ -24,7 +24,7 @@
 /* The envelope's JSON pre-pass (the host adds Metadata: allow it room). */
 #define ENVELOPE_MAX_DEPTH  64
 #define ENVELOPE_MAX_VALUES 100000
-#define QUERY_VALUE_MAX	     64
+#define QUERY_VALUE_MAX	    64
 /* An envelope's Body is a JSON string: escaping may grow the body. */
 #define ENVELOPE_GROWTH 2
 #define ENVELOPE_SLACK	(256 * 1024)
@@ -40,6 +40,7 @@ struct route_entry {
 };
 
 /* Health and the root probe stay open: the Azure host probes them bare. */
+/* clang-format off */
 static const struct route_entry routes[] = {
     {"/api/run", ROUTE_RUN, {"POST", NULL}, "POST", true},
     {"/run", ROUTE_AZURE, {"POST", NULL}, "POST", false},
@@ -47,6 +48,7 @@ static const struct route_entry routes[] = {
     {"/", ROUTE_ROOT, {"GET", "HEAD", NULL}, "GET, HEAD", false},
     {"/api/info", ROUTE_INFO, {"GET", "HEAD", NULL}, "GET, HEAD", true},
 };
+/* clang-format on */
 
 /* ---- answers ---- */
 
@@ -594,7 +596,8 @@ static int prepare_azure(const struct route_config *cfg, const struct route_requ
 		return answer_error(a, 400, &err) < 0 ? -ENOMEM : -EINVAL;
 	}
 	root = cJSON_ParseWithLength(rq->body, rq->body_len);
-	req = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "Data"), "req");
+	req =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "Data"), "req");
 	if (!cJSON_IsObject(req)) {
 		cJSON_Delete(root);
 		return bad_envelope(a, root ? "Data.req" : "the JSON envelope");

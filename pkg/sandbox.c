@@ -20,10 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)	       (sizeof(a) / sizeof((a)[0]))
 #define PROBE_SELF_TEST_FAILED 200
-#define PROBE_UID 65534
+#define PROBE_UID	       65534
 
+/* clang-format off */
 static const char *const layer_names[SANDBOX_LAYER_COUNT] = {
 	[SANDBOX_LAYER_SECCOMP] = "seccomp",	   [SANDBOX_LAYER_LANDLOCK] = "landlock",
 	[SANDBOX_LAYER_USERNS] = "userns",	   [SANDBOX_LAYER_PIDNS] = "pidns",
@@ -31,6 +32,7 @@ static const char *const layer_names[SANDBOX_LAYER_COUNT] = {
 	[SANDBOX_LAYER_UTSNS] = "utsns",	   [SANDBOX_LAYER_MOUNTNS] = "mountns",
 	[SANDBOX_LAYER_NO_NEW_PRIVS] = "no_new_privs", [SANDBOX_LAYER_UID_DROP] = "uid_drop",
 };
+/* clang-format on */
 
 const char *sandbox_layer_name(enum sandbox_layer layer)
 {
@@ -64,12 +66,14 @@ static int run_probe(int (*body)(const void *), const void *arg)
 static void record(struct sandbox_layer_cap *cap, int status, const char *what)
 {
 	cap->available = status == 0 || status == PROBE_SELF_TEST_FAILED;
-	cap->self_test = status == 0			     ? SANDBOX_SELF_TEST_OK
+	cap->self_test = status == 0			    ? SANDBOX_SELF_TEST_OK
 			 : cap->available || status >= 1000 ? SANDBOX_SELF_TEST_FAILED
 							    : SANDBOX_SELF_TEST_NOT_RUN;
 	if (status == PROBE_SELF_TEST_FAILED)
-		snprintf(cap->detail, sizeof(cap->detail), "%s: applied, but a forbidden action "
-			 "was not refused", what);
+		snprintf(cap->detail, sizeof(cap->detail),
+			 "%s: applied, but a forbidden action "
+			 "was not refused",
+			 what);
 	else if (status >= 1000)
 		snprintf(cap->detail, sizeof(cap->detail), "%s: probe killed by signal %d", what,
 			 status - 1000);
@@ -92,7 +96,7 @@ static int ns_body(const void *arg)
 static void probe_namespaces(struct sandbox_caps *caps)
 {
 	for (int k = 0; k < NS_KIND_COUNT; k++) {
-		struct ns_probe_arg arg = { (enum ns_kind)k, caps->can_setuid };
+		struct ns_probe_arg arg = {(enum ns_kind)k, caps->can_setuid};
 		struct sandbox_layer_cap *cap = &caps->layer[SANDBOX_LAYER_USERNS + k];
 		int status = run_probe(ns_body, &arg);
 
@@ -135,7 +139,7 @@ static int seccomp_body(const void *arg)
 static void probe_seccomp(struct sandbox_caps *caps)
 {
 	static struct seccomp_policy policy; /* probe runs once: not on the stack */
-	struct seccomp_policy_options opt = { .runbox_pid = getpid() };
+	struct seccomp_policy_options opt = {.runbox_pid = getpid()};
 	struct sandbox_layer_cap *cap = &caps->layer[SANDBOX_LAYER_SECCOMP];
 	struct rb_err err;
 
@@ -221,15 +225,15 @@ static bool can_restrict(const struct sandbox_plan *plan)
 static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 {
 	struct ns_options opt = {
-		.enabled = plan->cfg.enabled,
-		.allow_network = plan->cfg.allow_network,
-		.as_root = plan->caps.can_setuid,
-		.uid = geteuid(),
-		.gid = getegid(),
-		.workspace = plan->cfg.workspace,
-		.workspace_detached = plan->cfg.workspace_detached,
-		.workspace_fd = plan->cfg.workspace_fd,
-		.tmp_bytes = plan->cfg.tmp_bytes,
+	    .enabled = plan->cfg.enabled,
+	    .allow_network = plan->cfg.allow_network,
+	    .as_root = plan->caps.can_setuid,
+	    .uid = geteuid(),
+	    .gid = getegid(),
+	    .workspace = plan->cfg.workspace,
+	    .workspace_detached = plan->cfg.workspace_detached,
+	    .workspace_fd = plan->cfg.workspace_fd,
+	    .tmp_bytes = plan->cfg.tmp_bytes,
 	};
 	int r;
 
@@ -243,7 +247,8 @@ static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 	 * would cost about a millisecond per run (and a mountinfo parse) for
 	 * no further protection.  Without Landlock it is what enforces it.
 	 */
-	opt.readonly_remounts = !(can_restrict(plan) && usable(&plan->caps, SANDBOX_LAYER_LANDLOCK));
+	opt.readonly_remounts =
+	    !(can_restrict(plan) && usable(&plan->caps, SANDBOX_LAYER_LANDLOCK));
 	r = ns_plan_prepare(&plan->ns, &opt, err);
 	if (r < 0)
 		return r;
@@ -254,16 +259,15 @@ static int prepare_namespaces(struct sandbox_plan *plan, struct rb_err *err)
 	return 0;
 }
 
-
 static int prepare_landlock(struct sandbox_plan *plan, struct rb_err *err)
 {
 	struct landlock_options opt = {
-		.workspace = plan->cfg.workspace,
-		.workspace_detached = plan->cfg.workspace_detached,
-		.workspace_fd = plan->cfg.workspace_fd,
-		.python = plan->cfg.python,
-		.allow_network = plan->cfg.allow_network,
-		.private_mounts = (plan->clone_flags & CLONE_NEWNS) != 0,
+	    .workspace = plan->cfg.workspace,
+	    .workspace_detached = plan->cfg.workspace_detached,
+	    .workspace_fd = plan->cfg.workspace_fd,
+	    .python = plan->cfg.python,
+	    .allow_network = plan->cfg.allow_network,
+	    .private_mounts = (plan->clone_flags & CLONE_NEWNS) != 0,
 	};
 	int r;
 
@@ -294,8 +298,10 @@ static int build_seccomp(struct sandbox_plan *plan, const struct seccomp_policy_
 	snprintf(name, sizeof(name), "seccomp-%d%d.cache", opt->allow_network, opt->ipc_namespace);
 	snprintf(key, sizeof(key), "%s size=%zu", plan->cfg.cache_key ? plan->cfg.cache_key : "",
 		 sizeof(plan->seccomp));
-	if (shared && state_cache_load(plan->cfg.cache_fd, name, key, &plan->seccomp,
-				       sizeof(plan->seccomp)) && plan->seccomp.ready)
+	if (shared &&
+	    state_cache_load(plan->cfg.cache_fd, name, key, &plan->seccomp,
+			     sizeof(plan->seccomp)) &&
+	    plan->seccomp.ready)
 		return 0;
 	r = seccomp_policy_build(&plan->seccomp, opt, err);
 	if (r >= 0 && shared)
@@ -307,9 +313,9 @@ static int build_seccomp(struct sandbox_plan *plan, const struct seccomp_policy_
 static int prepare_seccomp(struct sandbox_plan *plan, struct rb_err *err)
 {
 	struct seccomp_policy_options opt = {
-		.allow_network = plan->cfg.allow_network,
-		.pid_namespace = (plan->clone_flags & CLONE_NEWPID) != 0,
-		.ipc_namespace = (plan->clone_flags & CLONE_NEWIPC) != 0,
+	    .allow_network = plan->cfg.allow_network,
+	    .pid_namespace = (plan->clone_flags & CLONE_NEWPID) != 0,
+	    .ipc_namespace = (plan->clone_flags & CLONE_NEWIPC) != 0,
 	};
 	int r;
 
@@ -564,7 +570,7 @@ cJSON *sandbox_plan_to_json(const struct sandbox_plan *plan)
 
 static const char *self_test_name(enum sandbox_self_test t)
 {
-	static const char *const names[] = { "not_run", "ok", "failed" };
+	static const char *const names[] = {"not_run", "ok", "failed"};
 
 	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "?";
 }

@@ -28,7 +28,7 @@
 #include "seccomp_policy.h"
 
 #define SANDBOX_MAX_READ_PATHS LANDLOCK_MAX_EXTRA_PATHS
-#define SANDBOX_MAX_KEEP_FDS 4
+#define SANDBOX_MAX_KEEP_FDS   4
 
 struct sandbox_config {
 	bool enabled;	    /* false only with RUNBOX_SANDBOX=off (benchmarks) */
@@ -44,8 +44,8 @@ struct sandbox_config {
 	 */
 	bool workspace_detached;
 	int workspace_fd;
-	const char *python;    /* absolute path of the interpreter */
-	size_t tmp_bytes;      /* size cap of a private /tmp, when one is mounted */
+	const char *python; /* absolute path of the interpreter */
+	size_t tmp_bytes;   /* size cap of a private /tmp, when one is mounted */
 	/* more read-only directories (e.g. the dependency cache), NULL ends;
 	 * read at prepare time only */
 	const char *read_paths[SANDBOX_MAX_READ_PATHS];

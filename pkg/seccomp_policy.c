@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define LOW32 0xffffffffULL
+#define LOW32	      0xffffffffULL
 
 /*
  * Allowed without conditions.  Not here, so failing with EPERM: ptrace,
@@ -45,6 +45,7 @@
  * seccomp, statmount/listmount, sync/syncfs, inotify (Landlock does not
  * check watches: it would show activity in directories the program cannot read).
  */
+/* clang-format off */
 static const char *const allowed[] = {
 	/* files and directories */
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
@@ -89,8 +90,10 @@ static const char *const allowed[] = {
 	"getsockname", "getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
 	"recvmmsg", "shutdown", "getsockopt", "setsockopt",
 };
+/* clang-format on */
 
 /* Newer than libseccomp 2.5's tables: x86_64 numbers. */
+/* clang-format off */
 static const int allowed_numbers[] = {
 	449, /* futex_waitv */
 	451, /* cachestat */
@@ -101,37 +104,42 @@ static const int allowed_numbers[] = {
 	456, /* futex_requeue */
 	462, /* mseal */
 };
+/* clang-format on */
 
 /*
  * SysV IPC and POSIX message queues: only when the run has its own ipc
  * namespace, where they die with it; in the host's they would outlive the
  * run and be seen by the next one.
  */
+/* clang-format off */
 static const char *const sysv_ipc[] = {
 	"shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
 	"msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
 	"mq_timedreceive", "mq_notify", "mq_getsetattr",
 };
+/* clang-format on */
 
 /* clone() may not create namespaces or reparent the child to escape the tree. */
-#define CLONE_FORBIDDEN                                                                   \
-	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |      \
+#define CLONE_FORBIDDEN                                                                            \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
 	 CLONE_NEWPID | CLONE_NEWNET | CLONE_PARENT)
 
 /* fcntl commands that redirect SIGIO/SIGURG to a chosen process. */
-static const unsigned fcntl_denied[] = { F_SETOWN, F_SETSIG, F_SETOWN_EX };
+static const unsigned fcntl_denied[] = {F_SETOWN, F_SETSIG, F_SETOWN_EX};
 
 /* ioctl requests that push input into a terminal, change its discipline, or
  * steal or hang up a console, and the socket twins of F_SETOWN. */
+/* clang-format off */
 static const unsigned ioctl_denied[] = {
 	TIOCSTI, TIOCLINUX, TIOCSETD, TIOCCONS, TIOCSCTTY, TIOCVHANGUP, TIOCSIG,
 	TIOCSPGRP, FIOSETOWN, SIOCSPGRP,
 };
+/* clang-format on */
 
 static int fail_seccomp(struct rb_err *err, int r, const char *what)
 {
-	return rb_fail(err, RB_FAULT_INTERNAL, -r, "internal_error", NULL,
-		       "seccomp: %s: %s", what, strerror(-r));
+	return rb_fail(err, RB_FAULT_INTERNAL, -r, "internal_error", NULL, "seccomp: %s: %s", what,
+		       strerror(-r));
 }
 
 static int add_allowed(scmp_filter_ctx ctx, const struct seccomp_policy_options *opt,
@@ -158,7 +166,8 @@ static int add_allowed(scmp_filter_ctx ctx, const struct seccomp_policy_options 
 		n++;
 	}
 	for (size_t i = 0; opt->ipc_namespace && i < ARRAY_SIZE(sysv_ipc); i++) {
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_syscall_resolve_name(sysv_ipc[i]), 0);
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, seccomp_syscall_resolve_name(sysv_ipc[i]),
+				     0);
 		if (r < 0)
 			return fail_seccomp(err, r, sysv_ipc[i]);
 		n++;
@@ -176,18 +185,18 @@ static int add_conditional(scmp_filter_ctx ctx, struct rb_err *err)
 		struct scmp_arg_cmp cmp;
 		uint32_t action;
 	} rules[] = {
-		{ "clone", SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_FORBIDDEN, 0),
-		  SCMP_ACT_ALLOW },
-		{ "prlimit64", SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, 0),
-		  SCMP_ACT_ALLOW },
-		{ "personality", SCMP_SYS(personality),
-		  SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, 0xffffffffULL), SCMP_ACT_ALLOW },
-		{ "personality", SCMP_SYS(personality), SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, 0),
-		  SCMP_ACT_ALLOW },
-		{ "mknod", SCMP_SYS(mknod), SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFIFO),
-		  SCMP_ACT_ALLOW },
-		{ "mknodat", SCMP_SYS(mknodat), SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFIFO),
-		  SCMP_ACT_ALLOW },
+	    {"clone", SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_FORBIDDEN, 0),
+	     SCMP_ACT_ALLOW},
+	    {"prlimit64", SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, 0),
+	     SCMP_ACT_ALLOW},
+	    {"personality", SCMP_SYS(personality),
+	     SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, 0xffffffffULL), SCMP_ACT_ALLOW},
+	    {"personality", SCMP_SYS(personality), SCMP_A0(SCMP_CMP_MASKED_EQ, LOW32, 0),
+	     SCMP_ACT_ALLOW},
+	    {"mknod", SCMP_SYS(mknod), SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFIFO),
+	     SCMP_ACT_ALLOW},
+	    {"mknodat", SCMP_SYS(mknodat), SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFIFO),
+	     SCMP_ACT_ALLOW},
 	};
 	int r;
 
@@ -206,7 +215,7 @@ static int add_conditional(scmp_filter_ctx ctx, struct rb_err *err)
 
 static int deny_value(scmp_filter_ctx ctx, int nr, unsigned arg, uint64_t value, int errnum)
 {
-	struct scmp_arg_cmp cmp = { arg, SCMP_CMP_MASKED_EQ, LOW32, value & LOW32 };
+	struct scmp_arg_cmp cmp = {arg, SCMP_CMP_MASKED_EQ, LOW32, value & LOW32};
 
 	return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(errnum), nr, 1, &cmp);
 }
@@ -220,7 +229,7 @@ static int deny_value(scmp_filter_ctx ctx, int nr, unsigned arg, uint64_t value,
  */
 static int deny_signals(scmp_filter_ctx ctx, const struct seccomp_policy_options *opt)
 {
-	int64_t pids[5] = { -1, 1, 0, 0, 0 };
+	int64_t pids[5] = {-1, 1, 0, 0, 0};
 	size_t n = 2;
 	int r;
 
@@ -448,7 +457,7 @@ unlock:
 
 static int load_one(const struct sock_filter *insns, unsigned short len)
 {
-	struct sock_fprog prog = { .len = len, .filter = (struct sock_filter *)insns };
+	struct sock_fprog prog = {.len = len, .filter = (struct sock_filter *)insns};
 
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
@@ -464,10 +473,9 @@ static void retarget_eperm(struct seccomp_policy *policy, bool notify)
 			policy->insns[i].k = notify ? SECCOMP_RET_USER_NOTIF : eperm;
 }
 
-int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener,
-			       struct rb_err *err)
+int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener, struct rb_err *err)
 {
-	struct sock_fprog prog = { .len = policy->n_allow, .filter = policy->insns };
+	struct sock_fprog prog = {.len = policy->n_allow, .filter = policy->insns};
 	long fd;
 
 	*ret_listener = -1;
@@ -476,8 +484,7 @@ int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener,
 	if (load_one(&policy->insns[policy->n_allow], policy->n_deny_args) < 0)
 		return rb_fail_sys(err, errno, "seccomp: load the argument filter");
 	retarget_eperm(policy, true);
-	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-		     &prog);
+	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (fd >= 0) {
 		*ret_listener = (int)fd;
 		return 0;
@@ -502,26 +509,26 @@ int seccomp_policy_load(const struct seccomp_policy *policy, struct rb_err *err)
 }
 
 /* Allow system call @nr, else fall through to the next test. */
-#define ALLOW_NR(nr)                                                                 \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),                              \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define ALLOW_NR(nr)                                                                               \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),                                           \
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
 int seccomp_policy_load_init(struct rb_err *err)
 {
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		/* x32 numbers carry bit 30: they match none of these. */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		ALLOW_NR(__NR_poll),
-		ALLOW_NR(__NR_wait4),
-		ALLOW_NR(__NR_ioctl),
-		ALLOW_NR(__NR_write),
-		ALLOW_NR(__NR_close_range),
-		ALLOW_NR(__NR_exit_group),
-		ALLOW_NR(__NR_exit),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	    /* x32 numbers carry bit 30: they match none of these. */
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    ALLOW_NR(__NR_poll),
+	    ALLOW_NR(__NR_wait4),
+	    ALLOW_NR(__NR_ioctl),
+	    ALLOW_NR(__NR_write),
+	    ALLOW_NR(__NR_close_range),
+	    ALLOW_NR(__NR_exit_group),
+	    ALLOW_NR(__NR_exit),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
 
 	if (load_one(f, (unsigned short)(sizeof(f) / sizeof(f[0]))) < 0)

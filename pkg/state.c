@@ -31,7 +31,8 @@ int state_dir_open(const char *path, int *ret_fd, struct rb_err *err)
 		close(fd);
 		return rb_fail(err, RB_FAULT_INTERNAL, EPERM, "invalid_config", "RUNBOX_STATE_DIR",
 			       "The state directory '%s' must belong to uid %u with mode 0700; "
-			       "remove it or set RUNBOX_STATE_DIR.", path, (unsigned)geteuid());
+			       "remove it or set RUNBOX_STATE_DIR.",
+			       path, (unsigned)geteuid());
 	}
 	*ret_fd = fd;
 	return 0;
@@ -68,8 +69,7 @@ int state_cache_load(int dirfd, const char *name, const char *key, void *buf, si
 	return ok;
 }
 
-int state_cache_store(int dirfd, const char *name, const char *key, const void *buf,
-		      size_t size)
+int state_cache_store(int dirfd, const char *name, const char *key, const void *buf, size_t size)
 {
 	char tmp[128], head[256];
 	size_t hl = (size_t)snprintf(head, sizeof(head), CACHE_MAGIC "%s\n", key);

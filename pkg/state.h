@@ -24,8 +24,7 @@ int state_dir_open(const char *path, int *ret_fd, struct rb_err *err);
  * @size bytes exists, 0 otherwise.  state_cache_store writes atomically.
  */
 int state_cache_load(int dirfd, const char *name, const char *key, void *buf, size_t size);
-int state_cache_store(int dirfd, const char *name, const char *key, const void *buf,
-		      size_t size);
+int state_cache_store(int dirfd, const char *name, const char *key, const void *buf, size_t size);
 void state_cache_drop(int dirfd, const char *name);
 
 /* The kernel's boot id, so that caches die with the boot. */

@@ -95,7 +95,7 @@ static void print_line(const char *json)
 int stdin_mode_run(struct executor *ex)
 {
 	size_t cap = ex->cfg.limits.max_body_bytes, len = 0;
-	struct rb_err err = { 0 };
+	struct rb_err err = {0};
 	char *body = NULL, *json = NULL;
 	int over = 0, r;
 

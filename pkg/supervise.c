@@ -132,10 +132,10 @@ static nfds_t poll_set(struct loop *s, struct pollfd *p)
 {
 	nfds_t n = 0;
 
-	p[n++] = (struct pollfd){ .fd = s->l->stdout_fd, .events = POLLIN };
-	p[n++] = (struct pollfd){ .fd = s->l->stderr_fd, .events = POLLIN };
-	p[n++] = (struct pollfd){ .fd = s->l->stdin_fd, .events = POLLOUT };
-	p[n++] = (struct pollfd){ .fd = s->exited ? -1 : s->l->pidfd, .events = POLLIN };
+	p[n++] = (struct pollfd){.fd = s->l->stdout_fd, .events = POLLIN};
+	p[n++] = (struct pollfd){.fd = s->l->stderr_fd, .events = POLLIN};
+	p[n++] = (struct pollfd){.fd = s->l->stdin_fd, .events = POLLOUT};
+	p[n++] = (struct pollfd){.fd = s->exited ? -1 : s->l->pidfd, .events = POLLIN};
 	return n;
 }
 
@@ -202,7 +202,7 @@ static void loop_run(struct loop *s)
 int supervise_run(struct launched *l, const struct supervise_opts *opts,
 		  struct supervise_result *ret, struct rb_err *err)
 {
-	struct loop s = { .l = l, .o = opts, .res = ret };
+	struct loop s = {.l = l, .o = opts, .res = ret};
 	double start = supervise_now();
 	int r;
 

@@ -25,7 +25,7 @@ struct supervise_opts {
 	size_t max_output_bytes;
 	const char *stdin_data;
 	size_t stdin_len;
-	bool kill_uid;	/* the tree runs under its own uid: kill everything of it */
+	bool kill_uid; /* the tree runs under its own uid: kill everything of it */
 	/*
 	 * The pid is a pid namespace's init: once it is reaped the kernel has
 	 * killed and reaped everything in the namespace, and nothing of the
@@ -44,7 +44,7 @@ struct supervise_opts {
 };
 
 struct supervise_result {
-	int wait_status;     /* of the program's main process */
+	int wait_status; /* of the program's main process */
 	bool timed_out;
 	double duration_ms;
 	struct capture out, err;

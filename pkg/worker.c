@@ -222,7 +222,9 @@ static int receive(int sock, struct spawn_msg *m, int *ret_body, int *ret_out)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {m, sizeof(*m)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *cm;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
@@ -375,7 +377,9 @@ static int send_request(const struct spawn_msg *m, int body_fd, int out)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {(void *)m, sizeof(*m)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	int fds[2] = {body_fd, out};

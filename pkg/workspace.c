@@ -36,8 +36,7 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 /* Make a directory below @dirfd and give it to the program when asked. */
-static int make_dir(const struct workspace *ws, int dirfd, const char *name, mode_t mode,
-		    bool give)
+static int make_dir(const struct workspace *ws, int dirfd, const char *name, mode_t mode, bool give)
 {
 	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
 		return -errno;
@@ -72,8 +71,8 @@ static int open_parent(const struct workspace *ws, int base, const char *path, b
 	return fd;
 }
 
-static int write_file(const struct workspace *ws, int base, const struct request_file *f,
-		      bool give, mode_t fmode, mode_t dmode)
+static int write_file(const struct workspace *ws, int base, const struct request_file *f, bool give,
+		      mode_t fmode, mode_t dmode)
 {
 	const char *leaf;
 	int dfd = open_parent(ws, base, f->path, give, dmode, &leaf), fd, r;
@@ -92,7 +91,7 @@ static int write_file(const struct workspace *ws, int base, const struct request
 
 static int write_program(struct workspace *ws, const struct request *req, struct rb_err *err)
 {
-	struct request_file main_file = { .data = req->script, .len = req->script_len };
+	struct request_file main_file = {.data = req->script, .len = req->script_len};
 	int r;
 
 	for (size_t i = 0; i < req->n_files; i++) {
@@ -136,7 +135,7 @@ static int write_context(struct workspace *ws, const struct request *req, struct
 
 static int make_layout(struct workspace *ws, struct rb_err *err)
 {
-	static const char *const dirs[] = { "output", ".home", ".tmp" };
+	static const char *const dirs[] = {"output", ".home", ".tmp"};
 	int r;
 
 	if (ws->chown && fchown(ws->dir_fd, ws->uid, ws->gid) < 0)
@@ -146,7 +145,8 @@ static int make_layout(struct workspace *ws, struct rb_err *err)
 		if (r < 0)
 			return rb_fail_sys(err, -r, "create %s/", dirs[i]);
 	}
-	ws->output_fd = openat(ws->dir_fd, "output", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	ws->output_fd =
+	    openat(ws->dir_fd, "output", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ws->output_fd < 0)
 		return rb_fail_sys(err, errno, "open output/");
 	return 0;
@@ -207,7 +207,8 @@ bool workspace_can_detach(void)
 static int create_detached(struct workspace *ws, const char *parent, size_t bytes,
 			   struct rb_err *err)
 {
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char chars[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char rnd[6];
 	char name[7];
 	struct stat st;
@@ -253,8 +254,8 @@ static int create_dir(struct workspace *ws, const char *parent, size_t quota_byt
 }
 
 int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
-		     bool chown, uid_t uid, gid_t gid, enum workspace_kind kind,
-		     size_t quota_bytes, struct rb_err *err)
+		     bool chown, uid_t uid, gid_t gid, enum workspace_kind kind, size_t quota_bytes,
+		     struct rb_err *err)
 {
 	int r;
 

@@ -36,8 +36,8 @@ struct workspace {
  * On failure nothing is left behind.
  */
 enum workspace_kind {
-	WORKSPACE_DIR,	    /* a directory under @parent */
-	WORKSPACE_MOUNTED,  /* that directory with a tmpfs of quota_bytes on it */
+	WORKSPACE_DIR,	   /* a directory under @parent */
+	WORKSPACE_MOUNTED, /* that directory with a tmpfs of quota_bytes on it */
 	/*
 	 * A tmpfs of quota_bytes made with fsopen()/fsmount() and attached to
 	 * no directory: the run's mount namespace attaches it at a path under
@@ -49,8 +49,8 @@ enum workspace_kind {
 };
 
 int workspace_create(struct workspace *ret, const char *parent, const struct request *req,
-		     bool chown, uid_t uid, gid_t gid, enum workspace_kind kind,
-		     size_t quota_bytes, struct rb_err *err);
+		     bool chown, uid_t uid, gid_t gid, enum workspace_kind kind, size_t quota_bytes,
+		     struct rb_err *err);
 
 /* Whether this kernel and privilege can make a WORKSPACE_DETACHED tmpfs. */
 bool workspace_can_detach(void);

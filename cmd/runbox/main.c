@@ -34,29 +34,29 @@
 extern char **environ;
 
 static const char usage[] =
-	"usage: runbox                    auto: the Lambda loop when AWS_LAMBDA_RUNTIME_API is set,\n"
-	"                                 the HTTP server when FUNCTIONS_CUSTOMHANDLER_PORT is,\n"
-	"                                 else stdin\n"
-	"       runbox stdin              read one JSON request on stdin, answer one JSON line\n"
-	"       runbox lambda             serve AWS Lambda invocations (the Runtime API loop)\n"
-	"       runbox mcp                an MCP server on stdin/stdout (tools run_python,\n"
-	"                                 run_bash, list_packages)\n"
-	"       runbox serve [--host H] [--port P]\n"
-	"                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080);\n"
-	"                                 the Azure Functions custom handler\n"
-	"       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
-	"                   FILE [-- ARGS...]\n"
-	"                                 run a local .py or .sh file the same way\n"
-	"       runbox check              report the sandbox layers this platform gives\n"
-	"       runbox bake [--lazy] WHEEL_DIR CACHE_DIR\n"
-	"                                 check the wheels of WHEEL_DIR and bake them into a\n"
-	"                                 dependency cache for RUNBOX_CACHE_DIR\n"
-	"       runbox bake --list CACHE_DIR\n"
-	"                                 print what a cache holds\n"
-	"       runbox --help | --version\n"
-	"\n"
-	"A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
-	"Configuration comes from RUNBOX_* environment variables; see README.md.\n";
+    "usage: runbox                    auto: the Lambda loop when AWS_LAMBDA_RUNTIME_API is set,\n"
+    "                                 the HTTP server when FUNCTIONS_CUSTOMHANDLER_PORT is,\n"
+    "                                 else stdin\n"
+    "       runbox stdin              read one JSON request on stdin, answer one JSON line\n"
+    "       runbox lambda             serve AWS Lambda invocations (the Runtime API loop)\n"
+    "       runbox mcp                an MCP server on stdin/stdout (tools run_python,\n"
+    "                                 run_bash, list_packages)\n"
+    "       runbox serve [--host H] [--port P]\n"
+    "                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080);\n"
+    "                                 the Azure Functions custom handler\n"
+    "       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
+    "                   FILE [-- ARGS...]\n"
+    "                                 run a local .py or .sh file the same way\n"
+    "       runbox check              report the sandbox layers this platform gives\n"
+    "       runbox bake [--lazy] WHEEL_DIR CACHE_DIR\n"
+    "                                 check the wheels of WHEEL_DIR and bake them into a\n"
+    "                                 dependency cache for RUNBOX_CACHE_DIR\n"
+    "       runbox bake --list CACHE_DIR\n"
+    "                                 print what a cache holds\n"
+    "       runbox --help | --version\n"
+    "\n"
+    "A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
+    "Configuration comes from RUNBOX_* environment variables; see README.md.\n";
 
 static const char *env_lookup(const char *name)
 {
@@ -110,8 +110,8 @@ static int cmd_check(const struct runbox_config *cfg)
 /* `runbox bake [--lazy] WHEEL_DIR CACHE_DIR` and `runbox bake --list CACHE_DIR`. */
 static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 {
-	struct bake_opts o = { .python = cfg->python, .out = stdout };
-	struct rb_err err = { 0 };
+	struct bake_opts o = {.python = cfg->python, .out = stdout};
+	struct rb_err err = {0};
 	bool list = argc == 2 && strcmp(argv[0], "--list") == 0;
 	int r;
 
