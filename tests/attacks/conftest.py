@@ -30,6 +30,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -38,6 +39,8 @@ import uuid
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+import binary_copy  # noqa: E402
 MiB = 1024 * 1024
 KiB = 1024
 MARK_NAME = "RBATTACK_MARK"
@@ -106,30 +109,15 @@ def b64(data):
     return base64.b64encode(data).decode("ascii")
 
 
-_SNAPSHOT = []
 
 
 def runbox_bin():
-    """A private copy of RUNBOX_BIN taken once per session, so that a rebuild
-    of build/runbox during the run cannot mix two binaries in one pass."""
-    if _SNAPSHOT:
-        return _SNAPSHOT[0]
-    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
-    b = b if b.is_absolute() else REPO / b
-    if not os.access(b, os.X_OK):
-        return b
-    d = tempfile.mkdtemp(prefix="rbatk-bin-", dir="/tmp")
-    os.chmod(d, 0o755)
-    copy = pathlib.Path(d) / "runbox"
-    shutil.copy2(b, copy)
-    os.chmod(copy, 0o755)
-    _SNAPSHOT.append(copy)
-    return copy
+    """A private copy of RUNBOX_BIN, executable by the unprivileged user."""
+    return binary_copy.snapshot(REPO, "rbatk-bin-")
 
 
 def pytest_unconfigure(config):
-    for c in _SNAPSHOT:
-        shutil.rmtree(c.parent, ignore_errors=True)
+    binary_copy.remove_snapshots()
 
 
 def short(resp, n=2000):

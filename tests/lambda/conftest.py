@@ -31,6 +31,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
 
+import binary_copy  # noqa: E402
 from fake_lambda_api import FakeLambdaAPI  # noqa: E402
 
 AS = os.environ.get("LAMBDA_AS", "root")
@@ -38,29 +39,19 @@ if AS not in ("root", "nobody"):
     raise RuntimeError(f"LAMBDA_AS must be root or nobody, not {AS!r}")
 NOBODY = int(os.environ.get("LAMBDA_UID", "65534"))
 MARK_NAME = "RBLAMBDA_MARK"
-_SNAPSHOT = []
+
+
+def _missing(b):
+    pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
 
 
 def runbox_bin():
     """A private copy of RUNBOX_BIN, readable by the unprivileged user."""
-    if _SNAPSHOT:
-        return _SNAPSHOT[0]
-    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
-    b = b if b.is_absolute() else REPO / b
-    if not os.access(b, os.X_OK):
-        pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
-    d = tempfile.mkdtemp(prefix="rblam-bin-", dir="/tmp")
-    os.chmod(d, 0o755)
-    copy = pathlib.Path(d) / "runbox"
-    shutil.copy2(b, copy)
-    os.chmod(copy, 0o755)
-    _SNAPSHOT.append(copy)
-    return copy
+    return binary_copy.snapshot(REPO, "rblam-bin-", missing=_missing)
 
 
 def pytest_unconfigure(config):
-    for c in _SNAPSHOT:
-        shutil.rmtree(c.parent, ignore_errors=True)
+    binary_copy.remove_snapshots()
 
 
 def _read(path):

@@ -16,6 +16,7 @@ import queue
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -23,34 +24,26 @@ import uuid
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+import binary_copy  # noqa: E402
 LATEST = "2025-11-25"
 AS = os.environ.get("MCP_AS", "root")
 if AS not in ("root", "nobody"):
     raise RuntimeError(f"MCP_AS must be root or nobody, not {AS!r}")
 NOBODY = 65534
-_SNAPSHOT = []
+
+
+def _missing(b):
+    pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
 
 
 def runbox_bin():
     """A private copy of RUNBOX_BIN, executable by the unprivileged user."""
-    if _SNAPSHOT:
-        return _SNAPSHOT[0]
-    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
-    b = b if b.is_absolute() else REPO / b
-    if not os.access(b, os.X_OK):
-        pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
-    d = tempfile.mkdtemp(prefix="rbmcp-bin-", dir="/tmp")
-    os.chmod(d, 0o755)
-    copy = pathlib.Path(d) / "runbox"
-    shutil.copy2(b, copy)
-    os.chmod(copy, 0o755)
-    _SNAPSHOT.append(copy)
-    return copy
+    return binary_copy.snapshot(REPO, "rbmcp-bin-", missing=_missing)
 
 
 def pytest_unconfigure(config):
-    for c in _SNAPSHOT:
-        shutil.rmtree(c.parent, ignore_errors=True)
+    binary_copy.remove_snapshots()
 
 
 def argv():
