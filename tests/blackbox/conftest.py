@@ -22,6 +22,7 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -29,6 +30,8 @@ import uuid
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+from leftovers import survivors, unclean_workdir  # noqa: E402
 
 MiB = 1024 * 1024
 KiB = 1024
@@ -280,25 +283,9 @@ def rb():
     os.chmod(workdir, 0o755)
     box = Runbox(workdir)
     yield box
-    problems = []
-    # 1) no process of the test survives (short grace).
-    needles = box.marks + box.watch + [box.canary]
-    deadline = time.monotonic() + 0.5
-    hits = _proc_scan(needles)
-    while hits and time.monotonic() < deadline:
-        time.sleep(0.05)
-        hits = _proc_scan(needles)
-    if hits:
-        problems.append(f"processes outlived the response: {hits}")
-        for pid, _ in hits:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    # 2) the work dir is empty.
-    left = sorted(os.listdir(workdir))
-    if left:
-        problems.append(f"work dir not cleaned: {left}")
+    # No process of the test survives (short grace), and the work dir is empty.
+    problems = survivors(_proc_scan, box.marks + box.watch + [box.canary], 0.5)
+    problems += unclean_workdir(workdir)
     shutil.rmtree(workdir, ignore_errors=True)
     if problems:
         pytest.fail("; ".join(problems))

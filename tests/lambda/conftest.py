@@ -23,7 +23,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 import pytest
@@ -32,6 +31,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
 
 import binary_copy  # noqa: E402
+from leftovers import survivors, unclean_workdir  # noqa: E402
 from fake_lambda_api import FakeLambdaAPI  # noqa: E402
 
 AS = os.environ.get("LAMBDA_AS", "root")
@@ -238,21 +238,8 @@ def check_after(box):
             problems.append(f"CANARY LEAKED into an init error: {e['body']!r}")
     if box.canary in box.logs():
         problems.append("CANARY LEAKED into runbox's log")
-    deadline = time.monotonic() + 2
-    hits = proc_scan(box.marks)
-    while hits and time.monotonic() < deadline:
-        time.sleep(0.05)
-        hits = proc_scan(box.marks)
-    if hits:
-        problems.append(f"processes outlived their invocation: {hits}")
-        for pid, _ in hits:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    left = sorted(os.listdir(box.workdir))
-    if left:
-        problems.append(f"work dir not cleaned: {left}")
+    problems += survivors(proc_scan, box.marks, 2, "their invocation")
+    problems += unclean_workdir(box.workdir)
     for m in box.marks:
         stray = files_holding(m)
         if stray:

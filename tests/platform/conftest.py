@@ -28,13 +28,15 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-import time
 import uuid
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+from leftovers import survivors, unclean_workdir  # noqa: E402
 NOBODY = 65534
 CANARY_PREFIX = "rbplatcanary"
 MARK = "RBPLAT_MARK"
@@ -262,23 +264,8 @@ def rb(plat):
         d.mkdir(mode=0o700)
         os.chown(d, NOBODY, NOBODY)
     yield box
-    problems = []
-    needles = box.marks + [CANARY_PREFIX]
-    deadline = time.monotonic() + 1.0
-    hits = proc_hits(needles)
-    while hits and time.monotonic() < deadline:
-        time.sleep(0.05)
-        hits = proc_hits(needles)
-    if hits:
-        problems.append(f"processes outlived the response: {hits}")
-        for pid, _ in hits:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    left = sorted(os.listdir(box.workdir))
-    if left:
-        problems.append(f"work dir not cleaned: {left}")
+    problems = survivors(proc_hits, box.marks + [CANARY_PREFIX], 1.0)
+    problems += unclean_workdir(box.workdir)
     shutil.rmtree(tmp, ignore_errors=True)
     if problems:
         pytest.fail(f"[{plat.name}] " + "; ".join(problems))

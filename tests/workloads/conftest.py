@@ -16,13 +16,15 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-import time
 import uuid
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "helpers"))
+from leftovers import survivors, unclean_workdir  # noqa: E402
 MARK = "RBWORK_MARK"
 
 
@@ -114,22 +116,8 @@ def rb():
     os.chmod(workdir, 0o755)
     box = Runbox(workdir)
     yield box
-    problems = []
-    deadline = time.monotonic() + 1.0
-    hits = proc_hits(box.marks + [box.canary])
-    while hits and time.monotonic() < deadline:
-        time.sleep(0.05)
-        hits = proc_hits(box.marks + [box.canary])
-    if hits:
-        problems.append(f"processes outlived the response: {hits}")
-        for pid in hits:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    left = sorted(os.listdir(workdir))
-    if left:
-        problems.append(f"work dir not cleaned: {left}")
+    problems = survivors(proc_hits, box.marks + [box.canary], 1.0)
+    problems += unclean_workdir(workdir)
     shutil.rmtree(workdir, ignore_errors=True)
     if problems:
         pytest.fail("; ".join(problems))
