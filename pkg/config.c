@@ -93,7 +93,7 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_MEMORY_BYTES", K_SIZE, LIM(mem_bytes), 16.0 * MiB, 1024.0 * GiB },
 	{ "RUNBOX_MAX_PROCS", K_UINT, LIM(nproc), 1, 100000 },
 	{ "RUNBOX_MAX_FILE_BYTES", K_SIZE, LIM(fsize_bytes), 0, 1024.0 * GiB },
-	{ "RUNBOX_MAX_OPEN_FILES", K_UINT, LIM(nofile), 16, 1048576 },
+	{ "RUNBOX_MAX_OPEN_FILES", K_UINT, LIM(nofile), 64, 1048576 },
 	{ "RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_BLAS_THREADS", K_UINT, CFG(blas_threads), 1, 1024 },
 	{ "RUNBOX_PYTHON", K_PATH, CFG(python), 0, sizeof(((struct runbox_config *)0)->python) },

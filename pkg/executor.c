@@ -123,10 +123,20 @@ static int check_required(struct executor *ex, struct rb_err *err)
 	return 0;
 }
 
-/* The work dir is inside the private /tmp a run's mount namespace mounts. */
+/*
+ * The work dir is inside the private /tmp a run's mount namespace mounts:
+ * "/tmp" or below it, with no "." or ".." component (/tmp/../var would have
+ * the child make the workspace's mount point on the host).
+ */
 static bool under_private_tmp(const char *dir)
 {
-	return strcmp(dir, "/tmp") == 0 || strncmp(dir, "/tmp/", 5) == 0;
+	if (strcmp(dir, "/tmp") != 0 && strncmp(dir, "/tmp/", 5) != 0)
+		return false;
+	for (const char *p = dir; (p = strchr(p, '/')); p++)
+		if ((p[1] == '.' && (p[2] == '/' || p[2] == '\0')) ||
+		    (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0')))
+			return false;
+	return true;
 }
 
 /*

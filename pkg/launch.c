@@ -155,6 +155,7 @@ static void child_write_report(int fd, const struct rb_err *err)
 }
 
 #define SHARED_STACK_BYTES (256 * 1024)
+#define GUARD_BYTES	   4096
 
 /*
  * Start @fn in a child that shares our memory and suspends us until it
@@ -224,10 +225,18 @@ struct child_mem {
 
 static struct child_mem *child_mem_alloc(void)
 {
-	void *m = mmap(NULL, sizeof(struct child_mem), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	struct child_mem *m = mmap(NULL, sizeof(struct child_mem), PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
-	return m == MAP_FAILED ? NULL : m;
+	if (m == MAP_FAILED)
+		return NULL;
+	/* A guard page at the low end of each stack: an overflow faults, not corrupts. */
+	if (mprotect(m->program_stack, GUARD_BYTES, PROT_NONE) < 0 ||
+	    mprotect(m->init_stack, GUARD_BYTES, PROT_NONE) < 0) {
+		munmap(m, sizeof(*m));
+		return NULL;
+	}
+	return m;
 }
 
 /*
@@ -512,6 +521,7 @@ static pid_t start_child(const struct launch_spec *spec, const struct pipes *p,
 {
 	unsigned long flags = spec->sandbox->clone_flags;
 	struct child_mem *m = child_mem_alloc();
+	bool shared = init_shares_memory(flags);
 	pid_t pid;
 	int e;
 
@@ -519,15 +529,21 @@ static pid_t start_child(const struct launch_spec *spec, const struct pipes *p,
 	if (!m)
 		return -1;
 	m->arg = (struct child_arg){spec, *p, m->program_stack, getpid()};
-	if (!(flags & CLONE_NEWPID))
+	if (!(flags & CLONE_NEWPID)) {
 		pid = spawn_shared(child_main, &m->arg, m->init_stack, flags);
-	else if (init_shares_memory(flags))
-		pid = clone(child_main, m->init_stack + SHARED_STACK_BYTES,
-			    (int)(CLONE_VM | SIGCHLD | flags), &m->arg);
-	else if ((pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0, 0, 0, 0)) == 0)
-		_exit(child_main(&m->arg));
+	} else {
+		pid = shared ? clone(child_main, m->init_stack + SHARED_STACK_BYTES,
+				     (int)(CLONE_VM | SIGCHLD | flags), &m->arg)
+			     : -1;
+		/* A kernel that refuses CLONE_VM with these flags gets a fork. */
+		if (shared && pid < 0 && errno == EINVAL)
+			shared = false;
+		if (!shared && (pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD | flags, 0,
+						     0, 0, 0)) == 0)
+			_exit(child_main(&m->arg));
+	}
 	e = errno;
-	if (pid > 0 && init_shares_memory(flags))
+	if (pid > 0 && shared)
 		*ret_mem = m;
 	else
 		munmap(m, sizeof(*m)); /* the child has exec'd, or has a copy */

@@ -400,6 +400,13 @@ static int drop_uid(const struct sandbox_plan *plan, struct rb_err *err)
 		return rb_fail_sys(err, errno, "setresgid(%u)", (unsigned)plan->cfg.gid);
 	if (syscall(SYS_setresuid, plan->cfg.uid, plan->cfg.uid, plan->cfg.uid) < 0)
 		return rb_fail_sys(err, errno, "setresuid(%u)", (unsigned)plan->cfg.uid);
+	/*
+	 * A uid change resets "dumpable" to the fs.suid_dumpable sysctl; an init
+	 * that shares runbox's memory would make that memory open to the run's
+	 * uid (/proc/1/mem) where the sysctl is 1.  Not dumpable, again.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return rb_fail_sys(err, errno, "prctl(PR_SET_DUMPABLE)");
 	return 0;
 }
 

@@ -522,6 +522,8 @@ int seccomp_policy_load_init(struct rb_err *err)
 	    /* x32 numbers carry bit 30: they match none of these. */
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	    ALLOW_NR(__NR_poll),
+	    /* how the kernel resumes a poll() stopped by SIGSTOP or a tracer */
+	    ALLOW_NR(__NR_restart_syscall),
 	    ALLOW_NR(__NR_wait4),
 	    ALLOW_NR(__NR_ioctl),
 	    ALLOW_NR(__NR_write),

@@ -70,8 +70,8 @@ int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener,
 			       struct rb_err *err);
 
 /*
- * Load the filter of a pid namespace's init (not the program's): poll,
- * wait4, ioctl, write, close_range and exit only; anything else, or another
+ * Load the filter of a pid namespace's init (not the program's): poll (and
+ * restart_syscall), wait4, ioctl, write, close_range and exit only; anything else, or another
  * ABI, kills it (and so the namespace).  Same constraints as
  * seccomp_policy_load().  A few instructions: quick to load, next to the
  * program's two filters of hundreds.

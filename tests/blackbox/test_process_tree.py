@@ -8,7 +8,10 @@ by the program may be pid-namespace pids, so they are not used).
 
 import os
 import random
+import signal
 import time
+
+import pytest
 
 from conftest import ok, ran
 
@@ -249,3 +252,61 @@ def test_check_reports_every_layer(rb):
     assert rep["required_ok"] is True
     r = rb.cli(["check"], env={"RUNBOX_REQUIRE": "seccomp,nonsense"})
     assert r.returncode == 1
+
+
+def _children(pid):
+    out = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/children") as f:
+                out += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def test_stopping_the_init_does_not_end_the_run(rb):
+    # runbox's init (pid 1 of the run's namespace) waits in poll(); after a
+    # SIGSTOP/SIGCONT the kernel resumes that call through restart_syscall,
+    # which its own seccomp filter must allow, or the run dies as a
+    # "blocked_syscall" that the program never made.
+    import json as _json
+    import subprocess
+    import time
+    need_init = ok(rb, {"script": "import os\nprint(os.getpid())"})
+    if need_init["stdout"] != "2\n":
+        pytest.skip("no pid namespace here: no init to stop")
+    p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=rb.base_env(),
+                         cwd=str(rb.workdir.parent))
+    p.stdin.write(_json.dumps({"script": "import time\ntime.sleep(1.5)\nprint('done')"}).encode())
+    p.stdin.close()
+    deadline = time.monotonic() + 10
+    inits = []
+    while not inits and time.monotonic() < deadline:
+        time.sleep(0.05)
+        inits = _children(p.pid)
+    assert inits, "runbox started no init"
+    time.sleep(0.3)
+    for sig in (signal.SIGSTOP, signal.SIGCONT):
+        os.kill(inits[0], sig)
+        time.sleep(0.2)
+    resp = _json.loads(p.stdout.read())
+    p.wait(30)
+    assert resp["status"] == "ok" and resp["stdout"] == "done\n", resp
+
+
+def test_work_dir_with_dotdot_leaves_nothing_outside_tmp(rb):
+    # "/tmp/../var/tmp/x" starts with /tmp/ but is not under the run's private
+    # /tmp: the workspace must not be made (and left) on the host's /var/tmp.
+    import shutil
+    import tempfile
+    outside = tempfile.mkdtemp(prefix="rbbb-outside-", dir="/var/tmp")
+    try:
+        os.chmod(outside, 0o755)
+        resp = ok(rb, {"script": "import os\nprint(os.getcwd())"},
+                  env={"RUNBOX_WORK_DIR": "/tmp/.." + outside})
+        assert "runbox-" in resp["stdout"]
+        assert os.listdir(outside) == [], os.listdir(outside)
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)

@@ -181,8 +181,8 @@ static void test_count_overrides(void **state)
 	assert_int_equal(cfg.limits.nproc, 1);
 	apply_one_ok("RUNBOX_MAX_PROCS", "512", &cfg);
 	assert_int_equal(cfg.limits.nproc, 512);
-	apply_one_ok("RUNBOX_MAX_OPEN_FILES", "16", &cfg);
-	assert_int_equal(cfg.limits.nofile, 16);
+	apply_one_ok("RUNBOX_MAX_OPEN_FILES", "64", &cfg);
+	assert_int_equal(cfg.limits.nofile, 64);
 	apply_one_ok("RUNBOX_MAX_OPEN_FILES", "1048576", &cfg);
 	assert_int_equal(cfg.limits.nofile, 1048576);
 	apply_one_ok("RUNBOX_BLAS_THREADS", "4", &cfg);
@@ -370,7 +370,7 @@ static void test_malformed_numbers(void **state)
 		{ "RUNBOX_MAX_PROCS", "0" },
 		{ "RUNBOX_MAX_PROCS", "100001" },
 		{ "RUNBOX_MAX_FILE_BYTES", "-1" },
-		{ "RUNBOX_MAX_OPEN_FILES", "15" },
+		{ "RUNBOX_MAX_OPEN_FILES", "63" },
 		{ "RUNBOX_MAX_OPEN_FILES", "1048577" },
 		{ "RUNBOX_BLAS_THREADS", "0" },
 		{ "RUNBOX_BLAS_THREADS", "1025" },
