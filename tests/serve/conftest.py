@@ -250,6 +250,18 @@ class Server:
     def worker_pids(self):
         return workers_of(self.pid)
 
+    def run_in_background(self, script):
+        """Start a run of @script on another thread and wait until its
+        worker exists; returns (thread, out): out["r"] is its Reply once
+        the thread has ended."""
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=self.run({"script": script})))
+        t.start()
+        deadline = time.monotonic() + 10
+        while not self.worker_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return t, out
+
     def kill(self):
         self.killed = True
         self.proc.kill()

@@ -4,8 +4,6 @@ socket, other workers' report pipes), the server's port on loopback, and
 signals or ptrace aimed at the server, its spawner or another worker."""
 
 import json
-import threading
-import time
 
 from conftest import AS, children_of
 
@@ -23,13 +21,8 @@ print(json.dumps(fds))
 
 def test_program_inherits_no_server_fd(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "2"})
-    out = {}
     # Another run in flight: its worker's report pipe exists in the spawner.
-    t = threading.Thread(target=lambda: out.update(r=s.run({"script": "import time; time.sleep(3)"})))
-    t.start()
-    deadline = time.monotonic() + 10
-    while not s.worker_pids() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    t, out = s.run_in_background("import time; time.sleep(3)")
     conn = s.conn()  # a keep-alive connection of the server's, open meanwhile
     j = s.run({"script": "import json\n" + LIST_FDS}, conn=conn).ran()
     fds = json.loads(j["stdout"])
@@ -58,12 +51,7 @@ def test_program_cannot_reach_the_server_port(serve):
 
 def test_program_cannot_signal_or_trace_the_server(serve):
     s = serve.start(env={"RUNBOX_CONCURRENCY": "2"})
-    out = {}
-    t = threading.Thread(target=lambda: out.update(r=s.run({"script": "import time; time.sleep(3)"})))
-    t.start()
-    deadline = time.monotonic() + 10
-    while not s.worker_pids() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    t, out = s.run_in_background("import time; time.sleep(3)")
     victims = [s.pid] + children_of(s.pid) + s.worker_pids()  # server, spawner, workers
     code = ("import ctypes, os, signal\n"
             "libc = ctypes.CDLL(None, use_errno=True)\n"

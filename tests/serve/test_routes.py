@@ -2,19 +2,17 @@
 fresh connections, keep-alive connections and chunked bodies."""
 
 import glob
-import json
 import os
 import pathlib
 import tempfile
 import shutil
 import subprocess
 import signal
-import threading
 import time
 
 import pytest
 
-from conftest import AS, MARK_NAME, raw_exchange, runbox_bin
+from conftest import AS, raw_exchange, runbox_bin
 
 
 def test_health_and_root_probe(serve):
@@ -198,16 +196,7 @@ def test_uid_drop_required_unprivileged_is_503(serve):
 
 def test_worker_killed_is_500(serve):
     s = serve.start()
-    out = {}
-
-    def go():
-        out["r"] = s.run({"script": "import time; time.sleep(30)"})
-
-    t = threading.Thread(target=go)
-    t.start()
-    deadline = time.monotonic() + 10
-    while not s.worker_pids() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    t, out = s.run_in_background("import time; time.sleep(30)")
     workers = s.worker_pids()
     assert workers, "no worker process appeared"
     time.sleep(0.5)
