@@ -329,6 +329,8 @@ static int prepare_seccomp(struct sandbox_plan *plan, struct rb_err *err)
 	r = build_seccomp(plan, &opt, err);
 	if (r < 0)
 		return r;
+	/* Made here, so that the child loads it as it is: no copy on its stack. */
+	seccomp_policy_to_notify(&plan->seccomp, &plan->seccomp_notify);
 	plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP);
 	return 0;
 }
@@ -450,14 +452,10 @@ int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *e
 int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
 				      struct rb_err *err)
 {
-	struct seccomp_policy copy;
-
 	*ret_listener = -1;
 	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
 		return 0;
-	/* Rewritten in place: a copy, since the caller may share memory with the init. */
-	copy = plan->seccomp;
-	return seccomp_policy_load_notify(&copy, ret_listener, err);
+	return seccomp_policy_load_notify(&plan->seccomp_notify, &plan->seccomp, ret_listener, err);
 }
 
 int sandbox_plan_enter_init_seccomp(const struct sandbox_plan *plan, struct rb_err *err)

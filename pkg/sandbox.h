@@ -118,6 +118,7 @@ struct sandbox_plan {
 	struct ns_plan ns;
 	struct landlock_plan landlock;
 	struct seccomp_policy seccomp;
+	struct seccomp_policy seccomp_notify; /* the same, refusals notified */
 };
 
 /* Probe once per process; later calls return the cached result. */
@@ -148,7 +149,6 @@ int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *e
  * sandbox_plan_enter_seccomp() for a program whose supervisor names the
  * calls the allowlist refuses: *ret_listener is the seccomp notification
  * fd (-1 when seccomp is not applied or the kernel has no listeners).
- * Needs about 20 KiB of stack for its copy of the filter.
  */
 int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
 				      struct rb_err *err);

@@ -308,9 +308,9 @@ static int add_denied_args(scmp_filter_ctx ctx, const struct seccomp_policy_opti
 	return 0;
 }
 
-/* Write the compiled filter of @ctx into insns[*at, ...). */
+/* Write the compiled filter of @ctx into insns[*at, ...); *at moves past it. */
 static int export_filter(scmp_filter_ctx ctx, struct seccomp_policy *p, unsigned *at,
-			 unsigned short *ret_len, struct rb_err *err)
+			 struct rb_err *err)
 {
 	size_t room = (SECCOMP_POLICY_MAX_INSNS - *at) * sizeof(struct sock_filter);
 	int fd = memfd_create("runbox-seccomp", MFD_CLOEXEC);
@@ -331,8 +331,7 @@ static int export_filter(scmp_filter_ctx ctx, struct seccomp_policy *p, unsigned
 	close(fd);
 	if (n < 0 || n % sizeof(struct sock_filter) != 0)
 		return rb_fail_sys(err, n < 0 ? r : EIO, "seccomp: read the compiled filter");
-	*ret_len = (unsigned short)(n / sizeof(struct sock_filter));
-	*at += *ret_len;
+	*at += (unsigned)(n / sizeof(struct sock_filter));
 	return 0;
 }
 
@@ -374,7 +373,7 @@ static int build_allow(struct seccomp_policy *p, const struct seccomp_policy_opt
 	if (r >= 0)
 		r = add_conditional(ctx, err);
 	if (r >= 0)
-		r = export_filter(ctx, p, at, &p->n_allow, err);
+		r = export_filter(ctx, p, at, err);
 	seccomp_release(ctx);
 	return r;
 }
@@ -389,9 +388,26 @@ static int build_deny_args(struct seccomp_policy *p, const struct seccomp_policy
 		return r;
 	r = add_denied_args(ctx, opt, err);
 	if (r >= 0)
-		r = export_filter(ctx, p, at, &p->n_deny_args, err);
+		r = export_filter(ctx, p, at, err);
 	seccomp_release(ctx);
 	return r;
+}
+
+/*
+ * Make deny_args = insns[0, allow_at) go on to the allowlist where it would
+ * allow: each "return ALLOW" becomes a jump to allow_at.  Classic BPF jumps
+ * only forward, which this is, and the kernel's cache of always-allowed
+ * calls follows unconditional jumps: plain calls still skip the filter.
+ */
+static void chain(struct seccomp_policy *p)
+{
+	for (unsigned i = 0; i < p->allow_at; i++) {
+		struct sock_filter *f = &p->insns[i];
+
+		if (f->code == (BPF_RET | BPF_K) && f->k == SECCOMP_RET_ALLOW)
+			*f = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, p->allow_at - i - 1, 0,
+							  0);
+	}
 }
 
 static int compile(struct seccomp_policy *ret, const struct seccomp_policy_options *opt,
@@ -400,13 +416,16 @@ static int compile(struct seccomp_policy *ret, const struct seccomp_policy_optio
 	unsigned at = 0;
 	int r;
 
-	ret->ready = false;
-	r = build_allow(ret, opt, &at, err);
-	if (r < 0)
-		return r;
+	ret->ready = ret->notify = false;
 	r = build_deny_args(ret, opt, &at, err);
 	if (r < 0)
 		return r;
+	ret->allow_at = (unsigned short)at;
+	r = build_allow(ret, opt, &at, err);
+	if (r < 0)
+		return r;
+	ret->n_insns = (unsigned short)at;
+	chain(ret);
 	ret->ready = true;
 	return 0;
 }
@@ -462,38 +481,37 @@ static int load_one(const struct sock_filter *insns, unsigned short len)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
-/* Turn the allowlist's EPERM answers into user-space notifications, or back. */
-static void retarget_eperm(struct seccomp_policy *policy, bool notify)
+void seccomp_policy_to_notify(const struct seccomp_policy *policy, struct seccomp_policy *ret)
 {
 	const uint32_t eperm = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
-	const uint32_t from = notify ? eperm : SECCOMP_RET_USER_NOTIF;
 
-	for (unsigned i = 0; i < policy->n_allow; i++)
-		if (policy->insns[i].code == (BPF_RET | BPF_K) && policy->insns[i].k == from)
-			policy->insns[i].k = notify ? SECCOMP_RET_USER_NOTIF : eperm;
+	*ret = *policy;
+	ret->notify = policy->ready;
+	/* The allowlist's default answer only: deny_args' own EPERMs stay. */
+	for (unsigned i = ret->allow_at; i < ret->n_insns; i++)
+		if (ret->insns[i].code == (BPF_RET | BPF_K) && ret->insns[i].k == eperm)
+			ret->insns[i].k = SECCOMP_RET_USER_NOTIF;
 }
 
-int seccomp_policy_load_notify(struct seccomp_policy *policy, int *ret_listener, struct rb_err *err)
+int seccomp_policy_load_notify(const struct seccomp_policy *notify,
+			       const struct seccomp_policy *plain, int *ret_listener,
+			       struct rb_err *err)
 {
-	struct sock_fprog prog = {.len = policy->n_allow, .filter = policy->insns};
+	struct sock_fprog prog = {.len = notify->n_insns,
+				  .filter = (struct sock_filter *)notify->insns};
 	long fd;
 
 	*ret_listener = -1;
-	if (!policy->ready)
-		return seccomp_policy_load(policy, err);
-	if (load_one(&policy->insns[policy->n_allow], policy->n_deny_args) < 0)
-		return rb_fail_sys(err, errno, "seccomp: load the argument filter");
-	retarget_eperm(policy, true);
-	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-	if (fd >= 0) {
-		*ret_listener = (int)fd;
-		return 0;
+	if (notify->notify) {
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+			     &prog);
+		if (fd >= 0) {
+			*ret_listener = (int)fd;
+			return 0;
+		}
 	}
 	/* No listeners on this kernel: refused calls just fail with EPERM. */
-	retarget_eperm(policy, false);
-	if (load_one(policy->insns, policy->n_allow) < 0)
-		return rb_fail_sys(err, errno, "seccomp: load the allowlist");
-	return 0;
+	return seccomp_policy_load(plain, err);
 }
 
 int seccomp_policy_load(const struct seccomp_policy *policy, struct rb_err *err)
@@ -501,10 +519,8 @@ int seccomp_policy_load(const struct seccomp_policy *policy, struct rb_err *err)
 	if (!policy->ready)
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
 			       "seccomp: the policy was not compiled");
-	if (load_one(&policy->insns[policy->n_allow], policy->n_deny_args) < 0)
-		return rb_fail_sys(err, errno, "seccomp: load the argument filter");
-	if (load_one(policy->insns, policy->n_allow) < 0)
-		return rb_fail_sys(err, errno, "seccomp: load the allowlist");
+	if (load_one(policy->insns, policy->n_insns) < 0)
+		return rb_fail_sys(err, errno, "seccomp: load the filter");
 	return 0;
 }
 

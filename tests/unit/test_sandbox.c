@@ -8,7 +8,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -294,6 +296,84 @@ static void test_seccomp_network_allowed(void **state)
 	assert_child_ok(in_child(seccomp_network, NULL));
 }
 
+/*
+ * The two parts are chained into one program: deny_args never answers
+ * ALLOW itself but jumps to the allowlist, and the notifying variant turns
+ * only the allowlist's refusals into notifications.
+ */
+static void test_seccomp_chained_program(void **state)
+{
+	static struct seccomp_policy notify;
+	const uint32_t eperm = SECCOMP_RET_ERRNO | EPERM;
+	struct seccomp_policy_options opt = { .pid_namespace = true };
+	struct rb_err err;
+	unsigned jumps = 0, notified = 0, deny_eperm = 0;
+
+	(void)state;
+	assert_int_equal(seccomp_policy_build(&policy, &opt, &err), 0);
+	assert_true(policy.ready && !policy.notify);
+	assert_true(policy.allow_at > 0 && policy.n_insns > policy.allow_at);
+	for (unsigned i = 0; i < policy.allow_at; i++) {
+		const struct sock_filter *f = &policy.insns[i];
+
+		assert_false(f->code == (BPF_RET | BPF_K) && f->k == SECCOMP_RET_ALLOW);
+		if (f->code == (BPF_JMP | BPF_JA)) {
+			assert_int_equal(i + 1 + f->k, policy.allow_at);
+			jumps++;
+		}
+		deny_eperm += f->code == (BPF_RET | BPF_K) && f->k == eperm;
+	}
+	assert_true(jumps > 0 && deny_eperm > 0); /* TIOCSTI, F_SETOWN... fail with EPERM */
+	seccomp_policy_to_notify(&policy, &notify);
+	assert_true(notify.notify && notify.n_insns == policy.n_insns);
+	assert_memory_equal(notify.insns, policy.insns, policy.allow_at * sizeof(policy.insns[0]));
+	for (unsigned i = policy.allow_at; i < policy.n_insns; i++) {
+		const struct sock_filter *a = &policy.insns[i], *b = &notify.insns[i];
+
+		if (a->code == (BPF_RET | BPF_K) && a->k == eperm) {
+			assert_int_equal(b->k, SECCOMP_RET_USER_NOTIF);
+			notified++;
+		} else {
+			assert_memory_equal(a, b, sizeof(*a));
+		}
+	}
+	assert_true(notified > 0);
+}
+
+/*
+ * Under the notifying variant, with nobody answering the listener, the
+ * argument refusals still fail at once (a notification would hang: the
+ * alarm then kills the child and the test fails).
+ */
+static int seccomp_notify_denies_args(void *arg)
+{
+	static struct seccomp_policy notify;
+	struct seccomp_policy_options opt = { .runbox_pid = getppid() };
+	struct rb_err err;
+	int listener;
+
+	(void)arg;
+	alarm(5);
+	CHECK(seccomp_policy_build(&policy, &opt, &err) == 0);
+	seccomp_policy_to_notify(&policy, &notify);
+	CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+	CHECK(seccomp_policy_load_notify(&notify, &policy, &listener, &err) == 0);
+	CHECK(listener >= 0);
+	CHECK(refused(syscall(SYS_ioctl, 0, TIOCSTI, "x"), EPERM));
+	CHECK(refused(syscall(SYS_kill, -1, 0), ESRCH));
+	CHECK(refused(socket(AF_INET, SOCK_STREAM, 0), EACCES));
+	CHECK(getpid() > 0);
+	return 0;
+}
+
+static void test_seccomp_notify_denies_args(void **state)
+{
+	(void)state;
+	if (!have(SANDBOX_LAYER_SECCOMP))
+		skip();
+	assert_child_ok(in_child(seccomp_notify_denies_args, NULL));
+}
+
 static int x32_call(void *arg)
 {
 	(void)arg;
@@ -537,6 +617,8 @@ int main(void)
 		cmocka_unit_test(test_seccomp_refusals),
 		cmocka_unit_test(test_seccomp_allows),
 		cmocka_unit_test(test_seccomp_network_allowed),
+		cmocka_unit_test(test_seccomp_chained_program),
+		cmocka_unit_test(test_seccomp_notify_denies_args),
 		cmocka_unit_test(test_seccomp_kills_other_abis),
 		cmocka_unit_test(test_init_filter),
 		cmocka_unit_test(test_landlock_denies_outside_workspace),
