@@ -210,6 +210,7 @@ struct run {
 	struct deps_result deps;
 	char read_dirs[2][600];	 /* dependency trees the sandbox lets the program read */
 	int slot_fd;		 /* holds this run's uid slot */
+	bool slot_marked;	 /* ... and says it has a workspace on the host */
 	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
 	uid_t uid;
 	gid_t gid;
@@ -230,6 +231,8 @@ static void run_release(struct run *run)
 	supervise_result_free(&run->sup);
 	if (workspace_remove(&run->ws, &ignored) < 0)
 		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
+	else if (run->slot_marked)
+		state_slot_unmark(run->slot_fd);
 	deps_result_free(&run->deps);
 	request_free(&run->req);
 	free(run->env_buf);
@@ -256,10 +259,28 @@ static int claim_uid(struct executor *ex, struct run *run, struct rb_err *err)
 		return r;
 	run->uid = (uid_t)(ex->cfg.uid_base + slot);
 	run->gid = (gid_t)(ex->cfg.uid_base + slot);
-	if (workspace_reap_stale(ex->cfg.work_dir, run->uid) > 0)
-		log_msg(LOG_INFO, "cleanup",
-			"removed a workspace left by a runbox that was killed");
+	/* Scanning the work dir costs a tenth of a millisecond: only when the slot says so. */
+	if (state_slot_marked(run->slot_fd)) {
+		if (workspace_reap_stale(ex->cfg.work_dir, run->uid) > 0)
+			log_msg(LOG_INFO, "cleanup",
+				"removed a workspace left by a runbox that was killed");
+		state_slot_unmark(run->slot_fd);
+	}
 	return 0;
+}
+
+/* A workspace with a directory on the host: say so in the slot before making it. */
+static int create_workspace(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	if (run->slot_fd >= 0 && ex->workspace_kind != WORKSPACE_DETACHED) {
+		int r = state_slot_mark(run->slot_fd);
+
+		if (r < 0)
+			return rb_fail_sys(err, -r, "mark the uid slot");
+		run->slot_marked = true;
+	}
+	return workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid, run->gid,
+				ex->workspace_kind, ex->workspace_quota, err);
 }
 
 /* Append NAME=VALUE to the environment being built. */
@@ -584,8 +605,7 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, struc
 		r = claim_uid(ex, run, err);
 	run->mark[PH_UID + 1] = supervise_now();
 	if (r >= 0)
-		r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid,
-				     run->gid, ex->workspace_kind, ex->workspace_quota, err);
+		r = create_workspace(ex, run, err);
 	run->mark[PH_WORKSPACE + 1] = supervise_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);

@@ -136,3 +136,21 @@ int state_slot_claim(int dirfd, unsigned nslots, unsigned *ret_slot, int *ret_lo
 	return rb_fail(err, RB_FAULT_UNAVAILABLE, EBUSY, "no_free_slot", NULL,
 		       "All %u uid slots are in use by other runs; retry shortly.", nslots);
 }
+
+int state_slot_mark(int lock_fd)
+{
+	return pwrite(lock_fd, "w", 1, 0) == 1 ? 0 : -errno;
+}
+
+void state_slot_unmark(int lock_fd)
+{
+	if (ftruncate(lock_fd, 0) < 0)
+		return; /* the next holder scans once more for nothing */
+}
+
+bool state_slot_marked(int lock_fd)
+{
+	struct stat st;
+
+	return fstat(lock_fd, &st) == 0 && st.st_size > 0;
+}

@@ -11,6 +11,7 @@
 #ifndef RUNBOX_STATE_H
 #define RUNBOX_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -37,5 +38,17 @@ void state_boot_id(char *buf, size_t size);
  */
 int state_slot_claim(int dirfd, unsigned nslots, unsigned *ret_slot, int *ret_lock_fd,
 		     struct rb_err *err);
+
+/*
+ * A slot's lock file also says whether its holder has something on the
+ * host file system to clean up (a workspace directory): marked before it is
+ * made, unmarked once it is gone.  A slot claimed while marked was left so
+ * by a holder that died: the new holder reaps, then unmarks.  Runs whose
+ * workspace exists only in their own mount namespace never mark, and then
+ * nothing is scanned.  Best effort: state_slot_mark returns 0 or -errno.
+ */
+int state_slot_mark(int lock_fd);
+void state_slot_unmark(int lock_fd);
+bool state_slot_marked(int lock_fd);
 
 #endif

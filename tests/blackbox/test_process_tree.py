@@ -6,9 +6,11 @@ environment via a unique sleep duration in their command line (pids printed
 by the program may be pid-namespace pids, so they are not used).
 """
 
+import json
 import os
 import random
 import signal
+import subprocess
 import time
 
 import pytest
@@ -224,21 +226,38 @@ def test_stopped_grandchild_is_killed(rb):
 
 
 def test_stale_workspace_of_a_killed_runbox_is_removed(rb):
-    # A workspace left by a runbox that was killed while it held uid slot 0:
-    # the next run that takes slot 0 removes it (README, "How a program runs").
-    import os as _os
+    # A runbox SIGKILLed while its workspace is a directory on the host
+    # (RUNBOX_SANDBOX=off keeps it there) leaves it behind, with its uid
+    # slot marked; the next run that takes that slot removes it (README,
+    # "How a program runs").  Slot 0 is the only slot here.
     base = 1900000000 + 123456
-    stale = rb.workdir / "runbox-stale1"
-    (stale / "output" / "deep").mkdir(parents=True)
-    (stale / "output" / "deep" / "f.txt").write_text("x")
-    for root, dirs, files in _os.walk(stale):
-        for n in dirs + files:
-            _os.lchown(_os.path.join(root, n), base, base)
-    _os.lchown(stale, base, base)
-    env = {"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1"}
-    resp = ok(rb, {"script": "import os\nprint(os.getuid())"}, env=env)
+    env = rb.base_env({"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1",
+                       "RUNBOX_SANDBOX": "off"})
+    body = json.dumps({"script": "import os, time\nos.makedirs('output/deep')\n"
+                       "open('output/deep/f.txt', 'w').write('x')\nprint('up', flush=True)\n"
+                       "time.sleep(60)", "timeout_s": 90}).encode()
+    p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env, cwd=str(rb.workdir.parent),
+                         start_new_session=True)
+    p.stdin.write(body)
+    p.stdin.close()
+    deadline = time.monotonic() + 30
+    stale = []
+    while time.monotonic() < deadline:
+        stale = [d for d in rb.workdir.iterdir()
+                 if d.name.startswith("runbox-") and (d / "output" / "deep" / "f.txt").exists()]
+        if stale:
+            break
+        time.sleep(0.05)
+    p.kill()
+    p.wait()
+    p.stdout.close()
+    assert stale, "the program never wrote its file"
+    assert stale[0].exists(), "a SIGKILLed runbox cannot have removed its workspace"
+    resp = ok(rb, {"script": "import os\nprint(os.getuid())"},
+              env={"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1"})
     assert resp["stdout"] == f"{base}\n"
-    assert not stale.exists()
+    assert not stale[0].exists()
 
 
 def test_check_reports_every_layer(rb):
