@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bigmem.h"
 #include "utf8.h"
 
 /* 16 levels of 255-byte names and their slashes, and more for too_deep ones. */
@@ -178,7 +179,7 @@ static const char *read_one(int output_fd, struct artifact *a, size_t budget)
 		close(fd);
 		return NULL; /* the caller names the budget */
 	}
-	a->data = malloc(a->size ? a->size : 1);
+	a->data = bigmem_alloc(a->size);
 	while (a->data && got < a->size) {
 		ssize_t r = read(fd, a->data + got, a->size - got);
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "b64.h"
+#include "bigmem.h"
 #include "utf8.h"
 
 static bool tail_has(const char *tail, size_t n, const char *needle)
@@ -131,7 +132,7 @@ static char *literal_of_valid(const char *s, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		len += escaped_len((unsigned char)s[i]);
-	out = malloc(len + 1);
+	out = bigmem_alloc(len + 1);
 	if (!out)
 		return NULL;
 	out[o++] = '"';
@@ -183,7 +184,7 @@ static bool add_raw_string(cJSON *obj, const char *key, const char *s, size_t n)
 static char *base64_literal(const unsigned char *data, size_t n)
 {
 	size_t len = b64_encoded_len(n);
-	char *lit = malloc(len + 3);
+	char *lit = bigmem_alloc(len + 3);
 
 	if (!lit)
 		return NULL;
@@ -230,7 +231,7 @@ static size_t print_bound(const cJSON *item)
 static char *print_once(const cJSON *root)
 {
 	size_t size = print_bound(root);
-	char *buf = malloc(size);
+	char *buf = bigmem_alloc(size);
 
 	if (buf && !cJSON_PrintPreallocated((cJSON *)root, buf, (int)size, false)) {
 		free(buf);
