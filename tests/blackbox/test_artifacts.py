@@ -89,6 +89,18 @@ def test_file_cap_default_at_limit(rb):
     assert "omitted_artifacts" not in resp
 
 
+def test_binary_artifact_of_megabytes_is_exact(rb):
+    # Megabyte buffers are prefaulted (pkg/bigmem): every byte, at every
+    # offset past the huge-page boundaries, must still come back as written.
+    script = ("data = bytes((i * 7 + i // 4099) % 256 for i in range(4 * 1024 * 1024 + 3))\n"
+              "open('output/blob.bin', 'wb').write(data)")
+    resp = ok(rb, {"script": script})
+    art = resp["artifacts"]["blob.bin"]
+    assert art["encoding"] == "base64"
+    got = base64.b64decode(art["content"])
+    assert got == bytes((i * 7 + i // 4099) % 256 for i in range(4 * MiB + 3))
+
+
 def test_file_cap_default_one_past(rb):
     resp = ok(rb, {"script": f"open('output/f.txt','w').write('a' * {5 * MiB + 1})\nprint('result kept')"})
     assert resp["stdout"] == "result kept\n"
