@@ -75,8 +75,15 @@ static void log_degraded(const struct sandbox_caps *caps)
  * request cannot pay that every time.  Only root trusts the cache: its state
  * directory is out of reach of the programs, which never run as root.
  */
+/* What the probe cache holds: the caps, and whether a workspace can be a detached tmpfs. */
+struct probe_record {
+	struct sandbox_caps caps;
+	bool can_detach;
+};
+
 static int probe(struct executor *ex, struct rb_err *err)
 {
+	struct probe_record rec;
 	char key[200];
 	int r;
 
@@ -91,15 +98,22 @@ static int probe(struct executor *ex, struct rb_err *err)
 	}
 	probe_cache_key(key, sizeof(key));
 	snprintf(ex->cache_key, sizeof(ex->cache_key), "%s", key);
-	if (!(ex->root && ex->state_fd >= 0 &&
-	      state_cache_load(ex->state_fd, "probe.cache", key, &ex->caps, sizeof(ex->caps)) &&
-	      ex->caps.probed)) {
+	if (ex->root && ex->state_fd >= 0 &&
+	    state_cache_load(ex->state_fd, "probe.cache", key, &rec, sizeof(rec)) &&
+	    rec.caps.probed) {
+		ex->caps = rec.caps;
+		ex->can_detach = rec.can_detach;
+	} else {
 		r = sandbox_probe(&ex->caps, err);
 		if (r < 0)
 			return rb_wrap(err, r, "probe the sandbox");
+		/* A tmpfs made and dropped: a tenth of a millisecond, not for every run. */
+		ex->can_detach = ex->root && workspace_can_detach();
+		memset(&rec, 0, sizeof(rec));
+		rec.caps = ex->caps;
+		rec.can_detach = ex->can_detach;
 		if (ex->root && ex->state_fd >= 0)
-			state_cache_store(ex->state_fd, "probe.cache", key, &ex->caps,
-					  sizeof(ex->caps));
+			state_cache_store(ex->state_fd, "probe.cache", key, &rec, sizeof(rec));
 	}
 	log_degraded(&ex->caps);
 	return 0;
@@ -157,7 +171,7 @@ static void setup_workspace_quota(struct executor *ex)
 		return;
 	ex->workspace_quota = ex->cfg.limits.workspace_bytes;
 	if (ex->caps.layer[SANDBOX_LAYER_MOUNTNS].available &&
-	    under_private_tmp(ex->cfg.work_dir) && workspace_can_detach()) {
+	    under_private_tmp(ex->cfg.work_dir) && ex->can_detach) {
 		ex->workspace_kind = WORKSPACE_DETACHED;
 		return;
 	}

@@ -18,6 +18,7 @@
 struct executor {
 	struct runbox_config cfg;
 	struct sandbox_caps caps;
+	bool can_detach;   /* fsopen/fsmount make a detached tmpfs (probed with caps) */
 	bool subreaper;	   /* orphans of a run are reparented to runbox */
 	bool root;	   /* runbox runs as root: programs get their own uid/gid */
 	int state_fd;	   /* RUNBOX_STATE_DIR, or -1 */
