@@ -84,7 +84,12 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
  * Its type's reason comes first; a regular file with a bad name is listed
  * as invalid_name under its name with U+FFFD for the bad bytes.
  */
-static int visit_leaf(struct walk *w, const char *path, const struct stat *st, bool name_valid)
+/*
+ * noinline, as push_too_deep(): their 12 KiB buffers must not join visit()'s
+ * frame, which recurses, and each fresh stack page costs a fault.
+ */
+static __attribute__((noinline)) int visit_leaf(struct walk *w, const char *path,
+						const struct stat *st, bool name_valid)
 {
 	char clean[ARTIFACT_PATH_MAX * 3];
 	const char *why = S_ISDIR(st->st_mode) ? "invalid_name" : type_reason(st);
@@ -102,6 +107,17 @@ static int visit_leaf(struct walk *w, const char *path, const struct stat *st, b
 	return push(w, path, S_ISREG(st->st_mode) ? (size_t)st->st_size : 0, why);
 }
 
+static __attribute__((noinline)) int push_too_deep(struct walk *w, const char *path,
+						   const struct stat *st)
+{
+	char clean[ARTIFACT_PATH_MAX * 3];
+
+	utf8_sanitize(path, strlen(path), clean);
+	return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
+		   ? push(w, clean, (size_t)st->st_size, "too_deep")
+		   : 0;
+}
+
 static int visit(struct walk *w, int dirfd, const char *name, const char *prefix, unsigned depth)
 {
 	char path[ARTIFACT_PATH_MAX];
@@ -111,14 +127,8 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *prefix
 	snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name);
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0; /* vanished: nothing to report */
-	if (depth > w->lim->max_depth) {
-		char clean[ARTIFACT_PATH_MAX * 3];
-
-		utf8_sanitize(path, strlen(path), clean);
-		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-			   ? push(w, clean, (size_t)st.st_size, "too_deep")
-			   : 0;
-	}
+	if (depth > w->lim->max_depth)
+		return push_too_deep(w, path, &st);
 	if (!S_ISDIR(st.st_mode) || !name_ok(name))
 		return visit_leaf(w, path, &st, name_ok(name));
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
