@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "launch.h"
+#include "bigmem.h"
 #include "syscall_names.h" /* generated from <asm/unistd_64.h> */
 
 #include <errno.h>
@@ -154,8 +155,9 @@ static void child_write_report(int fd, const struct rb_err *err)
 	}
 }
 
-#define SHARED_STACK_BYTES (256 * 1024)
-#define GUARD_BYTES	   4096
+#define SHARED_STACK_BYTES   (256 * 1024)
+#define PREFAULT_STACK_BYTES (24 * 1024) /* what the deepest set-up path uses, rounded up */
+#define GUARD_BYTES	     4096
 
 /*
  * Start @fn in a child that shares our memory and suspends us until it
@@ -236,6 +238,11 @@ static struct child_mem *child_mem_alloc(void)
 		munmap(m, sizeof(*m));
 		return NULL;
 	}
+	/* The pages the children will use (the top of each stack, @arg), in two calls. */
+	bigmem_prefault(m->program_stack + SHARED_STACK_BYTES - PREFAULT_STACK_BYTES,
+			PREFAULT_STACK_BYTES);
+	bigmem_prefault(m->init_stack + SHARED_STACK_BYTES - PREFAULT_STACK_BYTES,
+			PREFAULT_STACK_BYTES + sizeof(m->arg));
 	return m;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "bake.h"
+#include "bigmem.h"
 #include "config.h"
 #include "exec_cmd.h"
 #include "executor.h"
@@ -192,6 +193,8 @@ int main(int argc, char **argv)
 		printf("runbox %s\n", RUNBOX_VERSION);
 		return 0;
 	}
+	/* The stack a run goes down to (about 32 KiB), faulted in by one call. */
+	bigmem_prefault_stack(48 * 1024);
 	/* A same-uid program must not read runbox's memory or environ. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,8 @@
 /*
  * Unit tests for pkg/bigmem: every size gives memory that holds what is
  * written to all of it, below the threshold, at it and across unaligned
- * megabytes (the hints must never cover malloc's own bookkeeping).
+ * megabytes (the hints must never cover malloc's own bookkeeping); a
+ * prefault covers exactly the whole pages inside its range.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -57,11 +60,58 @@ static void test_interleaved(void **state)
 		free(small[i]);
 }
 
+/*
+ * bigmem_prefault() makes the whole pages inside its range resident (where
+ * the kernel has MADV_POPULATE_WRITE) and leaves the partial pages at its
+ * ends alone: they may belong to a neighbour.
+ */
+static void test_prefault_whole_pages_only(void **state)
+{
+	const size_t page = (size_t)getpagesize(), n = 16;
+	unsigned char *m = mmap(NULL, n * page, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char vec[16];
+
+	(void)state;
+	assert_true(m != MAP_FAILED);
+	if (madvise(m, page, MADV_POPULATE_WRITE) < 0) {
+		munmap(m, n * page);
+		skip(); /* a kernel before 5.14 */
+	}
+	munmap(m, n * page);
+	m = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(m != MAP_FAILED);
+	bigmem_prefault(m + 100, 10 * page); /* whole pages 1..9 inside */
+	assert_int_equal(mincore(m, n * page, vec), 0);
+	assert_false(vec[0] & 1);
+	for (size_t i = 1; i < 10; i++)
+		assert_true(vec[i] & 1);
+	assert_false(vec[10] & 1);
+	for (size_t i = 0; i < n * page; i++)
+		assert_int_equal(m[i], 0);
+	munmap(m, n * page);
+}
+
+/* Prefaulting the stack below the caller leaves the caller's frame intact. */
+static void test_prefault_stack(void **state)
+{
+	volatile char frame[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(frame); i++)
+		frame[i] = (char)i;
+	bigmem_prefault_stack(48 * 1024);
+	for (size_t i = 0; i < sizeof(frame); i++)
+		assert_int_equal(frame[i], (char)i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_prefault_whole_pages_only),
+		cmocka_unit_test(test_prefault_stack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
