@@ -64,12 +64,19 @@ def paired(a, b):
     drift on a shared machine hits both alike; medians of time and RSS.  The
     median of the per-pair differences b - a is kept in LAST_PAIRED_DIFF: a
     pair runs back to back, so it is less exposed to drift than the
-    difference of the two medians."""
+    difference of the two medians.  The order within a pair alternates
+    (a b, b a, ...): a run leaves kernel work behind it (a network
+    namespace is torn down after its last process is gone), and whichever
+    side always came second would pay for the other's."""
     a(), b()
     ra, rb = [], []
-    for _ in range(REPEAT):
-        ra.append(a())
-        rb.append(b())
+    for i in range(REPEAT):
+        if i % 2:
+            rb.append(b())
+            ra.append(a())
+        else:
+            ra.append(a())
+            rb.append(b())
     LAST_PAIRED_DIFF[0] = statistics.median(y[0] - x[0] for x, y in zip(ra, rb))
 
     def med(runs):
