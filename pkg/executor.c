@@ -256,6 +256,28 @@ static void run_release(struct run *run)
 }
 
 /*
+ * What a holder of this slot that was killed left on the host (see
+ * state_slot_state): scanning the work dir costs a tenth of a millisecond
+ * and more with a crowded /tmp, so only when the slot says so, and under
+ * the directory it names.  The mark goes once everything is gone.
+ */
+static void reap_slot(struct executor *ex, struct run *run)
+{
+	char dir[PATH_MAX];
+	enum slot_state st = state_slot_state(run->slot_fd, dir, sizeof(dir));
+	int n;
+
+	if (st == SLOT_CLEAN)
+		return;
+	n = workspace_reap_stale(st == SLOT_MARKED ? dir : ex->cfg.work_dir, run->uid);
+	if (n > 0)
+		log_msg(LOG_INFO, "cleanup",
+			"removed a workspace left by a runbox that was killed");
+	if (n >= 0)
+		state_slot_unmark(run->slot_fd);
+}
+
+/*
  * As root every run gets a uid no other run on the machine has at the same
  * time, so programs cannot signal or inspect each other, the process limit
  * is theirs alone, and killing "everything of this uid" kills only them.
@@ -274,28 +296,36 @@ static int claim_uid(struct executor *ex, struct run *run, struct rb_err *err)
 		return r;
 	run->uid = (uid_t)(ex->cfg.uid_base + slot);
 	run->gid = (gid_t)(ex->cfg.uid_base + slot);
-	/* Scanning the work dir costs a tenth of a millisecond: only when the slot says so. */
-	if (state_slot_marked(run->slot_fd)) {
-		if (workspace_reap_stale(ex->cfg.work_dir, run->uid) > 0)
-			log_msg(LOG_INFO, "cleanup",
-				"removed a workspace left by a runbox that was killed");
-		state_slot_unmark(run->slot_fd);
-	}
+	reap_slot(ex, run);
 	return 0;
 }
 
 /* A workspace with a directory on the host: say so in the slot before making it. */
 static int create_workspace(struct executor *ex, struct run *run, struct rb_err *err)
 {
-	if (run->slot_fd >= 0 && ex->workspace_kind != WORKSPACE_DETACHED) {
-		int r = state_slot_mark(run->slot_fd);
+	int r;
 
+	if (run->slot_fd >= 0 && ex->workspace_kind != WORKSPACE_DETACHED) {
+		r = state_slot_mark(run->slot_fd, ex->cfg.work_dir);
 		if (r < 0)
-			return rb_fail_sys(err, -r, "mark the uid slot");
-		run->slot_marked = true;
+			log_msg(LOG_INFO, "degraded",
+				"could not mark the uid slot: a workspace left by a runbox killed "
+				"during this run is found by the slot's next holder only through a "
+				"scan of the work dir");
+		run->slot_marked = r >= 0;
 	}
-	return workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid, run->gid,
-				ex->workspace_kind, ex->workspace_quota, err);
+	r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid, run->gid,
+			     ex->workspace_kind, ex->workspace_quota, err);
+	/*
+	 * fsopen/fsmount worked when probed (the answer is cached for the boot):
+	 * if the kernel or a security module refuses them now, the next runbox
+	 * probes again instead of failing every run.
+	 */
+	if (r < 0 && ex->workspace_kind == WORKSPACE_DETACHED && ex->state_fd >= 0 &&
+	    (err->errnum == EPERM || err->errnum == EACCES || err->errnum == ENOSYS ||
+	     err->errnum == EINVAL))
+		state_cache_drop(ex->state_fd, "probe.cache");
+	return r;
 }
 
 /* Append NAME=VALUE to the environment being built. */

@@ -137,20 +137,38 @@ int state_slot_claim(int dirfd, unsigned nslots, unsigned *ret_slot, int *ret_lo
 		       "All %u uid slots are in use by other runs; retry shortly.", nslots);
 }
 
-int state_slot_mark(int lock_fd)
+/* The lock file's contents: "-" clean, "/dir" marked, empty never written. */
+int state_slot_mark(int lock_fd, const char *dir)
 {
-	return pwrite(lock_fd, "w", 1, 0) == 1 ? 0 : -errno;
+	size_t n = strlen(dir);
+
+	if (dir[0] != '/')
+		return -EINVAL;
+	if (pwrite(lock_fd, dir, n, 0) != (ssize_t)n || ftruncate(lock_fd, (off_t)n) < 0) {
+		int e = errno;
+
+		/* Unknown rather than clean: the next holder then scans (truncating needs no
+		 * space). */
+		(void)!ftruncate(lock_fd, 0);
+		return -e;
+	}
+	return 0;
 }
 
 void state_slot_unmark(int lock_fd)
 {
-	if (ftruncate(lock_fd, 0) < 0)
+	if (pwrite(lock_fd, "-", 1, 0) != 1 || ftruncate(lock_fd, 1) < 0)
 		return; /* the next holder scans once more for nothing */
 }
 
-bool state_slot_marked(int lock_fd)
+enum slot_state state_slot_state(int lock_fd, char *dir, size_t size)
 {
-	struct stat st;
+	ssize_t n = pread(lock_fd, dir, size - 1, 0);
 
-	return fstat(lock_fd, &st) == 0 && st.st_size > 0;
+	if (n <= 0)
+		return SLOT_UNKNOWN;
+	dir[n] = '\0';
+	if (n == 1 && dir[0] == '-')
+		return SLOT_CLEAN;
+	return dir[0] == '/' ? SLOT_MARKED : SLOT_UNKNOWN;
 }

@@ -41,14 +41,21 @@ int state_slot_claim(int dirfd, unsigned nslots, unsigned *ret_slot, int *ret_lo
 
 /*
  * A slot's lock file also says whether its holder has something on the
- * host file system to clean up (a workspace directory): marked before it is
- * made, unmarked once it is gone.  A slot claimed while marked was left so
- * by a holder that died: the new holder reaps, then unmarks.  Runs whose
- * workspace exists only in their own mount namespace never mark, and then
- * nothing is scanned.  Best effort: state_slot_mark returns 0 or -errno.
+ * host file system to clean up: before making a workspace directory the
+ * holder marks the slot with the directory it goes in, and unmarks it once
+ * the workspace is gone.  A slot claimed while marked was left so by a
+ * holder that died: the new holder reaps under the recorded directory and
+ * unmarks only when that worked.  Runs whose workspace exists only in their
+ * own mount namespace never mark, and then nothing is scanned.  A lock file
+ * never written in this format (a new slot, or one of a runbox from before
+ * marks) is SLOT_UNKNOWN: scanned once, then clean.
  */
-int state_slot_mark(int lock_fd);
+enum slot_state { SLOT_CLEAN, SLOT_MARKED, SLOT_UNKNOWN };
+
+/* Returns 0 or -errno (the caller goes on: the slot then says nothing). */
+int state_slot_mark(int lock_fd, const char *dir);
 void state_slot_unmark(int lock_fd);
-bool state_slot_marked(int lock_fd);
+/* SLOT_MARKED fills @dir (NUL-terminated, cut to @size). */
+enum slot_state state_slot_state(int lock_fd, char *dir, size_t size);
 
 #endif

@@ -403,24 +403,28 @@ int workspace_remove(struct workspace *ws, struct rb_err *err)
 
 int workspace_reap_stale(const char *parent, uid_t uid)
 {
-	int dirfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	int dirfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0, failed = 0;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
 
 	if (dirfd < 0)
-		return 0;
+		return errno == ENOENT ? 0 : -errno; /* no work dir: nothing left in it */
 	d = fdopendir(dirfd);
 	if (!d) {
 		close(dirfd);
-		return 0;
+		return -ENOMEM;
 	}
-	while ((de = readdir(d)))
-		if (strncmp(de->d_name, "runbox-", 7) == 0 &&
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode) && st.st_uid == uid &&
-		    workspace_remove_tree_at(dirfd, de->d_name) == 0)
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "runbox-", 7) != 0 ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != uid)
+			continue;
+		if (workspace_remove_tree_at(dirfd, de->d_name) == 0)
 			n++;
+		else
+			failed = -EIO;
+	}
 	closedir(d);
-	return n;
+	return failed ? failed : n;
 }

@@ -64,7 +64,9 @@ int workspace_remove(struct workspace *ws, struct rb_err *err);
 /*
  * Remove workspaces under @parent owned by @uid: left behind by a runbox
  * that was killed while it held the same uid slot (the slot's lock proves
- * no live run owns them).  Best effort; returns how many were removed.
+ * no live run owns them).  Returns how many were removed, or a negative
+ * errno when @parent could not be read or one of them could not be removed
+ * (then the slot stays marked and the next holder tries again).
  */
 int workspace_reap_stale(const char *parent, uid_t uid);
 

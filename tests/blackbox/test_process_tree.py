@@ -260,6 +260,27 @@ def test_stale_workspace_of_a_killed_runbox_is_removed(rb):
     assert not stale[0].exists()
 
 
+def test_workspace_left_before_slots_were_marked_is_removed(rb, tmp_path):
+    # A slot whose lock file was never written with a mark (a new state dir,
+    # or one kept from a runbox that predates marks) is scanned once: a
+    # workspace of its uid left in the work dir goes.
+    import os as _os
+    base = 1900000000 + 123456
+    stale = rb.workdir / "runbox-stale1"
+    (stale / "output" / "deep").mkdir(parents=True)
+    (stale / "output" / "deep" / "f.txt").write_text("x")
+    for root, dirs, files in _os.walk(stale):
+        for n in dirs + files:
+            _os.lchown(_os.path.join(root, n), base, base)
+    _os.lchown(stale, base, base)
+    env = {"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1",
+           "RUNBOX_STATE_DIR": str(tmp_path / "state")}
+    resp = ok(rb, {"script": "import os\nprint(os.getuid())"}, env=env)
+    assert resp["stdout"] == f"{base}\n"
+    assert not stale.exists()
+    assert (tmp_path / "state" / "slot-0.lock").read_text() == "-"
+
+
 def test_check_reports_every_layer(rb):
     import json as _json
     r = rb.cli(["check"])

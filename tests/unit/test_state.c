@@ -53,24 +53,30 @@ static void test_slot_held_while_open(void **state)
 
 static void test_mark_outlives_its_holder(void **state)
 {
-	char dir[] = "/tmp/rbstate-XXXXXX";
+	char dir[] = "/tmp/rbstate-XXXXXX", where[64];
 	int dfd = open_state(dir), fd;
 	unsigned slot;
 	struct rb_err err;
 
 	(void)state;
 	assert_int_equal(state_slot_claim(dfd, 1, &slot, &fd, &err), 0);
-	assert_false(state_slot_marked(fd)); /* a new slot has nothing to reap */
-	assert_int_equal(state_slot_mark(fd), 0);
-	assert_true(state_slot_marked(fd));
+	/* Never written: a new slot, or one of a runbox from before marks. */
+	assert_int_equal(state_slot_state(fd, where, sizeof(where)), SLOT_UNKNOWN);
+	state_slot_unmark(fd);
+	assert_int_equal(state_slot_state(fd, where, sizeof(where)), SLOT_CLEAN);
+	assert_int_equal(state_slot_mark(fd, "/srv/work"), 0);
 	close(fd); /* the holder dies with its mark set */
 	assert_int_equal(state_slot_claim(dfd, 1, &slot, &fd, &err), 0);
-	assert_true(state_slot_marked(fd));
+	assert_int_equal(state_slot_state(fd, where, sizeof(where)), SLOT_MARKED);
+	assert_string_equal(where, "/srv/work");
 	state_slot_unmark(fd); /* reaped */
-	assert_false(state_slot_marked(fd));
-	close(fd);
-	assert_int_equal(state_slot_claim(dfd, 1, &slot, &fd, &err), 0);
-	assert_false(state_slot_marked(fd));
+	assert_int_equal(state_slot_state(fd, where, sizeof(where)), SLOT_CLEAN);
+	/* A shorter mark after a longer one leaves no tail of the old. */
+	assert_int_equal(state_slot_mark(fd, "/a/much/longer/work/dir"), 0);
+	assert_int_equal(state_slot_mark(fd, "/tmp"), 0);
+	assert_int_equal(state_slot_state(fd, where, sizeof(where)), SLOT_MARKED);
+	assert_string_equal(where, "/tmp");
+	assert_int_not_equal(state_slot_mark(fd, "relative"), 0);
 	close(fd);
 	close(dfd);
 	remove_state(dir);
