@@ -225,9 +225,17 @@ struct child_mem {
 	struct child_arg arg;
 };
 
+/* The mapping's length: whole pages. */
+static size_t child_mem_bytes(void)
+{
+	size_t page = (size_t)getpagesize();
+
+	return (sizeof(struct child_mem) + page - 1) & ~(page - 1);
+}
+
 static struct child_mem *child_mem_alloc(void)
 {
-	struct child_mem *m = mmap(NULL, sizeof(struct child_mem), PROT_READ | PROT_WRITE,
+	struct child_mem *m = mmap(NULL, child_mem_bytes(), PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
 	if (m == MAP_FAILED)
@@ -238,11 +246,14 @@ static struct child_mem *child_mem_alloc(void)
 		munmap(m, sizeof(*m));
 		return NULL;
 	}
-	/* The pages the children will use (the top of each stack, @arg), in two calls. */
+	/*
+	 * The pages the children will use, in two calls: the top of each stack,
+	 * and @arg up to the end of the mapping (whole pages of it).
+	 */
 	bigmem_prefault(m->program_stack + SHARED_STACK_BYTES - PREFAULT_STACK_BYTES,
 			PREFAULT_STACK_BYTES);
 	bigmem_prefault(m->init_stack + SHARED_STACK_BYTES - PREFAULT_STACK_BYTES,
-			PREFAULT_STACK_BYTES + sizeof(m->arg));
+			PREFAULT_STACK_BYTES + child_mem_bytes() - offsetof(struct child_mem, arg));
 	return m;
 }
 

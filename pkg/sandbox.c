@@ -296,12 +296,13 @@ static int build_seccomp(struct sandbox_plan *plan, const struct seccomp_policy_
 	int r;
 
 	snprintf(name, sizeof(name), "seccomp-%d%d.cache", opt->allow_network, opt->ipc_namespace);
-	snprintf(key, sizeof(key), "%s size=%zu", plan->cfg.cache_key ? plan->cfg.cache_key : "",
-		 sizeof(plan->seccomp));
+	snprintf(key, sizeof(key), "%s size=%zu layout=%d",
+		 plan->cfg.cache_key ? plan->cfg.cache_key : "", sizeof(plan->seccomp),
+		 SECCOMP_POLICY_LAYOUT);
 	if (shared &&
 	    state_cache_load(plan->cfg.cache_fd, name, key, &plan->seccomp,
 			     sizeof(plan->seccomp)) &&
-	    plan->seccomp.ready)
+	    seccomp_policy_valid(&plan->seccomp))
 		return 0;
 	r = seccomp_policy_build(&plan->seccomp, opt, err);
 	if (r >= 0 && shared)

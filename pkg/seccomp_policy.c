@@ -481,6 +481,14 @@ static int load_one(const struct sock_filter *insns, unsigned short len)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+bool seccomp_policy_valid(const struct seccomp_policy *p)
+{
+	return p->ready && !p->notify && p->allow_at > 0 && p->n_insns > p->allow_at &&
+	       p->n_insns <= SECCOMP_POLICY_MAX_INSNS &&
+	       BPF_CLASS(p->insns[p->n_insns - 1].code) == BPF_RET &&
+	       BPF_CLASS(p->insns[p->allow_at - 1].code) == BPF_RET;
+}
+
 void seccomp_policy_to_notify(const struct seccomp_policy *policy, struct seccomp_policy *ret)
 {
 	const uint32_t eperm = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);

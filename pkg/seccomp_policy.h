@@ -29,6 +29,8 @@
 #include "err.h"
 
 #define SECCOMP_POLICY_MAX_INSNS 2048
+/* Bumped whenever struct seccomp_policy changes meaning: part of any cache key. */
+#define SECCOMP_POLICY_LAYOUT 2
 
 struct seccomp_policy_options {
 	bool allow_network; /* AF_INET/AF_INET6 sockets as well as AF_UNIX */
@@ -50,6 +52,12 @@ struct seccomp_policy {
 	unsigned n_syscalls; /* system calls on the allowlist, for reporting */
 	struct sock_filter insns[SECCOMP_POLICY_MAX_INSNS];
 };
+
+/*
+ * Whether @p, read back from a cache, is a policy this build can load: a
+ * chained program with both parts, ending in a return.
+ */
+bool seccomp_policy_valid(const struct seccomp_policy *p);
 
 /*
  * Compile the policy for @opt into @ret (in the parent; allocates inside

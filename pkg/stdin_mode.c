@@ -91,9 +91,12 @@ static void write_all(int fd, const char *p, size_t n)
 static void widen_pipe(int fd, size_t len)
 {
 	const size_t most = 1 << 20; /* the default pipe-max-size */
+	size_t want = len < most ? len : most;
+	int now;
 
-	if (len > 65536)
-		fcntl(fd, F_SETPIPE_SZ, (int)(len < most ? len : most));
+	if (len <= 65536 || (now = fcntl(fd, F_GETPIPE_SZ)) < 0 || (size_t)now >= want)
+		return; /* not a pipe, or its reader made it larger already */
+	fcntl(fd, F_SETPIPE_SZ, (int)want);
 }
 
 /* Straight to fd 1: an answer may be megabytes, not worth a stdio copy. */

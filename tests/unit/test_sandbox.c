@@ -324,8 +324,10 @@ static void test_seccomp_chained_program(void **state)
 		deny_eperm += f->code == (BPF_RET | BPF_K) && f->k == eperm;
 	}
 	assert_true(jumps > 0 && deny_eperm > 0); /* TIOCSTI, F_SETOWN... fail with EPERM */
+	assert_true(seccomp_policy_valid(&policy));
 	seccomp_policy_to_notify(&policy, &notify);
 	assert_true(notify.notify && notify.n_insns == policy.n_insns);
+	assert_false(seccomp_policy_valid(&notify)); /* caches hold the plain one only */
 	assert_memory_equal(notify.insns, policy.insns, policy.allow_at * sizeof(policy.insns[0]));
 	for (unsigned i = policy.allow_at; i < policy.n_insns; i++) {
 		const struct sock_filter *a = &policy.insns[i], *b = &notify.insns[i];
@@ -338,6 +340,13 @@ static void test_seccomp_chained_program(void **state)
 		}
 	}
 	assert_true(notified > 0);
+	/* What a cache of another layout would read as: refused, then rebuilt. */
+	notify = policy;
+	notify.n_insns = notify.allow_at;
+	assert_false(seccomp_policy_valid(&notify));
+	notify = policy;
+	notify.insns[notify.n_insns - 1] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+	assert_false(seccomp_policy_valid(&notify));
 }
 
 /*
