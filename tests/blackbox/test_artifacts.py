@@ -101,6 +101,53 @@ def test_binary_artifact_of_megabytes_is_exact(rb):
     assert got == bytes((i * 7 + i // 4099) % 256 for i in range(4 * MiB + 3))
 
 
+def _answer_through_pipe(rb, nbytes, size_before=None):
+    """Run a program with an artifact of @nbytes, its answer read from a
+    pipe; returns (answer, the pipe's capacity once runbox is done)."""
+    import fcntl
+    import os
+    import subprocess
+    r, w = os.pipe()
+    try:
+        if size_before:
+            fcntl.fcntl(r, fcntl.F_SETPIPE_SZ, size_before)
+        body = json.dumps({"script": f"open('output/a.txt', 'w').write('x' * {nbytes})"}).encode()
+        p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=w,
+                             stderr=subprocess.DEVNULL, env=rb.base_env(),
+                             cwd=str(rb.workdir.parent), start_new_session=True)
+        os.close(w)
+        w = -1
+        p.stdin.write(body)
+        p.stdin.close()
+        chunks = []
+        while True:
+            b = os.read(r, 1 << 16)
+            if not b:
+                break
+            chunks.append(b)
+        assert p.wait(60) == 0
+        return json.loads(b"".join(chunks)), fcntl.fcntl(r, fcntl.F_GETPIPE_SZ)
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+def test_big_answer_widens_its_pipe(rb):
+    # stdin mode writes an answer of megabytes into a pipe widened to 1 MiB
+    # (fewer turns between runbox and its reader); the answer is intact.
+    resp, size = _answer_through_pipe(rb, 2 * MiB)
+    assert resp["artifacts"]["a.txt"] == "x" * (2 * MiB)
+    assert size >= MiB
+
+
+def test_big_answer_never_shrinks_a_wider_pipe(rb):
+    # A 200 KiB answer wants a 200 KiB pipe; its reader's 1 MiB one stays.
+    resp, size = _answer_through_pipe(rb, 200 * 1024, size_before=MiB)
+    assert resp["artifacts"]["a.txt"] == "x" * (200 * 1024)
+    assert size == MiB
+
+
 def test_file_cap_default_one_past(rb):
     resp = ok(rb, {"script": f"open('output/f.txt','w').write('a' * {5 * MiB + 1})\nprint('result kept')"})
     assert resp["stdout"] == "result kept\n"
