@@ -481,12 +481,17 @@ static int load_one(const struct sock_filter *insns, unsigned short len)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
 
+/* The last instruction of a part: a return, or (deny_args) its jump to the allowlist. */
+static bool ends_part(const struct sock_filter *f)
+{
+	return BPF_CLASS(f->code) == BPF_RET || (f->code == (BPF_JMP | BPF_JA) && f->k == 0);
+}
+
 bool seccomp_policy_valid(const struct seccomp_policy *p)
 {
 	return p->ready && !p->notify && p->allow_at > 0 && p->n_insns > p->allow_at &&
-	       p->n_insns <= SECCOMP_POLICY_MAX_INSNS &&
-	       BPF_CLASS(p->insns[p->n_insns - 1].code) == BPF_RET &&
-	       BPF_CLASS(p->insns[p->allow_at - 1].code) == BPF_RET;
+	       p->n_insns <= SECCOMP_POLICY_MAX_INSNS && ends_part(&p->insns[p->allow_at - 1]) &&
+	       BPF_CLASS(p->insns[p->n_insns - 1].code) == BPF_RET;
 }
 
 void seccomp_policy_to_notify(const struct seccomp_policy *policy, struct seccomp_policy *ret)

@@ -340,6 +340,10 @@ static void test_seccomp_chained_program(void **state)
 		}
 	}
 	assert_true(notified > 0);
+	/* deny_args may end in its jump to the allowlist (its last answer was ALLOW). */
+	notify = policy;
+	notify.insns[notify.allow_at - 1] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
+	assert_true(seccomp_policy_valid(&notify));
 	/* What a cache of another layout would read as: refused, then rebuilt. */
 	notify = policy;
 	notify.n_insns = notify.allow_at;
