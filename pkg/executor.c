@@ -191,7 +191,7 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 
 	memset(ex, 0, sizeof(*ex));
 	ex->cfg = *cfg;
-	ex->state_fd = -1;
+	ex->state_fd = ex->cancel_fd = -1;
 	if (access(cfg->python, X_OK) < 0)
 		return rb_fail(err, RB_FAULT_INTERNAL, errno, "invalid_config", "RUNBOX_PYTHON",
 			       "The interpreter '%s' is not an executable file (RUNBOX_PYTHON).",
@@ -486,6 +486,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .kill_own_uid_since_start =
 		!ex->subreaper && !run->plan.uid_dropped && !(run->plan.clone_flags & CLONE_NEWPID),
 	    .since_ticks = supervise_now_ticks(),
+	    .cancel_fd = ex->cancel_fd,
 	};
 	int r = launch_start(&spec, &l, err);
 
@@ -541,6 +542,8 @@ static char *answer(struct run *run, double timeout_s, const struct executor_opt
 
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
 			  ret_status);
+	if (s->cancelled)
+		*ret_status = "cancelled"; /* for the log: nobody waits for this answer */
 	if (s->timed_out)
 		note_timeout(&s->err, timeout_s);
 	o.err = s->err.data;

@@ -28,6 +28,7 @@ struct executor {
 	char cache_key[200];	/* what state-dir caches are valid for */
 	size_t workspace_quota; /* tmpfs size of each workspace, 0 when not capped */
 	enum workspace_kind workspace_kind;
+	int cancel_fd; /* see supervise_opts; -1 (executor_init) for none */
 };
 
 /*

@@ -10,9 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include "deps.h"
 
 #ifndef RUNBOX_VERSION
 #define RUNBOX_VERSION "0.1.0"
@@ -627,6 +624,7 @@ static char *call_method(struct mcp_server *s, const cJSON *id, const char *meth
 			 const cJSON *params)
 {
 	struct outcome o = {0};
+	int r;
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		if (strcmp(method, methods[i].name) != 0)
@@ -634,7 +632,15 @@ static char *call_method(struct mcp_server *s, const cJSON *id, const char *meth
 		if (methods[i].needs_init && !s->version[0])
 			return rpc_error(id, RPC_INVALID_REQUEST,
 					 "The session is not initialized: send initialize first");
-		if (methods[i].fn(s, params, &o) < 0)
+		s->current_id = id;
+		s->cancelled = false;
+		r = methods[i].fn(s, params, &o);
+		s->current_id = NULL;
+		if (s->cancelled) {
+			cJSON_Delete(o.result);
+			return NULL;
+		}
+		if (r < 0)
 			return rpc_error(id, o.code, "%s", o.msg);
 		if (!o.result)
 			return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
@@ -697,113 +703,60 @@ char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
 	return out;
 }
 
-/* ---- the stdio loop ---- */
-
-static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
+char *mcp_over_cap_reply(size_t cap)
 {
-	return executor_run(ctx, body, n, NULL, ret_json, err);
+	return rpc_error(NULL, RPC_INVALID_REQUEST, "The message is over %zu bytes", cap);
 }
 
-static int installed_cb(void *ctx, const cJSON **ret_packages, const char **ret_version,
-			struct rb_err *err)
-{
-	const struct executor *ex = ctx;
+/* ---- what may not wait for its turn ---- */
 
-	return deps_installed(ex->cfg.python, ret_packages, ret_version, err);
+bool mcp_same_id(const cJSON *a, const cJSON *b)
+{
+	if (cJSON_IsString(a) && cJSON_IsString(b))
+		return strcmp(a->valuestring, b->valuestring) == 0;
+	return id_ok(a) && id_ok(b) && cJSON_IsNumber(a) && cJSON_IsNumber(b) &&
+	       a->valuedouble == b->valuedouble;
 }
 
-static int cache_cb(void *ctx, cJSON **ret, struct rb_err *err)
+/* A well-formed message: an object with "jsonrpc": "2.0" and a string method. */
+static cJSON *parse_message(const char *line, size_t n)
 {
-	const struct executor *ex = ctx;
+	cJSON *msg = cJSON_ParseWithLength(line, n);
 
-	*ret = NULL;
-	return ex->cfg.cache_dir[0] ? deps_cache_list(ex->cfg.cache_dir, ret, err) : 0;
-}
-
-static void write_line(const char *s)
-{
-	size_t n = strlen(s);
-	const char *p = s;
-
-	while (n) {
-		ssize_t w = write(STDOUT_FILENO, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
+	if (msg && (!cJSON_IsObject(msg) || strcmp(str(msg, "jsonrpc"), "2.0") != 0 ||
+		    !cJSON_IsString(get(msg, "method")))) {
+		cJSON_Delete(msg);
+		msg = NULL;
 	}
-	while (write(STDOUT_FILENO, "\n", 1) < 0 && errno == EINTR)
-		;
+	return msg;
 }
 
-struct reader {
-	char *buf;
-	size_t len, cap;
-	bool skipping; /* inside a line over the cap: dropped up to its newline */
-};
-
-static void on_line(struct mcp_server *s, struct reader *rd, size_t n)
+enum mcp_urgency mcp_urgency(const char *line, size_t n, char **ret_reply, cJSON **ret_id)
 {
-	char *reply;
+	cJSON *msg = parse_message(line, n);
+	const cJSON *id = get(msg, "id"), *params = get(msg, "params");
+	enum mcp_urgency u = MCP_IN_TURN;
 
-	while (n && (rd->buf[n - 1] == '\r' || rd->buf[n - 1] == ' ' || rd->buf[n - 1] == '\t'))
-		n--;
-	if (rd->skipping) {
-		rd->skipping = false;
-		reply =
-		    rpc_error(NULL, RPC_INVALID_REQUEST, "The message is over %zu bytes", rd->cap);
-	} else {
-		reply = n ? mcp_handle(s, rd->buf, n) : NULL;
+	*ret_reply = NULL;
+	*ret_id = NULL;
+	if (msg && id_ok(id) && strcmp(str(msg, "method"), "ping") == 0 &&
+	    (!params || cJSON_IsObject(params))) {
+		*ret_reply = envelope(id, "result", cJSON_CreateObject());
+		u = *ret_reply ? MCP_PING : MCP_IN_TURN;
+	} else if (msg && !id && strcmp(str(msg, "method"), "notifications/cancelled") == 0 &&
+		   id_ok(get(params, "requestId"))) {
+		*ret_id = cJSON_Duplicate(get(params, "requestId"), true);
+		u = *ret_id ? MCP_CANCEL : MCP_IN_TURN;
 	}
-	if (reply)
-		write_line(reply);
-	free(reply);
+	cJSON_Delete(msg);
+	return u;
 }
 
-/* Hand every complete line in the buffer to on_line; keep the rest. */
-static void drain(struct mcp_server *s, struct reader *rd)
+bool mcp_is_request(const char *line, size_t n, const cJSON *id)
 {
-	char *nl;
+	cJSON *msg = parse_message(line, n);
+	bool yes = msg && mcp_same_id(get(msg, "id"), id);
 
-	while ((nl = memchr(rd->buf, '\n', rd->len))) {
-		size_t n = (size_t)(nl - rd->buf);
-
-		on_line(s, rd, n);
-		memmove(rd->buf, nl + 1, rd->len - n - 1);
-		rd->len -= n + 1;
-	}
-	if (rd->len == rd->cap) { /* a line over the cap: drop what is there */
-		rd->skipping = true;
-		rd->len = 0;
-	}
-}
-
-int mcp_main(struct executor *ex)
-{
-	struct mcp_server s = {
-	    .run = run_cb, .installed = installed_cb, .cache = cache_cb, .ctx = ex};
-	struct reader rd = {.cap = ex->cfg.limits.max_body_bytes * 2 + ((size_t)1 << 20)};
-	ssize_t r;
-
-	s.default_timeout_s = ex->cfg.limits.default_timeout_s;
-	s.max_timeout_s = ex->cfg.limits.max_timeout_s;
-	rd.buf = malloc(rd.cap);
-	if (!rd.buf)
-		return 1;
-	for (;;) {
-		r = read(STDIN_FILENO, rd.buf + rd.len, rd.cap - rd.len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		rd.len += (size_t)r;
-		drain(&s, &rd);
-	}
-	if (rd.len) /* a last line without its newline */
-		on_line(&s, &rd, rd.len);
-	free(rd.buf);
-	return r < 0 ? 1 : 0;
+	cJSON_Delete(msg);
+	return yes;
 }

@@ -23,7 +23,6 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
-#include "executor.h"
 
 struct mcp_server {
 	char version[16]; /* negotiated protocol version, "" before initialize */
@@ -38,6 +37,13 @@ struct mcp_server {
 	int (*cache)(void *ctx, cJSON **ret, struct rb_err *err);
 	void *ctx;
 	double default_timeout_s, max_timeout_s; /* said in the tool descriptions */
+	/*
+	 * While a method runs: its request's id.  A run callback that was told
+	 * the client cancelled that request sets @cancelled, and the request
+	 * gets no reply (as MCP asks of a cancelled request).
+	 */
+	const cJSON *current_id;
+	bool cancelled;
 };
 
 /*
@@ -47,7 +53,24 @@ struct mcp_server {
  */
 char *mcp_handle(struct mcp_server *s, const char *line, size_t n);
 
-/* Serve stdin/stdout until EOF; returns the exit status. */
-int mcp_main(struct executor *ex);
+/* The reply to a line over @cap bytes (it was not read whole). */
+char *mcp_over_cap_reply(size_t cap);
+
+/*
+ * The messages that must not wait behind a running tool call: a ping, which
+ * MCP wants answered promptly, and a cancellation.  For MCP_PING *ret_reply
+ * is the answer; for MCP_CANCEL *ret_id is the cancelled request's id (the
+ * caller deletes it).  Anything else, valid or not, is MCP_IN_TURN and is
+ * handled in its turn by mcp_handle().
+ */
+enum mcp_urgency { MCP_IN_TURN, MCP_PING, MCP_CANCEL };
+
+enum mcp_urgency mcp_urgency(const char *line, size_t n, char **ret_reply, cJSON **ret_id);
+
+/* Whether @line is a request (it has a method) whose id is @id. */
+bool mcp_is_request(const char *line, size_t n, const cJSON *id);
+
+/* JSON-RPC ids are equal: both strings with the same text, or the same integer. */
+bool mcp_same_id(const cJSON *a, const cJSON *b);
 
 #endif

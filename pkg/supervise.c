@@ -143,6 +143,7 @@ static nfds_t poll_set(struct loop *s, struct pollfd *p)
 	p[n++] = (struct pollfd){.fd = s->l->stderr_fd, .events = POLLIN};
 	p[n++] = (struct pollfd){.fd = s->l->stdin_fd, .events = POLLOUT};
 	p[n++] = (struct pollfd){.fd = s->exited ? -1 : s->l->pidfd, .events = POLLIN};
+	p[n++] = (struct pollfd){.fd = s->exited ? -1 : s->o->cancel_fd, .events = POLLIN};
 	return n;
 }
 
@@ -177,6 +178,11 @@ static void on_ready(struct loop *s, const struct pollfd *p)
 		feed_stdin(s);
 	if (p[3].revents || s->l->pidfd < 0)
 		reap_main(s, WNOHANG);
+	if (p[4].revents && !s->exited) {
+		s->res->cancelled = true;
+		kill_tree(s);
+		reap_main(s, 0);
+	}
 }
 
 static void on_deadline(struct loop *s)
@@ -188,7 +194,7 @@ static void on_deadline(struct loop *s)
 
 static void loop_run(struct loop *s)
 {
-	struct pollfd p[4];
+	struct pollfd p[5];
 
 	if (s->o->stdin_len == 0)
 		feed_stdin(s);

@@ -41,11 +41,18 @@ struct supervise_opts {
 	 */
 	bool kill_own_uid_since_start;
 	unsigned long long since_ticks; /* supervise_now_ticks() before the launch */
+	/*
+	 * Readable or hung up: the caller gave up on the run (an MCP client
+	 * cancelled it, or its front door is gone).  The tree is stopped as at
+	 * the deadline.  -1 for none.
+	 */
+	int cancel_fd;
 };
 
 struct supervise_result {
 	int wait_status; /* of the program's main process */
 	bool timed_out;
+	bool cancelled; /* stopped through cancel_fd */
 	double duration_ms;
 	struct capture out, err;
 };

@@ -22,7 +22,7 @@
 #include "frontdoor.h"
 #include "lambda.h"
 #include "log.h"
-#include "mcp.h"
+#include "mcp_stdio.h"
 #include "response.h"
 #include "sandbox.h"
 #include "serve.h"

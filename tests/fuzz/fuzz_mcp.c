@@ -4,7 +4,8 @@
  * after an initialize, with tools that answer canned responses (no
  * executor).  Invariants: every reply is one JSON-RPC 2.0 object with a
  * result or an error and no newline inside; a reply to a line that is not
- * JSON is -32700.  A broken rule is a __builtin_trap().
+ * JSON is -32700; a line mcp_urgency() calls a ping gets a reply of its own,
+ * and one it calls a cancellation names an id.  A broken rule is a __builtin_trap().
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,29 +17,6 @@
 #include "mcp.h"
 
 #include "fuzz.h"
-
-/* mcp.c's stdio loop links against these; the fuzzer never calls it. */
-int executor_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
-		 char **ret_json, struct rb_err *err)
-{
-	(void)ex, (void)body, (void)n, (void)opts, (void)err;
-	*ret_json = NULL;
-	return -1;
-}
-
-int deps_installed(const char *python, const cJSON **ret_packages, const char **ret_version,
-		   struct rb_err *err)
-{
-	(void)python, (void)ret_packages, (void)ret_version, (void)err;
-	return -1;
-}
-
-int deps_cache_list(const char *cache_dir, cJSON **ret, struct rb_err *err)
-{
-	(void)cache_dir, (void)err;
-	*ret = NULL;
-	return -1;
-}
 
 static int fake_run(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
 {
@@ -101,7 +79,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - p);
+		char *urgent_reply;
+		cJSON *id;
+
 		check_reply(mcp_handle(&s, p, n), p, n);
+		/* A ping's answer is a reply; a cancellation names a request it matches. */
+		switch (mcp_urgency(p, n, &urgent_reply, &id)) {
+		case MCP_PING:
+			CHECK(urgent_reply && !id);
+			check_reply(urgent_reply, p, n);
+			break;
+		case MCP_CANCEL:
+			CHECK(id && !urgent_reply && mcp_same_id(id, id));
+			break;
+		default:
+			CHECK(!id && !urgent_reply);
+		}
+		cJSON_Delete(id);
 		p += n + 1;
 	}
 	return 0;

@@ -68,7 +68,8 @@ class McpClient:
         self.raw = []
         self.stderr = b""
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader.start()
         self.next_id = 100
 
     def _read(self):
@@ -131,11 +132,13 @@ class McpClient:
         except OSError:
             pass
         try:
-            return self.proc.wait(timeout=30)
+            rc = self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-            return None
+            rc = None
+        self._err_reader.join(timeout=30)  # self.stderr is whole from here
+        return rc
 
 
 @pytest.fixture

@@ -291,3 +291,121 @@ def test_list_packages_names_the_wheel_cache():
     finally:
         shutil.rmtree(d, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
+
+
+# ---- while a call runs: ping answered at once, cancellation, order ------------
+
+def marker_procs(marker):
+    """Processes anywhere on the machine whose command line holds @marker."""
+    r = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    return r.stdout.split()
+
+
+def wait_for_marker(marker, limit=60):
+    import time
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if marker_procs(marker):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def call_msg(id_, code, bash=False):
+    return {"jsonrpc": "2.0", "id": id_, "method": "tools/call",
+            "params": {"name": "run_bash" if bash else "run_python",
+                       "arguments": {"code": code, "timeout_s": 120}}}
+
+
+def sleeper(marker):
+    # A program that runs until it is stopped, findable by its command line.
+    return f"exec -a {marker} sleep 600"
+
+
+def test_ping_is_answered_while_a_call_runs(mcp):
+    mcp.initialize()
+    marker = "rbmcp-ping-" + os.urandom(6).hex()
+    mcp.send(call_msg(1, sleeper(marker), bash=True))
+    assert wait_for_marker(marker), "the call's program never started"
+    mcp.send({"jsonrpc": "2.0", "id": "p", "method": "ping"})
+    # The ping's answer comes first: the call is still running.
+    assert mcp.recv() == {"jsonrpc": "2.0", "id": "p", "result": {}}
+    assert marker_procs(marker)
+    mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+              "params": {"requestId": 1, "reason": "done with it"}})
+    # Calls are handled in turn: this one's answer means the cancelled one has ended.
+    assert "ok" in text(mcp.call("run_python", {"code": "print('after')"}))
+    assert marker_procs(marker) == []
+    assert mcp.nothing_pending()  # the cancelled call got no reply
+
+
+def test_cancel_stops_the_program_and_its_tree(mcp):
+    mcp.initialize()
+    marker = "rbmcp-tree-" + os.urandom(6).hex()
+    # A child, an orphaned grandchild, and the program itself: all must go.
+    code = (f"(exec -a {marker}-child sleep 600) & ( (exec -a {marker}-orphan sleep 600) & ) ; "
+            f"exec -a {marker} sleep 600")
+    mcp.send(call_msg("long", code, bash=True))
+    assert wait_for_marker(marker + "-orphan") and wait_for_marker(marker)
+    mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+              "params": {"requestId": "long"}})
+    r = mcp.call("run_python", {"code": "print(2 + 2)"})
+    assert r["structuredContent"]["stdout"] == "4\n"
+    assert marker_procs(marker) == []
+    assert mcp.nothing_pending()
+    mcp.close()
+    assert b"the client cancelled the running tool call" in mcp.stderr
+    assert b'"status":"cancelled"' in mcp.stderr
+
+
+def test_cancel_a_request_still_waiting_its_turn(mcp):
+    mcp.initialize()
+    marker = "rbmcp-queue-" + os.urandom(6).hex()
+    mcp.send(call_msg(1, sleeper(marker), bash=True))
+    mcp.send(call_msg(2, "print('two')"))
+    mcp.send({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+    assert wait_for_marker(marker)
+    mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}})
+    mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}})
+    # 1 and 2 get no reply; 3 is answered in its turn.
+    assert mcp.recv()["id"] == 3
+    assert marker_procs(marker) == []
+    assert mcp.nothing_pending()
+    mcp.close()
+    assert b"the client cancelled a request before its turn" in mcp.stderr
+    # Call 2 never ran: the one run logged is call 1, cancelled.
+    runs = [line for line in mcp.stderr.splitlines() if b'"event":"run"' in line]
+    assert len(runs) == 1 and b'"status":"cancelled"' in runs[0], runs
+
+
+def test_cancelling_an_unknown_or_finished_request_is_ignored(mcp):
+    mcp.initialize()
+    r = mcp.call("run_python", {"code": "print(1)"})
+    assert not r["isError"]
+    for rid in (mcp.next_id, 999, "nope"):
+        mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                  "params": {"requestId": rid}})
+    assert mcp.nothing_pending()
+    assert not mcp.call("run_python", {"code": "print(1)"})["isError"]
+
+
+def test_replies_come_in_the_order_of_the_requests(mcp):
+    mcp.initialize()
+    mcp.send(call_msg(1, "import time; time.sleep(1); print('slow')"))
+    mcp.send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    mcp.send(call_msg(3, "print('fast')"))
+    mcp.send({"jsonrpc": "2.0", "id": 4, "method": "nope"})
+    got = [mcp.recv() for _ in range(4)]
+    assert [m["id"] for m in got] == [1, 2, 3, 4]
+    assert got[0]["result"]["structuredContent"]["stdout"] == "slow\n"
+    assert got[3]["error"]["code"] == -32601
+
+
+def test_calls_sent_before_stdin_closes_are_all_answered(mcp):
+    mcp.initialize()
+    mcp.send(call_msg(1, "import time; time.sleep(0.5); print('one')"))
+    mcp.send(call_msg(2, "print('two')"))
+    mcp.proc.stdin.close()
+    got = [mcp.recv(), mcp.recv()]
+    assert [m["result"]["structuredContent"]["stdout"] for m in got] == ["one\n", "two\n"]
+    assert mcp.proc.wait(timeout=60) == 0

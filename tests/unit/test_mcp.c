@@ -413,6 +413,115 @@ static void test_list_packages(void **state)
 	cJSON_Delete(res);
 }
 
+/* A run callback that sees its request cancelled while it runs. */
+static int cancelling_run(void *ctx, const char *body, size_t n, char **ret_json,
+			  struct rb_err *err)
+{
+	struct mcp_server *s = ctx;
+	cJSON *seven = cJSON_CreateNumber(7);
+
+	(void)body, (void)n, (void)err;
+	assert_true(mcp_same_id(s->current_id, seven));
+	cJSON_Delete(seven);
+	s->cancelled = true;
+	*ret_json = strdup("{\"exit_code\":137,\"stdout\":\"\",\"stderr\":\"\",\"artifacts\":{},"
+			   "\"status\":\"killed\",\"truncated\":{\"stdout\":false,"
+			   "\"stderr\":false}}");
+	return 0;
+}
+
+static void test_a_cancelled_call_gets_no_reply(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *r;
+
+	(void)state;
+	s.run = cancelling_run;
+	s.ctx = &s;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	assert_null(send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+				  "\"params\":{\"name\":\"run_python\",\"arguments\":{\"code\":"
+				  "\"1\"}}}"));
+	assert_null(s.current_id);
+	/* The next request is answered as usual. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}");
+	assert_int_equal(cJSON_GetObjectItem(r, "id")->valueint, 8);
+	cJSON_Delete(r);
+}
+
+static enum mcp_urgency urgency(const char *line, char **reply, cJSON **id)
+{
+	return mcp_urgency(line, strlen(line), reply, id);
+}
+
+static void test_urgent_messages(void **state)
+{
+	char *reply;
+	cJSON *id, *want;
+
+	(void)state;
+	assert_int_equal(urgency("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"ping\"}", &reply,
+				 &id),
+			 MCP_PING);
+	assert_string_equal(reply, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{}}");
+	assert_null(id);
+	free(reply);
+	assert_int_equal(urgency("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+				 "\"params\":{\"requestId\":12,\"reason\":\"user\"}}",
+				 &reply, &id),
+			 MCP_CANCEL);
+	assert_null(reply);
+	want = cJSON_CreateNumber(12);
+	assert_true(mcp_same_id(id, want));
+	cJSON_Delete(want);
+	cJSON_Delete(id);
+	/* In their turn: everything else, and anything malformed. */
+	static const char *const in_turn[] = {
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}",
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}",		      /* no id */
+	    "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",	      /* null id */
+	    "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",	      /* not 2.0 */
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":[]}", /* bad params */
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\"}",    /* no requestId */
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
+	    "\"params\":{\"requestId\":1.5}}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"notifications/cancelled\","
+	    "\"params\":{\"requestId\":1}}", /* a request, not a notification */
+	    "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"", /* cut short */
+	    "",
+	};
+	for (size_t i = 0; i < sizeof(in_turn) / sizeof(in_turn[0]); i++) {
+		assert_int_equal(urgency(in_turn[i], &reply, &id), MCP_IN_TURN);
+		assert_null(reply);
+		assert_null(id);
+	}
+}
+
+static void test_ids(void **state)
+{
+	cJSON *s1 = cJSON_CreateString("1"), *n1 = cJSON_CreateNumber(1),
+	      *n1b = cJSON_CreateNumber(1.0), *n2 = cJSON_CreateNumber(2),
+	      *half = cJSON_CreateNumber(0.5);
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\"}";
+	const char *resp = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}";
+
+	(void)state;
+	assert_true(mcp_same_id(n1, n1b));
+	assert_false(mcp_same_id(s1, n1)); /* "1" and 1 are different ids */
+	assert_false(mcp_same_id(n1, n2));
+	assert_false(mcp_same_id(half, half));
+	assert_false(mcp_same_id(NULL, n1));
+	assert_true(mcp_is_request(req, strlen(req), n1));
+	assert_false(mcp_is_request(req, strlen(req), s1));
+	assert_false(mcp_is_request(resp, strlen(resp), n1)); /* no method: not a request */
+	cJSON_Delete(s1);
+	cJSON_Delete(n1);
+	cJSON_Delete(n1b);
+	cJSON_Delete(n2);
+	cJSON_Delete(half);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +535,9 @@ int main(void)
 	    cmocka_unit_test(test_failures_are_tool_errors),
 	    cmocka_unit_test(test_old_version_gets_json_text),
 	    cmocka_unit_test(test_list_packages),
+	    cmocka_unit_test(test_a_cancelled_call_gets_no_reply),
+	    cmocka_unit_test(test_urgent_messages),
+	    cmocka_unit_test(test_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
