@@ -346,26 +346,56 @@ static int sweep_orphans(pid_t keep)
 	return found;
 }
 
-/* Field 22 of /proc/<pid>/stat (start time in clock ticks), or 0. */
-static unsigned long long start_ticks(const char *pid, uid_t *ret_uid)
+/* The start of /proc/<pid>/@what, NUL-terminated; false when it is gone. */
+static bool read_proc(const char *pid, const char *what, char *buf, size_t size)
 {
-	char path[300], buf[1024], *p;
-	unsigned long long t = 0;
-	struct stat st;
+	char path[300];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%s/%s", pid, what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	n = fstat(fd, &st) == 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		return false;
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
-	*ret_uid = st.st_uid;
+	return true;
+}
+
+/*
+ * The real uid on the Uid: line of /proc/<pid>/status.  Not the owner of
+ * the /proc files: a process that makes itself non-dumpable has them owned
+ * by root, whatever its uid, and would hide from a sweep that looked there.
+ */
+static bool real_uid(const char *pid, uid_t *ret)
+{
+	char buf[4096], *p;
+	unsigned long uid;
+
+	if (!read_proc(pid, "status", buf, sizeof(buf)) || !(p = strstr(buf, "\nUid:")))
+		return false;
+	uid = strtoul(p + 5, NULL, 10);
+	*ret = (uid_t)uid;
+	return true;
+}
+
+/*
+ * Field 22 of /proc/<pid>/stat (start time in clock ticks), or 0 when it is
+ * gone or a zombie (dead already: a kill would only find it again).
+ */
+static unsigned long long start_ticks(const char *pid)
+{
+	char buf[1024], *p;
+	unsigned long long t = 0;
+
+	if (!read_proc(pid, "stat", buf, sizeof(buf)))
+		return 0;
 	p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+	if (p && p[1] == ' ' && p[2] == 'Z')
+		return 0;
 	for (int field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
@@ -383,27 +413,38 @@ unsigned long long supervise_now_ticks(void)
 	       (unsigned long long)ts.tv_nsec / (1000000000ULL / (unsigned long long)hz);
 }
 
-/* The degraded platforms' last resort (see supervise_opts). */
-static void kill_own_uid_since(unsigned long long since)
+/* One pass of kill_own_uid_since(); returns how many it killed. */
+static int kill_own_uid_pass(unsigned long long since)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	pid_t self = getpid();
+	int killed = 0;
 
 	if (!d)
-		return;
+		return 0;
 	while ((de = readdir(d))) {
 		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		uid_t uid = (uid_t)-1;
-		unsigned long long t;
+		uid_t uid;
 
-		if (pid <= 1 || pid == self)
+		unsigned long long t = pid > 1 && pid != self ? start_ticks(de->d_name) : 0;
+
+		if (t == 0 || t < since || !real_uid(de->d_name, &uid) || uid != geteuid())
 			continue;
-		t = start_ticks(de->d_name, &uid);
-		if (uid == geteuid() && t >= since)
-			kill(pid, SIGKILL);
+		killed += kill(pid, SIGKILL) == 0;
 	}
 	closedir(d);
+	return killed;
+}
+
+/*
+ * The degraded platforms' last resort (see supervise_opts).  Again until a
+ * pass finds nothing: a process may fork behind the scan.
+ */
+static void kill_own_uid_since(unsigned long long since)
+{
+	for (int round = 0; round < 64 && kill_own_uid_pass(since) > 0; round++)
+		;
 }
 
 static void kill_tree(struct loop *s)

@@ -288,6 +288,33 @@ time.sleep(0.3)
 print("spawned", alive(tok))
 """
 
+# A grandchild that makes itself non-dumpable: its /proc files then belong to
+# root, so a sweep that went by their owner would not see it (and the
+# program itself cannot read its environ to check it is alive: it says so
+# through a pipe instead).
+NONDUMPABLE = """
+import ctypes, os, time
+r, w = os.pipe()
+if os.fork() == 0:
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    if os.fork() == 0:
+        os.close(r)
+        if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) == 0:   # PR_SET_DUMPABLE, 0
+            os.write(w, b"up")
+        os.close(w)
+        for fd in (0, 1, 2):
+            os.close(fd)
+        time.sleep(64)
+        os._exit(0)
+    os._exit(0)
+os.close(w)
+os.wait()
+print("spawned", os.read(r, 2) == b"up")
+"""
+
 SETPGID = ALIVE + """
 import os, time
 if os.fork() == 0:
@@ -310,12 +337,14 @@ echo spawned False
 """
 
 
-@pytest.mark.parametrize("how", ["setsid_double_fork", "bash_nohup", "setpgid"])
+@pytest.mark.parametrize("how", ["setsid_double_fork", "bash_nohup", "setpgid", "nondumpable"])
 def test_no_process_outlives_the_response(rb, how):
     tok = "rbplattoken" + os.urandom(8).hex()
     rb.marks.append(tok)          # the fixture scans for it too
     if how == "setsid_double_fork":
         req = {"script": DAEMON, "env": {"TOKEN": tok}}
+    elif how == "nondumpable":
+        req = {"script": NONDUMPABLE, "env": {"TOKEN": tok}}
     elif how == "setpgid":
         req = {"script": SETPGID, "env": {"TOKEN": tok}}
     else:
