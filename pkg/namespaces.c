@@ -455,6 +455,49 @@ int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * A new ipc namespace starts with SysV limits sized for a whole machine,
+ * and a segment outlives every process that attached it: memory no
+ * RLIMIT_AS counts, held until the namespace ends.  shm_rmid_forced ends a
+ * segment with its last attachment (what it holds is then always in some
+ * process's address space, under that process's RLIMIT_AS); the counts of
+ * segments, message queues and semaphores are cut to what a program
+ * reasonably uses (message queues live in kernel memory: 32 of 16 KiB).
+ * Written through the fresh /proc of the pid namespace.
+ */
+bool ns_sets_ipc_limits(unsigned long clone_flags)
+{
+	unsigned long need = CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNS;
+
+	/*
+	 * In a user namespace the ipc sysctls belong to its uid 0, which runbox
+	 * does not map (the program keeps its own uid): not writable there.
+	 */
+	return (clone_flags & need) == need && !(clone_flags & CLONE_NEWUSER);
+}
+
+int ns_enter_ipc(const struct ns_plan *plan, struct rb_err *err)
+{
+	static const struct {
+		const char *path, *value;
+	} limits[] = {
+	    {"/proc/sys/kernel/shm_rmid_forced", "1"},
+	    {"/proc/sys/kernel/shmmni", "64"},
+	    {"/proc/sys/kernel/msgmni", "32"},
+	    {"/proc/sys/kernel/sem", "250 8000 32 32"},
+	};
+	int r;
+
+	if (!ns_sets_ipc_limits(plan->clone_flags))
+		return 0;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		r = write_file(limits[i].path, limits[i].value);
+		if (r < 0)
+			return rb_fail_sys(err, -r, "namespaces: write %s", limits[i].path);
+	}
+	return 0;
+}
+
 int ns_enter_uts(const struct ns_plan *plan, struct rb_err *err)
 {
 	if (!(plan->clone_flags & CLONE_NEWUTS))

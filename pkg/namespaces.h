@@ -94,6 +94,15 @@ int ns_enter_user(const struct ns_plan *plan, struct rb_err *err);
  */
 int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err);
 
+/*
+ * In the child, after ns_enter_mounts(), before the uid drop: SysV IPC
+ * limits of a new ipc namespace (segments end with their last attachment),
+ * where ns_sets_ipc_limits() says they can be set.  Anywhere else the
+ * seccomp policy refuses SysV IPC.
+ */
+int ns_enter_ipc(const struct ns_plan *plan, struct rb_err *err);
+bool ns_sets_ipc_limits(unsigned long clone_flags);
+
 /* In the child: host name "runbox" in a new uts namespace. */
 int ns_enter_uts(const struct ns_plan *plan, struct rb_err *err);
 

@@ -316,7 +316,7 @@ static int prepare_seccomp(struct sandbox_plan *plan, struct rb_err *err)
 	struct seccomp_policy_options opt = {
 	    .allow_network = plan->cfg.allow_network,
 	    .pid_namespace = (plan->clone_flags & CLONE_NEWPID) != 0,
-	    .ipc_namespace = (plan->clone_flags & CLONE_NEWIPC) != 0,
+	    .ipc_namespace = ns_sets_ipc_limits(plan->clone_flags),
 	};
 	int r;
 
@@ -493,6 +493,9 @@ int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err)
 	if (r < 0)
 		return r;
 	r = ns_enter_uts(&plan->ns, err);
+	if (r < 0)
+		return r;
+	r = ns_enter_ipc(&plan->ns, err);
 	if (r < 0)
 		return r;
 	r = drop_uid(plan, err);

@@ -35,7 +35,7 @@
 struct seccomp_policy_options {
 	bool allow_network; /* AF_INET/AF_INET6 sockets as well as AF_UNIX */
 	bool pid_namespace; /* the program has its own pid namespace */
-	bool ipc_namespace; /* SysV IPC is private: allow it */
+	bool ipc_namespace; /* SysV IPC is private and limited (ns_sets_ipc_limits): allow it */
 	pid_t runbox_pid;   /* never signalled (only without a pid namespace) */
 	pid_t runbox_pgid;  /* nor its process group (a shell's job, often not runbox_pid) */
 };

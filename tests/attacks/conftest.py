@@ -145,6 +145,10 @@ class Layers:
         self.ipcns = "ipc" in ns
         self.utsns = "uts" in ns
         self.mountns = "mount" in ns
+        self.userns = "user" in ns
+        # SysV IPC is allowed only in an ipc namespace whose limits runbox
+        # sets, which it cannot do from inside a user namespace.
+        self.sysv_ipc = self.ipcns and self.pidns and self.mountns and not self.userns
         self.nnp = bool(sb.get("no_new_privs"))
         self.uid_drop = bool(sb.get("uid_drop"))
 

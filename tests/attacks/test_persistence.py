@@ -71,12 +71,44 @@ def test_sysv_ipc_leftover(rb):
     resp2, L = ok(rb, py(SHM + f"res('shm', shmget({key}, 0o666))\nres('msg', msgget({key}, 0o666))\n"))
     host = subprocess.run(["ipcs"], capture_output=True, text=True).stdout
     assert f"0x{key:08x}" not in host.lower(), host
-    if L.ipcns:
+    if L.sysv_ipc:
         assert kv(resp1) == {"shm": "ok", "msg": "ok"}, short(resp1)
         assert kv(resp2) == {"shm": "ENOENT", "msg": "ENOENT"}, short(resp2)
     else:
-        need(L.seccomp, "neither an ipc namespace nor seccomp")
+        need(L.seccomp, "neither a limited ipc namespace nor seccomp")
         assert kv(resp1) == {"shm": "EPERM", "msg": "EPERM"}, short(resp1)
+
+
+SHM_LOOP = (SHM + "libc.shmat.restype = ctypes.c_void_p\n"
+            "libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]\n"
+            "libc.shmdt.argtypes = [ctypes.c_void_p]\n"
+            "res('limits', open('/proc/sys/kernel/shm_rmid_forced').read().strip() + ' ' +\n"
+            "    open('/proc/sys/kernel/msgmni').read().strip())\n"
+            "made = 0\n"
+            "for i in range(6):\n"
+            "    sid = libc.shmget(0, 256 << 20, 0o1600)\n"
+            "    if sid < 0:\n"
+            "        res('shmget', errno.errorcode[ctypes.get_errno()])\n"
+            "        break\n"
+            "    addr = libc.shmat(sid, None, 0)\n"
+            "    ctypes.memset(addr, 1, 256 << 20)\n"
+            "    libc.shmdt(addr)\n"
+            "    made += 1\n"
+            "    res('alive', libc.shmctl(sid, 2, ctypes.create_string_buffer(256)) == 0)\n"
+            "res('made', made)\n")
+
+
+def test_sysv_shm_cannot_hold_memory_past_the_address_space_limit(rb):
+    # 1.5 GiB of segments under a 1 GiB RLIMIT_AS: each must end when it is
+    # detached, or it would hold memory no limit counts until the run ends.
+    resp, L = ok(rb, py(SHM_LOOP), timeout=60)
+    got = kv(resp)
+    if L.sysv_ipc:
+        assert got["limits"] == "1 32" and got["made"] == "6", short(resp)
+        assert "alive=True" not in resp["stdout"], short(resp)
+    else:
+        need(L.seccomp, "neither a limited ipc namespace nor seccomp")
+        assert got["shmget"] == "EPERM" and got["made"] == "0", short(resp)
 
 
 def test_posix_mqueue_leftover(rb):
@@ -92,6 +124,10 @@ def test_posix_mqueue_leftover(rb):
     if leaked:
         subprocess.run(["rm", "-f", "/dev/mqueue" + name])
     assert not leaked, f"a POSIX message queue {name} outlived the request on the host"
+    if not L.sysv_ipc and L.seccomp:
+        # no limited ipc namespace: the filter refuses the IPC calls outright
+        assert kv(resp1) == {"create": "EPERM"} and kv(resp2) == {"open": "EPERM"}, short(resp1)
+        return
     # the mqueue filesystem is outside every Landlock rule: no queue at all
     need(L.landlock, "Landlock not applied")
     assert kv(resp1) == {"create": "EACCES"}, short(resp1)
