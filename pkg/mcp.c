@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonscan.h"
+
 #ifndef RUNBOX_VERSION
 #define RUNBOX_VERSION "0.1.0"
 #endif
@@ -682,10 +684,51 @@ static char *dispatch(struct mcp_server *s, const cJSON *msg)
 	return call_method(s, id, method->valuestring, params);
 }
 
+/*
+ * What cJSON lets through but a request may not hold: a string with
+ * \u0000 (cJSON would cut it there, and a shorter program would run),
+ * invalid UTF-8, an unpaired surrogate.  The contract refuses these in a
+ * body; here they must be caught on the line itself, before the arguments
+ * are rebuilt into one.
+ */
+static bool bad_strings(const char *line, size_t n, struct rb_err *err)
+{
+	static const struct jsonscan_limits lim = {.max_depth = 1000, .max_values = (size_t)-1};
+
+	if (jsonscan_check(line, n, &lim, err) >= 0)
+		return false;
+	return strcmp(err->code, "nul_in_string") == 0 || strcmp(err->code, "invalid_utf8") == 0 ||
+	       strcmp(err->code, "invalid_json") == 0;
+}
+
+/* A request with such strings: a tool call is refused as a tool result, anything else as bad
+ * params. */
+static char *refuse_strings(struct mcp_server *s, const cJSON *msg, const struct rb_err *e)
+{
+	const cJSON *id = get(msg, "id");
+	cJSON *refusal, *result;
+	char *json;
+
+	if (!cJSON_IsObject(msg) || !id_ok(id) || strcmp(str(msg, "jsonrpc"), "2.0") != 0 ||
+	    !cJSON_IsString(get(msg, "method")))
+		return dispatch(s, msg); /* not a request: answered (or not) as usual */
+	if (strcmp(str(msg, "method"), "tools/call") != 0 || !s->version[0])
+		return rpc_error(id, RPC_INVALID_PARAMS, "%s", e->msg);
+	refusal = cJSON_CreateObject();
+	cJSON_AddStringToObject(refusal, "error", e->msg);
+	cJSON_AddStringToObject(refusal, "code", e->code);
+	json = cJSON_PrintUnformatted(refusal);
+	cJSON_Delete(refusal);
+	result = run_result(s, json);
+	free(json);
+	return envelope(id, "result", result);
+}
+
 char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
 {
 	const char *end = NULL;
 	cJSON *msg = cJSON_ParseWithLengthOpts(line, n, &end, false);
+	struct rb_err e = {0};
 	char *out;
 
 	while (msg && end < line + n && strchr(" \t\r", *end))
@@ -697,6 +740,8 @@ char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
 	}
 	if (cJSON_IsArray(msg))
 		out = rpc_error(NULL, RPC_INVALID_REQUEST, "JSON-RPC batches are not supported");
+	else if (bad_strings(line, n, &e))
+		out = refuse_strings(s, msg, &e);
 	else
 		out = dispatch(s, msg);
 	cJSON_Delete(msg);

@@ -33,7 +33,7 @@ sources() {
 	requirement) echo "requirement.c err.c" ;;
 	wheelmeta) echo "wheelmeta.c wheelname.c requirement.c err.c" ;;
 	lambda_event) echo "lambda_event.c response.c bigmem.c b64.c utf8.c err.c" ;;
-	mcp) echo "mcp.c err.c" ;;
+	mcp) echo "mcp.c jsonscan.c utf8.c err.c" ;;
 	esac
 }
 libs() {

@@ -409,3 +409,18 @@ def test_calls_sent_before_stdin_closes_are_all_answered(mcp):
     got = [mcp.recv(), mcp.recv()]
     assert [m["result"]["structuredContent"]["stdout"] for m in got] == ["one\n", "two\n"]
     assert mcp.proc.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("arguments", [
+    {"code": "print(1)\u0000print(2)"},
+    {"code": "import sys; print(repr(sys.stdin.read()))", "stdin": "a\u0000b"},
+    {"code": "print(1)", "files": {"f\u0000g": "x"}},
+    {"code": "print(1)", "args": ["a\u0000"]},
+    {"code": "print(1)", "dependencies": ["numpy\u0000; rm -rf /"]},
+])
+def test_nul_in_an_argument_is_refused_not_cut(mcp, arguments):
+    # A JSON parser keeping C strings would cut at the NUL and run the rest.
+    mcp.initialize()
+    r = mcp.call("run_python", arguments)
+    assert r["isError"] and r["structuredContent"]["code"] == "nul_in_string", r
+    assert "exit_code" not in r["structuredContent"]

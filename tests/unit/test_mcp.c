@@ -413,6 +413,46 @@ static void test_list_packages(void **state)
 	cJSON_Delete(res);
 }
 
+/* A string cJSON would cut at \u0000, or bytes that are not UTF-8: refused, never run. */
+static void test_strings_cjson_would_change_are_refused(void **state)
+{
+	static const char *const args[] = {
+	    "{\"code\":\"print(1)\\u0000print(2)\"}",
+	    "{\"code\":\"x\",\"stdin\":\"a\\u0000b\"}",
+	    "{\"code\":\"x\",\"files\":{\"f\\u0000g\":\"\"}}",
+	    "{\"code\":\"x\",\"args\":[\"\\u0000\"]}",
+	    "{\"code\":\"\xff\"}",
+	};
+	static const char *const codes[] = {"nul_in_string", "nul_in_string", "nul_in_string",
+					    "nul_in_string", "invalid_utf8"};
+	struct mcp_server s = server();
+	cJSON *res, *r;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		last_body[0] = '\0';
+		res = call(&s, "run_python", args[i]);
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+		assert_string_equal(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "code")
+			->valuestring,
+		    codes[i]);
+		assert_string_equal(last_body, ""); /* nothing ran */
+		cJSON_Delete(res);
+	}
+	/* An unpaired surrogate cJSON itself refuses: a parse error, nothing runs. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":"
+			  "{\"name\":\"run_python\",\"arguments\":{\"code\":\"\\ud800\"}}}");
+	assert_int_equal(error_code(r), -32700);
+	cJSON_Delete(r);
+	/* Outside a tool call: invalid params. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\","
+			  "\"params\":{\"a\":\"\\u0000\"}}");
+	assert_int_equal(error_code(r), -32602);
+	cJSON_Delete(r);
+}
+
 /* A run callback that sees its request cancelled while it runs. */
 static int cancelling_run(void *ctx, const char *body, size_t n, char **ret_json,
 			  struct rb_err *err)
@@ -536,6 +576,7 @@ int main(void)
 	    cmocka_unit_test(test_old_version_gets_json_text),
 	    cmocka_unit_test(test_list_packages),
 	    cmocka_unit_test(test_a_cancelled_call_gets_no_reply),
+	    cmocka_unit_test(test_strings_cjson_would_change_are_refused),
 	    cmocka_unit_test(test_urgent_messages),
 	    cmocka_unit_test(test_ids),
 	};
