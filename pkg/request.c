@@ -319,6 +319,12 @@ static int string_array(struct ctx *c, const cJSON *v, const char *name, const c
 	return 0;
 }
 
+/*
+ * The kernel's limit on one string of an execve (MAX_ARG_STRLEN, 32 pages,
+ * its NUL included): a longer argument or NAME=VALUE would fail the exec.
+ */
+#define MAX_EXEC_STRING (32 * 4096 - 1)
+
 static int f_args(struct ctx *c, const cJSON *v)
 {
 	size_t total = 0;
@@ -330,8 +336,18 @@ static int f_args(struct ctx *c, const cJSON *v)
 	r = string_array(c, v, "args", &c->r->args, &c->r->n_args);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c->r->n_args; i++)
-		total += strlen(c->r->args[i]);
+	for (size_t i = 0; i < c->r->n_args; i++) {
+		size_t len = strlen(c->r->args[i]);
+		char field[32];
+
+		snprintf(field, sizeof(field), "args[%zu]", i);
+		if (len > MAX_EXEC_STRING)
+			return refuse(c, "args_too_large", field,
+				      "'%s' holds %zu bytes; one argument is at most %d bytes (the "
+				      "kernel's limit for one string of a program's arguments).",
+				      field, len, MAX_EXEC_STRING);
+		total += len;
+	}
 	if (total > c->lim->max_args_bytes)
 		return refuse(c, "args_too_large", "args", "'args' holds %zu bytes; at most %zu.",
 			      total, c->lim->max_args_bytes);
@@ -409,6 +425,12 @@ static int env_entry(struct ctx *c, const cJSON *e, size_t *total)
 			      e->string);
 	if (!cJSON_IsString(e))
 		return wrong_type(c, field, "a string");
+	if (strlen(e->string) + 1 + strlen(e->valuestring) > MAX_EXEC_STRING)
+		return refuse(c, "env_too_large", field,
+			      "'%s' is %zu bytes as NAME=VALUE; one variable is at most %d bytes "
+			      "(the kernel's limit for one string of a program's environment).",
+			      field, strlen(e->string) + 1 + strlen(e->valuestring),
+			      MAX_EXEC_STRING);
 	*total += strlen(e->string) + strlen(e->valuestring);
 	return 0;
 }

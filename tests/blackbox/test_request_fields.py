@@ -119,6 +119,18 @@ def test_args_at_size_limit(rb):
     assert resp["stdout"] == "131072\n"
 
 
+def test_one_arg_at_the_kernel_string_limit(rb):
+    # One string of an execve is at most 131071 bytes plus its NUL.
+    resp = ok(rb, {"script": "import sys\nprint(len(sys.argv[1]))", "args": ["a" * 131071]})
+    assert resp["stdout"] == "131071\n"
+
+
+def test_one_arg_past_the_kernel_string_limit(rb):
+    resp = refused(rb, {"script": "print(1)", "args": ["x", "a" * 131072]}, "args_too_large",
+                   "args[1]")
+    assert "131071" in resp["error"]
+
+
 def test_args_one_past_size_limit(rb):
     args = ["a" * (64 * KiB), "b" * (64 * KiB + 1)]
     refused(rb, {"script": "print(1)", "args": args}, "args_too_large", "args")
@@ -503,6 +515,19 @@ def test_env_at_size_limit(rb):
 def test_env_large_values_run(rb, size):
     resp = ok(rb, {"script": "import os\nprint(len(os.environ['BIG']))", "env": {"BIG": "v" * size}})
     assert resp["stdout"] == f"{size}\n"
+
+
+def test_one_env_variable_at_the_kernel_string_limit(rb):
+    # NAME=VALUE is one string of the execve: at most 131071 bytes.
+    resp = ok(rb, {"script": "import os\nprint(len(os.environ['A']))", "env": {"A": "x" * 131069}},
+              mark=False)
+    assert resp["stdout"] == "131069\n"
+
+
+def test_one_env_variable_past_the_kernel_string_limit(rb):
+    resp = refused(rb, {"script": "print(1)", "env": {"A": "x" * 131070}}, "env_too_large",
+                   "env.A", mark=False)
+    assert "131071" in resp["error"]
 
 
 def test_env_one_past_size_limit(rb):
