@@ -708,6 +708,8 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 		log_refusal(run->id, n, err);
 		*ret_json = response_error(err);
 	}
+	if (opts && opts->deliver)
+		opts->deliver(*ret_json, opts->deliver_ctx);
 	run_release(run);
 	free(run);
 	return r;

@@ -43,6 +43,14 @@ struct executor_opts {
 	double max_timeout_s;		/* 0: no extra cap */
 	size_t max_response_bytes;	/* 0: no cap; else the answer fits (response_fit.h) */
 	response_cost_fn response_cost; /* how the answer is measured; NULL: its length */
+	/*
+	 * Called with the answer (or the refusal) before the run's workspace is
+	 * removed, which on a disk can take longer than the run itself: the
+	 * caller may send it at once.  NULL: the answer only comes back in
+	 * *ret_json, after the removal.  Within this process only.
+	 */
+	void (*deliver)(const char *json, void *ctx);
+	void *deliver_ctx;
 };
 
 /*

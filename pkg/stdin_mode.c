@@ -69,18 +69,21 @@ int stdin_exit_status(int r, const struct rb_err *err)
 	return RUNBOX_EXIT_FAULT;
 }
 
-static void write_all(int fd, const char *p, size_t n)
+static int write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO;
 		if (w <= 0)
-			return; /* the reader is gone: nobody left to tell */
+			return -1;
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
 }
 
 /*
@@ -99,8 +102,8 @@ static void widen_pipe(int fd, size_t len)
 	fcntl(fd, F_SETPIPE_SZ, (int)want);
 }
 
-/* Straight to fd 1: an answer may be megabytes, not worth a stdio copy. */
-static void print_line(const char *json)
+/* Straight to fd 1: an answer may be megabytes, not worth a stdio copy.  0, or -errno. */
+static int print_line(const char *json)
 {
 	size_t len;
 
@@ -109,13 +112,30 @@ static void print_line(const char *json)
 		       "\"code\":\"internal_error\"}";
 	len = strlen(json);
 	widen_pipe(STDOUT_FILENO, len + 1);
-	write_all(STDOUT_FILENO, json, len);
-	write_all(STDOUT_FILENO, "\n", 1);
+	if (write_all(STDOUT_FILENO, json, len) < 0 || write_all(STDOUT_FILENO, "\n", 1) < 0)
+		return -errno;
+	return 0;
+}
+
+struct delivery {
+	bool done;
+	int r; /* print_line()'s */
+};
+
+/* The answer goes out before the workspace is removed (executor_opts.deliver). */
+static void deliver(const char *json, void *ctx)
+{
+	struct delivery *d = ctx;
+
+	d->done = true;
+	d->r = print_line(json);
 }
 
 int stdin_mode_run(struct executor *ex)
 {
 	size_t cap = ex->cfg.limits.max_body_bytes, len = 0;
+	struct delivery d = {0};
+	struct executor_opts opts = {.deliver = deliver, .deliver_ctx = &d};
 	struct rb_err err = {0};
 	char *body = NULL, *json = NULL;
 	int over = 0, r;
@@ -129,9 +149,16 @@ int stdin_mode_run(struct executor *ex)
 	if (r < 0)
 		json = response_error(&err);
 	else
-		r = executor_run(ex, body, len, NULL, &json, &err);
-	print_line(json);
+		r = executor_run(ex, body, len, &opts, &json, &err);
+	if (!d.done)
+		d.r = print_line(json);
 	free(json);
 	free(body);
+	if (d.r < 0) {
+		/* The caller cannot have the answer: a fault, said where it can be seen. */
+		fprintf(stderr, "runbox: could not write the answer to stdout: %s\n",
+			strerror(-d.r));
+		return RUNBOX_EXIT_FAULT;
+	}
 	return stdin_exit_status(r, &err);
 }

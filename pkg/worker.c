@@ -433,6 +433,8 @@ int worker_run(struct executor *ex, const char *body, size_t n, const struct exe
 	*ret_json = NULL;
 	if (opts)
 		m.opts = *opts;
+	m.opts.deliver = NULL; /* a pointer into this process: meaningless in the worker */
+	m.opts.deliver_ctx = NULL;
 	if (spawner_sock < 0)
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
 			       "runbox's worker spawner was not started.");

@@ -6,6 +6,8 @@
  * own environment) and maps the result to an exit status.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,6 +60,22 @@ static const char usage[] =
     "\n"
     "A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
     "Configuration comes from RUNBOX_* environment variables; see README.md.\n";
+
+/*
+ * A closed fd 0, 1 or 2 would be the next file runbox opens (its state
+ * directory, a workspace), and an answer or a log line would be written
+ * into it.  Each is pointed at /dev/null instead; stdout read-only, so that
+ * an answer nobody can receive is a write error (exit 1), not a success.
+ */
+static void keep_std_fds(void)
+{
+	static const int modes[3] = {O_RDONLY, O_RDONLY, O_WRONLY};
+
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", modes[fd] | O_CLOEXEC) != fd)
+			_exit(RUNBOX_EXIT_FAULT);
+}
 
 static const char *env_lookup(const char *name)
 {
@@ -193,6 +211,7 @@ int main(int argc, char **argv)
 		printf("runbox %s\n", RUNBOX_VERSION);
 		return 0;
 	}
+	keep_std_fds();
 	/* The stack a run goes down to (about 32 KiB), faulted in by one call. */
 	bigmem_prefault_stack(48 * 1024);
 	/* A same-uid program must not read runbox's memory or environ. */

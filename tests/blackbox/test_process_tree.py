@@ -172,6 +172,26 @@ def test_workspace_removed_after_deep_tree(rb):
     assert ok(rb, {"script": script})["stdout"] == "ok\n"
 
 
+def test_answer_comes_before_a_slow_workspace_removal(rb):
+    # 20000 directories in a workspace on disk take a second or more to
+    # remove; the answer must not wait for that (its deadline is the
+    # program's timeout), but runbox exits only once all of it is gone.
+    script = ("import os\nfor i in range(20000):\n    os.mkdir(f'd{i}')\nprint('made')")
+    env = rb.base_env({"RUNBOX_WORKSPACE_BYTES": "0"})
+    p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env, cwd=str(rb.workdir.parent),
+                         start_new_session=True)
+    p.stdin.write(json.dumps({"script": script, "timeout_s": 60}).encode())
+    p.stdin.close()
+    line = p.stdout.readline()
+    still_removing = p.poll() is None and os.listdir(rb.workdir) != []
+    resp = json.loads(line)
+    assert resp["stdout"] == "made\n", resp
+    assert p.wait(timeout=120) == 0
+    assert still_removing, "the answer came only after the workspace was removed"
+    assert os.listdir(rb.workdir) == []
+
+
 def test_workspace_removed_after_refusal(rb):
     from conftest import refused
     refused(rb, {"script": "print(1)", "context": {"a": "x", "../b": "y"}}, "invalid_path", "context.../b")
@@ -350,3 +370,20 @@ def test_work_dir_with_dotdot_leaves_nothing_outside_tmp(rb):
         assert os.listdir(outside) == [], os.listdir(outside)
     finally:
         shutil.rmtree(outside, ignore_errors=True)
+
+
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_an_answer_that_cannot_be_written_is_a_fault(rb, stdout):
+    # exit 1 and a line on stderr, never a silent 0; with fd 1 closed runbox
+    # must not write its answer into whatever it opened next.
+    body = json.dumps({"script": "print(1)"}).encode()
+    out = open("/dev/full", "wb") if stdout == "full" else None
+    kw = {"stdout": out} if out else {"pass_fds": (), "close_fds": True}
+    argv = [str(rb.bin)] if out else ["sh", "-c", 'exec "$0" >&-', str(rb.bin)]
+    p = subprocess.run(argv, input=body, stderr=subprocess.PIPE, env=rb.base_env(),
+                       cwd=str(rb.workdir.parent), timeout=60, **kw)
+    if out:
+        out.close()
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert b"could not write the answer to stdout" in p.stderr
+    assert os.listdir(rb.workdir) == []
