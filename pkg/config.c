@@ -134,7 +134,7 @@ static int parse_number(const char *name, const char *v, const struct knob *k, d
 	d = strtod(v, &end);
 	if (errno || end == v || *end || !isfinite(d) || d < k->min || d > k->max)
 		return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", name,
-			       "%s='%s' is not a number from %.0f to %.0f", name, v, k->min,
+			       "%s='%s' is not a number from %.15g to %.15g", name, v, k->min,
 			       k->max);
 	*ret = d;
 	return 0;

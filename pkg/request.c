@@ -233,7 +233,8 @@ static int parse_timeout_string(struct ctx *c, const char *s, double *ret)
 	*ret = strtod(s, &end);
 	while (end != s && (*end == ' '))
 		end++;
-	if (end == s || *end || errno || !isfinite(*ret) || strpbrk(s, "xXpPnNiI"))
+	/* Too large to represent is still a number above the maximum: clamped below. */
+	if (end == s || *end || (errno && !(errno == ERANGE && *ret > 1)) || strpbrk(s, "xXpPnNiI"))
 		return refuse(c, "invalid_timeout", "timeout_s",
 			      "'timeout_s' is '%s'; it must be a number of seconds greater than 0.",
 			      s);
@@ -254,10 +255,12 @@ static int f_timeout(struct ctx *c, const cJSON *v)
 	} else
 		return refuse(c, "invalid_timeout", "timeout_s",
 			      "'timeout_s' must be a number of seconds greater than 0.");
-	if (!(t > 0) || !isfinite(t))
+	/* 1e999 is a JSON number too (cJSON reads it as inf): clamped like any large value. */
+	if (!(t > 0))
 		return refuse(c, "invalid_timeout", "timeout_s",
-			      "'timeout_s' is %g; it must be greater than 0 (at most %g).", t,
-			      c->lim->max_timeout_s);
+			      "'timeout_s' is %g; it must be greater than 0 (a larger value than %g "
+			      "is lowered to %g).",
+			      t, c->lim->max_timeout_s, c->lim->max_timeout_s);
 	c->r->timeout_clamped = t > c->lim->max_timeout_s;
 	c->r->timeout_s = c->r->timeout_clamped ? c->lim->max_timeout_s : t;
 	return 0;

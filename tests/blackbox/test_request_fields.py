@@ -413,6 +413,14 @@ def test_timeout_above_max_is_clamped(rb, t):
     assert ok(rb, {"script": CPU_LIMIT_SCRIPT, "timeout_s": t})["stdout"] == "301\n"
 
 
+@pytest.mark.parametrize("t", ["1e999", '"1e999"', "1E+400"])
+def test_timeout_too_large_for_a_double_is_clamped(rb, t):
+    # Valid JSON numbers above the maximum, however large: clamped, not refused.
+    body = ('{"script": %s, "timeout_s": %s}' % (json.dumps(CPU_LIMIT_SCRIPT), t)).encode()
+    rc, resp, err = rb.run(body)
+    assert rc == 0 and resp["stdout"] == "301\n", resp
+
+
 @pytest.mark.parametrize("t", [0, -1, -0.5, "0", "-3", "abc", "", "5s", "nan", True, False])
 def test_invalid_timeout(rb, t):
     refused(rb, {"script": "print(1)", "timeout_s": t}, "invalid_timeout", "timeout_s")

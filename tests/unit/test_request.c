@@ -877,14 +877,17 @@ static void test_timeout(void **state)
 	expect_timeout("\"30  \"", 30, false);
 	expect_timeout("\"1000\"", 300, true);
 	expect_timeout("\"300\"", 300, false);
+	/* Too large for a double, still a JSON number above the maximum. */
+	expect_timeout("1e400", 300, true);
+	expect_timeout("\"1e400\"", 300, true);
 }
 
 static void test_timeout_refusals(void **state)
 {
 	static const char *const values[] = {
-		"0", "-1", "-0.5", "0.0", "1e400", "-1e400",
+		"0", "-1", "-0.5", "0.0", "-1e400", "1e-400", "\"1e-400\"",
 		"\"0\"", "\"-5\"", "\"\"", "\" \"", "\"abc\"", "\"10s\"", "\"10 s\"", "\"1,5\"",
-		"\"inf\"", "\"Infinity\"", "\"nan\"", "\"NaN\"", "\"0x10\"", "\"1e400\"",
+		"\"inf\"", "\"Infinity\"", "\"nan\"", "\"NaN\"", "\"0x10\"", "\"-1e400\"",
 		"true", "false", "null", "[10]", "{}",
 	};
 	char body[100];
@@ -967,13 +970,30 @@ static void test_args(void **state)
 	/* Bytes: the sum of the args' lengths; the cap is 128 KiB. */
 	assert_int_equal(cfg.limits.max_args_bytes, 128 * KiB);
 	sb_add(&at, "{\"script\":\"x\",\"args\":[\"");
-	sb_fill(&at, 'a', 128 * KiB - 1);
+	sb_fill(&at, 'a', 64 * KiB);
+	sb_add(&at, "\",\"");
+	sb_fill(&at, 'a', 64 * KiB - 1);
 	sb_add(&at, "\",\"a\"]}");
 	accepts(at.s);
 	sb_add(&over, "{\"script\":\"x\",\"args\":[\"");
-	sb_fill(&over, 'a', 128 * KiB);
+	sb_fill(&over, 'a', 64 * KiB);
+	sb_add(&over, "\",\"");
+	sb_fill(&over, 'a', 64 * KiB);
 	sb_add(&over, "\",\"a\"]}");
 	refused(over.s, "args_too_large", "args");
+	free(at.s);
+	free(over.s);
+	/* One argument: at most 131071 bytes, the kernel's limit for one execve string. */
+	at = (struct sb){0};
+	over = (struct sb){0};
+	sb_add(&at, "{\"script\":\"x\",\"args\":[\"");
+	sb_fill(&at, 'a', 128 * KiB - 1);
+	sb_add(&at, "\"]}");
+	accepts(at.s);
+	sb_add(&over, "{\"script\":\"x\",\"args\":[\"b\",\"");
+	sb_fill(&over, 'a', 128 * KiB);
+	sb_add(&over, "\"]}");
+	refused(over.s, "args_too_large", "args[1]");
 	free(at.s);
 	free(over.s);
 }
@@ -1092,13 +1112,30 @@ static void test_env_limits(void **state)
 	/* Bytes: names + values; the cap is 128 KiB. */
 	assert_int_equal(cfg.limits.max_env_bytes, 128 * KiB);
 	sb_add(&big, "{\"script\":\"x\",\"env\":{\"A\":\"");
-	sb_fill(&big, 'v', 128 * KiB - 1);
+	sb_fill(&big, 'v', 64 * KiB);
+	sb_add(&big, "\",\"B\":\"");
+	sb_fill(&big, 'v', 64 * KiB - 3);
 	sb_add(&big, "\"}}");
 	accepts(big.s);
 	sb_add(&bigger, "{\"script\":\"x\",\"env\":{\"A\":\"");
-	sb_fill(&bigger, 'v', 128 * KiB);
+	sb_fill(&bigger, 'v', 64 * KiB);
+	sb_add(&bigger, "\",\"B\":\"");
+	sb_fill(&bigger, 'v', 64 * KiB - 1);
 	sb_add(&bigger, "\"}}");
 	refused(bigger.s, "env_too_large", "env");
+	free(big.s);
+	free(bigger.s);
+	/* One NAME=VALUE: at most 131071 bytes. */
+	big = (struct sb){0};
+	bigger = (struct sb){0};
+	sb_add(&big, "{\"script\":\"x\",\"env\":{\"A\":\"");
+	sb_fill(&big, 'v', 128 * KiB - 3);
+	sb_add(&big, "\"}}");
+	accepts(big.s);
+	sb_add(&bigger, "{\"script\":\"x\",\"env\":{\"A\":\"");
+	sb_fill(&bigger, 'v', 128 * KiB - 2);
+	sb_add(&bigger, "\"}}");
+	refused(bigger.s, "env_too_large", "env.A");
 	free(at.s);
 	free(over.s);
 	free(big.s);
