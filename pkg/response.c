@@ -273,8 +273,10 @@ static bool fill(cJSON *root, const struct run_outcome *o)
 	cJSON *trunc;
 
 	if (!cJSON_AddNumberToObject(root, "exit_code", o->exit_code) ||
-	    !add_raw_string(root, "stdout", o->out, o->out_len) ||
-	    !add_raw_string(root, "stderr", o->err, o->err_len) ||
+	    !add_raw_string(root, "stdout", o->out,
+			    o->out_truncated ? utf8_trim_cut(o->out, o->out_len) : o->out_len) ||
+	    !add_raw_string(root, "stderr", o->err,
+			    o->err_truncated ? utf8_trim_cut(o->err, o->err_len) : o->err_len) ||
 	    !add_artifacts(root, o->artifacts) ||
 	    !cJSON_AddStringToObject(root, "status", o->status) ||
 	    !cJSON_AddNumberToObject(root, "duration_ms",

@@ -59,6 +59,21 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+size_t utf8_trim_cut(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t back = 1; back <= 3 && back <= n; back++) {
+		size_t at = n - back, want = expected_len(p[at]);
+
+		if (want > 1) /* the last lead byte: is its sequence cut short? */
+			return want > back && valid_prefix(p + at, back, want) == back ? at : n;
+		if ((p[at] & 0xC0) != 0x80)
+			return n; /* ASCII or an invalid byte: nothing was cut */
+	}
+	return n;
+}
+
 bool utf8_valid(const char *s, size_t n, size_t *ret_bad_offset)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -16,6 +16,13 @@ size_t utf8_seq_len(const unsigned char *s, size_t n);
 /* True when all @n bytes are valid UTF-8; *ret_bad_offset is set when not. */
 bool utf8_valid(const char *s, size_t n, size_t *ret_bad_offset);
 
+/*
+ * @n, less a valid but unfinished sequence at the very end: where a cap cut
+ * a character in two, its first bytes are dropped rather than turned into
+ * U+FFFD (which would also make the text longer than the cap).
+ */
+size_t utf8_trim_cut(const char *s, size_t n);
+
 /* Upper bound of the sanitised size of @n bytes. */
 size_t utf8_sanitized_max(size_t n);
 

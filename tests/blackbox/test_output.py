@@ -144,3 +144,14 @@ def test_stdout_huge_single_line_json_valid(rb):
     resp = ok(rb, {"script": f"import sys\nsys.stdout.write({payload!r})"})
     assert resp["stdout"] == payload
     assert len(rb.last_stdout) < 5 * MiB
+
+
+@pytest.mark.parametrize("char", ["é", "€", "😀"])
+def test_a_character_cut_by_the_cap_is_dropped_not_replaced(rb, char):
+    # The cap falls inside the last character: its first bytes go, and the
+    # text stays within the cap and free of a U+FFFD the program never wrote.
+    cap = 1 << 20
+    script = f"import sys\nsys.stdout.write('x' * {cap - 1} + {char!r})"
+    resp = ok(rb, {"script": script})
+    assert resp["truncated"]["stdout"] is True
+    assert resp["stdout"] == "x" * (cap - 1)

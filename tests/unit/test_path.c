@@ -137,11 +137,16 @@ static void test_control_chars(void **state)
 {
 	static const char *const cases[] = {
 		"a\nb", "a\rb", "a\tb", "\x01", "x/\x1f", "a\x7f", "\x1b[31m",
+		/* C1 controls: U+0080, U+0085 (NEL), U+009F */
+		"a\xC2\x80" "b", "a\xC2\x85" "b", "\xC2\x9F",
 	};
 
 	(void)state;
 	for (size_t i = 0; i < N(cases); i++)
 		expect_bad(cases[i], R_CTRL);
+	/* Their neighbours are letters: U+00A0 is fine, and so is é (0xC3 0xA9). */
+	expect_ok("a\xC2\xA0" "b", "a\xC2\xA0" "b");
+	expect_ok("caf\xC3\xA9", "caf\xC3\xA9");
 }
 
 static void test_nul_inside(void **state)

@@ -232,6 +232,30 @@ static void test_sanitize_all_invalid_worst_case(void **state)
 	free(out);
 }
 
+static void test_trim_cut(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t n, want;
+	} cases[] = {
+	    {"abc", 3, 3},
+	    {"ab\xC3", 3, 2},	      /* é cut after its lead byte */
+	    {"ab\xC3\xA9", 4, 4},	      /* é whole */
+	    {"a\xE2\x82", 3, 1},	      /* € cut after two of three bytes */
+	    {"a\xE2", 2, 1},		      /* ... after one */
+	    {"\xF0\x9F\x98", 3, 0},   /* an emoji cut after three of four */
+	    {"\xF0\x9F\x98\x80", 4, 4}, /* whole */
+	    {"a\xFF", 2, 2},		      /* not a cut: invalid, sanitised as usual */
+	    {"a\xE0\x80", 3, 3},	      /* an invalid second byte: not a cut either */
+	    {"a\x80\x80\x80", 4, 4},     /* continuation bytes without a lead */
+	    {"", 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(utf8_trim_cut(cases[i].s, cases[i].n), cases[i].want);
+}
+
 static void test_sanitize_every_single_byte(void **state)
 {
 	char out[8];
@@ -263,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_sanitize_all_invalid_worst_case),
 		cmocka_unit_test(test_sanitize_every_single_byte),
+		cmocka_unit_test(test_trim_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
