@@ -18,6 +18,10 @@
 #include "b64.h"
 #include "path.h"
 #include "stdin_mode.h"
+#include "utf8.h"
+
+/* parse_args() printed the help: exit 0 without running anything. */
+#define EXEC_HELP (-1)
 
 struct exec_args {
 	const char *file;
@@ -26,12 +30,24 @@ struct exec_args {
 	cJSON *deps, *inputs, *args;
 };
 
+static const char exec_usage[] =
+    "usage: runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR] FILE "
+    "[-- ARGS...]\n";
+
+static const char exec_help[] =
+    "Run FILE (.sh: bash, anything else: Python) in a fresh sandbox, as a request would.\n"
+    "  --timeout S     seconds before it is stopped (default 60, at most the maximum)\n"
+    "  --dep SPEC      a dependency from the wheel cache (repeatable)\n"
+    "  --input FILE    readable by the program at ./input/<base name> (repeatable)\n"
+    "  --out DIR       where the files it writes to ./output/ go (default ./runbox-output)\n"
+    "  -- ARGS...      the program's arguments\n"
+    "The program's stdout and stderr become runbox's; its stdin is empty.  runbox exits\n"
+    "with the program's exit code, 2 when the request is refused, 1 on runbox's own\n"
+    "fault (an artifact it could not write, an output it had to cut is said on stderr).\n";
+
 static int usage_error(const char *msg, const char *arg)
 {
-	fprintf(stderr,
-		"runbox exec: %s%s%s\nusage: runbox exec [--timeout S] [--dep SPEC]... "
-		"[--input FILE]... [--out DIR] FILE [-- ARGS...]\n",
-		msg, arg ? " " : "", arg ? arg : "");
+	fprintf(stderr, "runbox exec: %s%s%s\n%s", msg, arg ? " " : "", arg ? arg : "", exec_usage);
 	return RUNBOX_EXIT_REFUSED;
 }
 
@@ -56,11 +72,22 @@ static int add_input(cJSON *inputs, const char *path)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	size_t len;
-	char *data = slurp(path, &len), *b;
+	char *data, *b;
 	cJSON *o;
 
-	if (!data)
+	if (cJSON_GetObjectItemCaseSensitive(inputs, base)) {
+		fprintf(stderr,
+			"runbox exec: two --input files are named '%s'; the program sees "
+			"each under its base name, ./input/%s\n",
+			base, base);
+		return -EEXIST;
+	}
+	data = slurp(path, &len);
+	if (!data) {
+		fprintf(stderr, "runbox exec: cannot read --input '%s': %s\n", path,
+			strerror(errno));
 		return -errno;
+	}
 	b = malloc(b64_encoded_len(len) + 1);
 	o = cJSON_CreateObject();
 	if (b && o) {
@@ -89,11 +116,8 @@ static int parse_opt(struct exec_args *a, char **argv, int *i, int argc)
 		a->out_dir = argv[*i];
 	else if (strcmp(opt, "--dep") == 0)
 		cJSON_AddItemToArray(a->deps, cJSON_CreateString(argv[*i]));
-	else if (add_input(a->inputs, argv[*i]) < 0) {
-		fprintf(stderr, "runbox exec: cannot read --input '%s': %s\n", argv[*i],
-			strerror(errno));
+	else if (add_input(a->inputs, argv[*i]) < 0)
 		return RUNBOX_EXIT_REFUSED;
-	}
 	return 0;
 }
 
@@ -107,6 +131,11 @@ static int parse_args(struct exec_args *a, int argc, char **argv)
 
 		if (strcmp(argv[i], "--") == 0 && a->file)
 			break;
+		if (!a->file && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+			fputs(exec_usage, stdout);
+			fputs(exec_help, stdout);
+			return EXEC_HELP;
+		}
 		for (size_t k = 0; k < 4; k++)
 			known |= strcmp(argv[i], with_value[k]) == 0;
 		if (known) {
@@ -130,13 +159,22 @@ static int parse_args(struct exec_args *a, int argc, char **argv)
 
 static char *build_request(const struct exec_args *a)
 {
-	size_t len = 0, n = strlen(a->file);
+	size_t len = 0, n = strlen(a->file), bad = 0;
 	char *script = slurp(a->file, &len), *body = NULL;
 	cJSON *req = cJSON_CreateObject();
 
 	if (!script) {
 		fprintf(stderr, "runbox exec: cannot read '%s': %s\n", a->file, strerror(errno));
 		cJSON_Delete(req);
+		return NULL;
+	}
+	if (!utf8_valid(script, len, &bad) || memchr(script, '\0', len)) {
+		fprintf(stderr, "runbox exec: '%s' is not UTF-8 text (byte %zu)\n", a->file,
+			memchr(script, '\0', len)
+			    ? (size_t)((char *)memchr(script, '\0', len) - script)
+			    : bad);
+		cJSON_Delete(req);
+		free(script);
 		return NULL;
 	}
 	cJSON_AddStringToObject(req, "script", script);
@@ -191,9 +229,10 @@ static int write_artifact(int dirfd, const char *key, const cJSON *v)
 	return out < 0 ? -errno : 0;
 }
 
+/* Returns how many artifacts could not be written. */
 static int write_artifacts(const cJSON *arts, const char *dir)
 {
-	int dirfd;
+	int dirfd, failed = 0;
 
 	if (!cJSON_GetArraySize(arts))
 		return 0;
@@ -201,27 +240,59 @@ static int write_artifacts(const cJSON *arts, const char *dir)
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		fprintf(stderr, "runbox exec: cannot open '%s': %s\n", dir, strerror(errno));
-		return -1;
+		return cJSON_GetArraySize(arts);
 	}
 	for (const cJSON *a = arts->child; a; a = a->next)
-		if (write_artifact(dirfd, a->string, a) < 0)
-			fprintf(stderr, "runbox exec: cannot write artifact '%s'\n", a->string);
+		if (write_artifact(dirfd, a->string, a) < 0) {
+			fprintf(stderr, "runbox exec: cannot write artifact '%s' into '%s'\n",
+				a->string, dir);
+			failed++;
+		}
 	close(dirfd);
+	return failed;
+}
+
+/* --out must be a directory, or not exist yet: checked before the program runs. */
+static int check_out_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0 ? errno != ENOENT : !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "runbox exec: --out '%s' is not a directory\n", dir);
+		return RUNBOX_EXIT_REFUSED;
+	}
 	return 0;
+}
+
+/* Output past RUNBOX_MAX_OUTPUT_BYTES was dropped: say so, the terminal shows no flag. */
+static void say_truncated(const cJSON *resp)
+{
+	const cJSON *t = cJSON_GetObjectItem(resp, "truncated");
+
+	for (int i = 0; i < 2; i++) {
+		const char *which = i ? "stderr" : "stdout";
+
+		if (cJSON_IsTrue(cJSON_GetObjectItem(t, which)))
+			fprintf(stderr,
+				"runbox exec: the program's %s was cut at the output cap "
+				"(RUNBOX_MAX_OUTPUT_BYTES)\n",
+				which);
+	}
 }
 
 static int report(const char *json, const char *out_dir)
 {
 	cJSON *resp = cJSON_Parse(json);
 	const cJSON *omitted;
-	int code;
+	int code, failed;
 
 	if (!resp)
 		return RUNBOX_EXIT_FAULT;
 	fputs(cJSON_GetStringValue(cJSON_GetObjectItem(resp, "stdout")), stdout);
 	fflush(stdout);
 	fputs(cJSON_GetStringValue(cJSON_GetObjectItem(resp, "stderr")), stderr);
-	write_artifacts(cJSON_GetObjectItem(resp, "artifacts"), out_dir);
+	say_truncated(resp);
+	failed = write_artifacts(cJSON_GetObjectItem(resp, "artifacts"), out_dir);
 	omitted = cJSON_GetObjectItem(resp, "omitted_artifacts");
 	for (const cJSON *o = omitted ? omitted->child : NULL; o; o = o->next)
 		fprintf(stderr, "runbox exec: artifact '%s' left out: %s\n",
@@ -229,7 +300,8 @@ static int report(const char *json, const char *out_dir)
 			cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")));
 	code = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "exit_code"));
 	cJSON_Delete(resp);
-	return code;
+	/* Artifacts lost on the way out: runbox's fault, not the program's success. */
+	return failed && code == 0 ? RUNBOX_EXIT_FAULT : code;
 }
 
 int exec_cmd_main(struct executor *ex, int argc, char **argv)
@@ -242,6 +314,8 @@ int exec_cmd_main(struct executor *ex, int argc, char **argv)
 	char *body = NULL, *json = NULL;
 	int status = parse_args(&a, argc, argv), r;
 
+	if (status == 0)
+		status = check_out_dir(a.out_dir);
 	if (status == 0 && !(body = build_request(&a)))
 		status = RUNBOX_EXIT_REFUSED;
 	if (body) {
@@ -258,5 +332,5 @@ int exec_cmd_main(struct executor *ex, int argc, char **argv)
 	cJSON_Delete(a.args);
 	free(body);
 	free(json);
-	return status;
+	return status == EXEC_HELP ? 0 : status;
 }

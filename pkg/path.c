@@ -30,7 +30,8 @@ static const char *check_bytes(const char *in, size_t n)
 	if (in[0] == '/' || in[0] == '\\')
 		return "it is absolute (starts with '/')";
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i], next = i + 1 < n ? (unsigned char)in[i + 1] : 0;
+		unsigned char c = (unsigned char)in[i],
+			      next = i + 1 < n ? (unsigned char)in[i + 1] : 0;
 
 		/* C0, DEL, and C1 (U+0080-U+009F: 0xC2 0x80-0x9F in UTF-8) */
 		if (c < 0x20 || c == 0x7f || (c == 0xC2 && next >= 0x80 && next <= 0x9F))

@@ -257,10 +257,11 @@ static int f_timeout(struct ctx *c, const cJSON *v)
 			      "'timeout_s' must be a number of seconds greater than 0.");
 	/* 1e999 is a JSON number too (cJSON reads it as inf): clamped like any large value. */
 	if (!(t > 0))
-		return refuse(c, "invalid_timeout", "timeout_s",
-			      "'timeout_s' is %g; it must be greater than 0 (a larger value than %g "
-			      "is lowered to %g).",
-			      t, c->lim->max_timeout_s, c->lim->max_timeout_s);
+		return refuse(
+		    c, "invalid_timeout", "timeout_s",
+		    "'timeout_s' is %g; it must be greater than 0 (a larger value than %g "
+		    "is lowered to %g).",
+		    t, c->lim->max_timeout_s, c->lim->max_timeout_s);
 	c->r->timeout_clamped = t > c->lim->max_timeout_s;
 	c->r->timeout_s = c->r->timeout_clamped ? c->lim->max_timeout_s : t;
 	return 0;

@@ -196,3 +196,54 @@ def test_exec_logs_one_json_line(rb, proj):
     lines = [ln for ln in r.stderr.decode().splitlines() if ln.startswith("{")]
     assert len(lines) == 1
     json.loads(lines[0])
+
+
+def test_exec_help(rb):
+    r = rb.cli(["exec", "--help"])
+    assert r.returncode == 0 and r.stderr == b""
+    out = r.stdout.decode()
+    assert out.startswith("usage: runbox exec") and "--input FILE" in out and "--out DIR" in out
+
+
+def test_exec_out_that_is_a_file_is_refused_before_running(rb, proj):
+    write(proj, "w.py", "print('ran')\nopen('output/r.txt','w').write('R')")
+    write(proj, "taken", "x")
+    r = rb.cli(["exec", "--out", "taken", "w.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 2 and r.stdout == b""
+    assert b"--out 'taken' is not a directory" in r.stderr
+
+
+def test_exec_artifact_that_cannot_be_written_is_exit_1(rb, proj):
+    # The program succeeded, but its artifact did not arrive: not a success.
+    write(proj, "w.py", "open('output/r.txt','w').write('R')")
+    (proj / "runbox-output").mkdir()
+    os.symlink("/nonexistent", proj / "runbox-output" / "r.txt")
+    r = rb.cli(["exec", "w.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 1
+    assert b"cannot write artifact 'r.txt'" in r.stderr
+    assert os.path.islink(proj / "runbox-output" / "r.txt")
+
+
+def test_exec_says_when_output_was_cut(rb, proj):
+    write(proj, "f.py", "import sys\nsys.stdout.write('x' * (3 << 20))")
+    r = rb.cli(["exec", "f.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 0
+    assert len(r.stdout) == 1 << 20
+    assert b"stdout was cut at the output cap" in r.stderr
+
+
+def test_exec_inputs_with_one_base_name_are_refused(rb, proj):
+    write(proj, "a/data.csv", "1")
+    write(proj, "b/data.csv", "2")
+    write(proj, "x.py", "print('ran')")
+    r = rb.cli(["exec", "--input", "a/data.csv", "--input", "b/data.csv", "x.py"], cwd=proj,
+               env=QUIET)
+    assert r.returncode == 2 and r.stdout == b""
+    assert b"two --input files are named 'data.csv'" in r.stderr
+
+
+def test_exec_file_that_is_not_text_is_refused_by_name(rb, proj):
+    write(proj, "bin.py", b"print(1)\n\xff\xfe\n")
+    r = rb.cli(["exec", "bin.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 2 and r.stdout == b""
+    assert b"'bin.py' is not UTF-8 text (byte 9)" in r.stderr
