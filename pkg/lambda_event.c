@@ -260,6 +260,8 @@ char *lambda_proxy_response(const struct route_answer *a)
 
 	if (ok && a->allow)
 		ok = cJSON_AddStringToObject(hd, "Allow", a->allow);
+	if (ok && a->status == 401)
+		ok = cJSON_AddStringToObject(hd, "WWW-Authenticate", "Bearer");
 	if (ok && a->retry_after) {
 		snprintf(ra, sizeof(ra), "%u", a->retry_after);
 		ok = cJSON_AddStringToObject(hd, "Retry-After", ra);

@@ -132,6 +132,7 @@ static int envelope(struct route_answer *a)
 	    cJSON_AddStringToObject(hdr, "Content-Type", a->content_type) &&
 	    (!a->retry_after || cJSON_AddStringToObject(hdr, "Retry-After", retry)) &&
 	    (!a->allow || cJSON_AddStringToObject(hdr, "Allow", a->allow)) &&
+	    (a->status != 401 || cJSON_AddStringToObject(hdr, "WWW-Authenticate", "Bearer")) &&
 	    cJSON_AddStringToObject(res, "body", a->body ? a->body : "") &&
 	    cJSON_AddArrayToObject(root, "Logs") && cJSON_AddNullToObject(root, "ReturnValue"))
 		out = cJSON_PrintUnformatted(root);
@@ -531,7 +532,10 @@ static size_t envelope_headers(const cJSON *h, struct route_header *out, size_t 
 
 static int bad_envelope(struct route_answer *a, const char *what)
 {
-	return answer_errorf(a, 400, "invalid_envelope", what,
+	/* "field" names a part of the envelope; the whole of it is no field. */
+	const char *field = strncmp(what, "the ", 4) == 0 ? NULL : what;
+
+	return answer_errorf(a, 400, "invalid_envelope", field,
 			     "POST /run takes the Azure Functions host's envelope "
 			     "{\"Data\":{\"req\":{\"Method\",\"Headers\",\"Query\",\"Body\"}}}; "
 			     "%s is missing or malformed.",

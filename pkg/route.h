@@ -61,6 +61,7 @@ struct route_answer {
 	const char *content_type; /* static string */
 	const char *allow;	  /* the Allow header of a 405, else NULL */
 	unsigned retry_after;	  /* seconds for Retry-After (503), 0 for none */
+	/* A 401 also carries "WWW-Authenticate: Bearer" (RFC 9110 11.6.1, RFC 6750). */
 	char *body;
 	size_t len;
 };

@@ -293,6 +293,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer
 	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
 	if (a->allow)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, a->allow);
+	if (a->status == 401)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (a->retry_after) {
 		snprintf(retry, sizeof(retry), "%u", a->retry_after);
 		MHD_add_response_header(res, MHD_HTTP_HEADER_RETRY_AFTER, retry);

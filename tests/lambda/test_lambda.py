@@ -429,8 +429,9 @@ def test_token_guards_function_urls(lam_idle, version):
     # A Function URL with auth type NONE is open to the internet: RUNBOX_TOKEN
     # guards it as it guards runbox serve, and health stays open.
     lam_idle.start({"RUNBOX_TOKEN": "t0k-en"})
-    status, _, body = lam_idle.http("POST", "/api/run", "print(1)", version=version)
+    status, headers, body = lam_idle.http("POST", "/api/run", "print(1)", version=version)
     assert status == 401 and json.loads(body)["code"] == "unauthorized"
+    assert {k.lower(): v for k, v in headers.items()}.get("www-authenticate") == "Bearer"
     status, _, body = lam_idle.http("POST", "/api/run", "print(1)",
                                     {"authorization": "Bearer t0k-en"}, version=version)
     assert status == 200 and json.loads(body)["stdout"] == "1\n"

@@ -158,7 +158,9 @@ def test_keep_alive(serve):
 
 def test_token(serve):
     s = serve.start(env={"RUNBOX_TOKEN": "t0k-en"})
-    s.run({"script": "print(1)"}).error(401, "unauthorized")
+    r = s.run({"script": "print(1)"})
+    r.error(401, "unauthorized")
+    assert r.headers.get("www-authenticate") == "Bearer"  # RFC 9110: a 401 names its scheme
     s.run({"script": "print(1)"}, headers={"Authorization": "Bearer wrong"}).error(
         401, "unauthorized")
     s.run({"script": "print(1)"}, headers={"Authorization": "Bearer t0k-en2"}).error(
