@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -262,18 +263,27 @@ static int body_too_large(struct route_answer *a, size_t cap)
 	return answer_error(a, 413, &err);
 }
 
-/* A Content-Length over the cap is refused before a byte of the body is read. */
-static bool declared_too_large(const struct route_request *rq, size_t cap)
+/* The Content-Length declared, or 0 when there is none; ULLONG_MAX past its range. */
+static unsigned long long declared_length(const struct route_request *rq)
 {
 	const char *cl = route_header(rq, "Content-Length");
 	char *end;
 	unsigned long long n;
 
 	if (!cl)
-		return false;
+		return 0;
 	errno = 0;
 	n = strtoull(cl, &end, 10);
-	return end != cl && (errno == ERANGE || n > cap);
+	return end == cl ? 0 : errno == ERANGE ? ULLONG_MAX : n;
+}
+
+static int script_too_large(const struct route_config *cfg, size_t n, struct route_answer *a)
+{
+	struct rb_err err = {0};
+
+	rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "script_too_large", "script",
+		"The script is %zu bytes, over the limit of %zu bytes.", n, cfg->max_script_bytes);
+	return answer_error(a, 413, &err);
 }
 
 static enum route_id match(const struct route_config *cfg, const struct route_request *rq,
@@ -307,9 +317,17 @@ enum route_id route_match(const struct route_config *cfg, const struct route_req
 			  struct route_answer *ret_answer)
 {
 	enum route_id id = match(cfg, rq, ret_answer);
+	unsigned long long n = id != ROUTE_NONE ? declared_length(rq) : 0;
 
-	if (id != ROUTE_NONE && declared_too_large(rq, route_body_cap(cfg, id))) {
+	/* A Content-Length over the cap is refused before a byte of the body is read. */
+	if (n > route_body_cap(cfg, id)) {
 		body_too_large(ret_answer, route_body_cap(cfg, id));
+		return ROUTE_NONE;
+	}
+	/* ... and so is a raw script (not JSON) over the script cap. */
+	if (id == ROUTE_RUN && n > cfg->max_script_bytes &&
+	    !route_is_json(route_header(rq, "Content-Type"))) {
+		script_too_large(cfg, (size_t)n, ret_answer);
 		return ROUTE_NONE;
 	}
 	return id;
@@ -425,14 +443,8 @@ static int raw_request(const struct route_config *cfg, const char *body, size_t 
 	char *s;
 	int r;
 
-	if (n > cfg->max_script_bytes) {
-		struct rb_err err = {0};
-
-		rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "script_too_large", "script",
-			"The script is %zu bytes, over the limit of %zu bytes.", n,
-			cfg->max_script_bytes);
-		return answer_error(a, 413, &err) < 0 ? -ENOMEM : -EINVAL;
-	}
+	if (n > cfg->max_script_bytes)
+		return script_too_large(cfg, n, a) < 0 ? -ENOMEM : -EINVAL;
 	if (memchr(body, 0, n) || !utf8_valid(body, n, &bad))
 		return answer_errorf(
 		    a, 400, "invalid_script", "script",

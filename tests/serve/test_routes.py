@@ -105,6 +105,24 @@ def test_raw_script_refusals(serve):
     s2.request("POST", "/api/run", big).error(413, "script_too_large")
 
 
+def test_raw_script_over_its_cap_is_refused_on_content_length(serve):
+    # Only the headers are sent: the 413 must come without the body (the
+    # socket's 20 s timeout would end the test otherwise).
+    import socket
+    s = serve.start()
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+    c.sendall(b"POST /api/run HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n")
+    got = b""
+    while b"\r\n\r\n" not in got or b"script_too_large" not in got:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    c.close()
+    assert got.startswith(b"HTTP/1.1 413"), got[:300]
+    assert b"script_too_large" in got
+
+
 def test_refused_request_is_400(serve):
     s = serve.start()
     s.run("{not json").error(400, "invalid_json")

@@ -91,9 +91,13 @@ static void test_match_refusals(void **state)
 static void test_content_length_over_cap(void **state)
 {
 	struct route_header big[] = { { "content-length", "1001" } };
-	struct route_header ok[] = { { "Content-Length", "1000" } };
+	struct route_header ok[] = { { "Content-Length", "1000" },
+				     { "Content-Type", "application/json" } };
 	struct route_header huge[] = { { "Content-Length", "99999999999999999999999" } };
-	struct route_request rq = REQ("POST", "/api/run", .headers = ok, .n_headers = 1);
+	/* Without a JSON type the body is a raw script: its own, smaller cap (100 here). */
+	struct route_header raw_ok[] = { { "Content-Length", "100" } };
+	struct route_header raw_big[] = { { "Content-Length", "101" } };
+	struct route_request rq = REQ("POST", "/api/run", .headers = ok, .n_headers = 2);
 	struct route_answer a;
 	(void)state;
 
@@ -101,6 +105,10 @@ static void test_content_length_over_cap(void **state)
 		      "body_too_large");
 	match_refused(&cfg, REQ("POST", "/api/run", .headers = huge, .n_headers = 1), 413,
 		      "body_too_large");
+	match_refused(&cfg, REQ("POST", "/api/run", .headers = raw_big, .n_headers = 1), 413,
+		      "script_too_large");
+	assert_int_equal(route_match(&cfg, &rq, &a), ROUTE_RUN);
+	rq = REQ("POST", "/api/run", .headers = raw_ok, .n_headers = 1);
 	assert_int_equal(route_match(&cfg, &rq, &a), ROUTE_RUN);
 	/* The envelope carries an escaped body: its cap is larger. */
 	rq = REQ("POST", "/run", .headers = big, .n_headers = 1);
