@@ -345,21 +345,43 @@ static const struct {
 	const char *field, *arg;
 } words[] = {{"script", "code"}, {"context", "files"}};
 
-/* In @item's string: a leading @from, or the first '@from' quoted, becomes @to. */
+/* The contract's name @from ends a field path there: at the end, or before '.', '[' or a quote. */
+static bool name_ends(const char *p)
+{
+	return *p == '\0' || *p == '.' || *p == '[' || *p == '\'';
+}
+
+/*
+ * In @item's string, the field @from becomes @to: at the start (a "field"
+ * value), or wherever it is quoted ('context', 'context.a.csv') in a message.
+ */
 static void reword(cJSON *item, const char *from, const char *to, bool quoted)
 {
-	char pat[32], buf[4096], *at;
-	size_t n;
+	char buf[4096];
+	const char *s, *p;
+	size_t o = 0, n = strlen(from);
 
 	if (!cJSON_IsString(item))
 		return;
-	snprintf(pat, sizeof(pat), quoted ? "'%s'" : "%s", from);
-	at = strstr(item->valuestring, pat);
-	if (!at || (!quoted && at != item->valuestring))
-		return;
-	n = (size_t)(at - item->valuestring);
-	snprintf(buf, sizeof(buf), "%.*s%s%s%s%s", (int)n, item->valuestring, quoted ? "'" : "", to,
-		 quoted ? "'" : "", at + strlen(pat));
+	s = item->valuestring;
+	for (p = s; *p && o < sizeof(buf) - 1;) {
+		bool here =
+		    quoted ? (p[0] == '\'' && strncmp(p + 1, from, n) == 0 && name_ends(p + 1 + n))
+			   : (p == s && strncmp(p, from, n) == 0 && name_ends(p + n));
+
+		if (here) {
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", quoted ? "'" : "",
+					      to);
+			p += n + quoted;
+			if (o >= sizeof(buf) - 1)
+				break;
+			continue;
+		}
+		buf[o++] = *p++;
+	}
+	buf[o < sizeof(buf) ? o : sizeof(buf) - 1] = '\0';
+	if (*p)
+		return; /* too long to reword: left as it was */
 	cJSON_SetValuestring(item, buf);
 }
 

@@ -354,6 +354,14 @@ static void test_failures_are_tool_errors(void **state)
 		->valuestring,
 	    "files.../a");
 	cJSON_Delete(res);
+	/* Every quoted mention, paths included; 'contextual' is not a field. */
+	canned = "{\"error\":\"Field 'context.x' is not valid base64; the key 'context.a' and "
+		 "'script' and 'contextual' stay apart.\",\"code\":\"invalid_base64\","
+		 "\"field\":\"context.x\"}";
+	res = call(&s, "run_python", "{\"code\":\"x\",\"files\":{\"x\":\"!\"}}");
+	assert_non_null(strstr(text0(res), "Field 'files.x' is not valid base64; the key "
+					   "'files.a' and 'code' and 'contextual' stay apart."));
+	cJSON_Delete(res);
 	/* Argument faults a model can fix are tool errors too. */
 	last_body[0] = '\0';
 	res = call(&s, "run_python", "{\"files\":{}}");
