@@ -12,6 +12,15 @@
 
 #include "utf8.h"
 
+/* Where the scan is, to name the field of a bad string: a key or an index per level. */
+#define PATH_LEVELS 16
+
+struct level {
+	size_t key_at, key_len; /* the raw key's bytes (an object's member) */
+	size_t index;		/* an array's element */
+	bool object;
+};
+
 struct scan {
 	const unsigned char *s;
 	size_t n, i;
@@ -19,9 +28,34 @@ struct scan {
 	size_t values;
 	const struct jsonscan_limits *lim;
 	struct rb_err *err;
+	struct level path[PATH_LEVELS];
 };
 
 static int value(struct scan *sc);
+
+/*
+ * The dotted path of the value being scanned ("env.A", "args[1]"), as the
+ * contract names fields; keys as sent (escapes unexpanded).  Empty at the
+ * top level.
+ */
+static const char *field_path(const struct scan *sc, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned d = 0; d < sc->depth && d < PATH_LEVELS && o < size; d++) {
+		const struct level *l = &sc->path[d];
+		int w = l->object ? snprintf(buf + o, size - o, "%s%.*s", o ? "." : "",
+					     (int)(l->key_len > 200 ? 200 : l->key_len),
+					     (const char *)sc->s + l->key_at)
+				  : snprintf(buf + o, size - o, "[%zu]", l->index);
+
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	return buf[0] ? buf : NULL;
+}
 
 static int fail(struct scan *sc, const char *code, const char *what)
 {
@@ -73,12 +107,16 @@ static int unicode_escape(struct scan *sc)
 
 	if (hex4(sc, &cp) < 0)
 		return -1;
-	if (cp == 0)
-		return rb_fail(sc->err, RB_FAULT_REQUEST, 0, "nul_in_string", NULL,
+	if (cp == 0) {
+		char field[256];
+
+		return rb_fail(sc->err, RB_FAULT_REQUEST, 0, "nul_in_string",
+			       field_path(sc, field, sizeof(field)),
 			       "Strings may not contain NUL (\\u0000, at byte %zu); send "
 			       "binary content as {\"content\": <base64>, \"encoding\": "
 			       "\"base64\"}.",
 			       sc->i);
+	}
 	if (cp >= 0xDC00 && cp <= 0xDFFF)
 		return fail(sc, "invalid_json", "an unpaired low surrogate escape");
 	if (cp < 0xD800 || cp > 0xDBFF)
@@ -127,9 +165,13 @@ static int string(struct scan *sc)
 			continue;
 		}
 		len = c < 0x80 ? 1 : utf8_seq_len(sc->s + sc->i, sc->n - sc->i);
-		if (!len)
-			return rb_fail(sc->err, RB_FAULT_REQUEST, 0, "invalid_utf8", NULL,
+		if (!len) {
+			char field[256];
+
+			return rb_fail(sc->err, RB_FAULT_REQUEST, 0, "invalid_utf8",
+				       field_path(sc, field, sizeof(field)),
 				       "The request body is not valid UTF-8 (byte %zu).", sc->i);
+		}
 		sc->i += len;
 	}
 	return fail(sc, "invalid_json", "an unterminated string");
@@ -187,6 +229,8 @@ static int literal(struct scan *sc)
 static int members(struct scan *sc, bool object)
 {
 	char close = object ? '}' : ']';
+	size_t index = 0;
+	int r;
 
 	if (++sc->depth > sc->lim->max_depth)
 		return rb_fail(sc->err, RB_FAULT_REQUEST, 0, "nesting_too_deep", NULL,
@@ -195,15 +239,27 @@ static int members(struct scan *sc, bool object)
 	if (eat(sc, close))
 		goto done;
 	do {
+		struct level *l = sc->depth <= PATH_LEVELS ? &sc->path[sc->depth - 1] : NULL;
+		size_t key_at;
+
 		skip_ws(sc);
 		if (object) {
 			if (sc->i >= sc->n || sc->s[sc->i] != '"')
 				return fail(sc, "invalid_json",
 					    "an object key that is not a string");
-			if (string(sc) < 0)
+			key_at = sc->i + 1;
+			/* A bad key is named by its object: this level is not set yet. */
+			sc->depth--;
+			r = string(sc);
+			sc->depth++;
+			if (r < 0)
 				return -1;
+			if (l)
+				*l = (struct level){key_at, sc->i - 1 - key_at, 0, true};
 			if (!eat(sc, ':'))
 				return fail(sc, "invalid_json", "a missing ':'");
+		} else if (l) {
+			*l = (struct level){0, 0, index++, false};
 		}
 		if (value(sc) < 0)
 			return -1;
@@ -243,9 +299,19 @@ int jsonscan_check(const char *s, size_t n, const struct jsonscan_limits *lim, s
 	struct scan sc = {.s = (const unsigned char *)s, .n = n, .lim = lim, .err = err};
 	size_t bad;
 
-	if (!utf8_valid(s, n, &bad))
-		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_utf8", NULL,
+	if (!utf8_valid(s, n, &bad)) {
+		/* Inside a string, the scan up to the byte names its field. */
+		struct rb_err where = {0};
+		struct scan probe = sc;
+
+		probe.err = &where;
+		skip_ws(&probe);
+		if (value(&probe) >= 0 || strcmp(where.code, "invalid_utf8") != 0)
+			where.field[0] = '\0';
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_utf8",
+			       where.field[0] ? where.field : NULL,
 			       "The request body is not valid UTF-8 (byte %zu).", bad);
+	}
 	skip_ws(&sc);
 	if (sc.i < n && s[sc.i] != '{' && s[sc.i] != '[' && s[sc.i] != '"' && s[sc.i] != '-' &&
 	    !(s[sc.i] >= '0' && s[sc.i] <= '9') && !strchr("tfn", s[sc.i]))

@@ -739,6 +739,9 @@ static char *refuse_strings(struct mcp_server *s, const cJSON *msg, const struct
 	refusal = cJSON_CreateObject();
 	cJSON_AddStringToObject(refusal, "error", e->msg);
 	cJSON_AddStringToObject(refusal, "code", e->code);
+	/* The line's path to the string, in the tool's words: the argument. */
+	if (strncmp(e->field, "params.arguments.", 17) == 0 && e->field[17])
+		cJSON_AddStringToObject(refusal, "field", e->field + 17);
 	json = cJSON_PrintUnformatted(refusal);
 	cJSON_Delete(refusal);
 	result = run_result(s, json);

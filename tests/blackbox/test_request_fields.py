@@ -623,11 +623,20 @@ def test_invalid_utf8(rb, body):
     refused(rb, body, "invalid_utf8")
 
 
-@pytest.mark.parametrize("body", [b'{"script":"print(1)\\u0000"}', b'{"script":"print(1)","env":{"A":"x\\u0000y"}}',
-                                  b'{"script":"print(1)","context":{"a\\u0000b":"x"}}',
-                                  b'{"script":"print(1)","args":["\\u0000"]}'])
-def test_nul_in_string(rb, body):
-    refused(rb, body, "nul_in_string")
+@pytest.mark.parametrize("body,field", [
+    (b'{"script":"print(1)\\u0000"}', "script"),
+    (b'{"script":"print(1)","env":{"A":"x\\u0000y"}}', "env.A"),
+    (b'{"script":"print(1)","context":{"a\\u0000b":"x"}}', "context"),   # a key: its object
+    (b'{"script":"print(1)","args":["\\u0000"]}', "args[0]"),
+    (b'{"files":{"m.py":{"content":"\\u0000"}},"entry_point":"m.py"}', "files.m.py.content"),
+])
+def test_nul_in_string(rb, body, field):
+    # The refusal names the field that holds the string, as every other one does.
+    refused(rb, body, "nul_in_string", field)
+
+
+def test_invalid_utf8_names_its_field(rb):
+    refused(rb, b'{"script":"print(1)","env":{"A":"\xff"}}', "invalid_utf8", "env.A")
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"print(1)"', b"1", b"null", b"true", b'[{"script":"print(1)"}]'])

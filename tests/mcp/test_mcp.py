@@ -411,16 +411,17 @@ def test_calls_sent_before_stdin_closes_are_all_answered(mcp):
     assert mcp.proc.wait(timeout=60) == 0
 
 
-@pytest.mark.parametrize("arguments", [
-    {"code": "print(1)\u0000print(2)"},
-    {"code": "import sys; print(repr(sys.stdin.read()))", "stdin": "a\u0000b"},
-    {"code": "print(1)", "files": {"f\u0000g": "x"}},
-    {"code": "print(1)", "args": ["a\u0000"]},
-    {"code": "print(1)", "dependencies": ["numpy\u0000; rm -rf /"]},
+@pytest.mark.parametrize("arguments,field", [
+    ({"code": "print(1)\u0000print(2)"}, "code"),
+    ({"code": "import sys; print(repr(sys.stdin.read()))", "stdin": "a\u0000b"}, "stdin"),
+    ({"code": "print(1)", "files": {"f\u0000g": "x"}}, "files"),
+    ({"code": "print(1)", "args": ["a\u0000"]}, "args[0]"),
+    ({"code": "print(1)", "dependencies": ["numpy\u0000; rm -rf /"]}, "dependencies[0]"),
 ])
-def test_nul_in_an_argument_is_refused_not_cut(mcp, arguments):
+def test_nul_in_an_argument_is_refused_not_cut(mcp, arguments, field):
     # A JSON parser keeping C strings would cut at the NUL and run the rest.
     mcp.initialize()
     r = mcp.call("run_python", arguments)
     assert r["isError"] and r["structuredContent"]["code"] == "nul_in_string", r
+    assert r["structuredContent"]["field"] == field, r
     assert "exit_code" not in r["structuredContent"]

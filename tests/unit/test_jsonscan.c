@@ -46,13 +46,24 @@ static void expect_code_lim(const char *s, size_t n, const struct jsonscan_limit
 	if (strcmp(err.code, code) != 0)
 		fail_msg("jsonscan_check(%.80s): code %s (%s), want %s", s, err.code, err.msg, code);
 	assert_int_equal(err.fault, RB_FAULT_REQUEST);
-	assert_string_equal(err.field, "");
+	if (strcmp(code, "nul_in_string") != 0 && strcmp(code, "invalid_utf8") != 0)
+		assert_string_equal(err.field, ""); /* only a bad string is named by its field */
 	assert_true(err.msg[0] != '\0');
 }
 
 static void expect_code(const char *s, const char *code)
 {
 	expect_code_lim(s, strlen(s), &lim, code);
+}
+
+/* A bad string is refused naming the field that holds it ("" at the top level). */
+static void expect_field(const char *s, const char *code, const char *field)
+{
+	struct rb_err err = { 0 };
+
+	assert_true(jsonscan_check(s, strlen(s), &lim, &err) < 0);
+	assert_string_equal(err.code, code);
+	assert_string_equal(err.field, field);
 }
 
 static void test_valid_bodies(void **state)
@@ -174,6 +185,14 @@ static void test_nul_in_string(void **state)
 	expect_code("{\"a\\u0000\":1}", "nul_in_string");
 	expect_code("{\"files\":{\"f\":{\"content\":\"\\u0000\"}}}", "nul_in_string");
 	expect_ok_lim("{\"a\":\"\\u0001\"}", 14, &lim); /* other escapes are fine */
+	expect_field("{\"a\":\"x\\u0000y\"}", "nul_in_string", "a");
+	expect_field("{\"a\\u0000\":1}", "nul_in_string", ""); /* a key: named by its object */
+	expect_field("{\"env\":{\"A\\u0000\":\"1\"}}", "nul_in_string", "env");
+	expect_field("{\"files\":{\"f\":{\"content\":\"\\u0000\"}}}", "nul_in_string",
+		     "files.f.content");
+	expect_field("{\"args\":[\"a\",[\"b\",\"\\u0000\"]]}", "nul_in_string", "args[1][1]");
+	expect_field("{\"env\":{\"A\":\"\xff\"}}", "invalid_utf8", "env.A");
+	expect_field("{\"a\":1}\xff", "invalid_utf8", ""); /* outside any string */
 }
 
 /* @depth nested arrays inside the top-level object: total depth + 1. */

@@ -433,6 +433,7 @@ static void test_strings_cjson_would_change_are_refused(void **state)
 	};
 	static const char *const codes[] = {"nul_in_string", "nul_in_string", "nul_in_string",
 					    "nul_in_string", "invalid_utf8"};
+	static const char *const fields[] = {"code", "stdin", "files", "args[0]", "code"};
 	struct mcp_server s = server();
 	cJSON *res, *r;
 
@@ -446,6 +447,10 @@ static void test_strings_cjson_would_change_are_refused(void **state)
 		    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "code")
 			->valuestring,
 		    codes[i]);
+		assert_string_equal(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "field")
+			->valuestring,
+		    fields[i]);
 		assert_string_equal(last_body, ""); /* nothing ran */
 		cJSON_Delete(res);
 	}
