@@ -236,8 +236,8 @@ static void test_body(void **state)
 	refused("[{\"script\":\"x\"}]", "not_an_object", "");
 	refused("\"print(1)\"", "not_an_object", "");
 	refused("1", "not_an_object", "");
-	refused("{\"script\":\"caf\xE9\"}", "invalid_utf8", "");
-	refused("{\"script\":\"a\\u0000b\"}", "nul_in_string", "");
+	refused("{\"script\":\"caf\xE9\"}", "invalid_utf8", "script");
+	refused("{\"script\":\"a\\u0000b\"}", "nul_in_string", "script");
 	refused("{\"script\":\"\\ud800\"}", "invalid_json", "");
 	refused("{\"script\":\"x\",\"script\":\"y\"}", "duplicate_key", "script");
 	refused("{\"script\":\"x\",\"env\":{\"X\":\"1\",\"X\":\"2\"}}", "duplicate_key", "env.X");
