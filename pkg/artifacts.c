@@ -29,7 +29,6 @@ struct walk {
 	const struct artifact_limits *lim;
 	struct artifact_list *out;
 	size_t cap;
-	size_t regular; /* regular files seen */
 	struct rb_err *err;
 };
 
@@ -96,8 +95,7 @@ static __attribute__((noinline)) int visit_leaf(struct walk *w, const char *path
 
 	if (!why && !name_valid)
 		why = "invalid_name";
-	if (!why && ++w->regular > w->lim->max_count)
-		why = "too_many_files";
+	/* Which files are too many is decided in path order, after the walk (keep_first). */
 	if (w->out->n >= w->lim->max_count + MAX_LISTED_OMISSIONS)
 		return 0;
 	if (!name_valid) {
@@ -237,6 +235,20 @@ static void read_all(int output_fd, struct artifact_list *l, const struct artifa
 	}
 }
 
+/*
+ * The first max_count files in path order are kept, the rest are
+ * too_many_files: the same end the byte budget keeps, whatever order the
+ * directory listed them in.
+ */
+static void keep_first(struct artifact_list *l, size_t max_count)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->items[i].omitted && ++kept > max_count)
+			l->items[i].omitted = "too_many_files";
+}
+
 int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct artifact_list *ret,
 		      struct rb_err *err)
 {
@@ -251,6 +263,7 @@ int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct a
 	}
 	if (ret->n)
 		qsort(ret->items, ret->n, sizeof(*ret->items), by_path);
+	keep_first(ret, lim->max_count);
 	read_all(output_fd, ret, lim);
 	return 0;
 }

@@ -212,6 +212,16 @@ def test_count_one_past_limit(rb):
     assert len(om) == 1 and list(om.values())[0] == (1, "too_many_files")
 
 
+def test_too_many_keeps_the_first_in_path_order(rb):
+    # As the byte budget does: whatever order the directory lists them in,
+    # the first 1000 paths are kept and the last ones left out.
+    resp = ok(rb, {"script": "import random\nnames = [f'{i:04d}' for i in range(1005)]\n"
+                             "random.shuffle(names)\nfor n in names:\n"
+                             "    open(f'output/{n}', 'w').write('.')"})
+    assert sorted(resp["artifacts"]) == [f"{i:04d}" for i in range(1000)]
+    assert sorted(omitted(resp)) == [f"{i:04d}" for i in range(1000, 1005)]
+
+
 def test_depth_at_limit(rb):
     d = "/".join(f"d{i}" for i in range(15))           # 15 dirs + file = 16 segments
     resp = ok(rb, {"script": f"import os\nos.makedirs('output/{d}')\nopen('output/{d}/f.txt','w').write('ok')"})
