@@ -200,6 +200,12 @@ static int push_extras(struct state *st, size_t qi, size_t c, const struct requi
 	const struct resolve_pkg *pk = &st->ix->pkgs[st->chosen[c].pkg];
 	char by[600];
 
+	/*
+	 * A pre-installed package's extras are not in the index: what they
+	 * need is the interpreter's business, as its other dependencies are.
+	 */
+	if (pk->preinstalled)
+		return 0;
 	for (size_t e = 0; e < rq->nextras; e++) {
 		size_t k = 0;
 
@@ -211,7 +217,7 @@ static int push_extras(struct state *st, size_t qi, size_t c, const struct requi
 				      "%s %s has no extra '%s' (asked for by %s)", pk->name,
 				      pk->version, rq->extras[e], by);
 		}
-		if (pk->preinstalled || (st->chosen[c].extras & (1ULL << k)))
+		if (st->chosen[c].extras & (1ULL << k))
 			continue;
 		st->chosen[c].extras |= 1ULL << k;
 		for (size_t i = 0; i < pk->extras[k].n_requires; i++)

@@ -106,6 +106,8 @@ static void test_choices(void **state)
 	expect((const char *const[]){"c", NULL}, "c 1.0, d 1.0");
 	expect((const char *const[]){"pip", NULL}, "pip 23.0.1");
 	expect((const char *const[]){"PIP>=23", "b==1.0", NULL}, "pip 23.0.1, b 1.0");
+	/* A pre-installed package's extras are the interpreter's: taken as asked. */
+	expect((const char *const[]){"pip[anything]", NULL}, "pip 23.0.1");
 }
 
 static void test_refusals(void **state)
