@@ -366,26 +366,29 @@ static bool read_proc(const char *pid, const char *what, char *buf, size_t size)
 }
 
 /*
- * The real uid on the Uid: line of /proc/<pid>/status.  Not the owner of
- * the /proc files: a process that makes itself non-dumpable has them owned
- * by root, whatever its uid, and would hide from a sweep that looked there.
+ * From /proc/<pid>/status: the real uid (not the owner of the /proc files: a
+ * process that makes itself non-dumpable has them owned by root, whatever
+ * its uid, and would hide from a sweep that looked there), and whether it
+ * is dead: a zombie with no thread left.  A main thread that called
+ * pthread_exit() leaves the process a "zombie" whose other threads still
+ * run; that one is alive, and a kill ends it.
  */
-static bool real_uid(const char *pid, uid_t *ret)
+static bool proc_status(const char *pid, uid_t *ret_uid, bool *ret_dead)
 {
-	char buf[4096], *p;
-	unsigned long uid;
+	char buf[4096], *uid, *state, *threads;
 
-	if (!read_proc(pid, "status", buf, sizeof(buf)) || !(p = strstr(buf, "\nUid:")))
+	if (!read_proc(pid, "status", buf, sizeof(buf)) || !(uid = strstr(buf, "\nUid:")) ||
+	    !(state = strstr(buf, "\nState:")) || !(threads = strstr(buf, "\nThreads:")))
 		return false;
-	uid = strtoul(p + 5, NULL, 10);
-	*ret = (uid_t)uid;
+	*ret_uid = (uid_t)strtoul(uid + 5, NULL, 10);
+	state += 7;
+	while (*state == ' ' || *state == '\t')
+		state++;
+	*ret_dead = *state == 'Z' && strtoul(threads + 9, NULL, 10) <= 1;
 	return true;
 }
 
-/*
- * Field 22 of /proc/<pid>/stat (start time in clock ticks), or 0 when it is
- * gone or a zombie (dead already: a kill would only find it again).
- */
+/* Field 22 of /proc/<pid>/stat (start time in clock ticks), or 0 when it is gone. */
 static unsigned long long start_ticks(const char *pid)
 {
 	char buf[1024], *p;
@@ -394,8 +397,6 @@ static unsigned long long start_ticks(const char *pid)
 	if (!read_proc(pid, "stat", buf, sizeof(buf)))
 		return 0;
 	p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
-	if (p && p[1] == ' ' && p[2] == 'Z')
-		return 0;
 	for (int field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
@@ -413,8 +414,35 @@ unsigned long long supervise_now_ticks(void)
 	       (unsigned long long)ts.tv_nsec / (1000000000ULL / (unsigned long long)hz);
 }
 
-/* One pass of kill_own_uid_since(); returns how many it killed. */
-static int kill_own_uid_pass(unsigned long long since)
+/* Processes a sweep has already sent SIGKILL (pid and start time). */
+struct swept {
+	struct {
+		pid_t pid;
+		unsigned long long start;
+	} v[256];
+	size_t n;
+};
+
+/* True the first time @pid (started at @start) is seen; remembered while there is room. */
+static bool first_kill(struct swept *sw, pid_t pid, unsigned long long start)
+{
+	for (size_t i = 0; i < sw->n; i++)
+		if (sw->v[i].pid == pid && sw->v[i].start == start)
+			return false;
+	if (sw->n < sizeof(sw->v) / sizeof(sw->v[0])) {
+		sw->v[sw->n].pid = pid;
+		sw->v[sw->n].start = start;
+		sw->n++;
+	}
+	return true;
+}
+
+/*
+ * One pass of kill_own_uid_since(); returns how many processes it killed
+ * that no earlier pass had (one stuck in uninterruptible sleep, still
+ * dying, must not keep the sweep going).
+ */
+static int kill_own_uid_pass(unsigned long long since, struct swept *sw)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -425,13 +453,15 @@ static int kill_own_uid_pass(unsigned long long since)
 		return 0;
 	while ((de = readdir(d))) {
 		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		uid_t uid;
-
 		unsigned long long t = pid > 1 && pid != self ? start_ticks(de->d_name) : 0;
+		uid_t uid;
+		bool dead;
 
-		if (t == 0 || t < since || !real_uid(de->d_name, &uid) || uid != geteuid())
+		if (t == 0 || t < since || !proc_status(de->d_name, &uid, &dead) ||
+		    uid != geteuid() || dead)
 			continue;
-		killed += kill(pid, SIGKILL) == 0;
+		if (kill(pid, SIGKILL) == 0 && first_kill(sw, pid, t))
+			killed++;
 	}
 	closedir(d);
 	return killed;
@@ -439,11 +469,13 @@ static int kill_own_uid_pass(unsigned long long since)
 
 /*
  * The degraded platforms' last resort (see supervise_opts).  Again until a
- * pass finds nothing: a process may fork behind the scan.
+ * pass finds nothing new: a process may fork behind the scan.
  */
 static void kill_own_uid_since(unsigned long long since)
 {
-	for (int round = 0; round < 64 && kill_own_uid_pass(since) > 0; round++)
+	struct swept sw = {.n = 0};
+
+	for (int round = 0; round < 64 && kill_own_uid_pass(since, &sw) > 0; round++)
 		;
 }
 
