@@ -214,6 +214,14 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 	return check_required(ex, err);
 }
 
+bool executor_runs_alone(const struct executor *ex)
+{
+	bool pidns = ex->cfg.sandbox && ex->caps.layer[SANDBOX_LAYER_PIDNS].available &&
+		     ex->caps.layer[SANDBOX_LAYER_PIDNS].self_test != SANDBOX_SELF_TEST_FAILED;
+
+	return !ex->subreaper && !ex->root && !pidns;
+}
+
 /* Everything that lives for one run, released by run_release(). */
 struct run {
 	struct request req;
@@ -448,6 +456,7 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 	    .tmp_bytes = ex->cfg.limits.fsize_bytes,
 	    .cache_fd = ex->root ? ex->state_fd : -1,
 	    .cache_key = ex->root ? ex->cache_key : NULL,
+	    .protect = {ex->protect[0], ex->protect[1]},
 	};
 	struct deps_config dc = deps_config_of(ex);
 	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);

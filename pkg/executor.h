@@ -29,6 +29,8 @@ struct executor {
 	size_t workspace_quota; /* tmpfs size of each workspace, 0 when not capped */
 	enum workspace_kind workspace_kind;
 	int cancel_fd; /* see supervise_opts; -1 (executor_init) for none */
+	/* The server (and spawner) this process runs requests for: never signalled by a program. */
+	pid_t protect[2];
 };
 
 /*
@@ -37,6 +39,14 @@ struct executor {
  * sandbox layer that is missing is not: it makes every run answer 503.
  */
 int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err);
+
+/*
+ * True when a run's clean-up must kill every process of runbox's own uid
+ * started after it (no subreaper, no uid of its own, no pid namespace: the
+ * Lambda row): then two runs at once would kill each other, and a server
+ * runs one at a time.
+ */
+bool executor_runs_alone(const struct executor *ex);
 
 /* Per-request overrides a front door may impose (Lambda's deadline, ...). */
 struct executor_opts {

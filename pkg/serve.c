@@ -726,6 +726,13 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 				      .max_body_bytes = ex->cfg.limits.max_body_bytes,
 				      .max_script_bytes = ex->cfg.limits.max_script_bytes};
 	*ret_slots = l->concurrency ? l->concurrency : cpu_count();
+	if (*ret_slots > 1 && executor_runs_alone(ex)) {
+		log_msg(LOG_INFO, "degraded",
+			"no subreaper, no uid of its own and no pid namespace: a run's clean-up "
+			"kills every process of runbox's uid started after it, so runs go one "
+			"at a time (RUNBOX_CONCURRENCY is 1 here)");
+		*ret_slots = 1;
+	}
 	pthread_mutex_init(&s->gate.mu, NULL);
 	pthread_cond_init(&s->gate.cv, NULL);
 	s->gate.slots = *ret_slots;
