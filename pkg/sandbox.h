@@ -57,6 +57,8 @@ struct sandbox_config {
 	 */
 	int cache_fd;
 	const char *cache_key;
+	/* Other runbox processes the program must not signal (seccomp_policy_options). */
+	pid_t protect[2];
 };
 
 /*

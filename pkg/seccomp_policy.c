@@ -229,7 +229,7 @@ static int deny_value(scmp_filter_ctx ctx, int nr, unsigned arg, uint64_t value,
  */
 static int deny_signals(scmp_filter_ctx ctx, const struct seccomp_policy_options *opt)
 {
-	int64_t pids[5] = {-1, 1, 0, 0, 0};
+	int64_t pids[9] = {-1, 1, 0, 0, 0, 0, 0, 0, 0};
 	size_t n = 2;
 	int r;
 
@@ -238,6 +238,11 @@ static int deny_signals(scmp_filter_ctx ctx, const struct seccomp_policy_options
 		pids[n++] = -(int64_t)opt->runbox_pid;
 		if (opt->runbox_pgid > 1 && opt->runbox_pgid != opt->runbox_pid)
 			pids[n++] = -(int64_t)opt->runbox_pgid;
+		for (size_t i = 0; i < 2; i++)
+			if (opt->protect[i] > 1 && opt->protect[i] != opt->runbox_pid) {
+				pids[n++] = opt->protect[i];
+				pids[n++] = -(int64_t)opt->protect[i];
+			}
 		/*
 		 * A pidfd can come from open("/proc/<pid>") of any process, so
 		 * its pid cannot be checked: without a pid namespace, no
@@ -448,7 +453,8 @@ static bool same_options(const struct seccomp_policy_options *a,
 {
 	return a->allow_network == b->allow_network && a->pid_namespace == b->pid_namespace &&
 	       a->ipc_namespace == b->ipc_namespace && a->runbox_pid == b->runbox_pid &&
-	       a->runbox_pgid == b->runbox_pgid;
+	       a->runbox_pgid == b->runbox_pgid && a->protect[0] == b->protect[0] &&
+	       a->protect[1] == b->protect[1];
 }
 
 int seccomp_policy_build(struct seccomp_policy *ret, const struct seccomp_policy_options *opt,

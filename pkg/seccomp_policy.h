@@ -38,6 +38,12 @@ struct seccomp_policy_options {
 	bool ipc_namespace; /* SysV IPC is private and limited (ns_sets_ipc_limits): allow it */
 	pid_t runbox_pid;   /* never signalled (only without a pid namespace) */
 	pid_t runbox_pgid;  /* nor its process group (a shell's job, often not runbox_pid) */
+	/*
+	 * Other runbox processes a program must not signal either (only
+	 * without a pid namespace): the server and the worker spawner of
+	 * serve mode, the MCP server whose forked child runbox is.  0: none.
+	 */
+	pid_t protect[2];
 };
 
 /*

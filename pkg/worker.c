@@ -280,6 +280,9 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 	if (getppid() != server)
 		_exit(1);
 	prctl(PR_SET_NAME, "runbox-spawner", 0, 0, 0);
+	/* Without a pid namespace a program could name these: its seccomp filter refuses them. */
+	ex->protect[0] = server;
+	ex->protect[1] = getpid();
 	signal(SIGPIPE, SIG_IGN); /* a reader that left: its REC_EXIT goes nowhere */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
