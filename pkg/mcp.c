@@ -731,16 +731,20 @@ static char *refuse_strings(struct mcp_server *s, const cJSON *msg, const struct
 	cJSON *refusal, *result;
 	char *json;
 
+	if (strcmp(e->code, "invalid_json") == 0) /* what cJSON let through: "id": 01, ... */
+		return rpc_error(NULL, RPC_PARSE_ERROR, "Parse error: %s", e->msg);
 	if (!cJSON_IsObject(msg) || !id_ok(id) || strcmp(str(msg, "jsonrpc"), "2.0") != 0 ||
 	    !cJSON_IsString(get(msg, "method")))
 		return dispatch(s, msg); /* not a request: answered (or not) as usual */
-	if (strcmp(str(msg, "method"), "tools/call") != 0 || !s->version[0])
+	/* In a tool's arguments it is the tool's refusal; anywhere else, bad params. */
+	if (strcmp(str(msg, "method"), "tools/call") != 0 || !s->version[0] ||
+	    strncmp(e->field, "params.arguments.", 17) != 0)
 		return rpc_error(id, RPC_INVALID_PARAMS, "%s", e->msg);
 	refusal = cJSON_CreateObject();
 	cJSON_AddStringToObject(refusal, "error", e->msg);
 	cJSON_AddStringToObject(refusal, "code", e->code);
 	/* The line's path to the string, in the tool's words: the argument. */
-	if (strncmp(e->field, "params.arguments.", 17) == 0 && e->field[17])
+	if (e->field[17])
 		cJSON_AddStringToObject(refusal, "field", e->field + 17);
 	json = cJSON_PrintUnformatted(refusal);
 	cJSON_Delete(refusal);

@@ -53,10 +53,13 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A reply that cannot be written (the client is gone) ends the server: see out_gone. */
+static bool out_gone;
+
 static void write_line(const char *s)
 {
-	if (write_all(STDOUT_FILENO, s, strlen(s)) == 0)
-		write_all(STDOUT_FILENO, "\n", 1);
+	if (write_all(STDOUT_FILENO, s, strlen(s)) < 0 || write_all(STDOUT_FILENO, "\n", 1) < 0)
+		out_gone = true;
 }
 
 /* One read(2) of stdin into the free end of the buffer. */
@@ -140,6 +143,22 @@ static void scan(struct stdio_loop *L, int *cancel_w)
 		free(reply);
 		cJSON_Delete(id);
 	}
+	/* At EOF a last line needs no newline (as in turn): a cancellation there counts too. */
+	if (rd->eof && rd->len > rd->kept && rd->len - rd->kept <= URGENT_MAX) {
+		char *reply = NULL;
+		cJSON *id = NULL;
+		enum mcp_urgency u =
+		    mcp_urgency(rd->buf + rd->kept, rd->len - rd->kept, &reply, &id);
+
+		if (u != MCP_IN_TURN)
+			rd->len = rd->kept;
+		if (u == MCP_PING)
+			write_line(reply);
+		else if (u == MCP_CANCEL)
+			cancel(L, id, cancel_w);
+		free(reply);
+		cJSON_Delete(id);
+	}
 }
 
 /* The run's child: one executor_run, its answer on @out.  Never returns. */
@@ -159,6 +178,7 @@ static __attribute__((noreturn)) void run_child(struct executor *ex, const char 
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 		_exit(1);
 	ex->cancel_fd = cancel_r;
+	ex->protect[0] = server; /* the program must not be able to end the server */
 	/* Not inherited across fork: the executor's orphan sweep needs it here. */
 	ex->subreaper = supervise_become_subreaper() == 0;
 	executor_run(ex, body, n, NULL, &json, &err);
@@ -252,6 +272,9 @@ static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct
 		close(cancel_p[0]);
 	if (pid > 0) {
 		json = wait_for_answer(L, res[0], &cancel_p[1]);
+		/* Its answer could not be read (out of memory): it must not wait on a full pipe. */
+		if (!json)
+			kill(pid, SIGKILL);
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 		/* A child that died mid-run left its orphans to us (a subreaper). */
@@ -335,7 +358,7 @@ static void drain(struct stdio_loop *L)
 	struct reader *rd = &L->rd;
 	char *nl;
 
-	while ((nl = memchr(rd->buf, '\n', rd->len))) {
+	while (!out_gone && (nl = memchr(rd->buf, '\n', rd->len))) {
 		size_t n = (size_t)(nl - rd->buf);
 		char *line = take_line(rd, n);
 
@@ -365,12 +388,15 @@ int mcp_main(struct executor *ex)
 	L.rd.buf = malloc(L.rd.cap);
 	if (!L.rd.buf)
 		return 1;
-	while (!L.rd.eof) {
+	while (!L.rd.eof && !out_gone) {
 		fill(&L.rd);
 		drain(&L);
 	}
-	if (L.rd.len) /* a last line without its newline */
+	if (L.rd.len && !out_gone) /* a last line without its newline */
 		on_line(&L, L.rd.buf, L.rd.len);
 	free(L.rd.buf);
-	return L.rd.failed ? 1 : 0;
+	if (out_gone)
+		log_msg(LOG_INFO, "mcp_stopped",
+			"a reply could not be written: the client is gone");
+	return L.rd.failed || out_gone ? 1 : 0;
 }

@@ -9,7 +9,8 @@
  * (its program's tree is killed as at a timeout, and the request gets no
  * reply) or drops a request still waiting for its turn.  Everything else
  * waits for its turn.  At EOF the calls already received still run and are
- * answered; then the loop returns.
+ * answered; then the loop returns.  A reply that cannot be written (the
+ * client is gone) ends the loop at once, with status 1.
  */
 #ifndef RUNBOX_MCP_STDIO_H
 #define RUNBOX_MCP_STDIO_H

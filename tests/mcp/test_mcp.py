@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from conftest import AS, LATEST, NOBODY, McpClient, runbox_bin
+from conftest import AS, LATEST, NOBODY, McpClient, argv as argv_mcp, runbox_bin
 
 
 def text(result):
@@ -425,3 +425,33 @@ def test_nul_in_an_argument_is_refused_not_cut(mcp, arguments, field):
     assert r["isError"] and r["structuredContent"]["code"] == "nul_in_string", r
     assert r["structuredContent"]["field"] == field, r
     assert "exit_code" not in r["structuredContent"]
+
+
+def test_a_cancellation_on_a_last_line_without_newline_counts(mcp):
+    mcp.initialize()
+    marker = "rbmcp-eofcancel-" + os.urandom(6).hex()
+    mcp.send(call_msg(7, sleeper(marker), bash=True))
+    assert wait_for_marker(marker)
+    mcp.send_raw(json.dumps({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                             "params": {"requestId": 7}}))
+    mcp.proc.stdin.close()
+    assert mcp.proc.wait(timeout=60) == 0
+    assert marker_procs(marker) == []
+    assert mcp.lines.get(timeout=10) is None  # no reply for 7: stdout just closed
+
+
+def test_a_client_gone_ends_the_server_with_status_1(tmp_path):
+    # Its replies cannot be written any more: nothing queued behind runs.
+    if AS == "nobody":
+        os.chown(tmp_path, NOBODY, NOBODY)
+    r, w = os.pipe()
+    os.close(r)
+    lines = "".join(json.dumps(m) + "\n" for m in [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-06-18"}},
+        {"jsonrpc": "2.0", "id": 2, "method": "ping"}])
+    p = subprocess.run(argv_mcp(), input=lines.encode(), stdout=w, stderr=subprocess.PIPE,
+                       env={"PATH": "/usr/bin:/bin", "RUNBOX_WORK_DIR": str(tmp_path),
+                            "RUNBOX_LOG": "info"}, timeout=60)
+    os.close(w)
+    assert p.returncode == 1 and b"the client is gone" in p.stderr

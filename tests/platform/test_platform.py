@@ -315,6 +315,30 @@ os.wait()
 print("spawned", os.read(r, 2) == b"up")
 """
 
+# A grandchild whose main thread ends while another thread runs: the kernel
+# then shows it as a zombie ("Zl"), though it is alive.
+HALF_ZOMBIE = """
+import ctypes, os, threading, time
+r, w = os.pipe()
+if os.fork() == 0:
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    if os.fork() == 0:
+        os.close(r)
+        threading.Thread(target=time.sleep, args=(64,)).start()
+        os.write(w, b"up")
+        os.close(w)
+        for fd in (0, 1, 2):
+            os.close(fd)
+        ctypes.CDLL(None).pthread_exit(None)
+    os._exit(0)
+os.close(w)
+os.wait()
+print("spawned", os.read(r, 2) == b"up")
+"""
+
 SETPGID = ALIVE + """
 import os, time
 if os.fork() == 0:
@@ -337,7 +361,8 @@ echo spawned False
 """
 
 
-@pytest.mark.parametrize("how", ["setsid_double_fork", "bash_nohup", "setpgid", "nondumpable"])
+@pytest.mark.parametrize("how", ["setsid_double_fork", "bash_nohup", "setpgid", "nondumpable",
+                                 "half_zombie"])
 def test_no_process_outlives_the_response(rb, how):
     tok = "rbplattoken" + os.urandom(8).hex()
     rb.marks.append(tok)          # the fixture scans for it too
@@ -345,6 +370,8 @@ def test_no_process_outlives_the_response(rb, how):
         req = {"script": DAEMON, "env": {"TOKEN": tok}}
     elif how == "nondumpable":
         req = {"script": NONDUMPABLE, "env": {"TOKEN": tok}}
+    elif how == "half_zombie":
+        req = {"script": HALF_ZOMBIE, "env": {"TOKEN": tok}}
     elif how == "setpgid":
         req = {"script": SETPGID, "env": {"TOKEN": tok}}
     else:
@@ -444,6 +471,77 @@ def test_program_cannot_kill_runbox_through_a_pidfd(rb):
     # from its namespace's signals; runbox answered, which is the point.
     if resp["sandbox"]["seccomp"] and "pid" not in resp["sandbox"]["namespaces"]:
         assert resp["stdout"].startswith("refused"), short(resp)
+
+
+def test_mcp_program_cannot_kill_the_server(rb):
+    """runbox mcp runs each call in a forked child: without a pid namespace
+    the program can find the server's pid, and seccomp must refuse to signal
+    it as it refuses runbox's own (Landlock's signal scoping off here, so
+    that seccomp alone is tested)."""
+    if "seccomp" not in rb.reh.available:
+        pytest.skip("no seccomp and the same uid: the program can signal runbox "
+                    "(README, AWS Lambda row)")
+    prefix = list(rb.reh.prefix)
+    if rb.reh.name == "azure":
+        prefix = prefix[:1] + ["--no-landlock"] + prefix[1:]
+    code = textwrap.dedent("""
+        import os, signal
+        server = int(open(f"/proc/{os.getppid()}/stat").read().rsplit(")", 1)[1].split()[1])
+        for target in (server, -server):
+            try:
+                os.kill(target, signal.SIGKILL)
+                print("sent", target)
+            except OSError as e:
+                print("refused", e.errno)
+    """)
+    lines = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-06-18"}},
+             {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+              "params": {"name": "run_python", "arguments": {"code": code}}},
+             {"jsonrpc": "2.0", "id": 3, "method": "ping"}]
+    p = subprocess.run(prefix + [str(rb.argv()[len(rb.reh.prefix)]), "mcp"],
+                       input="".join(json.dumps(m) + "\n" for m in lines).encode(),
+                       capture_output=True, env=rb.env(), timeout=120)
+    # The ping may be answered while the call runs: matched by id.
+    replies = {r["id"]: r for r in map(json.loads, p.stdout.splitlines())}
+    assert p.returncode == 0 and sorted(replies) == [1, 2, 3], (p.returncode, p.stderr[-1500:])
+    result = replies[2]["result"]["structuredContent"]
+    if "pid" not in result["sandbox"]["namespaces"]:
+        assert "sent" not in result["stdout"] and "refused" in result["stdout"], result
+
+
+def test_serve_runs_one_at_a_time_where_cleanup_sweeps_the_uid(rb):
+    """Under the Lambda profile (no subreaper, no pid namespace, no uid drop)
+    a run's clean-up kills every process of the uid started after it: two
+    runs at once would kill each other, so serve takes one at a time."""
+    import http.client
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = rb.env({"RUNBOX_CONCURRENCY": "4"})
+    env.pop("AWS_LAMBDA_RUNTIME_API", None)
+    srv = subprocess.Popen(rb.argv(["serve", "--port", str(port)]), env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        info = None
+        for _ in range(200):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/api/info")
+                info = json.loads(c.getresponse().read())
+                c.close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert info is not None, "the server did not answer"
+        want = 1 if rb.reh.name == "lambda" else 4
+        assert info["serve"]["concurrency"] == want, info
+    finally:
+        srv.terminate()
+        srv.wait(timeout=30)
+    if rb.reh.name == "lambda":
+        assert b"runs go one at a time" in srv.stderr.read()
 
 
 def test_program_dies_with_runbox(rb):

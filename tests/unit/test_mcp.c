@@ -459,6 +459,17 @@ static void test_strings_cjson_would_change_are_refused(void **state)
 			  "{\"name\":\"run_python\",\"arguments\":{\"code\":\"\\ud800\"}}}");
 	assert_int_equal(error_code(r), -32700);
 	cJSON_Delete(r);
+	/* A bad string outside the tool's arguments: invalid params, even in a tool call. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":"
+			  "{\"name\":\"run_python\",\"_meta\":{\"a\":\"\\u0000\"},"
+			  "\"arguments\":{\"code\":\"1\"}}}");
+	assert_int_equal(error_code(r), -32602);
+	assert_string_equal(last_body, "");
+	cJSON_Delete(r);
+	/* JSON that cJSON accepts but is not JSON (a leading zero): a parse error. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":01,\"method\":\"ping\"}");
+	assert_int_equal(error_code(r), -32700);
+	cJSON_Delete(r);
 	/* Outside a tool call: invalid params. */
 	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\","
 			  "\"params\":{\"a\":\"\\u0000\"}}");
