@@ -288,36 +288,12 @@ time.sleep(0.3)
 print("spawned", alive(tok))
 """
 
-# A grandchild that makes itself non-dumpable: its /proc files then belong to
-# root, so a sweep that went by their owner would not see it (and the
-# program itself cannot read its environ to check it is alive: it says so
-# through a pipe instead).
-NONDUMPABLE = """
-import ctypes, os, time
-r, w = os.pipe()
-if os.fork() == 0:
-    try:
-        os.setsid()
-    except OSError:
-        pass
-    if os.fork() == 0:
-        os.close(r)
-        if ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) == 0:   # PR_SET_DUMPABLE, 0
-            os.write(w, b"up")
-        os.close(w)
-        for fd in (0, 1, 2):
-            os.close(fd)
-        time.sleep(64)
-        os._exit(0)
-    os._exit(0)
-os.close(w)
-os.wait()
-print("spawned", os.read(r, 2) == b"up")
-"""
-
-# A grandchild whose main thread ends while another thread runs: the kernel
-# then shows it as a zombie ("Zl"), though it is alive.
-HALF_ZOMBIE = """
+# A setsid double-fork whose grandchild says through a pipe that it is up
+# (it may not be able to read its own environ to prove it), then hides in
+# one of two ways a sweep of the uid could miss: @setup runs before it says
+# so, @rest after it has closed its fds.
+def escaped_grandchild(setup, rest):
+    return f"""
 import ctypes, os, threading, time
 r, w = os.pipe()
 if os.fork() == 0:
@@ -327,17 +303,29 @@ if os.fork() == 0:
         pass
     if os.fork() == 0:
         os.close(r)
-        threading.Thread(target=time.sleep, args=(64,)).start()
-        os.write(w, b"up")
+        if {setup}:
+            os.write(w, b"up")
         os.close(w)
         for fd in (0, 1, 2):
             os.close(fd)
-        ctypes.CDLL(None).pthread_exit(None)
+        {rest}
+        os._exit(0)
     os._exit(0)
 os.close(w)
 os.wait()
 print("spawned", os.read(r, 2) == b"up")
 """
+
+
+# Non-dumpable: its /proc files then belong to root, so a sweep that went by
+# their owner would not see it.
+NONDUMPABLE = escaped_grandchild("ctypes.CDLL(None).prctl(4, 0, 0, 0, 0) == 0",  # PR_SET_DUMPABLE
+                                 "time.sleep(64)")
+# Its main thread ends while another thread runs: the kernel then shows it as
+# a zombie ("Zl"), though it is alive.
+HALF_ZOMBIE = escaped_grandchild(
+    "threading.Thread(target=time.sleep, args=(64,)).start() or True",
+    "ctypes.CDLL(None).pthread_exit(None)")
 
 SETPGID = ALIVE + """
 import os, time
