@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fdio.h"
 #include "pyprobe.h"
 #include "requirement.h"
 #include "wheelcache.h"
@@ -301,13 +302,8 @@ static int copy_fd(int in, int out)
 			continue;
 		if (n < 0)
 			return -errno;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
-
-			if (w < 0)
-				return -errno;
-			off += w;
-		}
+		if (fd_write_all(out, buf, (size_t)n) < 0)
+			return -errno;
 	}
 	return 0;
 }

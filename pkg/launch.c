@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "launch.h"
 #include "bigmem.h"
+#include "fdio.h"
 #include "syscall_names.h" /* generated from <asm/unistd_64.h> */
 
 #include <errno.h>
@@ -138,21 +139,10 @@ static int child_setup(const struct launch_spec *spec, const struct pipes *p, st
 	return 0;
 }
 
+/* Best effort: a parent that is gone cannot be told anything anyway. */
 static void child_write_report(int fd, const struct rb_err *err)
 {
-	const char *p = (const char *)err;
-	size_t left = sizeof(*err);
-
-	while (left) {
-		ssize_t w = write(fd, p, left);
-
-		if (w <= 0 && errno != EINTR)
-			return;
-		if (w > 0) {
-			p += w;
-			left -= (size_t)w;
-		}
-	}
+	(void)fd_write_all(fd, err, sizeof(*err));
 }
 
 #define SHARED_STACK_BYTES   (256 * 1024)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "deps.h"
+#include "fdio.h"
 #include "log.h"
 #include "mcp.h"
 #include "response.h"
@@ -38,27 +39,13 @@ struct stdio_loop {
 	struct reader rd;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* A reply that cannot be written (the client is gone) ends the server: see out_gone. */
 static bool out_gone;
 
 static void write_line(const char *s)
 {
-	if (write_all(STDOUT_FILENO, s, strlen(s)) < 0 || write_all(STDOUT_FILENO, "\n", 1) < 0)
+	if (fd_write_all(STDOUT_FILENO, s, strlen(s)) < 0 ||
+	    fd_write_all(STDOUT_FILENO, "\n", 1) < 0)
 		out_gone = true;
 }
 
@@ -182,7 +169,7 @@ static __attribute__((noreturn)) void run_child(struct executor *ex, const char 
 	/* Not inherited across fork: the executor's orphan sweep needs it here. */
 	ex->subreaper = supervise_become_subreaper() == 0;
 	executor_run(ex, body, n, NULL, &json, &err);
-	_exit(json && write_all(out, json, strlen(json)) == 0 ? 0 : 1);
+	_exit(json && fd_write_all(out, json, strlen(json)) == 0 ? 0 : 1);
 }
 
 /* Read the child's answer while answering pings and taking cancellations. */

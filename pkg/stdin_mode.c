@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "response.h"
 
 int stdin_read_body(int fd, size_t cap, char **ret, size_t *ret_len, int *ret_over)
@@ -69,23 +70,6 @@ int stdin_exit_status(int r, const struct rb_err *err)
 	return RUNBOX_EXIT_FAULT;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w == 0)
-			errno = EIO;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * An answer of megabytes into a pipe: at the default 64 KiB the writer and
  * the reader take turns over a hundred times, each a wake-up.  Best effort
@@ -112,7 +96,7 @@ static int print_line(const char *json)
 		       "\"code\":\"internal_error\"}";
 	len = strlen(json);
 	widen_pipe(STDOUT_FILENO, len + 1);
-	if (write_all(STDOUT_FILENO, json, len) < 0 || write_all(STDOUT_FILENO, "\n", 1) < 0)
+	if (fd_write_all(STDOUT_FILENO, json, len) < 0 || fd_write_all(STDOUT_FILENO, "\n", 1) < 0)
 		return -errno;
 	return 0;
 }

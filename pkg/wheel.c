@@ -21,6 +21,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "fdio.h"
 #include "requirement.h"
 #include "sha256.h"
 #include "wheelmeta.h"
@@ -187,21 +188,6 @@ static int open_parent(int root, char *rel, const char **ret_leaf)
 	return fd;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Keep METADATA and RECORD of the .dist-info in memory while passing. */
 static char **kept_buffer(struct pass *p, const char *path, size_t **ret_len)
 {
@@ -276,7 +262,7 @@ static int copy_data(struct pass *p, struct entry *e, int out_fd)
 		p->total += (uint64_t)n;
 		r = check_sizes(p, e);
 		if (r >= 0 && out_fd >= 0)
-			r = write_all(out_fd, buf, (size_t)n);
+			r = fd_write_all(out_fd, buf, (size_t)n);
 		if (r >= 0 && kbuf)
 			r = keep(kbuf, klen, buf, (size_t)n);
 		if (r == -E2BIG)

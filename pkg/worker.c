@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "supervise.h"
 
 /* A server thread's request to the spawner; the body memfd and the report pipe ride along. */
@@ -48,40 +49,6 @@ struct report {
 /* The server's end of the spawner's socket, and the spawner. */
 static int spawner_sock = -1;
 static pid_t spawner_pid;
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *p, size_t n)
-{
-	char *c = p;
-
-	while (n) {
-		ssize_t r = read(fd, c, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 /*
  * A worker inherits the spawner's socket and the report pipes of the other
@@ -157,8 +124,8 @@ static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
 	ex->subreaper = supervise_become_subreaper() == 0;
 	rep.r = executor_run(ex, body, m->len, m->has_opts ? &m->opts : NULL, &json, &rep.err);
 	rep.len = json ? strlen(json) : 0;
-	if (write_all(out, &rep, sizeof(rep)) == 0 && rep.len)
-		write_all(out, json, rep.len);
+	if (fd_write_all(out, &rep, sizeof(rep)) == 0 && rep.len)
+		fd_write_all(out, json, rep.len);
 	_exit(0);
 }
 
@@ -195,7 +162,7 @@ static void send_record(int out, int kind, int r)
 	struct report rep = {.kind = kind, .r = r};
 
 	fcntl(out, F_SETFL, O_NONBLOCK);
-	write_all(out, &rep, sizeof(rep));
+	fd_write_all(out, &rep, sizeof(rep));
 	close(out);
 }
 
@@ -364,7 +331,7 @@ static int body_memfd(const char *body, size_t n)
 
 	if (fd < 0)
 		return -errno;
-	if (write_all(fd, body, n) < 0) {
+	if (fd_write_all(fd, body, n) < 0) {
 		int e = errno ? errno : EIO;
 
 		close(fd);
@@ -405,7 +372,7 @@ static int read_outcome(int fd, char **ret_json, struct rb_err *err)
 	struct report rep;
 	char *json;
 
-	if (read_all(fd, &rep, sizeof(rep)) < 0)
+	if (fd_read_exact(fd, &rep, sizeof(rep)) < 0)
 		return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
 			       "The process that starts runbox's workers is gone.");
 	if (rep.kind == REC_EXIT)
@@ -416,7 +383,7 @@ static int read_outcome(int fd, char **ret_json, struct rb_err *err)
 	if (!rep.len)
 		return rep.r;
 	json = malloc(rep.len + 1);
-	if (!json || read_all(fd, json, rep.len) < 0) {
+	if (!json || fd_read_exact(fd, json, rep.len) < 0) {
 		free(json);
 		return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
 			       "The worker process running this request died while it answered.");

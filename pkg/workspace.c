@@ -17,23 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 /* Depth at which removal moves a subtree up instead of descending further. */
 #define REMOVE_MAX_DEPTH 24
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, data, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 /* Make a directory below @dirfd and give it to the program when asked. */
 static int make_dir(const struct workspace *ws, int dirfd, const char *name, mode_t mode, bool give)
@@ -80,7 +67,7 @@ static int write_file(const struct workspace *ws, int base, const struct request
 	if (dfd < 0)
 		return dfd;
 	fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fmode);
-	r = fd < 0 ? -errno : write_all(fd, f->data, f->len);
+	r = fd < 0 ? -errno : fd_write_all(fd, f->data, f->len);
 	if (r == 0 && give && ws->chown && fchown(fd, ws->uid, ws->gid) < 0)
 		r = -errno;
 	if (fd >= 0)

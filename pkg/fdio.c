@@ -1,0 +1,45 @@
+/*
+ * fdio: whole-buffer reads and writes on a file descriptor.
+ */
+#include "fdio.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+int fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w == 0)
+			errno = EIO; /* a write of a non-empty buffer never returns 0 */
+		if (w <= 0)
+			return -errno;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fd_read_exact(int fd, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n) {
+		ssize_t r = read(fd, c, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			errno = EPIPE; /* the writer went away before the last byte */
+		if (r <= 0)
+			return -errno;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}

@@ -1,0 +1,17 @@
+/*
+ * fdio: whole-buffer reads and writes on a file descriptor, retried across
+ * EINTR and short transfers.  Pipes and sockets return short counts under
+ * load; every caller that needs all of its bytes goes through here.
+ */
+#ifndef RUNBOX_FDIO_H
+#define RUNBOX_FDIO_H
+
+#include <stddef.h>
+
+/* Write all @n bytes of @p to @fd.  0, or -errno (errno set too; EIO for a 0-byte write). */
+int fd_write_all(int fd, const void *p, size_t n);
+
+/* Read exactly @n bytes from @fd into @p.  0, or -errno (EPIPE at end of file). */
+int fd_read_exact(int fd, void *p, size_t n);
+
+#endif
