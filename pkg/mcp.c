@@ -5,6 +5,7 @@
 #include "mcp.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -429,8 +430,23 @@ static const struct {
     {"timeout_s", "timeout_s"}, {"stdin", "stdin"},   {"args", "args"},
 };
 
+/*
+ * cJSON prints an infinity (what a JSON number such as 1e400 parses to) as
+ * null, which would change the request; the largest double keeps its
+ * meaning (the contract clamps a timeout), as the other front doors do.
+ */
+static void finite_numbers(cJSON *v)
+{
+	if (cJSON_IsNumber(v) && isinf(v->valuedouble))
+		cJSON_SetNumberValue(v, copysign(DBL_MAX, v->valuedouble));
+	for (cJSON *c = v->child; c; c = c->next)
+		finite_numbers(c);
+}
+
 static int map_args(const cJSON *args, bool bash, cJSON *req, char *why, size_t size)
 {
+	cJSON *copy;
+
 	const cJSON *a;
 	size_t i;
 
@@ -444,7 +460,10 @@ static int map_args(const cJSON *args, bool bash, cJSON *req, char *why, size_t 
 					"dependencies, timeout_s, stdin and args.",
 					a->string),
 			       -EINVAL;
-		cJSON_AddItemToObject(req, arg_map[i].field, cJSON_Duplicate(a, true));
+		copy = cJSON_Duplicate(a, true);
+		if (copy)
+			finite_numbers(copy);
+		cJSON_AddItemToObject(req, arg_map[i].field, copy);
 	}
 	if (!cJSON_IsString(get(args, "code")))
 		return snprintf(why, size, "`code` is required: the %s to run, as a string.",
@@ -481,11 +500,7 @@ static int by_name(const void *a, const void *b)
 	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
 }
 
-/*
- * Packages of the wheel cache, [{name, version}].  LEAD (issue 4): return
- * the cache's list here; until then runbox has no cache and says so.
- */
-/* The wheel cache's packages; an unreadable cache is said in the text. */
+/* The wheel cache's packages, [{name, version}]; an unreadable cache is said in the text. */
 static cJSON *mcp_cache_packages(const struct mcp_server *s, struct rb_err *err)
 {
 	cJSON *list = NULL;
@@ -733,6 +748,10 @@ static char *refuse_strings(struct mcp_server *s, const cJSON *msg, const struct
 
 	if (strcmp(e->code, "invalid_json") == 0) /* what cJSON let through: "id": 01, ... */
 		return rpc_error(NULL, RPC_PARSE_ERROR, "Parse error: %s", e->msg);
+	/* The id itself: cJSON cut it, so echoing it would name another request. */
+	if (strcmp(e->field, "id") == 0)
+		return rpc_error(NULL, RPC_INVALID_REQUEST, "\"id\" is not a usable string: %s",
+				 e->msg);
 	if (!cJSON_IsObject(msg) || !id_ok(id) || strcmp(str(msg, "jsonrpc"), "2.0") != 0 ||
 	    !cJSON_IsString(get(msg, "method")))
 		return dispatch(s, msg); /* not a request: answered (or not) as usual */
@@ -753,11 +772,76 @@ static char *refuse_strings(struct mcp_server *s, const cJSON *msg, const struct
 	return envelope(id, "result", result);
 }
 
+/*
+ * JSON-RPC batches: MCP 2025-03-26 says a server MUST take them, and
+ * 2025-06-18 removed them; 2024-11-05 defers to JSON-RPC 2.0, which has
+ * them.  Before initialize there is no version yet, and initialize itself
+ * may not be batched.
+ */
+static bool batches_allowed(const struct mcp_server *s)
+{
+	return s->version[0] && strcmp(s->version, "2025-06-18") < 0;
+}
+
+static bool append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	char *bigger;
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		bigger = realloc(*buf, *cap);
+		if (!bigger)
+			return false;
+		*buf = bigger;
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+	return true;
+}
+
+/*
+ * Each member handled in order as a message of its own; the replies as one
+ * array, and no line at all when every member was a notification.
+ */
+static char *batch(struct mcp_server *s, const cJSON *msg)
+{
+	size_t len = 0, cap = 0;
+	char *out = NULL, *reply;
+	bool ok = true;
+
+	if (!batches_allowed(s))
+		return s->version[0]
+			   ? rpc_error(NULL, RPC_INVALID_REQUEST,
+				       "JSON-RPC batches are not part of MCP protocol version %s: "
+				       "send one message a line",
+				       s->version)
+			   : rpc_error(NULL, RPC_INVALID_REQUEST,
+				       "A JSON-RPC batch cannot come before initialize");
+	if (!msg->child)
+		return rpc_error(NULL, RPC_INVALID_REQUEST, "A JSON-RPC batch must not be empty");
+	for (const cJSON *m = msg->child; m && ok; m = m->next) {
+		reply = dispatch(s, m);
+		if (reply)
+			ok = append(&out, &len, &cap, len ? "," : "[") &&
+			     append(&out, &len, &cap, reply);
+		free(reply);
+	}
+	if (ok && len)
+		ok = append(&out, &len, &cap, "]");
+	if (!ok) {
+		free(out);
+		return rpc_error(NULL, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	return out;
+}
+
 char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
 {
 	const char *end = NULL;
 	cJSON *msg = cJSON_ParseWithLengthOpts(line, n, &end, false);
 	struct rb_err e = {0};
+	bool bad;
 	char *out;
 
 	while (msg && end < line + n && strchr(" \t\r", *end))
@@ -767,9 +851,15 @@ char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
 		return rpc_error(NULL, RPC_PARSE_ERROR,
 				 "Parse error: the line is not one JSON value");
 	}
-	if (cJSON_IsArray(msg))
-		out = rpc_error(NULL, RPC_INVALID_REQUEST, "JSON-RPC batches are not supported");
-	else if (bad_strings(line, n, &e))
+	bad = bad_strings(line, n, &e);
+	if (bad && strcmp(e.code, "invalid_json") == 0)
+		out = refuse_strings(s, msg, &e);
+	else if (cJSON_IsArray(msg) && bad && batches_allowed(s)) /* cJSON cut a member's string */
+		out = rpc_error(NULL, RPC_INVALID_REQUEST,
+				"A member of the batch (%s) is refused: %s", e.field, e.msg);
+	else if (cJSON_IsArray(msg))
+		out = batch(s, msg);
+	else if (bad)
 		out = refuse_strings(s, msg, &e);
 	else
 		out = dispatch(s, msg);

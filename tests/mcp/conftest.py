@@ -96,6 +96,15 @@ class McpClient:
         assert msg.get("jsonrpc") == "2.0", msg
         return msg
 
+    def recv_batch(self, timeout=60):
+        """The reply to a JSON-RPC batch: one line holding an array of messages."""
+        line = self.lines.get(timeout=timeout)
+        assert line is not None, f"the server closed stdout; stderr: {self.stderr[-2000:]!r}"
+        msgs = json.loads(line)
+        assert isinstance(msgs, list) and msgs, msgs
+        assert all(m.get("jsonrpc") == "2.0" for m in msgs), msgs
+        return msgs
+
     def nothing_pending(self):
         """No reply is waiting: checked by a ping, whose answer must come next."""
         self.send({"jsonrpc": "2.0", "id": "probe", "method": "ping"})

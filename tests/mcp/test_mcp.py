@@ -231,6 +231,54 @@ def test_ids_are_echoed_exactly(mcp):
     assert mcp.recv()["id"] == 0
 
 
+@pytest.mark.parametrize("raw_id", [b'"a\xffb"', b'"c\\u0000d"'])
+def test_an_id_cjson_would_change_is_answered_with_id_null(mcp, raw_id):
+    # Echoing it would be a line that is not UTF-8, or the id of another request.
+    mcp.initialize()
+    mcp.send_raw(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}\n')
+    reply = mcp.recv()
+    assert reply["id"] is None and reply["error"]["code"] == -32600, reply
+    assert mcp.nothing_pending()
+
+
+@pytest.mark.parametrize("version", ["2025-03-26", "2024-11-05"])
+def test_batches_in_the_versions_that_have_them(mcp, version):
+    # MCP 2025-03-26: servers MUST take JSON-RPC batches (2025-06-18 removed them).
+    mcp.initialize(version)
+    mcp.send([{"jsonrpc": "2.0", "id": 1, "method": "ping"},
+              {"jsonrpc": "2.0", "method": "notifications/initialized"},
+              {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "run_python", "arguments": {"code": "print(6*7)"}}},
+              {"jsonrpc": "2.0", "id": 3, "method": "resources/list"}])
+    replies = mcp.recv_batch()
+    assert [m["id"] for m in replies] == [1, 2, 3]
+    assert replies[0]["result"] == {}
+    assert "42" in replies[1]["result"]["content"][0]["text"]
+    assert replies[2]["error"]["code"] == -32601
+    # Only notifications: no reply at all.
+    mcp.send([{"jsonrpc": "2.0", "method": "notifications/initialized"}])
+    assert mcp.nothing_pending()
+
+
+def test_no_batches_in_later_versions(mcp):
+    mcp.initialize("2025-06-18")
+    mcp.send([{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "run_python", "arguments": {"code": "print(1)"}}}])
+    reply = mcp.recv()
+    assert reply["id"] is None and reply["error"]["code"] == -32600
+    assert "2025-06-18" in reply["error"]["message"]
+    assert mcp.nothing_pending()
+
+
+def test_a_timeout_of_1e400_is_clamped_as_elsewhere(mcp):
+    mcp.initialize()
+    mcp.send_raw('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":'
+                 '"run_python","arguments":{"code":"print(1)","timeout_s":1e400}}}\n')
+    reply = mcp.recv()
+    assert reply["id"] == 5 and not reply["result"].get("isError"), reply
+    assert reply["result"]["structuredContent"]["stdout"] == "1\n"
+
+
 def test_notifications_get_no_reply(mcp):
     mcp.initialize()
     mcp.send({"jsonrpc": "2.0", "method": "notifications/cancelled",

@@ -325,6 +325,14 @@ static void test_arguments_map_onto_the_contract(void **state)
 	assert_int_equal(cJSON_GetArraySize(req), 1);
 	cJSON_Delete(req);
 	cJSON_Delete(res);
+	/* 1e400 is a JSON number (an infinity to cJSON, printed as null): it stays a huge
+	 * number, which the contract clamps as any front door does. */
+	res = call(&s, "run_python", "{\"code\":\"1\",\"timeout_s\":1e400}");
+	assert_null(strstr(last_body, "null"));
+	req = cJSON_Parse(last_body);
+	assert_true(cJSON_GetObjectItem(req, "timeout_s")->valuedouble > 1e300);
+	cJSON_Delete(req);
+	cJSON_Delete(res);
 }
 
 static void test_failures_are_tool_errors(void **state)
@@ -470,6 +478,15 @@ static void test_strings_cjson_would_change_are_refused(void **state)
 	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":01,\"method\":\"ping\"}");
 	assert_int_equal(error_code(r), -32700);
 	cJSON_Delete(r);
+	/* In the id itself: cJSON cut it, so the reply cannot echo it. */
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"c\\u0000d\",\"method\":\"ping\"}");
+	assert_int_equal(error_code(r), -32600);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "id")));
+	cJSON_Delete(r);
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":\"a\xff\",\"method\":\"ping\"}");
+	assert_int_equal(error_code(r), -32600);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "id")));
+	cJSON_Delete(r);
 	/* Outside a tool call: invalid params. */
 	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\","
 			  "\"params\":{\"a\":\"\\u0000\"}}");
@@ -524,9 +541,9 @@ static void test_urgent_messages(void **state)
 	cJSON *id, *want;
 
 	(void)state;
-	assert_int_equal(urgency("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"ping\"}", &reply,
-				 &id),
-			 MCP_PING);
+	assert_int_equal(
+	    urgency("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"ping\"}", &reply, &id),
+	    MCP_PING);
 	assert_string_equal(reply, "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{}}");
 	assert_null(id);
 	free(reply);
@@ -542,11 +559,11 @@ static void test_urgent_messages(void **state)
 	/* In their turn: everything else, and anything malformed. */
 	static const char *const in_turn[] = {
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}",
-	    "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}",		      /* no id */
-	    "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",	      /* null id */
-	    "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",	      /* not 2.0 */
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}",			/* no id */
+	    "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}",		/* null id */
+	    "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}",		/* not 2.0 */
 	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":[]}", /* bad params */
-	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\"}",    /* no requestId */
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\"}",	/* no requestId */
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\","
 	    "\"params\":{\"requestId\":1.5}}",
 	    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"notifications/cancelled\","
@@ -559,6 +576,94 @@ static void test_urgent_messages(void **state)
 		assert_int_equal(urgency(in_turn[i], &reply, &id), MCP_IN_TURN);
 		assert_null(reply);
 		assert_null(id);
+	}
+}
+
+/* The ids of a batch's replies, in order, as "1,2,..."; the reply is deleted. */
+static void batch_ids(cJSON *r, char *out, size_t size)
+{
+	const cJSON *m;
+	size_t len = 0;
+
+	assert_true(cJSON_IsArray(r));
+	out[0] = '\0';
+	cJSON_ArrayForEach(m, r)
+	{
+		const cJSON *id = cJSON_GetObjectItem(m, "id");
+
+		len += (size_t)snprintf(out + len, size - len, "%s%d", len ? "," : "",
+					cJSON_IsNumber(id) ? id->valueint : -1);
+	}
+	cJSON_Delete(r);
+}
+
+static void test_batches(void **state)
+{
+	const char *mixed = "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},"
+			    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"},"
+			    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+			    "{\"name\":\"run_python\",\"arguments\":{\"code\":\"print(6*7)\"}}},"
+			    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"nope\"}]";
+	char ids[64];
+	cJSON *r;
+
+	(void)state;
+	canned = "{\"exit_code\":0,\"stdout\":\"42\\n\",\"stderr\":\"\",\"artifacts\":{},"
+		 "\"status\":\"ok\",\"duration_ms\":3,\"truncated\":{\"stdout\":false,"
+		 "\"stderr\":false}}";
+	canned_r = 0;
+	/* Before initialize, and in versions that have no batches: one -32600. */
+	for (int v = 0; v < 3; v++) {
+		struct mcp_server s = server();
+
+		if (v)
+			cJSON_Delete(init(&s, v == 1 ? "2025-06-18" : "2025-11-25"));
+		last_body[0] = '\0';
+		r = send_line(&s, mixed);
+		assert_int_equal(error_code(r), -32600);
+		assert_true(cJSON_IsNull(cJSON_GetObjectItem(r, "id")));
+		assert_string_equal(last_body, "");
+		cJSON_Delete(r);
+	}
+	/* 2025-03-26 (MCP says a server MUST take them) and 2024-11-05 (JSON-RPC 2.0). */
+	for (int v = 0; v < 2; v++) {
+		struct mcp_server s = server();
+
+		cJSON_Delete(init(&s, v ? "2024-11-05" : "2025-03-26"));
+		last_body[0] = '\0';
+		r = send_line(&s, mixed);
+		assert_int_equal(cJSON_GetArraySize(r), 3);
+		assert_int_equal(error_code(cJSON_GetArrayItem(r, 2)), -32601);
+		assert_non_null(strstr(last_body, "print(6*7)"));
+		batch_ids(r, ids, sizeof(ids));
+		assert_string_equal(ids, "1,2,3"); /* in order, the notification unanswered */
+		/* Only notifications: no reply at all. */
+		assert_null(send_line(&s, "[{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
+					  "initialized\"}]"));
+		/* An empty batch is one invalid request; members that are not messages each one. */
+		r = send_line(&s, "[]");
+		assert_int_equal(error_code(r), -32600);
+		cJSON_Delete(r);
+		r = send_line(&s, "[1,2]");
+		assert_int_equal(cJSON_GetArraySize(r), 2);
+		assert_int_equal(error_code(cJSON_GetArrayItem(r, 1)), -32600);
+		cJSON_Delete(r);
+		/* initialize may not be batched (and was done already). */
+		r = send_line(&s, "[{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"initialize\","
+				  "\"params\":{\"protocolVersion\":\"2025-03-26\"}}]");
+		assert_int_equal(error_code(cJSON_GetArrayItem(r, 0)), -32600);
+		cJSON_Delete(r);
+		/* A member's string that cJSON would cut: the batch is refused, nothing runs. */
+		last_body[0] = '\0';
+		r = send_line(&s, "[{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+				  "\"params\":{\"name\":\"run_python\",\"arguments\":{\"code\":"
+				  "\"print(1)\\u0000rm\"}}}]");
+		assert_int_equal(error_code(r), -32600);
+		assert_non_null(strstr(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(r, "error"), "message")->valuestring,
+		    "[0].params.arguments.code"));
+		assert_string_equal(last_body, "");
+		cJSON_Delete(r);
 	}
 }
 
@@ -602,6 +707,7 @@ int main(void)
 	    cmocka_unit_test(test_a_cancelled_call_gets_no_reply),
 	    cmocka_unit_test(test_strings_cjson_would_change_are_refused),
 	    cmocka_unit_test(test_urgent_messages),
+	    cmocka_unit_test(test_batches),
 	    cmocka_unit_test(test_ids),
 	};
 
