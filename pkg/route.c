@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -426,11 +427,14 @@ static int add_timeout(cJSON *o, const char *s, struct route_answer *a)
 		return 0;
 	errno = 0;
 	t = json_number(s) ? strtod(s, &end) : 0;
-	if (!json_number(s) || end == s || *end || errno || !isfinite(t))
+	if (!json_number(s) || end == s || *end || (errno && errno != ERANGE))
 		return answer_errorf(a, 400, "invalid_timeout", "timeout_s",
 				     "The query parameter timeout_s must be a number of seconds, "
 				     "got '%.64s'.",
 				     s);
+	/* Out of a double's range (1e400), as in a JSON body: the contract clamps it. */
+	if (isinf(t))
+		t = copysign(DBL_MAX, t);
 	return cJSON_AddNumberToObject(o, "timeout_s", t) ? 0 : -ENOMEM;
 }
 

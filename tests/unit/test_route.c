@@ -20,14 +20,17 @@
 #include "route.h"
 
 static const struct route_config cfg = {
-	.token = NULL, .max_body_bytes = 1000, .max_script_bytes = 100,
+    .token = NULL,
+    .max_body_bytes = 1000,
+    .max_script_bytes = 100,
 };
 static const struct route_config cfg_token = {
-	.token = "s3cret", .max_body_bytes = 1000, .max_script_bytes = 100,
+    .token = "s3cret",
+    .max_body_bytes = 1000,
+    .max_script_bytes = 100,
 };
 
-#define REQ(m, p, ...)                                                          \
-	((struct route_request){ .method = (m), .path = (p), __VA_ARGS__ })
+#define REQ(m, p, ...) ((struct route_request){.method = (m), .path = (p), __VA_ARGS__})
 
 /* The "code" of an error answer's JSON body. */
 static void assert_error_code(const struct route_answer *a, int status, const char *code)
@@ -55,7 +58,7 @@ static void match_refused(const struct route_config *c, struct route_request rq,
 
 static void test_match_routes(void **state)
 {
-	struct route_answer a = { 0 };
+	struct route_answer a = {0};
 	struct route_request rq;
 	(void)state;
 
@@ -90,13 +93,13 @@ static void test_match_refusals(void **state)
 
 static void test_content_length_over_cap(void **state)
 {
-	struct route_header big[] = { { "content-length", "1001" } };
-	struct route_header ok[] = { { "Content-Length", "1000" },
-				     { "Content-Type", "application/json" } };
-	struct route_header huge[] = { { "Content-Length", "99999999999999999999999" } };
+	struct route_header big[] = {{"content-length", "1001"}};
+	struct route_header ok[] = {{"Content-Length", "1000"},
+				    {"Content-Type", "application/json"}};
+	struct route_header huge[] = {{"Content-Length", "99999999999999999999999"}};
 	/* Without a JSON type the body is a raw script: its own, smaller cap (100 here). */
-	struct route_header raw_ok[] = { { "Content-Length", "100" } };
-	struct route_header raw_big[] = { { "Content-Length", "101" } };
+	struct route_header raw_ok[] = {{"Content-Length", "100"}};
+	struct route_header raw_big[] = {{"Content-Length", "101"}};
 	struct route_request rq = REQ("POST", "/api/run", .headers = ok, .n_headers = 2);
 	struct route_answer a;
 	(void)state;
@@ -133,11 +136,11 @@ static void test_is_json(void **state)
 
 static void test_token(void **state)
 {
-	struct route_header good[] = { { "authorization", "Bearer s3cret" } };
-	struct route_header lower[] = { { "Authorization", "bearer s3cret" } };
-	struct route_header bad[] = { { "Authorization", "Bearer s3cre" } };
-	struct route_header longer[] = { { "Authorization", "Bearer s3cret1" } };
-	struct route_answer a = { 0 };
+	struct route_header good[] = {{"authorization", "Bearer s3cret"}};
+	struct route_header lower[] = {{"Authorization", "bearer s3cret"}};
+	struct route_header bad[] = {{"Authorization", "Bearer s3cre"}};
+	struct route_header longer[] = {{"Authorization", "Bearer s3cret1"}};
+	struct route_answer a = {0};
 	struct route_request rq;
 	(void)state;
 
@@ -167,7 +170,7 @@ static void test_token(void **state)
 static void decide_runs(const struct route_config *c, struct route_request rq, const char *want)
 {
 	struct route_decision d;
-	struct route_answer a = { 0 };
+	struct route_answer a = {0};
 	cJSON *got, *exp;
 
 	if (route_decide(c, &rq, &d, &a) < 0)
@@ -188,7 +191,7 @@ static void decide_refused(const struct route_config *c, struct route_request rq
 			   const char *code)
 {
 	struct route_decision d;
-	struct route_answer a = { 0 };
+	struct route_answer a = {0};
 
 	assert_true(route_decide(c, &rq, &d, &a) < 0);
 	assert_null(d.run_body);
@@ -198,7 +201,7 @@ static void decide_refused(const struct route_config *c, struct route_request rq
 
 static void test_json_body(void **state)
 {
-	struct route_header h[] = { { "Content-Type", "application/json; charset=utf-8" } };
+	struct route_header h[] = {{"Content-Type", "application/json; charset=utf-8"}};
 	const char *body = "{\"script\":\"print(1)\"}";
 	(void)state;
 
@@ -211,7 +214,7 @@ static void test_json_body(void **state)
 
 static void test_raw_script(void **state)
 {
-	struct route_header h[] = { { "Content-Type", "text/x-python" } };
+	struct route_header h[] = {{"Content-Type", "text/x-python"}};
 	const char *body = "print(\"hi\")\n";
 	(void)state;
 
@@ -225,6 +228,10 @@ static void test_raw_script(void **state)
 		    REQ("POST", "/api/run", .query = "language=ba%73h&timeout_s=1",
 			.body = "echo x", .body_len = 6),
 		    "{\"script\":\"echo x\",\"timeout_s\":1,\"language\":\"bash\"}");
+	/* A JSON number out of a double's range: clamped by the contract, as in a JSON body. */
+	decide_runs(&cfg,
+		    REQ("POST", "/api/run", .query = "timeout_s=1e999", .body = "1", .body_len = 1),
+		    "{\"script\":\"1\",\"timeout_s\":1.7976931348623157e+308}");
 }
 
 static void test_raw_script_refused(void **state)
@@ -235,34 +242,25 @@ static void test_raw_script_refused(void **state)
 	memset(big, 'x', sizeof(big));
 	decide_refused(&cfg, REQ("POST", "/api/run", .body = big, .body_len = sizeof(big)), 413,
 		       "script_too_large");
-	decide_refused(&cfg,
-		       REQ("POST", "/api/run", .query = "timeout_s=soon", .body = "1",
-			   .body_len = 1),
-		       400, "invalid_timeout");
-	decide_refused(&cfg,
-		       REQ("POST", "/api/run", .query = "timeout_s=1e999", .body = "1",
-			   .body_len = 1),
-		       400, "invalid_timeout");
+	decide_refused(
+	    &cfg, REQ("POST", "/api/run", .query = "timeout_s=soon", .body = "1", .body_len = 1),
+	    400, "invalid_timeout");
 	/* Only what a JSON number may be: no hex, blanks, inf/nan, bare dots. */
-	static const char *const not_numbers[] = { "timeout_s=0x10", "timeout_s=%205",
-						   "timeout_s=inf",  "timeout_s=nan",
-						   "timeout_s=1.",   "timeout_s=.5",
-						   "timeout_s=+3",   "timeout_s=01",
-						   "timeout_s=1e",   "timeout_s=" };
+	static const char *const not_numbers[] = {
+	    "timeout_s=0x10", "timeout_s=%205", "timeout_s=inf", "timeout_s=nan", "timeout_s=1.",
+	    "timeout_s=.5",   "timeout_s=+3",	"timeout_s=01",	 "timeout_s=1e",  "timeout_s="};
 
 	for (size_t i = 0; i < sizeof(not_numbers) / sizeof(not_numbers[0]); i++)
-		decide_refused(&cfg,
-			       REQ("POST", "/api/run", .query = not_numbers[i], .body = "1",
-				   .body_len = 1),
-			       400, "invalid_timeout");
-	decide_refused(&cfg,
-		       REQ("POST", "/api/run", .query = "timeout_s=%zz", .body = "1",
-			   .body_len = 1),
-		       400, "invalid_query");
-	decide_refused(&cfg,
-		       REQ("POST", "/api/run", .query = "timeout_s=%00", .body = "1",
-			   .body_len = 1),
-		       400, "invalid_query");
+		decide_refused(
+		    &cfg,
+		    REQ("POST", "/api/run", .query = not_numbers[i], .body = "1", .body_len = 1),
+		    400, "invalid_timeout");
+	decide_refused(
+	    &cfg, REQ("POST", "/api/run", .query = "timeout_s=%zz", .body = "1", .body_len = 1),
+	    400, "invalid_query");
+	decide_refused(
+	    &cfg, REQ("POST", "/api/run", .query = "timeout_s=%00", .body = "1", .body_len = 1),
+	    400, "invalid_query");
 	decide_refused(&cfg, REQ("POST", "/api/run", .body = "a\0b", .body_len = 3), 400,
 		       "invalid_script");
 	decide_refused(&cfg, REQ("POST", "/api/run", .body = "\xff", .body_len = 1), 400,
@@ -272,7 +270,7 @@ static void test_raw_script_refused(void **state)
 static void test_body_over_cap(void **state)
 {
 	static char body[1001];
-	struct route_header h[] = { { "Content-Type", "application/json" } };
+	struct route_header h[] = {{"Content-Type", "application/json"}};
 	(void)state;
 
 	memset(body, ' ', sizeof(body));
@@ -295,7 +293,7 @@ static void envelope_refused(const struct route_config *c, const char *env, int 
 {
 	struct route_request rq = REQ("POST", "/run", .body = env, .body_len = strlen(env));
 	struct route_decision d;
-	struct route_answer a = { 0 }, inner = { 0 };
+	struct route_answer a = {0}, inner = {0};
 	cJSON *j, *res;
 
 	assert_true(route_decide(c, &rq, &d, &a) < 0);
@@ -306,7 +304,7 @@ static void envelope_refused(const struct route_config *c, const char *env, int 
 	inner.status = (int)cJSON_GetObjectItem(res, "statusCode")->valuedouble;
 	inner.body = cJSON_GetObjectItem(res, "body")->valuestring;
 	inner.content_type =
-		cJSON_GetObjectItem(cJSON_GetObjectItem(res, "headers"), "Content-Type")->valuestring;
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "headers"), "Content-Type")->valuestring;
 	assert_error_code(&inner, status, code);
 	assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "Logs")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "ReturnValue")));
@@ -332,7 +330,7 @@ static void test_envelope_refused(void **state)
 {
 	struct route_request rq = REQ("POST", "/run", .body = "nope", .body_len = 4);
 	struct route_decision d;
-	struct route_answer a = { 0 };
+	struct route_answer a = {0};
 	(void)state;
 
 	/* A broken envelope is the host's fault, not the user's: a plain 400. */
@@ -355,9 +353,9 @@ static void test_envelope_refused(void **state)
 
 static void test_answer_run(void **state)
 {
-	struct route_decision plain = { .route = ROUTE_RUN }, az = { .route = ROUTE_AZURE,
-								     .azure = true };
-	struct rb_err err = { 0 };
+	struct route_decision plain = {.route = ROUTE_RUN},
+			      az = {.route = ROUTE_AZURE, .azure = true};
+	struct rb_err err = {0};
 	struct route_answer a;
 	cJSON *j, *res;
 	(void)state;
@@ -379,8 +377,8 @@ static void test_answer_run(void **state)
 	route_answer_free(&a);
 
 	rb_fail(&err, RB_FAULT_INTERNAL, 0, "internal_error", NULL, "oops");
-	route_answer_run(&az, -EIO, &err, strdup("{\"error\":\"oops\",\"code\":\"internal_error\"}"),
-			 &a);
+	route_answer_run(&az, -EIO, &err,
+			 strdup("{\"error\":\"oops\",\"code\":\"internal_error\"}"), &a);
 	assert_int_equal(a.status, 200);
 	j = cJSON_Parse(a.body);
 	res = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Outputs"), "res");
@@ -393,8 +391,8 @@ static void test_answer_run(void **state)
 
 static void test_answer_refused_envelope_retry(void **state)
 {
-	struct route_decision az = { .route = ROUTE_AZURE, .azure = true };
-	struct rb_err err = { 0 };
+	struct route_decision az = {.route = ROUTE_AZURE, .azure = true};
+	struct rb_err err = {0};
 	struct route_answer a;
 	cJSON *j, *hdr;
 	(void)state;
@@ -413,19 +411,19 @@ static void test_answer_refused_envelope_retry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match_routes),
-		cmocka_unit_test(test_match_refusals),
-		cmocka_unit_test(test_content_length_over_cap),
-		cmocka_unit_test(test_is_json),
-		cmocka_unit_test(test_token),
-		cmocka_unit_test(test_json_body),
-		cmocka_unit_test(test_raw_script),
-		cmocka_unit_test(test_raw_script_refused),
-		cmocka_unit_test(test_body_over_cap),
-		cmocka_unit_test(test_envelope_in),
-		cmocka_unit_test(test_envelope_refused),
-		cmocka_unit_test(test_answer_run),
-		cmocka_unit_test(test_answer_refused_envelope_retry),
+	    cmocka_unit_test(test_match_routes),
+	    cmocka_unit_test(test_match_refusals),
+	    cmocka_unit_test(test_content_length_over_cap),
+	    cmocka_unit_test(test_is_json),
+	    cmocka_unit_test(test_token),
+	    cmocka_unit_test(test_json_body),
+	    cmocka_unit_test(test_raw_script),
+	    cmocka_unit_test(test_raw_script_refused),
+	    cmocka_unit_test(test_body_over_cap),
+	    cmocka_unit_test(test_envelope_in),
+	    cmocka_unit_test(test_envelope_refused),
+	    cmocka_unit_test(test_answer_run),
+	    cmocka_unit_test(test_answer_refused_envelope_retry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
