@@ -16,6 +16,8 @@
 #include <cjson/cJSON.h>
 
 #include "b64.h"
+#include "fdio.h"
+#include "frontdoor.h"
 #include "path.h"
 #include "stdin_mode.h"
 #include "utf8.h"
@@ -103,20 +105,23 @@ static int add_input(cJSON *inputs, const char *path)
 	return 0;
 }
 
-static int parse_opt(struct exec_args *a, char **argv, int *i, int argc)
+/* Option @k of with_value[] (its value from the word itself or the next one). */
+static int parse_opt(struct exec_args *a, size_t k, const char *inline_value, char **argv, int *i,
+		     int argc)
 {
-	const char *opt = argv[*i];
+	const char *v = inline_value;
 
-	if (*i + 1 >= argc)
-		return usage_error("missing value after", opt);
-	(*i)++;
-	if (strcmp(opt, "--timeout") == 0)
-		a->timeout = argv[*i];
-	else if (strcmp(opt, "--out") == 0)
-		a->out_dir = argv[*i];
-	else if (strcmp(opt, "--dep") == 0)
-		cJSON_AddItemToArray(a->deps, cJSON_CreateString(argv[*i]));
-	else if (add_input(a->inputs, argv[*i]) < 0)
+	if (!v && *i + 1 >= argc)
+		return usage_error("missing value after", argv[*i]);
+	if (!v)
+		v = argv[++*i];
+	if (k == 0)
+		a->timeout = v;
+	else if (k == 1)
+		a->out_dir = v;
+	else if (k == 2)
+		cJSON_AddItemToArray(a->deps, cJSON_CreateString(v));
+	else if (add_input(a->inputs, v) < 0)
 		return RUNBOX_EXIT_REFUSED;
 	return 0;
 }
@@ -127,7 +132,9 @@ static int parse_args(struct exec_args *a, int argc, char **argv)
 	int i, r;
 
 	for (i = 0; i < argc; i++) {
+		const char *inline_value = NULL;
 		bool known = false;
+		size_t k;
 
 		if (strcmp(argv[i], "--") == 0 && a->file)
 			break;
@@ -136,10 +143,10 @@ static int parse_args(struct exec_args *a, int argc, char **argv)
 			fputs(exec_help, stdout);
 			return EXEC_HELP;
 		}
-		for (size_t k = 0; k < 4; k++)
-			known |= strcmp(argv[i], with_value[k]) == 0;
+		for (k = 0; k < 4 && !known; k++)
+			known = frontdoor_option(argv[i], with_value[k], &inline_value);
 		if (known) {
-			r = parse_opt(a, argv, &i, argc);
+			r = parse_opt(a, k - 1, inline_value, argv, &i, argc);
 			if (r)
 				return r;
 		} else if (argv[i][0] == '-' && argv[i][1])
@@ -200,7 +207,7 @@ static int write_artifact(int dirfd, const char *key, const cJSON *v)
 					: cJSON_GetStringValue(cJSON_GetObjectItem(v, "content"));
 	unsigned char *bin = NULL;
 	size_t len = content ? strlen(content) : 0, bad;
-	int fd = dup(dirfd), next, out;
+	int fd = dup(dirfd), next, out, r;
 
 	if (!content || path_normalize(key, strlen(key), norm, &why) < 0 || fd < 0)
 		return -EINVAL;
@@ -220,13 +227,13 @@ static int write_artifact(int dirfd, const char *key, const cJSON *v)
 		content = (const char *)bin;
 	}
 	out = openat(fd, p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (out >= 0 && write(out, content, len) != (ssize_t)len)
-		fprintf(stderr, "runbox exec: short write of '%s'\n", norm);
-	if (out >= 0)
-		close(out);
+	/* A short write (a full disk) is a lost artifact, not a quiet truncation. */
+	r = out < 0 ? -errno : fd_write_all(out, content, len);
+	if (out >= 0 && close(out) < 0 && r == 0)
+		r = -errno;
 	free(bin);
 	close(fd);
-	return out < 0 ? -errno : 0;
+	return r;
 }
 
 /* Returns how many artifacts could not be written. */

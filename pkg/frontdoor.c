@@ -66,6 +66,16 @@ int frontdoor_check_api(const char *api, struct rb_err *err)
 	return frontdoor_parse_port(colon + 1, "AWS_LAMBDA_RUNTIME_API", &port, err);
 }
 
+bool frontdoor_option(const char *arg, const char *name, const char **ret_inline)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) != 0 || (arg[n] && arg[n] != '='))
+		return false;
+	*ret_inline = arg[n] ? arg + n + 1 : NULL;
+	return true;
+}
+
 static int by_name(const char *arg, enum frontdoor_kind *ret)
 {
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -44,6 +44,13 @@ const char *frontdoor_name(enum frontdoor_kind kind);
 /* Validate a Runtime API address: host:port, host a name, IPv4 or [IPv6]. */
 int frontdoor_check_api(const char *api, struct rb_err *err);
 
+/*
+ * Whether command-line word @arg is option @name ("--port"), given as
+ * "--port" (*ret_inline NULL: the value is the next word) or as
+ * "--port=VALUE" (*ret_inline points at VALUE).
+ */
+bool frontdoor_option(const char *arg, const char *name, const char **ret_inline);
+
 /* Parse a TCP port 1..65535 given as decimal digits only. */
 int frontdoor_parse_port(const char *s, const char *name, unsigned *ret, struct rb_err *err);
 

@@ -6,6 +6,7 @@
 #include "serve.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -23,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "frontdoor.h"
 #include "info.h"
 #include "log.h"
 #include "response.h"
@@ -817,20 +819,24 @@ int serve_cmd(struct executor *ex, int argc, char **argv)
 	unsigned long port = SERVE_DEFAULT_PORT;
 
 	for (int i = 0; i < argc; i++) {
+		const char *v = NULL;
+		bool is_host = frontdoor_option(argv[i], "--host", &v);
 		char *end;
 
-		if (i + 1 >= argc || (strcmp(argv[i], "--host") && strcmp(argv[i], "--port")))
-			return usage_error(i + 1 >= argc ? "missing value or unknown option"
-							 : "unknown option",
-					   argv[i]);
-		if (strcmp(argv[i], "--host") == 0) {
-			host = argv[++i];
+		if (!is_host && !frontdoor_option(argv[i], "--port", &v))
+			return usage_error("unknown option", argv[i]);
+		if (!v && i + 1 >= argc)
+			return usage_error("missing value after", argv[i]);
+		if (!v)
+			v = argv[++i];
+		if (is_host) {
+			host = v;
 			continue;
 		}
 		errno = 0;
-		port = strtoul(argv[++i], &end, 10);
-		if (errno || *end || end == argv[i] || port > 65535)
-			return usage_error("--port takes a number from 0 to 65535, not", argv[i]);
+		port = strtoul(v, &end, 10);
+		if (errno || *end || end == v || !isdigit((unsigned char)*v) || port > 65535)
+			return usage_error("--port takes a number from 0 to 65535, not", v);
 	}
 	return serve_main(ex, host, (unsigned)port);
 }

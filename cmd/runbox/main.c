@@ -193,6 +193,22 @@ static int run_door(const struct frontdoor *fd, struct executor *ex, int argc, c
 	}
 }
 
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
+}
+
+/* The subcommands whose help is this page (exec and bake parse their own). */
+static bool has_help(const char *cmd)
+{
+	static const char *const cmds[] = {"stdin", "lambda", "mcp", "serve", "check"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	struct runbox_config cfg;
@@ -202,8 +218,7 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	int cr;
 
-	if (cmd &&
-	    (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)) {
+	if ((cmd && is_help(cmd)) || (argc == 3 && has_help(cmd) && is_help(argv[2]))) {
 		fputs(usage, stdout);
 		return 0;
 	}

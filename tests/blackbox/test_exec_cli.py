@@ -198,6 +198,26 @@ def test_exec_logs_one_json_line(rb, proj):
     json.loads(lines[0])
 
 
+@pytest.mark.parametrize("cmd", ["stdin", "mcp", "serve", "lambda", "check"])
+def test_every_subcommand_has_help(rb, cmd):
+    # Even `lambda --help` with no AWS_LAMBDA_RUNTIME_API: help needs no platform.
+    r = rb.cli([cmd, "--help"])
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    assert r.stdout.decode().startswith("usage: runbox")
+
+
+def test_exec_options_with_equals(rb, proj):
+    write(proj, "eq.py", "import os\nprint(open('input/d.txt').read())\n"
+          "open('output/o.txt','w').write('O')")
+    write(proj, "d.txt", "data")
+    r = rb.cli(["exec", "--timeout=5", "--input=d.txt", "--out=res", "eq.py"], cwd=proj,
+               env=QUIET)
+    assert r.returncode == 0 and r.stdout == b"data\n", r.stderr
+    assert (proj / "res" / "o.txt").read_text() == "O"
+    r = rb.cli(["exec", "--timeout=", "eq.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 2 and b"timeout_s" in r.stderr
+
+
 def test_exec_help(rb):
     r = rb.cli(["exec", "--help"])
     assert r.returncode == 0 and r.stderr == b""

@@ -2,6 +2,7 @@
 progress answer, and nothing left running when it is SIGKILLed, whether it
 runs as root or as an unprivileged user."""
 
+import json
 import os
 import signal
 import subprocess
@@ -134,7 +135,30 @@ def test_usage_errors():
     for args, want in ((["--port", "70000"], "--port takes a number"),
                        (["--bogus", "1"], "unknown option"),
                        (["--port"], "missing value"),
+                       (["--port=+80"], "--port takes a number"),
+                       (["--port= 80"], "--port takes a number"),
+                       (["--portx=1"], "unknown option"),
                        (["--host", "no.such.host.invalid", "--port", "0"], "Cannot listen")):
         p = subprocess.run([str(runbox_bin()), "serve", *args], capture_output=True, timeout=30,
                            env={"RUNBOX_LOG": "off", "PATH": "/usr/bin:/bin"})
         assert p.returncode != 0 and want in p.stderr.decode(), (args, p.stderr)
+
+
+def test_options_with_equals_and_help():
+    """--port=P and --host=H as GNU tools take them; `serve --help` prints the usage."""
+    from conftest import runbox_bin
+    p = subprocess.run([str(runbox_bin()), "serve", "--help"], capture_output=True, timeout=30)
+    assert p.returncode == 0 and b"runbox serve [--host H] [--port P]" in p.stdout
+    p = subprocess.Popen([str(runbox_bin()), "serve", "--host=127.0.0.1", "--port=0"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env={"RUNBOX_LOG": "info", "PATH": "/usr/bin:/bin"})
+    try:
+        for raw in p.stderr:
+            if b'"serve_listening"' in raw:
+                assert json.loads(raw)["port"] > 0
+                break
+        else:
+            raise AssertionError("runbox serve --host=... --port=0 did not listen")
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
