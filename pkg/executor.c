@@ -495,6 +495,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .kill_own_uid_since_start =
 		!ex->subreaper && !run->plan.uid_dropped && !(run->plan.clone_flags & CLONE_NEWPID),
 	    .since_ticks = supervise_now_ticks(),
+	    .nproc = ex->cfg.limits.nproc,
 	    .cancel_fd = ex->cancel_fd,
 	};
 	int r = launch_start(&spec, &l, err);

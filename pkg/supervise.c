@@ -9,7 +9,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,46 +439,140 @@ static bool first_kill(struct swept *sw, pid_t pid, unsigned long long start)
 	return true;
 }
 
-/*
- * One pass of kill_own_uid_since(); returns how many processes it killed
- * that no earlier pass had (one stuck in uninterruptible sleep, still
- * dying, must not keep the sweep going).
- */
-static int kill_own_uid_pass(unsigned long long since, struct swept *sw)
+/* What one pass of kill_own_uid_since() saw. */
+struct pass {
+	int fresh; /* processes killed that no earlier pass had */
+	int live;  /* processes of the run alive when looked at (killed now) */
+	/*
+	 * Traces of processes that may have been the run's: listed but gone
+	 * before a look, or zombies of the uid that started after the run.
+	 * An incarnation of a chain of forks leaves one: its successor may
+	 * have been born after the listing, under a pid the listing had
+	 * passed (pids wrap).
+	 */
+	int traces;
+};
+
+static struct pass kill_own_uid_pass(unsigned long long since, struct swept *sw)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	pid_t self = getpid();
-	int killed = 0;
+	struct pass p = {0, 0, 0};
 
 	if (!d)
-		return 0;
+		return p;
 	while ((de = readdir(d))) {
 		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-		unsigned long long t = pid > 1 && pid != self ? start_ticks(de->d_name) : 0;
+		unsigned long long t;
 		uid_t uid;
 		bool dead;
 
-		if (t == 0 || t < since || !proc_status(de->d_name, &uid, &dead) ||
-		    uid != geteuid() || dead)
+		if (pid <= 1 || pid == self)
 			continue;
+		t = start_ticks(de->d_name);
+		if (t == 0 || !proc_status(de->d_name, &uid, &dead)) {
+			p.traces++;
+			continue;
+		}
+		if (t < since || uid != geteuid())
+			continue;
+		if (dead) {
+			p.traces++;
+			continue;
+		}
+		p.live++;
 		if (kill(pid, SIGKILL) == 0 && first_kill(sw, pid, t))
-			killed++;
+			p.fresh++;
 	}
 	closedir(d);
-	return killed;
+	return p;
 }
 
 /*
- * The degraded platforms' last resort (see supervise_opts).  Again until a
- * pass finds nothing new: a process may fork behind the scan.
+ * Idle threads held while a sweep runs.  RLIMIT_NPROC counts every task of
+ * a uid, threads included, and the program's limit (soft and hard) is
+ * @nproc: with this many more tasks of runbox's uid, no process the run
+ * left can fork or clone any more.  A chain of forks (each incarnation
+ * gone before a scan reaches it) then stands still to be killed.
  */
-static void kill_own_uid_since(unsigned long long since)
-{
-	struct swept sw = {.n = 0};
+#define FILL_MAX 1024
 
-	for (int round = 0; round < 64 && kill_own_uid_pass(since, &sw) > 0; round++)
+struct nproc_fill {
+	pthread_t t[FILL_MAX];
+	int n;
+	int pipe[2];
+};
+
+static void *fill_wait(void *arg)
+{
+	char c;
+
+	while (read(*(int *)arg, &c, 1) < 0 && errno == EINTR)
 		;
+	return NULL;
+}
+
+static void fill_start(struct nproc_fill *f, unsigned nproc)
+{
+	sigset_t all, old;
+	pthread_attr_t a;
+
+	f->n = 0;
+	f->pipe[0] = f->pipe[1] = -1;
+	if (pipe2(f->pipe, O_CLOEXEC) < 0 || pthread_attr_init(&a) != 0)
+		return;
+	pthread_attr_setstacksize(&a, PTHREAD_STACK_MIN);
+	/* No signal meant for runbox may land on one of them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	while ((unsigned)f->n < nproc && f->n < FILL_MAX &&
+	       pthread_create(&f->t[f->n], &a, fill_wait, &f->pipe[0]) == 0)
+		f->n++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+}
+
+static void fill_stop(struct nproc_fill *f)
+{
+	if (f->pipe[1] >= 0)
+		close(f->pipe[1]); /* every read returns 0 */
+	for (int i = 0; i < f->n; i++)
+		pthread_join(f->t[i], NULL);
+	if (f->pipe[0] >= 0)
+		close(f->pipe[0]);
+}
+
+/*
+ * The degraded platforms' last resort (see supervise_opts).  A first pass;
+ * when it saw anything of the run (alive, or a trace: see struct pass),
+ * the uid is filled so that nothing can
+ * fork, and once what was under way has settled, passes go on until one
+ * finds nothing alive, or three in a row find only processes already
+ * killed (dying, perhaps held in the kernel).  Without the fill a scan
+ * loses that race: each incarnation is gone before the scan looks at it.
+ */
+static void kill_own_uid_since(unsigned long long since, unsigned nproc)
+{
+	static struct nproc_fill fill; /* 8 KiB of thread ids: not on the run's stack */
+	struct swept sw = {.n = 0};
+	struct pass p = kill_own_uid_pass(since, &sw);
+	int quiet = 0;
+
+	if (!p.live && !p.traces)
+		return;
+	fill_start(&fill, nproc);
+	/* A fork already under way when the fill completed ends within microseconds. */
+	usleep(1000);
+	for (int round = 0; round < 256 && quiet < 3; round++) {
+		p = kill_own_uid_pass(since, &sw);
+		if (!p.live)
+			break;
+		quiet = p.fresh ? 0 : quiet + 1;
+		if (!p.fresh)
+			usleep(1000);
+	}
+	fill_stop(&fill);
 }
 
 static void kill_tree(struct loop *s)
@@ -493,7 +589,7 @@ static void kill_tree(struct loop *s)
 	if (s->o->kill_uid)
 		kill_uid(s->o->uid);
 	if (s->o->kill_own_uid_since_start)
-		kill_own_uid_since(s->o->since_ticks);
+		kill_own_uid_since(s->o->since_ticks, s->o->nproc);
 	for (int round = 0; round < 64 && sweep_orphans(s->exited ? -1 : pid) > 0; round++)
 		;
 	s->killed = true;

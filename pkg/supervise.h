@@ -41,6 +41,7 @@ struct supervise_opts {
 	 */
 	bool kill_own_uid_since_start;
 	unsigned long long since_ticks; /* supervise_now_ticks() before the launch */
+	unsigned nproc;			/* the program's RLIMIT_NPROC (soft and hard) */
 	/*
 	 * Readable or hung up: the caller gave up on the run (an MCP client
 	 * cancelled it, or its front door is gone).  The tree is stopped as at

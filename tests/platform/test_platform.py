@@ -4,6 +4,7 @@ Every test runs under each rehearsal of conftest.py (nonroot, azure, lambda).
 A test that fails is the spec: runbox did not degrade as documented.
 """
 
+import base64
 import json
 import os
 import textwrap
@@ -386,6 +387,103 @@ def test_no_process_outlives_the_response(rb, how):
         rb.marks.remove(tok)
         pytest.fail(f"[{rb.reh.name}] {how}: processes outlived the response: {left}; "
                     f"request {json.dumps(req)}; response {short(resp, 800)}")
+
+
+# A chain of forks in a small static binary: each incarnation forks and exits
+# (after PAUSE_US), so at any moment one or two processes live, each for well
+# under the time a /proc scan takes.  A sweep that lists and then kills finds
+# each incarnation gone; the chain must be stopped anyway.  It ends by itself
+# after 20 s, so that a failure leaves nothing running for long.
+FORK_CHAIN_C = r"""
+#include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct timespec start, now, pause = {0, argc > 1 ? atol(argv[1]) * 1000 : 0};
+	int fd = open("/dev/null", O_RDWR);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	setsid();
+	dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 20)
+			_exit(0);
+		pid_t p = fork();
+		if (p == 0)
+			continue;
+		if (pause.tv_nsec)
+			nanosleep(&pause, 0);
+		if (p > 0)
+			_exit(0);
+	}
+}
+"""
+
+FORK_CHAIN_MAIN = """\
+import os, subprocess, sys, time
+os.chmod("chain", 0o755)
+try:
+    subprocess.Popen(["./chain", sys.argv[1]])
+except OSError as e:
+    print("blocked", e.errno)
+    raise SystemExit(0)
+time.sleep(0.3)
+print("spawned True")
+"""
+
+
+@pytest.fixture(scope="module")
+def fork_chain_b64(tmp_path_factory):
+    d = tmp_path_factory.mktemp("chain")
+    (d / "chain.c").write_text(FORK_CHAIN_C)
+    subprocess.run(["gcc", "-O2", "-static", "-o", str(d / "chain"), str(d / "chain.c")],
+                   check=True)
+    return base64.b64encode((d / "chain").read_bytes()).decode()
+
+
+def chain_seen(seconds, zombies=False):
+    """A live process named "chain" seen in /proc during @seconds (each
+    incarnation lives so briefly that one look would miss it; zombies, which
+    some inits reap late, count only when asked)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        for d in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{d}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if stat.startswith(f"{d} (chain) ".encode()) and (
+                    zombies or stat.split(b") ")[1][:1] != b"Z"):
+                return int(d)
+        if time.monotonic() >= deadline:
+            return None
+
+
+def test_a_fast_chain_of_forks_does_not_outlive_the_response(rb, fork_chain_b64):
+    for i, pause_us in enumerate(["0", "300", "0", "300", "0", "300"]):
+        req = {"files": {"main.py": FORK_CHAIN_MAIN,
+                         "chain": {"content": fork_chain_b64, "encoding": "base64"}},
+               "entry_point": "main.py", "args": [pause_us], "timeout_s": 10}
+        resp = ran(rb, req)
+        assert resp["status"] == "ok", short(resp)
+        if resp["stdout"] == "blocked 13\n":
+            return   # EACCES: a layer keeps the workspace from running programs
+        # (EAGAIN here would be an earlier run's chain holding the uid's processes.)
+        assert resp["stdout"] == "spawned True\n", short(resp)
+        pid = chain_seen(1.0)
+        if pid:
+            pytest.fail(f"[{rb.reh.name}] run {i} (pause {pause_us} us): a chain of forks "
+                        f"outlived the response (pid {pid} seen)")
+        # Its dead incarnations still count against the uid's RLIMIT_NPROC until
+        # an init that reaps late (this VM's) takes them: wait, or the next run
+        # could not start its chain.
+        deadline = time.monotonic() + 15
+        while chain_seen(0.0, zombies=True) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def test_timeout_kills_the_tree(rb):
