@@ -59,6 +59,7 @@ void config_defaults(struct runbox_config *ret)
 	ret->serve.idle_timeout_s = 30;
 	ret->serve.request_timeout_s = 60;
 	ret->serve.max_header_bytes = 16 * KiB;
+	ret->serve.max_pending_body_bytes = 256 * MiB;
 	ret->sandbox = true;
 	ret->log_level = 1;
 	ret->blas_threads = 1;
@@ -119,6 +120,8 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_IDLE_TIMEOUT_S", K_SECONDS, SRV(idle_timeout_s), 1, 3600 },
 	{ "RUNBOX_REQUEST_TIMEOUT_S", K_SECONDS, SRV(request_timeout_s), 1, 3600 },
 	{ "RUNBOX_MAX_HEADER_BYTES", K_SIZE, SRV(max_header_bytes), 1024, 1.0 * MiB },
+	{ "RUNBOX_MAX_PENDING_BODY_BYTES", K_SIZE, SRV(max_pending_body_bytes), 1.0 * MiB,
+	  1024.0 * GiB },
 	{ "RUNBOX_TOKEN", K_WORDS, SRV(token), 0,
 	  sizeof(((struct runbox_config *)0)->serve.token) },
 };

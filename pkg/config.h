@@ -44,13 +44,14 @@ struct runbox_limits {
 
 /* `runbox serve`: how many runs at once, and what a client may hold. */
 struct runbox_serve_limits {
-	unsigned concurrency;	  /* runs in parallel; 0: the number of CPUs */
-	unsigned queue;		  /* requests waiting for a run slot beyond that */
-	unsigned max_connections; /* open client connections */
-	double idle_timeout_s;	  /* a silent connection is closed */
-	double request_timeout_s; /* a request's headers and body must arrive within it */
-	size_t max_header_bytes;  /* request line and headers */
-	char token[256];	  /* RUNBOX_TOKEN: the bearer token, "" for none */
+	unsigned concurrency;	       /* runs in parallel; 0: the number of CPUs */
+	unsigned queue;		       /* requests waiting for a run slot beyond that */
+	unsigned max_connections;      /* open client connections */
+	double idle_timeout_s;	       /* a silent connection is closed */
+	double request_timeout_s;      /* a request's headers and body must arrive within it */
+	size_t max_header_bytes;       /* request line and headers */
+	size_t max_pending_body_bytes; /* request bodies held at once, server-wide */
+	char token[256];	       /* RUNBOX_TOKEN: the bearer token, "" for none */
 };
 
 struct runbox_config {

@@ -101,6 +101,7 @@ static cJSON *serve_limits(const struct runbox_serve_limits *s, unsigned concurr
 	cJSON_AddNumberToObject(o, "idle_timeout_s", s->idle_timeout_s);
 	cJSON_AddNumberToObject(o, "request_timeout_s", s->request_timeout_s);
 	cJSON_AddNumberToObject(o, "max_header_bytes", (double)s->max_header_bytes);
+	cJSON_AddNumberToObject(o, "max_pending_body_bytes", (double)s->max_pending_body_bytes);
 	cJSON_AddBoolToObject(o, "token_required", s->token[0] != '\0');
 	return o;
 }
@@ -115,6 +116,9 @@ static cJSON *layers(const struct executor *ex)
 	for (int l = 0; l < SANDBOX_LAYER_COUNT && ex->cfg.sandbox; l++) {
 		const struct sandbox_layer_cap *c = &ex->caps.layer[l];
 
+		/* As root a run drops to a uid of its own and needs no user namespace. */
+		if (l == SANDBOX_LAYER_USERNS && ex->root)
+			continue;
 		if (l == SANDBOX_LAYER_UID_DROP
 			? ex->root
 			: c->available && c->self_test != SANDBOX_SELF_TEST_FAILED)

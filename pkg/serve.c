@@ -178,6 +178,13 @@ struct server {
 	struct tracker tracker;
 	char *info;
 	size_t info_len;
+	/*
+	 * Bytes of request bodies received and held, over every connection,
+	 * and how many may be: connections times body caps would be
+	 * gigabytes that any client could pin before a token is checked
+	 * (the Azure envelope carries its token inside the body).
+	 */
+	size_t pending, pending_budget;
 };
 
 /* What lives for one request (MHD's con_cls). */
@@ -189,8 +196,11 @@ struct request_state {
 	bool has_body; /* a Content-Length above 0, or a chunked body */
 	char *body;
 	size_t len, cap, limit;
-	bool over;
-	bool answering; /* holds the gate's count of answers on the way */
+	size_t held;	    /* of server.pending */
+	bool held_up_front; /* by its Content-Length */
+	bool over;	    /* over the route's cap: 413 */
+	bool overflowed;    /* over the server's budget: 503 */
+	bool answering;	    /* holds the gate's count of answers on the way */
 };
 
 static struct tracked *conn_of(struct MHD_Connection *c)
@@ -268,6 +278,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		tracker_set(&s->tracker, st->conn,
 			    supervise_now() + s->tracker.idle_s + s->tracker.request_s);
 	route_answer_free(&st->early);
+	__atomic_sub_fetch(&s->pending, st->held, __ATOMIC_RELAXED);
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
@@ -398,6 +409,18 @@ static int busy(const struct route_decision *d, struct route_answer *a)
 	return route_answer_refused(d, &err, a);
 }
 
+/* The server holds its budget of request bodies already (server.pending). */
+static int bodies_full(enum route_id route, struct route_answer *a)
+{
+	struct route_decision d = {.route = route};
+	struct rb_err err = {0};
+
+	rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL,
+		"runbox holds as many request bodies as it may (RUNBOX_MAX_PENDING_BODY_BYTES); "
+		"retry after the Retry-After seconds.");
+	return route_answer_refused(&d, &err, a);
+}
+
 /* Take a run slot, run @d's request in a worker, answer. */
 static void run(struct server *s, struct request_state *st, const struct route_decision *d,
 		struct route_answer *a)
@@ -441,13 +464,32 @@ static void dispatch(struct server *s, struct request_state *st, const struct ro
 	route_decision_free(&d);
 }
 
-/* Keep what fits under the cap; past it, read and drop, and answer 413 at the end. */
-static int take_body(struct request_state *st, const char *data, size_t n)
+/* Count @n more bytes of bodies held by the server, if the budget allows. */
+static bool hold(struct server *s, struct request_state *st, size_t n)
+{
+	if (__atomic_add_fetch(&s->pending, n, __ATOMIC_RELAXED) > s->pending_budget) {
+		__atomic_sub_fetch(&s->pending, n, __ATOMIC_RELAXED);
+		return false;
+	}
+	st->held += n;
+	return true;
+}
+
+/*
+ * Keep what fits under the cap; past it, read and drop, and answer 413 at
+ * the end.  Past the server's budget of bodies, the same with 503.
+ */
+static int take_body(struct server *s, struct request_state *st, const char *data, size_t n)
 {
 	if (!st->limit)
 		return 0; /* a route that reads no body (GET) ignores one */
-	if (st->over || st->len + n > st->limit) {
-		st->over = true;
+	if (st->over || st->overflowed || st->len + n > st->limit) {
+		st->over = !st->overflowed;
+		return 0;
+	}
+	/* A chunked body is counted as it comes (a Content-Length was, up front). */
+	if (!st->held_up_front && !hold(s, st, n)) {
+		st->overflowed = true; /* read and dropped; 503 at the end */
 		return 0;
 	}
 	if (st->len + n + 1 > st->cap) {
@@ -515,8 +557,18 @@ static int framing_error(struct MHD_Connection *c, struct rb_err *err)
 	return 0;
 }
 
+/* RFC 9112 3.2: an HTTP/1.1 request without Host gets a 400 (libmicrohttpd lets it by). */
+static int host_error(struct MHD_Connection *c, const char *version, struct rb_err *err)
+{
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) != 0 ||
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+		return 0;
+	return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+		       "An HTTP/1.1 request must carry a Host header.");
+}
+
 static void first_call(struct server *s, struct request_state *st, struct MHD_Connection *c,
-		       const char *url, const char *method)
+		       const char *url, const char *method, const char *version)
 {
 	struct route_header h[MAX_HEADERS];
 	char query[QUERY_MAX];
@@ -530,7 +582,7 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	collect_request(c, url, method, &col, &rq);
 	cl = route_header(&rq, "Content-Length");
 	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
-	if (framing_error(c, &err) < 0) {
+	if (framing_error(c, &err) < 0 || host_error(c, version, &err) < 0) {
 		/* Answered at once, and the connection closes: its next bytes mean nothing. */
 		st->refused = st->has_body = true;
 		route_answer_refused(&plain, &err, &st->early);
@@ -539,6 +591,15 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	st->route = route_match(&s->rc, &rq, &st->early);
 	st->refused = st->route == ROUTE_NONE;
 	st->limit = route_body_cap(&s->rc, st->route);
+	/* route_match refused a length over the cap; what is left is held up front. */
+	if (!st->refused && st->limit && cl && strcmp(cl, "0") != 0) {
+		if (hold(s, st, (size_t)strtoull(cl, NULL, 10))) {
+			st->held_up_front = true;
+		} else {
+			st->refused = true;
+			bodies_full(st->route, &st->early);
+		}
+	}
 }
 
 static enum MHD_Result last_call(struct server *s, struct request_state *st,
@@ -561,6 +622,8 @@ static enum MHD_Result last_call(struct server *s, struct request_state *st,
 		rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "body_too_large", NULL,
 			"The request body is larger than the limit of %zu bytes.", st->limit);
 		route_answer_refused(&plain, &err, &a);
+	} else if (st->overflowed) {
+		bodies_full(st->route, &a);
 	} else if (col.query_full) {
 		rb_fail(&err, RB_FAULT_REQUEST, 0, "invalid_query", NULL,
 			"The query string is longer than %d bytes.", QUERY_MAX - 4);
@@ -578,11 +641,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	struct server *s = cls;
 	struct request_state *st = *con_cls;
 
-	(void)version;
 	if (!st)
 		return MHD_NO; /* out of memory in on_request_line */
 	if (!st->route && !st->refused) {
-		first_call(s, st, c, url, method);
+		first_call(s, st, c, url, method, version);
 		/*
 		 * A refusal on the headers alone is answered without reading the
 		 * body (the connection then closes); without a body it waits for
@@ -593,10 +655,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (take_body(st, upload_data, *upload_data_size) < 0)
-			return MHD_NO;
+		int r = take_body(s, st, upload_data, *upload_data_size);
+
 		*upload_data_size = 0;
-		return MHD_YES;
+		return r < 0 ? MHD_NO : MHD_YES;
 	}
 	return last_call(s, st, c, url, method);
 }
@@ -727,6 +789,10 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 	s->rc = (struct route_config){.token = l->token,
 				      .max_body_bytes = ex->cfg.limits.max_body_bytes,
 				      .max_script_bytes = ex->cfg.limits.max_script_bytes};
+	/* At least one body of the largest kind always fits. */
+	s->pending_budget = l->max_pending_body_bytes;
+	if (s->pending_budget < route_body_cap(&s->rc, ROUTE_AZURE))
+		s->pending_budget = route_body_cap(&s->rc, ROUTE_AZURE);
 	*ret_slots = l->concurrency ? l->concurrency : cpu_count();
 	if (*ret_slots > 1 && executor_runs_alone(ex)) {
 		log_msg(LOG_INFO, "degraded",

@@ -83,3 +83,16 @@ def test_http10_and_expect_continue(serve):
     out = raw_exchange(s.port, RUN + b"Expect: 100-continue\r\nContent-Length: 999999999\r\n\r\n")
     status, hdrs, rest = split(out)
     assert status == 413 and json.loads(rest)["code"] == "body_too_large", out[:300]
+
+
+def test_http11_without_host_is_refused(serve):
+    # RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+    s = serve.start()
+    out = raw_exchange(s.port, b"GET /api/health HTTP/1.1\r\nConnection: close\r\n\r\n")
+    status, hdrs, rest = split(out)
+    assert status == 400, out[:300]
+    j = json.loads(rest[:int(hdrs["content-length"])])
+    assert j["code"] == "invalid_http" and "Host" in j["error"], j
+    # HTTP/1.0 has no such rule.
+    out = raw_exchange(s.port, b"GET /api/health HTTP/1.0\r\n\r\n")
+    assert split(out)[0] == 200, out[:300]

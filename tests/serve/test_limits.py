@@ -152,3 +152,64 @@ def test_client_that_disconnects_mid_run(serve):
     sock.close()
     # The next run gets the slot once the first is over, and answers.
     assert s.run({"script": "print(2)"}).ran()["stdout"] == "2\n"
+
+
+def test_bodies_held_at_once_are_budgeted(serve):
+    # Connections times body caps would let any client pin gigabytes before
+    # its token is looked at (the Azure envelope carries it in the body).
+    s = serve.start(env={"RUNBOX_MAX_BODY_BYTES": "65536",
+                         "RUNBOX_MAX_PENDING_BODY_BYTES": "1048576"})
+    part = b"x" * (300 * 1024)
+    head = (b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (len(part) + 1000))
+    held = []
+    for _ in range(3):   # 900 KiB of 1 MiB: held, waiting for the rest
+        h = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        h.sendall(head + part)
+        held.append(h)
+    time.sleep(0.5)
+    # Its Content-Length does not fit: refused on the headers, before any of its body.
+    extra = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    extra.sendall(head)
+    got = b""
+    try:
+        while b"\r\n\r\n" not in got or not got.rstrip().endswith(b"}"):
+            chunk = extra.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except OSError:
+        pass
+    extra.close()
+    assert got.startswith(b"HTTP/1.1 503"), got[:300]
+    assert b"Retry-After:" in got and b'"code":"busy"' in got, got[:600]
+    assert b"RUNBOX_MAX_PENDING_BODY_BYTES" in got
+    for h in held:
+        h.close()
+    time.sleep(0.5)
+    # What they held is given back: runs go on.
+    assert s.run({"script": "print(3)"}).ran()["stdout"] == "3\n"
+    for _ in range(3):
+        h = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        h.sendall(head + part)
+        held.append(h)
+    time.sleep(0.5)
+    assert s.run({"script": "print(4)"}).ran()["stdout"] == "4\n"
+    # A chunked body (no length to hold up front) is counted as it comes, and
+    # answered 503 once it ends.
+    extra = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    extra.sendall(b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+    for _ in range(4):
+        extra.sendall(b"%x\r\n" % (64 * 1024) + b"y" * (64 * 1024) + b"\r\n")
+    extra.sendall(b"0\r\n\r\n")
+    got = b""
+    while not got.rstrip().endswith(b"}"):
+        chunk = extra.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    extra.close()
+    assert got.startswith(b"HTTP/1.1 503") and b'"code":"busy"' in got, got[:300]
+    for h in held:
+        h.close()

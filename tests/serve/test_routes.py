@@ -46,6 +46,9 @@ def test_info(serve):
     layers = j["sandbox"]["in_force"]
     assert "seccomp" in layers and "landlock" in layers and "pidns" in layers
     assert ("uid_drop" in layers) == (AS == "root")
+    # As root no run gets a user namespace: it is not claimed.
+    if AS == "root":
+        assert "userns" not in layers, layers
     assert j["sandbox"]["required_missing"] is False
 
 
