@@ -483,8 +483,10 @@ static int take_body(struct server *s, struct request_state *st, const char *dat
 {
 	if (!st->limit)
 		return 0; /* a route that reads no body (GET) ignores one */
-	if (st->over || st->overflowed || st->len + n > st->limit) {
-		st->over = !st->overflowed;
+	if (st->overflowed)
+		return 0;
+	if (st->over || st->len + n > st->limit) {
+		st->over = true;
 		return 0;
 	}
 	/* A chunked body is counted as it comes (a Content-Length was, up front). */
