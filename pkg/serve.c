@@ -399,27 +399,20 @@ static void collect_request(struct MHD_Connection *c, const char *url, const cha
 				     .n_headers = col->n};
 }
 
-static int busy(const struct route_decision *d, struct route_answer *a)
-{
-	struct rb_err err = {0};
-
-	rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL,
-		"runbox is running as many programs as it may and its queue is full (or it is "
-		"shutting down); retry after the Retry-After seconds.");
-	return route_answer_refused(d, &err, a);
-}
-
-/* The server holds its budget of request bodies already (server.pending). */
-static int bodies_full(enum route_id route, struct route_answer *a)
+/* 503 busy with Retry-After, saying which of the server's limits was reached. */
+static int busy(enum route_id route, const char *why, struct route_answer *a)
 {
 	struct route_decision d = {.route = route};
 	struct rb_err err = {0};
 
 	rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL,
-		"runbox holds as many request bodies as it may (RUNBOX_MAX_PENDING_BODY_BYTES); "
-		"retry after the Retry-After seconds.");
+		"runbox %s; retry after the Retry-After seconds.", why);
 	return route_answer_refused(&d, &err, a);
 }
+
+#define RUNS_FULL                                                                                  \
+	"is running as many programs as it may and its queue is full (or it is shutting down)"
+#define BODIES_FULL "holds as many request bodies as it may (RUNBOX_MAX_PENDING_BODY_BYTES)"
 
 /* Take a run slot, run @d's request in a worker, answer. */
 static void run(struct server *s, struct request_state *st, const struct route_decision *d,
@@ -436,7 +429,7 @@ static void run(struct server *s, struct request_state *st, const struct route_d
 	if (st->conn)
 		tracker_set(&s->tracker, st->conn, 0);
 	if (gate_enter(&s->gate) < 0) {
-		busy(d, a);
+		busy(d->route, RUNS_FULL, a);
 		return;
 	}
 	r = worker_run(s->ex, d->run_body, d->run_len, NULL, &json, &err);
@@ -599,7 +592,7 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 			st->held_up_front = true;
 		} else {
 			st->refused = true;
-			bodies_full(st->route, &st->early);
+			busy(st->route, BODIES_FULL, &st->early);
 		}
 	}
 }
@@ -625,7 +618,7 @@ static enum MHD_Result last_call(struct server *s, struct request_state *st,
 			"The request body is larger than the limit of %zu bytes.", st->limit);
 		route_answer_refused(&plain, &err, &a);
 	} else if (st->overflowed) {
-		bodies_full(st->route, &a);
+		busy(st->route, BODIES_FULL, &a);
 	} else if (col.query_full) {
 		rb_fail(&err, RB_FAULT_REQUEST, 0, "invalid_query", NULL,
 			"The query string is longer than %d bytes.", QUERY_MAX - 4);
