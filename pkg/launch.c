@@ -437,7 +437,13 @@ static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 	int slot = listener_slot(), keep[5], pidfd, listener, st, status_fd = p->status[1];
 	pid_t program;
 
-	if (slot >= 0)
+	/*
+	 * Grow the fd table to hold the slot now, while it is ours alone: grown
+	 * later by pid 2's dup3, when the table is shared, the kernel waits for
+	 * an RCU grace period first (expand_fdtable), which cost 10 ms and more
+	 * of each run.  A table never shrinks, so the close keeps the room.
+	 */
+	if (slot >= 0 && dup2(STDERR_FILENO, slot) == slot)
 		close(slot);
 	program = spawn_shared(program_main, (void *)a, a->stack, CLONE_FILES);
 	if (program < 0) {
