@@ -20,6 +20,7 @@
 #include "artifacts.h"
 #include "bigmem.h"
 #include "deps.h"
+#include "fdio.h"
 #include "launch.h"
 #include "log.h"
 #include "request.h"
@@ -535,12 +536,13 @@ static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 	return artifacts_collect(run->ws.output_fd, &al, &run->arts, err);
 }
 
-static char *answer(struct run *run, double timeout_s, const struct executor_opts *opts,
-		    int *ret_exit, const char **ret_status)
+/* What the program did, for response_build or response_stream. */
+static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o, int *ret_exit,
+		       const char **ret_status)
 {
-	char *json;
 	struct supervise_result *s = &run->sup;
-	struct run_outcome o = {
+
+	*o = (struct run_outcome){
 	    .out = s->out.data,
 	    .out_len = s->out.len,
 	    .out_truncated = s->out.truncated,
@@ -549,25 +551,75 @@ static char *answer(struct run *run, double timeout_s, const struct executor_opt
 	    .sandbox = sandbox_plan_to_json(&run->plan),
 	    .dependencies = deps_result_to_json(&run->deps),
 	};
-
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
 			  ret_status);
 	if (s->cancelled)
 		*ret_status = "cancelled"; /* for the log: nobody waits for this answer */
 	if (s->timed_out)
 		note_timeout(&s->err, timeout_s);
-	o.err = s->err.data;
-	o.err_len = s->err.len;
-	o.err_truncated = s->err.truncated;
-	o.exit_code = *ret_exit;
-	o.status = *ret_status;
+	o->err = s->err.data;
+	o->err_len = s->err.len;
+	o->err_truncated = s->err.truncated;
+	o->exit_code = *ret_exit;
+	o->status = *ret_status;
+}
+
+static char *answer(struct run_outcome *o, const struct executor_opts *opts)
+{
+	char *json;
+
 	if (!opts || !opts->max_response_bytes)
-		return response_build(&o);
+		return response_build(o);
 	/* Lambda: the whole answer must fit, measured as it will be sent. */
-	json = response_build_fitted(&o, opts->max_response_bytes, opts->response_cost);
-	cJSON_Delete(o.sandbox);
-	cJSON_Delete(o.dependencies);
+	json = response_build_fitted(o, opts->max_response_bytes, opts->response_cost);
+	cJSON_Delete(o->sandbox);
+	cJSON_Delete(o->dependencies);
 	return json;
+}
+
+static int put_to_sink(void *ctx, const char *p, size_t n)
+{
+	struct answer_sink *sink = ctx;
+
+	sink->written = true;
+	return fd_write_all(sink->fd, p, n);
+}
+
+/* An upper bound of the answer's length, for the size of the pipe it goes into. */
+static size_t answer_bound(const struct run_outcome *o)
+{
+	size_t n = 4096 + 6 * (o->out_len + o->err_len);
+
+	for (size_t i = 0; i < o->artifacts->n; i++)
+		n += o->artifacts->items[i].size / 3 * 4 + 64;
+	return n;
+}
+
+/* Write the answer to opts->sink as it is encoded.  < 0 only when nothing was written. */
+static int stream_answer(struct run_outcome *o, struct answer_sink *sink, struct rb_err *err)
+{
+	int r;
+
+	fd_widen_pipe(sink->fd, answer_bound(o));
+	r = response_stream(o, put_to_sink, sink);
+	if (r >= 0)
+		r = fd_write_all(sink->fd, "\n", 1);
+	if (!sink->written)
+		return rb_fail_sys(err, -r, "build the response");
+	sink->r = r;
+	return 0;
+}
+
+static int give_answer(struct run *run, double timeout_s, const struct executor_opts *opts,
+		       char **ret_json, int *ret_exit, const char **ret_status, struct rb_err *err)
+{
+	struct run_outcome o;
+
+	outcome_of(run, timeout_s, &o, ret_exit, ret_status);
+	if (opts && opts->sink && !opts->max_response_bytes)
+		return stream_answer(&o, opts->sink, err);
+	*ret_json = answer(&o, opts);
+	return *ret_json ? 0 : rb_fail_sys(err, ENOMEM, "build the response");
 }
 
 /*
@@ -707,18 +759,15 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	timeout = effective_timeout(run, opts);
 	if (r >= 0)
 		r = run_steps(ex, run, timeout, err);
-	if (r >= 0) {
-		*ret_json = answer(run, timeout, opts, &exit_code, &status);
-		if (!*ret_json)
-			r = rb_fail_sys(err, ENOMEM, "build the response");
-	}
+	if (r >= 0)
+		r = give_answer(run, timeout, opts, ret_json, &exit_code, &status, err);
 	if (r >= 0)
 		log_run(run, n, timeout, exit_code, status);
 	else {
 		log_refusal(run->id, n, err);
 		*ret_json = response_error(err);
 	}
-	if (opts && opts->deliver)
+	if (opts && opts->deliver && !(opts->sink && opts->sink->written))
 		opts->deliver(*ret_json, opts->deliver_ctx);
 	run_release(run);
 	free(run);

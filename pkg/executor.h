@@ -7,6 +7,7 @@
 #ifndef RUNBOX_EXECUTOR_H
 #define RUNBOX_EXECUTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -48,6 +49,13 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
  */
 bool executor_runs_alone(const struct executor *ex);
 
+/* Where a ran-answer is written as it is encoded (executor_opts.sink). */
+struct answer_sink {
+	int fd;
+	bool written; /* some of the answer went to fd */
+	int r;	      /* then: 0, or -errno of the write that failed */
+};
+
 /* Per-request overrides a front door may impose (Lambda's deadline, ...). */
 struct executor_opts {
 	double max_timeout_s;		/* 0: no extra cap */
@@ -61,6 +69,14 @@ struct executor_opts {
 	 */
 	void (*deliver)(const char *json, void *ctx);
 	void *deliver_ctx;
+	/*
+	 * Set (with no max_response_bytes): a ran-answer is not built whole but
+	 * written to sink->fd, its newline included, as it is encoded
+	 * (response_stream), before the workspace is removed; *ret_json then
+	 * stays NULL and deliver is not called for it.  A refusal still comes
+	 * back in *ret_json and through deliver.
+	 */
+	struct answer_sink *sink;
 };
 
 /*

@@ -1,9 +1,11 @@
 /*
- * fdio: whole-buffer reads and writes on a file descriptor.
+ * fdio: whole-buffer reads and writes on a file descriptor, and pipe sizing.
  */
+#define _GNU_SOURCE
 #include "fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 int fd_write_all(int fd, const void *p, size_t n)
@@ -42,4 +44,16 @@ int fd_read_exact(int fd, void *p, size_t n)
 		n -= (size_t)r;
 	}
 	return 0;
+}
+
+void fd_widen_pipe(int fd, size_t want)
+{
+	const size_t most = 1 << 20; /* the default pipe-max-size */
+	int now;
+
+	if (want > most)
+		want = most;
+	if (want <= 65536 || (now = fcntl(fd, F_GETPIPE_SZ)) < 0 || (size_t)now >= want)
+		return; /* not a pipe, or its reader made it larger already */
+	fcntl(fd, F_SETPIPE_SZ, (int)want);
 }

@@ -14,4 +14,11 @@ int fd_write_all(int fd, const void *p, size_t n);
 /* Read exactly @n bytes from @fd into @p.  0, or -errno (EPIPE at end of file). */
 int fd_read_exact(int fd, void *p, size_t n);
 
+/*
+ * Best effort: make the pipe @fd (when it is one) hold up to @want bytes, at
+ * most the default pipe-max-size.  An answer of megabytes through a 64 KiB
+ * pipe makes writer and reader take turns over a hundred times.
+ */
+void fd_widen_pipe(int fd, size_t want);
+
 #endif

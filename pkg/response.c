@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "response.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,16 +241,28 @@ static char *print_once(const cJSON *root)
 	return buf;
 }
 
-static bool add_artifacts(cJSON *root, const struct artifact_list *l)
-{
-	cJSON *arts = cJSON_AddObjectToObject(root, "artifacts"), *omitted = NULL;
+/*
+ * What response_stream() leaves in place of the artifacts object: a byte no
+ * printed item can hold (every string escapes the control characters).
+ */
+#define ARTIFACTS_MARK "\x01"
 
-	if (!arts)
+/* The "artifacts" object, or with @mark only its place (see response_stream). */
+static bool add_artifacts(cJSON *root, const struct artifact_list *l, bool mark)
+{
+	cJSON *arts = mark ? cJSON_CreateRaw(ARTIFACTS_MARK) : cJSON_CreateObject(),
+	      *omitted = NULL;
+
+	if (!arts || !cJSON_AddItemToObject(root, "artifacts", arts)) {
+		cJSON_Delete(arts);
 		return false;
+	}
 	for (size_t i = 0; l && i < l->n; i++) {
 		const struct artifact *a = &l->items[i];
 		cJSON *v, *o;
 
+		if (!a->omitted && mark)
+			continue;
 		if (!a->omitted) {
 			v = artifact_value(a);
 			if (!v || !cJSON_AddItemToObject(arts, a->path, v))
@@ -268,7 +281,7 @@ static bool add_artifacts(cJSON *root, const struct artifact_list *l)
 	return omitted ? cJSON_AddItemToObject(root, "omitted_artifacts", omitted) : true;
 }
 
-static bool fill(cJSON *root, const struct run_outcome *o)
+static bool fill(cJSON *root, const struct run_outcome *o, bool mark)
 {
 	cJSON *trunc;
 
@@ -277,7 +290,7 @@ static bool fill(cJSON *root, const struct run_outcome *o)
 			    o->out_truncated ? utf8_trim_cut(o->out, o->out_len) : o->out_len) ||
 	    !add_raw_string(root, "stderr", o->err,
 			    o->err_truncated ? utf8_trim_cut(o->err, o->err_len) : o->err_len) ||
-	    !add_artifacts(root, o->artifacts) ||
+	    !add_artifacts(root, o->artifacts, mark) ||
 	    !cJSON_AddStringToObject(root, "status", o->status) ||
 	    !cJSON_AddNumberToObject(root, "duration_ms",
 				     (double)(long long)(o->duration_ms + 0.5)))
@@ -289,7 +302,7 @@ static bool fill(cJSON *root, const struct run_outcome *o)
 	return true;
 }
 
-char *response_build(const struct run_outcome *o)
+static char *build(const struct run_outcome *o, bool mark)
 {
 	cJSON *root = cJSON_CreateObject(), *sb = o->sandbox, *deps = o->dependencies;
 	char *out = NULL;
@@ -298,7 +311,7 @@ char *response_build(const struct run_outcome *o)
 		sb = cJSON_CreateObject();
 	if (!deps)
 		deps = cJSON_CreateArray();
-	if (root && fill(root, o) && sb && deps) {
+	if (root && fill(root, o, mark) && sb && deps) {
 		cJSON_AddItemToObject(root, "sandbox", sb);
 		cJSON_AddItemToObject(root, "dependencies", deps);
 		sb = deps = NULL;
@@ -308,6 +321,127 @@ char *response_build(const struct run_outcome *o)
 	cJSON_Delete(deps);
 	cJSON_Delete(root);
 	return out;
+}
+
+char *response_build(const struct run_outcome *o)
+{
+	return build(o, false);
+}
+
+/* Pieces for response_stream's sink, gathered into one buffer. */
+struct chunker {
+	response_put_fn put;
+	void *ctx;
+	int r; /* the first failure of put */
+	size_t len;
+	char buf[65536];
+};
+
+static void flush(struct chunker *c)
+{
+	if (c->len && c->r >= 0)
+		c->r = c->put(c->ctx, c->buf, c->len);
+	c->len = 0;
+}
+
+static void emit(struct chunker *c, const char *p, size_t n)
+{
+	while (n && c->r >= 0) {
+		size_t take = sizeof(c->buf) - c->len < n ? sizeof(c->buf) - c->len : n;
+
+		memcpy(c->buf + c->len, p, take);
+		c->len += take;
+		p += take;
+		n -= take;
+		if (c->len == sizeof(c->buf))
+			flush(c);
+	}
+}
+
+/*
+ * @n bytes of valid UTF-8 as a JSON literal.  @key: as cJSON prints keys
+ * (DEL as it is), so a streamed answer is byte for byte a built one.
+ */
+static void emit_literal(struct chunker *c, const unsigned char *s, size_t n, bool key)
+{
+	emit(c, "\"", 1);
+	for (size_t i = 0; i < n && c->r >= 0; i++) {
+		if (sizeof(c->buf) - c->len < 6)
+			flush(c);
+		if (key && s[i] == 0x7f)
+			c->buf[c->len++] = (char)s[i];
+		else
+			c->len += escape_one(s[i], c->buf + c->len);
+	}
+	emit(c, "\"", 1);
+}
+
+/* Base64 straight into the buffer (b64_encode also writes a NUL: the - 1). */
+static void emit_base64(struct chunker *c, const unsigned char *s, size_t n)
+{
+	emit(c, "{\"content\":\"", 12);
+	while (n && c->r >= 0) {
+		/* Whole groups of three (room is a multiple): '=' only at the very end. */
+		size_t room = (sizeof(c->buf) - c->len - 1) / 4 * 3, take = n < room ? n : room;
+
+		if (!take) {
+			flush(c);
+			continue;
+		}
+		b64_encode(s, take, c->buf + c->len);
+		c->len += b64_encoded_len(take);
+		s += take;
+		n -= take;
+	}
+	emit(c, "\",\"encoding\":\"base64\"}", 22);
+}
+
+static void emit_artifacts(struct chunker *c, const struct artifact_list *l)
+{
+	bool first = true;
+
+	emit(c, "{", 1);
+	for (size_t i = 0; l && i < l->n; i++) {
+		const struct artifact *a = &l->items[i];
+		const char *s = (const char *)a->data;
+
+		if (a->omitted)
+			continue;
+		if (!first)
+			emit(c, ",", 1);
+		first = false;
+		emit_literal(c, (const unsigned char *)a->path, strlen(a->path), true);
+		emit(c, ":", 1);
+		if (!memchr(s, '\0', a->size) && utf8_valid(s, a->size, NULL))
+			emit_literal(c, a->data, a->size, false);
+		else
+			emit_base64(c, a->data, a->size);
+	}
+	emit(c, "}", 1);
+}
+
+int response_stream(const struct run_outcome *o, response_put_fn put, void *ctx)
+{
+	char *frame = build(o, true), *mark = frame ? strchr(frame, ARTIFACTS_MARK[0]) : NULL;
+	struct chunker *c = mark ? malloc(sizeof(*c)) : NULL;
+	int r;
+
+	if (!c) {
+		free(frame);
+		return -ENOMEM;
+	}
+	c->put = put;
+	c->ctx = ctx;
+	c->r = 0;
+	c->len = 0;
+	emit(c, frame, (size_t)(mark - frame));
+	emit_artifacts(c, o->artifacts);
+	emit(c, mark + 1, strlen(mark + 1));
+	flush(c);
+	r = c->r;
+	free(c);
+	free(frame);
+	return r;
 }
 
 char *response_error(const struct rb_err *err)

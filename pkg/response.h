@@ -38,6 +38,19 @@ void response_classify(int wait_status, bool timed_out, const char *err_tail, si
 /* The ran-response as one line of JSON (malloc'd), or NULL on ENOMEM. */
 char *response_build(const struct run_outcome *o);
 
+/* Takes @n bytes of an answer; 0, or a negative errno to stop. */
+typedef int (*response_put_fn)(void *ctx, const char *p, size_t n);
+
+/*
+ * response_build()'s line, handed to @put in pieces of at most 64 KiB as
+ * it is encoded: the artifacts go from their own buffers straight into
+ * those pieces, so an answer of megabytes costs 64 KiB beyond what @o
+ * holds, not two more copies of it.  Returns 0, the first negative value
+ * @put returned (the rest is then not encoded), or -ENOMEM before anything
+ * was handed to @put.  @o->sandbox and @o->dependencies are taken over.
+ */
+int response_stream(const struct run_outcome *o, response_put_fn put, void *ctx);
+
 /* The refused/internal-error response as one line of JSON (malloc'd). */
 char *response_error(const struct rb_err *err);
 

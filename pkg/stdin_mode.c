@@ -5,7 +5,6 @@
 #include "stdin_mode.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,22 +69,6 @@ int stdin_exit_status(int r, const struct rb_err *err)
 	return RUNBOX_EXIT_FAULT;
 }
 
-/*
- * An answer of megabytes into a pipe: at the default 64 KiB the writer and
- * the reader take turns over a hundred times, each a wake-up.  Best effort
- * (not a pipe, or over an unprivileged user's pipe-max-size: unchanged).
- */
-static void widen_pipe(int fd, size_t len)
-{
-	const size_t most = 1 << 20; /* the default pipe-max-size */
-	size_t want = len < most ? len : most;
-	int now;
-
-	if (len <= 65536 || (now = fcntl(fd, F_GETPIPE_SZ)) < 0 || (size_t)now >= want)
-		return; /* not a pipe, or its reader made it larger already */
-	fcntl(fd, F_SETPIPE_SZ, (int)want);
-}
-
 /* Straight to fd 1: an answer may be megabytes, not worth a stdio copy.  0, or -errno. */
 static int print_line(const char *json)
 {
@@ -95,7 +78,7 @@ static int print_line(const char *json)
 		json = "{\"error\":\"runbox ran out of memory building its answer\","
 		       "\"code\":\"internal_error\"}";
 	len = strlen(json);
-	widen_pipe(STDOUT_FILENO, len + 1);
+	fd_widen_pipe(STDOUT_FILENO, len + 1);
 	if (fd_write_all(STDOUT_FILENO, json, len) < 0 || fd_write_all(STDOUT_FILENO, "\n", 1) < 0)
 		return -errno;
 	return 0;
@@ -119,7 +102,8 @@ int stdin_mode_run(struct executor *ex)
 {
 	size_t cap = ex->cfg.limits.max_body_bytes, len = 0;
 	struct delivery d = {0};
-	struct executor_opts opts = {.deliver = deliver, .deliver_ctx = &d};
+	struct answer_sink sink = {.fd = STDOUT_FILENO};
+	struct executor_opts opts = {.deliver = deliver, .deliver_ctx = &d, .sink = &sink};
 	struct rb_err err = {0};
 	char *body = NULL, *json = NULL;
 	int over = 0, r;
@@ -134,7 +118,9 @@ int stdin_mode_run(struct executor *ex)
 		json = response_error(&err);
 	else
 		r = executor_run(ex, body, len, &opts, &json, &err);
-	if (!d.done)
+	if (sink.written)
+		d.r = sink.r;
+	else if (!d.done)
 		d.r = print_line(json);
 	free(json);
 	free(body);

@@ -387,3 +387,23 @@ def test_an_answer_that_cannot_be_written_is_a_fault(rb, stdout):
     assert p.returncode == 1, p.stderr[-2000:]
     assert b"could not write the answer to stdout" in p.stderr
     assert os.listdir(rb.workdir) == []
+
+
+def test_a_reader_gone_in_the_middle_of_a_streamed_answer(rb):
+    # Megabytes of artifacts are written as they are encoded: a reader that
+    # stops after the first bytes must get runbox's exit 1, not a runbox
+    # killed by SIGPIPE with its workspace left behind.
+    body = json.dumps({"script": "import os\nos.makedirs('output', exist_ok=True)\n"
+                                 "open('output/b.bin','wb').write(os.urandom(4 << 20))"}).encode()
+    r, w = os.pipe()
+    p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=w, stderr=subprocess.PIPE,
+                         env=rb.base_env(), cwd=str(rb.workdir.parent))
+    os.close(w)
+    p.stdin.write(body)
+    p.stdin.close()
+    assert os.read(r, 64).startswith(b'{"exit_code":0,')
+    os.close(r)
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 1, err[-2000:]
+    assert b"could not write the answer to stdout: Broken pipe" in err
+    assert os.listdir(rb.workdir) == []

@@ -4,6 +4,7 @@
  * and the shape of the ran and refused responses, each parsed back with
  * cJSON and checked key by key.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -493,6 +494,96 @@ static void test_error_escaping(void **state)
 	cJSON_Delete(root);
 }
 
+/* ---- response_stream ---- */
+
+/* A sink that gathers the pieces, checks their size, and can fail on one. */
+struct gather {
+	char *buf;
+	size_t len;
+	unsigned calls, fail_at; /* fail_at: the call that fails (0: none) */
+};
+
+static int gather_put(void *ctx, const char *p, size_t n)
+{
+	struct gather *g = ctx;
+
+	assert_true(n > 0 && n <= 65536);
+	if (++g->calls == g->fail_at)
+		return -EPIPE;
+	g->buf = realloc(g->buf, g->len + n + 1);
+	assert_non_null(g->buf);
+	memcpy(g->buf + g->len, p, n);
+	g->len += n;
+	g->buf[g->len] = '\0';
+	return 0;
+}
+
+/* response_stream() of @o must be response_build()'s line, byte for byte. */
+static void same_as_built(const struct run_outcome *o)
+{
+	struct gather g = { 0 };
+	char *built = response_build(o);
+
+	assert_non_null(built);
+	assert_int_equal(response_stream(o, gather_put, &g), 0);
+	assert_int_equal(g.len, strlen(built));
+	if (memcmp(g.buf, built, g.len) != 0)
+		fail_msg("streamed and built answers differ");
+	free(built);
+	free(g.buf);
+}
+
+static void test_stream_is_the_built_answer(void **state)
+{
+	/* Sizes around the 64 KiB pieces and the three-byte groups of base64. */
+	static const size_t sizes[] = { 0, 1, 2, 3, 4, 49151, 49152, 49153, 65535, 65536, 65537,
+					200000, 1 << 20 };
+	static unsigned char text[] = "caf\xC3\xA9 \"q\" \\ \t\x01\x7f\n";
+	unsigned char *bin = malloc(1 << 20), *esc = malloc(1 << 20);
+
+	(void)state;
+	assert_non_null(bin);
+	assert_non_null(esc);
+	for (size_t i = 0; i < 1 << 20; i++) {
+		bin[i] = (unsigned char)(i * 7 + (i >> 9)); /* NULs and invalid UTF-8 */
+		esc[i] = "a\"\\\n\x02b"[i % 6]; /* text whose escapes straddle the pieces */
+	}
+	for (size_t i = 0; i < N(sizes); i++) {
+		struct artifact items[] = {
+			{ .path = "a/bin", .data = bin, .size = sizes[i] },
+			{ .path = "big", .size = 20u << 20, .omitted = "file_too_large" },
+			{ .path = "esc.txt", .data = esc, .size = sizes[i] },
+			{ .path = "t\"\x7f\\.txt", .data = text, .size = sizeof(text) - 1 },
+		};
+		struct artifact_list list = { items, N(items) };
+		struct run_outcome o = { .exit_code = 3, .status = "error", .out = "a\0b\xFF",
+					 .out_len = 4, .err = "x\n", .err_len = 2,
+					 .artifacts = &list };
+
+		same_as_built(&o);
+		list.n = 0; /* and no artifacts at all */
+		same_as_built(&o);
+	}
+	free(bin);
+	free(esc);
+}
+
+static void test_stream_stops_at_a_failed_put(void **state)
+{
+	unsigned char *bin = calloc(1, 1 << 20);
+	struct artifact items[] = { { .path = "zeros", .data = bin, .size = 1 << 20 } };
+	struct artifact_list list = { items, N(items) };
+	struct run_outcome o = { .status = "ok", .out = "", .err = "", .artifacts = &list };
+	struct gather g = { .fail_at = 2 };
+
+	(void)state;
+	assert_non_null(bin);
+	assert_int_equal(response_stream(&o, gather_put, &g), -EPIPE);
+	assert_int_equal(g.calls, 2); /* nothing more was handed over after the failure */
+	free(g.buf);
+	free(bin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +602,8 @@ int main(void)
 		cmocka_unit_test(test_build_artifact_special_chars),
 		cmocka_unit_test(test_build_omitted_artifacts),
 		cmocka_unit_test(test_build_large_output),
+		cmocka_unit_test(test_stream_is_the_built_answer),
+		cmocka_unit_test(test_stream_stops_at_a_failed_put),
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_error_without_field),
 		cmocka_unit_test(test_error_escaping),
