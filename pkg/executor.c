@@ -591,7 +591,8 @@ static size_t answer_bound(const struct run_outcome *o)
 	size_t n = 4096 + 6 * (o->out_len + o->err_len);
 
 	for (size_t i = 0; i < o->artifacts->n; i++)
-		n += o->artifacts->items[i].size / 3 * 4 + 64;
+		if (!o->artifacts->items[i].omitted)
+			n += o->artifacts->items[i].size / 3 * 4 + 64;
 	return n;
 }
 

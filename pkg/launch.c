@@ -443,8 +443,10 @@ static __attribute__((noreturn)) void init_main(const struct child_arg *a)
 	 * an RCU grace period first (expand_fdtable), which cost 10 ms and more
 	 * of each run.  A table never shrinks, so the close keeps the room.
 	 */
-	if (slot >= 0 && dup2(STDERR_FILENO, slot) == slot)
-		close(slot);
+	if (slot >= 0) {
+		(void)dup2(STDERR_FILENO, slot);
+		close(slot); /* whatever held it: only pid 2's listener may be found there */
+	}
 	program = spawn_shared(program_main, (void *)a, a->stack, CLONE_FILES);
 	if (program < 0) {
 		rb_fail_sys(&err, errno, "fork the program");

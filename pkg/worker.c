@@ -405,6 +405,7 @@ int worker_run(struct executor *ex, const char *body, size_t n, const struct exe
 		m.opts = *opts;
 	m.opts.deliver = NULL; /* a pointer into this process: meaningless in the worker */
 	m.opts.deliver_ctx = NULL;
+	m.opts.sink = NULL; /* the answer comes back whole, through the pipe */
 	if (spawner_sock < 0)
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
 			       "runbox's worker spawner was not started.");
