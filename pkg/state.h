@@ -32,9 +32,9 @@ void state_cache_drop(int dirfd, const char *name);
 void state_boot_id(char *buf, size_t size);
 
 /*
- * Claim a free slot in [0, @nslots) by taking an exclusive flock on its
- * lock file; the slot stays claimed until *ret_lock_fd is closed (also when
- * the process dies).
+ * Claim the lowest free slot in [0, @nslots) by taking an exclusive flock on
+ * its lock file; the slot stays claimed until *ret_lock_fd is closed (also
+ * when the process dies).
  */
 int state_slot_claim(int dirfd, unsigned nslots, unsigned *ret_slot, int *ret_lock_fd,
 		     struct rb_err *err);

@@ -51,6 +51,31 @@ static void test_slot_held_while_open(void **state)
 	remove_state(dir);
 }
 
+/* The lowest free slot, so that a quiet machine keeps reusing known-clean ones. */
+static void test_lowest_free_slot_first(void **state)
+{
+	char dir[] = "/tmp/rbstate-XXXXXX";
+	int dfd = open_state(dir), fd[3];
+	unsigned slot;
+	struct rb_err err;
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(state_slot_claim(dfd, 256, &slot, &fd[i], &err), 0);
+		assert_int_equal(slot, i);
+	}
+	close(fd[1]);
+	assert_int_equal(state_slot_claim(dfd, 256, &slot, &fd[1], &err), 0);
+	assert_int_equal(slot, 1);
+	for (unsigned i = 0; i < 3; i++)
+		close(fd[i]);
+	assert_int_equal(state_slot_claim(dfd, 256, &slot, &fd[0], &err), 0);
+	assert_int_equal(slot, 0);
+	close(fd[0]);
+	close(dfd);
+	remove_state(dir);
+}
+
 static void test_mark_outlives_its_holder(void **state)
 {
 	char dir[] = "/tmp/rbstate-XXXXXX", where[64];
@@ -86,6 +111,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slot_held_while_open),
+		cmocka_unit_test(test_lowest_free_slot_first),
 		cmocka_unit_test(test_mark_outlives_its_holder),
 	};
 
