@@ -595,6 +595,32 @@ static int probe_isolation(enum ns_kind kind)
 	}
 }
 
+int ns_probe_child_all(void)
+{
+	ino_t before[NS_KIND_COUNT];
+	unsigned long flags = 0;
+	unsigned euid = (unsigned)geteuid();
+	char map[48];
+	int r;
+
+	for (int k = 0; k < NS_KIND_COUNT; k++) {
+		flags |= kinds[k].flag;
+		before[k] = ns_inode(kinds[k].proc);
+	}
+	if (unshare((int)flags) < 0)
+		return errno;
+	snprintf(map, sizeof(map), "%u %u 1\n", euid, euid);
+	if ((r = write_maps(map, NULL)) < 0)
+		return -r;
+	for (int k = 0; k < NS_KIND_COUNT; k++)
+		if (k != NS_PID && ns_inode(kinds[k].proc) == before[k])
+			return 200;
+	for (int k = 0; k < NS_KIND_COUNT; k++)
+		if ((r = probe_isolation((enum ns_kind)k)) != 0)
+			return r;
+	return 0;
+}
+
 int ns_probe_child(enum ns_kind kind, bool as_root)
 {
 	unsigned long flags = kinds[kind].flag;

@@ -117,6 +117,13 @@ int ns_enter_uts(const struct ns_plan *plan, struct rb_err *err);
  */
 int ns_probe_child(enum ns_kind kind, bool as_root);
 
+/*
+ * ns_probe_child() for every kind at once, in one user namespace (runbox is
+ * not root): 0 when all of them work and isolate, else what the first
+ * failure returned (then only the one-by-one probes can tell which).
+ */
+int ns_probe_child_all(void);
+
 /* ns_probe_child()'s answer when a pid namespace works but its /proc cannot be mounted. */
 #define NS_PROBE_NO_FRESH_PROC 201
 
