@@ -22,38 +22,85 @@
 /* 16 levels of 255-byte names and their slashes, and more for too_deep ones. */
 #define ARTIFACT_PATH_MAX 8192
 
-/* Entries beyond the count limit are still listed, up to this many, as omitted. */
+/* At most this many omitted entries are listed: the first in path order. */
 #define MAX_LISTED_OMISSIONS 1000
 
+/* Entries as the walk finds them, in no order. */
+struct pool {
+	struct artifact *items;
+	size_t n, cap;
+};
+
+/*
+ * The walk keeps two pools whatever the directory's size: the files it may
+ * return (at most max_count, the first in path order) and the omissions it
+ * lists (at most MAX_LISTED_OMISSIONS).  Each is cut back to its bound once
+ * it holds twice as many, so no file that belongs in the answer is lost to
+ * the order the directory happened to list it in.
+ */
 struct walk {
 	const struct artifact_limits *lim;
-	struct artifact_list *out;
-	size_t cap;
+	struct pool cand, omit;
 	struct rb_err *err;
 };
 
+static int pool_add(struct pool *p, struct artifact *a, struct rb_err *err)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		struct artifact *n = realloc(p->items, cap * sizeof(*n));
+
+		if (!n) {
+			free(a->path);
+			return rb_fail_sys(err, ENOMEM, "list artifacts");
+		}
+		p->items = n;
+		p->cap = cap;
+	}
+	p->items[p->n++] = *a;
+	return 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct artifact *)a)->path, ((const struct artifact *)b)->path);
+}
+
+/* Keep the first @keep of @p in path order; move the rest to @spill as @why, or drop them. */
+static int pool_trim(struct pool *p, size_t keep, struct pool *spill, const char *why,
+		     struct rb_err *err)
+{
+	int r = 0;
+
+	if (p->n <= keep)
+		return 0;
+	qsort(p->items, p->n, sizeof(*p->items), by_path);
+	for (size_t i = keep; i < p->n; i++) {
+		if (spill && r >= 0) {
+			p->items[i].omitted = why;
+			r = pool_add(spill, &p->items[i], err);
+		} else {
+			free(p->items[i].path);
+		}
+	}
+	p->n = keep;
+	return r;
+}
+
 static int push(struct walk *w, const char *path, size_t size, const char *omitted)
 {
-	struct artifact *a;
+	size_t max_count = w->lim->max_count;
+	struct artifact a = {.path = strdup(path), .size = size, .omitted = omitted};
+	int r;
 
-	if (w->out->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 32;
-		struct artifact *n = realloc(w->out->items, cap * sizeof(*n));
-
-		if (!n)
-			return rb_fail_sys(w->err, ENOMEM, "list artifacts");
-		w->out->items = n;
-		w->cap = cap;
-	}
-	a = &w->out->items[w->out->n];
-	memset(a, 0, sizeof(*a));
-	a->path = strdup(path);
-	if (!a->path)
+	if (!a.path)
 		return rb_fail_sys(w->err, ENOMEM, "list artifacts");
-	w->out->n++;
-	a->size = size;
-	a->omitted = omitted;
-	return 0;
+	r = pool_add(omitted ? &w->omit : &w->cand, &a, w->err);
+	if (r >= 0 && w->cand.n >= 2 * max_count + 1)
+		r = pool_trim(&w->cand, max_count, &w->omit, "too_many_files", w->err);
+	if (r >= 0 && w->omit.n >= 2 * MAX_LISTED_OMISSIONS)
+		r = pool_trim(&w->omit, MAX_LISTED_OMISSIONS, NULL, NULL, w->err);
+	return r;
 }
 
 /*
@@ -95,9 +142,6 @@ static __attribute__((noinline)) int visit_leaf(struct walk *w, const char *path
 
 	if (!why && !name_valid)
 		why = "invalid_name";
-	/* Which files are too many is decided in path order, after the walk (keep_first). */
-	if (w->out->n >= w->lim->max_count + MAX_LISTED_OMISSIONS)
-		return 0;
 	if (!name_valid) {
 		utf8_sanitize(path, strlen(path), clean);
 		path = clean;
@@ -111,9 +155,7 @@ static __attribute__((noinline)) int push_too_deep(struct walk *w, const char *p
 	char clean[ARTIFACT_PATH_MAX * 3];
 
 	utf8_sanitize(path, strlen(path), clean);
-	return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-		   ? push(w, clean, (size_t)st->st_size, "too_deep")
-		   : 0;
+	return push(w, clean, (size_t)st->st_size, "too_deep");
 }
 
 static int visit(struct walk *w, int dirfd, const char *name, const char *prefix, unsigned depth)
@@ -131,9 +173,7 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *prefix
 		return visit_leaf(w, path, &st, name_ok(name));
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-			   ? push(w, path, 0, "unreadable")
-			   : 0;
+		return push(w, path, 0, "unreadable");
 	r = walk_dir(w, fd, path, depth + 1);
 	close(fd);
 	return r;
@@ -152,20 +192,13 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
 		rewinddir(d); /* a dup shares the offset a previous walk left at the end */
 	if (!d) {
 		close(fd);
-		return w->out->n < w->lim->max_count + MAX_LISTED_OMISSIONS
-			   ? push(w, prefix, 0, "unreadable")
-			   : 0;
+		return push(w, prefix, 0, "unreadable");
 	}
 	while (r >= 0 && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			r = visit(w, dirfd, de->d_name, prefix, depth);
 	closedir(d);
 	return r;
-}
-
-static int by_path(const void *a, const void *b)
-{
-	return strcmp(((const struct artifact *)a)->path, ((const struct artifact *)b)->path);
 }
 
 /* Read one regular file, re-checking what was opened. */
@@ -235,35 +268,57 @@ static void read_all(int output_fd, struct artifact_list *l, const struct artifa
 	}
 }
 
-/*
- * The first max_count files in path order are kept, the rest are
- * too_many_files: the same end the byte budget keeps, whatever order the
- * directory listed them in.
- */
-static void keep_first(struct artifact_list *l, size_t max_count)
+static void pool_free(struct pool *p)
 {
-	size_t kept = 0;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->items[i].path);
+	free(p->items);
+}
 
-	for (size_t i = 0; i < l->n; i++)
-		if (!l->items[i].omitted && ++kept > max_count)
-			l->items[i].omitted = "too_many_files";
+/* Both pools cut to their bounds, in one list sorted by path: *ret takes their entries. */
+static int merge(struct walk *w, struct artifact_list *ret)
+{
+	size_t n;
+	int r = pool_trim(&w->cand, w->lim->max_count, &w->omit, "too_many_files", w->err);
+
+	if (r >= 0)
+		r = pool_trim(&w->omit, MAX_LISTED_OMISSIONS, NULL, NULL, w->err);
+	if (r < 0)
+		return r;
+	n = w->cand.n + w->omit.n;
+	ret->items = n ? malloc(n * sizeof(*ret->items)) : NULL;
+	if (n && !ret->items)
+		return rb_fail_sys(w->err, ENOMEM, "list artifacts");
+	ret->n = n;
+	if (w->cand.n)
+		memcpy(ret->items, w->cand.items, w->cand.n * sizeof(*ret->items));
+	if (w->omit.n)
+		memcpy(ret->items + w->cand.n, w->omit.items, w->omit.n * sizeof(*ret->items));
+	free(w->cand.items);
+	free(w->omit.items);
+	memset(&w->cand, 0, sizeof(w->cand));
+	memset(&w->omit, 0, sizeof(w->omit));
+	if (ret->n)
+		qsort(ret->items, ret->n, sizeof(*ret->items), by_path);
+	return 0;
 }
 
 int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct artifact_list *ret,
 		      struct rb_err *err)
 {
-	struct walk w = {.lim = lim, .out = ret, .err = err};
+	struct walk w = {.lim = lim, .err = err};
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	r = walk_dir(&w, output_fd, "", 1);
+	if (r >= 0)
+		r = merge(&w, ret);
 	if (r < 0) {
+		pool_free(&w.cand);
+		pool_free(&w.omit);
 		artifacts_free(ret);
 		return r;
 	}
-	if (ret->n)
-		qsort(ret->items, ret->n, sizeof(*ret->items), by_path);
-	keep_first(ret, lim->max_count);
 	read_all(output_fd, ret, lim);
 	return 0;
 }

@@ -222,6 +222,26 @@ def test_too_many_keeps_the_first_in_path_order(rb):
     assert sorted(omitted(resp)) == [f"{i:04d}" for i in range(1000, 1005)]
 
 
+def test_thousands_of_omissions_never_hide_a_file(rb):
+    # The walk's bookkeeping is bounded, but never by the order the directory
+    # lists entries in: the five files are kept whatever else output/ holds,
+    # and the first 1000 omissions in path order are listed.
+    resp = ok(rb, {"script": "import os\nfor i in range(5):\n    open(f'output/real{i}','w').write('r')\n"
+                             "for i in range(2000):\n    os.symlink('/x', f'output/z{i:05}')"})
+    assert resp["artifacts"] == {f"real{i}": "r" for i in range(5)}
+    assert resp["omitted_artifacts"] == [{"path": f"z{i:05}", "size": 0, "reason": "symlink"}
+                                         for i in range(1000)]
+
+
+def test_far_too_many_files_keep_the_first_in_path_order(rb):
+    resp = ok(rb, {"script": "import random\nnames = [f'f{i:05}' for i in range(3000)]\n"
+                             "random.shuffle(names)\nfor n in names:\n"
+                             "    open(f'output/{n}', 'w').write('.')"})
+    assert sorted(resp["artifacts"]) == [f"f{i:05}" for i in range(1000)]
+    assert resp["omitted_artifacts"] == [{"path": f"f{i:05}", "size": 1, "reason": "too_many_files"}
+                                         for i in range(1000, 2000)]
+
+
 def test_depth_at_limit(rb):
     d = "/".join(f"d{i}" for i in range(15))           # 15 dirs + file = 16 segments
     resp = ok(rb, {"script": f"import os\nos.makedirs('output/{d}')\nopen('output/{d}/f.txt','w').write('ok')"})
