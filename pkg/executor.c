@@ -533,7 +533,25 @@ static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 	    .max_depth = l->max_artifact_depth,
 	};
 
-	return artifacts_collect(run->ws.output_fd, &al, &run->arts, err);
+	struct stat st;
+	int fd = run->ws.output_fd, again = -1, r;
+
+	/*
+	 * A program that cleared its output with rmtree and mkdir left the
+	 * directory opened before it started with no name: then the output/ of
+	 * the workspace is read instead.  Never a symlink (O_NOFOLLOW), and with
+	 * every process of the run gone nothing can swap it any more.
+	 */
+	if (fstat(fd, &st) == 0 && st.st_nlink == 0) {
+		again = openat(run->ws.dir_fd, "output",
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (again >= 0)
+			fd = again;
+	}
+	r = artifacts_collect(fd, &al, &run->arts, err);
+	if (again >= 0)
+		close(again);
+	return r;
 }
 
 /* What the program did, for response_build or response_stream. */

@@ -308,6 +308,17 @@ def test_output_replaced_by_other_dir(rb):
     assert resp["artifacts"] in ({"old.txt": "old"}, {}), short(resp)
 
 
+def test_output_cleared_and_made_again(rb):
+    # rmtree + mkdir is how programs clear their output: the directory opened
+    # before the start has no name any more, and the new one is read.
+    script = ("import os, shutil\nopen('output/stale.txt','w').write('s')\nshutil.rmtree('output')\n"
+              "os.mkdir('output')\nos.symlink('/etc/passwd', 'output/p')\n"
+              "open('output/r.txt','w').write('42')")
+    resp = ok(rb, {"script": script})
+    assert resp["artifacts"] == {"r.txt": "42"}, short(resp)
+    assert omitted(resp) == {"p": (0, "symlink")}
+
+
 def test_hardlinks_omitted(rb):
     script = ("import os\nopen('secret.txt','w').write('s')\nos.link('secret.txt', 'output/h.txt')\n"
               "open('output/a.txt','w').write('a')\nos.link('output/a.txt', 'output/b.txt')\n"
