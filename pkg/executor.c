@@ -27,6 +27,7 @@
 #include "response.h"
 #include "state.h"
 #include "supervise.h"
+#include "utf8.h"
 #include "workspace.h"
 
 #define MAX_ENV 96
@@ -510,15 +511,20 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 static void note_timeout(struct capture *c, double timeout_s)
 {
 	char line[96];
-	int n = snprintf(line, sizeof(line), "%srunbox: timed out after %g s\n",
-			 c->len && c->data[c->len - 1] != '\n' ? "\n" : "", timeout_s);
+	int n = snprintf(line, sizeof(line), "\nrunbox: timed out after %g s\n", timeout_s);
 	size_t len = (size_t)n, at = c->len;
+	const char *text = line;
 
 	if (at + len > c->cap)
-		at = c->cap > len ? c->cap - len : 0;
+		/* Past the cap: the line replaces the end, cut where a character ends. */
+		at = utf8_trim_cut(c->data, c->cap > len ? c->cap - len : 0);
+	if (!at || c->data[at - 1] == '\n') {
+		text++; /* the line begins a line already */
+		len--;
+	}
 	if (len > c->cap)
 		len = c->cap;
-	memcpy(c->data + at, line, len);
+	memcpy(c->data + at, text, len);
 	c->len = at + len;
 	c->data[c->len] = '\0';
 }

@@ -59,6 +59,22 @@ def test_timeout_clamped_to_configured_max(rb):
     assert rb.last_elapsed < 2.5
 
 
+@pytest.mark.parametrize("char", ["\u00e9", "\u20ac", "\U0001f600"])
+def test_timeout_line_after_a_full_stderr_cuts_between_characters(rb, char):
+    # The line replaces the end of a full stderr: cut where a character ends,
+    # so the answer stays within the cap and gains no U+FFFD.
+    script = (f"import sys, time\nsys.stderr.write({char!r} * 600000)\nsys.stderr.flush()\n"
+              "time.sleep(30)")
+    resp = ran(rb, {"script": script, "timeout_s": 1}, status="timeout", exit_code=124)
+    err = resp["stderr"]
+    assert len(err.encode()) <= MiB
+    assert "\ufffd" not in err
+    head, line = err.rsplit("\n", 2)[0], err.rsplit("\n", 2)[1]
+    assert line == "runbox: timed out after 1 s"
+    assert set(head) == {char}
+    assert resp["truncated"]["stderr"] is True
+
+
 def test_finishing_just_before_timeout_is_ok(rb):
     resp = ok(rb, {"script": "import time\ntime.sleep(0.3)\nprint('done')", "timeout_s": 2})
     assert resp["stdout"] == "done\n"
