@@ -35,7 +35,7 @@
 
 /*
  * Allowed without conditions.  Not here, so failing with EPERM: ptrace,
- * process_vm_*, setsid/setpgid, set*id, the mount family and the new mount
+ * process_vm_*, setsid/setpgid (but see session_calls), set*id, the mount family and the new mount
  * API, unshare/setns, keyctl/add_key/request_key, bpf, perf_event_open,
  * userfaultfd, io_uring_*, Linux AIO, clock/time setting, module/kexec/reboot,
  * open_by_handle_at/name_to_handle_at, acct, swapon/swapoff, chroot,
@@ -119,6 +119,15 @@ static const char *const sysv_ipc[] = {
 };
 /* clang-format on */
 
+/*
+ * Allowed only in the program's own pid namespace: subprocess's
+ * start_new_session, bash's setsid and job control need them, and there a
+ * new session or group escapes nothing, since the whole namespace dies with
+ * its init.  Without one, runbox's first way to end the tree is the
+ * program's process group, which these would leave.
+ */
+static const char *const session_calls[] = {"setsid", "setpgid"};
+
 /* clone() may not create namespaces or reparent the child to escape the tree. */
 #define CLONE_FORBIDDEN                                                                            \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
@@ -163,6 +172,13 @@ static int add_allowed(scmp_filter_ctx ctx, const struct seccomp_policy_options 
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed_numbers[i], 0);
 		if (r < 0)
 			return fail_seccomp(err, r, "allow by number");
+		n++;
+	}
+	for (size_t i = 0; opt->pid_namespace && i < ARRAY_SIZE(session_calls); i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+				     seccomp_syscall_resolve_name(session_calls[i]), 0);
+		if (r < 0)
+			return fail_seccomp(err, r, session_calls[i]);
 		n++;
 	}
 	for (size_t i = 0; opt->ipc_namespace && i < ARRAY_SIZE(sysv_ipc); i++) {

@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -253,6 +254,28 @@ def plat(request):
     return rehearsal(name)
 
 
+def zombies_of(uid):
+    n = 0
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/status") as f:
+                st = f.read()
+        except OSError:
+            continue
+        if "\nState:\tZ" in st and f"\nUid:\t{uid}\t" in st:
+            n += 1
+    return n
+
+
+def wait_for_reaped(uid, seconds=15.0):
+    """Dead processes of @uid count against its RLIMIT_NPROC until their
+    parent reaps them, and this VM's init reaps orphans late: a test must not
+    inherit an earlier test's zombies as a process limit already reached."""
+    deadline = time.monotonic() + seconds
+    while zombies_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def rb(plat):
     if not os.access(runbox_bin(), os.X_OK):
@@ -263,6 +286,7 @@ def rb(plat):
     for d in (box.workdir, box.statedir):
         d.mkdir(mode=0o700)
         os.chown(d, NOBODY, NOBODY)
+    wait_for_reaped(NOBODY)
     yield box
     problems = survivors(proc_hits, box.marks + [CANARY_PREFIX], 1.0)
     problems += unclean_workdir(box.workdir)
