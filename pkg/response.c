@@ -17,14 +17,21 @@
 #include "bigmem.h"
 #include "utf8.h"
 
-static bool tail_has(const char *tail, size_t n, const char *needle)
+static bool has(const char *s, size_t n, const char *needle)
 {
 	size_t m = strlen(needle);
 
 	for (size_t i = 0; i + m <= n; i++)
-		if (memcmp(tail + i, needle, m) == 0)
+		if (memcmp(s + i, needle, m) == 0)
 			return true;
 	return false;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
 static const char *signal_status(int sig)
@@ -41,13 +48,28 @@ static const char *signal_status(int sig)
 	}
 }
 
-/* A failed exit whose stderr shows which limit was hit. */
+/*
+ * A failed exit whose last line of stderr says which limit was hit: an
+ * exception named ...MemoryError (Python, numpy), ENOMEM or ENOSPC-like
+ * words of the C world, a line ending in EFBIG's message.  Only the last
+ * line, so a program that merely mentioned the words earlier is an error.
+ */
 static const char *exit_status(const char *tail, size_t n)
 {
-	if (tail_has(tail, n, "MemoryError") || tail_has(tail, n, "Cannot allocate memory") ||
-	    tail_has(tail, n, "std::bad_alloc") || tail_has(tail, n, "xmalloc: cannot allocate"))
+	size_t start, name;
+
+	while (n && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
+		n--;
+	for (start = n; start && tail[start - 1] != '\n'; start--)
+		;
+	tail += start;
+	n -= start;
+	for (name = 0; name < n && tail[name] != ':'; name++)
+		;
+	if (ends_with(tail, name, "MemoryError") || has(tail, n, "Cannot allocate memory") ||
+	    has(tail, n, "std::bad_alloc") || has(tail, n, "xmalloc: cannot allocate"))
 		return "memory_limit";
-	if (tail_has(tail, n, "File too large") || tail_has(tail, n, "[Errno 27]"))
+	if (ends_with(tail, n, "File too large") || has(tail, n, "[Errno 27]"))
 		return "file_size_limit";
 	return "error";
 }

@@ -30,7 +30,8 @@ struct run_outcome {
 /*
  * Classify how the program ended: its exit code (128+N for signal N, 124
  * for a timeout) and its status word.  @err_tail is the end of its stderr,
- * read to tell a MemoryError or a full file-size limit from other failures.
+ * whose last line tells a MemoryError or a full file-size limit from other
+ * failures.
  */
 void response_classify(int wait_status, bool timed_out, const char *err_tail, size_t err_len,
 		       int *ret_exit_code, const char **ret_status);

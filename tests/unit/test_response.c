@@ -99,6 +99,13 @@ static void test_classify_stderr_tail(void **state)
 		classify(EXITED(1), false, fsize[i], 1, "file_size_limit");
 	classify(EXITED(1), false, "memoryerror\n", 1, "error"); /* case matters */
 	classify(EXITED(1), false, "Memory", 1, "error");
+	/* Only the last line counts, and only as an exception's name or the error's end. */
+	classify(EXITED(2), false, "caught MemoryError earlier\nusage: x\n", 2, "error");
+	classify(EXITED(1), false, "OSError: [Errno 27] File too large\nretrying failed\n", 1,
+		 "error");
+	classify(EXITED(1), false, "the file was File too large for me, sorry\n", 1, "error");
+	classify(EXITED(1), false, "note: MemoryError handling is off\n", 1, "error");
+	classify(EXITED(1), false, "Traceback ...\nMemoryError\n\n  \n", 1, "memory_limit");
 }
 
 static void test_classify_only_the_tail(void **state)
