@@ -18,7 +18,6 @@
 #include "b64.h"
 #include "fdio.h"
 #include "frontdoor.h"
-#include "path.h"
 #include "stdin_mode.h"
 #include "utf8.h"
 
@@ -198,26 +197,49 @@ static char *build_request(const struct exec_args *a)
 	return body;
 }
 
+/*
+ * An artifact's key is the collector's '/'-separated path below output/: a
+ * name may hold any byte but '/' and NUL, a '\' included.  Refused (defence
+ * in depth: the keys are runbox's own) when a segment could leave the dir.
+ */
+static bool key_ok(const char *key)
+{
+	for (const char *seg = key;;) {
+		size_t n = strcspn(seg, "/");
+
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		if (!seg[n])
+			return true;
+		seg += n + 1;
+	}
+}
+
 /* Write one artifact below @dirfd, creating directories, never following links. */
 static int write_artifact(int dirfd, const char *key, const cJSON *v)
 {
-	char norm[PATH_MAX_BYTES + 1], *p, *slash;
-	const char *why, *content = cJSON_IsString(v)
-					? v->valuestring
-					: cJSON_GetStringValue(cJSON_GetObjectItem(v, "content"));
+	const char *content = cJSON_IsString(v)
+				  ? v->valuestring
+				  : cJSON_GetStringValue(cJSON_GetObjectItem(v, "content"));
+	char *path = key_ok(key) ? strdup(key) : NULL, *p, *slash;
 	unsigned char *bin = NULL;
 	size_t len = content ? strlen(content) : 0, bad;
-	int fd = dup(dirfd), next, out, r;
+	int fd = path && content ? dup(dirfd) : -1, next, out, r;
 
-	if (!content || path_normalize(key, strlen(key), norm, &why) < 0 || fd < 0)
+	if (fd < 0) {
+		free(path);
 		return -EINVAL;
-	for (p = norm; (slash = strchr(p, '/')); p = slash + 1) {
+	}
+	for (p = path; (slash = strchr(p, '/')); p = slash + 1) {
 		*slash = '\0';
 		mkdirat(fd, p, 0755);
 		next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
-		if (next < 0)
+		if (next < 0) {
+			free(path);
 			return -errno;
+		}
 		fd = next;
 	}
 	if (!cJSON_IsString(v) && (bin = malloc(len / 4 * 3 + 3))) {
@@ -232,8 +254,19 @@ static int write_artifact(int dirfd, const char *key, const cJSON *v)
 	if (out >= 0 && close(out) < 0 && r == 0)
 		r = -errno;
 	free(bin);
+	free(path);
 	close(fd);
 	return r;
+}
+
+/* A name as a terminal may show it: control bytes as \xNN, never raw. */
+static void put_name(FILE *f, const char *name)
+{
+	for (const unsigned char *c = (const unsigned char *)name; c && *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			fprintf(f, "\\x%02x", *c);
+		else
+			fputc(*c, f);
 }
 
 /* Returns how many artifacts could not be written. */
@@ -251,8 +284,9 @@ static int write_artifacts(const cJSON *arts, const char *dir)
 	}
 	for (const cJSON *a = arts->child; a; a = a->next)
 		if (write_artifact(dirfd, a->string, a) < 0) {
-			fprintf(stderr, "runbox exec: cannot write artifact '%s' into '%s'\n",
-				a->string, dir);
+			fputs("runbox exec: cannot write artifact '", stderr);
+			put_name(stderr, a->string);
+			fprintf(stderr, "' into '%s'\n", dir);
 			failed++;
 		}
 	close(dirfd);
@@ -301,10 +335,12 @@ static int report(const char *json, const char *out_dir)
 	say_truncated(resp);
 	failed = write_artifacts(cJSON_GetObjectItem(resp, "artifacts"), out_dir);
 	omitted = cJSON_GetObjectItem(resp, "omitted_artifacts");
-	for (const cJSON *o = omitted ? omitted->child : NULL; o; o = o->next)
-		fprintf(stderr, "runbox exec: artifact '%s' left out: %s\n",
-			cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")),
+	for (const cJSON *o = omitted ? omitted->child : NULL; o; o = o->next) {
+		fputs("runbox exec: artifact '", stderr);
+		put_name(stderr, cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")));
+		fprintf(stderr, "' left out: %s\n",
 			cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")));
+	}
 	code = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "exit_code"));
 	cJSON_Delete(resp);
 	/* Artifacts lost on the way out: runbox's fault, not the program's success. */

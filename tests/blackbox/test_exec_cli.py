@@ -140,6 +140,28 @@ def test_exec_artifacts_out_dir(rb, proj):
     assert not (proj / "runbox-output").exists()
 
 
+def test_exec_writes_every_name_stdin_mode_returns(rb, proj):
+    # A '\\' is part of a name, not a separator; paths past the request's
+    # 1024 bytes (16 levels of long names) are artifacts like any other.
+    long = "/".join(["d" * 200] * 6)
+    write(proj, "w.py", "import os\nopen('output/back\\\\slash','w').write('b')\n"
+                        f"os.makedirs('output/{long}')\nopen('output/{long}/f','w').write('L')")
+    r = rb.cli(["exec", "w.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 0, r.stderr
+    assert (proj / "runbox-output" / "back\\slash").read_text() == "b"
+    assert not (proj / "runbox-output" / "back").exists()
+    assert (proj / "runbox-output" / long / "f").read_text() == "L"
+
+
+def test_exec_names_control_bytes_escaped(rb, proj):
+    # A name the program chose never reaches the terminal raw.
+    write(proj, "w.py", "import os\nos.symlink('/x', 'output/a\\x1b[2Jb')")
+    r = rb.cli(["exec", "w.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 0, r.stderr
+    assert b"\x1b" not in r.stderr
+    assert b"artifact 'a\\x1b[2Jb' left out: symlink" in r.stderr
+
+
 def test_exec_symlink_artifact_not_written(rb, proj):
     write(proj, "w.py", "import os\nos.symlink('/etc/passwd', 'output/p')\nopen('output/ok','w').write('ok')")
     r = rb.cli(["exec", "w.py"], cwd=proj, env=QUIET)
