@@ -259,12 +259,17 @@ static int write_artifact(int dirfd, const char *key, const cJSON *v)
 	return r;
 }
 
-/* A name as a terminal may show it: control bytes as \xNN, never raw. */
+/*
+ * A name as a terminal may show it: C0 controls, DEL and the C1 controls
+ * (U+0080-U+009F, 0xC2 0x80-0x9F in UTF-8) as \xNN, never raw.
+ */
 static void put_name(FILE *f, const char *name)
 {
 	for (const unsigned char *c = (const unsigned char *)name; c && *c; c++)
 		if (*c < 0x20 || *c == 0x7f)
 			fprintf(f, "\\x%02x", *c);
+		else if (*c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f)
+			fprintf(f, "\\xc2\\x%02x", *++c);
 		else
 			fputc(*c, f);
 }
@@ -305,6 +310,84 @@ static int check_out_dir(const char *dir)
 	return 0;
 }
 
+static unsigned hex4(const char *s)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v = v << 4 | (unsigned)(c >= 'a'   ? c - 'a' + 10
+					: c >= 'A' ? c - 'A' + 10
+						   : c - '0');
+	}
+	return v;
+}
+
+static void put_utf8(FILE *f, unsigned cp)
+{
+	if (cp < 0x80) {
+		fputc((int)cp, f);
+	} else if (cp < 0x800) {
+		fputc((int)(0xc0 | cp >> 6), f);
+		fputc((int)(0x80 | (cp & 0x3f)), f);
+	} else if (cp < 0x10000) {
+		fputc((int)(0xe0 | cp >> 12), f);
+		fputc((int)(0x80 | (cp >> 6 & 0x3f)), f);
+		fputc((int)(0x80 | (cp & 0x3f)), f);
+	} else {
+		fputc((int)(0xf0 | cp >> 18), f);
+		fputc((int)(0x80 | (cp >> 12 & 0x3f)), f);
+		fputc((int)(0x80 | (cp >> 6 & 0x3f)), f);
+		fputc((int)(0x80 | (cp & 0x3f)), f);
+	}
+}
+
+/*
+ * Write the JSON string literal at @s (after its opening quote) to @f as the
+ * bytes it stands for, NULs included: cJSON's strings end at the first NUL a
+ * program printed.  The literal is runbox's own (valid, every escape whole).
+ * Returns the character after its closing quote.
+ */
+static const char *put_literal(FILE *f, const char *s)
+{
+	static const char plain[] = "\"\\/bfnrt", as[] = "\"\\/\b\f\n\r\t";
+
+	for (; *s && *s != '"'; s++) {
+		const char *e;
+		unsigned cp;
+
+		if (*s != '\\') {
+			fputc(*s, f);
+		} else if (*++s != 'u') {
+			e = strchr(plain, *s);
+			fputc(e ? as[e - plain] : *s, f);
+		} else {
+			cp = hex4(s + 1);
+			s += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && s[1] == '\\' && s[2] == 'u') {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(s + 3) - 0xdc00);
+				s += 6;
+			}
+			put_utf8(f, cp);
+		}
+	}
+	return *s ? s + 1 : s;
+}
+
+/* The answer begins {"exit_code":N,"stdout":"...","stderr":"... (response_build). */
+static void put_outputs(const char *json)
+{
+	const char *s = strstr(json, ",\"stdout\":\"");
+
+	if (!s)
+		return;
+	s = put_literal(stdout, s + strlen(",\"stdout\":\""));
+	fflush(stdout);
+	if (strncmp(s, ",\"stderr\":\"", strlen(",\"stderr\":\"")) == 0)
+		put_literal(stderr, s + strlen(",\"stderr\":\""));
+}
+
 /* Output past RUNBOX_MAX_OUTPUT_BYTES was dropped: say so, the terminal shows no flag. */
 static void say_truncated(const cJSON *resp)
 {
@@ -329,9 +412,7 @@ static int report(const char *json, const char *out_dir)
 
 	if (!resp)
 		return RUNBOX_EXIT_FAULT;
-	fputs(cJSON_GetStringValue(cJSON_GetObjectItem(resp, "stdout")), stdout);
-	fflush(stdout);
-	fputs(cJSON_GetStringValue(cJSON_GetObjectItem(resp, "stderr")), stderr);
+	put_outputs(json);
 	say_truncated(resp);
 	failed = write_artifacts(cJSON_GetObjectItem(resp, "artifacts"), out_dir);
 	omitted = cJSON_GetObjectItem(resp, "omitted_artifacts");

@@ -6,7 +6,25 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <unistd.h>
+
+/*
+ * An fd its owner made non-blocking (an event loop's pipe handed down as
+ * runbox's stdout): wait until it can move bytes.  True to try again.
+ */
+static bool wait_ready(int fd, short events)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+
+	if (errno != EAGAIN)
+		return false;
+	while (poll(&pfd, 1, -1) < 0)
+		if (errno != EINTR)
+			return false;
+	return true;
+}
 
 int fd_write_all(int fd, const void *p, size_t n)
 {
@@ -15,7 +33,7 @@ int fd_write_all(int fd, const void *p, size_t n)
 	while (n) {
 		ssize_t w = write(fd, c, n);
 
-		if (w < 0 && errno == EINTR)
+		if (w < 0 && (errno == EINTR || wait_ready(fd, POLLOUT)))
 			continue;
 		if (w == 0)
 			errno = EIO; /* a write of a non-empty buffer never returns 0 */
@@ -34,7 +52,7 @@ int fd_read_exact(int fd, void *p, size_t n)
 	while (n) {
 		ssize_t r = read(fd, c, n);
 
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && (errno == EINTR || wait_ready(fd, POLLIN)))
 			continue;
 		if (r == 0)
 			errno = EPIPE; /* the writer went away before the last byte */

@@ -1,7 +1,8 @@
 /*
  * fdio: whole-buffer reads and writes on a file descriptor, retried across
- * EINTR and short transfers.  Pipes and sockets return short counts under
- * load; every caller that needs all of its bytes goes through here.
+ * EINTR, short transfers and EAGAIN (an fd its owner made non-blocking is
+ * polled).  Pipes and sockets return short counts under load; every caller
+ * that needs all of its bytes goes through here.
  */
 #ifndef RUNBOX_FDIO_H
 #define RUNBOX_FDIO_H

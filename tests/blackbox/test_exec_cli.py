@@ -153,13 +153,27 @@ def test_exec_writes_every_name_stdin_mode_returns(rb, proj):
     assert (proj / "runbox-output" / long / "f").read_text() == "L"
 
 
-def test_exec_names_control_bytes_escaped(rb, proj):
-    # A name the program chose never reaches the terminal raw.
-    write(proj, "w.py", "import os\nos.symlink('/x', 'output/a\\x1b[2Jb')")
+def test_exec_output_keeps_nul_bytes(rb, proj):
+    # Everything the program printed, a NUL no end: as in the answer (where
+    # invalid UTF-8 became U+FFFD), surrogate pairs and escapes decoded.
+    write(proj, "w.py", "import sys\nsys.stdout.buffer.write(b'before\\0after \\xff \"q\\\\ "
+                        "\\t\\x01 caf\\xc3\\xa9 \\xf0\\x9f\\x98\\x80\\n')\n"
+                        "sys.stderr.write('e\\0rr\\n')")
     r = rb.cli(["exec", "w.py"], cwd=proj, env=QUIET)
     assert r.returncode == 0, r.stderr
-    assert b"\x1b" not in r.stderr
+    assert r.stdout == "before\0after \ufffd \"q\\ \t\x01 caf\u00e9 \U0001f600\n".encode()
+    assert r.stderr == b"e\0rr\n"
+
+
+def test_exec_names_control_bytes_escaped(rb, proj):
+    # A name the program chose never reaches the terminal raw.
+    write(proj, "w.py", "import os\nos.symlink('/x', 'output/a\\x1b[2Jb')\n"
+                        "os.symlink('/x', 'output/c\\u009b31md')")
+    r = rb.cli(["exec", "w.py"], cwd=proj, env=QUIET)
+    assert r.returncode == 0, r.stderr
+    assert b"\x1b" not in r.stderr and b"\xc2\x9b" not in r.stderr
     assert b"artifact 'a\\x1b[2Jb' left out: symlink" in r.stderr
+    assert b"artifact 'c\\xc2\\x9b31md' left out: symlink" in r.stderr
 
 
 def test_exec_symlink_artifact_not_written(rb, proj):

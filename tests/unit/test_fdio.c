@@ -1,10 +1,12 @@
 /*
  * Unit tests for pkg/fdio: whole transfers through a pipe that only ever
  * moves part of a buffer at a time, under a signal storm that interrupts
- * the calls (EINTR), and the errors a caller must see (EOF, a reader gone,
+ * the calls (EINTR), through a non-blocking pipe (EAGAIN), and the errors a caller must see (EOF, a reader gone,
  * a bad fd).
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -91,6 +93,34 @@ static void test_whole_transfer_under_signals(void **state)
 	free(buf);
 }
 
+/* A non-blocking pipe and a reader that starts late: EAGAIN waits, it does not fail. */
+static void test_whole_transfer_non_blocking(void **state)
+{
+	unsigned char *buf = malloc(BIG);
+	int p[2], st;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t i = 0; i < BIG; i++)
+		buf[i] = pattern(i);
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[1]);
+		usleep(50000);
+		_exit(reader(p[0])); /* its end is non-blocking too */
+	}
+	close(p[0]);
+	assert_int_equal(fd_write_all(p[1], buf, BIG), 0);
+	close(p[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	free(buf);
+}
+
 static void test_read_exact_end_of_file(void **state)
 {
 	char buf[8];
@@ -134,6 +164,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_whole_transfer_under_signals),
+	    cmocka_unit_test(test_whole_transfer_non_blocking),
 	    cmocka_unit_test(test_read_exact_end_of_file),
 	    cmocka_unit_test(test_write_reader_gone),
 	    cmocka_unit_test(test_bad_fd),
