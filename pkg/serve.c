@@ -516,7 +516,21 @@ static int take_body(struct server *s, struct request_state *st, const char *dat
 struct framing {
 	size_t n_cl, n_te;
 	const char *te;
+	const char *bad_name; /* a field name that is not an RFC 9110 token */
 };
+
+/* RFC 9110 5.6.2: a field name is a token (libmicrohttpd keeps "Content-Length " as one). */
+static bool is_token(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
 
 /* Every header, not only the MAX_HEADERS that route.c gets: a smuggler pads. */
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -525,6 +539,8 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 	struct framing *f = cls;
 
 	(void)kind;
+	if (!f->bad_name && !is_token(key))
+		f->bad_name = key;
 	if (strcasecmp(key, "Content-Length") == 0)
 		f->n_cl++;
 	if (strcasecmp(key, "Transfer-Encoding") == 0) {
@@ -539,6 +555,12 @@ static int framing_error(struct MHD_Connection *c, struct rb_err *err)
 	struct framing f = {0};
 
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	/* RFC 9112 5.1: whitespace before the colon MUST get a 400 (a smuggler's trick). */
+	if (f.bad_name)
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The header field name '%.64s' is not a token: no whitespace or "
+			       "separators may come before its colon.",
+			       f.bad_name);
 	if (f.n_cl > 1 || (f.n_cl && f.n_te))
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
 			       "The request carries %s: its body's length is ambiguous; send one "
@@ -740,7 +762,8 @@ static void log_listening(struct MHD_Daemon *d, const char *host, unsigned slots
  * workers are dead, their runs answer 500), so that whatever supervises the
  * server restarts it rather than keep one that can only answer 500.
  */
-static int wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs)
+static int wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs,
+			  MHD_socket *ret_listen)
 {
 	const struct timespec tick = {0, 100 * 1000000L};
 	int sig, r = 0;
@@ -762,7 +785,14 @@ static int wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t
 	else
 		log_msg(LOG_INFO, "serve_stopping",
 			"signal received: finishing the runs in progress");
-	MHD_quiesce_daemon(d);
+	/*
+	 * The listening socket is handed back to us: shut down, so that a new
+	 * client is refused at once instead of waiting out the drain on a
+	 * backlog nobody accepts; closed once libmicrohttpd's threads are gone.
+	 */
+	*ret_listen = MHD_quiesce_daemon(d);
+	if (*ret_listen != MHD_INVALID_SOCKET)
+		shutdown(*ret_listen, SHUT_RDWR);
 	gate_close(&s->gate);
 	while (!gate_drained(&s->gate)) {
 		sig = sigtimedwait(sigs, NULL, &tick);
@@ -818,6 +848,7 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	struct MHD_Daemon *d;
 	sigset_t sigs;
 	unsigned slots;
+	MHD_socket listen_fd = MHD_INVALID_SOCKET;
 	int stopped;
 
 	/*
@@ -852,8 +883,10 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	}
 	pthread_create(&s.tracker.thread, NULL, watchdog, &s.tracker);
 	log_listening(d, host, slots, &ex->cfg.serve);
-	stopped = wait_and_drain(&s, d, &sigs);
+	stopped = wait_and_drain(&s, d, &sigs, &listen_fd);
 	MHD_stop_daemon(d);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
 	pthread_mutex_lock(&s.tracker.mu);
 	s.tracker.stop = true;
 	pthread_mutex_unlock(&s.tracker.mu);

@@ -5,6 +5,7 @@ runs as root or as an unprivileged user."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -55,6 +56,26 @@ def test_signal_lets_runs_in_progress_answer(serve, sig):
     assert any('"serve_stopped"' in line for line in s.stderr_lines)
     with pytest.raises(OSError):
         s.request("GET", "/api/health", timeout=2)
+
+
+def test_a_stopping_server_refuses_new_clients_at_once(serve):
+    # Draining, it no longer listens: a new client is refused, not held on a
+    # backlog nobody accepts until the server exits.
+    s = serve.start()
+    t = threading.Thread(target=lambda: s.run({"script": "import time; time.sleep(3)"}))
+    t.start()
+    _wait(lambda: s.worker_pids(), 10, "the run never started")
+    s.proc.send_signal(signal.SIGTERM)
+    _wait(lambda: any('"serve_stopping"' in line for line in s.stderr_lines), 10,
+          "the server never said it was stopping")
+    time.sleep(0.2)
+    began = time.monotonic()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", s.port), timeout=5).close()
+    assert time.monotonic() - began < 1
+    assert s.proc.poll() is None  # still draining the run in progress
+    t.join(30)
+    assert s.proc.wait(30) == 0
 
 
 def test_second_signal_exits_at_once(serve):
