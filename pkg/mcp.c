@@ -37,14 +37,31 @@ static bool since(const struct mcp_server *s, const char *version)
 
 /* ---- JSON-RPC replies ---- */
 
+/*
+ * The request's id, to send back equal (JSON-RPC 2.0 5).  cJSON prints a
+ * number with 15 significant digits when that reads back "close enough":
+ * 9007199254740991 would come back as 9.00719925474099e+15, the id of
+ * another request.  An id is an integer below 2^53 (id_ok): printed whole.
+ */
+static cJSON *id_copy(const cJSON *id)
+{
+	char digits[32];
+
+	if (!id)
+		return cJSON_CreateNull();
+	if (!cJSON_IsNumber(id))
+		return cJSON_Duplicate(id, true);
+	snprintf(digits, sizeof(digits), "%.0f", id->valuedouble);
+	return cJSON_CreateRaw(digits);
+}
+
 static char *envelope(const cJSON *id, const char *key, cJSON *value)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *out = NULL;
 
 	if (o && value && cJSON_AddStringToObject(o, "jsonrpc", "2.0") &&
-	    cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, true) : cJSON_CreateNull()) &&
-	    cJSON_AddItemToObject(o, key, value)) {
+	    cJSON_AddItemToObject(o, "id", id_copy(id)) && cJSON_AddItemToObject(o, key, value)) {
 		value = NULL;
 		out = cJSON_PrintUnformatted(o);
 	}
@@ -306,6 +323,16 @@ static void put_section(FILE *f, const char *name, const cJSON *resp, const char
 		fputc('\n', f);
 }
 
+/* The bytes a base64 text stands for: three per four characters, less the padding. */
+static size_t decoded_size(const char *b64)
+{
+	size_t n = strlen(b64), pad = 0;
+
+	while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
+		pad++;
+	return n / 4 * 3 - pad;
+}
+
 static void put_artifacts(FILE *f, const cJSON *resp)
 {
 	const cJSON *a, *arts = get(resp, "artifacts"), *om = get(resp, "omitted_artifacts");
@@ -317,7 +344,7 @@ static void put_artifacts(FILE *f, const cJSON *resp)
 			fprintf(f, "%s (%zu bytes of text)\n", a->string, strlen(a->valuestring));
 		else
 			fprintf(f, "%s (binary, %zu bytes)\n", a->string,
-				strlen(str(a, "content")) / 4 * 3);
+				decoded_size(str(a, "content")));
 	}
 	for (a = cJSON_IsArray(om) ? om->child : NULL; a; a = a->next)
 		fprintf(f, "%s: left out (%s)\n", str(a, "path"), str(a, "reason"));

@@ -109,6 +109,15 @@ def test_run_python_every_argument(mcp):
     assert "report.txt" in text(res) and "bytes.bin" in text(res)
 
 
+def test_the_text_gives_binary_artifacts_their_real_size(mcp):
+    # The size of the bytes, not of the base64 rounded up to three.
+    mcp.initialize()
+    res = mcp.call("run_python", {"code": "for n in range(1, 8):\n"
+                                          "    open(f'output/b{n}.bin', 'wb').write(b'\\xff' * n)"})
+    for n in range(1, 8):
+        assert f"b{n}.bin (binary, {n} bytes)" in text(res), text(res)
+
+
 def test_run_python_failure_is_a_tool_error(mcp):
     mcp.initialize()
     res = mcp.call("run_python", {"code": "1/0"})
@@ -229,6 +238,12 @@ def test_ids_are_echoed_exactly(mcp):
     assert mcp.recv()["id"] == "req-ü-1"
     mcp.send({"jsonrpc": "2.0", "id": 0, "method": "ping"})
     assert mcp.recv()["id"] == 0
+    # Integers up to 2^53 - 1 come back digit for digit, not as 9.00719925474099e+15
+    # (which would be the id of another request too).
+    for big in (9007199254740991, 9007199254740989, -8888888888888889, 1234567890123456):
+        mcp.send({"jsonrpc": "2.0", "id": big, "method": "ping"})
+        reply = mcp.recv()
+        assert reply["id"] == big and type(reply["id"]) is int, reply
 
 
 @pytest.mark.parametrize("raw_id", [b'"a\xffb"', b'"c\\u0000d"'])
