@@ -314,6 +314,20 @@ static enum route_id match(const struct route_config *cfg, const struct route_re
 	return e->id;
 }
 
+const char *route_origin_path(const char *target)
+{
+	const char *p;
+
+	if (strncasecmp(target, "http://", 7) == 0)
+		p = target + 7;
+	else if (strncasecmp(target, "https://", 8) == 0)
+		p = target + 8;
+	else
+		return target;
+	p += strcspn(p, "/");
+	return *p ? p : "/";
+}
+
 enum route_id route_match(const struct route_config *cfg, const struct route_request *rq,
 			  struct route_answer *ret_answer)
 {

@@ -75,6 +75,13 @@ struct route_decision {
 };
 
 /*
+ * The path of a request target in absolute form ("http://host/api/run",
+ * which RFC 9112 3.2.2 says a server MUST accept): what follows the
+ * authority, "/" when nothing does.  Any other target is returned as is.
+ */
+const char *route_origin_path(const char *target);
+
+/*
  * Which route @rq's method, path and headers select (the body and query are
  * not looked at).  Returns the route, or ROUTE_NONE with *ret_answer filled
  * (404, 405 with Allow, 401, 413 when a Content-Length header already says

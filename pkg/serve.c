@@ -393,7 +393,7 @@ static void collect_request(struct MHD_Connection *c, const char *url, const cha
 	col->query[0] = '\0';
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, col);
 	*rq = (struct route_request){.method = method,
-				     .path = url,
+				     .path = route_origin_path(url),
 				     .query = col->query,
 				     .headers = col->h,
 				     .n_headers = col->n};

@@ -102,3 +102,15 @@ def test_http11_without_host_is_refused(serve):
     # HTTP/1.0 has no such rule.
     out = raw_exchange(s.port, b"GET /api/health HTTP/1.0\r\n\r\n")
     assert split(out)[0] == 200, out[:300]
+
+
+def test_absolute_form_targets_are_routed(serve):
+    # RFC 9112 3.2.2: a server MUST accept a target in absolute form.
+    s = serve.start()
+    out = raw_exchange(s.port, b"GET http://x/api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert split(out)[0] == 200, out[:300]
+    out = raw_exchange(s.port, b"POST HTTP://x:80/api/run?timeout_s=5 HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 8\r\nConnection: close\r\n\r\nprint(7)")
+    status, hdrs, rest = split(out)
+    assert status == 200, out[:300]
+    assert json.loads(rest[:int(hdrs["content-length"])])["stdout"] == "7\n"

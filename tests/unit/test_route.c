@@ -408,6 +408,18 @@ static void test_answer_refused_envelope_retry(void **state)
 	route_answer_free(&a);
 }
 
+static void test_origin_path(void **state)
+{
+	(void)state;
+	assert_string_equal(route_origin_path("/api/run"), "/api/run");
+	assert_string_equal(route_origin_path("http://x/api/health"), "/api/health");
+	assert_string_equal(route_origin_path("HTTPS://h.example:8080/api/run"), "/api/run");
+	assert_string_equal(route_origin_path("http://x"), "/");
+	assert_string_equal(route_origin_path("http://x/"), "/");
+	assert_string_equal(route_origin_path("*"), "*");
+	assert_string_equal(route_origin_path("ftp://x/api/run"), "ftp://x/api/run");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +434,7 @@ int main(void)
 	    cmocka_unit_test(test_body_over_cap),
 	    cmocka_unit_test(test_envelope_in),
 	    cmocka_unit_test(test_envelope_refused),
+	    cmocka_unit_test(test_origin_path),
 	    cmocka_unit_test(test_answer_run),
 	    cmocka_unit_test(test_answer_refused_envelope_retry),
 	};
