@@ -65,7 +65,7 @@ int rb_fault_http_status(enum rb_fault fault)
 {
 	static const int status[] = {
 	    [RB_FAULT_NONE] = 200,	[RB_FAULT_INTERNAL] = 500,    [RB_FAULT_REQUEST] = 400,
-	    [RB_FAULT_TOO_LARGE] = 413, [RB_FAULT_UNAVAILABLE] = 503,
+	    [RB_FAULT_TOO_LARGE] = 413, [RB_FAULT_UNAVAILABLE] = 503, [RB_FAULT_HEADERS] = 431,
 	};
 
 	if ((unsigned)fault >= sizeof(status) / sizeof(status[0]))

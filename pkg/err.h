@@ -19,6 +19,7 @@ enum rb_fault {
 	RB_FAULT_REQUEST,     /* the request is refused: 400, exit 2 */
 	RB_FAULT_TOO_LARGE,   /* a body, script or file over its cap: 413, exit 2 */
 	RB_FAULT_UNAVAILABLE, /* a required layer or a slot is missing: 503, exit 1 */
+	RB_FAULT_HEADERS,     /* an HTTP request line and headers over their cap: 431 */
 };
 
 struct rb_err {

@@ -307,6 +307,7 @@ const char *lambda_error_type(const struct rb_err *err)
 		return "Runtime.SandboxUnavailable";
 	case RB_FAULT_REQUEST:
 	case RB_FAULT_TOO_LARGE:
+	case RB_FAULT_HEADERS:
 		return "Runtime.InvalidRequest";
 	default:
 		return "Runtime.InternalError";

@@ -185,6 +185,7 @@ struct server {
 	 * (the Azure envelope carries its token inside the body).
 	 */
 	size_t pending, pending_budget;
+	size_t max_header_bytes; /* RUNBOX_MAX_HEADER_BYTES */
 };
 
 /* What lives for one request (MHD's con_cls). */
@@ -517,6 +518,7 @@ struct framing {
 	size_t n_cl, n_te;
 	const char *te;
 	const char *bad_name; /* a field name that is not an RFC 9110 token */
+	size_t bytes;	      /* of every header line, with ": " and CRLF */
 };
 
 /* RFC 9110 5.6.2: a field name is a token (libmicrohttpd keeps "Content-Length " as one). */
@@ -539,6 +541,7 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 	struct framing *f = cls;
 
 	(void)kind;
+	f->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
 	if (!f->bad_name && !is_token(key))
 		f->bad_name = key;
 	if (strcasecmp(key, "Content-Length") == 0)
@@ -550,11 +553,41 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
-static int framing_error(struct MHD_Connection *c, struct rb_err *err)
+/* A query argument's share of the request line: its name, '=', its value and a separator. */
+static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 2;
+	return MHD_YES;
+}
+
+/*
+ * libmicrohttpd's pool holds up to twice RUNBOX_MAX_HEADER_BYTES (see
+ * POOL_PER_HEADER_BYTE) before it answers its own HTML 431: between the two
+ * the cap is kept here, with the contract's JSON.  Sizes as decoded, a close
+ * lower bound of what was sent.
+ */
+static int header_size_error(struct MHD_Connection *c, const char *url, const char *method,
+			     const char *version, size_t headers, size_t cap, struct rb_err *err)
+{
+	size_t n = strlen(method) + strlen(url) + strlen(version) + 4 + headers + 2;
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, count_arg, &n);
+	if (n <= cap)
+		return 0;
+	return rb_fail(err, RB_FAULT_HEADERS, 0, "headers_too_large", NULL,
+		       "The request line and headers are about %zu bytes; the limit is %zu bytes "
+		       "(RUNBOX_MAX_HEADER_BYTES).",
+		       n, cap);
+}
+
+static int framing_error(struct MHD_Connection *c, struct framing *ret, struct rb_err *err)
 {
 	struct framing f = {0};
 
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	*ret = f;
 	/* RFC 9112 5.1: whitespace before the colon MUST get a 400 (a smuggler's trick). */
 	if (f.bad_name)
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
@@ -595,11 +628,13 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 
 	struct rb_err err = {0};
 	struct route_decision plain = {.route = ROUTE_NONE};
+	struct framing fr;
 
 	collect_request(c, url, method, &col, &rq);
 	cl = route_header(&rq, "Content-Length");
 	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
-	if (framing_error(c, &err) < 0 || host_error(c, version, &err) < 0) {
+	if (framing_error(c, &fr, &err) < 0 || host_error(c, version, &err) < 0 ||
+	    header_size_error(c, url, method, version, fr.bytes, s->max_header_bytes, &err) < 0) {
 		/* Answered at once, and the connection closes: its next bytes mean nothing. */
 		st->refused = st->has_body = true;
 		route_answer_refused(&plain, &err, &st->early);
@@ -814,6 +849,7 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 	s->rc = (struct route_config){.token = l->token,
 				      .max_body_bytes = ex->cfg.limits.max_body_bytes,
 				      .max_script_bytes = ex->cfg.limits.max_script_bytes};
+	s->max_header_bytes = l->max_header_bytes;
 	/* At least one body of the largest kind always fits. */
 	s->pending_budget = l->max_pending_body_bytes;
 	if (s->pending_budget < route_body_cap(&s->rc, ROUTE_AZURE))

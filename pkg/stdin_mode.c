@@ -64,7 +64,8 @@ int stdin_exit_status(int r, const struct rb_err *err)
 {
 	if (r >= 0)
 		return RUNBOX_EXIT_RAN;
-	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE)
+	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE ||
+	    err->fault == RB_FAULT_HEADERS)
 		return RUNBOX_EXIT_REFUSED;
 	return RUNBOX_EXIT_FAULT;
 }

@@ -2,6 +2,7 @@
 fresh connections, keep-alive connections and chunked bodies."""
 
 import glob
+import json
 import os
 import pathlib
 import tempfile
@@ -241,6 +242,23 @@ def test_header_cap(serve):
     status = int(out.split(b" ", 2)[1])
     assert status in (413, 431), out[:200]
     assert s.request("GET", "/api/health", headers={"X-Fine": "a" * 500}).status == 200
+
+
+@pytest.mark.parametrize("where", ["header", "query"])
+def test_header_cap_is_the_cap_with_a_json_431(serve, where):
+    # Between the cap and libmicrohttpd's own limit (twice it), runbox keeps
+    # the cap itself, and answers with the contract's JSON.
+    s = serve.start(env={"RUNBOX_MAX_HEADER_BYTES": "2048"})
+    big = b"a" * 2500
+    target = b"/api/health?x=" + big if where == "query" else b"/api/health"
+    extra = b"" if where == "query" else b"X-Big: " + big + b"\r\n"
+    out = raw_exchange(s.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.split(b" ", 2)[1] == b"431", out[:300]
+    assert b"application/json" in head.lower()
+    assert json.loads(body)["code"] == "headers_too_large"
+    # Just under the cap: fine.
+    assert s.request("GET", "/api/health", headers={"X-Fine": "a" * 1900}).status == 200
 
 
 @pytest.fixture
