@@ -216,9 +216,13 @@ bool route_token_ok(const char *token, const char *authorization)
 	if (!authorization || strncasecmp(authorization, scheme, n) != 0)
 		return false;
 	authorization += n;
-	while (*authorization == ' ')
+	while (*authorization == ' ' || *authorization == '\t')
 		authorization++;
-	return equal_const_time(token, strlen(token), authorization, strlen(authorization));
+	/* RFC 9110 5.5: whitespace around a field value is not part of it. */
+	n = strlen(authorization);
+	while (n && (authorization[n - 1] == ' ' || authorization[n - 1] == '\t'))
+		n--;
+	return equal_const_time(token, strlen(token), authorization, n);
 }
 
 static int unauthorized(struct route_answer *a)

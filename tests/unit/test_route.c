@@ -149,6 +149,12 @@ static void test_token(void **state)
 	assert_false(route_token_ok("s3cret", NULL));
 	assert_false(route_token_ok("s3cret", "s3cret"));
 	assert_false(route_token_ok("s3cret", "Basic s3cret"));
+	/* Whitespace around the value is not part of it (RFC 9110 5.5); inside, it is. */
+	assert_true(route_token_ok("s3cret", "Bearer s3cret  "));
+	assert_true(route_token_ok("s3cret", "Bearer \ts3cret\t"));
+	assert_false(route_token_ok("s3cret", "Bearer s3 cret"));
+	assert_false(route_token_ok("s3cret", "Bearer s3cret x"));
+	assert_false(route_token_ok("s3cret", "Bearer "));
 	match_refused(&cfg_token, REQ("POST", "/api/run"), 401, "unauthorized");
 	match_refused(&cfg_token, REQ("POST", "/api/run", .headers = bad, .n_headers = 1), 401,
 		      "unauthorized");
