@@ -762,6 +762,7 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, struc
 int executor_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
 		 char **ret_json, struct rb_err *err)
 {
+	struct runbox_limits lim;
 	struct run *run = malloc(sizeof(*run));
 	const char *status = "error";
 	double timeout;
@@ -776,7 +777,11 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	run->ws.dir_fd = run->ws.output_fd = run->ws.mount_fd = run->slot_fd = -1;
 	log_new_id(run->id);
 	run->mark[0] = supervise_now();
-	r = request_parse(body, n, &ex->cfg.limits, &run->req, err);
+	lim = ex->cfg.limits;
+	/* A front door that wrapped a raw script checked what was sent; the wrapper is longer. */
+	if (opts && opts->max_body_bytes)
+		lim.max_body_bytes = opts->max_body_bytes;
+	r = request_parse(body, n, &lim, &run->req, err);
 	if (r >= 0 && ex->unavailable) {
 		*err = ex->unavailable_err;
 		r = -EPERM;

@@ -60,6 +60,7 @@ struct answer_sink {
 struct executor_opts {
 	double max_timeout_s;		/* 0: no extra cap */
 	size_t max_response_bytes;	/* 0: no cap; else the answer fits (response_fit.h) */
+	size_t max_body_bytes;		/* 0: RUNBOX_MAX_BODY_BYTES; else the request's own cap */
 	response_cost_fn response_cost; /* how the answer is measured; NULL: its length */
 	/*
 	 * Called with the answer (or the refusal) before the run's workspace is

@@ -492,6 +492,7 @@ static int raw_request(const struct route_config *cfg, const char *body, size_t 
 	if (r == -ENOMEM)
 		return answer_set(a, 500, json_type, NULL);
 	d->run_len = d->run_body ? strlen(d->run_body) : 0;
+	d->wrapped_len = d->run_len;
 	return r;
 }
 

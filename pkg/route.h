@@ -71,6 +71,12 @@ struct route_decision {
 	enum route_id route;
 	char *run_body; /* ROUTE_RUN/ROUTE_AZURE: the contract request (malloc'd) */
 	size_t run_len;
+	/*
+	 * Set when run_body is a raw script wrapped here: the wrapper, not what
+	 * the client sent (checked against the caps already), may be longer
+	 * than RUNBOX_MAX_BODY_BYTES (executor_opts.max_body_bytes).
+	 */
+	size_t wrapped_len;
 	bool azure; /* wrap the answer in the Azure host's envelope */
 };
 

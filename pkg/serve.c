@@ -419,6 +419,7 @@ static int busy(enum route_id route, const char *why, struct route_answer *a)
 static void run(struct server *s, struct request_state *st, const struct route_decision *d,
 		struct route_answer *a)
 {
+	struct executor_opts opts = {0};
 	struct rb_err err = {0};
 	char *json = NULL;
 	int r;
@@ -433,7 +434,8 @@ static void run(struct server *s, struct request_state *st, const struct route_d
 		busy(d->route, RUNS_FULL, a);
 		return;
 	}
-	r = worker_run(s->ex, d->run_body, d->run_len, NULL, &json, &err);
+	opts.max_body_bytes = d->wrapped_len;
+	r = worker_run(s->ex, d->run_body, d->run_len, &opts, &json, &err);
 	gate_leave(&s->gate);
 	st->answering = true;
 	route_answer_run(d, r, &err, json, a);

@@ -298,3 +298,17 @@ def test_info_says_why_the_cache_is_unusable(serve, open_tmp):
     s = serve.start(env={"RUNBOX_CACHE_DIR": str(tmp_path)})
     j = s.request("GET", "/api/info").json()
     assert j["cache_packages"] == [] and "index.json" in j["cache_error"]
+
+
+def test_a_raw_script_is_measured_as_sent(serve):
+    # The JSON runbox wraps a raw script in is longer than the script (every
+    # '"' and newline doubles); the caps apply to what the client sent.
+    s = serve.start(env={"RUNBOX_MAX_BODY_BYTES": "2048"})
+    script = b'print("' + b'\\n' * 500 + b'")\n'
+    script += b'#' * (2047 - len(script))
+    r = s.request("POST", "/api/run", body=script)
+    assert r.status == 200, r.body[:300]
+    assert r.json()["stdout"] == "\n" * 501
+    r = s.request("POST", "/api/run", body=b"#" * 2049)
+    assert r.error(413, "body_too_large")
+    assert r.json()["error"] == "The request body is larger than the limit of 2048 bytes."
