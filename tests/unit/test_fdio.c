@@ -65,25 +65,29 @@ static int reader(int fd)
 	return 0;
 }
 
-static void test_whole_transfer_under_signals(void **state)
+/*
+ * BIG bytes through a pipe made with @flags to a reader child that starts
+ * after @delay_us; the writer under the signal storm when @with_storm.
+ */
+static void transfer(int flags, unsigned delay_us, bool with_storm)
 {
 	unsigned char *buf = malloc(BIG);
 	int p[2], st;
 	pid_t pid;
 
-	(void)state;
 	assert_non_null(buf);
 	for (size_t i = 0; i < BIG; i++)
 		buf[i] = pattern(i);
-	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe2(p, flags), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(p[1]);
+		usleep(delay_us);
 		_exit(reader(p[0]));
 	}
 	close(p[0]);
-	storm(true);
+	storm(with_storm);
 	assert_int_equal(fd_write_all(p[1], buf, BIG), 0);
 	storm(false);
 	close(p[1]);
@@ -93,32 +97,17 @@ static void test_whole_transfer_under_signals(void **state)
 	free(buf);
 }
 
-/* A non-blocking pipe and a reader that starts late: EAGAIN waits, it does not fail. */
+static void test_whole_transfer_under_signals(void **state)
+{
+	(void)state;
+	transfer(0, 0, true);
+}
+
+/* A non-blocking pipe (both ends) and a reader that starts late: EAGAIN waits, not fails. */
 static void test_whole_transfer_non_blocking(void **state)
 {
-	unsigned char *buf = malloc(BIG);
-	int p[2], st;
-	pid_t pid;
-
 	(void)state;
-	assert_non_null(buf);
-	for (size_t i = 0; i < BIG; i++)
-		buf[i] = pattern(i);
-	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(p[1]);
-		usleep(50000);
-		_exit(reader(p[0])); /* its end is non-blocking too */
-	}
-	close(p[0]);
-	assert_int_equal(fd_write_all(p[1], buf, BIG), 0);
-	close(p[1]);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	free(buf);
+	transfer(O_NONBLOCK, 50000, false);
 }
 
 static void test_read_exact_end_of_file(void **state)
