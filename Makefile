@@ -19,13 +19,15 @@ ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -DRUNBOX_VERSION='"$(VERSION)"' \
              -Ipkg -I$(GEN) -I$(THIRD)/include -MMD -MP
 LDHARDEN  := -Wl,-z,relro,-z,now,-z,noexecstack
 
-PKG_SRC   := $(wildcard pkg/*.c)
+PKG_SRC   := $(wildcard pkg/*/*.c)
 PKG_OBJ   := $(PKG_SRC:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ  := $(BUILD)/obj/cmd/runbox/main.o
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
-ASAN_OBJ  := $(PKG_SRC:%.c=$(BUILD)/asan/obj/%.o) $(BUILD)/asan/obj/cmd/runbox/main.o
+ASAN_PKG_OBJ := $(PKG_SRC:%.c=$(BUILD)/asan/obj/%.o)
+ASAN_OBJ  := $(ASAN_PKG_OBJ) $(BUILD)/asan/obj/cmd/runbox/main.o
+ASAN_LIB  := $(BUILD)/asan/libpkg.a
 SYS_LIBS  := -lmicrohttpd -lcjson -lseccomp -larchive -lcurl -lpthread -lm
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -83,12 +85,17 @@ $(BUILD)/asan/runbox: $(ASAN_OBJ)
 asan: deps $(BUILD)/asan/runbox
 
 # ---- tests -------------------------------------------------------------------
-# Each unit test links the pure modules it needs, with the sanitizers on.
-$(BUILD)/unit/test_%: tests/unit/test_%.c $(PKG_SRC) | deps $(GEN)/syscall_names.h
+# The sanitizer build's objects, once, as an archive: each unit test links
+# only the modules it calls (and what they call), with the sanitizers on.
+$(ASAN_LIB): $(ASAN_PKG_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(ASAN_LIB) | deps $(GEN)/syscall_names.h
 	@mkdir -p $(dir $@)
 	@echo "  CC unit $<"
 	@$(CC) -std=gnu11 $(ASAN_FLAGS) $(WARN) -Wno-missing-prototypes -DRUNBOX_VERSION='"$(VERSION)"' -Ipkg -I$(GEN) \
-		-o $@ $< $(PKG_SRC) $(SYS_LIBS) -lcmocka
+		-o $@ $< $(ASAN_LIB) $(SYS_LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -141,10 +148,10 @@ image-test: image
 	tests/image/run.sh $(IMAGE) $(BUILD)/runbox
 
 format-check:
-	clang-format --dry-run --Werror cmd/runbox/*.c pkg/*.c pkg/*.h
+	clang-format --dry-run --Werror cmd/runbox/*.c pkg/*/*.c pkg/*/*.h
 
-tidy:
-	clang-tidy $(PKG_SRC) -- -std=gnu11 -Ipkg -I$(GEN)
+tidy: deps $(GEN)/syscall_names.h
+	clang-tidy --quiet $(PKG_SRC) cmd/runbox/main.c -- -std=gnu11 -DRUNBOX_VERSION='"$(VERSION)"' -Ipkg -I$(GEN)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/unit $(BUILD)/runbox

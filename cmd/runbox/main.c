@@ -16,19 +16,19 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
-#include "bake.h"
-#include "bigmem.h"
-#include "config.h"
-#include "exec_cmd.h"
-#include "executor.h"
-#include "frontdoor.h"
-#include "lambda.h"
-#include "log.h"
-#include "mcp_stdio.h"
-#include "response.h"
-#include "sandbox.h"
-#include "serve.h"
-#include "stdin_mode.h"
+#include "deps/bake.h"
+#include "base/prefault.h"
+#include "contract/config.h"
+#include "frontdoor/exec.h"
+#include "run/executor.h"
+#include "api/cli.h"
+#include "frontdoor/lambda.h"
+#include "base/log.h"
+#include "frontdoor/mcp_stdio.h"
+#include "contract/response.h"
+#include "sandbox/sandbox.h"
+#include "frontdoor/serve.h"
+#include "frontdoor/stdin.h"
 
 #ifndef RUNBOX_VERSION
 #define RUNBOX_VERSION "0.1.0"
@@ -179,7 +179,7 @@ static int run_door(const struct frontdoor *fd, struct executor *ex, int argc, c
 {
 	switch (fd->kind) {
 	case FRONTDOOR_EXEC:
-		return exec_cmd_main(ex, argc - 2, argv + 2);
+		return exec_main(ex, argc - 2, argv + 2);
 	case FRONTDOOR_LAMBDA:
 		return lambda_main(ex, fd->lambda_api);
 	case FRONTDOOR_MCP:
@@ -189,7 +189,7 @@ static int run_door(const struct frontdoor *fd, struct executor *ex, int argc, c
 		return fd->automatic ? serve_main(ex, "127.0.0.1", fd->port)
 				     : serve_cmd(ex, argc - 2, argv + 2);
 	default:
-		return stdin_mode_run(ex);
+		return stdin_run(ex);
 	}
 }
 
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 	}
 	keep_std_fds();
 	/* The stack a run goes down to (about 32 KiB), faulted in by one call. */
-	bigmem_prefault_stack(48 * 1024);
+	prefault_stack(48 * 1024);
 	/* A same-uid program must not read runbox's memory or environ. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 	cr = config_from_env(&cfg, env_lookup, &cerr);
 	/* Credentials and every other variable are gone before anything runs. */
 	scrub_environment();
-	if (frontdoor_choose(cmd, &cfg, &fd, &err) < 0) {
+	if (cli_choose(cmd, &cfg, &fd, &err) < 0) {
 		fprintf(stderr, "runbox: %s\n%s", err.msg,
 			err.fault == RB_FAULT_REQUEST ? usage : "");
 		return err.fault == RB_FAULT_REQUEST ? RUNBOX_EXIT_REFUSED : RUNBOX_EXIT_FAULT;

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lambda_event.h"
+#include "api/lambda_event.h"
 
 #include "fuzz.h"
 

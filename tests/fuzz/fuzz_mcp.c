@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mcp.h"
+#include "api/mcp.h"
 
 #include "fuzz.h"
 

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "path.h"
-#include "utf8.h"
+#include "contract/path.h"
+#include "base/utf8.h"
 
 #include "fuzz.h"
 

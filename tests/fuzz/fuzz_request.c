@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "err.h"
-#include "path.h"
-#include "request.h"
+#include "contract/config.h"
+#include "base/err.h"
+#include "contract/path.h"
+#include "contract/request.h"
 
 #include "fuzz.h"
 

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "requirement.h"
+#include "base/err.h"
+#include "deps/requirement.h"
 
 #include "fuzz.h"
 

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "requirement.h"
-#include "wheelmeta.h"
-#include "wheelname.h"
+#include "base/err.h"
+#include "deps/requirement.h"
+#include "deps/wheelmeta.h"
+#include "deps/wheelname.h"
 
 #include "fuzz.h"
 

@@ -28,12 +28,12 @@ CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,unde
 # The pure modules each target needs, and its extra libraries.
 sources() {
 	case "$1" in
-	request) echo "request.c jsonscan.c path.c b64.c utf8.c config.c err.c" ;;
-	path) echo "path.c utf8.c" ;;
-	requirement) echo "requirement.c err.c" ;;
-	wheelmeta) echo "wheelmeta.c wheelname.c requirement.c err.c" ;;
-	lambda_event) echo "lambda_event.c response.c bigmem.c b64.c utf8.c err.c" ;;
-	mcp) echo "mcp.c jsonscan.c utf8.c err.c" ;;
+	request) echo "contract/request.c base/jsonscan.c contract/path.c base/b64.c base/utf8.c contract/config.c base/err.c" ;;
+	path) echo "contract/path.c base/utf8.c" ;;
+	requirement) echo "deps/requirement.c base/err.c" ;;
+	wheelmeta) echo "deps/wheelmeta.c deps/wheelname.c deps/requirement.c base/err.c" ;;
+	lambda_event) echo "api/lambda_event.c contract/response.c base/prefault.c base/b64.c base/utf8.c base/err.c" ;;
+	mcp) echo "api/mcp.c base/jsonscan.c base/utf8.c base/err.c" ;;
 	esac
 }
 libs() {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/b64: RFC 4648 section 10 test vectors both ways, the
+ * Unit tests for pkg/base/b64: RFC 4648 section 10 test vectors both ways, the
  * forgiving parts of the decoder (optional padding, CR/LF skipped) and the
  * strict parts (bad characters, misplaced '=', a dangling character), each
  * with the offset the decoder must report.
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "b64.h"
+#include "base/b64.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

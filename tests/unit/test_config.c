@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/config: the contract's defaults, every RUNBOX_*
+ * Unit tests for pkg/contract/config: the contract's defaults, every RUNBOX_*
  * override read through a fake getenv table (the process environment is
  * never touched), and malformed values refused with invalid_config.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "contract/config.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define KiB ((size_t)1024)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/deps' cache listing, the call the other front doors
+ * Unit tests for pkg/deps/deps' cache listing, the call the other front doors
  * (GET /api/info, MCP's list_packages) make, over index.json files written
  * into a temporary directory; and deps_read_dirs().
  */
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "deps.h"
+#include "deps/deps.h"
 
 static char dir[64];
 

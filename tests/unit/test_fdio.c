@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/fdio: whole transfers through a pipe that only ever
+ * Unit tests for pkg/base/fdio: whole transfers through a pipe that only ever
  * moves part of a buffer at a time, under a signal storm that interrupts
  * the calls (EINTR), through a non-blocking pipe (EAGAIN), and the errors a caller must see (EOF, a reader gone,
  * a bad fd).
@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "fdio.h"
+#include "base/fdio.h"
 
 #define BIG (4u << 20) /* 64 pipe buffers' worth: the writer must block and resume */
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/jsonscan: the bounded pre-pass over a request body
+ * Unit tests for pkg/base/jsonscan: the bounded pre-pass over a request body
  * (every error code it can give, the depth and value limits at their
  * boundary and one past it) and the duplicate-key search on a cJSON tree.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "jsonscan.h"
+#include "base/jsonscan.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/lambda_event: which events are proxy events, how each
+ * Unit tests for pkg/api/lambda_event: which events are proxy events, how each
  * payload version becomes a route request, the Runtime API's answer shapes,
  * the deadline cap and the 413 last resort.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "lambda_event.h"
+#include "api/lambda_event.h"
 
 #define MiB ((size_t)1024 * 1024)
 

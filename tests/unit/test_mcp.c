@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/mcp's protocol half: the handshake and version
+ * Unit tests for pkg/api/mcp's protocol half: the handshake and version
  * negotiation, every JSON-RPC error code, notifications, how tool
  * arguments become a contract request, and how answers become tool results.
  * Tools run through fake callbacks: no executor, no interpreter.
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "mcp.h"
+#include "api/mcp.h"
 
 static char last_body[4096];
 static const char *canned; /* what the fake executor answers */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/path: every rule of the contract for the paths a
+ * Unit tests for pkg/contract/path: every rule of the contract for the paths a
  * request names, each with the exact reason path_normalize gives, the
  * limits at their boundary and one past it, and the small helpers.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "path.h"
+#include "contract/path.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/request: every field of the contract in its accepted
+ * Unit tests for pkg/contract/request: every field of the contract in its accepted
  * and refused forms, each refusal with the exact code, field and fault
  * class request.c gives, every limit of config_defaults() at its boundary
  * and one past it.  Each accepted request is released with request_free,
@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "b64.h"
-#include "config.h"
-#include "request.h"
+#include "base/b64.h"
+#include "contract/config.h"
+#include "contract/request.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define KiB ((size_t)1024)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/requirement: PEP 503 names, PEP 440 versions and
+ * Unit tests for pkg/deps/requirement: PEP 503 names, PEP 440 versions and
  * specifiers, and the PEP 508 subset a request may send.  Most cases are
  * tables; the specifier tables are pypa/packaging's own test cases, so this
  * module agrees with what pip does.
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "requirement.h"
+#include "deps/requirement.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

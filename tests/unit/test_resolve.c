@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/resolve over small in-memory indexes: highest version,
+ * Unit tests for pkg/deps/resolve over small in-memory indexes: highest version,
  * pre-releases, backtracking, extras, pre-installed packages, cycles, caps,
  * and the errors' codes and wording.
  */
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "resolve.h"
+#include "deps/resolve.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

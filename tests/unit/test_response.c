@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/response: how an ended program is classified (exit
+ * Unit tests for pkg/contract/response: how an ended program is classified (exit
  * code and status word), how arbitrary bytes become a JSON string literal,
  * and the shape of the ran and refused responses, each parsed back with
  * cJSON and checked key by key.
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "err.h"
-#include "response.h"
+#include "base/err.h"
+#include "contract/response.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

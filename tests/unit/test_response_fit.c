@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/response_fit: an answer over the budget loses its
+ * Unit tests for pkg/contract/response_fit: an answer over the budget loses its
  * last artifacts first, then output, always stays valid JSON within the
  * budget as measured, and an answer that fits is left exactly as it is.
  */
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "lambda_event.h"
-#include "response_fit.h"
+#include "api/lambda_event.h"
+#include "contract/response_fit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

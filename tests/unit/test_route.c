@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/route: the routing table (404/405/401/413 before the
+ * Unit tests for pkg/api/route: the routing table (404/405/401/413 before the
  * body), Content-Type matching, the raw script with its query parameters,
  * the Azure host's envelope in and out, the token check, and the status
  * each executor outcome gets.  Every answer is parsed back with cJSON.
@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "err.h"
-#include "route.h"
+#include "base/err.h"
+#include "api/route.h"
 
 static const struct route_config cfg = {
     .token = NULL,

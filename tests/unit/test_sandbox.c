@@ -35,7 +35,7 @@
 
 #include <cmocka.h>
 
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 
 #define RUN_UID 65534
 #define X32_SYSCALL_BIT 0x40000000L

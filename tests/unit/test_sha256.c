@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/sha256: the FIPS 180-4 / NIST example vectors, the
+ * Unit tests for pkg/base/sha256: the FIPS 180-4 / NIST example vectors, the
  * million-'a' vector fed in odd-sized pieces, and the RECORD encoding.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "sha256.h"
+#include "base/sha256.h"
 
 static void hex(const uint8_t d[SHA256_DIGEST_LEN], char out[65])
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/utf8: which sequences are valid (Unicode table 3-7:
+ * Unit tests for pkg/base/utf8: which sequences are valid (Unicode table 3-7:
  * no overlong forms, no surrogates, nothing above U+10FFFF, no truncated
  * sequence) and how sanitising replaces each maximal invalid subpart with
  * one U+FFFD, the way Python's errors="replace" does.
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "utf8.h"
+#include "base/utf8.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define FFFD "\xEF\xBF\xBD"

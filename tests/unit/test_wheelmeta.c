@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/wheelmeta: METADATA headers and PEP 508 markers,
+ * Unit tests for pkg/deps/wheelmeta: METADATA headers and PEP 508 markers,
  * evaluated for a CPython 3.11.2 on Linux x86_64.
  */
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "wheelmeta.h"
+#include "deps/wheelmeta.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

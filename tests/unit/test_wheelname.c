@@ -1,5 +1,5 @@
 /*
- * Unit tests for pkg/wheelname: file names per the wheel spec and which
+ * Unit tests for pkg/deps/wheelname: file names per the wheel spec and which
  * tags CPython 3.11 on glibc 2.36 x86_64 accepts (pip's packaging.tags).
  */
 #include <errno.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "wheelname.h"
+#include "deps/wheelname.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,0 +1,155 @@
+/*
+ * info: the `GET /api/info` document (see info.h).
+ */
+#define _GNU_SOURCE
+#include "api/info.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "deps/deps.h"
+
+#ifndef RUNBOX_VERSION
+#define RUNBOX_VERSION "0.1.0"
+#endif
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* [{"name", "version"}, ...] sorted by name, from {"name": "version", ...}. */
+static cJSON *package_list(const cJSON *map)
+{
+	int n = cJSON_GetArraySize(map), k = 0;
+	const cJSON **items = calloc((size_t)n + 1, sizeof(*items));
+	cJSON *a = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, map)
+	{
+		if (items && cJSON_IsString(it))
+			items[k++] = it;
+	}
+	if (items)
+		qsort(items, (size_t)k, sizeof(*items), by_name);
+	for (int i = 0; i < k; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o)
+			break;
+		cJSON_AddStringToObject(o, "name", items[i]->string);
+		cJSON_AddStringToObject(o, "version", items[i]->valuestring);
+		cJSON_AddItemToArray(a, o);
+	}
+	free(items);
+	return a;
+}
+
+/*
+ * The wheel cache's packages (none without RUNBOX_CACHE_DIR).  A cache that
+ * cannot be read is reported in the document rather than failing it: info
+ * is what an operator looks at to find out why dependencies fail.
+ */
+static void add_cache_packages(cJSON *root, const struct executor *ex)
+{
+	struct rb_err err = {0};
+	cJSON *list = NULL;
+
+	if (!ex->cfg.cache_dir[0]) {
+		cJSON_AddItemToObject(root, "cache_packages", cJSON_CreateArray());
+		return;
+	}
+	if (deps_cache_list(ex->cfg.cache_dir, &list, &err) < 0) {
+		cJSON_AddItemToObject(root, "cache_packages", cJSON_CreateArray());
+		cJSON_AddStringToObject(root, "cache_error", err.msg);
+		return;
+	}
+	cJSON_AddItemToObject(root, "cache_packages", list);
+}
+
+static cJSON *limits(const struct runbox_limits *l)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "max_body_bytes", (double)l->max_body_bytes);
+	cJSON_AddNumberToObject(o, "max_script_bytes", (double)l->max_script_bytes);
+	cJSON_AddNumberToObject(o, "max_file_bytes", (double)l->max_file_bytes);
+	cJSON_AddNumberToObject(o, "max_files", l->max_files);
+	cJSON_AddNumberToObject(o, "max_dependencies", l->max_dependencies);
+	cJSON_AddNumberToObject(o, "default_timeout_s", l->default_timeout_s);
+	cJSON_AddNumberToObject(o, "max_timeout_s", l->max_timeout_s);
+	cJSON_AddNumberToObject(o, "max_output_bytes", (double)l->max_output_bytes);
+	cJSON_AddNumberToObject(o, "max_artifact_bytes", (double)l->max_artifact_bytes);
+	cJSON_AddNumberToObject(o, "memory_bytes", (double)l->mem_bytes);
+	cJSON_AddNumberToObject(o, "max_procs", l->nproc);
+	cJSON_AddNumberToObject(o, "max_file_size_bytes", (double)l->fsize_bytes);
+	cJSON_AddNumberToObject(o, "workspace_bytes", (double)l->workspace_bytes);
+	return o;
+}
+
+static cJSON *serve_limits(const struct runbox_serve_limits *s, unsigned concurrency)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "concurrency", concurrency);
+	cJSON_AddNumberToObject(o, "queue", s->queue);
+	cJSON_AddNumberToObject(o, "max_connections", s->max_connections);
+	cJSON_AddNumberToObject(o, "idle_timeout_s", s->idle_timeout_s);
+	cJSON_AddNumberToObject(o, "request_timeout_s", s->request_timeout_s);
+	cJSON_AddNumberToObject(o, "max_header_bytes", (double)s->max_header_bytes);
+	cJSON_AddNumberToObject(o, "max_pending_body_bytes", (double)s->max_pending_body_bytes);
+	cJSON_AddBoolToObject(o, "token_required", s->token[0] != '\0');
+	return o;
+}
+
+/* The layers a run gets: available ones, unless the operator turned the sandbox off. */
+static cJSON *layers(const struct executor *ex)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *in_force = cJSON_AddArrayToObject(o, "in_force");
+
+	cJSON_AddBoolToObject(o, "enabled", ex->cfg.sandbox);
+	for (int l = 0; l < SANDBOX_LAYER_COUNT && ex->cfg.sandbox; l++) {
+		const struct sandbox_layer_cap *c = &ex->caps.layer[l];
+
+		/* As root a run drops to a uid of its own and needs no user namespace. */
+		if (l == SANDBOX_LAYER_USERNS && ex->root)
+			continue;
+		if (l == SANDBOX_LAYER_UID_DROP
+			? ex->root
+			: c->available && c->self_test != SANDBOX_SELF_TEST_FAILED)
+			cJSON_AddItemToArray(in_force, cJSON_CreateString(sandbox_layer_name(
+							   (enum sandbox_layer)l)));
+	}
+	cJSON_AddItemToObject(o, "probe", sandbox_caps_to_json(&ex->caps));
+	cJSON_AddBoolToObject(o, "required_missing", ex->unavailable);
+	return o;
+}
+
+int info_build(const struct executor *ex, unsigned concurrency, char **ret_json, struct rb_err *err)
+{
+	const cJSON *pkgs = NULL;
+	const char *pyver = NULL;
+	cJSON *root, *interp;
+	int r = deps_installed(ex->cfg.python, &pkgs, &pyver, err);
+
+	if (r < 0)
+		return rb_wrap(err, r, "info");
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "runbox", RUNBOX_VERSION);
+	interp = cJSON_AddObjectToObject(root, "interpreter");
+	cJSON_AddStringToObject(interp, "path", ex->cfg.python);
+	cJSON_AddStringToObject(interp, "version", pyver);
+	cJSON_AddItemToObject(root, "packages", package_list(pkgs));
+	add_cache_packages(root, ex);
+	cJSON_AddItemToObject(root, "limits", limits(&ex->cfg.limits));
+	cJSON_AddItemToObject(root, "serve", serve_limits(&ex->cfg.serve, concurrency));
+	cJSON_AddItemToObject(root, "sandbox", layers(ex));
+	*ret_json = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return *ret_json ? 0 : rb_fail_sys(err, ENOMEM, "info: build the document");
+}

@@ -1,0 +1,953 @@
+/*
+ * mcp: JSON-RPC dispatch, the three tools, and the stdio loop (see mcp.h).
+ */
+#define _GNU_SOURCE
+#include "api/mcp.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonscan.h"
+
+#ifndef RUNBOX_VERSION
+#define RUNBOX_VERSION "0.1.0"
+#endif
+
+enum {
+	RPC_PARSE_ERROR = -32700,
+	RPC_INVALID_REQUEST = -32600,
+	RPC_METHOD_NOT_FOUND = -32601,
+	RPC_INVALID_PARAMS = -32602,
+	RPC_INTERNAL_ERROR = -32603,
+};
+
+/* Newest first: the answer to a version we do not know is the newest. */
+static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+
+/* The dates compare as strings. */
+static bool since(const struct mcp_server *s, const char *version)
+{
+	return strcmp(s->version, version) >= 0;
+}
+
+/* ---- JSON-RPC replies ---- */
+
+/*
+ * The request's id, to send back equal (JSON-RPC 2.0 5).  cJSON prints a
+ * number with 15 significant digits when that reads back "close enough":
+ * 9007199254740991 would come back as 9.00719925474099e+15, the id of
+ * another request.  An id is an integer below 2^53 (id_ok): printed whole.
+ */
+static cJSON *id_copy(const cJSON *id)
+{
+	char digits[32];
+
+	if (!id)
+		return cJSON_CreateNull();
+	if (!cJSON_IsNumber(id))
+		return cJSON_Duplicate(id, true);
+	snprintf(digits, sizeof(digits), "%.0f", id->valuedouble);
+	return cJSON_CreateRaw(digits);
+}
+
+static char *envelope(const cJSON *id, const char *key, cJSON *value)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *out = NULL;
+
+	if (o && value && cJSON_AddStringToObject(o, "jsonrpc", "2.0") &&
+	    cJSON_AddItemToObject(o, "id", id_copy(id)) && cJSON_AddItemToObject(o, key, value)) {
+		value = NULL;
+		out = cJSON_PrintUnformatted(o);
+	}
+	cJSON_Delete(value);
+	cJSON_Delete(o);
+	return out;
+}
+
+static char *rpc_error(const cJSON *id, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static char *rpc_error(const cJSON *id, int code, const char *fmt, ...)
+{
+	cJSON *e = cJSON_CreateObject();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (e) {
+		cJSON_AddNumberToObject(e, "code", code);
+		cJSON_AddStringToObject(e, "message", msg);
+	}
+	return envelope(id, "error", e);
+}
+
+/* A handler's outcome: a result, or a JSON-RPC error code and message. */
+struct outcome {
+	cJSON *result;
+	int code;
+	char msg[1024];
+};
+
+static int fail(struct outcome *o, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct outcome *o, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->msg, sizeof(o->msg), fmt, ap);
+	va_end(ap);
+	o->code = code;
+	return -EINVAL;
+}
+
+static const cJSON *get(const cJSON *o, const char *key)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+/* ---- the tools ---- */
+
+static const char files_schema[] =
+    "{\"type\":\"object\",\"description\":\"Input files for the program: relative path -> "
+    "content. Each file is readable (not writable) at ./input/<path>. A value is the text of "
+    "the file, or {\\\"content\\\": \\\"<base64>\\\", \\\"encoding\\\": \\\"base64\\\"} for "
+    "binary data. At most 20 files, 5 MiB each, 10 MiB in all.\","
+    "\"additionalProperties\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"object\","
+    "\"properties\":{\"content\":{\"type\":\"string\"},\"encoding\":{\"type\":\"string\","
+    "\"enum\":[\"utf-8\",\"base64\"]}},\"required\":[\"content\"],"
+    "\"additionalProperties\":false}]}}";
+
+static const char run_output_schema[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"exit_code\":{\"type\":\"integer\",\"description\":\"the program's exit code; 124 on a "
+    "timeout, 128+N when killed by signal N\"},"
+    "\"stdout\":{\"type\":\"string\"},\"stderr\":{\"type\":\"string\"},"
+    "\"artifacts\":{\"type\":\"object\",\"description\":\"every file written under ./output/: "
+    "path -> text, or {content (base64), encoding: base64} for binary files\"},"
+    "\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"error\",\"timeout\",\"cpu_limit\","
+    "\"file_size_limit\",\"memory_limit\",\"blocked_syscall\",\"killed\"]},"
+    "\"duration_ms\":{\"type\":\"number\"},"
+    "\"truncated\":{\"type\":\"object\",\"properties\":{\"stdout\":{\"type\":\"boolean\"},"
+    "\"stderr\":{\"type\":\"boolean\"}}},"
+    "\"omitted_artifacts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"path\":{\"type\":\"string\"},\"size\":{\"type\":\"number\"},\"reason\":{\"type\":"
+    "\"string\"}}}},"
+    "\"sandbox\":{\"type\":\"object\"},\"dependencies\":{\"type\":\"array\"},"
+    "\"error\":{\"type\":\"string\",\"description\":\"why the request was refused\"},"
+    "\"code\":{\"type\":\"string\"},\"field\":{\"type\":\"string\"}},"
+    "\"anyOf\":[{\"required\":[\"exit_code\",\"stdout\",\"stderr\",\"artifacts\",\"status\"]},"
+    "{\"required\":[\"error\",\"code\"]}]}";
+
+static const char packages_output_schema[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"preinstalled\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"}},"
+    "\"required\":[\"name\",\"version\"]}},"
+    "\"python\":{\"type\":\"string\",\"description\":\"the interpreter's version\"},"
+    "\"cache\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"}},"
+    "\"required\":[\"name\",\"version\"]}}},\"required\":[\"preinstalled\",\"cache\"]}";
+
+static const char common_rules[] =
+    "Each call starts from scratch in a fresh, isolated sandbox: no variables, files or "
+    "state carry over between calls, and there is no network access. Input files given in "
+    "`files` are readable at ./input/<path> (the working directory is the sandbox's root). "
+    "To return files (plots, CSV, reports), write them under ./output/ (create subfolders "
+    "as you like): every file there comes back in the result, text as text and binary as "
+    "base64. Print what you want to read to stdout; stdout and stderr are each cut at 1 MiB. "
+    "Timeout: %g s unless `timeout_s` says otherwise, at most %g s.";
+
+static const char python_intro[] =
+    "Run a Python 3 program and get its stdout, stderr, exit code and output files. "
+    "Pre-installed besides the standard library: numpy, pandas, scipy, scikit-learn, "
+    "matplotlib (non-interactive: save figures with plt.savefig('output/plot.png')), Pillow, "
+    "requests, httpx, beautifulsoup4, PyYAML, toml, python-dateutil, tqdm; list_packages "
+    "gives the exact list with versions, and the packages of the wheel cache that `dependencies` "
+    "can add (e.g. [\"emoji>=2\"]); nothing else can be installed, there is no pip and no "
+    "network. ";
+
+static const char bash_intro[] =
+    "Run a bash script and get its stdout, stderr, exit code and output files. The usual "
+    "command-line tools of a Debian system are there (coreutils, grep, sed, awk, find, "
+    "python3 with the packages of run_python); `args` become $1, $2, ... and `stdin` is its "
+    "standard input. ";
+
+static cJSON *run_input_schema(const char *what)
+{
+	char desc[256];
+	cJSON *s = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(s, "properties"), *c;
+
+	snprintf(desc, sizeof(desc), "The %s, run as %s in the working directory.", what,
+		 strcmp(what, "bash script") == 0 ? "main.sh" : "main.py");
+	c = cJSON_AddObjectToObject(p, "code");
+	cJSON_AddStringToObject(c, "type", "string");
+	cJSON_AddStringToObject(c, "description", desc);
+	cJSON_AddItemToObject(p, "files", cJSON_Parse(files_schema));
+	cJSON_AddItemToObject(
+	    p, "dependencies",
+	    cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
+			"\"Requirement strings such as \\\"pandas>=2\\\" checked against the "
+			"pre-installed packages before the program runs; at most 15.\"}"));
+	cJSON_AddItemToObject(p, "timeout_s",
+			      cJSON_Parse("{\"type\":\"number\",\"exclusiveMinimum\":0,"
+					  "\"description\":\"Seconds before the program is killed "
+					  "(exit code 124, status timeout).\"}"));
+	cJSON_AddItemToObject(p, "stdin",
+			      cJSON_Parse("{\"type\":\"string\",\"description\":\"Text fed to the "
+					  "program's standard input.\"}"));
+	cJSON_AddItemToObject(
+	    p, "args",
+	    cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+			"\"description\":\"Command-line arguments (sys.argv[1:] or "
+			"$1...).\"}"));
+	cJSON_AddItemToObject(s, "required", cJSON_Parse("[\"code\"]"));
+	cJSON_AddFalseToObject(s, "additionalProperties");
+	cJSON_AddStringToObject(s, "type", "object");
+	return s;
+}
+
+static cJSON *tool(const struct mcp_server *s, const char *name, const char *title,
+		   const char *description, cJSON *input, const char *output)
+{
+	cJSON *t = cJSON_CreateObject(), *ann;
+
+	cJSON_AddStringToObject(t, "name", name);
+	if (since(s, "2025-06-18"))
+		cJSON_AddStringToObject(t, "title", title);
+	cJSON_AddStringToObject(t, "description", description);
+	cJSON_AddItemToObject(t, "inputSchema", input);
+	if (since(s, "2025-06-18"))
+		cJSON_AddItemToObject(t, "outputSchema", cJSON_Parse(output));
+	if (since(s, "2025-03-26")) {
+		ann = cJSON_AddObjectToObject(t, "annotations");
+		cJSON_AddStringToObject(ann, "title", title);
+		cJSON_AddBoolToObject(ann, "readOnlyHint", strcmp(name, "list_packages") == 0);
+		cJSON_AddFalseToObject(ann, "destructiveHint");
+		cJSON_AddFalseToObject(ann, "idempotentHint");
+		cJSON_AddFalseToObject(ann, "openWorldHint");
+	}
+	return t;
+}
+
+static cJSON *tools_list(const struct mcp_server *s)
+{
+	cJSON *r = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(r, "tools"), *none;
+	char rules[1024], desc[2048];
+
+	snprintf(rules, sizeof(rules), common_rules, s->default_timeout_s, s->max_timeout_s);
+	snprintf(desc, sizeof(desc), "%s%s", python_intro, rules);
+	cJSON_AddItemToArray(a, tool(s, "run_python", "Run Python", desc,
+				     run_input_schema("Python program"), run_output_schema));
+	snprintf(desc, sizeof(desc), "%s%s", bash_intro, rules);
+	cJSON_AddItemToArray(a, tool(s, "run_bash", "Run bash", desc,
+				     run_input_schema("bash script"), run_output_schema));
+	none =
+	    cJSON_Parse("{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}");
+	cJSON_AddItemToArray(a, tool(s, "list_packages", "List Python packages",
+				     "List the Python packages installed in the sandbox, with "
+				     "their versions: what run_python can import and what "
+				     "`dependencies` can name. Takes no arguments.",
+				     none, packages_output_schema));
+	return r;
+}
+
+/* ---- tool results ---- */
+
+/* A tool result of one text block; @structured (taken over) when the version has it. */
+static cJSON *tool_result(const struct mcp_server *s, const char *text, cJSON *structured,
+			  bool is_error)
+{
+	cJSON *r = cJSON_CreateObject(), *content = cJSON_AddArrayToObject(r, "content"), *t;
+	char *json;
+
+	t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "type", "text");
+	cJSON_AddStringToObject(t, "text", text);
+	cJSON_AddItemToArray(content, t);
+	if (structured && since(s, "2025-06-18")) {
+		cJSON_AddItemToObject(r, "structuredContent", structured);
+	} else if (structured) {
+		/* Before structured content, the full answer rides along as JSON text. */
+		json = cJSON_PrintUnformatted(structured);
+		t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "type", "text");
+		cJSON_AddStringToObject(t, "text", json ? json : "{}");
+		cJSON_AddItemToArray(content, t);
+		free(json);
+		cJSON_Delete(structured);
+	}
+	cJSON_AddBoolToObject(r, "isError", is_error);
+	return r;
+}
+
+static cJSON *tool_error(const struct mcp_server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static cJSON *tool_error(const struct mcp_server *s, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return tool_result(s, msg, NULL, true);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = get(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void put_section(FILE *f, const char *name, const cJSON *resp, const char *trunc_key)
+{
+	const char *text = str(resp, name);
+	bool cut = cJSON_IsTrue(get(get(resp, "truncated"), trunc_key));
+
+	if (!*text)
+		return;
+	fprintf(f, "\n--- %s%s ---\n%s", name, cut ? " (cut at the cap)" : "", text);
+	if (text[strlen(text) - 1] != '\n')
+		fputc('\n', f);
+}
+
+/* The bytes a base64 text stands for: three per four characters, less the padding. */
+static size_t decoded_size(const char *b64)
+{
+	size_t n = strlen(b64), pad = 0;
+
+	while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
+		pad++;
+	return n / 4 * 3 - pad;
+}
+
+static void put_artifacts(FILE *f, const cJSON *resp)
+{
+	const cJSON *a, *arts = get(resp, "artifacts"), *om = get(resp, "omitted_artifacts");
+
+	if (cJSON_GetArraySize(arts) > 0)
+		fprintf(f, "\n--- files written to ./output/ (in the structured result) ---\n");
+	for (a = arts ? arts->child : NULL; a; a = a->next) {
+		if (cJSON_IsString(a))
+			fprintf(f, "%s (%zu bytes of text)\n", a->string, strlen(a->valuestring));
+		else
+			fprintf(f, "%s (binary, %zu bytes)\n", a->string,
+				decoded_size(str(a, "content")));
+	}
+	for (a = cJSON_IsArray(om) ? om->child : NULL; a; a = a->next)
+		fprintf(f, "%s: left out (%s)\n", str(a, "path"), str(a, "reason"));
+}
+
+/* What a model reads first: how it ended, the output, the files. */
+static char *ran_text(const cJSON *resp)
+{
+	const cJSON *code = get(resp, "exit_code"), *ms = get(resp, "duration_ms");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "exit code %d (%s) after %.0f ms\n", cJSON_IsNumber(code) ? code->valueint : -1,
+		str(resp, "status"), cJSON_IsNumber(ms) ? ms->valuedouble : 0.0);
+	put_section(f, "stdout", resp, "stdout");
+	put_section(f, "stderr", resp, "stderr");
+	put_artifacts(f, resp);
+	fclose(f);
+	return text;
+}
+
+static const struct {
+	const char *field, *arg;
+} words[] = {{"script", "code"}, {"context", "files"}};
+
+/* The contract's name @from ends a field path there: at the end, or before '.', '[' or a quote. */
+static bool name_ends(const char *p)
+{
+	return *p == '\0' || *p == '.' || *p == '[' || *p == '\'';
+}
+
+/*
+ * In @item's string, the field @from becomes @to: at the start (a "field"
+ * value), or wherever it is quoted ('context', 'context.a.csv') in a message.
+ */
+static void reword(cJSON *item, const char *from, const char *to, bool quoted)
+{
+	char buf[4096];
+	const char *s, *p;
+	size_t o = 0, n = strlen(from);
+
+	if (!cJSON_IsString(item))
+		return;
+	s = item->valuestring;
+	for (p = s; *p && o < sizeof(buf) - 1;) {
+		bool here =
+		    quoted ? (p[0] == '\'' && strncmp(p + 1, from, n) == 0 && name_ends(p + 1 + n))
+			   : (p == s && strncmp(p, from, n) == 0 && name_ends(p + n));
+
+		if (here) {
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", quoted ? "'" : "",
+					      to);
+			p += n + quoted;
+			if (o >= sizeof(buf) - 1)
+				break;
+			continue;
+		}
+		buf[o++] = *p++;
+	}
+	buf[o < sizeof(buf) ? o : sizeof(buf) - 1] = '\0';
+	if (*p)
+		return; /* too long to reword: left as it was */
+	cJSON_SetValuestring(item, buf);
+}
+
+/* The contract names what the tool calls code and files: say it in the tool's words. */
+static void tool_words(cJSON *resp)
+{
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		reword(cJSON_GetObjectItemCaseSensitive(resp, "field"), words[i].field,
+		       words[i].arg, false);
+		reword(cJSON_GetObjectItemCaseSensitive(resp, "error"), words[i].field,
+		       words[i].arg, true);
+	}
+}
+
+static cJSON *run_result(const struct mcp_server *s, const char *json)
+{
+	cJSON *resp = json ? cJSON_Parse(json) : NULL;
+	char *text;
+	bool failed;
+	cJSON *r;
+
+	if (!resp)
+		return tool_error(s, "runbox could not build its answer (out of memory).");
+	if (!get(resp, "exit_code")) {
+		char msg[3500];
+
+		tool_words(resp);
+		snprintf(msg, sizeof(msg), "runbox refused the request: %s (code %s%s%s)",
+			 str(resp, "error"), str(resp, "code"),
+			 *str(resp, "field") ? ", argument " : "", str(resp, "field"));
+		return tool_result(s, msg, resp, true);
+	}
+	failed = strcmp(str(resp, "status"), "ok") != 0;
+	text = ran_text(resp);
+	r = tool_result(s, text ? text : "", resp, failed);
+	free(text);
+	return r;
+}
+
+/* run_python / run_bash arguments → the contract request. */
+static const struct {
+	const char *arg, *field;
+} arg_map[] = {
+    {"code", "script"},		{"files", "context"}, {"dependencies", "dependencies"},
+    {"timeout_s", "timeout_s"}, {"stdin", "stdin"},   {"args", "args"},
+};
+
+/*
+ * cJSON prints an infinity (what a JSON number such as 1e400 parses to) as
+ * null, which would change the request; the largest double keeps its
+ * meaning (the contract clamps a timeout), as the other front doors do.
+ */
+static void finite_numbers(cJSON *v)
+{
+	if (cJSON_IsNumber(v) && isinf(v->valuedouble))
+		cJSON_SetNumberValue(v, copysign(DBL_MAX, v->valuedouble));
+	for (cJSON *c = v->child; c; c = c->next)
+		finite_numbers(c);
+}
+
+static int map_args(const cJSON *args, bool bash, cJSON *req, char *why, size_t size)
+{
+	cJSON *copy;
+
+	const cJSON *a;
+	size_t i;
+
+	for (a = args ? args->child : NULL; a; a = a->next) {
+		for (i = 0; i < sizeof(arg_map) / sizeof(arg_map[0]); i++)
+			if (strcmp(a->string, arg_map[i].arg) == 0)
+				break;
+		if (i == sizeof(arg_map) / sizeof(arg_map[0]))
+			return snprintf(why, size,
+					"Unknown argument '%s'. The arguments are code, files, "
+					"dependencies, timeout_s, stdin and args.",
+					a->string),
+			       -EINVAL;
+		copy = cJSON_Duplicate(a, true);
+		if (copy)
+			finite_numbers(copy);
+		cJSON_AddItemToObject(req, arg_map[i].field, copy);
+	}
+	if (!cJSON_IsString(get(args, "code")))
+		return snprintf(why, size, "`code` is required: the %s to run, as a string.",
+				bash ? "bash script" : "Python program"),
+		       -EINVAL;
+	if (bash)
+		cJSON_AddStringToObject(req, "language", "bash");
+	return 0;
+}
+
+static cJSON *call_run(const struct mcp_server *s, const cJSON *args, bool bash)
+{
+	cJSON *req = cJSON_CreateObject(), *r;
+	struct rb_err err = {0};
+	char why[512], *body, *json = NULL;
+
+	if (!req || map_args(args, bash, req, why, sizeof(why)) < 0) {
+		cJSON_Delete(req);
+		return tool_error(s, "%s", req ? why : "out of memory");
+	}
+	body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	if (!body)
+		return tool_error(s, "out of memory");
+	s->run(s->ctx, body, strlen(body), &json, &err);
+	free(body);
+	r = run_result(s, json);
+	free(json);
+	return r;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* The wheel cache's packages, [{name, version}]; an unreadable cache is said in the text. */
+static cJSON *mcp_cache_packages(const struct mcp_server *s, struct rb_err *err)
+{
+	cJSON *list = NULL;
+
+	if (!s->cache || s->cache(s->ctx, &list, err) < 0 || !list)
+		return cJSON_CreateArray();
+	return list;
+}
+
+static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
+{
+	struct rb_err err = {0};
+	const cJSON *inst = NULL, *p;
+	const char *pyver = "";
+	const cJSON **v;
+	cJSON *out, *pre, *cache;
+	char *text = NULL;
+	size_t n = 0, len = 0;
+	FILE *f;
+
+	if (cJSON_GetArraySize(args) > 0)
+		return tool_error(s, "list_packages takes no arguments.");
+	if (s->installed(s->ctx, &inst, &pyver, &err) < 0 || !inst)
+		return tool_error(s, "runbox could not list the packages: %s", err.msg);
+	v = calloc((size_t)cJSON_GetArraySize(inst) + 1, sizeof(*v));
+	f = open_memstream(&text, &len);
+	if (!v || !f) {
+		free(v);
+		if (f)
+			fclose(f);
+		free(text);
+		return tool_error(s, "out of memory");
+	}
+	for (p = inst->child; p; p = p->next)
+		if (cJSON_IsString(p))
+			v[n++] = p;
+	qsort(v, n, sizeof(*v), by_name);
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "python", pyver);
+	pre = cJSON_AddArrayToObject(out, "preinstalled");
+	fprintf(f, "Python %s. Pre-installed packages (%zu), importable by run_python:\n", pyver,
+		n);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", v[i]->string);
+		cJSON_AddStringToObject(o, "version", v[i]->valuestring);
+		cJSON_AddItemToArray(pre, o);
+		fprintf(f, "%s %s\n", v[i]->string, v[i]->valuestring);
+	}
+	cache = mcp_cache_packages(s, &err);
+	cJSON_AddItemToObject(out, "cache", cache);
+	if (err.msg[0])
+		fprintf(f, "The wheel cache cannot be used: %s\n", err.msg);
+	else if (cJSON_GetArraySize(cache) == 0)
+		fprintf(f, "No wheel cache: nothing else can be installed.\n");
+	else
+		fprintf(f, "In the wheel cache, installable through `dependencies`:\n");
+	for (p = cache ? cache->child : NULL; p; p = p->next)
+		fprintf(f, "%s %s\n", str(p, "name"), str(p, "version"));
+	fclose(f);
+	free(v);
+	p = tool_result(s, text ? text : "", out, false);
+	free(text);
+	return (cJSON *)p;
+}
+
+/* ---- methods ---- */
+
+static int m_initialize(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	const cJSON *want = get(params, "protocolVersion");
+	const char *chosen = versions[0];
+	cJSON *r, *caps, *info;
+
+	if (!cJSON_IsString(want))
+		return fail(o, RPC_INVALID_PARAMS,
+			    "initialize needs params.protocolVersion (a string such as \"%s\")",
+			    versions[0]);
+	if (s->version[0])
+		return fail(o, RPC_INVALID_REQUEST, "initialize was already done (version %s)",
+			    s->version);
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (strcmp(want->valuestring, versions[i]) == 0)
+			chosen = versions[i];
+	snprintf(s->version, sizeof(s->version), "%s", chosen);
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "protocolVersion", chosen);
+	caps = cJSON_AddObjectToObject(r, "capabilities");
+	cJSON_AddFalseToObject(cJSON_AddObjectToObject(caps, "tools"), "listChanged");
+	info = cJSON_AddObjectToObject(r, "serverInfo");
+	cJSON_AddStringToObject(info, "name", "runbox");
+	if (since(s, "2025-06-18"))
+		cJSON_AddStringToObject(info, "title", "runbox sandboxed code runner");
+	cJSON_AddStringToObject(info, "version", RUNBOX_VERSION);
+	cJSON_AddStringToObject(r, "instructions",
+				"run_python and run_bash run code in a fresh sandbox per call "
+				"(no network, nothing kept between calls). Give input files in "
+				"`files` (read them from ./input/), write result files to "
+				"./output/ to get them back. list_packages says what Python "
+				"packages are installed.");
+	o->result = r;
+	return 0;
+}
+
+static int m_ping(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	(void)s;
+	(void)params;
+	o->result = cJSON_CreateObject();
+	return 0;
+}
+
+static int m_tools_list(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	const cJSON *cursor = get(params, "cursor");
+
+	if (cursor && !cJSON_IsNull(cursor))
+		return fail(o, RPC_INVALID_PARAMS, "invalid cursor: the tool list has one page");
+	o->result = tools_list(s);
+	return 0;
+}
+
+static int m_tools_call(struct mcp_server *s, const cJSON *params, struct outcome *o)
+{
+	const cJSON *name = get(params, "name"), *args = get(params, "arguments");
+
+	if (!cJSON_IsString(name))
+		return fail(o, RPC_INVALID_PARAMS, "tools/call needs params.name (a string)");
+	if (args && !cJSON_IsObject(args) && !cJSON_IsNull(args))
+		return fail(o, RPC_INVALID_PARAMS, "params.arguments must be an object");
+	if (cJSON_IsNull(args))
+		args = NULL;
+	if (strcmp(name->valuestring, "run_python") == 0)
+		o->result = call_run(s, args, false);
+	else if (strcmp(name->valuestring, "run_bash") == 0)
+		o->result = call_run(s, args, true);
+	else if (strcmp(name->valuestring, "list_packages") == 0)
+		o->result = call_list_packages(s, args);
+	else
+		return fail(o, RPC_INVALID_PARAMS,
+			    "Unknown tool '%.200s'; the tools are run_python, run_bash and "
+			    "list_packages",
+			    name->valuestring);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct mcp_server *s, const cJSON *params, struct outcome *o);
+	bool needs_init; /* refused before initialize */
+} methods[] = {
+    {"initialize", m_initialize, false},
+    {"ping", m_ping, false},
+    {"tools/list", m_tools_list, true},
+    {"tools/call", m_tools_call, true},
+};
+
+static char *call_method(struct mcp_server *s, const cJSON *id, const char *method,
+			 const cJSON *params)
+{
+	struct outcome o = {0};
+	int r;
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(method, methods[i].name) != 0)
+			continue;
+		if (methods[i].needs_init && !s->version[0])
+			return rpc_error(id, RPC_INVALID_REQUEST,
+					 "The session is not initialized: send initialize first");
+		s->current_id = id;
+		s->cancelled = false;
+		r = methods[i].fn(s, params, &o);
+		s->current_id = NULL;
+		if (s->cancelled) {
+			cJSON_Delete(o.result);
+			return NULL;
+		}
+		if (r < 0)
+			return rpc_error(id, o.code, "%s", o.msg);
+		if (!o.result)
+			return rpc_error(id, RPC_INTERNAL_ERROR, "out of memory");
+		return envelope(id, "result", o.result);
+	}
+	return rpc_error(id, RPC_METHOD_NOT_FOUND, "Method not found: '%.200s'", method);
+}
+
+/* An id is a string or an integer; MCP forbids null. */
+static bool id_ok(const cJSON *id)
+{
+	return cJSON_IsString(id) ||
+	       (cJSON_IsNumber(id) && id->valuedouble == floor(id->valuedouble) &&
+		fabs(id->valuedouble) < 9007199254740992.0);
+}
+
+static char *dispatch(struct mcp_server *s, const cJSON *msg)
+{
+	const cJSON *id = get(msg, "id"), *method = get(msg, "method"),
+		    *params = get(msg, "params");
+	const cJSON *good_id = id_ok(id) ? id : NULL;
+
+	if (!cJSON_IsObject(msg))
+		return rpc_error(NULL, RPC_INVALID_REQUEST, "A message must be a JSON object");
+	if (!method && (get(msg, "result") || get(msg, "error")) && good_id)
+		return NULL; /* a response: runbox sends no requests, nothing to match */
+	if (strcmp(str(msg, "jsonrpc"), "2.0") != 0)
+		return rpc_error(good_id, RPC_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"");
+	if (!cJSON_IsString(method))
+		return rpc_error(good_id, RPC_INVALID_REQUEST, "\"method\" must be a string");
+	if (id && !good_id)
+		return rpc_error(NULL, RPC_INVALID_REQUEST,
+				 "\"id\" must be a string or an integer (not null)");
+	if (params && !cJSON_IsObject(params))
+		return id ? rpc_error(id, RPC_INVALID_PARAMS, "\"params\" must be an object")
+			  : NULL;
+	if (!id)
+		return NULL; /* notifications/initialized, cancelled, ...: nothing to answer */
+	return call_method(s, id, method->valuestring, params);
+}
+
+/*
+ * What cJSON lets through but a request may not hold: a string with
+ * \u0000 (cJSON would cut it there, and a shorter program would run),
+ * invalid UTF-8, an unpaired surrogate.  The contract refuses these in a
+ * body; here they must be caught on the line itself, before the arguments
+ * are rebuilt into one.
+ */
+static bool bad_strings(const char *line, size_t n, struct rb_err *err)
+{
+	static const struct jsonscan_limits lim = {.max_depth = 1000, .max_values = (size_t)-1};
+
+	if (jsonscan_check(line, n, &lim, err) >= 0)
+		return false;
+	return strcmp(err->code, "nul_in_string") == 0 || strcmp(err->code, "invalid_utf8") == 0 ||
+	       strcmp(err->code, "invalid_json") == 0;
+}
+
+/* A request with such strings: a tool call is refused as a tool result, anything else as bad
+ * params. */
+static char *refuse_strings(struct mcp_server *s, const cJSON *msg, const struct rb_err *e)
+{
+	const cJSON *id = get(msg, "id");
+	cJSON *refusal, *result;
+	char *json;
+
+	if (strcmp(e->code, "invalid_json") == 0) /* what cJSON let through: "id": 01, ... */
+		return rpc_error(NULL, RPC_PARSE_ERROR, "Parse error: %s", e->msg);
+	/* The id itself: cJSON cut it, so echoing it would name another request. */
+	if (strcmp(e->field, "id") == 0)
+		return rpc_error(NULL, RPC_INVALID_REQUEST, "\"id\" is not a usable string: %s",
+				 e->msg);
+	if (!cJSON_IsObject(msg) || !id_ok(id) || strcmp(str(msg, "jsonrpc"), "2.0") != 0 ||
+	    !cJSON_IsString(get(msg, "method")))
+		return dispatch(s, msg); /* not a request: answered (or not) as usual */
+	/* In a tool's arguments it is the tool's refusal; anywhere else, bad params. */
+	if (strcmp(str(msg, "method"), "tools/call") != 0 || !s->version[0] ||
+	    strncmp(e->field, "params.arguments.", 17) != 0)
+		return rpc_error(id, RPC_INVALID_PARAMS, "%s", e->msg);
+	refusal = cJSON_CreateObject();
+	cJSON_AddStringToObject(refusal, "error", e->msg);
+	cJSON_AddStringToObject(refusal, "code", e->code);
+	/* The line's path to the string, in the tool's words: the argument. */
+	if (e->field[17])
+		cJSON_AddStringToObject(refusal, "field", e->field + 17);
+	json = cJSON_PrintUnformatted(refusal);
+	cJSON_Delete(refusal);
+	result = run_result(s, json);
+	free(json);
+	return envelope(id, "result", result);
+}
+
+/*
+ * JSON-RPC batches: MCP 2025-03-26 says a server MUST take them, and
+ * 2025-06-18 removed them; 2024-11-05 defers to JSON-RPC 2.0, which has
+ * them.  Before initialize there is no version yet, and initialize itself
+ * may not be batched.
+ */
+static bool batches_allowed(const struct mcp_server *s)
+{
+	return s->version[0] && strcmp(s->version, "2025-06-18") < 0;
+}
+
+static bool append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	char *bigger;
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		bigger = realloc(*buf, *cap);
+		if (!bigger)
+			return false;
+		*buf = bigger;
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+	return true;
+}
+
+/*
+ * Each member handled in order as a message of its own; the replies as one
+ * array, and no line at all when every member was a notification.
+ */
+static char *batch(struct mcp_server *s, const cJSON *msg)
+{
+	size_t len = 0, cap = 0;
+	char *out = NULL, *reply;
+	bool ok = true;
+
+	if (!batches_allowed(s))
+		return s->version[0]
+			   ? rpc_error(NULL, RPC_INVALID_REQUEST,
+				       "JSON-RPC batches are not part of MCP protocol version %s: "
+				       "send one message a line",
+				       s->version)
+			   : rpc_error(NULL, RPC_INVALID_REQUEST,
+				       "A JSON-RPC batch cannot come before initialize");
+	if (!msg->child)
+		return rpc_error(NULL, RPC_INVALID_REQUEST, "A JSON-RPC batch must not be empty");
+	for (const cJSON *m = msg->child; m && ok; m = m->next) {
+		reply = dispatch(s, m);
+		if (reply)
+			ok = append(&out, &len, &cap, len ? "," : "[") &&
+			     append(&out, &len, &cap, reply);
+		free(reply);
+	}
+	if (ok && len)
+		ok = append(&out, &len, &cap, "]");
+	if (!ok) {
+		free(out);
+		return rpc_error(NULL, RPC_INTERNAL_ERROR, "out of memory");
+	}
+	return out;
+}
+
+char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
+{
+	const char *end = NULL;
+	cJSON *msg = cJSON_ParseWithLengthOpts(line, n, &end, false);
+	struct rb_err e = {0};
+	bool bad;
+	char *out;
+
+	while (msg && end < line + n && strchr(" \t\r", *end))
+		end++;
+	if (!msg || end != line + n) {
+		cJSON_Delete(msg);
+		return rpc_error(NULL, RPC_PARSE_ERROR,
+				 "Parse error: the line is not one JSON value");
+	}
+	bad = bad_strings(line, n, &e);
+	if (bad && strcmp(e.code, "invalid_json") == 0)
+		out = refuse_strings(s, msg, &e);
+	else if (cJSON_IsArray(msg) && bad && batches_allowed(s)) /* cJSON cut a member's string */
+		out = rpc_error(NULL, RPC_INVALID_REQUEST,
+				"A member of the batch (%s) is refused: %s", e.field, e.msg);
+	else if (cJSON_IsArray(msg))
+		out = batch(s, msg);
+	else if (bad)
+		out = refuse_strings(s, msg, &e);
+	else
+		out = dispatch(s, msg);
+	cJSON_Delete(msg);
+	return out;
+}
+
+char *mcp_over_cap_reply(size_t cap)
+{
+	return rpc_error(NULL, RPC_INVALID_REQUEST, "The message is over %zu bytes", cap);
+}
+
+/* ---- what may not wait for its turn ---- */
+
+bool mcp_same_id(const cJSON *a, const cJSON *b)
+{
+	if (cJSON_IsString(a) && cJSON_IsString(b))
+		return strcmp(a->valuestring, b->valuestring) == 0;
+	return id_ok(a) && id_ok(b) && cJSON_IsNumber(a) && cJSON_IsNumber(b) &&
+	       a->valuedouble == b->valuedouble;
+}
+
+/* A well-formed message: an object with "jsonrpc": "2.0" and a string method. */
+static cJSON *parse_message(const char *line, size_t n)
+{
+	cJSON *msg = cJSON_ParseWithLength(line, n);
+
+	if (msg && (!cJSON_IsObject(msg) || strcmp(str(msg, "jsonrpc"), "2.0") != 0 ||
+		    !cJSON_IsString(get(msg, "method")))) {
+		cJSON_Delete(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+enum mcp_urgency mcp_urgency(const char *line, size_t n, char **ret_reply, cJSON **ret_id)
+{
+	cJSON *msg = parse_message(line, n);
+	const cJSON *id = get(msg, "id"), *params = get(msg, "params");
+	enum mcp_urgency u = MCP_IN_TURN;
+
+	*ret_reply = NULL;
+	*ret_id = NULL;
+	if (msg && id_ok(id) && strcmp(str(msg, "method"), "ping") == 0 &&
+	    (!params || cJSON_IsObject(params))) {
+		*ret_reply = envelope(id, "result", cJSON_CreateObject());
+		u = *ret_reply ? MCP_PING : MCP_IN_TURN;
+	} else if (msg && !id && strcmp(str(msg, "method"), "notifications/cancelled") == 0 &&
+		   id_ok(get(params, "requestId"))) {
+		*ret_id = cJSON_Duplicate(get(params, "requestId"), true);
+		u = *ret_id ? MCP_CANCEL : MCP_IN_TURN;
+	}
+	cJSON_Delete(msg);
+	return u;
+}
+
+bool mcp_is_request(const char *line, size_t n, const cJSON *id)
+{
+	cJSON *msg = parse_message(line, n);
+	bool yes = msg && mcp_same_id(get(msg, "id"), id);
+
+	cJSON_Delete(msg);
+	return yes;
+}

@@ -1,0 +1,91 @@
+/*
+ * config: the operator's settings, read once from RUNBOX_* variables at start.
+ *
+ * Everything a request may not exceed lives here, with the defaults of the
+ * README's contract table.  The request parser and the executor only read
+ * this struct; nothing else in runbox looks at the environment.
+ */
+#ifndef RUNBOX_CONFIG_H
+#define RUNBOX_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+
+struct runbox_limits {
+	size_t max_body_bytes;	 /* whole request */
+	size_t max_script_bytes; /* "script" */
+	size_t max_file_bytes;	 /* one decoded file of files/context */
+	size_t max_files_total;	 /* files + context, decoded */
+	unsigned max_files;	 /* entries in files, and in context */
+	size_t max_stdin_bytes;
+	unsigned max_args;
+	size_t max_args_bytes;
+	unsigned max_env;
+	size_t max_env_bytes;
+	unsigned max_dependencies;
+	unsigned max_dependency_closure; /* packages resolved from the cache, <= 256 */
+	double default_timeout_s;
+	double max_timeout_s;
+	size_t max_output_bytes;	/* stdout, and stderr, each */
+	size_t max_artifact_bytes;	/* all artifacts, decoded */
+	size_t max_artifact_file_bytes; /* one artifact */
+	unsigned max_artifacts;
+	unsigned max_artifact_depth;
+	/* rlimits of the program */
+	size_t mem_bytes; /* RLIMIT_AS */
+	unsigned nproc;
+	size_t fsize_bytes;
+	unsigned nofile;
+	size_t workspace_bytes; /* tmpfs size of a workspace (as root); 0: on disk */
+};
+
+/* `runbox serve`: how many runs at once, and what a client may hold. */
+struct runbox_serve_limits {
+	unsigned concurrency;	       /* runs in parallel; 0: the number of CPUs */
+	unsigned queue;		       /* requests waiting for a run slot beyond that */
+	unsigned max_connections;      /* open client connections */
+	double idle_timeout_s;	       /* a silent connection is closed */
+	double request_timeout_s;      /* a request's headers and body must arrive within it */
+	size_t max_header_bytes;       /* request line and headers */
+	size_t max_pending_body_bytes; /* request bodies held at once, server-wide */
+	char token[256];	       /* RUNBOX_TOKEN: the bearer token, "" for none */
+};
+
+struct runbox_config {
+	struct runbox_limits limits;
+	struct runbox_serve_limits serve;
+	char python[256]; /* interpreter, absolute */
+	char bash[256];
+	char work_dir[512]; /* parent of the per-request workspaces */
+	uid_t uid;	    /* RUNBOX_UID/GID: one pinned uid/gid for every run */
+	gid_t gid;
+	bool uid_pinned; /* RUNBOX_UID was set: no per-run uid slots */
+	uid_t uid_base;	 /* otherwise run k of the machine gets uid_base + slot */
+	unsigned uid_slots;
+	char state_dir[512];
+	char cache_dir[512]; /* RUNBOX_CACHE_DIR: the baked wheel cache; "" for none */
+	char require[256];   /* RUNBOX_REQUIRE, parsed by the sandbox module */
+	bool sandbox;	     /* RUNBOX_SANDBOX=off turns the kernel layers off */
+	bool allow_network;
+	int log_level; /* 0 off, 1 info, 2 debug */
+	unsigned blas_threads;
+	/* What the platform says about the front door (auto mode, api/cli.h). */
+	char lambda_api[256];  /* AWS_LAMBDA_RUNTIME_API: host:port, "" when unset */
+	char handler_port[16]; /* FUNCTIONS_CUSTOMHANDLER_PORT as given, "" when unset */
+};
+
+/* Defaults of the contract. */
+void config_defaults(struct runbox_config *ret);
+
+/*
+ * Overlay the RUNBOX_* variables found through @getenv_fn (getenv in
+ * production, a table in tests).  A malformed value is a runbox fault: the
+ * operator must hear about it rather than get a silent default.
+ */
+int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const char *),
+		    struct rb_err *err);
+
+#endif

@@ -1,0 +1,615 @@
+/*
+ * bake: the `runbox bake` pass over a wheel directory (see bake.h).
+ */
+#define _GNU_SOURCE
+#include "deps/bake.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/fdio.h"
+#include "deps/pyprobe.h"
+#include "deps/requirement.h"
+#include "deps/wheelcache.h"
+#include "deps/wheelmeta.h"
+#include "deps/wheelname.h"
+#include "run/workspace.h"
+
+#define MAX_WHEELS 10000
+
+/* The marker environment, glibc and installed distributions of the interpreter. */
+static const char target_program[] =
+    "import json, os, platform, re, sys, importlib.metadata as m\n"
+    "pre = {}\n"
+    "for d in m.distributions():\n"
+    "    n = d.metadata['Name']\n"
+    "    if n: pre.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
+    "try: libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
+    "except Exception: libc = ''\n"
+    "iv = sys.implementation.version\n"
+    "print(json.dumps({'markers': {\n"
+    "  'python_version': '%d.%d' % sys.version_info[:2],\n"
+    "  'python_full_version': platform.python_version(),\n"
+    "  'sys_platform': sys.platform, 'platform_machine': platform.machine(),\n"
+    "  'platform_system': platform.system(), 'platform_release': platform.release(),\n"
+    "  'platform_version': platform.version(),\n"
+    "  'platform_python_implementation': platform.python_implementation(),\n"
+    "  'os_name': os.name, 'implementation_name': sys.implementation.name,\n"
+    "  'implementation_version': '%d.%d.%d' % tuple(iv[:3])},\n"
+    "  'glibc': libc.split()[1] if libc.startswith('glibc ') else '',\n"
+    "  'stdlib': sorted(getattr(sys, 'stdlib_module_names', sys.builtin_module_names)),\n"
+    "  'preinstalled': dict(sorted(pre.items()))}, sort_keys=True))\n";
+
+struct bake {
+	const struct bake_opts *o;
+	cJSON *target, *packages, *skipped;
+	struct marker_env env;
+	struct wheel_target wt;
+	struct wheel_limits lim; /* the options', with the stdlib's names reserved */
+	const char **stdlib;
+	int wheel_dir, cache_fd, site_fd, wheels_fd;
+	struct rb_err *err;
+};
+
+static const char *marker(const struct bake *b, const char *key)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(b->target, "markers");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The interpreter's standard-library module names, which no wheel may claim. */
+static int reserve_stdlib(struct bake *b)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(b->target, "stdlib"), *n;
+	size_t i = 0;
+
+	b->lim = b->o->limits;
+	if (!cJSON_IsArray(names))
+		return rb_fail_sys(b->err, EINVAL, "'%s' did not list its standard library",
+				   b->o->python);
+	b->stdlib = calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof(*b->stdlib));
+	if (!b->stdlib)
+		return rb_fail_sys(b->err, ENOMEM, "list the standard library");
+	cJSON_ArrayForEach(n, names)
+	{
+		if (cJSON_IsString(n))
+			b->stdlib[i++] = n->valuestring;
+	}
+	qsort(b->stdlib, i, sizeof(*b->stdlib), cmp_str_ptr);
+	b->lim.reserved = b->stdlib;
+	b->lim.n_reserved = i;
+	return 0;
+}
+
+static int ask_target(struct bake *b)
+{
+	const char *glibc;
+	int r = pyprobe_json(b->o->python, target_program, &b->target, b->err);
+
+	if (r < 0)
+		return r;
+	b->env = (struct marker_env){
+	    marker(b, "python_version"),
+	    marker(b, "python_full_version"),
+	    marker(b, "sys_platform"),
+	    marker(b, "platform_machine"),
+	    marker(b, "platform_system"),
+	    marker(b, "platform_release"),
+	    marker(b, "platform_version"),
+	    marker(b, "platform_python_implementation"),
+	    marker(b, "os_name"),
+	    marker(b, "implementation_name"),
+	    marker(b, "implementation_version"),
+	    "",
+	};
+	r = reserve_stdlib(b);
+	if (r < 0)
+		return r;
+	glibc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b->target, "glibc"));
+	if (sscanf(b->env.python_version, "%u.%u", &b->wt.py_major, &b->wt.py_minor) != 2 ||
+	    b->wt.py_major != 3)
+		return rb_fail_sys(b->err, EINVAL, "'%s' is not a Python 3 interpreter",
+				   b->o->python);
+	snprintf(b->wt.machine, sizeof(b->wt.machine), "%s", b->env.platform_machine);
+	if (glibc)
+		sscanf(glibc, "%u.%u", &b->wt.glibc_major, &b->wt.glibc_minor);
+	return 0;
+}
+
+static void skip(struct bake *b, const char *wheel, const char *code, const char *reason)
+{
+	cJSON *s = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(s, "wheel", wheel);
+	cJSON_AddStringToObject(s, "code", code);
+	cJSON_AddStringToObject(s, "reason", reason);
+	cJSON_AddItemToArray(b->skipped, s);
+}
+
+static int open_dir_at(int at, const char *name, bool create, int *ret, struct rb_err *err)
+{
+	if (create && mkdirat(at, name, 0755) < 0 && errno != EEXIST)
+		return rb_fail_sys(err, errno, "create directory '%s'", name);
+	*ret = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*ret < 0)
+		return rb_fail_sys(err, errno, "open directory '%s'", name);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.whl names of the wheel directory, sorted (a stable index). */
+static int list_wheels(struct bake *b, char ***ret, size_t *ret_n)
+{
+	int fd = dup(b->wheel_dir);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **v = calloc(MAX_WHEELS, sizeof(*v));
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d || !v) {
+		if (fd >= 0 && !d)
+			close(fd);
+		if (d)
+			closedir(d);
+		free(v);
+		return rb_fail_sys(b->err, errno ? errno : ENOMEM, "list '%s'", b->o->wheel_dir);
+	}
+	while ((de = readdir(d)) && n < MAX_WHEELS) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 4 && strcmp(de->d_name + l - 4, ".whl") == 0 && de->d_name[0] != '.')
+			if (!(v[n++] = strdup(de->d_name)))
+				n--;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* The requirements whose marker holds for @extra ("" outside any extra). */
+static int requires_for(struct bake *b, const struct wheelmeta *m, const char *extra,
+			bool only_extra, cJSON *out, struct rb_err *err)
+{
+	struct marker_env env = b->env;
+
+	for (size_t i = 0; i < m->n_requires; i++) {
+		const struct wheelmeta_require *q = &m->requires[i];
+		struct requirement rq;
+		char canon[REQUIREMENT_FORMAT_MAX], why[sizeof(err->msg)];
+		int base = 0, with;
+
+		env.extra = extra;
+		with = q->marker[0] ? marker_eval(q->marker, &env, err) : 1;
+		env.extra = "";
+		if (with > 0 && only_extra && q->marker[0])
+			base = marker_eval(q->marker, &env, err);
+		if (with < 0 || base < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg); /* not read while written */
+			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
+				       "Requires-Dist '%.200s; %.200s': %s", q->req, q->marker,
+				       why);
+		}
+		if (!with || base || (only_extra && !q->marker[0]))
+			continue;
+		if (requirement_parse(q->req, NULL, &rq, err) < 0) {
+			snprintf(why, sizeof(why), "%s", err->msg);
+			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
+				       "Requires-Dist '%.200s' cannot be served from a cache: %s",
+				       q->req, why);
+		}
+		requirement_format(&rq, canon, sizeof(canon));
+		cJSON_AddItemToArray(out, cJSON_CreateString(canon));
+	}
+	return 0;
+}
+
+static int python_fits(const struct bake *b, const struct wheelmeta *m, struct rb_err *err)
+{
+	struct version_specset set;
+	struct version v;
+
+	if (!m->requires_python[0])
+		return 0;
+	if (version_specset_parse(m->requires_python, NULL, &set, err) < 0 ||
+	    version_parse(b->env.python_full_version, &v) < 0 ||
+	    !version_specset_matches(&set, &v, true))
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_incompatible", NULL,
+			       "Requires-Python '%s' does not admit Python %s", m->requires_python,
+			       b->env.python_full_version);
+	return 0;
+}
+
+/* The index entry of a checked wheel: name, version, requirements per extra. */
+static int describe(struct bake *b, const struct wheel_name *wn, const char *file, const char *tree,
+		    const struct wheel_info *info, cJSON **ret)
+{
+	struct wheelmeta m;
+	cJSON *e = cJSON_CreateObject(), *req, *extras;
+	char ename[REQUIREMENT_MAX_LEN + 1];
+	int r = wheelmeta_parse(info->metadata, info->metadata_len, &m, b->err);
+
+	if (r < 0) {
+		cJSON_Delete(e);
+		return r;
+	}
+	cJSON_AddStringToObject(e, "name", wn->name);
+	cJSON_AddStringToObject(e, "version", tree + strlen(wn->name) + 1);
+	cJSON_AddStringToObject(e, "wheel", file);
+	cJSON_AddStringToObject(e, "tree", tree);
+	cJSON_AddBoolToObject(e, "lazy", b->o->lazy);
+	cJSON_AddNumberToObject(e, "files", (double)info->files);
+	cJSON_AddNumberToObject(e, "bytes", (double)info->bytes);
+	req = cJSON_AddArrayToObject(e, "requires");
+	extras = cJSON_AddObjectToObject(e, "extras");
+	r = python_fits(b, &m, b->err);
+	if (r >= 0)
+		r = requires_for(b, &m, "", false, req, b->err);
+	for (size_t i = 0; r >= 0 && i < m.n_extras; i++) {
+		requirement_normalize_name(m.extras[i], ename, sizeof(ename));
+		if (!requirement_valid_name(m.extras[i]) ||
+		    cJSON_GetObjectItemCaseSensitive(extras, ename))
+			continue;
+		r = requires_for(b, &m, ename, true, cJSON_AddArrayToObject(extras, ename), b->err);
+	}
+	wheelmeta_free(&m);
+	if (r < 0)
+		cJSON_Delete(e);
+	else
+		*ret = e;
+	return r;
+}
+
+static bool have_tree(const struct bake *b, const char *tree)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, b->packages) if (strcmp(
+						   cJSON_GetStringValue(
+						       cJSON_GetObjectItemCaseSensitive(p, "tree")),
+						   tree) == 0) return true;
+	return false;
+}
+
+static int copy_fd(int in, int out)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (lseek(in, 0, SEEK_SET) < 0)
+		return -errno;
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (fd_write_all(out, buf, (size_t)n) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* --lazy: the checked wheel goes to CACHE_DIR/wheels/ (temp file + rename). */
+static int store_wheel(struct bake *b, int fd, const char *file)
+{
+	char tmp[700];
+	struct stat st;
+	int out, r;
+
+	if (fstatat(b->wheels_fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		return 0; /* baked before: keep it, so a second bake changes nothing */
+	snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), file);
+	out = openat(b->wheels_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (out < 0)
+		return rb_fail_sys(b->err, errno, "create '%s/wheels/%s'", b->o->cache_dir, tmp);
+	r = copy_fd(fd, out);
+	if (r >= 0 && fsync(out) < 0)
+		r = -errno;
+	close(out);
+	if (r >= 0 && renameat(b->wheels_fd, tmp, b->wheels_fd, file) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(b->wheels_fd, tmp, 0);
+		return rb_fail_sys(b->err, -r, "copy '%s' into the cache", file);
+	}
+	return 0;
+}
+
+/*
+ * Check the wheel; extract it into site/.tmp-<tree> unless lazy or already
+ * there (a tree is renamed in only once complete, so one that exists is).
+ */
+static int check_wheel(struct bake *b, int fd, const struct wheel_name *wn, const char *tree,
+		       struct wheel_info *info, bool *ret_extracted)
+{
+	char tmp[700];
+	struct stat st;
+	int dest = -1, r;
+
+	*ret_extracted = false;
+	if (!b->o->lazy && fstatat(b->site_fd, tree, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), tree);
+		workspace_remove_tree_at(b->site_fd, tmp);
+		r = open_dir_at(b->site_fd, tmp, true, &dest, b->err);
+		if (r < 0)
+			return r;
+		*ret_extracted = true;
+	}
+	r = wheel_extract(fd, wn, dest, &b->lim, info, b->err);
+	if (dest >= 0)
+		close(dest);
+	if (r < 0 && *ret_extracted)
+		workspace_remove_tree_at(b->site_fd, tmp);
+	return r;
+}
+
+static int finish_tree(struct bake *b, const char *tree, bool extracted, bool keep)
+{
+	char tmp[700];
+
+	if (!extracted)
+		return 0;
+	snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), tree);
+	if (!keep)
+		return workspace_remove_tree_at(b->site_fd, tmp), 0;
+	if (renameat(b->site_fd, tmp, b->site_fd, tree) < 0) {
+		workspace_remove_tree_at(b->site_fd, tmp);
+		return rb_fail_sys(b->err, errno, "rename the tree of %s into place", tree);
+	}
+	return 0;
+}
+
+static int open_wheel(struct bake *b, const char *file, int *ret)
+{
+	struct stat st;
+	int fd = openat(b->wheel_dir, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return rb_fail(b->err, RB_FAULT_REQUEST, 0, "wheel_corrupt", NULL,
+			       "it is not a regular file that can be read");
+	}
+	*ret = fd;
+	return 0;
+}
+
+/* One wheel: baked into b->packages, or skipped with its code and reason. */
+static int bake_one(struct bake *b, const char *file)
+{
+	struct wheel_name wn;
+	struct wheel_info info = {0};
+	struct version v;
+	char tree[600], ver[256], why[512];
+	cJSON *entry = NULL;
+	bool extracted = false;
+	int fd = -1, r;
+
+	r = wheelname_parse(file, &wn, b->err);
+	if (r >= 0 && !wheelname_compatible(&wn, &b->wt, why, sizeof(why)))
+		r = rb_fail(b->err, RB_FAULT_REQUEST, 0, "wheel_incompatible", NULL, "%s", why);
+	if (r >= 0) {
+		version_parse(wn.version, &v);
+		version_format(&v, ver, sizeof(ver));
+		snprintf(tree, sizeof(tree), "%s-%s", wn.name, ver);
+		if (have_tree(b, tree))
+			r = rb_fail(b->err, RB_FAULT_REQUEST, 0, "wheel_duplicate", NULL,
+				    "another wheel of %s %s was baked already", wn.name, ver);
+	}
+	if (r >= 0)
+		r = open_wheel(b, file, &fd);
+	if (r >= 0)
+		r = check_wheel(b, fd, &wn, tree, &info, &extracted);
+	if (r >= 0)
+		r = describe(b, &wn, file, tree, &info, &entry);
+	if (r >= 0 && b->o->lazy)
+		r = store_wheel(b, fd, file);
+	if (fd >= 0)
+		close(fd);
+	free(info.metadata);
+	if (finish_tree(b, tree, extracted, r >= 0) < 0 && r >= 0)
+		r = -EIO;
+	if (r >= 0)
+		cJSON_AddItemToArray(b->packages, entry);
+	else
+		cJSON_Delete(entry);
+	if (r >= 0)
+		return 0;
+	if (b->err->fault == RB_FAULT_REQUEST)
+		skip(b, file, b->err->code, b->err->msg);
+	else
+		return r; /* the cache or the host failed, not the wheel */
+	return 0;
+}
+
+/* Whether @path already holds exactly @text (then nothing is rewritten). */
+static bool same_content(int dirfd, const char *name, const char *text)
+{
+	size_t len = strlen(text);
+	char *buf = malloc(len + 2);
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd >= 0 && buf ? read(fd, buf, len + 1) : -1;
+	bool same = n == (ssize_t)len && memcmp(buf, text, len) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return same;
+}
+
+static int write_index(struct bake *b, cJSON *root)
+{
+	char *text = cJSON_Print(root), tmp[64];
+	size_t len;
+	int fd, r = 0;
+
+	if (!text)
+		return rb_fail_sys(b->err, ENOMEM, "render index.json");
+	len = strlen(text);
+	text[len++] = '\n'; /* cJSON_Print's NUL becomes the final newline */
+	text = realloc(text, len + 1);
+	text[len] = '\0';
+	if (same_content(b->cache_fd, WHEELCACHE_INDEX, text)) {
+		free(text);
+		return 0;
+	}
+	snprintf(tmp, sizeof(tmp), ".index.json.tmp-%d", (int)getpid());
+	fd = openat(b->cache_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r >= 0 && renameat(b->cache_fd, tmp, b->cache_fd, WHEELCACHE_INDEX) < 0)
+		r = -errno;
+	free(text);
+	if (r < 0) {
+		unlinkat(b->cache_fd, tmp, 0);
+		return rb_fail_sys(b->err, -r ? -r : EIO, "write '%s/index.json'", b->o->cache_dir);
+	}
+	fsync(b->cache_fd);
+	return 0;
+}
+
+static void print_table(FILE *out, const cJSON *root)
+{
+	const cJSON *p;
+
+	fprintf(out, "%-8s %-32s %-16s %s\n", "STATUS", "NAME", "VERSION", "DETAIL");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "packages"))
+	{
+		fprintf(out, "%-8s %-32s %-16s %s, %.0f files, %.0f bytes\n", "baked",
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name")),
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "version")),
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "lazy"))
+			    ? "lazy (extracted on first use)"
+			    : "extracted",
+			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "files")),
+			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "bytes")));
+	}
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "skipped"))
+	    fprintf(out, "%-8s %s\n         %s: %s\n", "skipped",
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "wheel")),
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code")),
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "reason")));
+	fprintf(out, "%d baked, %d skipped\n",
+		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "packages")),
+		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "skipped")));
+}
+
+static int open_dirs(struct bake *b)
+{
+	int r;
+
+	b->wheel_dir = open(b->o->wheel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->wheel_dir < 0)
+		return rb_fail_sys(b->err, errno, "open the wheel directory '%s'", b->o->wheel_dir);
+	if (mkdir(b->o->cache_dir, 0755) < 0 && errno != EEXIST)
+		return rb_fail_sys(b->err, errno, "create the cache '%s'", b->o->cache_dir);
+	r = open_dir_at(AT_FDCWD, b->o->cache_dir, false, &b->cache_fd, b->err);
+	if (r >= 0)
+		r = open_dir_at(b->cache_fd, "site", true, &b->site_fd, b->err);
+	if (r >= 0)
+		r = open_dir_at(b->cache_fd, "wheels", true, &b->wheels_fd, b->err);
+	return r;
+}
+
+static cJSON *index_root(struct bake *b)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(root, "format", WHEELCACHE_FORMAT);
+	cJSON_AddStringToObject(root, "python", b->o->python);
+	cJSON_AddItemToObject(
+	    root, "target",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "markers"), true));
+	cJSON_AddItemToObject(
+	    root, "glibc",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "glibc"), true));
+	cJSON_AddItemToObject(
+	    root, "preinstalled",
+	    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b->target, "preinstalled"), true));
+	cJSON_AddItemToObject(root, "packages", b->packages);
+	cJSON_AddItemToObject(root, "skipped", b->skipped);
+	b->packages = b->skipped = NULL;
+	return root;
+}
+
+static void bake_close(struct bake *b)
+{
+	int fds[] = {b->wheel_dir, b->cache_fd, b->site_fd, b->wheels_fd};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(b->stdlib);
+	cJSON_Delete(b->target);
+	cJSON_Delete(b->packages);
+	cJSON_Delete(b->skipped);
+}
+
+int bake_run(const struct bake_opts *o, struct rb_err *err)
+{
+	struct bake b = {
+	    .o = o, .err = err, .wheel_dir = -1, .cache_fd = -1, .site_fd = -1, .wheels_fd = -1};
+	char **wheels = NULL;
+	size_t n = 0;
+	cJSON *root = NULL;
+	int r;
+
+	umask(022); /* the trees must be readable by the programs' uids */
+	b.packages = cJSON_CreateArray();
+	b.skipped = cJSON_CreateArray();
+	r = open_dirs(&b);
+	if (r >= 0)
+		r = ask_target(&b);
+	if (r >= 0)
+		r = list_wheels(&b, &wheels, &n);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if ((r = bake_one(&b, wheels[i])) < 0)
+			rb_wrap(err, r, wheels[i]);
+	if (r >= 0) {
+		root = index_root(&b);
+		r = write_index(&b, root);
+	}
+	if (r >= 0)
+		print_table(o->out, root);
+	for (size_t i = 0; i < n; i++)
+		free(wheels[i]);
+	free(wheels);
+	cJSON_Delete(root);
+	bake_close(&b);
+	return r;
+}
+
+int bake_list(const char *cache_dir, FILE *out, struct rb_err *err)
+{
+	struct wheelcache c;
+	int r = wheelcache_load(cache_dir, NULL, &c, err);
+
+	if (r < 0)
+		return r;
+	fprintf(out, "cache %s, baked for %s\n", cache_dir,
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c.root, "python")));
+	print_table(out, c.root);
+	wheelcache_free(&c);
+	return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * lambda: the AWS Lambda Runtime API loop (custom runtime, `runbox lambda`).
+ *
+ * GET /2018-06-01/runtime/invocation/next waits for an event (no timeout:
+ * an idle instance is frozen in that call), the event runs through the
+ * executor (lambda_event.h says how each kind is read and answered), and
+ * the answer goes to .../invocation/{id}/response, or to .../{id}/error
+ * for runbox's own faults.  One invocation at a time, as Lambda sends them;
+ * after each, nothing of it remains (the executor's guarantee).
+ *
+ * Retry policy on /next: a transport error or a status other than 200 is
+ * retried after 100 ms, doubling up to 5 s, and after 10 consecutive
+ * failures (about 21 s) runbox exits with status 1 so that Lambda replaces
+ * the execution environment.  A failed POST of an answer is not retried
+ * (Lambda times that invocation out), except a 413, which is answered once
+ * more with every artifact left out and the output cut.
+ */
+#ifndef RUNBOX_LAMBDA_H
+#define RUNBOX_LAMBDA_H
+
+#include "base/err.h"
+#include "run/executor.h"
+
+/* Serve invocations from the Runtime API at @api (host:port) until it fails for good. */
+int lambda_main(struct executor *ex, const char *api);
+
+/*
+ * Report a start-up fault to POST /2018-06-01/runtime/init/error (the
+ * caller then exits).  Returns 0 when the Runtime API took it.
+ */
+int lambda_init_error(const char *api, const struct rb_err *err);
+
+#endif

@@ -1,0 +1,974 @@
+/*
+ * serve: libmicrohttpd glue, run slots, connection deadlines and the
+ * server's lifecycle (see serve.h).
+ */
+#define _GNU_SOURCE
+#include "frontdoor/serve.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/cli.h"
+#include "api/info.h"
+#include "base/log.h"
+#include "contract/response.h"
+#include "api/route.h"
+#include "frontdoor/stdin.h"
+#include "run/supervise.h"
+#include "run/worker.h"
+
+#define MAX_HEADERS	 128
+#define QUERY_MAX	 4096
+#define WATCHDOG_TICK_MS 200
+/*
+ * MHD's per-connection pool holds the request line and headers (parsed in
+ * place) and the read buffer: twice the header cap lets the headers fill
+ * half, and a request whose headers overflow it gets MHD's 431.
+ */
+#define POOL_PER_HEADER_BYTE 2
+#define THREAD_STACK_BYTES   (512 * 1024)
+
+/* ---- run slots: RUNBOX_CONCURRENCY running, RUNBOX_QUEUE waiting ---- */
+
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned running, waiting, slots, queue;
+	/*
+	 * Runs that finished but whose answer is not sent yet: the slot is free
+	 * for the next run, yet a drain must wait for them, or stopping the
+	 * daemon would close the connection before the answer is written.
+	 */
+	unsigned answering;
+	bool closed; /* shutting down: no new runs */
+};
+
+/* 0 with a slot held, or -EBUSY when the queue is full or the server stops. */
+static int gate_enter(struct gate *g)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&g->mu);
+	if (g->closed || (g->running >= g->slots && g->waiting >= g->queue))
+		r = -EBUSY;
+	if (r == 0 && g->running >= g->slots) {
+		g->waiting++;
+		while (g->running >= g->slots && !g->closed)
+			pthread_cond_wait(&g->cv, &g->mu);
+		g->waiting--;
+		r = g->closed ? -EBUSY : 0;
+	}
+	if (r == 0)
+		g->running++;
+	pthread_mutex_unlock(&g->mu);
+	return r;
+}
+
+/* The run is over; its answer is on the way until gate_answered(). */
+static void gate_leave(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->running--;
+	g->answering++;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_answered(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->answering--;
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_close(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->closed = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* True when no run is in progress, waiting for a slot or being answered. */
+static bool gate_drained(struct gate *g)
+{
+	bool idle;
+
+	pthread_mutex_lock(&g->mu);
+	idle = g->running == 0 && g->waiting == 0 && g->answering == 0;
+	pthread_mutex_unlock(&g->mu);
+	return idle;
+}
+
+/* ---- connection deadlines ---- */
+
+/*
+ * libmicrohttpd's own timeout is an idle timeout: a client that sends one
+ * byte a second keeps a connection forever.  Each connection therefore has
+ * a deadline by which the request it is sending must be complete; a watchdog
+ * thread shuts the socket down when it passes (the connection's thread then
+ * sees the error and closes it).  No deadline while a run is in progress.
+ */
+struct tracked {
+	struct tracked *prev, *next;
+	int fd;
+	double deadline; /* 0: none */
+};
+
+struct tracker {
+	pthread_mutex_t mu;
+	struct tracked head; /* circular list */
+	double request_s, idle_s;
+	bool stop;
+	pthread_t thread;
+};
+
+static void tracker_set(struct tracker *t, struct tracked *c, double deadline)
+{
+	pthread_mutex_lock(&t->mu);
+	c->deadline = deadline;
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void *watchdog(void *arg)
+{
+	struct tracker *t = arg;
+	const struct timespec tick = {0, WATCHDOG_TICK_MS * 1000000L};
+
+	for (;;) {
+		double now = supervise_now();
+
+		pthread_mutex_lock(&t->mu);
+		if (t->stop) {
+			pthread_mutex_unlock(&t->mu);
+			return NULL;
+		}
+		for (struct tracked *c = t->head.next; c != &t->head; c = c->next)
+			if (c->deadline > 0 && now > c->deadline) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->deadline = 0;
+			}
+		pthread_mutex_unlock(&t->mu);
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* ---- the server ---- */
+
+struct server {
+	struct executor *ex;
+	struct route_config rc;
+	struct gate gate;
+	struct tracker tracker;
+	char *info;
+	size_t info_len;
+	/*
+	 * Bytes of request bodies received and held, over every connection,
+	 * and how many may be: connections times body caps would be
+	 * gigabytes that any client could pin before a token is checked
+	 * (the Azure envelope carries its token inside the body).
+	 */
+	size_t pending, pending_budget;
+	size_t max_header_bytes; /* RUNBOX_MAX_HEADER_BYTES */
+};
+
+/* What lives for one request (MHD's con_cls). */
+struct request_state {
+	struct tracked *conn;
+	enum route_id route;
+	struct route_answer early; /* refused on its headers: sent after the body */
+	bool refused;
+	bool has_body; /* a Content-Length above 0, or a chunked body */
+	char *body;
+	size_t len, cap, limit;
+	size_t held;	    /* of server.pending */
+	bool held_up_front; /* by its Content-Length */
+	bool over;	    /* over the route's cap: 413 */
+	bool overflowed;    /* over the server's budget: 503 */
+	bool answering;	    /* holds the gate's count of answers on the way */
+};
+
+static struct tracked *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct tracker *t = &((struct server *)cls)->tracker;
+	struct tracked *tc = *socket_context;
+	const union MHD_ConnectionInfo *i;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		tc = calloc(1, sizeof(*tc));
+		if (!tc || !i)
+			return; /* untracked: only the idle timeout applies */
+		tc->fd = i->connect_fd;
+		/* A first request line may take the idle time plus the request time. */
+		tc->deadline = supervise_now() + t->idle_s + t->request_s;
+		pthread_mutex_lock(&t->mu);
+		tc->next = t->head.next;
+		tc->prev = &t->head;
+		t->head.next->prev = tc;
+		t->head.next = tc;
+		pthread_mutex_unlock(&t->mu);
+		*socket_context = tc;
+		return;
+	}
+	if (!tc)
+		return;
+	pthread_mutex_lock(&t->mu);
+	tc->prev->next = tc->next;
+	tc->next->prev = tc->prev;
+	pthread_mutex_unlock(&t->mu);
+	free(tc);
+	*socket_context = NULL;
+}
+
+/* Called once the request line is in: the request's own deadline starts. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct server *s = cls;
+	struct request_state *st = calloc(1, sizeof(*st));
+
+	(void)uri;
+	if (!st)
+		return NULL;
+	st->conn = conn_of(c);
+	if (st->conn)
+		tracker_set(&s->tracker, st->conn, supervise_now() + s->tracker.request_s);
+	return st;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct server *s = cls;
+	struct request_state *st = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (!st)
+		return;
+	/* Sent, or the connection is gone: either way nothing more to wait for. */
+	if (st->answering)
+		gate_answered(&s->gate);
+	/* Keep-alive: the next request may wait the idle time, then must arrive in time. */
+	if (st->conn)
+		tracker_set(&s->tracker, st->conn,
+			    supervise_now() + s->tracker.idle_s + s->tracker.request_s);
+	route_answer_free(&st->early);
+	__atomic_sub_fetch(&s->pending, st->held, __ATOMIC_RELAXED);
+	free(st->body);
+	free(st);
+	*con_cls = NULL;
+}
+
+/* ---- answering ---- */
+
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer *a)
+{
+	static const char oom[] =
+	    "{\"error\":\"runbox ran out of memory\",\"code\":\"internal_error\"}";
+	struct MHD_Response *res;
+	enum MHD_Result ok;
+	char retry[16];
+
+	if (a->body) {
+		res = MHD_create_response_from_buffer_with_free_callback(a->len, a->body, free);
+		a->body = NULL; /* the response owns it now */
+	} else {
+		res = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
+						      MHD_RESPMEM_PERSISTENT);
+	}
+	if (!res)
+		return MHD_NO;
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+	if (a->allow)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, a->allow);
+	if (a->status == 401)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	if (a->retry_after) {
+		snprintf(retry, sizeof(retry), "%u", a->retry_after);
+		MHD_add_response_header(res, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
+	ok = MHD_queue_response(c, (unsigned)a->status, res);
+	MHD_destroy_response(res);
+	return ok;
+}
+
+struct collect {
+	struct route_header *h;
+	size_t n;
+	char *query;
+	size_t qlen;
+	bool query_full;
+};
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct collect *col = cls;
+
+	(void)kind;
+	if (col->n < MAX_HEADERS)
+		col->h[col->n++] = (struct route_header){key, value ? value : ""};
+	return MHD_YES;
+}
+
+/* Append @s percent-encoded (MHD hands the query over decoded). */
+static void query_append(struct collect *col, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("-._~", *p);
+
+		if (col->qlen + 4 >= QUERY_MAX) {
+			col->query_full = true;
+			return;
+		}
+		if (plain) {
+			col->query[col->qlen++] = (char)*p;
+			continue;
+		}
+		col->query[col->qlen++] = '%';
+		col->query[col->qlen++] = hex[*p >> 4];
+		col->query[col->qlen++] = hex[*p & 15];
+	}
+	col->query[col->qlen] = '\0';
+}
+
+static void query_raw(struct collect *col, char ch)
+{
+	if (col->qlen + 2 >= QUERY_MAX) {
+		col->query_full = true;
+		return;
+	}
+	col->query[col->qlen++] = ch;
+	col->query[col->qlen] = '\0';
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	struct collect *col = cls;
+
+	(void)kind;
+	if (col->qlen)
+		query_raw(col, '&');
+	query_append(col, key);
+	if (value) {
+		query_raw(col, '=');
+		query_append(col, value);
+	}
+	return MHD_YES;
+}
+
+static void collect_request(struct MHD_Connection *c, const char *url, const char *method,
+			    struct collect *col, struct route_request *rq)
+{
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, col);
+	col->query[0] = '\0';
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, col);
+	*rq = (struct route_request){.method = method,
+				     .path = route_origin_path(url),
+				     .query = col->query,
+				     .headers = col->h,
+				     .n_headers = col->n};
+}
+
+/* 503 busy with Retry-After, saying which of the server's limits was reached. */
+static int busy(enum route_id route, const char *why, struct route_answer *a)
+{
+	struct route_decision d = {.route = route};
+	struct rb_err err = {0};
+
+	rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL,
+		"runbox %s; retry after the Retry-After seconds.", why);
+	return route_answer_refused(&d, &err, a);
+}
+
+#define RUNS_FULL                                                                                  \
+	"is running as many programs as it may and its queue is full (or it is shutting down)"
+#define BODIES_FULL "holds as many request bodies as it may (RUNBOX_MAX_PENDING_BODY_BYTES)"
+
+/* Take a run slot, run @d's request in a worker, answer. */
+static void run(struct server *s, struct request_state *st, const struct route_decision *d,
+		struct route_answer *a)
+{
+	struct executor_opts opts = {0};
+	struct rb_err err = {0};
+	char *json = NULL;
+	int r;
+
+	if (s->ex->unavailable) {
+		route_answer_refused(d, &s->ex->unavailable_err, a);
+		return;
+	}
+	if (st->conn)
+		tracker_set(&s->tracker, st->conn, 0);
+	if (gate_enter(&s->gate) < 0) {
+		busy(d->route, RUNS_FULL, a);
+		return;
+	}
+	opts.max_body_bytes = d->wrapped_len;
+	r = worker_run(s->ex, d->run_body, d->run_len, &opts, &json, &err);
+	gate_leave(&s->gate);
+	st->answering = true;
+	route_answer_run(d, r, &err, json, a);
+}
+
+static void dispatch(struct server *s, struct request_state *st, const struct route_request *rq,
+		     struct route_answer *a)
+{
+	struct route_decision d = {0};
+
+	if (st->route == ROUTE_HEALTH || st->route == ROUTE_ROOT) {
+		route_answer_ok("text/plain; charset=utf-8", "OK", 2, a);
+		return;
+	}
+	if (st->route == ROUTE_INFO) {
+		route_answer_ok("application/json", s->info, s->info_len, a);
+		return;
+	}
+	if (route_prepare(&s->rc, st->route, rq, &d, a) < 0)
+		return;
+	run(s, st, &d, a);
+	route_decision_free(&d);
+}
+
+/* Count @n more bytes of bodies held by the server, if the budget allows. */
+static bool hold(struct server *s, struct request_state *st, size_t n)
+{
+	if (__atomic_add_fetch(&s->pending, n, __ATOMIC_RELAXED) > s->pending_budget) {
+		__atomic_sub_fetch(&s->pending, n, __ATOMIC_RELAXED);
+		return false;
+	}
+	st->held += n;
+	return true;
+}
+
+/*
+ * Keep what fits under the cap; past it, read and drop, and answer 413 at
+ * the end.  Past the server's budget of bodies, the same with 503.
+ */
+static int take_body(struct server *s, struct request_state *st, const char *data, size_t n)
+{
+	if (!st->limit)
+		return 0; /* a route that reads no body (GET) ignores one */
+	if (st->overflowed)
+		return 0;
+	if (st->over || st->len + n > st->limit) {
+		st->over = true;
+		return 0;
+	}
+	/* A chunked body is counted as it comes (a Content-Length was, up front). */
+	if (!st->held_up_front && !hold(s, st, n)) {
+		st->overflowed = true; /* read and dropped; 503 at the end */
+		return 0;
+	}
+	if (st->len + n + 1 > st->cap) {
+		size_t cap = st->cap ? st->cap : 16384;
+		char *b;
+
+		while (cap < st->len + n + 1)
+			cap *= 2;
+		b = realloc(st->body, cap);
+		if (!b)
+			return -ENOMEM;
+		st->body = b;
+		st->cap = cap;
+	}
+	memcpy(st->body + st->len, data, n);
+	st->len += n;
+	st->body[st->len] = '\0';
+	return 0;
+}
+
+/*
+ * How the body is framed must be unambiguous (RFC 9112 6.1, 6.3): two
+ * Content-Length headers, Content-Length with Transfer-Encoding, or a
+ * transfer coding other than chunked.  libmicrohttpd takes the first
+ * Content-Length (and leaves the rest of the bytes to be read as the next
+ * request) and waits for the close on an unknown coding: a proxy in front
+ * that frames the body the other way would smuggle a request past it.
+ */
+struct framing {
+	size_t n_cl, n_te;
+	const char *te;
+	const char *bad_name; /* a field name that is not an RFC 9110 token */
+	size_t bytes;	      /* of every header line, with ": " and CRLF */
+};
+
+/* RFC 9110 5.6.2: a field name is a token (libmicrohttpd keeps "Content-Length " as one). */
+static bool is_token(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
+
+/* Every header, not only the MAX_HEADERS that route.c gets: a smuggler pads. */
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	f->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+	if (!f->bad_name && !is_token(key))
+		f->bad_name = key;
+	if (strcasecmp(key, "Content-Length") == 0)
+		f->n_cl++;
+	if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->n_te++;
+		f->te = value ? value : "";
+	}
+	return MHD_YES;
+}
+
+/* A query argument's share of the request line: its name, '=', its value and a separator. */
+static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 2;
+	return MHD_YES;
+}
+
+/*
+ * libmicrohttpd's pool holds up to twice RUNBOX_MAX_HEADER_BYTES (see
+ * POOL_PER_HEADER_BYTE) before it answers its own HTML 431: between the two
+ * the cap is kept here, with the contract's JSON.  Sizes as decoded, a close
+ * lower bound of what was sent.
+ */
+static int header_size_error(struct MHD_Connection *c, const char *url, const char *method,
+			     const char *version, size_t headers, size_t cap, struct rb_err *err)
+{
+	size_t n = strlen(method) + strlen(url) + strlen(version) + 4 + headers + 2;
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, count_arg, &n);
+	if (n <= cap)
+		return 0;
+	return rb_fail(err, RB_FAULT_HEADERS, 0, "headers_too_large", NULL,
+		       "The request line and headers are about %zu bytes; the limit is %zu bytes "
+		       "(RUNBOX_MAX_HEADER_BYTES).",
+		       n, cap);
+}
+
+static int framing_error(struct MHD_Connection *c, struct framing *ret, struct rb_err *err)
+{
+	struct framing f = {0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	*ret = f;
+	/* RFC 9112 5.1: whitespace before the colon MUST get a 400 (a smuggler's trick). */
+	if (f.bad_name)
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The header field name '%.64s' is not a token: no whitespace or "
+			       "separators may come before its colon.",
+			       f.bad_name);
+	if (f.n_cl > 1 || (f.n_cl && f.n_te))
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The request carries %s: its body's length is ambiguous; send one "
+			       "Content-Length or Transfer-Encoding: chunked.",
+			       f.n_te ? "both Content-Length and Transfer-Encoding"
+				      : "more than one Content-Length");
+	if (f.n_te > 1 || (f.te && strcasecmp(f.te, "chunked") != 0))
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+			       "The only transfer coding runbox reads is 'chunked', not '%.64s'.",
+			       f.te);
+	return 0;
+}
+
+/* RFC 9112 3.2: an HTTP/1.1 request without Host gets a 400 (libmicrohttpd lets it by). */
+static int host_error(struct MHD_Connection *c, const char *version, struct rb_err *err)
+{
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) != 0 ||
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+		return 0;
+	return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,
+		       "An HTTP/1.1 request must carry a Host header.");
+}
+
+static void first_call(struct server *s, struct request_state *st, struct MHD_Connection *c,
+		       const char *url, const char *method, const char *version)
+{
+	struct route_header h[MAX_HEADERS];
+	char query[QUERY_MAX];
+	struct collect col = {.h = h, .query = query};
+	struct route_request rq;
+	const char *cl;
+
+	struct rb_err err = {0};
+	struct route_decision plain = {.route = ROUTE_NONE};
+	struct framing fr;
+
+	collect_request(c, url, method, &col, &rq);
+	cl = route_header(&rq, "Content-Length");
+	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
+	if (framing_error(c, &fr, &err) < 0 || host_error(c, version, &err) < 0 ||
+	    header_size_error(c, url, method, version, fr.bytes, s->max_header_bytes, &err) < 0) {
+		/* Answered at once, and the connection closes: its next bytes mean nothing. */
+		st->refused = st->has_body = true;
+		route_answer_refused(&plain, &err, &st->early);
+		return;
+	}
+	st->route = route_match(&s->rc, &rq, &st->early);
+	st->refused = st->route == ROUTE_NONE;
+	st->limit = route_body_cap(&s->rc, st->route);
+	/* route_match refused a length over the cap; what is left is held up front. */
+	if (!st->refused && st->limit && cl && strcmp(cl, "0") != 0) {
+		if (hold(s, st, (size_t)strtoull(cl, NULL, 10))) {
+			st->held_up_front = true;
+		} else {
+			st->refused = true;
+			busy(st->route, BODIES_FULL, &st->early);
+		}
+	}
+}
+
+static enum MHD_Result last_call(struct server *s, struct request_state *st,
+				 struct MHD_Connection *c, const char *url, const char *method)
+{
+	struct route_header h[MAX_HEADERS];
+	char query[QUERY_MAX];
+	struct collect col = {.h = h, .query = query};
+	struct route_answer a = {0};
+	struct route_request rq;
+	struct rb_err err = {0};
+	struct route_decision plain = {.route = st->route};
+
+	if (st->refused)
+		return send_answer(c, &st->early);
+	collect_request(c, url, method, &col, &rq);
+	rq.body = st->body ? st->body : "";
+	rq.body_len = st->len;
+	if (st->over) {
+		rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "body_too_large", NULL,
+			"The request body is larger than the limit of %zu bytes.", st->limit);
+		route_answer_refused(&plain, &err, &a);
+	} else if (st->overflowed) {
+		busy(st->route, BODIES_FULL, &a);
+	} else if (col.query_full) {
+		rb_fail(&err, RB_FAULT_REQUEST, 0, "invalid_query", NULL,
+			"The query string is longer than %d bytes.", QUERY_MAX - 4);
+		route_answer_refused(&plain, &err, &a);
+	} else {
+		dispatch(s, st, &rq, &a);
+	}
+	return send_answer(c, &a);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	struct server *s = cls;
+	struct request_state *st = *con_cls;
+
+	if (!st)
+		return MHD_NO; /* out of memory in on_request_line */
+	if (!st->route && !st->refused) {
+		first_call(s, st, c, url, method, version);
+		/*
+		 * A refusal on the headers alone is answered without reading the
+		 * body (the connection then closes); without a body it waits for
+		 * the last call, which keeps the connection alive.
+		 */
+		if (st->refused && st->has_body)
+			return send_answer(c, &st->early);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		int r = take_body(s, st, upload_data, *upload_data_size);
+
+		*upload_data_size = 0;
+		return r < 0 ? MHD_NO : MHD_YES;
+	}
+	return last_call(s, st, c, url, method);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_msg(LOG_DEBUG, "http", msg);
+}
+
+/* ---- start, wait, stop ---- */
+
+static unsigned cpu_count(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	return 1;
+}
+
+static int resolve(const char *host, unsigned port, struct sockaddr_storage *ret,
+		   struct rb_err *err)
+{
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *ai = NULL;
+	char portstr[16];
+	int r;
+
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	r = getaddrinfo(host, portstr, &hints, &ai);
+	if (r != 0)
+		return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", "--host",
+			       "Cannot listen on '%s': %s.", host, gai_strerror(r));
+	memcpy(ret, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *s, const struct sockaddr_storage *addr,
+				       unsigned port)
+{
+	const struct runbox_serve_limits *l = &s->ex->cfg.serve;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if (addr->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	return MHD_start_daemon(
+	    flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, l->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->idle_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, l->max_header_bytes * POOL_PER_HEADER_BYTE,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_request_line, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+	    MHD_OPTION_END);
+}
+
+static void log_listening(struct MHD_Daemon *d, const char *host, unsigned slots,
+			  const struct runbox_serve_limits *l)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "host", host);
+	cJSON_AddNumberToObject(f, "port", i ? i->port : 0);
+	cJSON_AddNumberToObject(f, "concurrency", slots);
+	cJSON_AddNumberToObject(f, "queue", l->queue);
+	cJSON_AddNumberToObject(f, "max_connections", l->max_connections);
+	cJSON_AddBoolToObject(f, "token", l->token[0] != '\0');
+	log_event(LOG_INFO, "serve_listening", f);
+}
+
+/*
+ * First signal: stop listening and taking runs, let the runs in progress
+ * answer.  A second signal during that wait ends the server at once.
+ * SIGCHLD is the spawner's death: the same, then returns -ECHILD (its
+ * workers are dead, their runs answer 500), so that whatever supervises the
+ * server restarts it rather than keep one that can only answer 500.
+ */
+static int wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t *sigs,
+			  MHD_socket *ret_listen)
+{
+	const struct timespec tick = {0, 100 * 1000000L};
+	int sig, r = 0;
+
+	for (;;) {
+		while (sigwait(sigs, &sig) != 0)
+			;
+		if (sig != SIGCHLD)
+			break;
+		if (worker_spawner_gone()) {
+			r = -ECHILD;
+			break;
+		}
+	}
+	if (r < 0)
+		log_msg(LOG_INFO, "serve_stopping",
+			"the worker spawner died (its runs answer 500): exiting so that the server "
+			"is restarted");
+	else
+		log_msg(LOG_INFO, "serve_stopping",
+			"signal received: finishing the runs in progress");
+	/*
+	 * The listening socket is handed back to us: shut down, so that a new
+	 * client is refused at once instead of waiting out the drain on a
+	 * backlog nobody accepts; closed once libmicrohttpd's threads are gone.
+	 */
+	*ret_listen = MHD_quiesce_daemon(d);
+	if (*ret_listen != MHD_INVALID_SOCKET)
+		shutdown(*ret_listen, SHUT_RDWR);
+	gate_close(&s->gate);
+	while (!gate_drained(&s->gate)) {
+		sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig > 0 && sig != SIGCHLD) {
+			log_msg(LOG_INFO, "serve_stopped", "second signal: exiting now");
+			_exit(1);
+		}
+	}
+	return r;
+}
+
+static int server_init(struct server *s, struct executor *ex, unsigned *ret_slots,
+		       struct rb_err *err)
+{
+	const struct runbox_serve_limits *l = &ex->cfg.serve;
+
+	memset(s, 0, sizeof(*s));
+	s->ex = ex;
+	s->rc = (struct route_config){.token = l->token,
+				      .max_body_bytes = ex->cfg.limits.max_body_bytes,
+				      .max_script_bytes = ex->cfg.limits.max_script_bytes};
+	s->max_header_bytes = l->max_header_bytes;
+	/* At least one body of the largest kind always fits. */
+	s->pending_budget = l->max_pending_body_bytes;
+	if (s->pending_budget < route_body_cap(&s->rc, ROUTE_AZURE))
+		s->pending_budget = route_body_cap(&s->rc, ROUTE_AZURE);
+	*ret_slots = l->concurrency ? l->concurrency : cpu_count();
+	if (*ret_slots > 1 && executor_runs_alone(ex)) {
+		log_msg(LOG_INFO, "degraded",
+			"no subreaper, no uid of its own and no pid namespace: a run's clean-up "
+			"kills every process of runbox's uid started after it, so runs go one "
+			"at a time (RUNBOX_CONCURRENCY is 1 here)");
+		*ret_slots = 1;
+	}
+	pthread_mutex_init(&s->gate.mu, NULL);
+	pthread_cond_init(&s->gate.cv, NULL);
+	s->gate.slots = *ret_slots;
+	s->gate.queue = l->queue;
+	pthread_mutex_init(&s->tracker.mu, NULL);
+	s->tracker.head.next = s->tracker.head.prev = &s->tracker.head;
+	s->tracker.request_s = l->request_timeout_s;
+	s->tracker.idle_s = l->idle_timeout_s;
+	if (info_build(ex, *ret_slots, &s->info, err) < 0)
+		return -EIO;
+	s->info_len = strlen(s->info);
+	return 0;
+}
+
+int serve_main(struct executor *ex, const char *host, unsigned port)
+{
+	static struct server s;
+	struct sockaddr_storage addr;
+	struct rb_err err = {0};
+	struct MHD_Daemon *d;
+	sigset_t sigs;
+	unsigned slots;
+	MHD_socket listen_fd = MHD_INVALID_SOCKET;
+	int stopped;
+
+	/*
+	 * The server runs no program itself: its workers are the subreapers.
+	 * An orphan of a worker that died goes to the system's reaper rather
+	 * than pile up as a zombie here (it dies anyway: launch ties it to the
+	 * worker's life).
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	if (server_init(&s, ex, &slots, &err) < 0 || resolve(host, port, &addr, &err) < 0) {
+		fprintf(stderr, "runbox serve: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
+	/* Blocked in every thread (they inherit the mask); only sigwait takes them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGCHLD); /* the spawner's death */
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* Before libmicrohttpd's first thread: the spawner must be forked single-threaded. */
+	if (worker_spawner_start(ex, &err) < 0) {
+		fprintf(stderr, "runbox serve: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
+	d = start_daemon(&s, &addr, port);
+	if (!d) {
+		fprintf(stderr,
+			"runbox serve: cannot listen on %s port %u (in use, or not an "
+			"address of this machine)\n",
+			host, port);
+		return RUNBOX_EXIT_FAULT;
+	}
+	pthread_create(&s.tracker.thread, NULL, watchdog, &s.tracker);
+	log_listening(d, host, slots, &ex->cfg.serve);
+	stopped = wait_and_drain(&s, d, &sigs, &listen_fd);
+	MHD_stop_daemon(d);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	pthread_mutex_lock(&s.tracker.mu);
+	s.tracker.stop = true;
+	pthread_mutex_unlock(&s.tracker.mu);
+	pthread_join(s.tracker.thread, NULL);
+	free(s.info);
+	if (stopped < 0)
+		return RUNBOX_EXIT_FAULT;
+	log_msg(LOG_INFO, "serve_stopped", "every run answered; exiting");
+	return 0;
+}
+
+static int usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr,
+		"runbox serve: %s '%s'\nusage: runbox serve [--host H] [--port P]  "
+		"(defaults: %s, %u)\n",
+		msg, arg, SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT);
+	return RUNBOX_EXIT_REFUSED;
+}
+
+int serve_cmd(struct executor *ex, int argc, char **argv)
+{
+	const char *host = SERVE_DEFAULT_HOST;
+	unsigned long port = SERVE_DEFAULT_PORT;
+
+	for (int i = 0; i < argc; i++) {
+		const char *v = NULL;
+		bool is_host = cli_option(argv[i], "--host", &v);
+		char *end;
+
+		if (!is_host && !cli_option(argv[i], "--port", &v))
+			return usage_error("unknown option", argv[i]);
+		if (!v && i + 1 >= argc)
+			return usage_error("missing value after", argv[i]);
+		if (!v)
+			v = argv[++i];
+		if (is_host) {
+			host = v;
+			continue;
+		}
+		errno = 0;
+		port = strtoul(v, &end, 10);
+		if (errno || *end || end == v || !isdigit((unsigned char)*v) || port > 65535)
+			return usage_error("--port takes a number from 0 to 65535, not", v);
+	}
+	return serve_main(ex, host, (unsigned)port);
+}

@@ -1,0 +1,135 @@
+/*
+ * stdin: read a bounded body, run it, print one line (see stdin.h).
+ */
+#define _GNU_SOURCE
+#include "frontdoor/stdin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/fdio.h"
+#include "contract/response.h"
+
+int stdin_read_body(int fd, size_t cap, char **ret, size_t *ret_len, int *ret_over)
+{
+	size_t size = 65536, len = 0;
+	char *buf = malloc(size);
+
+	*ret_over = 0;
+	while (buf) {
+		ssize_t r;
+
+		if (len == size - 1) {
+			size_t want = size * 2 > cap + 2 ? cap + 2 : size * 2;
+			char *n = want > size ? realloc(buf, want) : NULL;
+
+			if (!n && want > size) {
+				free(buf);
+				return -ENOMEM;
+			}
+			if (!n) {
+				*ret_over = 1;
+				break;
+			}
+			buf = n;
+			size = want;
+		}
+		r = read(fd, buf + len, size - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > cap) {
+			*ret_over = 1;
+			break;
+		}
+	}
+	if (!buf)
+		return -ENOMEM;
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int stdin_exit_status(int r, const struct rb_err *err)
+{
+	if (r >= 0)
+		return RUNBOX_EXIT_RAN;
+	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE ||
+	    err->fault == RB_FAULT_HEADERS)
+		return RUNBOX_EXIT_REFUSED;
+	return RUNBOX_EXIT_FAULT;
+}
+
+/* Straight to fd 1: an answer may be megabytes, not worth a stdio copy.  0, or -errno. */
+static int print_line(const char *json)
+{
+	size_t len;
+
+	if (!json)
+		json = "{\"error\":\"runbox ran out of memory building its answer\","
+		       "\"code\":\"internal_error\"}";
+	len = strlen(json);
+	fd_widen_pipe(STDOUT_FILENO, len + 1);
+	if (fd_write_all(STDOUT_FILENO, json, len) < 0 || fd_write_all(STDOUT_FILENO, "\n", 1) < 0)
+		return -errno;
+	return 0;
+}
+
+struct delivery {
+	bool done;
+	int r; /* print_line()'s */
+};
+
+/* The answer goes out before the workspace is removed (executor_opts.deliver). */
+static void deliver(const char *json, void *ctx)
+{
+	struct delivery *d = ctx;
+
+	d->done = true;
+	d->r = print_line(json);
+}
+
+int stdin_run(struct executor *ex)
+{
+	size_t cap = ex->cfg.limits.max_body_bytes, len = 0;
+	struct delivery d = {0};
+	struct answer_sink sink = {.fd = STDOUT_FILENO};
+	struct executor_opts opts = {.deliver = deliver, .deliver_ctx = &d, .sink = &sink};
+	struct rb_err err = {0};
+	char *body = NULL, *json = NULL;
+	int over = 0, r;
+
+	r = stdin_read_body(STDIN_FILENO, cap, &body, &len, &over);
+	if (r < 0)
+		r = rb_fail_sys(&err, -r, "read the request from stdin");
+	else if (over)
+		r = rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "body_too_large", NULL,
+			    "The request body is larger than the limit of %zu bytes.", cap);
+	if (r < 0)
+		json = response_error(&err);
+	else
+		r = executor_run(ex, body, len, &opts, &json, &err);
+	if (sink.written)
+		d.r = sink.r;
+	else if (!d.done)
+		d.r = print_line(json);
+	free(json);
+	free(body);
+	if (d.r < 0) {
+		/* The caller cannot have the answer: a fault, said where it can be seen. */
+		fprintf(stderr, "runbox: could not write the answer to stdout: %s\n",
+			strerror(-d.r));
+		return RUNBOX_EXIT_FAULT;
+	}
+	return stdin_exit_status(r, &err);
+}

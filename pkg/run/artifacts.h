@@ -1,0 +1,41 @@
+/*
+ * artifacts: collect the regular files a program left under ./output/.
+ *
+ * Read only through the fd of output/ opened before the program started,
+ * with openat(O_NOFOLLOW) and fstat on the opened fd, so nothing the program
+ * planted (a symlink, a FIFO, output/ itself replaced) can make runbox read
+ * outside the workspace or block.  Call only after the whole tree is gone.
+ */
+#ifndef RUNBOX_ARTIFACTS_H
+#define RUNBOX_ARTIFACTS_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+struct artifact {
+	char *path;	     /* relative, '/'-separated, malloc'd */
+	unsigned char *data; /* NULL when omitted */
+	size_t size;
+	const char *omitted; /* reason, or NULL when included */
+};
+
+struct artifact_limits {
+	size_t max_total;
+	size_t max_file;
+	unsigned max_count;
+	unsigned max_depth;
+};
+
+struct artifact_list {
+	struct artifact *items; /* sorted by path */
+	size_t n;
+};
+
+/* Collect below @output_fd.  Free with artifacts_free(). */
+int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct artifact_list *ret,
+		      struct rb_err *err);
+
+void artifacts_free(struct artifact_list *l);
+
+#endif

@@ -1,0 +1,805 @@
+/*
+ * executor: the steps of one run as a flat sequence (see executor.h).
+ */
+#define _GNU_SOURCE
+#include "run/executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run/artifacts.h"
+#include "base/prefault.h"
+#include "deps/deps.h"
+#include "base/fdio.h"
+#include "run/launch.h"
+#include "base/log.h"
+#include "contract/request.h"
+#include "contract/response.h"
+#include "sandbox/statedir.h"
+#include "run/supervise.h"
+#include "base/utf8.h"
+#include "run/workspace.h"
+
+#define MAX_ENV 96
+
+/* The phases of a run, timed for RUNBOX_LOG=debug. */
+enum { PH_ADMIT, PH_UID, PH_WORKSPACE, PH_ENV, PH_SANDBOX, PH_RUN, PH_COLLECT, PHASES };
+static const char *const phase_names[PHASES] = {
+    "admit", "uid", "workspace", "env", "sandbox", "run", "collect",
+};
+#define ENV_FIXED_BYTES 16384 /* runbox's own variables, PYTHONPATH included */
+
+/* The probe result is valid for this boot, this euid and this build only. */
+static void probe_cache_key(char *buf, size_t size)
+{
+	char boot[64];
+
+	struct stat exe = {0};
+
+	/* A rebuilt binary may probe or compile differently: it is part of the key. */
+	stat("/proc/self/exe", &exe);
+	statedir_boot_id(boot, sizeof(boot));
+	snprintf(buf, size, "boot=%s euid=%u version=%s caps=%zu exe=%lu:%lld:%lld.%09ld", boot,
+		 (unsigned)geteuid(), RUNBOX_VERSION, sizeof(struct sandbox_caps),
+		 (unsigned long)exe.st_ino, (long long)exe.st_size, (long long)exe.st_mtim.tv_sec,
+		 exe.st_mtim.tv_nsec);
+}
+
+/* Say at start which layers this platform does not give (never silently). */
+static void log_degraded(const struct sandbox_caps *caps)
+{
+	char msg[256];
+
+	for (int l = 0; l < SANDBOX_LAYER_COUNT; l++) {
+		const struct sandbox_layer_cap *c = &caps->layer[l];
+
+		if (c->available && c->self_test != SANDBOX_SELF_TEST_FAILED)
+			continue;
+		if (l == SANDBOX_LAYER_UID_DROP && !caps->can_setuid)
+			continue; /* not root: there is no uid to drop from */
+		snprintf(msg, sizeof(msg), "sandbox layer %s is not in force: %s",
+			 sandbox_layer_name((enum sandbox_layer)l), c->detail);
+		log_msg(LOG_INFO, "degraded", msg);
+	}
+}
+
+/*
+ * Probing forks a child per layer (tens of ms); a one-shot runbox per
+ * request cannot pay that every time.  Only root trusts the cache: its state
+ * directory is out of reach of the programs, which never run as root.
+ */
+/* What the probe cache holds: the caps, and whether a workspace can be a detached tmpfs. */
+struct probe_record {
+	struct sandbox_caps caps;
+	bool can_detach;
+};
+
+static int probe(struct executor *ex, struct rb_err *err)
+{
+	struct probe_record rec;
+	char key[200];
+	int r;
+
+	if (!ex->cfg.sandbox) {
+		/* The uid drop is the core's, not a kernel layer: it stays. */
+		ex->caps.can_setuid = ex->root;
+		ex->caps.probed = true;
+		log_msg(LOG_INFO, "sandbox_off",
+			"RUNBOX_SANDBOX=off: programs run WITHOUT seccomp, Landlock or "
+			"namespaces; use it for benchmarking only");
+		return 0;
+	}
+	probe_cache_key(key, sizeof(key));
+	snprintf(ex->cache_key, sizeof(ex->cache_key), "%s", key);
+	if (ex->root && ex->state_fd >= 0 &&
+	    statedir_cache_load(ex->state_fd, "probe.cache", key, &rec, sizeof(rec)) &&
+	    rec.caps.probed) {
+		ex->caps = rec.caps;
+		ex->can_detach = rec.can_detach;
+	} else {
+		r = sandbox_probe(&ex->caps, err);
+		if (r < 0)
+			return rb_wrap(err, r, "probe the sandbox");
+		/* A tmpfs made and dropped: a tenth of a millisecond, not for every run. */
+		ex->can_detach = ex->root && workspace_can_detach();
+		memset(&rec, 0, sizeof(rec));
+		rec.caps = ex->caps;
+		rec.can_detach = ex->can_detach;
+		if (ex->root && ex->state_fd >= 0)
+			statedir_cache_store(ex->state_fd, "probe.cache", key, &rec, sizeof(rec));
+	}
+	log_degraded(&ex->caps);
+	return 0;
+}
+
+static int check_required(struct executor *ex, struct rb_err *err)
+{
+	int r = sandbox_require_parse(ex->cfg.require, &ex->required, err);
+
+	if (r < 0)
+		return r;
+	if (ex->required && !ex->cfg.sandbox)
+		r = rb_fail(&ex->unavailable_err, RB_FAULT_UNAVAILABLE, 0, "sandbox_unavailable",
+			    NULL, "RUNBOX_REQUIRE names sandbox layers but RUNBOX_SANDBOX=off.");
+	else
+		r = sandbox_caps_check_required(&ex->caps, ex->required, &ex->unavailable_err);
+	if (r < 0) {
+		ex->unavailable = true;
+		log_msg(LOG_INFO, "sandbox_unavailable", ex->unavailable_err.msg);
+	}
+	return 0;
+}
+
+/*
+ * The work dir is inside the private /tmp a run's mount namespace mounts:
+ * "/tmp" or below it, with no "." or ".." component (/tmp/../var would have
+ * the child make the workspace's mount point on the host).
+ */
+static bool under_private_tmp(const char *dir)
+{
+	if (strcmp(dir, "/tmp") != 0 && strncmp(dir, "/tmp/", 5) != 0)
+		return false;
+	for (const char *p = dir; (p = strchr(p, '/')); p++)
+		if ((p[1] == '.' && (p[2] == '/' || p[2] == '\0')) ||
+		    (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == '\0')))
+			return false;
+	return true;
+}
+
+/*
+ * As root, each workspace is a size-capped tmpfs (without it a program could
+ * fill RUNBOX_WORK_DIR's file system within its timeout).  Best, when every
+ * run gets a mount namespace whose private /tmp holds the work dir: a
+ * detached tmpfs that only the run's namespace attaches, so nothing is made
+ * or removed on the host (a directory there costs an allocation and, on a
+ * disk mounted with discard, a synchronous discard when it goes) and nothing
+ * is left if runbox is killed.  Otherwise runbox takes a mount namespace of
+ * its own so that a tmpfs mounted on the workspace directory is nobody
+ * else's (host mounts still propagate in; ours do not propagate out).
+ */
+static void setup_workspace_quota(struct executor *ex)
+{
+	ex->workspace_kind = WORKSPACE_DIR;
+	if (!ex->root || !ex->cfg.sandbox || !ex->cfg.limits.workspace_bytes)
+		return;
+	ex->workspace_quota = ex->cfg.limits.workspace_bytes;
+	if (ex->caps.layer[SANDBOX_LAYER_MOUNTNS].available &&
+	    under_private_tmp(ex->cfg.work_dir) && ex->can_detach) {
+		ex->workspace_kind = WORKSPACE_DETACHED;
+		return;
+	}
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		log_msg(LOG_INFO, "degraded",
+			"no mount namespace for runbox: workspaces are not size-capped");
+		ex->workspace_quota = 0;
+		return;
+	}
+	ex->workspace_kind = WORKSPACE_MOUNTED;
+}
+
+int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err)
+{
+	int r;
+
+	memset(ex, 0, sizeof(*ex));
+	ex->cfg = *cfg;
+	ex->state_fd = ex->cancel_fd = -1;
+	if (access(cfg->python, X_OK) < 0)
+		return rb_fail(err, RB_FAULT_INTERNAL, errno, "invalid_config", "RUNBOX_PYTHON",
+			       "The interpreter '%s' is not an executable file (RUNBOX_PYTHON).",
+			       cfg->python);
+	ex->root = geteuid() == 0;
+	ex->subreaper = supervise_become_subreaper() == 0;
+	if (!ex->subreaper)
+		log_msg(LOG_INFO, "degraded",
+			"PR_SET_CHILD_SUBREAPER is refused: a program's daemonised descendants "
+			"are found only through its session and uid");
+	r = statedir_open(cfg->state_dir, &ex->state_fd, err);
+	if (r < 0 && ex->root)
+		return r; /* uid slots need it */
+	if (r < 0)
+		log_msg(LOG_INFO, "degraded", err->msg);
+	r = probe(ex, err);
+	if (r < 0)
+		return r;
+	setup_workspace_quota(ex);
+	return check_required(ex, err);
+}
+
+bool executor_runs_alone(const struct executor *ex)
+{
+	bool pidns = ex->cfg.sandbox && ex->caps.layer[SANDBOX_LAYER_PIDNS].available &&
+		     ex->caps.layer[SANDBOX_LAYER_PIDNS].self_test != SANDBOX_SELF_TEST_FAILED;
+
+	return !ex->subreaper && !ex->root && !pidns;
+}
+
+/* Everything that lives for one run, released by run_release(). */
+struct run {
+	struct request req;
+	struct workspace ws;
+	struct sandbox_plan plan;
+	bool plan_ready;
+	struct supervise_result sup;
+	struct artifact_list arts;
+	struct deps_result deps;
+	char read_dirs[2][600];	 /* dependency trees the sandbox lets the program read */
+	int slot_fd;		 /* holds this run's uid slot */
+	bool slot_marked;	 /* ... and says it has a workspace on the host */
+	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
+	uid_t uid;
+	gid_t gid;
+	char id[17];
+	char *env_buf; /* every NAME=VALUE of envp, one allocation */
+	size_t env_cap;
+	char *envp[MAX_ENV + 1];
+	char *argv[4 + 256 + 1];
+};
+
+static void run_release(struct run *run)
+{
+	struct rb_err ignored;
+
+	if (run->plan_ready)
+		sandbox_plan_release(&run->plan);
+	artifacts_free(&run->arts);
+	supervise_result_free(&run->sup);
+	if (workspace_remove(&run->ws, &ignored) < 0)
+		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
+	else if (run->slot_marked)
+		statedir_slot_unmark(run->slot_fd);
+	deps_result_free(&run->deps);
+	request_free(&run->req);
+	free(run->env_buf);
+	if (run->slot_fd >= 0)
+		close(run->slot_fd); /* frees the uid slot, after its tree is gone */
+}
+
+/*
+ * What a holder of this slot that was killed left on the host (see
+ * statedir_slot_state): scanning the work dir costs a tenth of a millisecond
+ * and more with a crowded /tmp, so only when the slot says so, and under
+ * the directory it names.  The mark goes once everything is gone.
+ */
+static void reap_slot(struct executor *ex, struct run *run)
+{
+	char dir[PATH_MAX];
+	enum slot_state st = statedir_slot_state(run->slot_fd, dir, sizeof(dir));
+	int n;
+
+	if (st == SLOT_CLEAN)
+		return;
+	n = workspace_reap_stale(st == SLOT_MARKED ? dir : ex->cfg.work_dir, run->uid);
+	if (n > 0)
+		log_msg(LOG_INFO, "cleanup",
+			"removed a workspace left by a runbox that was killed");
+	if (n >= 0)
+		statedir_slot_unmark(run->slot_fd);
+}
+
+/*
+ * As root every run gets a uid no other run on the machine has at the same
+ * time, so programs cannot signal or inspect each other, the process limit
+ * is theirs alone, and killing "everything of this uid" kills only them.
+ */
+static int claim_uid(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	unsigned slot;
+	int r;
+
+	run->uid = ex->cfg.uid;
+	run->gid = ex->cfg.gid;
+	if (!ex->root || ex->cfg.uid_pinned)
+		return 0;
+	r = statedir_slot_claim(ex->state_fd, ex->cfg.uid_slots, &slot, &run->slot_fd, err);
+	if (r < 0)
+		return r;
+	run->uid = (uid_t)(ex->cfg.uid_base + slot);
+	run->gid = (gid_t)(ex->cfg.uid_base + slot);
+	reap_slot(ex, run);
+	return 0;
+}
+
+/* A workspace with a directory on the host: say so in the slot before making it. */
+static int create_workspace(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	int r;
+
+	if (run->slot_fd >= 0 && ex->workspace_kind != WORKSPACE_DETACHED) {
+		r = statedir_slot_mark(run->slot_fd, ex->cfg.work_dir);
+		if (r < 0)
+			log_msg(LOG_INFO, "degraded",
+				"could not mark the uid slot: a workspace left by a runbox killed "
+				"during this run is found by the slot's next holder only through a "
+				"scan of the work dir");
+		run->slot_marked = r >= 0;
+	}
+	r = workspace_create(&run->ws, ex->cfg.work_dir, &run->req, ex->root, run->uid, run->gid,
+			     ex->workspace_kind, ex->workspace_quota, err);
+	/*
+	 * fsopen/fsmount worked when probed (the answer is cached for the boot):
+	 * if the kernel or a security module refuses them now, the next runbox
+	 * probes again instead of failing every run.
+	 */
+	if (r < 0 && ex->workspace_kind == WORKSPACE_DETACHED && ex->state_fd >= 0 &&
+	    (err->errnum == EPERM || err->errnum == EACCES || err->errnum == ENOSYS ||
+	     err->errnum == EINVAL))
+		statedir_cache_drop(ex->state_fd, "probe.cache");
+	return r;
+}
+
+/* Append NAME=VALUE to the environment being built. */
+static int env_add(struct run *run, size_t *n, size_t *used, const char *name, const char *value,
+		   struct rb_err *err)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *slot;
+
+	if (*n >= MAX_ENV)
+		return rb_fail_sys(err, E2BIG, "too many environment variables");
+	if (*used + len > run->env_cap)
+		return rb_fail_sys(err, E2BIG, "the environment does not fit");
+	slot = run->env_buf + *used;
+	snprintf(slot, len, "%s=%s", name, value);
+	*used += len;
+	run->envp[(*n)++] = slot;
+	return 0;
+}
+
+/* The program's whole environment: an allowlist, then the request's own. */
+static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	char home[700], tmp[700], threads[16];
+	size_t pylen = run->deps.n * (sizeof(run->deps.used[0].path) + 1) + 1;
+	char *pypath = malloc(pylen);
+	size_t n = 0, used = 0;
+	int r = 0;
+	const char *fixed[][2] = {
+	    {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+	    {"LANG", "C.UTF-8"},
+	    {"HOME", home},
+	    {"TMPDIR", tmp},
+	    {"PYTHONIOENCODING", "utf-8"},
+	    {"PYTHONUNBUFFERED", "1"},
+	    {"PYTHONDONTWRITEBYTECODE", "1"},
+	    {"MPLBACKEND", "Agg"},
+	    {"OPENBLAS_NUM_THREADS", threads},
+	    {"OMP_NUM_THREADS", threads},
+	    {"MKL_NUM_THREADS", threads},
+	};
+
+	if (!pypath)
+		return rb_fail_sys(err, ENOMEM, "build the environment");
+	run->env_cap = ENV_FIXED_BYTES + pylen;
+	for (size_t i = 0; i < run->req.n_env; i++)
+		run->env_cap += strlen(run->req.env_names[i]) + strlen(run->req.env_values[i]) + 2;
+	run->env_buf = malloc(run->env_cap);
+	if (!run->env_buf) {
+		free(pypath);
+		return rb_fail_sys(err, ENOMEM, "build the environment");
+	}
+	snprintf(home, sizeof(home), "%s/.home", run->ws.path);
+	snprintf(tmp, sizeof(tmp), "%s/.tmp", run->ws.path);
+	snprintf(threads, sizeof(threads), "%u", ex->cfg.blas_threads);
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && r >= 0; i++)
+		r = env_add(run, &n, &used, fixed[i][0], fixed[i][1], err);
+	/* Sized for every tree: the import path is never cut short. */
+	if (r >= 0 && deps_pythonpath(&run->deps, pypath, pylen) > 0)
+		r = env_add(run, &n, &used, "PYTHONPATH", pypath, err);
+	free(pypath);
+	for (size_t i = 0; i < run->req.n_env && r >= 0; i++)
+		r = env_add(run, &n, &used, run->req.env_names[i], run->req.env_values[i], err);
+	run->envp[n] = NULL;
+	return r;
+}
+
+static void build_argv(struct executor *ex, struct run *run)
+{
+	size_t n = 0;
+
+	run->argv[n++] = run->req.language == LANG_BASH ? ex->cfg.bash : ex->cfg.python;
+	run->argv[n++] = (char *)request_program_path(&run->req);
+	for (size_t i = 0; i < run->req.n_args && n < sizeof(run->argv) / sizeof(run->argv[0]) - 1;
+	     i++)
+		run->argv[n++] = (char *)run->req.args[i];
+	run->argv[n] = NULL;
+}
+
+static size_t build_rlimits(const struct executor *ex, double timeout_s, struct launch_rlimit *rl)
+{
+	const struct runbox_limits *l = &ex->cfg.limits;
+	rlim_t cpu = (rlim_t)ceil(timeout_s) + 1;
+	struct launch_rlimit table[] = {
+	    {RLIMIT_AS, {l->mem_bytes, l->mem_bytes}},
+	    {RLIMIT_CPU, {cpu, cpu + 1}},
+	    {RLIMIT_NPROC, {l->nproc, l->nproc}},
+	    {RLIMIT_FSIZE, {l->fsize_bytes, l->fsize_bytes}},
+	    {RLIMIT_NOFILE, {l->nofile, l->nofile}},
+	    {RLIMIT_CORE, {0, 0}},
+	};
+
+	memcpy(rl, table, sizeof(table));
+	return sizeof(table) / sizeof(table[0]);
+}
+
+static struct deps_config deps_config_of(const struct executor *ex)
+{
+	return (struct deps_config){
+	    .python = ex->cfg.python,
+	    .cache_dir = ex->cfg.cache_dir,
+	    .state_dir = ex->cfg.state_dir,
+	    .state_fd = ex->state_fd,
+	    .max_closure = ex->cfg.limits.max_dependency_closure,
+	};
+}
+
+static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	struct sandbox_config sc = {
+	    .enabled = ex->cfg.sandbox,
+	    .allow_network = ex->cfg.allow_network && run->req.network,
+	    .drop_uid = ex->root,
+	    .uid = run->uid,
+	    .gid = run->gid,
+	    .workspace = run->ws.path,
+	    .workspace_detached = run->ws.detached,
+	    .workspace_fd = run->ws.mount_fd,
+	    .python = ex->cfg.python,
+	    .tmp_bytes = ex->cfg.limits.fsize_bytes,
+	    .cache_fd = ex->root ? ex->state_fd : -1,
+	    .cache_key = ex->root ? ex->cache_key : NULL,
+	    .protect = {ex->protect[0], ex->protect[1]},
+	};
+	struct deps_config dc = deps_config_of(ex);
+	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);
+	int r;
+
+	/* The trees on the import path: readable, never writable (see README). */
+	for (size_t i = 0; i < n; i++)
+		sc.read_paths[i] = run->read_dirs[i];
+	r = sandbox_plan_prepare(&run->plan, &ex->caps, &sc, err);
+	run->plan_ready = true;
+	return r;
+}
+
+static int start_and_supervise(struct executor *ex, struct run *run, double timeout_s,
+			       struct rb_err *err)
+{
+	struct launch_rlimit rl[8];
+	struct launched l;
+	struct launch_spec spec = {
+	    .path = run->argv[0],
+	    .argv = run->argv,
+	    .envp = run->envp,
+	    .cwd_fd = run->ws.dir_fd,
+	    .rlimits = rl,
+	    .n_rlimits = build_rlimits(ex, timeout_s, rl),
+	    .sandbox = &run->plan,
+	};
+	struct supervise_opts so = {
+	    .timeout_s = timeout_s,
+	    .max_output_bytes = ex->cfg.limits.max_output_bytes,
+	    .stdin_data = run->req.stdin_data,
+	    .stdin_len = run->req.stdin_len,
+	    .kill_uid = run->plan.uid_dropped && !ex->cfg.uid_pinned,
+	    .pid_namespace = (run->plan.clone_flags & CLONE_NEWPID) != 0,
+	    .uid = run->uid,
+	    .kill_own_uid_since_start =
+		!ex->subreaper && !run->plan.uid_dropped && !(run->plan.clone_flags & CLONE_NEWPID),
+	    .since_ticks = supervise_now_ticks(),
+	    .nproc = ex->cfg.limits.nproc,
+	    .cancel_fd = ex->cancel_fd,
+	};
+	int r = launch_start(&spec, &l, err);
+
+	if (r < 0)
+		return r;
+	return supervise_run(&l, &so, &run->sup, err);
+}
+
+/* "timed out after N s" goes at the end of stderr, within its cap. */
+static void note_timeout(struct capture *c, double timeout_s)
+{
+	char line[96];
+	int n = snprintf(line, sizeof(line), "\nrunbox: timed out after %g s\n", timeout_s);
+	size_t len = (size_t)n, at = c->len;
+	const char *text = line;
+
+	if (at + len > c->cap)
+		/* Past the cap: the line replaces the end, cut where a character ends. */
+		at = utf8_trim_cut(c->data, c->cap > len ? c->cap - len : 0);
+	if (!at || c->data[at - 1] == '\n') {
+		text++; /* the line begins a line already */
+		len--;
+	}
+	if (len > c->cap)
+		len = c->cap;
+	memcpy(c->data + at, text, len);
+	c->len = at + len;
+	c->data[c->len] = '\0';
+}
+
+static int collect(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	const struct runbox_limits *l = &ex->cfg.limits;
+	struct artifact_limits al = {
+	    .max_total = l->max_artifact_bytes,
+	    .max_file = l->max_artifact_file_bytes,
+	    .max_count = l->max_artifacts,
+	    .max_depth = l->max_artifact_depth,
+	};
+
+	struct stat st;
+	int fd = run->ws.output_fd, again = -1, r;
+
+	/*
+	 * A program that cleared its output with rmtree and mkdir left the
+	 * directory opened before it started with no name: then the output/ of
+	 * the workspace is read instead.  Never a symlink (O_NOFOLLOW), and with
+	 * every process of the run gone nothing can swap it any more.
+	 */
+	if (fstat(fd, &st) == 0 && st.st_nlink == 0) {
+		again = openat(run->ws.dir_fd, "output",
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (again >= 0)
+			fd = again;
+	}
+	r = artifacts_collect(fd, &al, &run->arts, err);
+	if (again >= 0)
+		close(again);
+	return r;
+}
+
+/* What the program did, for response_build or response_stream. */
+static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o, int *ret_exit,
+		       const char **ret_status)
+{
+	struct supervise_result *s = &run->sup;
+
+	*o = (struct run_outcome){
+	    .out = s->out.data,
+	    .out_len = s->out.len,
+	    .out_truncated = s->out.truncated,
+	    .duration_ms = s->duration_ms,
+	    .artifacts = &run->arts,
+	    .sandbox = sandbox_plan_to_json(&run->plan),
+	    .dependencies = deps_result_to_json(&run->deps),
+	};
+	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
+			  ret_status);
+	if (s->cancelled)
+		*ret_status = "cancelled"; /* for the log: nobody waits for this answer */
+	if (s->timed_out)
+		note_timeout(&s->err, timeout_s);
+	o->err = s->err.data;
+	o->err_len = s->err.len;
+	o->err_truncated = s->err.truncated;
+	o->exit_code = *ret_exit;
+	o->status = *ret_status;
+}
+
+static char *answer(struct run_outcome *o, const struct executor_opts *opts)
+{
+	char *json;
+
+	if (!opts || !opts->max_response_bytes)
+		return response_build(o);
+	/* Lambda: the whole answer must fit, measured as it will be sent. */
+	json = response_build_fitted(o, opts->max_response_bytes, opts->response_cost);
+	cJSON_Delete(o->sandbox);
+	cJSON_Delete(o->dependencies);
+	return json;
+}
+
+static int put_to_sink(void *ctx, const char *p, size_t n)
+{
+	struct answer_sink *sink = ctx;
+
+	sink->written = true;
+	return fd_write_all(sink->fd, p, n);
+}
+
+/* An upper bound of the answer's length, for the size of the pipe it goes into. */
+static size_t answer_bound(const struct run_outcome *o)
+{
+	size_t n = 4096 + 6 * (o->out_len + o->err_len);
+
+	for (size_t i = 0; i < o->artifacts->n; i++)
+		if (!o->artifacts->items[i].omitted)
+			n += o->artifacts->items[i].size / 3 * 4 + 64;
+	return n;
+}
+
+/* Write the answer to opts->sink as it is encoded.  < 0 only when nothing was written. */
+static int stream_answer(struct run_outcome *o, struct answer_sink *sink, struct rb_err *err)
+{
+	int r;
+
+	fd_widen_pipe(sink->fd, answer_bound(o));
+	r = response_stream(o, put_to_sink, sink);
+	if (r >= 0)
+		r = fd_write_all(sink->fd, "\n", 1);
+	if (!sink->written)
+		return rb_fail_sys(err, -r, "build the response");
+	sink->r = r;
+	return 0;
+}
+
+static int give_answer(struct run *run, double timeout_s, const struct executor_opts *opts,
+		       char **ret_json, int *ret_exit, const char **ret_status, struct rb_err *err)
+{
+	struct run_outcome o;
+
+	outcome_of(run, timeout_s, &o, ret_exit, ret_status);
+	if (opts && opts->sink && !opts->max_response_bytes)
+		return stream_answer(&o, opts->sink, err);
+	*ret_json = answer(&o, opts);
+	return *ret_json ? 0 : rb_fail_sys(err, ENOMEM, "build the response");
+}
+
+/*
+ * runbox's own peak RSS: VmHWM of its address space.  getrusage's ru_maxrss
+ * would also count the memory of whatever vfork()ed runbox before its exec.
+ */
+static long peak_rss_kb(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strstr(buf, "VmHWM:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+static void log_run(const struct run *run, size_t body_len, double timeout_s, int exit_code,
+		    const char *status)
+{
+	cJSON *f = cJSON_CreateObject();
+	char hash[17];
+	const char *prog = run->req.script ? run->req.script : "";
+
+	log_short_hash(prog, strlen(prog), hash);
+	cJSON_AddStringToObject(f, "request_id", run->id);
+	cJSON_AddStringToObject(f, "program_hash", hash);
+	cJSON_AddNumberToObject(f, "request_bytes", (double)body_len);
+	cJSON_AddNumberToObject(f, "files", (double)(run->req.n_files + run->req.n_context));
+	cJSON_AddNumberToObject(f, "timeout_s", timeout_s);
+	cJSON_AddNumberToObject(f, "duration_ms", (double)(long long)run->sup.duration_ms);
+	cJSON_AddNumberToObject(f, "exit_code", exit_code);
+	cJSON_AddStringToObject(f, "status", status);
+	cJSON_AddNumberToObject(f, "stdout_bytes", (double)run->sup.out.len);
+	cJSON_AddNumberToObject(f, "stderr_bytes", (double)run->sup.err.len);
+	cJSON_AddNumberToObject(f, "artifacts", (double)run->arts.n);
+	cJSON_AddNumberToObject(f, "runbox_max_rss_kb", (double)peak_rss_kb());
+	if (log_get_level() >= LOG_DEBUG) {
+		cJSON *ph = cJSON_AddObjectToObject(f, "phases_ms");
+
+		for (int i = 0; i < PHASES && ph; i++)
+			cJSON_AddNumberToObject(
+			    ph, phase_names[i],
+			    (double)(long long)((run->mark[i + 1] - run->mark[i]) * 1e6) / 1e3);
+	}
+	log_event(LOG_INFO, "run", f);
+}
+
+static void log_refusal(const char *id, size_t body_len, const struct rb_err *err)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "request_id", id);
+	cJSON_AddNumberToObject(f, "request_bytes", (double)body_len);
+	cJSON_AddStringToObject(f, "code", err->code);
+	cJSON_AddStringToObject(f, "field", err->field);
+	cJSON_AddStringToObject(f, "message", err->msg);
+	cJSON_AddNumberToObject(f, "http_status", rb_fault_http_status(err->fault));
+	log_event(LOG_INFO, err->fault == RB_FAULT_INTERNAL ? "fault" : "refused", f);
+}
+
+static double effective_timeout(const struct run *run, const struct executor_opts *opts)
+{
+	double t = run->req.timeout_s;
+
+	if (opts && opts->max_timeout_s > 0 && t > opts->max_timeout_s)
+		t = opts->max_timeout_s;
+	return t;
+}
+
+/* The checks that need the platform, after the pure parse. */
+static int admit(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	if (run->req.network && !ex->cfg.allow_network)
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "network_not_allowed", "network",
+			       "This runbox does not allow network access (the operator must set "
+			       "RUNBOX_ALLOW_NETWORK=1); remove \"network\": true.");
+	struct deps_config dc = deps_config_of(ex);
+
+	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
+}
+
+static int run_steps(struct executor *ex, struct run *run, double timeout, struct rb_err *err)
+{
+	int r = admit(ex, run, err);
+
+	run->mark[PH_ADMIT + 1] = supervise_now();
+	if (r >= 0)
+		r = claim_uid(ex, run, err);
+	run->mark[PH_UID + 1] = supervise_now();
+	if (r >= 0)
+		r = create_workspace(ex, run, err);
+	run->mark[PH_WORKSPACE + 1] = supervise_now();
+	if (r >= 0)
+		r = build_env(ex, run, err);
+	run->mark[PH_ENV + 1] = supervise_now();
+	if (r >= 0)
+		r = prepare_sandbox(ex, run, err);
+	run->mark[PH_SANDBOX + 1] = supervise_now();
+	if (r < 0)
+		return r;
+	build_argv(ex, run);
+	r = start_and_supervise(ex, run, timeout, err);
+	run->mark[PH_RUN + 1] = supervise_now();
+	if (r >= 0)
+		r = collect(ex, run, err);
+	run->mark[PH_COLLECT + 1] = supervise_now();
+	return r;
+}
+
+int executor_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
+		 char **ret_json, struct rb_err *err)
+{
+	struct runbox_limits lim;
+	struct run *run = malloc(sizeof(*run));
+	const char *status = "error";
+	double timeout;
+	int exit_code = 0, r;
+
+	*ret_json = NULL;
+	if (!run)
+		return rb_fail_sys(err, ENOMEM, "allocate a run");
+	/* Fifteen fresh pages: faulted in by one call rather than one by one. */
+	prefault_pages(run, sizeof(*run));
+	memset(run, 0, sizeof(*run));
+	run->ws.dir_fd = run->ws.output_fd = run->ws.mount_fd = run->slot_fd = -1;
+	log_new_id(run->id);
+	run->mark[0] = supervise_now();
+	lim = ex->cfg.limits;
+	/* A front door that wrapped a raw script checked what was sent; the wrapper is longer. */
+	if (opts && opts->max_body_bytes)
+		lim.max_body_bytes = opts->max_body_bytes;
+	r = request_parse(body, n, &lim, &run->req, err);
+	if (r >= 0 && ex->unavailable) {
+		*err = ex->unavailable_err;
+		r = -EPERM;
+	}
+	timeout = effective_timeout(run, opts);
+	if (r >= 0)
+		r = run_steps(ex, run, timeout, err);
+	if (r >= 0)
+		r = give_answer(run, timeout, opts, ret_json, &exit_code, &status, err);
+	if (r >= 0)
+		log_run(run, n, timeout, exit_code, status);
+	else {
+		log_refusal(run->id, n, err);
+		*ret_json = response_error(err);
+	}
+	if (opts && opts->deliver && !(opts->sink && opts->sink->written))
+		opts->deliver(*ret_json, opts->deliver_ctx);
+	run_release(run);
+	free(run);
+	return r;
+}

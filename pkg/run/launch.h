@@ -1,0 +1,61 @@
+/*
+ * launch: how a program is started.
+ *
+ * This is the one small interface between "make a process that runs this
+ * program under these limits and this sandbox" and everything around it
+ * (supervision, result collection).  Today it forks a fresh child per run;
+ * a later pool of pre-forked, pre-imported one-shot workers implements the
+ * same call.  The child between fork and exec allocates nothing and reports
+ * a failure through a close-on-exec pipe.
+ */
+#ifndef RUNBOX_LAUNCH_H
+#define RUNBOX_LAUNCH_H
+
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "base/err.h"
+#include "sandbox/sandbox.h"
+
+struct launch_rlimit {
+	int resource;
+	struct rlimit value;
+};
+
+struct launch_spec {
+	const char *path; /* absolute executable */
+	char *const *argv;
+	char *const *envp;
+	int cwd_fd; /* the workspace */
+	const struct launch_rlimit *rlimits;
+	size_t n_rlimits;
+	const struct sandbox_plan *sandbox; /* required; a plan with no layers is fine */
+};
+
+/* A started program: its pid and the parent's ends of its standard fds. */
+struct launched {
+	pid_t pid;
+	int stdin_fd;	 /* write end, O_NONBLOCK */
+	int stdout_fd;	 /* read end, O_NONBLOCK */
+	int stderr_fd;	 /* read end, O_NONBLOCK */
+	int pidfd;	 /* -1 when the kernel has no pidfd_open */
+	int status_fd;	 /* the program's wait status when an init runs it as pid 2 */
+	int lifeline_fd; /* held while the run lasts: closing it (runbox dying) ends the init */
+	void *child_mem; /* an init's stack in our memory, unmapped by launch_close() */
+};
+
+/*
+ * Start the program.  On success the caller owns the fds and must reap the
+ * pid (supervise does both).  On failure nothing is left running and @err
+ * says which step of the child's set-up failed.
+ */
+int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb_err *err);
+
+/*
+ * Close whatever fds of @l are still open and free what its init ran on
+ * (idempotent).  Only once the pid is reaped: the init may share our memory.
+ */
+void launch_close(struct launched *l);
+
+#endif

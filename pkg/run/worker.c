@@ -1,0 +1,430 @@
+/*
+ * worker: a single-threaded spawner forks one-shot workers (see worker.h).
+ */
+#define _GNU_SOURCE
+#include "run/worker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fdio.h"
+#include "run/supervise.h"
+
+/* A server thread's request to the spawner; the body memfd and the report pipe ride along. */
+struct spawn_msg {
+	size_t len; /* bytes of the request in the memfd */
+	bool has_opts;
+	struct executor_opts opts;
+};
+
+/*
+ * What comes back on the report pipe: the worker's REC_REPORT (and the
+ * JSON after it), then, once the spawner has reaped the worker, REC_EXIT
+ * with its wait status; REC_FORK_FAILED with an errno when there was no
+ * worker.  A reader that finds REC_EXIT first knows the worker died
+ * before it answered.
+ */
+enum { REC_REPORT = 1, REC_EXIT, REC_FORK_FAILED };
+
+struct report {
+	int kind;
+	int r; /* REC_REPORT: executor_run's result; REC_EXIT: wait status; else errno */
+	struct rb_err err;
+	size_t len; /* bytes of JSON that follow; 0 when there is none */
+};
+
+/* The server's end of the spawner's socket, and the spawner. */
+static int spawner_sock = -1;
+static pid_t spawner_pid;
+
+/*
+ * A worker inherits the spawner's socket and the report pipes of the other
+ * workers in flight.  Holding them would keep those open for as long as
+ * this run lasts (and a program could write a forged report into another
+ * run's pipe if one leaked to it); close them all.
+ */
+static void close_inherited(int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int self = d ? dirfd(d) : -1;
+
+	while (d && (de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		struct stat st;
+
+		if (fd <= STDERR_FILENO || fd == keep || fd == self || fstat(fd, &st) < 0)
+			continue;
+		if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The request, read from its memfd into a NUL-terminated buffer; NULL on failure. */
+static char *read_body(int fd, size_t n)
+{
+	char *b = malloc(n + 1);
+	size_t got = 0;
+
+	while (b && got < n) {
+		ssize_t r = pread(fd, b + got, n - got, (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(b);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	if (b)
+		b[n] = '\0';
+	return b;
+}
+
+/* The worker: never returns. */
+static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
+			const struct spawn_msg *m)
+{
+	struct report rep = {.kind = REC_REPORT};
+	char *json = NULL, *body;
+	sigset_t none;
+
+	/* Dies with the spawner, which dies with the server. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_NAME, "runbox-worker", 0, 0, 0); /* not the spawner's name, in ps */
+	if (getppid() != parent)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	body = read_body(body_fd, m->len);
+	close(body_fd);
+	if (!body)
+		_exit(1);
+	close_inherited(out);
+	/* Not inherited across fork: the executor's orphan sweep needs it here. */
+	ex->subreaper = supervise_become_subreaper() == 0;
+	rep.r = executor_run(ex, body, m->len, m->has_opts ? &m->opts : NULL, &json, &rep.err);
+	rep.len = json ? strlen(json) : 0;
+	if (fd_write_all(out, &rep, sizeof(rep)) == 0 && rep.len)
+		fd_write_all(out, json, rep.len);
+	_exit(0);
+}
+
+/* ---- the spawner ---- */
+
+struct child {
+	pid_t pid;
+	int out; /* the spawner's copy of the report pipe */
+};
+
+struct children {
+	struct child *v;
+	size_t n, cap;
+};
+
+static int children_add(struct children *c, pid_t pid, int out)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct child *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = (struct child){pid, out};
+	return 0;
+}
+
+/* A tiny record on a pipe no worker writes to any more: never blocks the spawner. */
+static void send_record(int out, int kind, int r)
+{
+	struct report rep = {.kind = kind, .r = r};
+
+	fcntl(out, F_SETFL, O_NONBLOCK);
+	fd_write_all(out, &rep, sizeof(rep));
+	close(out);
+}
+
+/* Reap every worker that ended and tell its reader how. */
+static void reap(struct children *c)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (size_t i = 0; i < c->n; i++)
+			if (c->v[i].pid == pid) {
+				send_record(c->v[i].out, REC_EXIT, status);
+				c->v[i] = c->v[--c->n];
+				break;
+			}
+}
+
+/* Receive one request with exactly two fds (body, report pipe); -1 at EOF. */
+static int receive(int sock, struct spawn_msg *m, int *ret_body, int *ret_out)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {m, sizeof(*m)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	int fds[2] = {-1, -1};
+
+	if (n == 0 || (n < 0 && errno != EINTR))
+		return -1;
+	cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+		memcpy(fds, CMSG_DATA(cm), sizeof(fds));
+	if ((size_t)n != sizeof(*m) || fds[1] < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		return 0; /* not a request (only the server talks here): ignored */
+	}
+	*ret_body = fds[0];
+	*ret_out = fds[1];
+	return 1;
+}
+
+static void spawn_one(struct executor *ex, struct children *c, const struct spawn_msg *m,
+		      int body_fd, int out)
+{
+	pid_t self = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0)
+		worker_main(ex, self, body_fd, out, m);
+	close(body_fd);
+	if (pid < 0 || children_add(c, pid, out) < 0) {
+		if (pid < 0)
+			send_record(out, REC_FORK_FAILED, errno);
+		else
+			close(out); /* its reader gets EOF once the worker is done */
+	}
+}
+
+/*
+ * The spawner's loop: fork a worker per request, reap them, report their
+ * end.  Returns when the server closes its end (or dies: PDEATHSIG).
+ */
+static void spawner_main(struct executor *ex, int sock, pid_t server)
+{
+	struct children c = {0};
+	struct pollfd pfd[2];
+	sigset_t chld;
+	int sfd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != server)
+		_exit(1);
+	prctl(PR_SET_NAME, "runbox-spawner", 0, 0, 0);
+	/* Without a pid namespace a program could name these: its seccomp filter refuses them. */
+	ex->protect[0] = server;
+	ex->protect[1] = getpid();
+	signal(SIGPIPE, SIG_IGN); /* a reader that left: its REC_EXIT goes nowhere */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		_exit(1);
+	pfd[0] = (struct pollfd){.fd = sock, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	for (;;) {
+		struct signalfd_siginfo si;
+		struct spawn_msg m;
+		int body_fd, out, r;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			_exit(1);
+		if (pfd[1].revents) {
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			reap(&c);
+		}
+		if (!pfd[0].revents)
+			continue;
+		r = receive(sock, &m, &body_fd, &out);
+		if (r < 0)
+			_exit(0);
+		if (r > 0)
+			spawn_one(ex, &c, &m, body_fd, out);
+	}
+}
+
+int worker_spawner_start(struct executor *ex, struct rb_err *err)
+{
+	pid_t server = getpid(), pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return rb_fail_sys(err, errno, "create the spawner's socket");
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		spawner_main(ex, sv[1], server);
+		_exit(0);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return rb_fail_sys(err, errno, "fork the spawner");
+	}
+	spawner_sock = sv[0];
+	spawner_pid = pid;
+	return 0;
+}
+
+bool worker_spawner_gone(void)
+{
+	return spawner_pid > 0 && waitpid(spawner_pid, NULL, WNOHANG) == spawner_pid;
+}
+
+/* ---- a server thread's side ---- */
+
+static int worker_died(int status, struct rb_err *err)
+{
+	if (WIFSIGNALED(status))
+		return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
+			       "The worker process running this request was killed by signal %d "
+			       "before it answered.",
+			       WTERMSIG(status));
+	return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
+		       "The worker process running this request exited with status %d before "
+		       "it answered.",
+		       WEXITSTATUS(status));
+}
+
+/* The request in a memfd the worker reads (the socket carries only its fd). */
+static int body_memfd(const char *body, size_t n)
+{
+	int fd = memfd_create("runbox-request", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fd_write_all(fd, body, n) < 0) {
+		int e = errno ? errno : EIO;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int send_request(const struct spawn_msg *m, int body_fd, int out)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {(void *)m, sizeof(*m)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int fds[2] = {body_fd, out};
+	ssize_t w;
+
+	memset(u.buf, 0, sizeof(u.buf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	do
+		w = sendmsg(spawner_sock, &msg, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	return w == (ssize_t)sizeof(*m) ? 0 : -(errno ? errno : EIO);
+}
+
+/* Read what came back: the worker's report and JSON, or how it ended. */
+static int read_outcome(int fd, char **ret_json, struct rb_err *err)
+{
+	struct report rep;
+	char *json;
+
+	if (fd_read_exact(fd, &rep, sizeof(rep)) < 0)
+		return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
+			       "The process that starts runbox's workers is gone.");
+	if (rep.kind == REC_EXIT)
+		return worker_died(rep.r, err);
+	if (rep.kind != REC_REPORT)
+		return rb_fail_sys(err, rep.r, "fork a worker");
+	*err = rep.err;
+	if (!rep.len)
+		return rep.r;
+	json = malloc(rep.len + 1);
+	if (!json || fd_read_exact(fd, json, rep.len) < 0) {
+		free(json);
+		return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
+			       "The worker process running this request died while it answered.");
+	}
+	json[rep.len] = '\0';
+	*ret_json = json;
+	return rep.r;
+}
+
+int worker_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
+	       char **ret_json, struct rb_err *err)
+{
+	struct spawn_msg m = {.len = n, .has_opts = opts != NULL};
+	int p[2], body_fd, r;
+
+	(void)ex; /* the spawner holds its own copy, taken before the first thread */
+	*ret_json = NULL;
+	if (opts)
+		m.opts = *opts;
+	m.opts.deliver = NULL; /* a pointer into this process: meaningless in the worker */
+	m.opts.deliver_ctx = NULL;
+	m.opts.sink = NULL; /* the answer comes back whole, through the pipe */
+	if (spawner_sock < 0)
+		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
+			       "runbox's worker spawner was not started.");
+	body_fd = body_memfd(body, n);
+	if (body_fd < 0)
+		return rb_fail_sys(err, -body_fd, "hold the request for its worker");
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		r = errno;
+		close(body_fd);
+		return rb_fail_sys(err, r, "create the worker's pipe");
+	}
+	r = send_request(&m, body_fd, p[1]);
+	close(body_fd);
+	close(p[1]);
+	if (r < 0) {
+		close(p[0]);
+		return rb_fail_sys(err, -r, "ask the spawner for a worker");
+	}
+	r = read_outcome(p[0], ret_json, err);
+	close(p[0]);
+	return r;
+}
