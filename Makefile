@@ -34,7 +34,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all deps third-party asan unit test blackbox demo bench fuzz fuzz-replay clean format-check tidy \
-        image-deps image image-test
+        layers image-deps image image-test
 
 all: deps $(BUILD)/runbox
 
@@ -113,7 +113,11 @@ fuzz: deps
 fuzz-replay: deps
 	FUZZ_SECONDS=0 tests/fuzz/run.sh
 
-test: deps all asan unit fuzz-replay blackbox
+# Every #include in pkg/ and cmd/ points down the layers (pkg/README.md).
+layers:
+	@tests/tools/layers.sh
+
+test: deps layers all asan unit fuzz-replay blackbox
 
 demo: all
 	@echo '$$ echo '"'"'{"script":"import sys; print(2+2); print(sys.version.split()[0])"}'"'"' | build/runbox'

@@ -72,3 +72,13 @@ int rb_fault_http_status(enum rb_fault fault)
 		return 500;
 	return status[fault];
 }
+
+int rb_exit_status(int r, const struct rb_err *err)
+{
+	if (r >= 0)
+		return RUNBOX_EXIT_RAN;
+	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE ||
+	    err->fault == RB_FAULT_HEADERS)
+		return RUNBOX_EXIT_REFUSED;
+	return RUNBOX_EXIT_FAULT;
+}

@@ -51,4 +51,14 @@ int rb_wrap(struct rb_err *err, int r, const char *context);
 /* HTTP status for a fault (200 for RB_FAULT_NONE). */
 int rb_fault_http_status(enum rb_fault fault);
 
+/* Exit statuses of runbox: the program ran, runbox failed, the request was refused. */
+enum {
+	RUNBOX_EXIT_RAN = 0,
+	RUNBOX_EXIT_FAULT = 1,
+	RUNBOX_EXIT_REFUSED = 2,
+};
+
+/* The exit status for a result @r (with @err when negative) of running a request. */
+int rb_exit_status(int r, const struct rb_err *err);
+
 #endif

@@ -5,6 +5,7 @@
 #include "base/fdio.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -74,4 +75,51 @@ void fd_widen_pipe(int fd, size_t want)
 	if (want <= 65536 || (now = fcntl(fd, F_GETPIPE_SZ)) < 0 || (size_t)now >= want)
 		return; /* not a pipe, or its reader made it larger already */
 	fcntl(fd, F_SETPIPE_SZ, (int)want);
+}
+
+int fd_read_capped(int fd, size_t cap, char **ret, size_t *ret_len, int *ret_over)
+{
+	size_t size = 65536, len = 0;
+	char *buf = malloc(size);
+
+	*ret_over = 0;
+	while (buf) {
+		ssize_t r;
+
+		if (len == size - 1) {
+			size_t want = size * 2 > cap + 2 ? cap + 2 : size * 2;
+			char *n = want > size ? realloc(buf, want) : NULL;
+
+			if (!n && want > size) {
+				free(buf);
+				return -ENOMEM;
+			}
+			if (!n) {
+				*ret_over = 1;
+				break;
+			}
+			buf = n;
+			size = want;
+		}
+		r = read(fd, buf + len, size - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > cap) {
+			*ret_over = 1;
+			break;
+		}
+	}
+	if (!buf)
+		return -ENOMEM;
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
 }

@@ -22,4 +22,11 @@ int fd_read_exact(int fd, void *p, size_t n);
  */
 void fd_widen_pipe(int fd, size_t want);
 
+/*
+ * Read @fd to its end, at most @cap + 1 bytes, into a malloc'd buffer
+ * (NUL-terminated).  More than @cap bytes sets *ret_over and stops reading.
+ * 0, or -errno (nothing to free then).
+ */
+int fd_read_capped(int fd, size_t cap, char **ret, size_t *ret_len, int *ret_over);
+
 #endif

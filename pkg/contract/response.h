@@ -9,8 +9,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "run/artifacts.h"
 #include "base/err.h"
+#include "contract/artifact.h"
 
 struct run_outcome {
 	int exit_code;

@@ -20,7 +20,7 @@
 #include "deps/wheelcache.h"
 #include "deps/wheelmeta.h"
 #include "deps/wheelname.h"
-#include "run/workspace.h"
+#include "base/tree.h"
 
 #define MAX_WHEELS 10000
 
@@ -348,7 +348,7 @@ static int check_wheel(struct bake *b, int fd, const struct wheel_name *wn, cons
 	*ret_extracted = false;
 	if (!b->o->lazy && fstatat(b->site_fd, tree, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), tree);
-		workspace_remove_tree_at(b->site_fd, tmp);
+		tree_remove_at(b->site_fd, tmp);
 		r = open_dir_at(b->site_fd, tmp, true, &dest, b->err);
 		if (r < 0)
 			return r;
@@ -358,7 +358,7 @@ static int check_wheel(struct bake *b, int fd, const struct wheel_name *wn, cons
 	if (dest >= 0)
 		close(dest);
 	if (r < 0 && *ret_extracted)
-		workspace_remove_tree_at(b->site_fd, tmp);
+		tree_remove_at(b->site_fd, tmp);
 	return r;
 }
 
@@ -370,9 +370,9 @@ static int finish_tree(struct bake *b, const char *tree, bool extracted, bool ke
 		return 0;
 	snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), tree);
 	if (!keep)
-		return workspace_remove_tree_at(b->site_fd, tmp), 0;
+		return tree_remove_at(b->site_fd, tmp), 0;
 	if (renameat(b->site_fd, tmp, b->site_fd, tree) < 0) {
-		workspace_remove_tree_at(b->site_fd, tmp);
+		tree_remove_at(b->site_fd, tmp);
 		return rb_fail_sys(b->err, errno, "rename the tree of %s into place", tree);
 	}
 	return 0;

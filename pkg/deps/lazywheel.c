@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "deps/wheelname.h"
-#include "run/workspace.h"
+#include "base/tree.h"
 
 static bool tree_exists(int site_fd, const char *tree)
 {
@@ -74,7 +74,7 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	 * A killed runbox's leftover, safe to remove under the lock; anything
 	 * but a directory there (a planted symlink) is unlinked, never followed.
 	 */
-	r = workspace_remove_tree_at(site_fd, tmp);
+	r = tree_remove_at(site_fd, tmp);
 	if (r == -ELOOP || r == -ENOTDIR)
 		unlinkat(site_fd, tmp, 0);
 	/* Likewise whatever non-directory sits where the tree goes (see tree_exists). */
@@ -100,12 +100,12 @@ static int extract(int site_fd, const char *cache_dir, const char *wheel, const 
 	close(dest);
 	free(info.metadata);
 	if (r < 0) {
-		workspace_remove_tree_at(site_fd, tmp);
+		tree_remove_at(site_fd, tmp);
 		return fail_with_reason(err, tree);
 	}
 	if (renameat(site_fd, tmp, site_fd, tree) < 0) {
 		r = errno;
-		workspace_remove_tree_at(site_fd, tmp);
+		tree_remove_at(site_fd, tmp);
 		return fail(err, r, tree, "rename it into place");
 	}
 	return 0;

@@ -18,7 +18,6 @@
 #include "base/b64.h"
 #include "base/fdio.h"
 #include "api/cli.h"
-#include "frontdoor/stdin.h"
 #include "base/utf8.h"
 
 /* parse_args() printed the help: exit 0 without running anything. */
@@ -59,7 +58,7 @@ static char *slurp(const char *path, size_t *ret_len)
 
 	if (fd < 0)
 		return NULL;
-	if (stdin_read_body(fd, 64u << 20, &buf, ret_len, &over) < 0 || over) {
+	if (fd_read_capped(fd, 64u << 20, &buf, ret_len, &over) < 0 || over) {
 		free(buf);
 		buf = NULL;
 		errno = over ? EFBIG : errno;
@@ -447,7 +446,7 @@ int exec_main(struct executor *ex, int argc, char **argv)
 		if (r < 0) {
 			fprintf(stderr, "runbox exec: %s%s%s%s\n", err.msg,
 				err.field[0] ? " (field " : "", err.field, err.field[0] ? ")" : "");
-			status = stdin_exit_status(r, &err);
+			status = rb_exit_status(r, &err);
 		} else
 			status = report(json, a.out_dir);
 	}

@@ -20,7 +20,6 @@
 #include "base/log.h"
 #include "contract/response.h"
 #include "api/route.h"
-#include "sandbox/sandbox.h"
 
 #define API_PREFIX	 "/2018-06-01/runtime"
 #define NEXT_RETRIES	 10

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "frontdoor/serve.h"
+#include "base/clock.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -29,7 +30,6 @@
 #include "base/log.h"
 #include "contract/response.h"
 #include "api/route.h"
-#include "frontdoor/stdin.h"
 #include "run/supervise.h"
 #include "run/worker.h"
 
@@ -152,7 +152,7 @@ static void *watchdog(void *arg)
 	const struct timespec tick = {0, WATCHDOG_TICK_MS * 1000000L};
 
 	for (;;) {
-		double now = supervise_now();
+		double now = clock_now();
 
 		pthread_mutex_lock(&t->mu);
 		if (t->stop) {
@@ -226,7 +226,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			return; /* untracked: only the idle timeout applies */
 		tc->fd = i->connect_fd;
 		/* A first request line may take the idle time plus the request time. */
-		tc->deadline = supervise_now() + t->idle_s + t->request_s;
+		tc->deadline = clock_now() + t->idle_s + t->request_s;
 		pthread_mutex_lock(&t->mu);
 		tc->next = t->head.next;
 		tc->prev = &t->head;
@@ -257,7 +257,7 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
 		return NULL;
 	st->conn = conn_of(c);
 	if (st->conn)
-		tracker_set(&s->tracker, st->conn, supervise_now() + s->tracker.request_s);
+		tracker_set(&s->tracker, st->conn, clock_now() + s->tracker.request_s);
 	return st;
 }
 
@@ -277,7 +277,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* Keep-alive: the next request may wait the idle time, then must arrive in time. */
 	if (st->conn)
 		tracker_set(&s->tracker, st->conn,
-			    supervise_now() + s->tracker.idle_s + s->tracker.request_s);
+			    clock_now() + s->tracker.idle_s + s->tracker.request_s);
 	route_answer_free(&st->early);
 	__atomic_sub_fetch(&s->pending, st->held, __ATOMIC_RELAXED);
 	free(st->body);

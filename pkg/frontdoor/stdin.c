@@ -13,63 +13,6 @@
 #include "base/fdio.h"
 #include "contract/response.h"
 
-int stdin_read_body(int fd, size_t cap, char **ret, size_t *ret_len, int *ret_over)
-{
-	size_t size = 65536, len = 0;
-	char *buf = malloc(size);
-
-	*ret_over = 0;
-	while (buf) {
-		ssize_t r;
-
-		if (len == size - 1) {
-			size_t want = size * 2 > cap + 2 ? cap + 2 : size * 2;
-			char *n = want > size ? realloc(buf, want) : NULL;
-
-			if (!n && want > size) {
-				free(buf);
-				return -ENOMEM;
-			}
-			if (!n) {
-				*ret_over = 1;
-				break;
-			}
-			buf = n;
-			size = want;
-		}
-		r = read(fd, buf + len, size - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > cap) {
-			*ret_over = 1;
-			break;
-		}
-	}
-	if (!buf)
-		return -ENOMEM;
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
-int stdin_exit_status(int r, const struct rb_err *err)
-{
-	if (r >= 0)
-		return RUNBOX_EXIT_RAN;
-	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE ||
-	    err->fault == RB_FAULT_HEADERS)
-		return RUNBOX_EXIT_REFUSED;
-	return RUNBOX_EXIT_FAULT;
-}
-
 /* Straight to fd 1: an answer may be megabytes, not worth a stdio copy.  0, or -errno. */
 static int print_line(const char *json)
 {
@@ -109,7 +52,7 @@ int stdin_run(struct executor *ex)
 	char *body = NULL, *json = NULL;
 	int over = 0, r;
 
-	r = stdin_read_body(STDIN_FILENO, cap, &body, &len, &over);
+	r = fd_read_capped(STDIN_FILENO, cap, &body, &len, &over);
 	if (r < 0)
 		r = rb_fail_sys(&err, -r, "read the request from stdin");
 	else if (over)
@@ -131,5 +74,5 @@ int stdin_run(struct executor *ex)
 			strerror(-d.r));
 		return RUNBOX_EXIT_FAULT;
 	}
-	return stdin_exit_status(r, &err);
+	return rb_exit_status(r, &err);
 }

@@ -316,19 +316,9 @@ int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct a
 	if (r < 0) {
 		pool_free(&w.cand);
 		pool_free(&w.omit);
-		artifacts_free(ret);
+		artifact_list_free(ret);
 		return r;
 	}
 	read_all(output_fd, ret, lim);
 	return 0;
-}
-
-void artifacts_free(struct artifact_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->items[i].data);
-		free(l->items[i].path);
-	}
-	free(l->items);
-	memset(l, 0, sizeof(*l));
 }

@@ -12,13 +12,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
-
-struct artifact {
-	char *path;	     /* relative, '/'-separated, malloc'd */
-	unsigned char *data; /* NULL when omitted */
-	size_t size;
-	const char *omitted; /* reason, or NULL when included */
-};
+#include "contract/artifact.h"
 
 struct artifact_limits {
 	size_t max_total;
@@ -27,15 +21,8 @@ struct artifact_limits {
 	unsigned max_depth;
 };
 
-struct artifact_list {
-	struct artifact *items; /* sorted by path */
-	size_t n;
-};
-
-/* Collect below @output_fd.  Free with artifacts_free(). */
+/* Collect below @output_fd.  Free with artifact_list_free(). */
 int artifacts_collect(int output_fd, const struct artifact_limits *lim, struct artifact_list *ret,
 		      struct rb_err *err);
-
-void artifacts_free(struct artifact_list *l);
 
 #endif

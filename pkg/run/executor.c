@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "run/executor.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,7 +253,7 @@ static void run_release(struct run *run)
 
 	if (run->plan_ready)
 		sandbox_plan_release(&run->plan);
-	artifacts_free(&run->arts);
+	artifact_list_free(&run->arts);
 	supervise_result_free(&run->sup);
 	if (workspace_remove(&run->ws, &ignored) < 0)
 		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
@@ -735,27 +736,27 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, struc
 {
 	int r = admit(ex, run, err);
 
-	run->mark[PH_ADMIT + 1] = supervise_now();
+	run->mark[PH_ADMIT + 1] = clock_now();
 	if (r >= 0)
 		r = claim_uid(ex, run, err);
-	run->mark[PH_UID + 1] = supervise_now();
+	run->mark[PH_UID + 1] = clock_now();
 	if (r >= 0)
 		r = create_workspace(ex, run, err);
-	run->mark[PH_WORKSPACE + 1] = supervise_now();
+	run->mark[PH_WORKSPACE + 1] = clock_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);
-	run->mark[PH_ENV + 1] = supervise_now();
+	run->mark[PH_ENV + 1] = clock_now();
 	if (r >= 0)
 		r = prepare_sandbox(ex, run, err);
-	run->mark[PH_SANDBOX + 1] = supervise_now();
+	run->mark[PH_SANDBOX + 1] = clock_now();
 	if (r < 0)
 		return r;
 	build_argv(ex, run);
 	r = start_and_supervise(ex, run, timeout, err);
-	run->mark[PH_RUN + 1] = supervise_now();
+	run->mark[PH_RUN + 1] = clock_now();
 	if (r >= 0)
 		r = collect(ex, run, err);
-	run->mark[PH_COLLECT + 1] = supervise_now();
+	run->mark[PH_COLLECT + 1] = clock_now();
 	return r;
 }
 
@@ -776,7 +777,7 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	memset(run, 0, sizeof(*run));
 	run->ws.dir_fd = run->ws.output_fd = run->ws.mount_fd = run->slot_fd = -1;
 	log_new_id(run->id);
-	run->mark[0] = supervise_now();
+	run->mark[0] = clock_now();
 	lim = ex->cfg.limits;
 	/* A front door that wrapped a raw script checked what was sent; the wrapper is longer. */
 	if (opts && opts->max_body_bytes)

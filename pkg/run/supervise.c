@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "run/supervise.h"
+#include "base/clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,14 +31,6 @@
 #define DRAIN_GRACE_S 0.5
 /* Poll period when the kernel has no pidfd. */
 #define FALLBACK_TICK_MS 10
-
-double supervise_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int supervise_become_subreaper(void)
 {
@@ -133,7 +126,7 @@ static void reap_main(struct loop *s, int flags)
 	if (s->l->status_fd >= 0 && read(s->l->status_fd, &st, sizeof(st)) == sizeof(st))
 		s->res->wait_status = st;
 	kill_tree(s);
-	s->drain_until = supervise_now() + DRAIN_GRACE_S;
+	s->drain_until = clock_now() + DRAIN_GRACE_S;
 }
 
 /* Build the pollfd set; returns how many. */
@@ -152,7 +145,7 @@ static nfds_t poll_set(struct loop *s, struct pollfd *p)
 static int poll_timeout_ms(const struct loop *s)
 {
 	double until = s->exited ? s->drain_until : s->deadline;
-	double ms = (until - supervise_now()) * 1000.0;
+	double ms = (until - clock_now()) * 1000.0;
 
 	if (ms < 0)
 		ms = 0;
@@ -201,13 +194,13 @@ static void loop_run(struct loop *s)
 	if (s->o->stdin_len == 0)
 		feed_stdin(s);
 	/* Done when the program has ended and its pipes are closed (or given up on). */
-	while (!s->exited || (pipes_open(s) && supervise_now() < s->drain_until)) {
+	while (!s->exited || (pipes_open(s) && clock_now() < s->drain_until)) {
 		nfds_t n = poll_set(s, p);
 		int r = poll(p, n, poll_timeout_ms(s));
 
 		if (r > 0)
 			on_ready(s, p);
-		if (!s->exited && supervise_now() >= s->deadline)
+		if (!s->exited && clock_now() >= s->deadline)
 			on_deadline(s);
 		if (!s->exited && !pipes_open(s))
 			reap_main(s, WNOHANG);
@@ -218,7 +211,7 @@ int supervise_run(struct launched *l, const struct supervise_opts *opts,
 		  struct supervise_result *ret, struct rb_err *err)
 {
 	struct loop s = {.l = l, .o = opts, .res = ret};
-	double start = supervise_now();
+	double start = clock_now();
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -236,7 +229,7 @@ int supervise_run(struct launched *l, const struct supervise_opts *opts,
 	if (!s.killed)
 		kill_tree(&s);
 	launch_close(l);
-	ret->duration_ms = (supervise_now() - start) * 1000.0;
+	ret->duration_ms = (clock_now() - start) * 1000.0;
 	ret->out.data[ret->out.len] = '\0';
 	ret->err.data[ret->err.len] = '\0';
 	return 0;

@@ -79,7 +79,4 @@ int supervise_become_subreaper(void);
 /* Now, in the clock ticks of the start times in /proc/<pid>/stat. */
 unsigned long long supervise_now_ticks(void);
 
-/* Monotonic clock in seconds. */
-double supervise_now(void);
-
 #endif

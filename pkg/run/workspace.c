@@ -18,9 +18,7 @@
 #include <unistd.h>
 
 #include "base/fdio.h"
-
-/* Depth at which removal moves a subtree up instead of descending further. */
-#define REMOVE_MAX_DEPTH 24
+#include "base/tree.h"
 
 /* Make a directory below @dirfd and give it to the program when asked. */
 static int make_dir(const struct workspace *ws, int dirfd, const char *name, mode_t mode, bool give)
@@ -270,87 +268,6 @@ int workspace_create(struct workspace *ret, const char *parent, const struct req
 	return r;
 }
 
-static int remove_children(int dirfd, int topfd, unsigned depth);
-
-/* Remove entry @name of @dirfd, a directory or not. */
-static int remove_entry(int dirfd, int topfd, const char *name, unsigned depth)
-{
-	static unsigned long moved;
-	char tmp[64];
-	int fd, r;
-
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	if (depth >= REMOVE_MAX_DEPTH) {
-		/* Too deep to hold an fd per level: move it up and finish later. */
-		snprintf(tmp, sizeof(tmp), ".runbox-deep-%lu", ++moved);
-		return renameat(dirfd, name, topfd, tmp) < 0 ? -errno : 1;
-	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	fchmod(fd, 0700);
-	r = remove_children(fd, topfd, depth + 1);
-	close(fd);
-	if (r < 0)
-		return r;
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
-		return errno == ENOTEMPTY ? 1 : -errno;
-	return r;
-}
-
-/* Returns 1 when something was moved up and another pass is needed. */
-static int remove_children(int dirfd, int topfd, unsigned depth)
-{
-	int fd = dup(dirfd), r, again = 0;
-	DIR *d;
-	struct dirent *de;
-
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (d)
-		rewinddir(d); /* a dup shares the offset a previous walk left at the end */
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		r = remove_entry(dirfd, topfd, de->d_name, depth);
-		if (r < 0) {
-			closedir(d);
-			return r;
-		}
-		again |= r;
-	}
-	closedir(d);
-	return again;
-}
-
-int workspace_remove_tree_at(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	fchmod(fd, 0700);
-	for (int pass = 0; pass < 100000; pass++) {
-		r = remove_children(fd, fd, 0);
-		if (r <= 0)
-			break;
-	}
-	close(fd);
-	if (r < 0)
-		return r;
-	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
-}
-
 int workspace_remove(struct workspace *ws, struct rb_err *err)
 {
 	char *slash;
@@ -380,7 +297,7 @@ int workspace_remove(struct workspace *ws, struct rb_err *err)
 	*slash = '/';
 	if (parent < 0)
 		return rb_fail_sys(err, errno, "open the parent of '%s'", ws->path);
-	r = workspace_remove_tree_at(parent, slash + 1);
+	r = tree_remove_at(parent, slash + 1);
 	close(parent);
 	if (r < 0)
 		return rb_fail_sys(err, -r, "remove workspace '%s'", ws->path);
@@ -407,7 +324,7 @@ int workspace_reap_stale(const char *parent, uid_t uid)
 		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode) || st.st_uid != uid)
 			continue;
-		if (workspace_remove_tree_at(dirfd, de->d_name) == 0)
+		if (tree_remove_at(dirfd, de->d_name) == 0)
 			n++;
 		else
 			failed = -EIO;

@@ -70,7 +70,4 @@ int workspace_remove(struct workspace *ws, struct rb_err *err);
  */
 int workspace_reap_stale(const char *parent, uid_t uid);
 
-/* Remove the tree below @dirfd/@name (not following links). */
-int workspace_remove_tree_at(int dirfd, const char *name);
-
 #endif

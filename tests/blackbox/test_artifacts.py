@@ -90,7 +90,7 @@ def test_file_cap_default_at_limit(rb):
 
 
 def test_binary_artifact_of_megabytes_is_exact(rb):
-    # Megabyte buffers are prefaulted (pkg/bigmem): every byte, at every
+    # Megabyte buffers are prefaulted (pkg/base/prefault): every byte, at every
     # offset past the huge-page boundaries, must still come back as written.
     script = ("data = bytes((i * 7 + i // 4099) % 256 for i in range(4 * 1024 * 1024 + 3))\n"
               "open('output/blob.bin', 'wb').write(data)")

@@ -32,7 +32,7 @@ sources() {
 	path) echo "contract/path.c base/utf8.c" ;;
 	requirement) echo "deps/requirement.c base/err.c" ;;
 	wheelmeta) echo "deps/wheelmeta.c deps/wheelname.c deps/requirement.c base/err.c" ;;
-	lambda_event) echo "api/lambda_event.c contract/response.c base/prefault.c base/b64.c base/utf8.c base/err.c" ;;
+	lambda_event) echo "api/lambda_event.c contract/response.c contract/artifact.c base/prefault.c base/b64.c base/utf8.c base/err.c" ;;
 	mcp) echo "api/mcp.c base/jsonscan.c base/utf8.c base/err.c" ;;
 	esac
 }
