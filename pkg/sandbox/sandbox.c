@@ -542,22 +542,48 @@ static int enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
 	return seccomp_policy_load(&plan->seccomp, err);
 }
 
-int sandbox_plan_enter(const struct sandbox_plan *plan, struct rb_err *err)
+int sandbox_enter_userns(const struct sandbox_plan *plan, struct rb_err *err)
 {
-	int r = sandbox_plan_enter_base(plan, err);
-
-	if (r < 0)
-		return r;
-	return sandbox_plan_enter_seccomp(plan, err);
+	return ns_enter_user(&plan->ns, err);
 }
 
-int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
+int sandbox_enter_mounts(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	return ns_enter_mounts(&plan->ns, err);
+}
+
+int sandbox_enter_uts(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	return ns_enter_uts(&plan->ns, err);
+}
+
+int sandbox_enter_ipc(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	return ns_enter_ipc(&plan->ns, err);
+}
+
+int sandbox_enter_uid(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	return drop_uid(plan, err);
+}
+
+int sandbox_enter_no_new_privs(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	return set_no_new_privs(plan, err);
+}
+
+int sandbox_enter_landlock(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	return enter_landlock(plan, err);
+}
+
+int sandbox_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
 {
 	return enter_seccomp(plan, err);
 }
 
-int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
-				      struct rb_err *err)
+int sandbox_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
+				 struct rb_err *err)
 {
 	*ret_listener = -1;
 	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
@@ -565,53 +591,11 @@ int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_
 	return seccomp_policy_load_notify(&plan->seccomp_notify, &plan->seccomp, ret_listener, err);
 }
 
-int sandbox_plan_enter_init_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
+int sandbox_enter_init_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
 {
 	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
 		return 0;
 	return seccomp_policy_load_init(err);
-}
-
-int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err)
-{
-	int r;
-
-	/*
-	 * The order is fixed; each step needs what the one before left:
-	 *  1. user namespace maps first: until they are written the child's
-	 *     uid is unmapped, and files it creates (the mount points of the
-	 *     workspace) could not be owned by anyone.
-	 *  2. mounts and host name while the child still holds CAP_SYS_ADMIN
-	 *     (as root, or in its user namespace), which step 3 takes away.
-	 *  3. the uid drop: needs CAP_SETUID and ends every capability, so
-	 *     nothing privileged can follow it.
-	 *  4. no_new_privs: Landlock and seccomp require it of an unprivileged
-	 *     process, and it keeps setuid binaries from undoing step 3.
-	 *  5. Landlock before seccomp, because the filter refuses the
-	 *     landlock_* calls and opens it needs.
-	 *  6. seccomp last: it refuses mount, setresuid, prctl tricks and
-	 *     landlock_*; after it only the execve that follows remains.
-	 */
-	r = ns_enter_user(&plan->ns, err);
-	if (r < 0)
-		return r;
-	r = ns_enter_mounts(&plan->ns, err);
-	if (r < 0)
-		return r;
-	r = ns_enter_uts(&plan->ns, err);
-	if (r < 0)
-		return r;
-	r = ns_enter_ipc(&plan->ns, err);
-	if (r < 0)
-		return r;
-	r = drop_uid(plan, err);
-	if (r < 0)
-		return r;
-	r = set_no_new_privs(plan, err);
-	if (r < 0)
-		return r;
-	return enter_landlock(plan, err);
-	/* 6. sandbox_plan_enter_seccomp(), the last thing before execve */
 }
 
 void sandbox_plan_release(struct sandbox_plan *plan)

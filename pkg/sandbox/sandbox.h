@@ -8,7 +8,8 @@
  *  - sandbox_plan_prepare() builds, in the parent, everything one run needs
  *    (uid, clone flags, mount list, the compiled BPF program, the Landlock
  *    ruleset);
- *  - sandbox_plan_enter() applies the layers in the child, in one fixed order.
+ *  - sandbox_enter_*() apply one layer each in the child, in the order
+ *    run/child.c gives with its reasons.
  *
  * The layers live in their own modules: namespaces.h, landlock.h,
  * seccomp_policy.h.  This one orders them, probes them and reports them.
@@ -113,7 +114,7 @@ struct sandbox_plan {
 	bool uid_dropped;	   /* the run drops to cfg.uid/cfg.gid */
 	bool no_new_privs;
 	unsigned applied; /* SANDBOX_LAYER_BIT() of each layer applied to this run */
-	/* fds the child must keep open until sandbox_plan_enter() (the child's
+	/* fds the child must keep open until its layers are entered (the child's
 	 * fd-closing loop skips them; all are O_CLOEXEC) */
 	int keep_fds[SANDBOX_MAX_KEEP_FDS];
 	int n_keep_fds;
@@ -131,36 +132,39 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
 			 const struct sandbox_config *cfg, struct rb_err *err);
 
 /*
- * Apply every layer, in order, in the child after its fds, rlimits and cwd
- * are set.  Call only between fork and exec: it does not allocate.  The child
- * must have been created with clone(SIGCHLD | plan->clone_flags).  On return
- * only the system calls of the seccomp allowlist work (execve, write,
- * exit_group among them).
+ * The layers, one step each, for the child between clone() and execve()
+ * (or, warm, the point where the template's copy starts the program).  The
+ * order they must be applied in, and why, is written once, in
+ * run/child.c; each step here applies one layer or does nothing when the
+ * plan does not apply it.  They do not allocate.  The child must have been
+ * created with clone(SIGCHLD | plan->clone_flags).
+ *
+ *   userns          write the maps of a new user namespace
+ *   mounts          the mount namespace: read-only system, private /tmp and
+ *                   /dev/shm, the workspace read-write, a fresh /proc
+ *   uts, ipc        the host name; SysV IPC limits of the new namespace
+ *   uid             hand the stdio pipes to the run's uid, drop to it with
+ *                   no supplementary groups, stay non-dumpable
+ *   no_new_privs    PR_SET_NO_NEW_PRIVS
+ *   landlock        restrict the file system (and TCP, and scopes)
+ *   seccomp         the program's filter; after it only the allowlist works
+ *   seccomp_notify  the same, with the allowlist's refusals notified on
+ *                   *ret_listener (-1 when seccomp is not applied or the
+ *                   kernel has no listeners) for a supervisor to name them
+ *   init_seccomp    the pid namespace init's own small filter
+ *                   (seccomp_policy_load_init), where the program gets one
  */
-int sandbox_plan_enter(const struct sandbox_plan *plan, struct rb_err *err);
-
-/*
- * The same ladder in two parts, for a launcher that forks between them (an
- * init that must start the program before the filter binds both): every
- * layer but seccomp, then seccomp alone.  Same constraints as above.
- */
-int sandbox_plan_enter_base(const struct sandbox_plan *plan, struct rb_err *err);
-int sandbox_plan_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err);
-
-/*
- * sandbox_plan_enter_seccomp() for a program whose supervisor names the
- * calls the allowlist refuses: *ret_listener is the seccomp notification
- * fd (-1 when seccomp is not applied or the kernel has no listeners).
- */
-int sandbox_plan_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
-				      struct rb_err *err);
-
-/*
- * For the init of a pid namespace, which runs runbox's own code and after
- * its set-up needs only a handful of calls: a small filter of its own
- * (seccomp_policy_load_init) where seccomp is applied to the program.
- */
-int sandbox_plan_enter_init_seccomp(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_userns(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_mounts(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_uts(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_ipc(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_uid(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_no_new_privs(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_landlock(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err);
+int sandbox_enter_seccomp_notify(const struct sandbox_plan *plan, int *ret_listener,
+				 struct rb_err *err);
+int sandbox_enter_init_seccomp(const struct sandbox_plan *plan, struct rb_err *err);
 
 void sandbox_plan_release(struct sandbox_plan *plan);
 

@@ -1,0 +1,64 @@
+/*
+ * child: what a run's processes do between clone() and execve(), in the
+ * one order written in child.c.
+ *
+ * launch.c creates the first process of a run with clone() and hands it a
+ * struct child_arg; from there child_main() runs the ordered steps: the
+ * program's own set-up, every sandbox layer, and, with a pid namespace, the
+ * namespace's init and the program as its pid 2.  Nothing here allocates:
+ * the parent prepared everything, and a failing step writes its struct
+ * rb_err to the report pipe and exits 127.
+ */
+#ifndef RUNBOX_CHILD_H
+#define RUNBOX_CHILD_H
+
+#include <sys/types.h>
+
+#include "run/launch.h"
+
+/* The pipes of one run; [0] read end, [1] write end, all O_CLOEXEC. */
+struct child_pipes {
+	int in[2], out[2], err[2], report[2], status[2];
+	int life[2]; /* runbox holds the write end: EOF at the read end means runbox died */
+};
+
+/*
+ * What the first process of a run is given.  The parent writes it before
+ * the clone() and never again: a child that shares the parent's memory
+ * reads it safely for its whole life.
+ */
+struct child_arg {
+	const struct launch_spec *spec;
+	struct child_pipes p; /* a copy: the parent closes its own ends while the child sets up */
+	char *stack;	      /* pid 2's, while it shares the init's memory (CHILD_STACK_BYTES) */
+	pid_t parent;	      /* runbox */
+};
+
+#define CHILD_STACK_BYTES (256 * 1024)
+
+/*
+ * Whether a pid namespace's init may run in runbox's own memory: only
+ * where it can make raw system calls that leave errno alone (x86-64), and
+ * not under ASan, which cannot follow a stack it did not allocate.
+ */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define CHILD_INIT_CAN_SHARE_MEMORY 1
+#else
+#define CHILD_INIT_CAN_SHARE_MEMORY 0
+#endif
+
+/*
+ * The entry point of the run's first process (clone()'s fn): runs the
+ * ordered steps and never returns (it execs the program, or, as a pid
+ * namespace's init, exits when the program has ended).
+ */
+int child_main(void *arg);
+
+/*
+ * Start @fn(@arg) in a child that shares our memory and suspends us until
+ * it execs or exits (vfork semantics), on @stack (CHILD_STACK_BYTES, its
+ * low end a guard page).  Returns its pid, or -1 with errno.
+ */
+pid_t child_spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned long flags);
+
+#endif
