@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "deps/deps.h"
+#include "run/warm.h"
 
 #ifndef RUNBOX_VERSION
 #define RUNBOX_VERSION "0.1.0"
@@ -128,6 +129,17 @@ static cJSON *layers(const struct executor *ex)
 	cJSON_AddItemToObject(o, "probe", sandbox_caps_to_json(&ex->caps));
 	cJSON_AddBoolToObject(o, "required_missing", ex->unavailable);
 	return o;
+}
+
+char *info_live(const char *static_json, const struct executor *ex)
+{
+	cJSON *root = cJSON_Parse(static_json);
+	char *out = NULL;
+
+	if (root && ex->warm && cJSON_AddItemToObject(root, "warm", warm_to_json(ex->warm)))
+		out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return out;
 }
 
 int info_build(const struct executor *ex, unsigned concurrency, char **ret_json, struct rb_err *err)

@@ -18,4 +18,11 @@
 int info_build(const struct executor *ex, unsigned concurrency, char **ret_json,
 	       struct rb_err *err);
 
+/*
+ * @static_json (from info_build) with what changes while a server runs: the
+ * "warm" object (run/warm.h: the template's state, imports, memory, and
+ * how many runs started warm and cold).  Malloc'd, or NULL on ENOMEM.
+ */
+char *info_live(const char *static_json, const struct executor *ex);
+
 #endif

@@ -63,9 +63,15 @@ void config_defaults(struct runbox_config *ret)
 	ret->sandbox = true;
 	ret->log_level = 1;
 	ret->blas_threads = 1;
+	snprintf(ret->warm_imports, sizeof(ret->warm_imports),
+		 "numpy, pandas, matplotlib, matplotlib.pyplot, scipy, scipy.stats, sklearn, PIL, "
+		 "PIL.Image, requests");
+	ret->warm_max_uses = 1000;
+	ret->warm_max_age_s = 3600;
+	ret->warm_exercise = true;
 }
 
-enum kind { K_SIZE, K_UINT, K_SECONDS, K_PATH, K_BOOL, K_ID, K_LOG, K_WORDS };
+enum kind { K_SIZE, K_UINT, K_SECONDS, K_PATH, K_BOOL, K_ID, K_LOG, K_WORDS, K_WARM, K_MODULES };
 
 struct knob {
 	const char *name;
@@ -124,6 +130,12 @@ static const struct knob knobs[] = {
 	  1024.0 * GiB },
 	{ "RUNBOX_TOKEN", K_WORDS, SRV(token), 0,
 	  sizeof(((struct runbox_config *)0)->serve.token) },
+	{ "RUNBOX_WARM", K_WARM, CFG(warm), 0, 1 },
+	{ "RUNBOX_WARM_IMPORTS", K_MODULES, CFG(warm_imports), 0,
+	  sizeof(((struct runbox_config *)0)->warm_imports) },
+	{ "RUNBOX_WARM_MAX_USES", K_UINT, CFG(warm_max_uses), 1, 1000000 },
+	{ "RUNBOX_WARM_MAX_AGE_S", K_SECONDS, CFG(warm_max_age_s), 1, 30.0 * 86400 },
+	{ "RUNBOX_WARM_EXERCISE", K_BOOL, CFG(warm_exercise), 0, 1 },
 };
 /* clang-format on */
 
@@ -155,6 +167,34 @@ static int parse_word(const char *name, const char *v, const char *const *words,
 		       "%s='%s' is not one of the accepted values", name, v);
 }
 
+/*
+ * A comma (or space) separated list of dotted Python module names; empty
+ * items are allowed ("numpy, pandas,").  Nothing else may reach the
+ * template's configuration.
+ */
+static bool module_list_valid(const char *v)
+{
+	bool start = true;
+
+	for (const char *p = v; *p; p++) {
+		if (*p == ',' || *p == ' ') {
+			if (!start && p[-1] == '.')
+				return false;
+			start = true;
+		} else if (*p == '.') {
+			if (start || p[1] == '.' || p[1] == '\0' || p[1] == ',' || p[1] == ' ')
+				return false;
+			start = false;
+		} else if (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			   (!start && *p >= '0' && *p <= '9')) {
+			start = false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int apply_knob(struct runbox_config *cfg, const struct knob *k, const char *v,
 		      struct rb_err *err)
 {
@@ -183,6 +223,20 @@ static int apply_knob(struct runbox_config *cfg, const struct knob *k, const cha
 		if (r >= 0)
 			*(bool *)p = w % 2 == 1;
 		return r;
+	case K_WARM:
+		r = parse_word(k->name, v, bools, 8, &w, err);
+		if (r >= 0)
+			*(int *)p = w % 2 == 1 ? RUNBOX_WARM_ON : RUNBOX_WARM_OFF;
+		return r;
+	case K_MODULES:
+		if (strlen(v) >= (size_t)k->max || !module_list_valid(v))
+			return rb_fail(
+			    err, RB_FAULT_INTERNAL, 0, "invalid_config", k->name,
+			    "%s='%s' must be Python module names separated by commas "
+			    "(e.g. 'numpy, pandas, matplotlib.pyplot'), at most %.0f bytes",
+			    k->name, v, k->max - 1);
+		snprintf(p, (size_t)k->max, "%s", v);
+		return 0;
 	case K_LOG:
 		r = parse_word(k->name, v, levels, 3, &w, err);
 		if (r >= 0)

@@ -54,6 +54,9 @@ struct runbox_serve_limits {
 	char token[256];	       /* RUNBOX_TOKEN: the bearer token, "" for none */
 };
 
+/* RUNBOX_WARM: unset (on where runs cannot reach the template), on, off. */
+enum runbox_warm { RUNBOX_WARM_DEFAULT, RUNBOX_WARM_ON, RUNBOX_WARM_OFF };
+
 struct runbox_config {
 	struct runbox_limits limits;
 	struct runbox_serve_limits serve;
@@ -72,6 +75,12 @@ struct runbox_config {
 	bool allow_network;
 	int log_level; /* 0 off, 1 info, 2 debug */
 	unsigned blas_threads;
+	/* Warm templates (run/warm.h) of the long-lived front doors. */
+	int warm;		 /* enum runbox_warm */
+	char warm_imports[1024]; /* modules, comma-separated */
+	unsigned warm_max_uses;	 /* runs one template makes before it is replaced */
+	double warm_max_age_s;	 /* seconds one template serves before it is replaced */
+	bool warm_exercise;	 /* first uses of what it imports (one Agg figure, ...) */
 	/* What the platform says about the front door (auto mode, api/cli.h). */
 	char lambda_api[256];  /* AWS_LAMBDA_RUNTIME_API: host:port, "" when unset */
 	char handler_port[16]; /* FUNCTIONS_CUSTOMHANDLER_PORT as given, "" when unset */

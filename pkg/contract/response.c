@@ -315,7 +315,8 @@ static bool fill(cJSON *root, const struct run_outcome *o, bool mark)
 	    !add_artifacts(root, o->artifacts, mark) ||
 	    !cJSON_AddStringToObject(root, "status", o->status) ||
 	    !cJSON_AddNumberToObject(root, "duration_ms",
-				     (double)(long long)(o->duration_ms + 0.5)))
+				     (double)(long long)(o->duration_ms + 0.5)) ||
+	    (o->start && !cJSON_AddStringToObject(root, "start", o->start)))
 		return false;
 	trunc = cJSON_AddObjectToObject(root, "truncated");
 	if (!trunc || !cJSON_AddBoolToObject(trunc, "stdout", o->out_truncated) ||

@@ -25,6 +25,7 @@ struct run_outcome {
 	const struct artifact_list *artifacts;
 	cJSON *sandbox;	     /* taken over by response_build; may be NULL */
 	cJSON *dependencies; /* taken over by response_build; may be NULL */
+	const char *start;   /* "warm" or "cold": how the program's process was made; may be NULL */
 };
 
 /*

@@ -27,6 +27,7 @@
 
 #include "api/cli.h"
 #include "api/info.h"
+#include "run/warm.h"
 #include "base/log.h"
 #include "contract/response.h"
 #include "api/route.h"
@@ -451,7 +452,13 @@ static void dispatch(struct server *s, struct request_state *st, const struct ro
 		return;
 	}
 	if (st->route == ROUTE_INFO) {
-		route_answer_ok("application/json", s->info, s->info_len, a);
+		char *live = info_live(s->info, s->ex);
+
+		if (live)
+			route_answer_ok("application/json", live, strlen(live), a);
+		else
+			route_answer_ok("application/json", s->info, s->info_len, a);
+		free(live);
 		return;
 	}
 	if (route_prepare(&s->rc, st->route, rq, &d, a) < 0)
@@ -881,6 +888,7 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 int serve_main(struct executor *ex, const char *host, unsigned port)
 {
 	static struct server s;
+	static struct warm warm;
 	struct sockaddr_storage addr;
 	struct rb_err err = {0};
 	struct MHD_Daemon *d;
@@ -906,6 +914,12 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGCHLD); /* the spawner's death */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* The spawner keeps the warm template: its figures are shared with us. */
+	if (warm_init(&warm, &ex->cfg, true, executor_warm_why(ex), &err) < 0) {
+		fprintf(stderr, "runbox serve: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
+	ex->warm = &warm;
 	/* Before libmicrohttpd's first thread: the spawner must be forked single-threaded. */
 	if (worker_spawner_start(ex, &err) < 0) {
 		fprintf(stderr, "runbox serve: %s\n", err.msg);

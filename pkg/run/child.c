@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/seccomp.h>
@@ -21,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +58,7 @@ struct child {
 	pid_t program;
 	int pidfd;
 	int listener;
+	int handoff; /* warm: the socket pid 2 sends its listener to the init on */
 };
 
 /* Best effort: a parent that is gone cannot be told anything anyway. */
@@ -242,8 +245,75 @@ static int program_main(void *arg)
 	return 127;
 }
 
+/* Receive the fd pid 2 sends on @sock (its seccomp listener); -1 when none came. */
+static int receive_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	int fd = -1;
+	ssize_t n;
+
+	do
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	cm = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/* Send @fd on @sock (best effort: without it the init just cannot name refusals). */
+static void send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	(void)sendmsg(sock, &m, MSG_NOSIGNAL);
+}
+
+/*
+ * Warm: pid 2 must be a copy of the template's memory, which it runs as
+ * the program, so it is a real fork, not a child that shares ours until
+ * execve.  Its listener comes over a socket, since nothing else is shared.
+ */
+static int start_program_copy(struct child *c, struct rb_err *err)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return rb_fail_sys(err, errno, "socketpair");
+	c->program = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0, 0, 0, 0);
+	if (c->program == 0) {
+		close(sv[0]);
+		c->role = PID2;
+		c->handoff = sv[1];
+		run_steps(c, c->at + 1);
+	}
+	close(sv[1]);
+	if (c->program < 0) {
+		close(sv[0]);
+		return rb_fail_sys(err, errno, "fork the program");
+	}
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->program, 0);
+	c->listener = receive_fd(sv[0]);
+	close(sv[0]);
+	return 0;
+}
+
 static int step_start_program(struct child *c, struct rb_err *err)
 {
+	if (c->a->become)
+		return start_program_copy(c, err);
 	c->slot = listener_slot();
 	/*
 	 * Grow the fd table to hold the slot now, while it is ours alone: grown
@@ -298,8 +368,15 @@ static int step_seccomp(struct child *c, struct rb_err *err)
 		r = sandbox_enter_seccomp_notify(c->plan, &listener, err);
 		if (r < 0)
 			return r;
-		if (listener >= 0 && c->slot >= 0 && listener != c->slot &&
-		    dup3(listener, c->slot, O_CLOEXEC) == c->slot)
+		if (c->handoff >= 0) {
+			if (listener >= 0)
+				send_fd(c->handoff, listener);
+			close(c->handoff);
+			c->handoff = -1;
+			if (listener >= 0)
+				close(listener);
+		} else if (listener >= 0 && c->slot >= 0 && listener != c->slot &&
+			   dup3(listener, c->slot, O_CLOEXEC) == c->slot)
 			close(listener);
 		return 0;
 	}
@@ -425,6 +502,22 @@ static int init_loop(pid_t program, int pidfd, int listener, int life)
 }
 
 /*
+ * Warm: the init shares the template's memory, which every later run's
+ * program gets a copy of.  What its set-up left on its stack (this run's
+ * paths, uid, fds) is zeroed before the template may fork again, and the
+ * template is told it may (then it unmaps the plan this init read).
+ */
+static void __attribute__((noinline)) release_template(struct child *c)
+{
+	uintptr_t low = (uintptr_t)c->a->init_stack + 4096;	      /* above the guard page */
+	uintptr_t high = (uintptr_t)__builtin_frame_address(0) - 512; /* below memset's frame */
+
+	if (low < high)
+		memset((void *)low, 0, high - low);
+	(void)raw_call(SYS_write, c->a->sync_fd, (long)"+", 1, 0);
+}
+
+/*
  * The init holds nothing else: a pipe end kept here would hide the
  * program's EOF on stdin, or keep stdout open after it is gone; stderr
  * stays, for naming refused calls.  Closing the report pipe lets runbox go
@@ -432,21 +525,26 @@ static int init_loop(pid_t program, int pidfd, int listener, int life)
  */
 static int step_init_loop(struct child *c, struct rb_err *err)
 {
-	const struct child_pipes *p = &c->a->p;
-	int keep[5] = {STDERR_FILENO, p->status[1], c->pidfd, c->listener, p->life[0]}, st;
+	const int status = c->a->p.status[1], life = c->a->p.life[0];
+	int keep[5] = {STDERR_FILENO, status, c->pidfd, c->listener, life}, st;
 
 	(void)err;
+	/* Warm: nothing of c->a may be read after this, the template unmaps it. */
+	if (c->a->become)
+		release_template(c);
 	qsort(keep, 5, sizeof(keep[0]), cmp_int);
 	close_all_except(keep, 5);
-	st = init_loop(c->program, c->pidfd, c->listener, p->life[0]);
-	if (raw_call(SYS_write, p->status[1], (long)&st, sizeof(st), 0) != sizeof(st))
+	st = init_loop(c->program, c->pidfd, c->listener, life);
+	if (raw_call(SYS_write, status, (long)&st, sizeof(st), 0) != sizeof(st))
 		raw_exit(126);
 	raw_exit(0);
 }
 
 static int step_last(struct child *c, struct rb_err *err)
 {
-	return c->role == INIT ? step_init_loop(c, err) : step_exec(c, err);
+	if (c->role == INIT)
+		return step_init_loop(c, err);
+	return c->a->become ? c->a->become(c->a, err) : step_exec(c, err);
 }
 
 /*
@@ -545,6 +643,7 @@ int child_main(void *arg)
 	    .program = -1,
 	    .pidfd = -1,
 	    .listener = -1,
+	    .handoff = -1,
 	};
 
 	run_steps(&c, 0);

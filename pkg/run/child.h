@@ -12,6 +12,8 @@
 #ifndef RUNBOX_CHILD_H
 #define RUNBOX_CHILD_H
 
+#include <setjmp.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "run/launch.h"
@@ -31,7 +33,21 @@ struct child_arg {
 	const struct launch_spec *spec;
 	struct child_pipes p; /* a copy: the parent closes its own ends while the child sets up */
 	char *stack;	      /* pid 2's, while it shares the init's memory (CHILD_STACK_BYTES) */
-	pid_t parent;	      /* runbox */
+	pid_t parent;	      /* runbox, or the warm template */
+	/*
+	 * Warm: the run's processes are copies of a template interpreter that
+	 * has imported its modules already (run/template.c).  Its program
+	 * does not execve: it becomes the program by returning into the
+	 * interpreter, through @become, which must not return on success.  The
+	 * init, which shares the template's memory, tells the template on
+	 * @sync_fd when the program is started and its own set-up is done, and
+	 * zeroes what it used of @init_stack first (the template's memory is
+	 * copied into every later run's program).
+	 */
+	int (*become)(const struct child_arg *a, struct rb_err *err);
+	int sync_fd;
+	char *init_stack; /* the init's (CHILD_STACK_BYTES), warm only */
+	void *become_ctx; /* for @become */
 };
 
 #define CHILD_STACK_BYTES (256 * 1024)

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "run/artifacts.h"
@@ -29,6 +30,7 @@
 #include "sandbox/statedir.h"
 #include "run/supervise.h"
 #include "base/utf8.h"
+#include "run/warm.h"
 #include "run/workspace.h"
 
 #define MAX_ENV 96
@@ -217,6 +219,30 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 	return check_required(ex, err);
 }
 
+static bool layer_ok(const struct executor *ex, enum sandbox_layer l)
+{
+	return ex->caps.layer[l].available &&
+	       ex->caps.layer[l].self_test != SANDBOX_SELF_TEST_FAILED;
+}
+
+const char *executor_warm_why(const struct executor *ex)
+{
+	int fd;
+
+	if (!ex->cfg.sandbox)
+		return "RUNBOX_SANDBOX=off";
+	if (executor_runs_alone(ex))
+		return "no subreaper, no pid namespace and no uid of a run's own: runs could not "
+		       "be told from the template";
+	if (!layer_ok(ex, SANDBOX_LAYER_PIDNS) && !layer_ok(ex, SANDBOX_LAYER_SECCOMP))
+		return "no pid namespace and no seccomp filter: a run could signal the template";
+	fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (fd < 0)
+		return "the kernel has no pidfd_open";
+	close(fd);
+	return NULL;
+}
+
 bool executor_runs_alone(const struct executor *ex)
 {
 	bool pidns = ex->cfg.sandbox && ex->caps.layer[SANDBOX_LAYER_PIDNS].available &&
@@ -241,7 +267,9 @@ struct run {
 	uid_t uid;
 	gid_t gid;
 	char id[17];
-	char *env_buf; /* every NAME=VALUE of envp, one allocation */
+	bool warm;	      /* the program's process came from the warm template */
+	const char *cold_why; /* why not, when a template was there */
+	char *env_buf;	      /* every NAME=VALUE of envp, one allocation */
 	size_t env_cap;
 	char *envp[MAX_ENV + 1];
 	char *argv[4 + 256 + 1];
@@ -459,7 +487,8 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 	    .tmp_bytes = ex->cfg.limits.fsize_bytes,
 	    .cache_fd = ex->root ? ex->state_fd : -1,
 	    .cache_key = ex->root ? ex->cache_key : NULL,
-	    .protect = {ex->protect[0], ex->protect[1]},
+	    /* and the template runs are made from: without a pid namespace it is in reach */
+	    .protect = {ex->protect[0], ex->protect[1], ex->warm ? ex->warm->pid : 0},
 	};
 	struct deps_config dc = deps_config_of(ex);
 	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);
@@ -471,6 +500,23 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 	r = sandbox_plan_prepare(&run->plan, &ex->caps, &sc, err);
 	run->plan_ready = true;
 	return r;
+}
+
+/* The warm template, when this run may start in it (see warm_fits). */
+static struct warm *warm_for(struct executor *ex, struct run *run)
+{
+	const char *paths[64];
+	size_t n = 0;
+
+	if (!ex->warm || !ex->warm->enabled)
+		return NULL;
+	for (size_t i = 0; i < run->deps.n && n < 64; i++)
+		paths[n++] = run->deps.used[i].path;
+	if (run->deps.n > 64) {
+		run->cold_why = "too many dependencies to check";
+		return NULL;
+	}
+	return warm_fits(ex->warm, &run->req, paths, n, &run->cold_why) ? ex->warm : NULL;
 }
 
 static int start_and_supervise(struct executor *ex, struct run *run, double timeout_s,
@@ -486,6 +532,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .rlimits = rl,
 	    .n_rlimits = build_rlimits(ex, timeout_s, rl),
 	    .sandbox = &run->plan,
+	    .warm = warm_for(ex, run),
 	};
 	struct supervise_opts so = {
 	    .timeout_s = timeout_s,
@@ -500,11 +547,15 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .since_ticks = supervise_now_ticks(),
 	    .nproc = ex->cfg.limits.nproc,
 	    .cancel_fd = ex->cancel_fd,
+	    .keep_pid = ex->warm ? ex->warm->pid : 0,
 	};
 	int r = launch_start(&spec, &l, err);
 
 	if (r < 0)
 		return r;
+	run->warm = l.warm;
+	if (spec.warm && !l.warm)
+		run->cold_why = "the template did not take the run";
 	return supervise_run(&l, &so, &run->sup, err);
 }
 
@@ -575,6 +626,7 @@ static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o,
 	    .artifacts = &run->arts,
 	    .sandbox = sandbox_plan_to_json(&run->plan),
 	    .dependencies = deps_result_to_json(&run->deps),
+	    .start = run->warm ? "warm" : "cold",
 	};
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
 			  ret_status);
@@ -687,6 +739,9 @@ static void log_run(const struct run *run, size_t body_len, double timeout_s, in
 	cJSON_AddNumberToObject(f, "stderr_bytes", (double)run->sup.err.len);
 	cJSON_AddNumberToObject(f, "artifacts", (double)run->arts.n);
 	cJSON_AddNumberToObject(f, "runbox_max_rss_kb", (double)peak_rss_kb());
+	cJSON_AddStringToObject(f, "start", run->warm ? "warm" : "cold");
+	if (!run->warm && run->cold_why)
+		cJSON_AddStringToObject(f, "cold_because", run->cold_why);
 	if (log_get_level() >= LOG_DEBUG) {
 		cJSON *ph = cJSON_AddObjectToObject(f, "phases_ms");
 
@@ -792,9 +847,10 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 		r = run_steps(ex, run, timeout, err);
 	if (r >= 0)
 		r = give_answer(run, timeout, opts, ret_json, &exit_code, &status, err);
-	if (r >= 0)
+	if (r >= 0) {
 		log_run(run, n, timeout, exit_code, status);
-	else {
+		warm_count(ex->warm, run->warm, -1);
+	} else {
 		log_refusal(run->id, n, err);
 		*ret_json = response_error(err);
 	}

@@ -31,7 +31,9 @@ struct executor {
 	enum workspace_kind workspace_kind;
 	int cancel_fd; /* see supervise_opts; -1 (executor_init) for none */
 	/* The server (and spawner) this process runs requests for: never signalled by a program. */
-	pid_t protect[2];
+	pid_t protect[SECCOMP_POLICY_MAX_PROTECT];
+	/* The warm template runs may be made from (run/warm.h), or NULL. */
+	struct warm *warm;
 };
 
 /*
@@ -48,6 +50,15 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
  * runs one at a time.
  */
 bool executor_runs_alone(const struct executor *ex);
+
+/*
+ * Why runs made from a warm template would be weaker here than cold ones,
+ * or NULL when they would not: without a pid namespace a run shares the
+ * template's view of the processes, and only a seccomp filter that
+ * refuses signals to it (and ptrace, for anyone) keeps a run off it.  Also
+ * a reason: the sandbox is off, or the kernel has no pidfd.
+ */
+const char *executor_warm_why(const struct executor *ex);
 
 /* Where a ran-answer is written as it is encoded (executor_opts.sink). */
 struct answer_sink {

@@ -23,6 +23,7 @@
 
 #include "base/prefault.h"
 #include "run/child.h"
+#include "run/warm.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -140,7 +141,8 @@ static pid_t start_child(const struct launch_spec *spec, const struct child_pipe
 	*ret_mem = NULL;
 	if (!m)
 		return -1;
-	m->arg = (struct child_arg){spec, *p, m->program_stack, getpid()};
+	m->arg = (struct child_arg){
+	    .spec = spec, .p = *p, .stack = m->program_stack, .parent = getpid(), .sync_fd = -1};
 	if (!(flags & CLONE_NEWPID)) {
 		pid = child_spawn_shared(child_main, &m->arg, m->init_stack, flags);
 	} else {
@@ -163,8 +165,8 @@ static pid_t start_child(const struct launch_spec *spec, const struct child_pipe
 	return pid;
 }
 
-/* Read the child's set-up report: EOF means execve succeeded. */
-static int read_report(int fd, pid_t pid, struct rb_err *err)
+/* Read the child's set-up report: EOF means execve succeeded (warm: the program started). */
+static int read_report(int fd, pid_t pid, bool ours, struct rb_err *err)
 {
 	struct rb_err child_err;
 	size_t got = 0;
@@ -180,7 +182,8 @@ static int read_report(int fd, pid_t pid, struct rb_err *err)
 	}
 	if (got == 0)
 		return 0;
-	waitpid(pid, NULL, 0);
+	if (ours)
+		waitpid(pid, NULL, 0); /* a template reaps its own */
 	if (got != sizeof(child_err))
 		return rb_fail_sys(err, EIO, "the program's set-up failed without a report");
 	*err = child_err;
@@ -196,7 +199,8 @@ static void keep_parent_ends(const struct child_pipes *p, struct launched *ret)
 	fcntl(ret->stdin_fd, F_SETFL, O_NONBLOCK);
 	fcntl(ret->stdout_fd, F_SETFL, O_NONBLOCK);
 	fcntl(ret->stderr_fd, F_SETFL, O_NONBLOCK);
-	ret->pidfd = (int)syscall(SYS_pidfd_open, ret->pid, 0);
+	if (ret->pidfd < 0)
+		ret->pidfd = (int)syscall(SYS_pidfd_open, ret->pid, 0);
 	if (ret->pidfd >= 0)
 		fcntl(ret->pidfd, F_SETFD, FD_CLOEXEC);
 }
@@ -209,9 +213,26 @@ static void release_child_mem(struct launched *l)
 	l->child_mem = NULL;
 }
 
+/*
+ * The run's first process from the warm template, when it takes the run:
+ * 1, or 0 when it does not (the caller starts it cold), or < 0.
+ */
+static int start_warm(const struct launch_spec *spec, const struct child_pipes *p,
+		      struct launched *ret, struct rb_err *err)
+{
+	struct warm_fds fds = {p->in[0],     p->out[1],	   p->err[1],
+			       p->report[1], p->status[1], p->life[0]};
+	int r = warm_start_first(spec->warm, spec, &fds, &ret->pid, &ret->pidfd, err);
+
+	if (r == -EAGAIN)
+		return 0;
+	ret->warm = r >= 0;
+	return r < 0 ? r : 1;
+}
+
 int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb_err *err)
 {
-	struct child_mem *mem;
+	struct child_mem *mem = NULL;
 	struct child_pipes p;
 	pid_t pid;
 	int r;
@@ -222,7 +243,12 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	r = open_pipes(&p, err);
 	if (r < 0)
 		return r;
-	pid = start_child(spec, &p, &mem);
+	r = spec->warm ? start_warm(spec, &p, ret, err) : 0;
+	if (r < 0) {
+		close_pipes(&p);
+		return r;
+	}
+	pid = r > 0 ? ret->pid : start_child(spec, &p, &mem);
 	if (pid < 0) {
 		r = rb_fail_sys(err, errno, "clone");
 		close_pipes(&p);
@@ -236,11 +262,12 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	close_fd(&p.report[1]);
 	close_fd(&p.status[1]);
 	close_fd(&p.life[0]);
-	r = read_report(p.report[0], pid, err);
+	r = read_report(p.report[0], pid, !ret->warm, err);
 	close_fd(&p.report[0]);
 	if (r < 0) {
 		close_pipes(&p);
 		release_child_mem(ret); /* read_report reaped the child */
+		close_fd(&ret->pidfd);
 		return r;
 	}
 	keep_parent_ends(&p, ret);

@@ -18,6 +18,8 @@
 #include "base/err.h"
 #include "sandbox/sandbox.h"
 
+struct warm;
+
 struct launch_rlimit {
 	int resource;
 	struct rlimit value;
@@ -31,6 +33,12 @@ struct launch_spec {
 	const struct launch_rlimit *rlimits;
 	size_t n_rlimits;
 	const struct sandbox_plan *sandbox; /* required; a plan with no layers is fine */
+	/*
+	 * A warm template to make the run's processes from (run/warm.h), or
+	 * NULL.  Only a Python program: its interpreter is the template.
+	 * When the template cannot take the run, it starts cold.
+	 */
+	struct warm *warm;
 };
 
 /* A started program: its pid and the parent's ends of its standard fds. */
@@ -43,12 +51,17 @@ struct launched {
 	int status_fd;	 /* the program's wait status when an init runs it as pid 2 */
 	int lifeline_fd; /* held while the run lasts: closing it (runbox dying) ends the init */
 	void *child_mem; /* an init's stack in our memory, unmapped by launch_close() */
+	/*
+	 * Made by a warm template: pid is not our child.  Its end is seen on
+	 * pidfd, and the program's wait status comes on status_fd.
+	 */
+	bool warm;
 };
 
 /*
  * Start the program.  On success the caller owns the fds and must reap the
- * pid (supervise does both).  On failure nothing is left running and @err
- * says which step of the child's set-up failed.
+ * pid unless ret->warm (supervise does both).  On failure nothing is left
+ * running and @err says which step of the child's set-up failed.
  */
 int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb_err *err);
 

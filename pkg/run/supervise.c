@@ -29,6 +29,8 @@
 
 /* How long pipes may stay open after the tree is killed (an escaped holder). */
 #define DRAIN_GRACE_S 0.5
+/* How long a warm run's status may lag its end (the template reaps, then reports). */
+#define STATUS_WAIT_MS 2000
 /* Poll period when the kernel has no pidfd. */
 #define FALLBACK_TICK_MS 10
 
@@ -108,6 +110,30 @@ static void feed_stdin(struct loop *s)
 	s->l->stdin_fd = -1;
 }
 
+/*
+ * A run a warm template made is not our child: its end shows on its pidfd,
+ * and the program's status comes on the status pipe, from the namespace's
+ * init or, without one, from the template once it has reaped the program
+ * (a moment later: waited for, within a bound).  True once it has ended.
+ */
+static bool ended_elsewhere(struct loop *s, int flags, int *ret_status)
+{
+	struct pollfd p = {.fd = s->l->pidfd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&p, 1, flags & WNOHANG ? 0 : -1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		return false;
+	*ret_status = W_EXITCODE(0, SIGKILL); /* what no report means: it was killed */
+	p = (struct pollfd){.fd = s->l->status_fd, .events = POLLIN};
+	if (poll(&p, 1, STATUS_WAIT_MS) == 1 &&
+	    read(s->l->status_fd, ret_status, sizeof(*ret_status)) != sizeof(*ret_status))
+		*ret_status = W_EXITCODE(0, SIGKILL);
+	return true;
+}
+
 static void reap_main(struct loop *s, int flags)
 {
 	int st;
@@ -115,6 +141,15 @@ static void reap_main(struct loop *s, int flags)
 
 	if (s->exited)
 		return;
+	if (s->l->warm) {
+		if (!ended_elsewhere(s, flags, &st))
+			return;
+		s->exited = true;
+		s->res->wait_status = st;
+		kill_tree(s);
+		s->drain_until = clock_now() + DRAIN_GRACE_S;
+		return;
+	}
 	do
 		r = waitpid(s->l->pid, &st, flags);
 	while (r < 0 && errno == EINTR);
@@ -285,8 +320,8 @@ static void kill_uid(uid_t uid)
 	munmap(stack, size);
 }
 
-/* Kill and reap each pid listed in @buf, except @keep; returns how many. */
-static int kill_listed(char *buf, pid_t keep)
+/* Kill and reap each pid listed in @buf, except @keep and @keep2; returns how many. */
+static int kill_listed(char *buf, pid_t keep, pid_t keep2)
 {
 	int found = 0;
 
@@ -295,7 +330,7 @@ static int kill_listed(char *buf, pid_t keep)
 
 		if (end == p)
 			break;
-		if (pid <= 0 || pid == keep)
+		if (pid <= 0 || pid == keep || pid == keep2)
 			continue;
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -308,7 +343,7 @@ static int kill_listed(char *buf, pid_t keep)
  * Kill and reap the orphans reparented to runbox (it is a subreaper), found
  * in each of its threads' /proc children lists.  Returns how many.
  */
-static int sweep_orphans(pid_t keep)
+static int sweep_orphans(pid_t keep, pid_t keep2)
 {
 	char path[300], buf[4096];
 	DIR *d = opendir("/proc/self/task");
@@ -335,7 +370,7 @@ static int sweep_orphans(pid_t keep)
 		/* A full buffer may end inside a pid: drop it; the caller sweeps again. */
 		if ((size_t)n == sizeof(buf) - 1 && strrchr(buf, ' '))
 			*strrchr(buf, ' ') = '\0';
-		found += kill_listed(buf, keep);
+		found += kill_listed(buf, keep, keep2);
 	}
 	closedir(d);
 	return found;
@@ -583,7 +618,8 @@ static void kill_tree(struct loop *s)
 		kill_uid(s->o->uid);
 	if (s->o->kill_own_uid_since_start)
 		kill_own_uid_since(s->o->since_ticks, s->o->nproc);
-	for (int round = 0; round < 64 && sweep_orphans(s->exited ? -1 : pid) > 0; round++)
+	for (int round = 0; round < 64 && sweep_orphans(s->exited ? -1 : pid, s->o->keep_pid) > 0;
+	     round++)
 		;
 	s->killed = true;
 }

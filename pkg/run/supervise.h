@@ -48,6 +48,8 @@ struct supervise_opts {
 	 * the deadline.  -1 for none.
 	 */
 	int cancel_fd;
+	/* A child of ours that is not the run's (the warm template): never swept. 0: none. */
+	pid_t keep_pid;
 };
 
 struct supervise_result {

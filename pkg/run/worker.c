@@ -22,6 +22,7 @@
 
 #include "base/fdio.h"
 #include "run/supervise.h"
+#include "run/warm.h"
 
 /* A server thread's request to the spawner; the body memfd and the report pipe ride along. */
 struct spawn_msg {
@@ -56,7 +57,7 @@ static pid_t spawner_pid;
  * this run lasts (and a program could write a forged report into another
  * run's pipe if one leaked to it); close them all.
  */
-static void close_inherited(int keep)
+static void close_inherited(int keep, int keep2)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -66,7 +67,8 @@ static void close_inherited(int keep)
 		int fd = atoi(de->d_name);
 		struct stat st;
 
-		if (fd <= STDERR_FILENO || fd == keep || fd == self || fstat(fd, &st) < 0)
+		if (fd <= STDERR_FILENO || fd == keep || fd == keep2 || fd == self ||
+		    fstat(fd, &st) < 0)
 			continue;
 		if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
 			close(fd);
@@ -119,7 +121,8 @@ static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
 	close(body_fd);
 	if (!body)
 		_exit(1);
-	close_inherited(out);
+	/* The warm template's socket stays: this run may be made there. */
+	close_inherited(out, ex->warm ? ex->warm->ctl : -1);
 	/* Not inherited across fork: the executor's orphan sweep needs it here. */
 	ex->subreaper = supervise_become_subreaper() == 0;
 	rep.r = executor_run(ex, body, m->len, m->has_opts ? &m->opts : NULL, &json, &rep.err);
@@ -166,19 +169,22 @@ static void send_record(int out, int kind, int r)
 	close(out);
 }
 
-/* Reap every worker that ended and tell its reader how. */
-static void reap(struct children *c)
+/* Reap every worker that ended and tell its reader how; a template is the manager's. */
+static void reap(struct executor *ex, struct children *c)
 {
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (ex->warm && warm_reaped(ex->warm, pid, status))
+			continue;
 		for (size_t i = 0; i < c->n; i++)
 			if (c->v[i].pid == pid) {
 				send_record(c->v[i].out, REC_EXIT, status);
 				c->v[i] = c->v[--c->n];
 				break;
 			}
+	}
 }
 
 /* Receive one request with exactly two fds (body, report pipe); -1 at EOF. */
@@ -234,12 +240,14 @@ static void spawn_one(struct executor *ex, struct children *c, const struct spaw
 
 /*
  * The spawner's loop: fork a worker per request, reap them, report their
- * end.  Returns when the server closes its end (or dies: PDEATHSIG).
+ * end; and keep the warm template going (it is the spawner's child, and
+ * every worker it forks inherits the socket to it).  Returns when the
+ * server closes its end (or dies: PDEATHSIG).
  */
 static void spawner_main(struct executor *ex, int sock, pid_t server)
 {
 	struct children c = {0};
-	struct pollfd pfd[2];
+	struct pollfd pfd[4];
 	sigset_t chld;
 	int sfd;
 
@@ -262,15 +270,19 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 	for (;;) {
 		struct signalfd_siginfo si;
 		struct spawn_msg m;
-		int body_fd, out, r;
+		int body_fd, out, r, wfd[2], n = ex->warm ? warm_poll_fds(ex->warm, wfd) : 0;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		for (int i = 0; i < 2; i++)
+			pfd[2 + i] = (struct pollfd){.fd = i < n ? wfd[i] : -1, .events = POLLIN};
+		if (poll(pfd, 4, ex->warm && ex->warm->enabled ? 1000 : -1) < 0 && errno != EINTR)
 			_exit(1);
 		if (pfd[1].revents) {
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;
-			reap(&c);
+			reap(ex, &c);
 		}
+		if (ex->warm)
+			warm_tick(ex->warm);
 		if (!pfd[0].revents)
 			continue;
 		r = receive(sock, &m, &body_fd, &out);

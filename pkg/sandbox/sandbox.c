@@ -430,8 +430,7 @@ static int prepare_seccomp(struct sandbox_plan *plan, struct rb_err *err)
 	if (!opt.pid_namespace) {
 		opt.runbox_pid = getpid();
 		opt.runbox_pgid = getpgrp();
-		opt.protect[0] = plan->cfg.protect[0];
-		opt.protect[1] = plan->cfg.protect[1];
+		memcpy(opt.protect, plan->cfg.protect, sizeof(opt.protect));
 	}
 	r = build_seccomp(plan, &opt, err);
 	if (r < 0)

@@ -59,7 +59,7 @@ struct sandbox_config {
 	int cache_fd;
 	const char *cache_key;
 	/* Other runbox processes the program must not signal (seccomp_policy_options). */
-	pid_t protect[2];
+	pid_t protect[SECCOMP_POLICY_MAX_PROTECT];
 };
 
 /*

@@ -245,7 +245,7 @@ static int deny_value(scmp_filter_ctx ctx, int nr, unsigned arg, uint64_t value,
  */
 static int deny_signals(scmp_filter_ctx ctx, const struct seccomp_policy_options *opt)
 {
-	int64_t pids[9] = {-1, 1, 0, 0, 0, 0, 0, 0, 0};
+	int64_t pids[5 + 2 * SECCOMP_POLICY_MAX_PROTECT] = {-1, 1};
 	size_t n = 2;
 	int r;
 
@@ -254,7 +254,7 @@ static int deny_signals(scmp_filter_ctx ctx, const struct seccomp_policy_options
 		pids[n++] = -(int64_t)opt->runbox_pid;
 		if (opt->runbox_pgid > 1 && opt->runbox_pgid != opt->runbox_pid)
 			pids[n++] = -(int64_t)opt->runbox_pgid;
-		for (size_t i = 0; i < 2; i++)
+		for (size_t i = 0; i < SECCOMP_POLICY_MAX_PROTECT; i++)
 			if (opt->protect[i] > 1 && opt->protect[i] != opt->runbox_pid) {
 				pids[n++] = opt->protect[i];
 				pids[n++] = -(int64_t)opt->protect[i];
@@ -586,6 +586,60 @@ int seccomp_policy_load_init(struct rb_err *err)
 
 	if (load_one(f, (unsigned short)(sizeof(f) / sizeof(f[0]))) < 0)
 		return rb_fail_sys(err, errno, "seccomp: load the init's filter");
+	return 0;
+}
+
+/* Fail system call @nr with EPERM, else fall through to the next test. */
+#define DENY_NR(nr)                                                                                \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),                                           \
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+
+int seccomp_policy_load_template(struct rb_err *err)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    /* x32 numbers carry bit 30 */
+	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	    DENY_NR(__NR_ptrace),
+	    DENY_NR(__NR_process_vm_readv),
+	    DENY_NR(__NR_process_vm_writev),
+	    DENY_NR(__NR_bpf),
+	    DENY_NR(__NR_perf_event_open),
+	    DENY_NR(__NR_userfaultfd),
+	    DENY_NR(__NR_io_uring_setup),
+	    DENY_NR(__NR_io_uring_enter),
+	    DENY_NR(__NR_io_uring_register),
+	    DENY_NR(__NR_keyctl),
+	    DENY_NR(__NR_add_key),
+	    DENY_NR(__NR_request_key),
+	    DENY_NR(__NR_init_module),
+	    DENY_NR(__NR_finit_module),
+	    DENY_NR(__NR_delete_module),
+	    DENY_NR(__NR_kexec_load),
+	    DENY_NR(__NR_kexec_file_load),
+	    DENY_NR(__NR_reboot),
+	    DENY_NR(__NR_swapon),
+	    DENY_NR(__NR_swapoff),
+	    DENY_NR(__NR_acct),
+	    DENY_NR(__NR_settimeofday),
+	    DENY_NR(__NR_clock_settime),
+	    DENY_NR(__NR_clock_adjtime),
+	    DENY_NR(__NR_adjtimex),
+	    DENY_NR(__NR_open_by_handle_at),
+	    DENY_NR(__NR_name_to_handle_at),
+	    DENY_NR(__NR_iopl),
+	    DENY_NR(__NR_ioperm),
+	    DENY_NR(__NR_pidfd_getfd),
+	    DENY_NR(__NR_kcmp),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	if (load_one(f, (unsigned short)(sizeof(f) / sizeof(f[0]))) < 0)
+		return rb_fail_sys(err, errno, "seccomp: load the template's filter");
 	return 0;
 }
 

@@ -29,6 +29,8 @@
 #include "base/err.h"
 
 #define SECCOMP_POLICY_MAX_INSNS 2048
+/* runbox processes a program may be told not to signal (server, spawner, warm template) */
+#define SECCOMP_POLICY_MAX_PROTECT 3
 /* Bumped whenever struct seccomp_policy changes meaning: part of any cache key. */
 #define SECCOMP_POLICY_LAYOUT 2
 
@@ -43,7 +45,7 @@ struct seccomp_policy_options {
 	 * without a pid namespace): the server and the worker spawner of
 	 * serve mode, the MCP server whose forked child runbox is.  0: none.
 	 */
-	pid_t protect[2];
+	pid_t protect[SECCOMP_POLICY_MAX_PROTECT];
 };
 
 /*
@@ -104,6 +106,17 @@ int seccomp_policy_load_notify(const struct seccomp_policy *notify,
  * program's filter of hundreds.
  */
 int seccomp_policy_load_init(struct rb_err *err);
+
+/*
+ * Load the warm template's own filter (run/warm.h): a denylist of what
+ * neither the template nor any run's set-up ever needs and what would let
+ * a module it imports reach past its process (ptrace, process_vm_*, bpf,
+ * perf_event_open, userfaultfd, io_uring, keyrings, kernel modules and
+ * kexec, reboot, swap, clocks, handle-based opens); other ABIs kill.
+ * Every run made from the template inherits it under its own filter.
+ * Call in the template's process before its execve, after no_new_privs.
+ */
+int seccomp_policy_load_template(struct rb_err *err);
 
 /*
  * Body of the probe child: load @policy and check that forbidden calls fail

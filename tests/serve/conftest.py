@@ -105,16 +105,20 @@ def children_of(pid):
     return out
 
 
+def _comm(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+
+
 def workers_of(pid):
-    """The workers of server @pid: the children of its spawner (see worker.h)."""
+    """The workers of server @pid: the children of its spawner (see worker.h)
+    named runbox-worker (the spawner's other child is the warm template)."""
     out = []
     for c in children_of(pid):
-        try:
-            comm = pathlib.Path(f"/proc/{c}/comm").read_text().strip()
-        except OSError:
-            continue
-        if comm == "runbox-spawner":
-            out += children_of(c)
+        if _comm(c) == "runbox-spawner":
+            out += [w for w in children_of(c) if _comm(w) == "runbox-worker"]
     return out
 
 

@@ -51,7 +51,7 @@ def test_signal_lets_runs_in_progress_answer(serve, sig):
     time.sleep(0.3)
     s.proc.send_signal(sig)
     t.join(30)
-    assert out["r"].ran()["stdout"] == "done\n"
+    assert out["r"].ran()["stdout"] == "done\n", out["r"].body
     assert s.proc.wait(30) == 0
     assert any('"serve_stopped"' in line for line in s.stderr_lines)
     with pytest.raises(OSError):

@@ -1,0 +1,361 @@
+"""The Python half of a warm template (see pkg/run/warm.h).
+
+runbox starts the template as `python3 <dir>/main.py` with this file on
+PYTHONPATH as `sitecustomize`, so that it runs where the interpreter runs
+the system's sitecustomize, at the end of site initialisation.  In the
+template it imports the configured modules and waits in the C loop
+(run/template.c, `runbox_template_serve`), which returns only in a run's
+program process: a copy of the template, already in the run's sandbox.
+There this module makes the interpreter the one a cold `python3 main.py`
+would be, and returns: the interpreter then runs the program as __main__,
+with its own handling of exit codes, tracebacks, atexit and threads.
+
+Nothing here sees a request until the sandbox is entered; the template
+never runs a request's code.
+"""
+import sys
+
+# What a cold interpreter has imported when it reaches sitecustomize.
+_BASELINE = set(sys.modules)
+_BASELINE.discard(__name__)
+
+
+def _load_system_sitecustomize(own_dir):
+    """Run the system's sitecustomize, which this module shadows, as a cold
+    interpreter would; returns its module or None."""
+    import importlib.machinery
+    import importlib.util
+    path = [p for p in sys.path if p != own_dir]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
+    if spec is None:
+        return None
+    mod = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(mod)
+    except Exception:  # the interpreter ignores its failures too
+        return None
+    return mod
+
+
+_OWN_DIR = __file__.rsplit("/", 1)[0]
+_SYSTEM_SITECUSTOMIZE = _load_system_sitecustomize(_OWN_DIR)
+_BASELINE |= set(sys.modules) - {__name__}
+
+# ---- the template: imports and warm-up -----------------------------------
+
+
+def _exercise_matplotlib_pyplot(mod):
+    import io
+    fig, ax = mod.subplots()
+    ax.plot(range(100), [i * i for i in range(100)], label="x")
+    ax.set_title("warm-up")
+    ax.legend()
+    fig.savefig(io.BytesIO(), format="png")
+    mod.close(fig)
+    # Its fonts stay open in a cache that a fork clears: none may be open in the template.
+    import matplotlib.font_manager
+    matplotlib.font_manager._get_font.cache_clear()
+
+
+def _exercise_pandas(mod):
+    import io
+    df = mod.DataFrame({"a": range(100), "b": [float(i) for i in range(100)]})
+    df.a.sum()
+    df.describe()
+    repr(df)
+    df.to_csv(io.StringIO())
+    mod.read_csv(io.StringIO("a,b\n1,2\n"))
+
+
+def _exercise_numpy(mod):
+    mod.arange(100).reshape(10, 10).sum(axis=0)
+    mod.random.default_rng(0).random(10)
+
+
+# What a first use of these modules pays for once (caches, lazy imports).
+_EXERCISES = {
+    "matplotlib.pyplot": _exercise_matplotlib_pyplot,
+    "pandas": _exercise_pandas,
+    "numpy": _exercise_numpy,
+}
+
+
+class _Recorder:
+    """While the template imports, what each module's import brought in:
+    for every module, the modules (in load order) and warning filters that
+    the innermost import statement that loaded it added.  A program that
+    later imports the module gets all of them back, as a cold import of it
+    would have loaded them."""
+
+    def __init__(self):
+        import builtins
+        import warnings
+        self.warnings = warnings  # imported here: an import in __call__ would recurse
+        self.builtins = builtins
+        self.real = builtins.__import__
+        self.closure = {}  # name -> [names loaded with it, in load order]
+        self.filters = {}  # name -> [warning filters its import added]
+
+    def record(self, before_mods, before_filters):
+        new = [n for n in sys.modules if n not in before_mods]
+        added = [f for f in self.warnings.filters if f not in before_filters]
+        for n in new:
+            if n not in self.closure:
+                self.closure[n] = new
+                self.filters[n] = added
+
+    def __call__(self, name, globals=None, locals=None, fromlist=(), level=0):
+        before_mods, before_filters = set(sys.modules), list(self.warnings.filters)
+        try:
+            return self.real(name, globals, locals, fromlist, level)
+        finally:
+            if len(sys.modules) != len(before_mods):
+                self.record(before_mods, before_filters)
+
+    def __enter__(self):
+        self.builtins.__import__ = self
+        return self
+
+    def __exit__(self, *exc):
+        self.builtins.__import__ = self.real
+
+
+def _import_all(names, exercise):
+    """Import each configured module (a failure is reported, never fatal),
+    then exercise the ones that have a warm-up; returns (imported, failed,
+    recorder)."""
+    import importlib
+    import warnings
+    imported, failed = [], []
+    with _Recorder() as rec:
+        for name in names:
+            before_mods, before_filters = set(sys.modules), list(warnings.filters)
+            try:
+                mod = importlib.import_module(name)
+                rec.record(before_mods, before_filters)
+                if exercise and name in _EXERCISES:
+                    _EXERCISES[name](mod)
+            except BaseException as e:  # SystemExit from a module is a failure too
+                failed.append("%s: %s: %s" % (name, type(e).__name__, e))
+                continue
+            imported.append(name)
+    return imported, failed, rec
+
+
+def _open_files(expected):
+    """What the template holds open beyond @expected: a copy would close
+    them under objects that still use them."""
+    import os
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        if int(fd) in expected:
+            continue
+        try:
+            held.append(os.readlink("/proc/self/fd/" + fd))
+        except OSError:
+            pass  # the listing's own fd
+    return held
+
+
+def _rss_vsize_kb():
+    rss = vsize = 0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmSize:"):
+                vsize = int(line.split()[1])
+    return rss, vsize
+
+
+# ---- the program: the interpreter a cold run would have ------------------
+
+
+class _Restorer:
+    """A meta path finder for the modules the template imported and the
+    program has not: they are kept out of sys.modules, as in a cold
+    interpreter, and an import of one gives the program the very module
+    object the template made (the same object on every later import)."""
+
+    def __init__(self, hidden, recorder, user_paths):
+        self.hidden = hidden
+        self.closure = recorder.closure
+        self.filters = recorder.filters
+        self.user_paths = user_paths
+
+    def _shadowed(self, name):
+        """The program's own files (and its dependencies) come first on
+        sys.path: a module of theirs with this name is theirs to import."""
+        import importlib.machinery
+        if "." in name:
+            return False
+        paths = [p for p in sys.path if p in self.user_paths or p == sys.path[0]]
+        return importlib.machinery.PathFinder.find_spec(name, paths) is not None
+
+    def find_spec(self, name, path=None, target=None):
+        mod = self.hidden.get(name)
+        if mod is None or self._shadowed(name):
+            return None
+        import importlib.machinery
+        spec = importlib.machinery.ModuleSpec(name, self, origin=getattr(mod, "__file__", None))
+        spec.submodule_search_locations = getattr(mod, "__path__", None)
+        return spec
+
+    def create_module(self, spec):
+        return self.hidden[spec.name]
+
+    def exec_module(self, module):
+        import warnings
+        name = module.__name__
+        # The import system set __spec__ to the one above: put the module's own back.
+        original = self.hidden.pop(name)
+        spec = original.__dict__.get("__spec__")
+        if spec is not None and module.__spec__ is not spec:
+            module.__spec__ = spec
+        # What its import loaded with it comes back too, in the order it was
+        # loaded (the import system puts the module itself last, as cold).
+        back = [n for n in self.closure.get(name, ()) if n in self.hidden]
+        for n in back:
+            sys.modules[n] = self.hidden.pop(n)
+        for n in [name] + back:
+            for f in self.filters.get(n, ()):
+                if f not in warnings.filters:
+                    warnings.filters.insert(0, f)
+        warnings._filters_mutated()
+
+
+def _environ(lib):
+    env = {}
+    for i in range(lib.runbox_template_envc()):
+        name, _, value = lib.runbox_template_env(i).partition(b"=")
+        env[name] = value
+    return env
+
+
+def _reset_module_state(env, cwd):
+    """State that modules computed at import from the environment, the
+    working directory or the process, renewed as a cold import would."""
+    import os
+    mods = sys.modules
+    if "numpy.random" in _HIDDEN_OR_LOADED:
+        _HIDDEN_OR_LOADED["numpy.random"].seed()  # legacy global state: fresh entropy
+    mp = _HIDDEN_OR_LOADED.get("multiprocessing.process")
+    if mp is not None:
+        mp.ORIGINAL_DIR = os.path.abspath(cwd)
+        mp._current_process._config["authkey"] = mp.AuthenticationString(os.urandom(32))
+    platform = _HIDDEN_OR_LOADED.get("platform")
+    if platform is not None:
+        platform._uname_cache = None
+    tempfile = _HIDDEN_OR_LOADED.get("tempfile")
+    if tempfile is not None:
+        tempfile.tempdir = None
+    mpl = _HIDDEN_OR_LOADED.get("matplotlib")
+    if mpl is not None:
+        for f in (mpl.get_configdir, mpl.get_cachedir):
+            cells = dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
+            if "called" in cells:
+                cells["called"].cell_contents = False
+    if b"TZ" in env:
+        import time
+        time.tzset()
+    del mods
+
+
+def _become(lib):
+    """In the program's process: the interpreter state a cold start has."""
+    import ctypes
+    import os
+    import signal
+    import site
+    import warnings
+
+    ctypes.pythonapi.PyOS_AfterFork_Child()
+    # Python's own signal set-up (the run's first steps reset every disposition).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    argv = [lib.runbox_template_argv(i).decode("utf-8", "surrogateescape")
+            for i in range(lib.runbox_template_argc())]
+    env = _environ(lib)
+    os.environ._data.clear()
+    for k, v in env.items():
+        os.environ._data[k] = v
+    run_filename = os.path.join(os.getcwd(), argv[1])  # what the interpreter makes of it
+    if lib.runbox_template_set_main(os.fsencode(run_filename), os.fsencode(argv[1])) != 0:
+        os._exit(126)
+    sys.argv[:] = argv[1:]
+    sys.orig_argv[:] = argv
+    user_paths = [p for p in env.get(b"PYTHONPATH", b"").decode("utf-8", "surrogateescape").split(":") if p]
+    sys.path[:] = user_paths + [p for p in sys.path if p not in _TEMPLATE_PATHS]
+    sys.path_importer_cache.clear()
+    site.USER_BASE = site.USER_SITE = None
+    site.getuserbase()
+    site.getusersitepackages()
+    warnings.filters[:] = _BASE_FILTERS
+    warnings._filters_mutated()
+    hidden = {n: m for n, m in sys.modules.items() if n not in _BASELINE}
+    for n in hidden:
+        del sys.modules[n]
+    _HIDDEN_OR_LOADED.update(hidden)
+    _reset_module_state(env, os.getcwd())
+    sys.meta_path.insert(0, _Restorer(hidden, _RECORDER, set(user_paths)))
+    if _SYSTEM_SITECUSTOMIZE is not None:
+        sys.modules["sitecustomize"] = _SYSTEM_SITECUSTOMIZE
+
+
+def _main():
+    import ctypes
+    import gc
+    import json
+    import os
+    import threading
+    global _TEMPLATE_PATHS, _BASE_FILTERS, _RECORDER
+
+    cfg = json.loads(os.environ["RUNBOX_TEMPLATE"])
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: nothing reads its memory
+    lib = ctypes.PyDLL(cfg["lib"])  # keeps the GIL: the loop's copies run Python at once
+    for f, t in (("runbox_template_argv", ctypes.c_char_p), ("runbox_template_env", ctypes.c_char_p),
+                 ("runbox_template_argc", ctypes.c_uint), ("runbox_template_envc", ctypes.c_uint),
+                 ("runbox_template_python", ctypes.c_ulong)):
+        getattr(lib, f).restype = t
+    events = cfg["events"]
+    built = lib.runbox_template_python()
+    if (built >> 16) != (sys.hexversion >> 16):
+        os.write(events, (json.dumps({"error": "runbox's template object was built for Python "
+                                      "%d.%d, RUNBOX_PYTHON is %d.%d" % (built >> 24, (built >> 16) & 255,
+                                                                         *sys.version_info[:2])}) + "\n").encode())
+        os._exit(3)
+    import warnings
+    _BASE_FILTERS = list(warnings.filters)
+    imported, failed, _RECORDER = _import_all(cfg["imports"], cfg["exercise"])
+    if threading.active_count() != 1:
+        os.write(events, (json.dumps({"error": "an imported module started a thread: a "
+                                      "template must stay single-threaded"}) + "\n").encode())
+        os._exit(3)
+    warnings.filters[:] = _BASE_FILTERS
+    _TEMPLATE_PATHS = {_OWN_DIR}
+    os.environ.pop("RUNBOX_TEMPLATE", None)
+    gc.collect()
+    held = _open_files({0, 1, 2, cfg["ctl"], events})
+    if held:
+        os.write(events, (json.dumps({"error": "an imported module holds files open, which no "
+                                      "run may share: " + ", ".join(held)}) + "\n").encode())
+        os._exit(3)
+    gc.freeze()  # a copy's collector then leaves the template's objects (and pages) alone
+    rss, vsize = _rss_vsize_kb()
+    toplevel = sorted({n.split(".")[0] for n in sys.modules if n not in _BASELINE})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(events, (json.dumps({"ready": True, "imported": imported, "failed": failed,
+                                  "toplevel": toplevel, "rss_kb": rss, "vsize_kb": vsize}) + "\n").encode())
+    r = lib.runbox_template_serve(cfg["ctl"], events)
+    if r != 0:
+        os._exit(0 if r == 1 else 1)
+    _become(lib)
+
+
+_HIDDEN_OR_LOADED = {}
+_TEMPLATE_PATHS = set()
+_BASE_FILTERS = []
+_RECORDER = None
+_main()
