@@ -47,6 +47,8 @@ suite "lambda as an unprivileged user" "$static" "$root/tests/lambda" LAMBDA_AS=
 suite "mcp" "$static" "$root/tests/mcp" MCP_AS=root
 suite "mcp as an unprivileged user" "$static" "$root/tests/mcp" MCP_AS=nobody
 suite "mcp (asan)" "$asan" "$root/tests/mcp" MCP_AS=root
+# Every shell example of every README, as pasted (tests/README.md).
+suite "readme examples" "$static" "$root/tests/docs"
 rm -f "$log"
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status
