@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "contract/response.h"
 #include "api/route.h"
+#include "run/warm.h"
 
 #define API_PREFIX	 "/2018-06-01/runtime"
 #define NEXT_RETRIES	 10
@@ -455,6 +456,7 @@ static void handle(struct executor *ex, struct client *c, const struct invocatio
 
 int lambda_main(struct executor *ex, const char *api)
 {
+	static struct warm warm;
 	struct client c = {0};
 	struct invocation inv = {0};
 	struct rb_err err = {0};
@@ -466,8 +468,16 @@ int lambda_main(struct executor *ex, const char *api)
 		lambda_init_error(api, &err);
 		return 1;
 	}
+	if (warm_init(&warm, &ex->cfg, true, executor_warm_why(ex), &err) < 0) {
+		fprintf(stderr, "runbox: %s\n", err.msg);
+		lambda_init_error(api, &err);
+		return 1;
+	}
+	ex->warm = &warm;
+	warm_tick(&warm); /* starts it: it imports while the first event is awaited */
 	log_msg(LOG_INFO, "lambda_ready", api);
 	for (;;) {
+		warm_tick(&warm);
 		if (next_invocation(&c, &inv, cap) < 0)
 			break;
 		if (!lambda_request_id_ok(inv.id)) {
@@ -478,6 +488,7 @@ int lambda_main(struct executor *ex, const char *api)
 		handle(ex, &c, &inv);
 	}
 	log_msg(LOG_INFO, "lambda_giving_up", "the Runtime API failed 10 times in a row");
+	warm_stop(&warm);
 	invocation_reset(&inv, 0);
 	client_free(&c);
 	return 1;

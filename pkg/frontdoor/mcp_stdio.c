@@ -5,6 +5,7 @@
 #include "frontdoor/mcp_stdio.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "api/mcp.h"
 #include "contract/response.h"
 #include "run/supervise.h"
+#include "run/warm.h"
 
 /* A ping or a cancellation is a short line: longer ones are not parsed while a call runs. */
 #define URGENT_MAX ((size_t)64 * 1024)
@@ -234,6 +236,17 @@ static char *died(int status)
 	return json;
 }
 
+/* Reap what is ours to reap; the warm template, when it ended, is its manager's to replace. */
+static void reap_orphans(struct executor *ex)
+{
+	pid_t p;
+	int st;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		if (ex->warm)
+			warm_reaped(ex->warm, p, st);
+}
+
 /*
  * mcp_server's run callback: the executor runs in a child, so that this
  * process keeps reading stdin (see mcp_stdio.h).  A cancelled call's answer
@@ -246,6 +259,8 @@ static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct
 	pid_t self = getpid(), pid = -1;
 	char *json = NULL;
 
+	if (L->ex->warm)
+		warm_tick(L->ex->warm);
 	if (pipe2(res, O_CLOEXEC) < 0 || pipe2(cancel_p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
 		r = rb_fail_sys(err, errno, "start the process for a tool call");
 	if (pid == 0) {
@@ -265,8 +280,7 @@ static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 		/* A child that died mid-run left its orphans to us (a subreaper). */
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		reap_orphans(L->ex);
 	}
 	if (res[0] >= 0)
 		close(res[0]);
@@ -363,12 +377,20 @@ static void drain(struct stdio_loop *L)
 
 int mcp_main(struct executor *ex)
 {
+	static struct warm warm;
+	struct rb_err err = {0};
 	struct stdio_loop L = {
 	    .s = {.run = run_cb, .installed = installed_cb, .cache = cache_cb},
 	    .ex = ex,
 	    .rd = {.cap = ex->cfg.limits.max_body_bytes * 2 + ((size_t)1 << 20)},
 	};
 
+	if (warm_init(&warm, &ex->cfg, true, executor_warm_why(ex), &err) < 0) {
+		fprintf(stderr, "runbox mcp: %s\n", err.msg);
+		return 1;
+	}
+	ex->warm = &warm;
+	warm_tick(&warm); /* starts it: it imports while the client says hello */
 	L.s.ctx = &L;
 	L.s.default_timeout_s = ex->cfg.limits.default_timeout_s;
 	L.s.max_timeout_s = ex->cfg.limits.max_timeout_s;
@@ -382,6 +404,7 @@ int mcp_main(struct executor *ex)
 	if (L.rd.len && !out_gone) /* a last line without its newline */
 		on_line(&L, L.rd.buf, L.rd.len);
 	free(L.rd.buf);
+	warm_stop(&warm);
 	if (out_gone)
 		log_msg(LOG_INFO, "mcp_stopped",
 			"a reply could not be written: the client is gone");

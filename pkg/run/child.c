@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -355,6 +356,23 @@ static int step_parent_death(struct child *c, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * Warm: the program does not execve, which would have cleared the
+ * capabilities a process keeps in the user namespace it made (as root the
+ * uid drop cleared them already).  Cleared here, as execve would.
+ */
+static int step_no_caps(struct child *c, struct rb_err *err)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	if (!c->a->become)
+		return 0;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return rb_fail_sys(err, errno, "capset");
+	return 0;
+}
+
 static int step_seccomp(struct child *c, struct rb_err *err)
 {
 	int listener = -1, r;
@@ -580,18 +598,23 @@ static int step_last(struct child *c, struct rb_err *err)
  * 12. Landlock, before seccomp, because the filter refuses the landlock_*
  *     calls and the opens it needs.
  * 13. (a pid namespace) the init starts the program as pid 2 and goes on at
- *     16: the kernel ignores signals a process sends to its own namespace's
+ *     17: the kernel ignores signals a process sends to its own namespace's
  *     init, so a program that is pid 1 could not os.kill() itself or abort().
  *     Everything above binds pid 2 already.
  * 14. (pid 2) its own session inside the namespace, as by hand.
  * 15. (no init) the parent-death signal, after 10 which clears it, and a
  *     check that runbox is still there: nothing else would end the program
  *     if runbox died.
- * 16. seccomp, last, because it refuses mount, setresuid, prctl tricks and
+ * 16. (warm) no capabilities: a program that is not exec'd keeps those it
+ *     has in its own user namespace, which execve would have cleared.
+ *     Before seccomp, which refuses capset.
+ * 17. seccomp, last, because it refuses mount, setresuid, prctl tricks and
  *     landlock_*: the program's filter; for pid 2 the same filter with its
  *     refusals notified to the init, which names them on stderr; for the
  *     init a filter of its own that allows only what its loop calls.
- * 17. execve; the init instead closes all but what its loop needs and
+ * 18. execve (warm: the return into the template's interpreter, with what
+ *     execve would have done: the run's environment, fds 0-2 only,
+ *     dumpable); the init instead closes all but what its loop needs and
  *     reaps until the program ends.
  */
 static const struct {
@@ -613,8 +636,9 @@ static const struct {
     {INIT, step_start_program},		 /* 13 */
     {PID2, step_pid2_session},		 /* 14 */
     {ALONE, step_parent_death},		 /* 15 */
-    {ALONE | INIT | PID2, step_seccomp}, /* 16 */
-    {ALONE | INIT | PID2, step_last},	 /* 17 */
+    {PROGRAM, step_no_caps},		 /* 16 */
+    {ALONE | INIT | PID2, step_seccomp}, /* 17 */
+    {ALONE | INIT | PID2, step_last},	 /* 18 */
 };
 
 static __attribute__((noreturn)) void run_steps(struct child *c, size_t from)

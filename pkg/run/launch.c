@@ -244,10 +244,18 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 	if (r < 0)
 		return r;
 	r = spec->warm ? start_warm(spec, &p, ret, err) : 0;
-	if (r < 0) {
+	/*
+	 * A template that did not take the run may hold copies of these pipes
+	 * in its socket's queue: a cold start gets pipes of its own, and the
+	 * closed lifeline tells a template that wakes up late to drop the run.
+	 */
+	if (r <= 0 && spec->warm) {
 		close_pipes(&p);
-		return r;
+		if (r == 0)
+			r = open_pipes(&p, err);
 	}
+	if (r < 0)
+		return r;
 	pid = r > 0 ? ret->pid : start_child(spec, &p, &mem);
 	if (pid < 0) {
 		r = rb_fail_sys(err, errno, "clone");

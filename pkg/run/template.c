@@ -355,6 +355,11 @@ static int serve_one(int ctl, int events)
 	r = receive(ctl, &m, fds, &n);
 	if (r <= 0)
 		return r == 0 ? STOP : SERVED;
+	/* runbox gave up on this run while it waited here (its lifeline is closed): drop it. */
+	if (poll(&(struct pollfd){.fd = fds[WFD_LIFE], .events = POLLIN}, 1, 0) != 0) {
+		close_fds(fds, n);
+		return SERVED;
+	}
 	rm =
 	    mmap(NULL, run_mem_bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (rm == MAP_FAILED || load_plan(rm, fds, n) < 0 ||

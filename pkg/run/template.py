@@ -81,36 +81,80 @@ _EXERCISES = {
 
 
 class _Recorder:
-    """While the template imports, what each module's import brought in:
-    for every module, the modules (in load order) and warning filters that
-    the innermost import statement that loaded it added.  A program that
-    later imports the module gets all of them back, as a cold import of it
-    would have loaded them."""
+    """While the template imports: which module's import imports which (in
+    the order of its import statements, while that module is being
+    initialised, not later from its functions), and the warning filters
+    each module's import added.  A program that imports a module gets back
+    everything a cold import of it would load, in the order a cold import
+    leaves them in sys.modules (each module last once its own import
+    ends)."""
 
     def __init__(self):
         import builtins
+        import importlib._bootstrap
         import warnings
-        self.warnings = warnings  # imported here: an import in __call__ would recurse
+        # Imported here: an import in __call__ would call __call__.
+        self.warnings = warnings
+        self.resolve = importlib._bootstrap._resolve_name
         self.builtins = builtins
         self.real = builtins.__import__
-        self.closure = {}  # name -> [names loaded with it, in load order]
-        self.filters = {}  # name -> [warning filters its import added]
+        self.edges = {}    # importer -> [imported, in statement order]
+        self.filters = {}  # module -> [warning filters its import added]
 
-    def record(self, before_mods, before_filters):
-        new = [n for n in sys.modules if n not in before_mods]
-        added = [f for f in self.warnings.filters if f not in before_filters]
+    def edge(self, importer, name):
+        if importer and name and importer != name and name in sys.modules:
+            e = self.edges.setdefault(importer, [])
+            if name not in e:
+                e.append(name)
+
+    @staticmethod
+    def initialising(name):
+        spec = getattr(sys.modules.get(name), "__spec__", None)
+        return bool(getattr(spec, "_initializing", False))
+
+    def record(self, importer, name, fromlist, before_mods, before_filters):
+        new = [m for m in sys.modules if m not in before_mods]
         for n in new:
-            if n not in self.closure:
-                self.closure[n] = new
-                self.filters[n] = added
+            self.filters.setdefault(n, [f for f in self.warnings.filters if f not in before_filters])
+        if importer is None or not self.initialising(importer):
+            return
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c imports a, a.b, a.b.c
+            self.edge(importer, ".".join(parts[:i]))
+        for attr in fromlist or ():
+            self.edge(importer, name + "." + str(attr))
+        for n in new:  # what C code or import_module loaded meanwhile
+            self.edge(importer, n)
 
     def __call__(self, name, globals=None, locals=None, fromlist=(), level=0):
+        g = globals or {}
+        importer = g.get("__name__")
+        try:
+            full = self.resolve(name, g.get("__package__") or "", level) if level else name
+        except (ImportError, ValueError, TypeError):
+            full = name
         before_mods, before_filters = set(sys.modules), list(self.warnings.filters)
         try:
             return self.real(name, globals, locals, fromlist, level)
         finally:
-            if len(sys.modules) != len(before_mods):
-                self.record(before_mods, before_filters)
+            self.record(importer, full, fromlist, before_mods, before_filters)
+
+    def closure(self, name, wanted):
+        """What importing @name loads, of @wanted, in the order a cold import
+        leaves it in sys.modules: each module after everything it imports."""
+        out, seen, stack = [], {name}, [(name, iter(self.edges.get(name, ())))]
+        while stack:
+            mod, it = stack[-1]
+            for n in it:
+                if n not in seen:
+                    seen.add(n)
+                    stack.append((n, iter(self.edges.get(n, ()))))
+                    break
+            else:
+                stack.pop()
+                if mod in wanted:
+                    out.append(mod)
+        return out
 
     def __enter__(self):
         self.builtins.__import__ = self
@@ -132,7 +176,7 @@ def _import_all(names, exercise):
             before_mods, before_filters = set(sys.modules), list(warnings.filters)
             try:
                 mod = importlib.import_module(name)
-                rec.record(before_mods, before_filters)
+                rec.record(None, name, (), before_mods, before_filters)
                 if exercise and name in _EXERCISES:
                     _EXERCISES[name](mod)
             except BaseException as e:  # SystemExit from a module is a failure too
@@ -179,7 +223,7 @@ class _Restorer:
 
     def __init__(self, hidden, recorder, user_paths):
         self.hidden = hidden
-        self.closure = recorder.closure
+        self.recorder = recorder
         self.filters = recorder.filters
         self.user_paths = user_paths
 
@@ -214,11 +258,11 @@ class _Restorer:
             module.__spec__ = spec
         # What its import loaded with it comes back too, in the order it was
         # loaded (the import system puts the module itself last, as cold).
-        back = [n for n in self.closure.get(name, ()) if n in self.hidden]
+        back = self.recorder.closure(name, self.hidden)
         for n in back:
             sys.modules[n] = self.hidden.pop(n)
-        for n in [name] + back:
-            for f in self.filters.get(n, ()):
+        for n in back + [name]:  # each import's filters went in front, in load order
+            for f in reversed(self.filters.get(n, ())):
                 if f not in warnings.filters:
                     warnings.filters.insert(0, f)
         warnings._filters_mutated()

@@ -440,9 +440,17 @@ static void retire(struct warm *w, const char *why)
 void warm_tick(struct warm *w)
 {
 	struct warm_shared *s = w->shared;
+	int st;
 
 	if (!w->enabled)
 		return;
+	/* An owner without a reaping loop of its own (Lambda, MCP) learns of its end here. */
+	if (w->retiring > 0 && waitpid(w->retiring, &st, WNOHANG) == w->retiring)
+		warm_reaped(w, w->retiring, st);
+	if (w->pid > 0 && waitpid(w->pid, &st, WNOHANG) == w->pid) {
+		warm_reaped(w, w->pid, st);
+		return;
+	}
 	read_events(w);
 	read_errout(w);
 	if (!w->pid && clock_now() >= w->retry_at)
@@ -452,6 +460,15 @@ void warm_tick(struct warm *w)
 	if (s->state != WARM_READY && clock_now() - w->started_at > START_TIMEOUT_S) {
 		kill(w->pid, SIGKILL); /* warm_reaped() starts the next one */
 		return;
+	}
+	/* A worker found it not answering (stopped, wedged): replace it. */
+	if (s->failed != w->seen_fallbacks) {
+		w->seen_fallbacks = s->failed;
+		if (s->state == WARM_READY && s->pid == w->pid) {
+			log_msg(LOG_INFO, "warm_replace", "the template stopped answering");
+			kill(w->pid, SIGKILL);
+			return;
+		}
 	}
 	if (s->state == WARM_READY && s->pid == w->pid && !w->retiring &&
 	    (s->uses >= w->cfg->warm_max_uses ||

@@ -68,8 +68,9 @@ struct warm {
 	int errout;    /* its stderr, -1 */
 	char dir[640]; /* its private directory */
 	double started_at, retry_at;
-	unsigned failures; /* starts in a row that failed */
-	pid_t retiring;	   /* the template being replaced, or 0 */
+	unsigned failures;	      /* starts in a row that failed */
+	unsigned long seen_fallbacks; /* shared->failed when last looked at */
+	pid_t retiring;		      /* the template being replaced, or 0 */
 	int retiring_ctl;
 	char events_buf[8192];
 	size_t events_len;

@@ -1,0 +1,202 @@
+"""Warm templates in `runbox serve`: fresh per request, replaced when
+worn out or dead, and out of every run's reach.
+
+Each attack runs warm and the next request, warm too, must see nothing of
+it: the template is never written by a run (each run writes only its own
+copy of the template's memory), and its process is out of the run's reach.
+"""
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import AS
+from warm_helpers import info, wait_ready
+
+
+@pytest.fixture
+def warm(serve):
+    s = serve.start(env={"RUNBOX_CONCURRENCY": "2"})
+    wait_ready(s)
+    return s
+
+
+def run(server, code, **kw):
+    return server.run(dict({"script": code}, **kw)).ran()
+
+
+def test_every_source_of_randomness_differs_between_runs(warm):
+    code = ("import random, uuid, numpy, secrets, tempfile, os\n"
+            "print(random.random(), numpy.random.rand(), uuid.uuid4(), secrets.token_hex(8),\n"
+            "      next(tempfile._get_candidate_names()), numpy.random.default_rng().random())")
+    seen = []
+    for _ in range(20):
+        r = run(warm, code)
+        assert r["start"] == "warm", r
+        seen.append(r["stdout"].split())
+    for col in range(6):
+        values = [row[col] for row in seen]
+        assert len(set(values)) == len(values), (col, values)
+
+
+def test_a_pre_imported_module_patched_by_a_run_is_whole_again(warm):
+    r = run(warm, "import pandas as pd\npd.DataFrame.sum = lambda *a, **k: 42\n"
+                  "import numpy; numpy.pi = 3\nimport json; json.dumps = None\n"
+                  "print(pd.DataFrame({'a': [1, 2]}).sum(), numpy.pi)")
+    assert r["stdout"] == "42 3\n" and r["start"] == "warm"
+    r = run(warm, "import pandas as pd, numpy, json\n"
+                  "print(int(pd.DataFrame({'a': [1, 2]}).a.sum()), numpy.pi, json.dumps([1]))")
+    assert r["stdout"] == "3 3.141592653589793 [1]\n" and r["start"] == "warm"
+
+
+def test_a_run_writing_its_own_memory_changes_no_other_run(warm):
+    # ctypes writes into the interpreter's own copy of a string the template made.
+    r = run(warm, "import ctypes, sys\ns = sys.modules['os'].sep\n"
+                  "ctypes.memmove(id(s) + sys.getsizeof(s) - 2, b'X', 1)\nprint(repr(s))")
+    assert r["start"] == "warm"
+    assert run(warm, "import os; print(os.sep)")["stdout"] == "/\n"
+
+
+def test_a_run_cannot_see_signal_trace_or_read_the_template(warm):
+    tpid = info(warm)["template_pid"]
+    code = (
+        "import os, ctypes, signal\n"
+        f"t = {tpid}\n"
+        "for p in (t, 1, os.getppid()):\n"
+        "    try:\n        os.kill(p, 0); print(p == t, 'signal', 'ok')\n"
+        "    except OSError as e:\n        print(p == t, 'signal', e.errno)\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('ptrace', libc.ptrace(16, t, 0, 0), ctypes.get_errno())\n"
+        "for f in ('mem', 'environ', 'maps'):\n"
+        "    try:\n        open(f'/proc/{t}/{f}', 'rb').read(1); print(f, 'readable')\n"
+        "    except OSError as e:\n        print(f, e.errno)\n"
+        "print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n")
+    r = run(warm, code)
+    assert r["start"] == "warm"
+    lines = r["stdout"].splitlines()
+    assert "True signal ok" not in lines, r
+    assert not any(l.endswith("readable") for l in lines), r
+    assert lines[3].startswith("ptrace -1 "), r
+    # Its own pid namespace: it sees its init and itself, never the template.
+    if "pid" in r["sandbox"]["namespaces"]:
+        assert lines[-1] == "[1, 2]", r
+    os.kill(tpid, 0)  # the template is alive and well
+    assert info(warm)["template_pid"] == tpid
+
+
+def test_what_a_run_leaves_behind_stays_with_it(warm):
+    code = ("import os, threading, time, subprocess\n"
+            "open('/dev/shm/left-behind', 'w').write('x' * 1000)\n"
+            "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+            "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+            "os.makedirs('/tmp/left', exist_ok=True)\nprint('left')")
+    assert run(warm, code)["stdout"] == "left\n"
+    r = run(warm, "import os\nprint(os.path.exists('/dev/shm/left-behind'), os.path.exists('/tmp/left'),"
+                  " sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))")
+    assert r["start"] == "warm"
+    assert r["stdout"].startswith("False False "), r
+
+
+def test_a_run_cannot_change_a_module_on_disk(warm):
+    import pandas
+    path = pandas.__file__
+    before = open(path, "rb").read()
+    code = (f"p = {path!r}\n"
+            "try:\n    open(p, 'a').write('raise SystemExit(99)')\n    print('wrote')\n"
+            "except OSError as e:\n    print(e.errno)\n")
+    r = run(warm, code)
+    assert r["stdout"].strip() != "wrote", r
+    assert open(path, "rb").read() == before
+
+
+def test_the_template_is_replaced_after_max_uses(serve):
+    s = serve.start(env={"RUNBOX_WARM_MAX_USES": "3", "RUNBOX_CONCURRENCY": "1"})
+    first = wait_ready(s)["template_pid"]
+    starts = [run(s, "print(1)")["start"] for _ in range(3)]
+    assert starts == ["warm"] * 3
+    w = wait_ready(s, pid_not=first)
+    assert w["templates_replaced"] >= 1
+    r = run(s, "print(2)")
+    assert r["stdout"] == "2\n" and r["start"] == "warm"
+    # The one it replaced is gone once its runs were made.
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{first}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{first}")
+
+
+def test_a_killed_template_is_replaced_and_runs_meanwhile_go_cold(warm):
+    tpid = info(warm)["template_pid"]
+    os.kill(tpid, signal.SIGKILL)
+    r = run(warm, "print('meanwhile')")
+    assert r["stdout"] == "meanwhile\n"
+    w = wait_ready(warm, pid_not=tpid)
+    assert w["template_pid"] != tpid
+    assert run(warm, "print('again')")["start"] == "warm"
+
+
+def test_a_stopped_template_is_given_up_on(warm):
+    tpid = info(warm)["template_pid"]
+    os.kill(tpid, signal.SIGSTOP)
+    try:
+        r = run(warm, "print('still answered')")
+        assert r["stdout"] == "still answered\n" and r["start"] == "cold", r
+    finally:
+        os.kill(tpid, signal.SIGCONT)
+    assert info(warm)["fallbacks"] >= 1
+
+
+@pytest.mark.parametrize("case,expect", [
+    ({"language": "bash", "script": "echo hi"}, "not a Python program"),
+    ({"script": "print(1)", "env": {"LANG": "de_DE.UTF-8"}}, "an environment variable read at import"),
+    ({"script": "print(1)", "env": {"SKLEARN_ASSUME_FINITE": "1"}}, "an environment variable read at import"),
+    ({"files": {"main.py": "print(1)", "matplotlibrc": "lines.linewidth: 4"}, "entry_point": "main.py"},
+     "a matplotlibrc among the files"),
+])
+def test_runs_that_would_start_differently_run_cold(warm, case, expect):
+    r = warm.run(case).ran()
+    assert r["start"] == "cold" and r["exit_code"] == 0, r
+    assert any(f'"cold_because":"{expect}"' in l for l in warm.stderr_lines), warm.log_text()
+
+
+def test_info_counts_warm_and_cold_runs(warm):
+    before = info(warm)
+    run(warm, "print(1)")
+    warm.run({"language": "bash", "script": "echo 1"}).ran()
+    after = info(warm)
+    assert after["runs_warm"] == before["runs_warm"] + 1
+    assert after["runs_cold"] == before["runs_cold"] + 1
+    assert after["template_rss_kb"] > 10000 and after["template_vsize_kb"] > after["template_rss_kb"]
+    assert "pandas" in after["imports"]
+
+
+def test_warm_off(serve):
+    s = serve.start(env={"RUNBOX_WARM": "off"})
+    assert info(s)["state"] == "off"
+    assert run(s, "print(1)")["start"] == "cold"
+
+
+def test_a_failing_import_is_left_out(serve):
+    s = serve.start(env={"RUNBOX_WARM_IMPORTS": "json, no_such_module_x, csv"})
+    w = wait_ready(s)
+    assert w["imports"] == "json, csv"
+    assert "no_such_module_x" in w["failed_imports"]
+    assert run(s, "import csv; print('ok')")["start"] == "warm"
+
+
+def test_no_template_outlives_the_server(serve):
+    s = serve.start()
+    tpid = wait_ready(s)["template_pid"]
+    tdir = [l for l in open(f"/proc/{tpid}/cmdline").read().split("\0") if "warm-" in l][0]
+    assert s.stop() == 0
+    s.killed = True
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{tpid}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{tpid}")
+    # Its directory goes with the next start at the latest.
+    s2 = serve.start(env={"RUNBOX_STATE_DIR": str(s.statedir / "state")})
+    wait_ready(s2)
+    assert not os.path.exists(os.path.dirname(tdir))
