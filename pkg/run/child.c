@@ -463,9 +463,11 @@ static size_t refused_line(char *buf, size_t size, int nr)
 
 /*
  * Answer one refused call: EPERM, as the allowlist would have, and name it
- * once on the program's stderr so the reason is not a guess.
+ * once on the program's stderr so the reason is not a guess.  Returns 1
+ * with *ret_status when it was the program saying it is exiting (see
+ * CHILD_EXIT_NR), else 0.
  */
-static void answer_refused(int listener, unsigned char *named, int *lines)
+static int answer_refused(int listener, unsigned char *named, int *lines, int *ret_status)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
@@ -475,17 +477,22 @@ static void answer_refused(int listener, unsigned char *named, int *lines)
 
 	memset(&req, 0, sizeof(req));
 	if (raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_RECV, (long)&req, 0) < 0)
-		return;
+		return 0;
 	resp = (struct seccomp_notif_resp){.id = req.id, .error = -EPERM};
 	raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_SEND, (long)&resp, 0);
 	nr = req.data.nr;
+	if (nr == CHILD_EXIT_NR && req.data.args[0] == CHILD_EXIT_MAGIC) {
+		*ret_status = (int)((req.data.args[1] & 0xff) << 8); /* W_EXITCODE(code, 0) */
+		return 1;
+	}
 	if (nr < 0 || nr >= 512 || (named[nr / 8] & (1u << (nr % 8))) || *lines >= 32)
-		return;
+		return 0;
 	named[nr / 8] |= (unsigned char)(1u << (nr % 8));
 	(*lines)++;
 	n = refused_line(line, sizeof(line), nr);
 	if (raw_call(SYS_write, STDERR_FILENO, (long)line, (long)n, 0) < 0)
 		*lines = 32; /* stderr is gone: stop naming */
+	return 0;
 }
 
 /*
@@ -505,8 +512,9 @@ static int init_loop(pid_t program, int pidfd, int listener, int life)
 		pid_t r;
 
 		/* The timeout reaps orphans that die while nothing else happens. */
-		if (raw_call(SYS_poll, (long)p, 3, 50, 0) > 0 && (p[1].revents & POLLIN))
-			answer_refused(listener, named, &lines);
+		if (raw_call(SYS_poll, (long)p, 3, 50, 0) > 0 && (p[1].revents & POLLIN) &&
+		    answer_refused(listener, named, &lines, &st))
+			return st;
 		if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
 			listener = -1;
 		if (p[2].revents)

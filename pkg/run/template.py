@@ -219,29 +219,33 @@ class _Restorer:
     """A meta path finder for the modules the template imported and the
     program has not: they are kept out of sys.modules, as in a cold
     interpreter, and an import of one gives the program the very module
-    object the template made (the same object on every later import)."""
+    object the template made (the same object on every later import).
+    It imports nothing itself: that would put a module in sys.modules."""
 
     def __init__(self, hidden, recorder, user_paths):
+        import importlib.machinery
+        import warnings
         self.hidden = hidden
         self.recorder = recorder
         self.filters = recorder.filters
         self.user_paths = user_paths
+        self.PathFinder = importlib.machinery.PathFinder
+        self.ModuleSpec = importlib.machinery.ModuleSpec
+        self.warnings = warnings
 
     def _shadowed(self, name):
         """The program's own files (and its dependencies) come first on
         sys.path: a module of theirs with this name is theirs to import."""
-        import importlib.machinery
         if "." in name:
             return False
         paths = [p for p in sys.path if p in self.user_paths or p == sys.path[0]]
-        return importlib.machinery.PathFinder.find_spec(name, paths) is not None
+        return self.PathFinder.find_spec(name, paths) is not None
 
     def find_spec(self, name, path=None, target=None):
         mod = self.hidden.get(name)
         if mod is None or self._shadowed(name):
             return None
-        import importlib.machinery
-        spec = importlib.machinery.ModuleSpec(name, self, origin=getattr(mod, "__file__", None))
+        spec = self.ModuleSpec(name, self, origin=getattr(mod, "__file__", None))
         spec.submodule_search_locations = getattr(mod, "__path__", None)
         return spec
 
@@ -249,15 +253,15 @@ class _Restorer:
         return self.hidden[spec.name]
 
     def exec_module(self, module):
-        import warnings
+        warnings = self.warnings
         name = module.__name__
         # The import system set __spec__ to the one above: put the module's own back.
         original = self.hidden.pop(name)
         spec = original.__dict__.get("__spec__")
         if spec is not None and module.__spec__ is not spec:
             module.__spec__ = spec
-        # What its import loaded with it comes back too, in the order it was
-        # loaded (the import system puts the module itself last, as cold).
+        # What its import loaded with it comes back too, in the order a cold
+        # import leaves them (the import system puts the module itself last).
         back = self.recorder.closure(name, self.hidden)
         for n in back:
             sys.modules[n] = self.hidden.pop(n)
@@ -279,41 +283,44 @@ def _environ(lib):
 def _reset_module_state(env, cwd):
     """State that modules computed at import from the environment, the
     working directory or the process, renewed as a cold import would."""
-    import os
-    mods = sys.modules
-    if "numpy.random" in _HIDDEN_OR_LOADED:
-        _HIDDEN_OR_LOADED["numpy.random"].seed()  # legacy global state: fresh entropy
-    mp = _HIDDEN_OR_LOADED.get("multiprocessing.process")
+    m = _T.hidden
+    if "numpy.random" in m:
+        m["numpy.random"].seed()  # the legacy global state: fresh entropy
+    mp = m.get("multiprocessing.process")
     if mp is not None:
-        mp.ORIGINAL_DIR = os.path.abspath(cwd)
-        mp._current_process._config["authkey"] = mp.AuthenticationString(os.urandom(32))
-    platform = _HIDDEN_OR_LOADED.get("platform")
-    if platform is not None:
-        platform._uname_cache = None
-    tempfile = _HIDDEN_OR_LOADED.get("tempfile")
-    if tempfile is not None:
-        tempfile.tempdir = None
-    mpl = _HIDDEN_OR_LOADED.get("matplotlib")
-    if mpl is not None:
+        mp.ORIGINAL_DIR = _T.os.path.abspath(cwd)
+        mp._current_process._config["authkey"] = mp.AuthenticationString(_T.os.urandom(32))
+    if "platform" in m:
+        m["platform"]._uname_cache = None  # it holds the host's name
+    if "tempfile" in m:
+        m["tempfile"].tempdir = None
+    mpl = m.get("matplotlib")
+    if mpl is not None:  # its configuration and cache directories follow HOME
         for f in (mpl.get_configdir, mpl.get_cachedir):
             cells = dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
             if "called" in cells:
                 cells["called"].cell_contents = False
     if b"TZ" in env:
-        import time
-        time.tzset()
-    del mods
+        _T.time.tzset()
+
+
+def _at_exit():
+    """Registered first, so it runs last of the program's exit functions:
+    the modules the template loaded leave sys.modules, still referenced, so
+    that the interpreter's teardown clears the program's own modules (and
+    runs their objects' finalizers, as cold) but does not write through the
+    template's: every page it wrote would be copied first."""
+    keep = [sys.modules.pop(n) for n in list(sys.modules) if n in _T.names]
+    keep.append(_T.hidden)
+    _T.ctypes.pythonapi.Py_IncRef(_T.ctypes.py_object(keep))  # never released
 
 
 def _become(lib):
-    """In the program's process: the interpreter state a cold start has."""
-    import ctypes
-    import os
-    import signal
-    import site
-    import warnings
-
-    ctypes.pythonapi.PyOS_AfterFork_Child()
+    """In the program's process: the interpreter state a cold start has.
+    Only modules the template holds already are used here (an import would
+    put one more in sys.modules)."""
+    os, signal, site, warnings = _T.os, _T.signal, _T.site, _T.warnings
+    _T.ctypes.pythonapi.PyOS_AfterFork_Child()
     # Python's own signal set-up (the run's first steps reset every disposition).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
@@ -322,38 +329,47 @@ def _become(lib):
             for i in range(lib.runbox_template_argc())]
     env = _environ(lib)
     os.environ._data.clear()
-    for k, v in env.items():
-        os.environ._data[k] = v
+    os.environ._data.update(env)
     run_filename = os.path.join(os.getcwd(), argv[1])  # what the interpreter makes of it
     if lib.runbox_template_set_main(os.fsencode(run_filename), os.fsencode(argv[1])) != 0:
         os._exit(126)
     sys.argv[:] = argv[1:]
     sys.orig_argv[:] = argv
-    user_paths = [p for p in env.get(b"PYTHONPATH", b"").decode("utf-8", "surrogateescape").split(":") if p]
-    sys.path[:] = user_paths + [p for p in sys.path if p not in _TEMPLATE_PATHS]
+    user_paths = [p for p in env.get(b"PYTHONPATH", b"").decode("utf-8", "surrogateescape").split(":")
+                  if p]
+    sys.path[:] = user_paths + [p for p in sys.path if p != _OWN_DIR]
     sys.path_importer_cache.clear()
     site.USER_BASE = site.USER_SITE = None
     site.getuserbase()
     site.getusersitepackages()
-    warnings.filters[:] = _BASE_FILTERS
-    warnings._filters_mutated()
-    hidden = {n: m for n, m in sys.modules.items() if n not in _BASELINE}
-    for n in hidden:
-        del sys.modules[n]
-    _HIDDEN_OR_LOADED.update(hidden)
     _reset_module_state(env, os.getcwd())
-    sys.meta_path.insert(0, _Restorer(hidden, _RECORDER, set(user_paths)))
+    _T.restorer.user_paths = set(user_paths)
+    sys.meta_path.insert(0, _T.restorer)
     if _SYSTEM_SITECUSTOMIZE is not None:
         sys.modules["sitecustomize"] = _SYSTEM_SITECUSTOMIZE
+    _T.atexit.register(_at_exit)
+    lib.runbox_template_arm_exit()
+
+
+class _T:
+    """What the template keeps for its copies: the modules it imported
+    (out of sys.modules) and references to those it uses itself."""
+    hidden = {}
+    names = frozenset()
+    restorer = None
 
 
 def _main():
+    import atexit
     import ctypes
     import gc
     import json
     import os
+    import signal
+    import site
     import threading
-    global _TEMPLATE_PATHS, _BASE_FILTERS, _RECORDER
+    import time
+    import warnings
 
     cfg = json.loads(os.environ["RUNBOX_TEMPLATE"])
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: nothing reads its memory
@@ -369,15 +385,12 @@ def _main():
                                       "%d.%d, RUNBOX_PYTHON is %d.%d" % (built >> 24, (built >> 16) & 255,
                                                                          *sys.version_info[:2])}) + "\n").encode())
         os._exit(3)
-    import warnings
-    _BASE_FILTERS = list(warnings.filters)
-    imported, failed, _RECORDER = _import_all(cfg["imports"], cfg["exercise"])
+    base_filters = list(warnings.filters)
+    imported, failed, recorder = _import_all(cfg["imports"], cfg["exercise"])
     if threading.active_count() != 1:
         os.write(events, (json.dumps({"error": "an imported module started a thread: a "
                                       "template must stay single-threaded"}) + "\n").encode())
         os._exit(3)
-    warnings.filters[:] = _BASE_FILTERS
-    _TEMPLATE_PATHS = {_OWN_DIR}
     os.environ.pop("RUNBOX_TEMPLATE", None)
     gc.collect()
     held = _open_files({0, 1, 2, cfg["ctl"], events})
@@ -385,9 +398,21 @@ def _main():
         os.write(events, (json.dumps({"error": "an imported module holds files open, which no "
                                       "run may share: " + ", ".join(held)}) + "\n").encode())
         os._exit(3)
+    # From here the template is what a cold interpreter is at this point,
+    # with everything else kept aside for its copies to give back on import.
+    _T.os, _T.signal, _T.site, _T.warnings = os, signal, site, warnings
+    _T.ctypes, _T.atexit, _T.time = ctypes, atexit, time
+    warnings.filters[:] = base_filters
+    warnings._filters_mutated()
+    _T.hidden = {n: m for n, m in sys.modules.items() if n not in _BASELINE}
+    _T.names = frozenset(_T.hidden)
+    toplevel = sorted({n.split(".")[0] for n in _T.hidden})
+    for n in _T.hidden:
+        del sys.modules[n]
+    _T.restorer = _Restorer(_T.hidden, recorder, set())
+    gc.collect()
     gc.freeze()  # a copy's collector then leaves the template's objects (and pages) alone
     rss, vsize = _rss_vsize_kb()
-    toplevel = sorted({n.split(".")[0] for n in sys.modules if n not in _BASELINE})
     sys.stdout.flush()
     sys.stderr.flush()
     os.write(events, (json.dumps({"ready": True, "imported": imported, "failed": failed,
@@ -398,8 +423,4 @@ def _main():
     _become(lib)
 
 
-_HIDDEN_OR_LOADED = {}
-_TEMPLATE_PATHS = set()
-_BASE_FILTERS = []
-_RECORDER = None
 _main()
