@@ -467,7 +467,8 @@ static size_t refused_line(char *buf, size_t size, int nr)
  * with *ret_status when it was the program saying it is exiting (see
  * CHILD_EXIT_NR), else 0.
  */
-static int answer_refused(int listener, unsigned char *named, int *lines, int *ret_status)
+static int answer_refused(int listener, unsigned char *named, int *lines,
+			  struct launch_status *ret_status)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
@@ -482,7 +483,9 @@ static int answer_refused(int listener, unsigned char *named, int *lines, int *r
 	raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_SEND, (long)&resp, 0);
 	nr = req.data.nr;
 	if (nr == CHILD_EXIT_NR && req.data.args[0] == CHILD_EXIT_MAGIC) {
-		*ret_status = (int)((req.data.args[1] & 0xff) << 8); /* W_EXITCODE(code, 0) */
+		ret_status->wait_status = (int)((req.data.args[1] & 0xff) << 8); /* W_EXITCODE */
+		ret_status->max_rss_kb = (int)req.data.args[2];
+		ret_status->start_rss_kb = (int)req.data.args[3];
 		return 1;
 	}
 	if (nr < 0 || nr >= 512 || (named[nr / 8] & (1u << (nr % 8))) || *lines >= 32)
@@ -500,10 +503,12 @@ static int answer_refused(int listener, unsigned char *named, int *lines, int *r
  * runbox itself dies (its end of @life closes), exit at once: the kernel
  * then kills everything left in the namespace.
  */
-static int init_loop(pid_t program, int pidfd, int listener, int life)
+static struct launch_status init_loop(pid_t program, int pidfd, int listener, int life)
 {
 	unsigned char named[64] = {0};
-	int lines = 0, st = 0;
+	struct launch_status st = {0, 0, 0};
+	struct rusage ru;
+	int lines = 0, ws = 0;
 
 	for (;;) {
 		struct pollfd p[3] = {{.fd = pidfd, .events = POLLIN},
@@ -519,11 +524,11 @@ static int init_loop(pid_t program, int pidfd, int listener, int life)
 			listener = -1;
 		if (p[2].revents)
 			raw_exit(125);
-		while ((r = (pid_t)raw_call(SYS_wait4, -1, (long)&st, WNOHANG, 0)) > 0)
+		while ((r = (pid_t)raw_call(SYS_wait4, -1, (long)&ws, WNOHANG, (long)&ru)) > 0)
 			if (r == program)
-				return st;
+				return (struct launch_status){ws, (int)ru.ru_maxrss, 0};
 		if (r == -ECHILD)
-			return st;
+			return (struct launch_status){ws, 0, 0};
 	}
 }
 
@@ -552,7 +557,8 @@ static void __attribute__((noinline)) release_template(struct child *c)
 static int step_init_loop(struct child *c, struct rb_err *err)
 {
 	const int status = c->a->p.status[1], life = c->a->p.life[0];
-	int keep[5] = {STDERR_FILENO, status, c->pidfd, c->listener, life}, st;
+	int keep[5] = {STDERR_FILENO, status, c->pidfd, c->listener, life};
+	struct launch_status st;
 
 	(void)err;
 	/* Warm: nothing of c->a may be read after this, the template unmaps it. */

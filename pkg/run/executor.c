@@ -719,8 +719,22 @@ static long peak_rss_kb(void)
 	return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
-static void log_run(const struct run *run, size_t body_len, double timeout_s, int exit_code,
-		    const char *status)
+/*
+ * What a warm run added to the template's resident set: its peak less what
+ * it started with (the template's pages its copy maps).  -1 cold.
+ */
+static long added_rss_kb(const struct executor *ex, const struct run *run)
+{
+	long added;
+
+	if (!run->warm || !ex->warm || run->sup.max_rss_kb <= 0)
+		return -1;
+	added = run->sup.max_rss_kb - run->sup.start_rss_kb;
+	return added > 0 ? added : 0;
+}
+
+static void log_run(const struct executor *ex, const struct run *run, size_t body_len,
+		    double timeout_s, int exit_code, const char *status)
 {
 	cJSON *f = cJSON_CreateObject();
 	char hash[17];
@@ -739,6 +753,9 @@ static void log_run(const struct run *run, size_t body_len, double timeout_s, in
 	cJSON_AddNumberToObject(f, "stderr_bytes", (double)run->sup.err.len);
 	cJSON_AddNumberToObject(f, "artifacts", (double)run->arts.n);
 	cJSON_AddNumberToObject(f, "runbox_max_rss_kb", (double)peak_rss_kb());
+	cJSON_AddNumberToObject(f, "program_max_rss_kb", run->sup.max_rss_kb);
+	if (run->warm)
+		cJSON_AddNumberToObject(f, "added_rss_kb", (double)added_rss_kb(ex, run));
 	cJSON_AddStringToObject(f, "start", run->warm ? "warm" : "cold");
 	if (!run->warm && run->cold_why)
 		cJSON_AddStringToObject(f, "cold_because", run->cold_why);
@@ -848,8 +865,8 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	if (r >= 0)
 		r = give_answer(run, timeout, opts, ret_json, &exit_code, &status, err);
 	if (r >= 0) {
-		log_run(run, n, timeout, exit_code, status);
-		warm_count(ex->warm, run->warm, -1);
+		log_run(ex, run, n, timeout, exit_code, status);
+		warm_count(ex->warm, run->warm, added_rss_kb(ex, run));
 	} else {
 		log_refusal(run->id, n, err);
 		*ret_json = response_error(err);

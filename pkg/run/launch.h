@@ -41,6 +41,17 @@ struct launch_spec {
 	struct warm *warm;
 };
 
+/*
+ * What status_fd carries once the program has ended: its wait status and
+ * its peak resident set (ru_maxrss of its main process), written by whoever
+ * reaped it (the namespace's init, or a warm template).
+ */
+struct launch_status {
+	int wait_status;
+	int max_rss_kb;
+	int start_rss_kb; /* what it mapped when it started: a warm copy's share of the template */
+};
+
 /* A started program: its pid and the parent's ends of its standard fds. */
 struct launched {
 	pid_t pid;

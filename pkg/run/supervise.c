@@ -116,9 +116,10 @@ static void feed_stdin(struct loop *s)
  * init or, without one, from the template once it has reaped the program
  * (a moment later: waited for, within a bound).  True once it has ended.
  */
-static bool ended_elsewhere(struct loop *s, int flags, int *ret_status)
+static bool ended_elsewhere(struct loop *s, int flags)
 {
 	struct pollfd p = {.fd = s->l->pidfd, .events = POLLIN};
+	struct launch_status st;
 	int r;
 
 	do
@@ -126,40 +127,47 @@ static bool ended_elsewhere(struct loop *s, int flags, int *ret_status)
 	while (r < 0 && errno == EINTR);
 	if (r != 1)
 		return false;
-	*ret_status = W_EXITCODE(0, SIGKILL); /* what no report means: it was killed */
+	s->res->wait_status = W_EXITCODE(0, SIGKILL); /* what no report means: it was killed */
 	p = (struct pollfd){.fd = s->l->status_fd, .events = POLLIN};
 	if (poll(&p, 1, STATUS_WAIT_MS) == 1 &&
-	    read(s->l->status_fd, ret_status, sizeof(*ret_status)) != sizeof(*ret_status))
-		*ret_status = W_EXITCODE(0, SIGKILL);
+	    read(s->l->status_fd, &st, sizeof(st)) == sizeof(st)) {
+		s->res->wait_status = st.wait_status;
+		s->res->max_rss_kb = st.max_rss_kb;
+		s->res->start_rss_kb = st.start_rss_kb;
+	}
 	return true;
 }
 
 static void reap_main(struct loop *s, int flags)
 {
+	struct launch_status ls;
+	struct rusage ru;
 	int st;
 	pid_t r;
 
 	if (s->exited)
 		return;
 	if (s->l->warm) {
-		if (!ended_elsewhere(s, flags, &st))
+		if (!ended_elsewhere(s, flags))
 			return;
 		s->exited = true;
-		s->res->wait_status = st;
 		kill_tree(s);
 		s->drain_until = clock_now() + DRAIN_GRACE_S;
 		return;
 	}
 	do
-		r = waitpid(s->l->pid, &st, flags);
+		r = wait4(s->l->pid, &st, flags, &ru);
 	while (r < 0 && errno == EINTR);
 	if (r != s->l->pid)
 		return;
 	s->exited = true;
 	s->res->wait_status = st;
+	s->res->max_rss_kb = (int)ru.ru_maxrss;
 	/* Under a pid-namespace init, the program's own status comes through a pipe. */
-	if (s->l->status_fd >= 0 && read(s->l->status_fd, &st, sizeof(st)) == sizeof(st))
-		s->res->wait_status = st;
+	if (s->l->status_fd >= 0 && read(s->l->status_fd, &ls, sizeof(ls)) == sizeof(ls)) {
+		s->res->wait_status = ls.wait_status;
+		s->res->max_rss_kb = ls.max_rss_kb;
+	}
 	kill_tree(s);
 	s->drain_until = clock_now() + DRAIN_GRACE_S;
 }

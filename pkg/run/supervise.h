@@ -53,7 +53,9 @@ struct supervise_opts {
 };
 
 struct supervise_result {
-	int wait_status; /* of the program's main process */
+	int wait_status;  /* of the program's main process */
+	int max_rss_kb;	  /* its peak resident set, 0 when unknown */
+	int start_rss_kb; /* what it mapped as it started (a warm copy: the template's pages) */
 	bool timed_out;
 	bool cancelled; /* stopped through cancel_fd */
 	double duration_ms;

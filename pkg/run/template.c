@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -88,6 +89,7 @@ static sigjmp_buf to_python;
 static struct run_mem *current;
 static char *current_stack;
 static char **prog_argv, **prog_envp;
+static long start_rss_kb; /* the program's, as it leaves the template: its share of it */
 static uint32_t prog_argc, prog_envc;
 
 static size_t run_mem_bytes(void)
@@ -140,6 +142,7 @@ static int read_program(int fd, struct rb_err *err)
 static int become_program(const struct child_arg *a, struct rb_err *err)
 {
 	const struct run_mem *rm = a->become_ctx;
+	struct rusage ru;
 	int r = read_program(rm->program_fd, err);
 
 	if (r < 0)
@@ -149,6 +152,8 @@ static int become_program(const struct child_arg *a, struct rb_err *err)
 		return rb_fail_sys(err, errno, "close_range");
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return rb_fail_sys(err, errno, "prctl(PR_SET_DUMPABLE)");
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		start_rss_kb = ru.ru_maxrss; /* as of the fork: what it shares with the template */
 	siglongjmp(to_python, 1);
 }
 
@@ -394,15 +399,18 @@ static int serve_one(int ctl, int events)
 /* Reap every ended run; report a lone program's status as its init would. */
 static void reap_kids(void)
 {
-	int st;
+	struct rusage ru;
+	int ws;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+	while ((pid = wait4(-1, &ws, WNOHANG, &ru)) > 0)
 		for (size_t i = 0; i < n_kids; i++) {
 			struct kid *k = &kids[i];
 
 			if (k->pid != pid)
 				continue;
+			struct launch_status st = {ws, (int)ru.ru_maxrss, 0};
+
 			if (k->alone && fd_write_all(k->status_fd, &st, sizeof(st)) < 0)
 				(void)0; /* runbox is gone: nobody to tell */
 			if (k->status_fd >= 0)
@@ -529,12 +537,16 @@ EXPORT const char *runbox_template_env(unsigned i)
  */
 static void exit_early(int status, void *arg)
 {
+	struct rusage ru = {0};
+
 	(void)arg;
 	fflush(NULL);
 	close(STDIN_FILENO);
 	close(STDOUT_FILENO);
 	close(STDERR_FILENO);
-	syscall(CHILD_EXIT_NR, CHILD_EXIT_MAGIC, (unsigned long)status & 0xff);
+	getrusage(RUSAGE_SELF, &ru);
+	syscall(CHILD_EXIT_NR, CHILD_EXIT_MAGIC, (unsigned long)status & 0xff,
+		(unsigned long)ru.ru_maxrss, (unsigned long)start_rss_kb);
 }
 
 EXPORT void runbox_template_arm_exit(void)
