@@ -267,9 +267,10 @@ struct run {
 	uid_t uid;
 	gid_t gid;
 	char id[17];
-	bool warm;	      /* the program's process came from the warm template */
-	const char *cold_why; /* why not, when a template was there */
-	char *env_buf;	      /* every NAME=VALUE of envp, one allocation */
+	bool warm;		  /* the program's process came from a warm template */
+	enum warm_kind warm_kind; /* which one */
+	const char *cold_why;	  /* why not, when a template was there */
+	char *env_buf;		  /* every NAME=VALUE of envp, one allocation */
 	size_t env_cap;
 	char *envp[MAX_ENV + 1];
 	char *argv[4 + 256 + 1];
@@ -487,8 +488,9 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 	    .tmp_bytes = ex->cfg.limits.fsize_bytes,
 	    .cache_fd = ex->root ? ex->state_fd : -1,
 	    .cache_key = ex->root ? ex->cache_key : NULL,
-	    /* and the template runs are made from: without a pid namespace it is in reach */
-	    .protect = {ex->protect[0], ex->protect[1], ex->warm ? ex->warm->pid : 0},
+	    /* and the warm templates: without a pid namespace they are in reach */
+	    .protect = {ex->protect[0], ex->protect[1], ex->warm ? ex->warm->t[WARM_STACK].pid : 0,
+			ex->warm ? ex->warm->t[WARM_BARE].pid : 0},
 	};
 	struct deps_config dc = deps_config_of(ex);
 	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);
@@ -516,7 +518,8 @@ static struct warm *warm_for(struct executor *ex, struct run *run)
 		run->cold_why = "too many dependencies to check";
 		return NULL;
 	}
-	return warm_fits(ex->warm, &run->req, paths, n, &run->cold_why) ? ex->warm : NULL;
+	return warm_fits(ex->warm, &run->req, paths, n, &run->warm_kind, &run->cold_why) ? ex->warm
+											 : NULL;
 }
 
 static int start_and_supervise(struct executor *ex, struct run *run, double timeout_s,
@@ -533,6 +536,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .n_rlimits = build_rlimits(ex, timeout_s, rl),
 	    .sandbox = &run->plan,
 	    .warm = warm_for(ex, run),
+	    .warm_kind = run->warm_kind,
 	};
 	struct supervise_opts so = {
 	    .timeout_s = timeout_s,
@@ -547,7 +551,10 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .since_ticks = supervise_now_ticks(),
 	    .nproc = ex->cfg.limits.nproc,
 	    .cancel_fd = ex->cancel_fd,
-	    .keep_pid = ex->warm ? ex->warm->pid : 0,
+	    .keep_pids = {ex->warm ? ex->warm->t[WARM_STACK].pid : 0,
+			  ex->warm ? ex->warm->t[WARM_STACK].retiring : 0,
+			  ex->warm ? ex->warm->t[WARM_BARE].pid : 0,
+			  ex->warm ? ex->warm->t[WARM_BARE].retiring : 0},
 	};
 	int r = launch_start(&spec, &l, err);
 

@@ -222,7 +222,8 @@ static int start_warm(const struct launch_spec *spec, const struct child_pipes *
 {
 	struct warm_fds fds = {p->in[0],     p->out[1],	   p->err[1],
 			       p->report[1], p->status[1], p->life[0]};
-	int r = warm_start_first(spec->warm, spec, &fds, &ret->pid, &ret->pidfd, err);
+	int r = warm_start_first(spec->warm, (enum warm_kind)spec->warm_kind, spec, &fds, &ret->pid,
+				 &ret->pidfd, err);
 
 	if (r == -EAGAIN)
 		return 0;

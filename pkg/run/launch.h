@@ -39,6 +39,7 @@ struct launch_spec {
 	 * When the template cannot take the run, it starts cold.
 	 */
 	struct warm *warm;
+	int warm_kind; /* enum warm_kind: which of its templates */
 };
 
 /*

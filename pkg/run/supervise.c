@@ -328,8 +328,8 @@ static void kill_uid(uid_t uid)
 	munmap(stack, size);
 }
 
-/* Kill and reap each pid listed in @buf, except @keep and @keep2; returns how many. */
-static int kill_listed(char *buf, pid_t keep, pid_t keep2)
+/* Kill and reap each pid listed in @buf, except @keep and @spare's; returns how many. */
+static int kill_listed(char *buf, pid_t keep, const pid_t *spare)
 {
 	int found = 0;
 
@@ -338,7 +338,8 @@ static int kill_listed(char *buf, pid_t keep, pid_t keep2)
 
 		if (end == p)
 			break;
-		if (pid <= 0 || pid == keep || pid == keep2)
+		if (pid <= 0 || pid == keep || pid == spare[0] || pid == spare[1] ||
+		    pid == spare[2] || pid == spare[3])
 			continue;
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -351,7 +352,7 @@ static int kill_listed(char *buf, pid_t keep, pid_t keep2)
  * Kill and reap the orphans reparented to runbox (it is a subreaper), found
  * in each of its threads' /proc children lists.  Returns how many.
  */
-static int sweep_orphans(pid_t keep, pid_t keep2)
+static int sweep_orphans(pid_t keep, const pid_t *spare)
 {
 	char path[300], buf[4096];
 	DIR *d = opendir("/proc/self/task");
@@ -378,7 +379,7 @@ static int sweep_orphans(pid_t keep, pid_t keep2)
 		/* A full buffer may end inside a pid: drop it; the caller sweeps again. */
 		if ((size_t)n == sizeof(buf) - 1 && strrchr(buf, ' '))
 			*strrchr(buf, ' ') = '\0';
-		found += kill_listed(buf, keep, keep2);
+		found += kill_listed(buf, keep, spare);
 	}
 	closedir(d);
 	return found;
@@ -626,7 +627,7 @@ static void kill_tree(struct loop *s)
 		kill_uid(s->o->uid);
 	if (s->o->kill_own_uid_since_start)
 		kill_own_uid_since(s->o->since_ticks, s->o->nproc);
-	for (int round = 0; round < 64 && sweep_orphans(s->exited ? -1 : pid, s->o->keep_pid) > 0;
+	for (int round = 0; round < 64 && sweep_orphans(s->exited ? -1 : pid, s->o->keep_pids) > 0;
 	     round++)
 		;
 	s->killed = true;

@@ -48,8 +48,8 @@ struct supervise_opts {
 	 * the deadline.  -1 for none.
 	 */
 	int cancel_fd;
-	/* A child of ours that is not the run's (the warm template): never swept. 0: none. */
-	pid_t keep_pid;
+	/* Children of ours that are not the run's (warm templates): never swept. 0: none. */
+	pid_t keep_pids[4];
 };
 
 struct supervise_result {

@@ -415,8 +415,10 @@ def _main():
     rss, vsize = _rss_vsize_kb()
     sys.stdout.flush()
     sys.stderr.flush()
+    chosen = sorted({n.split(".")[0] for n in imported})
     os.write(events, (json.dumps({"ready": True, "imported": imported, "failed": failed,
-                                  "toplevel": toplevel, "rss_kb": rss, "vsize_kb": vsize}) + "\n").encode())
+                                  "toplevel": toplevel, "chosen": chosen,
+                                  "rss_kb": rss, "vsize_kb": vsize}) + "\n").encode())
     r = lib.runbox_template_serve(cfg["ctl"], events)
     if r != 0:
         os._exit(0 if r == 1 else 1)

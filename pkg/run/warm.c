@@ -37,6 +37,7 @@
 #include "base/log.h"
 #include "base/tree.h"
 #include "contract/request.h"
+#include "run/pyimports.h"
 #include "sandbox/seccomp_policy.h"
 #include "template_files.h" /* generated: template.py and the shared object, as bytes */
 
@@ -81,35 +82,45 @@ int warm_init(struct warm *w, const struct runbox_config *cfg, bool long_lived, 
 	      struct rb_err *err)
 {
 	memset(w, 0, sizeof(*w));
-	w->ctl = w->events = w->errout = w->retiring_ctl = -1;
 	w->cfg = cfg;
 	w->shared = mmap(NULL, sizeof(*w->shared), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (w->shared == MAP_FAILED) {
 		w->shared = NULL;
-		return rb_fail_sys(err, errno, "map the warm template's figures");
+		return rb_fail_sys(err, errno, "map the warm templates' figures");
 	}
 	memset(w->shared, 0, sizeof(*w->shared));
 	if (cfg->warm == RUNBOX_WARM_OFF)
 		why = "RUNBOX_WARM=off";
 	else if (!long_lived)
 		why = "one request per process: nothing to keep warm";
-	else if (cfg->warm == RUNBOX_WARM_DEFAULT && why)
-		; /* off by default where runs could reach the template */
-	else if (cfg->warm == RUNBOX_WARM_ON && why)
-		log_msg(LOG_INFO, "degraded",
-			"RUNBOX_WARM=on where a run could reach the template");
-	if (cfg->warm == RUNBOX_WARM_ON && long_lived)
+	else if (cfg->warm == RUNBOX_WARM_ON && why) {
+		log_msg(LOG_INFO, "degraded", "RUNBOX_WARM=on where a run could reach a template");
 		why = NULL;
+	}
 	w->enabled = why == NULL;
-	w->shared->state = w->enabled ? WARM_STARTING : WARM_OFF;
+	snprintf(w->shared->why_off, sizeof(w->shared->why_off), "%s", why ? why : "");
+	for (int k = 0; k < WARM_KINDS; k++) {
+		struct warm_tpl *t = &w->t[k];
+
+		t->kind = (enum warm_kind)k;
+		t->shared = &w->shared->t[k];
+		t->ctl = t->events = t->errout = t->retiring_ctl = -1;
+		/* The stack's template imports something, or is not needed. */
+		t->enabled = w->enabled && (k != WARM_STACK ||
+					    cfg->warm_imports[strspn(cfg->warm_imports, ", ")]);
+		t->shared->state = t->enabled ? WARM_STARTING : WARM_OFF;
+		snprintf(t->shared->why_off, sizeof(t->shared->why_off), "%s",
+			 t->enabled ? ""
+			 : why	    ? why
+				    : "RUNBOX_WARM_IMPORTS is empty");
+	}
 	if (w->enabled)
 		sweep_dirs(cfg->state_dir);
-	snprintf(w->shared->why_off, sizeof(w->shared->why_off), "%s", why ? why : "");
 	return 0;
 }
 
-/* ---- starting the template ---- */
+/* ---- starting a template ---- */
 
 static int write_file(const char *dir, const char *name, const unsigned char *p, size_t n,
 		      mode_t mode)
@@ -127,27 +138,27 @@ static int write_file(const char *dir, const char *name, const unsigned char *p,
 }
 
 /* A directory of the template's own: its two files, its HOME and TMPDIR. */
-static int make_dir(struct warm *w)
+static int make_dir(const struct warm *w, struct warm_tpl *t)
 {
 	static unsigned gen;
 	const char *sub[] = {"home", "tmp"};
 	int r;
 
-	if (snprintf(w->dir, sizeof(w->dir), "%s/warm-%d-%u", w->cfg->state_dir, (int)getpid(),
-		     ++gen) >= (int)sizeof(w->dir))
+	if (snprintf(t->dir, sizeof(t->dir), "%s/warm-%d-%u", w->cfg->state_dir, (int)getpid(),
+		     ++gen) >= (int)sizeof(t->dir))
 		return -ENAMETOOLONG;
-	if (mkdir(w->dir, 0700) < 0)
+	if (mkdir(t->dir, 0700) < 0)
 		return -errno;
 	for (size_t i = 0; i < 2; i++) {
 		char p[700];
 
-		snprintf(p, sizeof(p), "%s/%s", w->dir, sub[i]);
+		snprintf(p, sizeof(p), "%s/%s", t->dir, sub[i]);
 		if (mkdir(p, 0700) < 0)
 			return -errno;
 	}
-	r = write_file(w->dir, "sitecustomize.py", template_py, template_py_len, 0400);
+	r = write_file(t->dir, "sitecustomize.py", template_py, template_py_len, 0400);
 	if (r >= 0)
-		r = write_file(w->dir, "runbox-template.so", template_so, template_so_len, 0500);
+		r = write_file(t->dir, "runbox-template.so", template_so, template_so_len, 0500);
 	return r;
 }
 
@@ -189,41 +200,32 @@ static size_t imports_json(const char *list, char *out, size_t size)
 }
 
 /* The template's environment: what a run's would be, and where its files are. */
-static void template_env(const struct warm *w, char bufs[][3200], char **envp)
+static void template_env(const struct warm *w, const struct warm_tpl *t, char bufs[][3200],
+			 char **envp)
 {
 	char imports[2200];
+	unsigned th = w->cfg->blas_threads;
 	size_t n = 0;
 
-	imports_json(w->cfg->warm_imports, imports, sizeof(imports));
-	snprintf(bufs[n], sizeof(bufs[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "LANG=C.UTF-8");
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "HOME=%s/home", w->dir);
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "TMPDIR=%s/tmp", w->dir);
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "PYTHONIOENCODING=utf-8");
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "PYTHONUNBUFFERED=1");
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "PYTHONDONTWRITEBYTECODE=1");
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "MPLBACKEND=Agg");
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "OPENBLAS_NUM_THREADS=%u", w->cfg->blas_threads);
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "OMP_NUM_THREADS=%u", w->cfg->blas_threads);
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "MKL_NUM_THREADS=%u", w->cfg->blas_threads);
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]), "PYTHONPATH=%s", w->dir);
-	envp[n] = bufs[n], n++;
-	snprintf(bufs[n], sizeof(bufs[0]),
+	imports_json(t->kind == WARM_STACK ? w->cfg->warm_imports : "", imports, sizeof(imports));
+	snprintf(bufs[n++], sizeof(bufs[0]), "PATH=/usr/local/bin:/usr/bin:/bin");
+	snprintf(bufs[n++], sizeof(bufs[0]), "LANG=C.UTF-8");
+	snprintf(bufs[n++], sizeof(bufs[0]), "HOME=%s/home", t->dir);
+	snprintf(bufs[n++], sizeof(bufs[0]), "TMPDIR=%s/tmp", t->dir);
+	snprintf(bufs[n++], sizeof(bufs[0]), "PYTHONIOENCODING=utf-8");
+	snprintf(bufs[n++], sizeof(bufs[0]), "PYTHONUNBUFFERED=1");
+	snprintf(bufs[n++], sizeof(bufs[0]), "PYTHONDONTWRITEBYTECODE=1");
+	snprintf(bufs[n++], sizeof(bufs[0]), "MPLBACKEND=Agg");
+	snprintf(bufs[n++], sizeof(bufs[0]), "OPENBLAS_NUM_THREADS=%u", th);
+	snprintf(bufs[n++], sizeof(bufs[0]), "OMP_NUM_THREADS=%u", th);
+	snprintf(bufs[n++], sizeof(bufs[0]), "MKL_NUM_THREADS=%u", th);
+	snprintf(bufs[n++], sizeof(bufs[0]), "PYTHONPATH=%s", t->dir);
+	snprintf(bufs[n++], sizeof(bufs[0]),
 		 "RUNBOX_TEMPLATE={\"lib\":\"%s/runbox-template.so\",\"ctl\":3,\"events\":4,"
 		 "\"exercise\":%s,\"imports\":%s}",
-		 w->dir, w->cfg->warm_exercise ? "true" : "false", imports);
-	envp[n] = bufs[n], n++;
+		 t->dir, w->cfg->warm_exercise ? "true" : "false", imports);
+	for (size_t i = 0; i < n; i++)
+		envp[i] = bufs[i];
 	envp[n] = NULL;
 }
 
@@ -232,8 +234,8 @@ static void template_env(const struct warm *w, char bufs[][3200], char **envp)
  * the layers that do not keep it from making a run's processes later.
  * Never returns.
  */
-static __attribute__((noreturn)) void exec_template(const struct warm *w, int ctl, int events,
-						    int errout, pid_t manager)
+static __attribute__((noreturn)) void exec_template(const struct warm *w, const struct warm_tpl *t,
+						    int ctl, int events, int errout, pid_t manager)
 {
 	char bufs[14][3200], *envp[15], main_py[700];
 	char *argv[] = {(char *)w->cfg->python, main_py, NULL};
@@ -244,14 +246,14 @@ static __attribute__((noreturn)) void exec_template(const struct warm *w, int ct
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (getppid() != manager || devnull < 0)
 		_exit(120);
-	snprintf(main_py, sizeof(main_py), "%s/main.py", w->dir);
-	template_env(w, bufs, envp);
+	snprintf(main_py, sizeof(main_py), "%s/main.py", t->dir);
+	template_env(w, t, bufs, envp);
 	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(errout, 2) < 0 ||
 	    dup2(ctl, 3) < 0 || dup2(events, 4) < 0)
 		_exit(121);
 	syscall(SYS_close_range, 5U, ~0U, 0);
 	setrlimit(RLIMIT_CORE, &core);
-	if (chdir(w->dir) < 0)
+	if (chdir(t->dir) < 0)
 		_exit(122);
 	/* As root it gets no network of its own: its imports cannot reach anything. */
 	if (geteuid() == 0)
@@ -270,47 +272,54 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void start(struct warm *w)
+static void back_off(struct warm_tpl *t)
+{
+	t->failures++;
+	t->retry_at = clock_now() + fmin(RETRY_MAX_S, 0.5 * pow(2, t->failures));
+	t->shared->state = WARM_BROKEN;
+}
+
+static void start(const struct warm *w, struct warm_tpl *t)
 {
 	int ctl[2] = {-1, -1}, ev[2] = {-1, -1}, eo[2] = {-1, -1}, r;
 	pid_t manager = getpid();
 
-	r = make_dir(w);
+	r = make_dir(w, t);
 	if (r < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 ||
 	    pipe2(ev, O_CLOEXEC) < 0 || pipe2(eo, O_CLOEXEC) < 0) {
-		log_msg(LOG_INFO, "warm", "could not prepare the template (state directory?)");
+		log_msg(LOG_INFO, "warm", "could not prepare a template (state directory?)");
 		goto fail;
 	}
-	w->pid = fork();
-	if (w->pid == 0)
-		exec_template(w, ctl[1], ev[1], eo[1], manager);
-	if (w->pid < 0)
+	t->pid = fork();
+	if (t->pid == 0)
+		exec_template(w, t, ctl[1], ev[1], eo[1], manager);
+	if (t->pid < 0)
 		goto fail;
 	close(ctl[1]);
 	close(ev[1]);
 	close(eo[1]);
 	fcntl(ev[0], F_SETFL, O_NONBLOCK);
 	fcntl(eo[0], F_SETFL, O_NONBLOCK);
-	w->ctl = ctl[0];
-	w->events = ev[0];
-	w->errout = eo[0];
-	w->events_len = 0;
-	w->started_at = clock_now();
+	t->ctl = ctl[0];
+	t->events = ev[0];
+	t->errout = eo[0];
+	t->events_len = 0;
+	t->started_at = clock_now();
+	if (t->shared->state != WARM_READY)
+		t->shared->state = WARM_STARTING;
 	return;
 fail:
-	w->pid = 0;
+	t->pid = 0;
 	for (int i = 0; i < 2; i++) {
 		close_fd(&ctl[i]);
 		close_fd(&ev[i]);
 		close_fd(&eo[i]);
 	}
-	remove_dir(w->dir);
-	w->failures++;
-	w->retry_at = clock_now() + fmin(RETRY_MAX_S, 0.5 * pow(2, w->failures));
-	w->shared->state = WARM_BROKEN;
+	remove_dir(t->dir);
+	back_off(t);
 }
 
-/* ---- what it says ---- */
+/* ---- what a template says ---- */
 
 /* Copy the comma list of JSON array @a's strings into @out. */
 static void join_strings(const cJSON *a, char *out, size_t size)
@@ -342,224 +351,273 @@ static void join_names(const cJSON *a, char *out, size_t size)
 	}
 }
 
-static void on_ready(struct warm *w, const cJSON *j)
+/* A replacement is ready: the one it replaces goes once the runs it holds are made. */
+static void let_retire(struct warm_tpl *t)
 {
-	struct warm_shared *s = w->shared;
+	if (t->retiring_ctl >= 0)
+		close_fd(&t->retiring_ctl);
+}
+
+static void on_ready(struct warm_tpl *t, const cJSON *j)
+{
+	struct warm_shared_tpl *s = t->shared;
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
 
 	if (cJSON_IsString(err)) {
 		log_msg(LOG_INFO, "warm", err->valuestring);
 		snprintf(s->why_off, sizeof(s->why_off), "%s", err->valuestring);
-		return; /* it exits; warm_reaped() takes it from there */
+		t->enabled = false; /* it exits: nothing a restart would change */
+		s->state = WARM_OFF;
+		return;
 	}
-	/* A replacement is ready: the one it replaces goes once its runs are made. */
-	if (w->retiring_ctl >= 0)
-		close_fd(&w->retiring_ctl);
+	let_retire(t);
 	join_strings(cJSON_GetObjectItemCaseSensitive(j, "imported"), s->imported,
 		     sizeof(s->imported));
 	join_strings(cJSON_GetObjectItemCaseSensitive(j, "failed"), s->failed_imports,
 		     sizeof(s->failed_imports));
 	join_names(cJSON_GetObjectItemCaseSensitive(j, "toplevel"), s->toplevel,
 		   sizeof(s->toplevel));
+	join_names(cJSON_GetObjectItemCaseSensitive(j, "chosen"), s->chosen, sizeof(s->chosen));
 	s->rss_kb = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "rss_kb"));
 	s->vsize_kb = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "vsize_kb"));
-	s->ready_s = clock_now() - w->started_at;
-	s->started_at = w->started_at;
+	s->ready_s = clock_now() - t->started_at;
 	s->uses = 0;
 	s->why_off[0] = '\0';
-	s->pid = w->pid;
-	s->generation++;
+	s->pid = t->pid;
 	s->state = WARM_READY;
-	w->failures = 0;
+	t->failures = 0;
 	if (s->failed_imports[0])
 		log_msg(LOG_INFO, "warm_import_failed", s->failed_imports);
-	log_msg(LOG_INFO, "warm_ready", s->imported);
+	log_msg(LOG_INFO, "warm_ready",
+		t->kind == WARM_STACK ? s->imported : "(the interpreter alone)");
 }
 
 /* What it says: a 'u' for each run it made, and JSON lines (ready, or why it cannot be). */
-static void read_events(struct warm *w)
+static void read_events(struct warm_tpl *t)
 {
 	ssize_t n;
 
-	while (w->events >= 0 && w->events_len < sizeof(w->events_buf) - 1 &&
-	       (n = read(w->events, w->events_buf + w->events_len,
-			 sizeof(w->events_buf) - 1 - w->events_len)) > 0)
-		w->events_len += (size_t)n;
-	while (w->events_len) {
+	while (t->events >= 0 && t->events_len < sizeof(t->events_buf) - 1 &&
+	       (n = read(t->events, t->events_buf + t->events_len,
+			 sizeof(t->events_buf) - 1 - t->events_len)) > 0)
+		t->events_len += (size_t)n;
+	while (t->events_len) {
 		char *nl;
 		cJSON *j;
 
-		if (w->events_buf[0] == 'u') {
-			__atomic_add_fetch(&w->shared->uses, 1, __ATOMIC_RELAXED);
-			memmove(w->events_buf, w->events_buf + 1, --w->events_len);
+		if (t->events_buf[0] == 'u') {
+			__atomic_add_fetch(&t->shared->uses, 1, __ATOMIC_RELAXED);
+			memmove(t->events_buf, t->events_buf + 1, --t->events_len);
 			continue;
 		}
-		nl = memchr(w->events_buf, '\n', w->events_len);
+		nl = memchr(t->events_buf, '\n', t->events_len);
 		if (!nl) {
-			if (w->events_len == sizeof(w->events_buf) - 1)
-				w->events_len = 0; /* a line that long is not one of ours */
+			if (t->events_len == sizeof(t->events_buf) - 1)
+				t->events_len = 0; /* a line that long is not one of ours */
 			return;
 		}
 		*nl = '\0';
-		j = cJSON_Parse(w->events_buf);
+		j = cJSON_Parse(t->events_buf);
 		if (j)
-			on_ready(w, j);
+			on_ready(t, j);
 		cJSON_Delete(j);
-		w->events_len -= (size_t)(nl + 1 - w->events_buf);
-		memmove(w->events_buf, nl + 1, w->events_len);
+		t->events_len -= (size_t)(nl + 1 - t->events_buf);
+		memmove(t->events_buf, nl + 1, t->events_len);
 	}
 }
 
-/* Its stderr (a failing import's traceback), logged a line at a time. */
-static void read_errout(struct warm *w)
+/* Its stderr (a failing import's traceback), logged a piece at a time. */
+static void read_errout(struct warm_tpl *t)
 {
 	char buf[2048];
 	ssize_t n;
 
-	while (w->errout >= 0 && (n = read(w->errout, buf, sizeof(buf) - 1)) > 0) {
+	while (t->errout >= 0 && (n = read(t->errout, buf, sizeof(buf) - 1)) > 0) {
 		buf[n] = '\0';
 		log_msg(LOG_DEBUG, "warm_stderr", buf);
 	}
 }
 
 /* Start a replacement; the running one serves until the replacement is ready. */
-static void retire(struct warm *w, const char *why)
+static void retire(struct warm *w, struct warm_tpl *t, const char *why)
 {
 	log_msg(LOG_INFO, "warm_replace", why);
 	w->shared->replaced++;
-	w->retiring = w->pid;
-	w->retiring_ctl = w->ctl;
-	w->ctl = -1;
-	close_fd(&w->events);
-	close_fd(&w->errout);
-	w->pid = 0;
-	w->dir[0] = '\0'; /* removed when the retired one is reaped */
-	start(w);
+	t->retiring = t->pid;
+	t->retiring_ctl = t->ctl;
+	memcpy(t->retiring_dir, t->dir, sizeof(t->retiring_dir));
+	t->ctl = -1;
+	close_fd(&t->events);
+	close_fd(&t->errout);
+	t->pid = 0;
+	t->dir[0] = '\0';
+	start(w, t);
+}
+
+/* The manager forgets template @t that ended (and starts another). */
+static void ended(struct warm *w, struct warm_tpl *t, int status)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "a template ended (wait status %d): starting another", status);
+	log_msg(LOG_INFO, "warm_died", why);
+	if (t->shared->state == WARM_READY && t->shared->pid == t->pid) {
+		t->shared->state = WARM_STARTING;
+		w->shared->replaced++;
+	} else if (t->enabled) {
+		back_off(t);
+	}
+	t->shared->pid = 0;
+	t->pid = 0;
+	close_fd(&t->ctl);
+	close_fd(&t->events);
+	close_fd(&t->errout);
+	remove_dir(t->dir);
+}
+
+static bool tpl_reaped(struct warm *w, struct warm_tpl *t, pid_t pid, int status)
+{
+	if (pid == t->retiring) {
+		t->retiring = 0;
+		close_fd(&t->retiring_ctl);
+		remove_dir(t->retiring_dir);
+		return true;
+	}
+	if (pid != t->pid)
+		return false;
+	ended(w, t, status);
+	return true;
+}
+
+bool warm_reaped(struct warm *w, pid_t pid, int status)
+{
+	if (!w->enabled || pid <= 0)
+		return false;
+	for (int k = 0; k < WARM_KINDS; k++)
+		if (tpl_reaped(w, &w->t[k], pid, status)) {
+			warm_tick(w);
+			return true;
+		}
+	return false;
+}
+
+static void tick_one(struct warm *w, struct warm_tpl *t, bool wedged)
+{
+	struct warm_shared_tpl *s = t->shared;
+	int st;
+
+	/* An owner without a reaping loop of its own (Lambda, MCP) learns of its end here. */
+	if (t->retiring > 0 && waitpid(t->retiring, &st, WNOHANG) == t->retiring)
+		tpl_reaped(w, t, t->retiring, st);
+	if (t->pid > 0 && waitpid(t->pid, &st, WNOHANG) == t->pid)
+		ended(w, t, st);
+	read_events(t);
+	read_errout(t);
+	if (!t->enabled)
+		return;
+	if (!t->pid && clock_now() >= t->retry_at)
+		start(w, t);
+	if (!t->pid)
+		return;
+	if ((s->state != WARM_READY && clock_now() - t->started_at > START_TIMEOUT_S) ||
+	    (wedged && s->state == WARM_READY && s->pid == t->pid)) {
+		log_msg(LOG_INFO, "warm_replace",
+			wedged ? "a template stopped answering"
+			       : "a template took too long to start");
+		kill(t->pid, SIGKILL); /* its end starts the next one */
+		return;
+	}
+	if (s->state == WARM_READY && s->pid == t->pid && !t->retiring &&
+	    (s->uses >= w->cfg->warm_max_uses ||
+	     clock_now() - t->started_at >= w->cfg->warm_max_age_s))
+		retire(w, t,
+		       s->uses >= w->cfg->warm_max_uses ? "RUNBOX_WARM_MAX_USES reached"
+							: "RUNBOX_WARM_MAX_AGE_S reached");
 }
 
 void warm_tick(struct warm *w)
 {
-	struct warm_shared *s = w->shared;
-	int st;
+	bool wedged;
 
 	if (!w->enabled)
 		return;
-	/* An owner without a reaping loop of its own (Lambda, MCP) learns of its end here. */
-	if (w->retiring > 0 && waitpid(w->retiring, &st, WNOHANG) == w->retiring)
-		warm_reaped(w, w->retiring, st);
-	if (w->pid > 0 && waitpid(w->pid, &st, WNOHANG) == w->pid) {
-		warm_reaped(w, w->pid, st);
-		return;
-	}
-	read_events(w);
-	read_errout(w);
-	if (!w->pid && clock_now() >= w->retry_at)
-		start(w);
-	if (!w->pid)
-		return;
-	if (s->state != WARM_READY && clock_now() - w->started_at > START_TIMEOUT_S) {
-		kill(w->pid, SIGKILL); /* warm_reaped() starts the next one */
-		return;
-	}
-	/* A worker found it not answering (stopped, wedged): replace it. */
-	if (s->failed != w->seen_fallbacks) {
-		w->seen_fallbacks = s->failed;
-		if (s->state == WARM_READY && s->pid == w->pid) {
-			log_msg(LOG_INFO, "warm_replace", "the template stopped answering");
-			kill(w->pid, SIGKILL);
-			return;
-		}
-	}
-	if (s->state == WARM_READY && s->pid == w->pid && !w->retiring &&
-	    (s->uses >= w->cfg->warm_max_uses ||
-	     clock_now() - w->started_at >= w->cfg->warm_max_age_s))
-		retire(w, s->uses >= w->cfg->warm_max_uses ? "RUNBOX_WARM_MAX_USES reached"
-							   : "RUNBOX_WARM_MAX_AGE_S reached");
+	/* A worker found a template not answering (stopped, wedged): it is replaced. */
+	wedged = w->shared->failed != w->seen_fallbacks;
+	w->seen_fallbacks = w->shared->failed;
+	for (int k = 0; k < WARM_KINDS; k++)
+		tick_one(w, &w->t[k], wedged);
 }
 
 int warm_poll_fds(const struct warm *w, int *ret_fds)
 {
 	int n = 0;
 
-	if (w->enabled && w->events >= 0)
-		ret_fds[n++] = w->events;
-	if (w->enabled && w->errout >= 0)
-		ret_fds[n++] = w->errout;
+	for (int k = 0; w->enabled && k < WARM_KINDS; k++) {
+		if (w->t[k].events >= 0)
+			ret_fds[n++] = w->t[k].events;
+		if (w->t[k].errout >= 0)
+			ret_fds[n++] = w->t[k].errout;
+	}
 	return n;
 }
 
-bool warm_reaped(struct warm *w, pid_t pid, int status)
+static void kill_wait(pid_t *pid)
 {
-	char why[128];
-
-	if (!w->enabled || pid <= 0)
-		return false;
-	if (pid == w->retiring) {
-		w->retiring = 0;
-		close_fd(&w->retiring_ctl);
-		return true;
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
 	}
-	if (pid != w->pid)
-		return false;
-	snprintf(why, sizeof(why), "the template ended (wait status %d): starting another", status);
-	log_msg(LOG_INFO, "warm_died", why);
-	if (w->shared->state != WARM_READY || w->shared->pid != pid) {
-		w->failures++;
-		w->retry_at = clock_now() + fmin(RETRY_MAX_S, 0.5 * pow(2, w->failures));
-		w->shared->state = WARM_BROKEN;
-	} else {
-		w->shared->state = WARM_STARTING;
-		w->shared->replaced++;
-	}
-	w->shared->pid = 0;
-	w->pid = 0;
-	close_fd(&w->ctl);
-	close_fd(&w->events);
-	close_fd(&w->errout);
-	remove_dir(w->dir);
-	warm_tick(w);
-	return true;
+	*pid = 0;
 }
 
 void warm_stop(struct warm *w)
 {
 	if (!w->enabled)
 		return;
-	if (w->pid > 0) {
-		kill(w->pid, SIGKILL);
-		waitpid(w->pid, NULL, 0);
+	for (int k = 0; k < WARM_KINDS; k++) {
+		struct warm_tpl *t = &w->t[k];
+
+		kill_wait(&t->pid);
+		kill_wait(&t->retiring);
+		close_fd(&t->ctl);
+		close_fd(&t->retiring_ctl);
+		close_fd(&t->events);
+		close_fd(&t->errout);
+		remove_dir(t->dir);
+		remove_dir(t->retiring_dir);
 	}
-	if (w->retiring > 0) {
-		kill(w->retiring, SIGKILL);
-		waitpid(w->retiring, NULL, 0);
-	}
-	close_fd(&w->ctl);
-	close_fd(&w->retiring_ctl);
-	close_fd(&w->events);
-	close_fd(&w->errout);
-	remove_dir(w->dir);
 	w->enabled = false;
 }
 
-bool warm_ready(const struct warm *w)
+bool warm_ready(const struct warm *w, enum warm_kind kind)
 {
-	return w && w->enabled && w->ctl >= 0 && w->shared->state == WARM_READY &&
-	       w->shared->pid == w->pid;
+	const struct warm_tpl *t = w ? &w->t[kind] : NULL;
+
+	return t && w->enabled && t->enabled && t->ctl >= 0 && t->shared->state == WARM_READY &&
+	       t->shared->pid == t->pid;
 }
 
-/* Whether @name (of @len bytes) is one of the template's top-level modules. */
-static bool template_holds(const struct warm *w, const char *name, size_t len)
+bool warm_is_template(const struct warm *w, pid_t pid)
+{
+	for (int k = 0; w && pid > 0 && k < WARM_KINDS; k++)
+		if (w->t[k].pid == pid || w->t[k].retiring == pid)
+			return true;
+	return false;
+}
+
+/* Whether @name (of @len bytes) is one of template @t's top-level modules. */
+static bool template_holds(const struct warm_tpl *t, const char *name, size_t len)
 {
 	char key[260];
 
 	if (len == 0 || len > 250)
 		return false;
 	snprintf(key, sizeof(key), ",%.*s,", (int)len, name);
-	return !w->shared->toplevel[0] || strstr(w->shared->toplevel, key);
+	return !t->shared->toplevel[0] || strstr(t->shared->toplevel, key);
 }
 
 /* Environment variables a module reads when it is imported, which the template did already. */
-static bool read_at_import(const struct warm *w, const char *name)
+static bool read_at_import(const struct warm_tpl *t, const char *name)
 {
 	static const char *const fixed[] = {"LANG", "LANGUAGE",	  "LC_",  "NPY_",
 					    "MPL",  "MATPLOTLIB", "KMP_", "TZDIR"};
@@ -574,11 +632,11 @@ static bool read_at_import(const struct warm *w, const char *name)
 		module[n] = (char)(name[n] >= 'A' && name[n] <= 'Z' ? name[n] + 32 : name[n]);
 		n++;
 	}
-	return name[n] == '_' && template_holds(w, module, n);
+	return name[n] == '_' && template_holds(t, module, n);
 }
 
 /* A dependency tree that holds a top-level module the template imported. */
-static bool tree_shadows(const struct warm *w, const char *path)
+static bool tree_shadows(const struct warm_tpl *t, const char *path)
 {
 	DIR *d = opendir(path);
 	struct dirent *de;
@@ -592,26 +650,50 @@ static bool tree_shadows(const struct warm *w, const char *path)
 
 		if (name[0] == '.' || strstr(name, ".dist-info") || strstr(name, ".data"))
 			continue;
-		hit = template_holds(w, name, len);
+		hit = template_holds(t, name, len);
 	}
 	closedir(d);
 	return hit;
 }
 
-bool warm_fits(const struct warm *w, const struct request *req, const char *const *dep_paths,
-	       size_t n_deps, const char **ret_why)
+/*
+ * One of the modules the operator named for the stack's template (a
+ * top-level name of RUNBOX_WARM_IMPORTS that imported): what makes its copy
+ * worth its size.  Other modules it happens to hold (csv, json, ...) cost
+ * a bare copy less than a copy of the stack costs.
+ */
+static bool stack_import(const char *name, size_t len, void *ctx)
 {
-	*ret_why = NULL;
-	if (!warm_ready(w)) {
-		*ret_why = "no template ready";
+	const struct warm_shared_tpl *s = ((const struct warm *)ctx)->t[WARM_STACK].shared;
+	char key[260];
+
+	if (len == 0 || len > 250)
 		return false;
+	snprintf(key, sizeof(key), ",%.*s,", (int)len, name);
+	return strstr(s->chosen, key) != NULL;
+}
+
+/* Whether the program's source (every .py it brings) imports one of the stack's modules. */
+static bool wants_stack(const struct warm *w, const struct request *req)
+{
+	if (req->script)
+		return pyimports_each(req->script, strlen(req->script), stack_import, (void *)w);
+	for (size_t i = 0; i < req->n_files; i++) {
+		size_t n = strlen(req->files[i].path);
+
+		if (n >= 3 && strcmp(req->files[i].path + n - 3, ".py") == 0 &&
+		    pyimports_each(req->files[i].data, req->files[i].len, stack_import, (void *)w))
+			return true;
 	}
-	if (req->language != LANG_PYTHON) {
-		*ret_why = "not a Python program";
-		return false;
-	}
+	return false;
+}
+
+/* Whether template @t would start the run as cold would; *ret_why says why not. */
+static bool faithful(const struct warm_tpl *t, const struct request *req,
+		     const char *const *dep_paths, size_t n_deps, const char **ret_why)
+{
 	for (size_t i = 0; i < req->n_env; i++)
-		if (read_at_import(w, req->env_names[i])) {
+		if (read_at_import(t, req->env_names[i])) {
 			*ret_why = "an environment variable read at import";
 			return false;
 		}
@@ -621,16 +703,36 @@ bool warm_fits(const struct warm *w, const struct request *req, const char *cons
 			return false;
 		}
 	for (size_t i = 0; i < n_deps; i++)
-		if (dep_paths[i][0] && tree_shadows(w, dep_paths[i])) {
+		if (dep_paths[i][0] && tree_shadows(t, dep_paths[i])) {
 			*ret_why = "a dependency holds a module the template imported";
 			return false;
 		}
 	return true;
 }
 
-size_t warm_template_vsize(const struct warm *w)
+bool warm_fits(const struct warm *w, const struct request *req, const char *const *dep_paths,
+	       size_t n_deps, enum warm_kind *ret_kind, const char **ret_why)
 {
-	return (size_t)w->shared->vsize_kb * 1024;
+	const struct warm_tpl *stack = &w->t[WARM_STACK], *bare = &w->t[WARM_BARE];
+
+	*ret_why = NULL;
+	if (req->language != LANG_PYTHON) {
+		*ret_why = "not a Python program";
+		return false;
+	}
+	*ret_kind = (warm_ready(w, WARM_STACK) && wants_stack(w, req)) || !warm_ready(w, WARM_BARE)
+			? WARM_STACK
+			: WARM_BARE;
+	if (!warm_ready(w, *ret_kind)) {
+		*ret_why = "no template ready";
+		return false;
+	}
+	return faithful(*ret_kind == WARM_STACK ? stack : bare, req, dep_paths, n_deps, ret_why);
+}
+
+size_t warm_template_vsize(const struct warm *w, enum warm_kind kind)
+{
+	return (size_t)w->t[kind].shared->vsize_kb * 1024;
 }
 
 void warm_count(struct warm *w, bool warm, long added_rss_kb)
@@ -773,19 +875,19 @@ static int read_reply(int fd, struct warm_reply *r, int *ret_pidfd)
 	return 0;
 }
 
-int warm_start_first(struct warm *w, const struct launch_spec *spec, const struct warm_fds *c,
-		     pid_t *ret_pid, int *ret_pidfd, struct rb_err *err)
+int warm_start_first(struct warm *w, enum warm_kind kind, const struct launch_spec *spec,
+		     const struct warm_fds *c, pid_t *ret_pid, int *ret_pidfd, struct rb_err *err)
 {
 	int fds[WARM_MAX_FDS], n = WFD_FIXED, sv[2] = {-1, -1}, r, plan = -1, program = -1;
 	struct warm_reply rep;
 
 	*ret_pid = -1;
 	*ret_pidfd = -1;
-	if (!warm_ready(w))
+	if (!warm_ready(w, kind))
 		return -EAGAIN;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -EAGAIN;
-	plan = plan_memfd(spec, warm_template_vsize(w), fds, &n);
+	plan = plan_memfd(spec, warm_template_vsize(w, kind), fds, &n);
 	program = program_memfd(spec);
 	r = plan < 0 || program < 0 ? -EAGAIN : 0;
 	if (r == 0) {
@@ -799,7 +901,7 @@ int warm_start_first(struct warm *w, const struct launch_spec *spec, const struc
 		fds[WFD_STATUS] = c->status;
 		fds[WFD_LIFE] = c->life;
 		fds[WFD_CWD] = spec->cwd_fd;
-		r = send_msg(w->ctl, fds, n) < 0 ? -EAGAIN : 0;
+		r = send_msg(w->t[kind].ctl, fds, n) < 0 ? -EAGAIN : 0;
 	}
 	close_fd(&sv[1]);
 	close_fd(&plan);
@@ -822,24 +924,38 @@ int warm_start_first(struct warm *w, const struct launch_spec *spec, const struc
 	return 0;
 }
 
-cJSON *warm_to_json(const struct warm *w)
+static cJSON *tpl_json(const struct warm *w, const struct warm_tpl *t)
 {
 	static const char *const states[] = {"off", "starting", "ready", "broken"};
-	const struct warm_shared *s = w->shared;
+	const struct warm_shared_tpl *s = t->shared;
 	cJSON *o = cJSON_CreateObject();
 
-	if (!o || !s)
-		return o;
 	cJSON_AddStringToObject(o, "state", states[s->state & 3]);
 	if (s->why_off[0])
 		cJSON_AddStringToObject(o, "reason", s->why_off);
 	cJSON_AddStringToObject(o, "imports", s->imported);
 	cJSON_AddStringToObject(o, "failed_imports", s->failed_imports);
-	cJSON_AddNumberToObject(o, "template_pid", s->pid);
-	cJSON_AddNumberToObject(o, "template_rss_kb", (double)s->rss_kb);
-	cJSON_AddNumberToObject(o, "template_vsize_kb", (double)s->vsize_kb);
-	cJSON_AddNumberToObject(o, "template_start_ms", floor(s->ready_s * 1000.0));
-	cJSON_AddNumberToObject(o, "template_uses", (double)s->uses);
+	cJSON_AddNumberToObject(o, "pid", s->pid);
+	cJSON_AddNumberToObject(o, "rss_kb", (double)s->rss_kb);
+	cJSON_AddNumberToObject(o, "vsize_kb", (double)s->vsize_kb);
+	cJSON_AddNumberToObject(o, "start_ms", floor(s->ready_s * 1000.0));
+	cJSON_AddNumberToObject(o, "uses", (double)s->uses);
+	(void)w;
+	return o;
+}
+
+cJSON *warm_to_json(const struct warm *w)
+{
+	const struct warm_shared *s = w->shared;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !s)
+		return o;
+	cJSON_AddStringToObject(o, "state", w->enabled ? "on" : "off");
+	if (s->why_off[0])
+		cJSON_AddStringToObject(o, "reason", s->why_off);
+	cJSON_AddItemToObject(o, "stack", tpl_json(w, &w->t[WARM_STACK]));
+	cJSON_AddItemToObject(o, "bare", tpl_json(w, &w->t[WARM_BARE]));
 	cJSON_AddNumberToObject(o, "max_uses", (double)w->cfg->warm_max_uses);
 	cJSON_AddNumberToObject(o, "max_age_s", w->cfg->warm_max_age_s);
 	cJSON_AddNumberToObject(o, "runs_warm", (double)s->warm);

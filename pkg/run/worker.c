@@ -57,7 +57,7 @@ static pid_t spawner_pid;
  * this run lasts (and a program could write a forged report into another
  * run's pipe if one leaked to it); close them all.
  */
-static void close_inherited(int keep, int keep2)
+static void close_inherited(int keep, const struct warm *w)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -67,8 +67,8 @@ static void close_inherited(int keep, int keep2)
 		int fd = atoi(de->d_name);
 		struct stat st;
 
-		if (fd <= STDERR_FILENO || fd == keep || fd == keep2 || fd == self ||
-		    fstat(fd, &st) < 0)
+		if (fd <= STDERR_FILENO || fd == keep || fd == self || fstat(fd, &st) < 0 ||
+		    (w && (fd == w->t[WARM_STACK].ctl || fd == w->t[WARM_BARE].ctl)))
 			continue;
 		if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
 			close(fd);
@@ -121,8 +121,8 @@ static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
 	close(body_fd);
 	if (!body)
 		_exit(1);
-	/* The warm template's socket stays: this run may be made there. */
-	close_inherited(out, ex->warm ? ex->warm->ctl : -1);
+	/* The warm templates' sockets stay: this run may be made there. */
+	close_inherited(out, ex->warm);
 	/* Not inherited across fork: the executor's orphan sweep needs it here. */
 	ex->subreaper = supervise_become_subreaper() == 0;
 	rep.r = executor_run(ex, body, m->len, m->has_opts ? &m->opts : NULL, &json, &rep.err);
@@ -247,7 +247,7 @@ static void spawn_one(struct executor *ex, struct children *c, const struct spaw
 static void spawner_main(struct executor *ex, int sock, pid_t server)
 {
 	struct children c = {0};
-	struct pollfd pfd[4];
+	struct pollfd pfd[2 + WARM_POLL_FDS];
 	sigset_t chld;
 	int sfd;
 
@@ -270,11 +270,13 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 	for (;;) {
 		struct signalfd_siginfo si;
 		struct spawn_msg m;
-		int body_fd, out, r, wfd[2], n = ex->warm ? warm_poll_fds(ex->warm, wfd) : 0;
+		int body_fd, out, r, wfd[WARM_POLL_FDS],
+		    n = ex->warm ? warm_poll_fds(ex->warm, wfd) : 0;
 
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < WARM_POLL_FDS; i++)
 			pfd[2 + i] = (struct pollfd){.fd = i < n ? wfd[i] : -1, .events = POLLIN};
-		if (poll(pfd, 4, ex->warm && ex->warm->enabled ? 1000 : -1) < 0 && errno != EINTR)
+		if (poll(pfd, 2 + WARM_POLL_FDS, ex->warm && ex->warm->enabled ? 1000 : -1) < 0 &&
+		    errno != EINTR)
 			_exit(1);
 		if (pfd[1].revents) {
 			while (read(sfd, &si, sizeof(si)) > 0)

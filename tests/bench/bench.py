@@ -25,11 +25,12 @@ CASES = [
 
 def bare(program):
     with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "output"))  # as a workspace has
         with open(os.path.join(d, "main.py"), "w") as f:
             f.write(program)
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
-               "HOME": d}
+               "MPLBACKEND": "Agg", "HOME": d}
         # Its output captured through pipes, as any caller of a bare
         # interpreter must (and as runbox captures its program's).
         t = time.perf_counter()
@@ -92,6 +93,9 @@ def main():
     if os.environ.get("BENCH_ONLY") == "serve":
         serve_bench()
         return
+    if os.environ.get("BENCH_ONLY") == "warm":
+        warm_bench()
+        return
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'paired':>7} "
           f"{'ratio':>6} {'runbox RSS':>11}")
     rows = [(name, program, None) for name, program in CASES]
@@ -104,6 +108,8 @@ def main():
         sandbox_cost()
     if os.environ.get("BENCH_SERVE", "1") == "1":
         serve_bench()
+    if os.environ.get("BENCH_WARM", "1") == "1":
+        warm_bench()
 
 
 def sandbox_cost():
@@ -122,22 +128,43 @@ def sandbox_cost():
         REPEAT = saved
 
 
-def start_server():
-    """`runbox serve` on a free loopback port; returns (process, port)."""
+def start_server(extra_env=None):
+    """`runbox serve` on a free loopback port, its warm template ready unless
+    RUNBOX_WARM=off; returns (process, port)."""
+    env = {"RUNBOX_LOG": "info"}
+    env.update(extra_env or {})
     p = subprocess.Popen([RUNBOX, "serve", "--host", "127.0.0.1", "--port", "0"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, env={"RUNBOX_LOG": "info"})
+                         stderr=subprocess.PIPE, env=env)
     for raw in p.stderr:
         if b'"serve_listening"' in raw:
             port = json.loads(raw)["port"]
             threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+            wait_warm(port, env.get("RUNBOX_WARM") != "off")
             return p, port
     raise RuntimeError("runbox serve did not start")
 
 
-def serve_batch(port, clients, n):
-    """@n print(1) requests from @clients keep-alive connections; latencies in ms."""
-    body = json.dumps({"script": "print(1)\n"})
+def warm_info(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", "/api/info")
+    w = json.loads(c.getresponse().read())["warm"]
+    c.close()
+    return w
+
+
+def wait_warm(port, want):
+    deadline = time.monotonic() + 180
+    while want and any(warm_info(port)[k]["state"] != "ready" for k in ("stack", "bare")):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the warm template never became ready")
+        time.sleep(0.2)
+
+
+def serve_batch(port, clients, n, program="print(1)\n", start=None):
+    """@n requests of @program from @clients keep-alive connections (each
+    answered as @start, "warm" or "cold", when given); latencies in ms."""
+    body = json.dumps({"script": program})
     lat, lock, left = [], threading.Lock(), [n]
 
     def client():
@@ -153,6 +180,7 @@ def serve_batch(port, clients, n):
             data = r.read()
             ms = (time.perf_counter() - t) * 1000
             assert r.status == 200 and json.loads(data)["exit_code"] == 0, data
+            assert start is None or json.loads(data)["start"] == start, data
             with lock:
                 lat.append(ms)
         c.close()
@@ -197,8 +225,9 @@ def serve_bench():
     CPU cores / the bare interpreter's start time (its p50 with one client)."""
     rounds, per_round = max(3, REPEAT // 6), 20
     cores = os.cpu_count()
-    print(f"\nserve mode: print(1), {rounds} alternating rounds of {per_round} requests per mode")
-    proc, port = start_server()
+    print(f"\nserve mode: print(1), {rounds} alternating rounds of {per_round} requests per mode "
+          "(serve without its warm template: see the warm table for that)")
+    proc, port = start_server({"RUNBOX_WARM": "off"})
     rows = {}
     try:
         serve_batch(port, 2, 4)
@@ -225,6 +254,70 @@ def serve_bench():
     print(f"{'clients':<8} {'mode':<8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'of limit':>9}")
     for (clients, m), (r, p50, p99) in rows.items():
         print(f"{clients:<8} {m:<8} {r:7.1f} {p50:8.1f} {p99:8.1f} {r / limit * 100:8.0f}%")
+
+
+# ---- warm templates ----------------------------------------------------------
+
+PANDAS = 'import pandas as pd; df = pd.DataFrame({"a": range(10000)}); print(df.a.sum())\n'
+CHART = ("import matplotlib.pyplot as plt\n"
+         "plt.plot(range(1000), [i * i for i in range(1000)]); plt.savefig('output/plot.png')\n")
+# The same chart, timed in one interpreter that has drawn one already.
+CHART_IN_PROCESS = r"""
+import os, time, statistics, tempfile, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+os.chdir(tempfile.mkdtemp()); os.mkdir("output")
+def chart():
+    plt.plot(range(1000), [i * i for i in range(1000)]); plt.savefig('output/plot.png'); plt.close()
+chart()
+ts = []
+for _ in range(%d):
+    t = time.perf_counter(); chart(); ts.append((time.perf_counter() - t) * 1000)
+print(statistics.median(ts))
+"""
+
+
+def warm_bench():
+    """The warm template (serve, one keep-alive client): each program's p50
+    and p99 over HTTP, warm and with RUNBOX_WARM=off, against the bare
+    interpreter; then throughput at saturation for the pandas program."""
+    n = max(10, REPEAT)
+    print(f"\nwarm template (serve, one client, {n} requests a case; bare: python3 main.py)")
+    warm, wport = start_server()
+    cold, cport = start_server({"RUNBOX_WARM": "off"})
+    try:
+        w = warm_info(wport)
+        for k in ("stack", "bare"):
+            t = w[k]
+            print(f"{k} template: ready in {t['start_ms']:.0f} ms, RSS {t['rss_kb'] / 1024:.1f} MiB, "
+                  f"address space {t['vsize_kb'] / 1024:.0f} MiB; imports: {t['imports'] or '-'}")
+        print(f"{'case':<10} {'bare p50':>9} {'warm p50':>9} {'warm p99':>9} {'cold p50':>9} "
+              f"{'warm/bare':>10}")
+        for name, program in (("print(1)", "print(1)\n"), ("pandas", PANDAS), ("chart", CHART)):
+            serve_batch(wport, 1, 3, program, "warm")
+            _, wl = serve_batch(wport, 1, n, program, "warm")
+            _, cl = serve_batch(cport, 1, max(5, n // 3), program, "cold")
+            bl = [bare(program)[0] for _ in range(max(5, n // 3))]
+            print(f"{name:<10} {pct(bl, 50):9.1f} {pct(wl, 50):9.1f} {pct(wl, 99):9.1f} "
+                  f"{pct(cl, 50):9.1f} {pct(wl, 50) / pct(bl, 50):10.2f}")
+            if name == "chart":
+                p = subprocess.run([PYTHON, "-c", CHART_IN_PROCESS % n], capture_output=True,
+                                   env={"MPLBACKEND": "Agg", "HOME": tempfile.gettempdir()})
+                inproc = float(p.stdout)
+                print(f"{'':<10} the chart in an interpreter that drew one already: {inproc:.1f} ms; "
+                      f"warm p50 / that = {pct(wl, 50) / inproc:.2f}")
+        w = warm_info(wport)
+        print(f"added RSS of a warm run: last {w['added_rss_kb_last'] / 1024:.1f} MiB, "
+              f"largest {w['added_rss_kb_max'] / 1024:.1f} MiB")
+        for clients in (2, 4):
+            wr, _ = serve_batch(wport, clients, 3 * n, PANDAS, "warm")
+            cr, _ = serve_batch(cport, clients, max(6, n // 3), PANDAS, "cold")
+            print(f"pandas at saturation, {clients} connections: warm {wr:.1f} req/s, "
+                  f"cold {cr:.1f} req/s, {wr / cr:.1f}x")
+    finally:
+        for p in (warm, cold):
+            p.terminate()
+            p.wait(60)
 
 
 # ---- dependencies from the baked cache ------------------------------------

@@ -59,9 +59,10 @@ def test_a_run_writing_its_own_memory_changes_no_other_run(warm):
     assert run(warm, "import os; print(os.sep)")["stdout"] == "/\n"
 
 
-def test_a_run_cannot_see_signal_trace_or_read_the_template(warm):
-    tpid = info(warm)["template_pid"]
-    code = (
+@pytest.mark.parametrize("kind,imports", [("bare", ""), ("stack", "import numpy\n")])
+def test_a_run_cannot_see_signal_trace_or_read_the_template(warm, kind, imports):
+    tpid = info(warm)[kind]["pid"]
+    code = imports + (
         "import os, ctypes, signal\n"
         f"t = {tpid}\n"
         "for p in (t, 1, os.getppid()):\n"
@@ -76,14 +77,14 @@ def test_a_run_cannot_see_signal_trace_or_read_the_template(warm):
     r = run(warm, code)
     assert r["start"] == "warm"
     lines = r["stdout"].splitlines()
-    assert "True signal ok" not in lines, r
+    assert lines and "True signal ok" not in lines, r
     assert not any(l.endswith("readable") for l in lines), r
     assert lines[3].startswith("ptrace -1 "), r
     # Its own pid namespace: it sees its init and itself, never the template.
     if "pid" in r["sandbox"]["namespaces"]:
         assert lines[-1] == "[1, 2]", r
     os.kill(tpid, 0)  # the template is alive and well
-    assert info(warm)["template_pid"] == tpid
+    assert info(warm)[kind]["pid"] == tpid
 
 
 def test_what_a_run_leaves_behind_stays_with_it(warm):
@@ -113,10 +114,10 @@ def test_a_run_cannot_change_a_module_on_disk(warm):
 
 def test_the_template_is_replaced_after_max_uses(serve):
     s = serve.start(env={"RUNBOX_WARM_MAX_USES": "3", "RUNBOX_CONCURRENCY": "1"})
-    first = wait_ready(s)["template_pid"]
+    first = wait_ready(s)["bare"]["pid"]
     starts = [run(s, "print(1)")["start"] for _ in range(3)]
     assert starts == ["warm"] * 3
-    w = wait_ready(s, pid_not=first)
+    w = wait_ready(s, kinds=("bare",), pid_not=first)
     assert w["templates_replaced"] >= 1
     r = run(s, "print(2)")
     assert r["stdout"] == "2\n" and r["start"] == "warm"
@@ -127,18 +128,19 @@ def test_the_template_is_replaced_after_max_uses(serve):
     assert not os.path.exists(f"/proc/{first}")
 
 
-def test_a_killed_template_is_replaced_and_runs_meanwhile_go_cold(warm):
-    tpid = info(warm)["template_pid"]
+@pytest.mark.parametrize("kind,imports", [("bare", ""), ("stack", "import pandas\n")])
+def test_a_killed_template_is_replaced_and_runs_meanwhile_go_cold(warm, kind, imports):
+    tpid = info(warm)[kind]["pid"]
     os.kill(tpid, signal.SIGKILL)
-    r = run(warm, "print('meanwhile')")
+    r = run(warm, imports + "print('meanwhile')")
     assert r["stdout"] == "meanwhile\n"
-    w = wait_ready(warm, pid_not=tpid)
-    assert w["template_pid"] != tpid
-    assert run(warm, "print('again')")["start"] == "warm"
+    w = wait_ready(warm, kinds=(kind,), pid_not=tpid)
+    assert w[kind]["pid"] != tpid
+    assert run(warm, imports + "print('again')")["start"] == "warm"
 
 
 def test_a_stopped_template_is_given_up_on(warm):
-    tpid = info(warm)["template_pid"]
+    tpid = info(warm)["bare"]["pid"]
     os.kill(tpid, signal.SIGSTOP)
     try:
         r = run(warm, "print('still answered')")
@@ -151,7 +153,8 @@ def test_a_stopped_template_is_given_up_on(warm):
 @pytest.mark.parametrize("case,expect", [
     ({"language": "bash", "script": "echo hi"}, "not a Python program"),
     ({"script": "print(1)", "env": {"LANG": "de_DE.UTF-8"}}, "an environment variable read at import"),
-    ({"script": "print(1)", "env": {"SKLEARN_ASSUME_FINITE": "1"}}, "an environment variable read at import"),
+    ({"script": "import sklearn; print(1)", "env": {"SKLEARN_ASSUME_FINITE": "1"}},
+     "an environment variable read at import"),
     ({"files": {"main.py": "print(1)", "matplotlibrc": "lines.linewidth: 4"}, "entry_point": "main.py"},
      "a matplotlibrc among the files"),
 ])
@@ -168,35 +171,58 @@ def test_info_counts_warm_and_cold_runs(warm):
     after = info(warm)
     assert after["runs_warm"] == before["runs_warm"] + 1
     assert after["runs_cold"] == before["runs_cold"] + 1
-    assert after["template_rss_kb"] > 10000 and after["template_vsize_kb"] > after["template_rss_kb"]
-    assert "pandas" in after["imports"]
+    for k in ("stack", "bare"):
+        assert after[k]["rss_kb"] > 5000 and after[k]["vsize_kb"] > after[k]["rss_kb"]
+    assert after["stack"]["rss_kb"] > after["bare"]["rss_kb"]
+    assert "pandas" in after["stack"]["imports"] and after["bare"]["imports"] == ""
 
 
 def test_warm_off(serve):
     s = serve.start(env={"RUNBOX_WARM": "off"})
-    assert info(s)["state"] == "off"
+    w = info(s)
+    assert w["state"] == "off" and w["reason"] == "RUNBOX_WARM=off"
     assert run(s, "print(1)")["start"] == "cold"
 
 
 def test_a_failing_import_is_left_out(serve):
     s = serve.start(env={"RUNBOX_WARM_IMPORTS": "json, no_such_module_x, csv"})
     w = wait_ready(s)
-    assert w["imports"] == "json, csv"
-    assert "no_such_module_x" in w["failed_imports"]
+    assert w["stack"]["imports"] == "json, csv"
+    assert "no_such_module_x" in w["stack"]["failed_imports"]
     assert run(s, "import csv; print('ok')")["start"] == "warm"
+
+
+@pytest.mark.parametrize("code,kind", [
+    ("print(1)", "bare"),
+    ("import pandas as pd\nprint(pd.__name__)", "stack"),
+    ("import os, numpy\nprint(1)", "stack"),
+    ("from scipy import stats; print(1)", "stack"),
+    ("def f():\n    import sklearn.linear_model\n    return 1\nprint(f())", "stack"),
+    ("import importlib\nm = importlib.import_module('pandas')\nprint(1)", "stack"),
+    ("s = 'import pandas'  # import numpy\nprint(s)", "bare"),
+    ("import json, csv\nprint(1)", "bare"),
+])
+def test_a_program_starts_in_the_template_its_imports_call_for(warm, code, kind):
+    before = info(warm)
+    r = run(warm, code)
+    assert r["start"] == "warm", r
+    after = info(warm)
+    assert after[kind]["uses"] == before[kind]["uses"] + 1, (before, after)
 
 
 def test_no_template_outlives_the_server(serve):
     s = serve.start()
-    tpid = wait_ready(s)["template_pid"]
-    tdir = [l for l in open(f"/proc/{tpid}/cmdline").read().split("\0") if "warm-" in l][0]
+    w = wait_ready(s)
+    pids = [w[k]["pid"] for k in ("stack", "bare")]
+    dirs = [[l for l in open(f"/proc/{p}/cmdline").read().split("\0") if "warm-" in l][0]
+            for p in pids]
     assert s.stop() == 0
     s.killed = True
     deadline = time.monotonic() + 10
-    while os.path.exists(f"/proc/{tpid}") and time.monotonic() < deadline:
+    while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not os.path.exists(f"/proc/{tpid}")
-    # Its directory goes with the next start at the latest.
+    assert not any(os.path.exists(f"/proc/{p}") for p in pids)
+    # Their directories go with the next start at the latest.
     s2 = serve.start(env={"RUNBOX_STATE_DIR": str(s.statedir / "state")})
     wait_ready(s2)
-    assert not os.path.exists(os.path.dirname(tdir))
+    assert not any(os.path.exists(os.path.dirname(d)) for d in dirs)

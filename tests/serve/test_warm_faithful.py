@@ -190,7 +190,7 @@ def test_address_space_limit_is_the_cold_limit_plus_the_template(warm_server):
     w = int(warm_server.run({"script": code}).ran()["stdout"])
     c = int(cold(warm_server, {"script": code})["stdout"])
     info = json.loads(warm_server.request("GET", "/api/info").body)
-    assert w == c + info["warm"]["template_vsize_kb"] * 1024
+    assert w == c + info["warm"]["bare"]["vsize_kb"] * 1024
 
 
 def test_the_one_visible_difference_is_the_templates_own_filter(warm_server):
