@@ -60,7 +60,7 @@ static const char *field_path(const struct scan *sc, char *buf, size_t size)
 static int fail(struct scan *sc, const char *code, const char *what)
 {
 	return rb_fail(sc->err, RB_FAULT_REQUEST, 0, code, NULL,
-		       "The request body is not acceptable JSON: %s at byte %zu.", what, sc->i);
+		       "Invalid JSON in request body. Found %s at byte %zu.", what, sc->i);
 }
 
 static void skip_ws(struct scan *sc)
@@ -170,7 +170,8 @@ static int string(struct scan *sc)
 
 			return rb_fail(sc->err, RB_FAULT_REQUEST, 0, "invalid_utf8",
 				       field_path(sc, field, sizeof(field)),
-				       "The request body is not valid UTF-8 (byte %zu).", sc->i);
+				       "Request body must be valid UTF-8 text. Byte %zu is not.",
+				       sc->i);
 		}
 		sc->i += len;
 	}
@@ -310,7 +311,7 @@ int jsonscan_check(const char *s, size_t n, const struct jsonscan_limits *lim, s
 			where.field[0] = '\0';
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_utf8",
 			       where.field[0] ? where.field : NULL,
-			       "The request body is not valid UTF-8 (byte %zu).", bad);
+			       "Request body must be valid UTF-8 text. Byte %zu is not.", bad);
 	}
 	skip_ws(&sc);
 	if (sc.i < n && s[sc.i] != '{' && s[sc.i] != '[' && s[sc.i] != '"' && s[sc.i] != '-' &&

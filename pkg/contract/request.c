@@ -214,6 +214,11 @@ static int f_script(struct ctx *c, const cJSON *v)
 	if (c->r->script_len > c->lim->max_script_bytes)
 		return too_large(c, "script_too_large", "script", "'script'", c->r->script_len,
 				 c->lim->max_script_bytes);
+	/* Nothing to run is a mistake (a dropped body, an unset variable), not a success. */
+	if (c->r->script[strspn(c->r->script, " \t\r\n\f\v")] == '\0')
+		return refuse(c, "empty_script", "script",
+			      "Script cannot be empty. 'script' holds %s; give the program's code.",
+			      c->r->script_len ? "only white space" : "nothing");
 	return 0;
 }
 
@@ -257,11 +262,10 @@ static int f_timeout(struct ctx *c, const cJSON *v)
 			      "'timeout_s' must be a number of seconds greater than 0.");
 	/* 1e999 is a JSON number too (cJSON reads it as inf): clamped like any large value. */
 	if (!(t > 0))
-		return refuse(
-		    c, "invalid_timeout", "timeout_s",
-		    "'timeout_s' is %g; it must be greater than 0 (a larger value than %g "
-		    "is lowered to %g).",
-		    t, c->lim->max_timeout_s, c->lim->max_timeout_s);
+		return refuse(c, "invalid_timeout", "timeout_s",
+			      "`timeout_s` must be > 0. It is %g (a larger value than %g is "
+			      "lowered to %g).",
+			      t, c->lim->max_timeout_s, c->lim->max_timeout_s);
 	c->r->timeout_clamped = t > c->lim->max_timeout_s;
 	c->r->timeout_s = c->r->timeout_clamped ? c->lim->max_timeout_s : t;
 	return 0;
@@ -513,7 +517,8 @@ static int check_entry_point(struct ctx *c, bool language_given)
 		    "'files' needs 'entry_point' naming the file to run, e.g. \"main.py\".");
 	if (path_normalize(r->entry_point, strlen(r->entry_point), norm, &why) < 0)
 		return refuse(c, "entry_point_not_found", "entry_point",
-			      "'entry_point' '%s' is not a valid path: %s.", r->entry_point, why);
+			      "Entry point '%s' not found in files: it is not a valid path (%s).",
+			      r->entry_point, why);
 	if (!language_given && ends_with(norm, ".sh"))
 		r->language = LANG_BASH;
 	ext = r->language == LANG_BASH ? ".sh" : ".py";
@@ -528,7 +533,9 @@ static int check_entry_point(struct ctx *c, bool language_given)
 			return 0;
 		}
 	return refuse(c, "entry_point_not_found", "entry_point",
-		      "'entry_point' '%s' is not a key of 'files'.", norm);
+		      "Entry point '%s' not found in files. It must be one of the keys of "
+		      "'files'.",
+		      norm);
 }
 
 /* Rules that involve more than one field. */
@@ -538,7 +545,8 @@ static int check_program(struct ctx *c, bool language_given)
 
 	if (r->script && r->files)
 		return refuse(c, "conflicting_fields", "files",
-			      "Give either 'script' or 'files' with 'entry_point', not both.");
+			      "Cannot use both 'files' and 'script' in the same request. Give "
+			      "either 'script' or 'files' with 'entry_point'.");
 	if (!r->script && !r->files)
 		return refuse(c, "missing_program", "script",
 			      "The request has no program: give 'script' (the code to run) or "

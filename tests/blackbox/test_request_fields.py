@@ -27,9 +27,10 @@ def test_raw_echo_body_with_trailing_newline(rb):
     assert rc == 0 and resp["stdout"] == "4\n" and resp["exit_code"] == 0
 
 
-def test_empty_script_runs(rb):
-    resp = ok(rb, {"script": ""})
-    assert resp["stdout"] == "" and resp["stderr"] == ""
+def test_empty_script_is_refused(rb):
+    for script in ("", " \n\t "):
+        resp = refused(rb, {"script": script}, "empty_script", "script")
+        assert resp["error"].startswith("Script cannot be empty."), resp
 
 
 def test_sys_exit_none_is_0(rb):

@@ -374,7 +374,11 @@ static void test_program_rules(void **state)
 		"entry_point");
 	refused("{\"files\":{\"main.py\":\"\"}}", "missing_entry_point", "entry_point");
 	refused("{\"entry_point\":\"main.py\"}", "missing_program", "script");
-	accepts("{\"script\":\"\"}"); /* an empty program is still a program */
+	/* Nothing to run is a mistake (a dropped body), refused with CodeRunner's words. */
+	refused("{\"script\":\"\"}", "empty_script", "script");
+	refused("{\"script\":\" \\n\\t\\r\\f\\u000b \"}", "empty_script", "script");
+	accepts("{\"script\":\"#\"}");
+	accepts("{\"script\":\"\\npass\\n\"}");
 }
 
 static void test_script_size(void **state)
