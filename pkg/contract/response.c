@@ -303,6 +303,12 @@ static bool add_artifacts(cJSON *root, const struct artifact_list *l, bool mark)
 	return omitted ? cJSON_AddItemToObject(root, "omitted_artifacts", omitted) : true;
 }
 
+/* Seconds as a client reads them: to the millisecond, no binary fraction digits. */
+static double timeout_value(double s)
+{
+	return (double)(long long)(s * 1000 + 0.5) / 1000;
+}
+
 static bool fill(cJSON *root, const struct run_outcome *o, bool mark)
 {
 	cJSON *trunc;
@@ -316,6 +322,8 @@ static bool fill(cJSON *root, const struct run_outcome *o, bool mark)
 	    !cJSON_AddStringToObject(root, "status", o->status) ||
 	    !cJSON_AddNumberToObject(root, "duration_ms",
 				     (double)(long long)(o->duration_ms + 0.5)) ||
+	    !cJSON_AddNumberToObject(root, "timeout_s", timeout_value(o->timeout_s)) ||
+	    !cJSON_AddBoolToObject(root, "timeout_clamped", o->timeout_clamped) ||
 	    (o->start && !cJSON_AddStringToObject(root, "start", o->start)))
 		return false;
 	trunc = cJSON_AddObjectToObject(root, "truncated");

@@ -22,6 +22,8 @@ struct run_outcome {
 	size_t err_len;
 	bool err_truncated;
 	double duration_ms;
+	double timeout_s;     /* the timeout the program had, after every cap */
+	bool timeout_clamped; /* lower than the request asked (or its default) */
 	const struct artifact_list *artifacts;
 	cJSON *sandbox;	     /* taken over by response_build; may be NULL */
 	cJSON *dependencies; /* taken over by response_build; may be NULL */

@@ -264,6 +264,7 @@ struct run {
 	int slot_fd;		 /* holds this run's uid slot */
 	bool slot_marked;	 /* ... and says it has a workspace on the host */
 	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
+	bool timeout_clamped;	 /* the program got less time than the request asked */
 	uid_t uid;
 	gid_t gid;
 	char id[17];
@@ -630,6 +631,8 @@ static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o,
 	    .out_len = s->out.len,
 	    .out_truncated = s->out.truncated,
 	    .duration_ms = s->duration_ms,
+	    .timeout_s = timeout_s,
+	    .timeout_clamped = run->timeout_clamped,
 	    .artifacts = &run->arts,
 	    .sandbox = sandbox_plan_to_json(&run->plan),
 	    .dependencies = deps_result_to_json(&run->deps),
@@ -790,12 +793,21 @@ static void log_refusal(const char *id, size_t body_len, const struct rb_err *er
 	log_event(LOG_INFO, err->fault == RB_FAULT_INTERNAL ? "fault" : "refused", f);
 }
 
-static double effective_timeout(const struct run *run, const struct executor_opts *opts)
+/*
+ * The program's timeout: the request's (already within RUNBOX_MAX_TIMEOUT_S),
+ * lowered to the front door's cap (Lambda's remaining time, a server's
+ * answer deadline less the time queued).  Whether either lowered it is
+ * said in the answer.
+ */
+static double effective_timeout(struct run *run, const struct executor_opts *opts)
 {
 	double t = run->req.timeout_s;
 
-	if (opts && opts->max_timeout_s > 0 && t > opts->max_timeout_s)
+	run->timeout_clamped = run->req.timeout_clamped;
+	if (opts && opts->max_timeout_s > 0 && t > opts->max_timeout_s) {
 		t = opts->max_timeout_s;
+		run->timeout_clamped = true;
+	}
 	return t;
 }
 

@@ -39,7 +39,7 @@ KiB = 1024
 # Keys of a response for a program that ran.
 RAN_KEYS = {
     "exit_code", "stdout", "stderr", "artifacts", "status", "duration_ms",
-    "truncated", "sandbox", "dependencies",
+    "timeout_s", "timeout_clamped", "start", "truncated", "sandbox", "dependencies",
 }
 STATUSES = {
     "ok", "error", "timeout", "cpu_limit", "file_size_limit", "memory_limit",
@@ -211,6 +211,8 @@ def check_ran_shape(resp):
     assert isinstance(resp["artifacts"], dict)
     assert resp["status"] in STATUSES, resp["status"]
     assert isinstance(resp["duration_ms"], (int, float)) and resp["duration_ms"] >= 0
+    assert isinstance(resp["timeout_s"], (int, float)) and resp["timeout_s"] > 0
+    assert isinstance(resp["timeout_clamped"], bool)
     assert isinstance(resp["truncated"], dict)
     assert set(resp["truncated"]) == {"stdout", "stderr"}
     assert all(isinstance(v, bool) for v in resp["truncated"].values())

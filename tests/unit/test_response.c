@@ -238,7 +238,7 @@ static cJSON *parse_checked(char *json)
 
 static const char *const ran_keys[] = {
 	"exit_code", "stdout", "stderr", "artifacts", "status",
-	"duration_ms", "truncated", "sandbox", "dependencies",
+	"duration_ms", "timeout_s", "timeout_clamped", "truncated", "sandbox", "dependencies",
 };
 
 static cJSON *build(const struct run_outcome *o)
@@ -250,7 +250,7 @@ static void test_build_minimal(void **state)
 {
 	struct run_outcome o = {
 		.exit_code = 0, .status = "ok", .out = "4\n", .out_len = 2, .err = "",
-		.err_len = 0, .duration_ms = 12.4,
+		.err_len = 0, .duration_ms = 12.4, .timeout_s = 59.99951,
 	};
 	cJSON *root = build(&o), *t;
 	size_t n = 0;
@@ -269,6 +269,9 @@ static void test_build_minimal(void **state)
 	assert_null(cJSON_GetObjectItem(root, "artifacts")->child);
 	assert_string_equal(cJSON_GetObjectItem(root, "status")->valuestring, "ok");
 	assert_true(cJSON_GetObjectItem(root, "duration_ms")->valuedouble == 12);
+	/* The effective timeout, to the millisecond, and whether a cap lowered it. */
+	assert_true(cJSON_GetObjectItem(root, "timeout_s")->valuedouble == 60);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(root, "timeout_clamped")));
 	t = cJSON_GetObjectItem(root, "truncated");
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(t, "stdout")));
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(t, "stderr")));
@@ -283,6 +286,7 @@ static void test_build_fields(void **state)
 	struct run_outcome o = {
 		.exit_code = 137, .status = "killed", .out = "a\0b\xFF", .out_len = 4,
 		.out_truncated = true, .err = "Killed\n", .err_len = 7, .duration_ms = 12.5,
+		.timeout_s = 2.5, .timeout_clamped = true,
 	};
 	cJSON *root, *t;
 
@@ -298,6 +302,8 @@ static void test_build_fields(void **state)
 	assert_string_equal(cJSON_GetObjectItem(root, "stdout")->valuestring, "a");
 	assert_string_equal(cJSON_GetObjectItem(root, "stderr")->valuestring, "Killed\n");
 	assert_true(cJSON_GetObjectItem(root, "duration_ms")->valuedouble == 13);
+	assert_true(cJSON_GetObjectItem(root, "timeout_s")->valuedouble == 2.5);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "timeout_clamped")));
 	t = cJSON_GetObjectItem(root, "truncated");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(t, "stdout")));
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(t, "stderr")));
