@@ -47,21 +47,28 @@ static size_t alone(const struct artifact *a, response_cost_fn cost)
 	return c;
 }
 
-/* Halve the longer output until the answer without artifacts fits. */
+/*
+ * Cut the outputs until the answer without artifacts fits: each pass takes
+ * the excess off the end of the longer one.  A byte cut takes at least one
+ * byte off the answer (more where it was escaped), so a pass overshoots by
+ * at most the escaping of the bytes cut, and the answer keeps as much of
+ * the output as fits rather than half of it.
+ */
 static char *cut_outputs(struct run_outcome *o, const struct artifact_list *arts, size_t max,
 			 response_cost_fn cost)
 {
 	char *json = build(o, arts);
+	size_t m;
 
-	while (json && measure(cost, json) > max && (o->out_len || o->err_len)) {
+	while (json && (m = measure(cost, json)) > max && (o->out_len || o->err_len)) {
+		size_t over = m - max, *len = o->out_len >= o->err_len ? &o->out_len : &o->err_len;
+
 		free(json);
-		if (o->out_len >= o->err_len) {
-			o->out_len /= 2;
+		*len = *len > over ? *len - over : 0;
+		if (len == &o->out_len)
 			o->out_truncated = true;
-		} else {
-			o->err_len /= 2;
+		else
 			o->err_truncated = true;
-		}
 		json = build(o, arts);
 	}
 	if (json && measure(cost, json) > max) {

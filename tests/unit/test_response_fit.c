@@ -161,6 +161,36 @@ static void test_output_cut_last(void **state)
 	release(&o);
 }
 
+/*
+ * The output is cut to what the budget leaves, not to half: 7 parts of
+ * output into a budget of 6 keep close to 6, however the budget compares.
+ */
+static void test_output_fills_the_budget(void **state)
+{
+	static char out[70000];
+	struct run_outcome o;
+	char *s;
+	cJSON *root;
+	size_t kept;
+
+	(void)state;
+	memset(out, 'y', sizeof(out) - 1);
+	o = outcome(out);
+	o.artifacts = NULL;
+	s = response_build_fitted(&o, 60000, NULL);
+	assert_non_null(s);
+	assert_true(strlen(s) <= 60000);
+	root = cJSON_Parse(s);
+	kept = strlen(cJSON_GetObjectItem(root, "stdout")->valuestring);
+	if (kept < 60000 - 1000)
+		fail_msg("kept %zu bytes of output in an answer of %zu of 60000", kept, strlen(s));
+	assert_true(
+	    cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "truncated"), "stdout")));
+	cJSON_Delete(root);
+	free(s);
+	release(&o);
+}
+
 /* Measured as a proxy body, quotes and backslashes count twice. */
 static void test_proxy_cost(void **state)
 {
@@ -205,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(test_last_artifacts_go_first),
 	    cmocka_unit_test(test_smaller_later_artifact_still_fits),
 	    cmocka_unit_test(test_output_cut_last),
+	    cmocka_unit_test(test_output_fills_the_budget),
 	    cmocka_unit_test(test_proxy_cost),
 	    cmocka_unit_test(test_impossible_budget),
 	};
