@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/b64.h"
 #include "base/jsonscan.h"
 #include "contract/response.h"
 #include "base/utf8.h"
@@ -119,35 +120,55 @@ static int answer_errorf(struct route_answer *a, int status, const char *code, c
 
 /*
  * The Azure host's output binding: the real answer travels inside an HTTP 200
- * as {"Outputs":{"res":{"statusCode","headers","body"}},"Logs":[],"ReturnValue":null}.
+ * as {"Outputs":{"res":{"statusCode","headers","body"}},"Logs":[],"ReturnValue":"<status>"}.
+ * The host treats any other status as the handler's failure (its client
+ * gets a 500 and loses Retry-After), so every answer on POST /run is one.
+ * ReturnValue is never null (the host logs null as a missing value); the
+ * function binds its answer to "res", not "$return", so it carries only
+ * the status, as text.
  */
 static int envelope(struct route_answer *a)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *res = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "Outputs"), "res");
 	cJSON *hdr = cJSON_AddObjectToObject(res, "headers");
-	char retry[16];
+	char retry[16], status[16];
 	char *out = NULL;
+	int r;
 
 	snprintf(retry, sizeof(retry), "%u", a->retry_after);
+	snprintf(status, sizeof(status), "%d", a->status);
 	if (hdr && cJSON_AddNumberToObject(res, "statusCode", a->status) &&
 	    cJSON_AddStringToObject(hdr, "Content-Type", a->content_type) &&
 	    (!a->retry_after || cJSON_AddStringToObject(hdr, "Retry-After", retry)) &&
 	    (!a->allow || cJSON_AddStringToObject(hdr, "Allow", a->allow)) &&
 	    (a->status != 401 || cJSON_AddStringToObject(hdr, "WWW-Authenticate", "Bearer")) &&
 	    cJSON_AddStringToObject(res, "body", a->body ? a->body : "") &&
-	    cJSON_AddArrayToObject(root, "Logs") && cJSON_AddNullToObject(root, "ReturnValue"))
+	    cJSON_AddArrayToObject(root, "Logs") &&
+	    cJSON_AddStringToObject(root, "ReturnValue", status))
 		out = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	route_answer_free(a);
-	return answer_set(a, 200, json_type, out);
+	r = answer_set(a, 200, json_type, out);
+	a->enveloped = r >= 0;
+	return r;
 }
 
 static int maybe_envelope(bool azure, struct route_answer *a, int r)
 {
-	if (!azure || (r == -ENOMEM && !a->body))
+	if (!azure || a->enveloped || (r == -ENOMEM && !a->body))
 		return r;
 	return envelope(a) < 0 ? -ENOMEM : r;
+}
+
+int route_answer_envelope(struct route_answer *a)
+{
+	return maybe_envelope(true, a, 0);
+}
+
+bool route_is_azure_path(const char *path)
+{
+	return path && strcmp(route_origin_path(path), "/run") == 0;
 }
 
 int route_answer_refused(const struct route_decision *d, const struct rb_err *err,
@@ -363,37 +384,123 @@ static int hexval(int c)
 }
 
 /*
+ * Percent-decode the part of a query pair that starts at @p: the name (up
+ * to '=' or '&') when @name, else the value (up to '&').  Returns the bytes
+ * of @p read, or -1 when it is longer than @size - 1 or badly encoded.
+ */
+static long query_part(const char *p, bool name, char *out, size_t size)
+{
+	const char *start = p;
+	size_t n = 0;
+
+	for (; *p && *p != '&' && !(name && *p == '='); p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '%' && (hexval(p[1]) < 0 || hexval(p[2]) < 0))
+			return -1;
+		if (c == '%') {
+			c = hexval(p[1]) * 16 + hexval(p[2]);
+			p += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (n + 1 >= size || c == 0)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return p - start;
+}
+
+/* The next pair of @q at *@p: its name decoded into @name, *@p past it.  1, 0 at the end, -1. */
+static int query_next(const char **p, char *name, size_t size, const char **ret_value)
+{
+	long n;
+
+	while (**p == '&')
+		(*p)++;
+	if (!**p)
+		return 0;
+	n = query_part(*p, true, name, size);
+	if (n < 0)
+		return -1;
+	*ret_value = (*p)[n] == '=' ? *p + n + 1 : NULL;
+	*p += n;
+	while (**p && **p != '&')
+		(*p)++;
+	return 1;
+}
+
+/*
  * Percent-decode the value of @name in the query @q into @out.  Returns 1
  * when found, 0 when absent, -1 when it is too long or badly encoded.
  */
 static int query_get(const char *q, const char *name, char *out, size_t size)
 {
-	size_t nlen = strlen(name);
+	char key[QUERY_VALUE_MAX];
+	const char *p = q ? q : "", *value;
+	int r;
 
-	for (const char *p = q; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		size_t n = 0;
+	while ((r = query_next(&p, key, sizeof(key), &value)) > 0)
+		if (strcmp(key, name) == 0)
+			return query_part(value ? value : "", false, out, size) < 0 ? -1 : 1;
+	return r;
+}
 
-		if (strncmp(p, name, nlen) != 0 || p[nlen] != '=')
+/*
+ * Whether query parameter @name may come with a body that is JSON (@json)
+ * or a raw script.  "code" is the platform's own (an Azure function key)
+ * and always passes; timeout_s and language shape a raw script only.
+ * Returns 0, or -EINVAL with *a filled (400 unknown_parameter).
+ */
+static int check_param(const char *name, bool json, struct route_answer *a)
+{
+	static const char *const raw_only[] = {"timeout_s", "language"};
+
+	if (strcmp(name, "code") == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(raw_only) / sizeof(raw_only[0]); i++) {
+		if (strcmp(name, raw_only[i]) != 0)
 			continue;
-		for (p += nlen + 1; *p && *p != '&'; p++) {
-			int c = (unsigned char)*p;
-
-			if (c == '%' && (hexval(p[1]) < 0 || hexval(p[2]) < 0))
-				return -1;
-			if (c == '%') {
-				c = hexval(p[1]) * 16 + hexval(p[2]);
-				p += 2;
-			} else if (c == '+') {
-				c = ' ';
-			}
-			if (n + 1 >= size || c == 0)
-				return -1;
-			out[n++] = (char)c;
-		}
-		out[n] = '\0';
-		return 1;
+		if (!json)
+			return 0;
+		return answer_errorf(a, 400, "unknown_parameter", name,
+				     "The query parameter '%s' goes with a raw script body only; "
+				     "with Content-Type: application/json put \"%s\" in the JSON "
+				     "request.",
+				     name, name);
 	}
+	return answer_errorf(a, 400, "unknown_parameter", name,
+			     "Unknown query parameter '%.64s'. The query may hold timeout_s and "
+			     "language (with a raw script body) and code (the platform's function "
+			     "key), nothing else.",
+			     name);
+}
+
+/* Every parameter of the raw query @q passes check_param. */
+static int check_query(const char *q, bool json, struct route_answer *a)
+{
+	char name[QUERY_VALUE_MAX];
+	const char *p = q ? q : "", *value;
+	int r;
+
+	while ((r = query_next(&p, name, sizeof(name), &value)) > 0)
+		if (check_param(name, json, a) < 0)
+			return -EINVAL;
+	if (r < 0)
+		return answer_errorf(a, 400, "invalid_query", NULL,
+				     "A query parameter's name is badly percent-encoded or longer "
+				     "than %d bytes.",
+				     QUERY_VALUE_MAX - 1);
 	return 0;
+}
+
+static int empty_body(struct route_answer *a)
+{
+	return answer_errorf(a, 400, "empty_body", NULL,
+			     "The request body is empty; send a JSON object such as "
+			     "{\"script\": \"print(1)\"} with Content-Type: application/json, or "
+			     "the script itself as text.");
 }
 
 /* The query parameters a raw script may carry, as strings (NULL when absent). */
@@ -470,9 +577,9 @@ static int raw_request(const struct route_config *cfg, const char *body, size_t 
 	if (memchr(body, 0, n) || !utf8_valid(body, n, &bad))
 		return answer_errorf(
 		    a, 400, "invalid_script", "script",
-		    "A raw script body must be UTF-8 text without NUL bytes (byte "
-		    "%zu is not); send Content-Type: application/json for a JSON "
-		    "request.",
+		    "Request body must be valid UTF-8 text. A raw script holds no NUL "
+		    "bytes and no invalid UTF-8 (byte %zu does not qualify); send "
+		    "Content-Type: application/json for a JSON request.",
 		    memchr(body, 0, n) ? (size_t)((const char *)memchr(body, 0, n) - body) : bad);
 	o = cJSON_CreateObject();
 	s = malloc(n + 1);
@@ -527,18 +634,23 @@ static int prepare_run(const struct route_config *cfg, const struct route_reques
 {
 	char tbuf[QUERY_VALUE_MAX], lbuf[QUERY_VALUE_MAX];
 	struct raw_params p = {0};
-	const char *q = rq->query ? rq->query : "";
+	const char *q = rq->query ? rq->query : "", *body = rq->body ? rq->body : "";
+	bool json = route_is_json(route_header(rq, "Content-Type"));
 	int r;
 
 	if (rq->body_len > cfg->max_body_bytes)
 		return body_too_large(a, cfg->max_body_bytes) < 0 ? -ENOMEM : -EINVAL;
-	if (route_is_json(route_header(rq, "Content-Type")))
-		return json_request(rq->body ? rq->body : "", rq->body_len, d, a);
-	r = query_param(q, "timeout_s", tbuf, &p.timeout_s, a);
+	if (rq->body_len == 0)
+		return empty_body(a);
+	r = check_query(q, json, a);
+	if (r >= 0 && json)
+		return json_request(body, rq->body_len, d, a);
+	if (r >= 0)
+		r = query_param(q, "timeout_s", tbuf, &p.timeout_s, a);
 	if (r >= 0)
 		r = query_param(q, "language", lbuf, &p.language, a);
 	if (r >= 0)
-		r = raw_request(cfg, rq->body ? rq->body : "", rq->body_len, &p, d, a);
+		r = raw_request(cfg, body, rq->body_len, &p, d, a);
 	return r;
 }
 
@@ -577,13 +689,122 @@ static int bad_envelope(struct route_answer *a, const char *what)
 			     what);
 }
 
+/*
+ * The host's Query: an object of strings (or arrays of them), or, as the
+ * host serialises it, that object as a JSON string ("{}" when empty).
+ * Returns the object (*ret_owned holds what to free), or NULL when it is
+ * neither.
+ */
+static const cJSON *envelope_query(const cJSON *q, cJSON **ret_owned)
+{
+	*ret_owned = NULL;
+	if (!q || cJSON_IsNull(q))
+		return *ret_owned = cJSON_CreateObject();
+	if (cJSON_IsString(q))
+		q = *ret_owned = cJSON_Parse(q->valuestring);
+	return cJSON_IsObject(q) ? q : NULL;
+}
+
+/* The query of the envelope, checked like a forwarded request's. */
+static int envelope_params(const cJSON *query, bool json, struct raw_params *ret,
+			   struct route_answer *a)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, query)
+	{
+		if (check_param(it->string, json, a) < 0)
+			return -EINVAL;
+	}
+	ret->timeout_s = first_string(cJSON_GetObjectItemCaseSensitive(query, "timeout_s"));
+	ret->language = first_string(cJSON_GetObjectItemCaseSensitive(query, "language"));
+	return 0;
+}
+
+/*
+ * The host sends an application/octet-stream or multipart body as base64
+ * (the bytes of the body, serialised as a JSON byte array is) and every
+ * other body as its text.
+ */
+static bool host_encodes_base64(const char *content_type)
+{
+	char type[128];
+	size_t n = content_type ? strcspn(content_type, ";") : 0;
+
+	while (n && (*content_type == ' ' || *content_type == '\t')) {
+		content_type++;
+		n--;
+	}
+	while (n && (content_type[n - 1] == ' ' || content_type[n - 1] == '\t'))
+		n--;
+	if (!n || n >= sizeof(type))
+		return false;
+	memcpy(type, content_type, n);
+	type[n] = '\0';
+	return strcasecmp(type, "application/octet-stream") == 0 || strcasestr(type, "multipart/");
+}
+
+/* Data.req.Body as bytes: *ret_body (malloc'd, NUL-terminated) and its length. */
+static int envelope_body(const cJSON *body, const char *content_type, char **ret_body,
+			 size_t *ret_len, struct route_answer *a)
+{
+	const char *text = cJSON_IsString(body) ? body->valuestring : "";
+	size_t n = strlen(text), bad = 0;
+	long len;
+
+	*ret_body = NULL;
+	/* An object or array is a JSON body the host (or a test tool) sent parsed. */
+	if (cJSON_IsObject(body) || cJSON_IsArray(body)) {
+		*ret_body = cJSON_PrintUnformatted(body);
+		if (!*ret_body) {
+			answer_set(a, 500, json_type, NULL);
+			return -ENOMEM;
+		}
+		*ret_len = strlen(*ret_body);
+		return 1;
+	}
+	if (body && !cJSON_IsString(body) && !cJSON_IsNull(body))
+		return bad_envelope(a, "Data.req.Body");
+	*ret_body = malloc(n / 4 * 3 + n + 4);
+	if (!*ret_body) {
+		answer_set(a, 500, json_type, NULL);
+		return -ENOMEM;
+	}
+	if (!n || !host_encodes_base64(content_type)) {
+		memcpy(*ret_body, text, n + 1);
+		*ret_len = n;
+		return 0;
+	}
+	len = b64_decode(text, n, (unsigned char *)*ret_body, &bad);
+	if (len < 0)
+		return answer_errorf(a, 400, "invalid_envelope", "Data.req.Body",
+				     "Data.req.Body of a '%.64s' request is base64 as the host "
+				     "sends it, but byte %zu is not base64.",
+				     content_type, bad);
+	(*ret_body)[len] = '\0';
+	*ret_len = (size_t)len;
+	return 0;
+}
+
+static int inner_method_and_token(const struct route_config *cfg, const struct route_request *in,
+				  struct route_answer *a)
+{
+	if (strcasecmp(in->method, "POST") != 0) {
+		answer_errorf(a, 405, "method_not_allowed", NULL,
+			      "The run function accepts POST only, got %.20s.", in->method);
+		a->allow = "POST";
+		return -EINVAL;
+	}
+	if (!route_token_ok(cfg->token, route_header(in, "Authorization")))
+		return unauthorized(a);
+	return 0;
+}
+
 /* The inner request, routed like a forwarded POST /api/run. */
 static int prepare_inner(const struct route_config *cfg, const cJSON *req, struct route_decision *d,
 			 struct route_answer *a)
 {
 	struct route_header hdr[MAX_ENVELOPE_HEADERS];
-	const cJSON *body = cJSON_GetObjectItemCaseSensitive(req, "Body");
-	const cJSON *query = cJSON_GetObjectItemCaseSensitive(req, "Query");
 	const char *method = first_string(cJSON_GetObjectItemCaseSensitive(req, "Method"));
 	struct route_request in = {
 	    .method = method ? method : "POST",
@@ -591,28 +812,32 @@ static int prepare_inner(const struct route_config *cfg, const cJSON *req, struc
 	    .n_headers = envelope_headers(cJSON_GetObjectItemCaseSensitive(req, "Headers"), hdr,
 					  MAX_ENVELOPE_HEADERS),
 	};
-	struct raw_params p = {
-	    .timeout_s = first_string(cJSON_GetObjectItemCaseSensitive(query, "timeout_s")),
-	    .language = first_string(cJSON_GetObjectItemCaseSensitive(query, "language")),
-	};
+	const char *ct = route_header(&in, "Content-Type");
+	cJSON *owned = NULL;
+	const cJSON *query = envelope_query(cJSON_GetObjectItemCaseSensitive(req, "Query"), &owned);
+	const cJSON *body = cJSON_GetObjectItemCaseSensitive(req, "Body");
+	struct raw_params p = {0};
+	char *bytes = NULL;
+	int r = inner_method_and_token(cfg, &in, a), json;
 
-	if (strcasecmp(in.method, "POST") != 0) {
-		answer_errorf(a, 405, "method_not_allowed", NULL,
-			      "The run function accepts POST only, got %.20s.", in.method);
-		a->allow = "POST";
-		return -EINVAL;
-	}
-	if (!route_token_ok(cfg->token, route_header(&in, "Authorization")))
-		return unauthorized(a);
-	if (body && !cJSON_IsString(body) && !cJSON_IsNull(body))
-		return bad_envelope(a, "Data.req.Body");
-	in.body = cJSON_IsString(body) ? body->valuestring : "";
-	in.body_len = strlen(in.body);
-	if (in.body_len > cfg->max_body_bytes)
-		return body_too_large(a, cfg->max_body_bytes) < 0 ? -ENOMEM : -EINVAL;
-	if (route_is_json(route_header(&in, "Content-Type")))
-		return json_request(in.body, in.body_len, d, a);
-	return raw_request(cfg, in.body, in.body_len, &p, d, a);
+	if (r >= 0 && !query)
+		r = bad_envelope(a, "Data.req.Query");
+	if (r >= 0)
+		r = envelope_body(body, ct, &bytes, &in.body_len, a);
+	json = r > 0 || route_is_json(ct);
+	in.body = bytes ? bytes : "";
+	if (r >= 0 && in.body_len > cfg->max_body_bytes)
+		r = body_too_large(a, cfg->max_body_bytes) < 0 ? -ENOMEM : -EINVAL;
+	else if (r >= 0 && in.body_len == 0)
+		r = empty_body(a);
+	if (r >= 0)
+		r = envelope_params(query, json, &p, a);
+	if (r >= 0)
+		r = json ? json_request(in.body, in.body_len, d, a)
+			 : raw_request(cfg, in.body, in.body_len, &p, d, a);
+	free(bytes);
+	cJSON_Delete(owned);
+	return r;
 }
 
 static int prepare_azure(const struct route_config *cfg, const struct route_request *rq,
@@ -625,25 +850,24 @@ static int prepare_azure(const struct route_config *cfg, const struct route_requ
 	 */
 	static const struct jsonscan_limits jl = {ENVELOPE_MAX_DEPTH, ENVELOPE_MAX_VALUES};
 	struct rb_err err = {0};
-	cJSON *root;
+	cJSON *root = NULL;
 	const cJSON *req;
 	int r;
 
 	if (jsonscan_check(rq->body ? rq->body : "", rq->body_len, &jl, &err) < 0) {
 		if (strcmp(err.code, "invalid_json") == 0 || strcmp(err.code, "not_an_object") == 0)
-			return bad_envelope(a, "the JSON envelope");
-		return answer_error(a, 400, &err) < 0 ? -ENOMEM : -EINVAL;
+			r = bad_envelope(a, "the JSON envelope");
+		else
+			r = answer_error(a, 400, &err) < 0 ? -ENOMEM : -EINVAL;
+	} else {
+		root = cJSON_ParseWithLength(rq->body, rq->body_len);
+		req = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(root, "Data"), "req");
+		r = cJSON_IsObject(req) ? prepare_inner(cfg, req, d, a)
+					: bad_envelope(a, root ? "Data.req" : "the JSON envelope");
 	}
-	root = cJSON_ParseWithLength(rq->body, rq->body_len);
-	req =
-	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "Data"), "req");
-	if (!cJSON_IsObject(req)) {
-		cJSON_Delete(root);
-		return bad_envelope(a, root ? "Data.req" : "the JSON envelope");
-	}
-	r = prepare_inner(cfg, req, d, a);
 	cJSON_Delete(root);
-	/* A refused inner request is the user's answer: it travels in the envelope. */
+	/* Every refusal travels in the envelope: the host fails any other answer. */
 	return r < 0 ? maybe_envelope(true, a, r) : r;
 }
 

@@ -61,6 +61,7 @@ struct route_answer {
 	const char *content_type; /* static string */
 	const char *allow;	  /* the Allow header of a 405, else NULL */
 	unsigned retry_after;	  /* seconds for Retry-After (503), 0 for none */
+	bool enveloped;		  /* already the Azure host's envelope (route_answer_envelope) */
 	/* A 401 also carries "WWW-Authenticate: Bearer" (RFC 9110 11.6.1, RFC 6750). */
 	char *body;
 	size_t len;
@@ -101,6 +102,12 @@ enum route_id route_match(const struct route_config *cfg, const struct route_req
  * ROUTE_AZURE this builds the contract request: the body itself when its
  * Content-Type is application/json (any case, any parameters), otherwise a
  * raw script {"script": body, "timeout_s": ?timeout_s, "language": ?language}.
+ * An empty body is refused (empty_body), and so is a query parameter other
+ * than those (code, the platform's function key, always passes;
+ * timeout_s and language only with a raw script): unknown_parameter.  An
+ * envelope's Body is decoded as the host encodes it: base64 for an
+ * application/octet-stream or multipart Content-Type, text otherwise; its
+ * Query is an object or that object as a JSON string.
  * Returns 0 with *ret to be released by route_decision_free(), or < 0 with
  * *ret_answer filled (400, 401, 404, 405 or 413; inside the envelope for
  * ROUTE_AZURE) and nothing in *ret to free.
@@ -131,6 +138,18 @@ void route_decision_free(struct route_decision *d);
  */
 int route_answer_run(const struct route_decision *d, int r, const struct rb_err *err, char *json,
 		     struct route_answer *ret);
+
+/*
+ * Wrap @a in the Azure host's envelope (HTTP 200, the real status inside),
+ * unless it is one already.  Every answer to a request for POST /run goes
+ * out so, whatever refused it (a full queue, a body over the cap, a wrong
+ * method): the host fails any other status.  Returns 0, or -ENOMEM with a
+ * plain 500 in @a.
+ */
+int route_answer_envelope(struct route_answer *a);
+
+/* True when @path (origin or absolute form) is the Azure envelope's, /run. */
+bool route_is_azure_path(const char *path);
 
 /* The answer for a refusal decided outside the executor (@err's fault gives the status). */
 int route_answer_refused(const struct route_decision *d, const struct rb_err *err,

@@ -211,11 +211,66 @@ static void test_json_body(void **state)
 	const char *body = "{\"script\":\"print(1)\"}";
 	(void)state;
 
-	/* The JSON body is given to the executor as it is; ?timeout_s is for raw scripts. */
+	/* The JSON body is given to the executor as it is; ?code is the platform's key. */
 	decide_runs(&cfg,
-		    REQ("POST", "/api/run", .query = "timeout_s=3", .headers = h, .n_headers = 1,
+		    REQ("POST", "/api/run", .query = "code=k3y&", .headers = h, .n_headers = 1,
 			.body = body, .body_len = strlen(body)),
 		    body);
+	/* ?timeout_s shapes a raw script only: with a JSON body it would be ignored. */
+	decide_refused(&cfg,
+		       REQ("POST", "/api/run", .query = "timeout_s=3", .headers = h, .n_headers = 1,
+			   .body = body, .body_len = strlen(body)),
+		       400, "unknown_parameter");
+}
+
+/* A query parameter runbox does not know is refused, not ignored. */
+static void test_unknown_parameter(void **state)
+{
+	struct route_header h[] = {{"Content-Type", "application/json"}};
+	struct route_decision d;
+	struct route_answer a = {0};
+	struct route_request rq =
+	    REQ("POST", "/api/run", .query = "code=x&timeout=1", .body = "1", .body_len = 1);
+	cJSON *j;
+	(void)state;
+
+	assert_true(route_decide(&cfg, &rq, &d, &a) < 0);
+	assert_error_code(&a, 400, "unknown_parameter");
+	j = cJSON_Parse(a.body);
+	assert_string_equal(cJSON_GetObjectItem(j, "field")->valuestring, "timeout");
+	/* The message names the parameters that are known. */
+	assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "timeout_s"));
+	assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "language"));
+	assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "code"));
+	cJSON_Delete(j);
+	route_answer_free(&a);
+	/* Names are compared decoded; a bare name counts too. */
+	decide_refused(&cfg,
+		       REQ("POST", "/api/run", .query = "tim%65out_s2", .body = "1", .body_len = 1),
+		       400, "unknown_parameter");
+	decide_refused(&cfg,
+		       REQ("POST", "/api/run", .query = "x=1", .headers = h, .n_headers = 1,
+			   .body = "{}", .body_len = 2),
+		       400, "unknown_parameter");
+	decide_refused(&cfg, REQ("POST", "/api/run", .query = "%zz=1", .body = "1", .body_len = 1),
+		       400, "invalid_query");
+	decide_runs(&cfg,
+		    REQ("POST", "/api/run", .query = "tim%65out_s=2", .body = "1", .body_len = 1),
+		    "{\"script\":\"1\",\"timeout_s\":2}");
+}
+
+/* An empty body is refused whatever its type (a host may drop a chunked body). */
+static void test_empty_body(void **state)
+{
+	struct route_header h[] = {{"Content-Type", "application/json"}};
+	(void)state;
+
+	decide_refused(&cfg, REQ("POST", "/api/run", .body = "", .body_len = 0), 400, "empty_body");
+	decide_refused(
+	    &cfg, REQ("POST", "/api/run", .headers = h, .n_headers = 1, .body = "", .body_len = 0),
+	    400, "empty_body");
+	decide_refused(&cfg, REQ("POST", "/api/run", .query = "timeout=1", .body = NULL), 400,
+		       "empty_body");
 }
 
 static void test_raw_script(void **state)
@@ -313,7 +368,8 @@ static void envelope_refused(const struct route_config *c, const char *env, int 
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "headers"), "Content-Type")->valuestring;
 	assert_error_code(&inner, status, code);
 	assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "Logs")));
-	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "ReturnValue")));
+	/* Never null (the host logs that as a missing value): the status, as text. */
+	assert_int_equal(atoi(cJSON_GetObjectItem(j, "ReturnValue")->valuestring), status);
 	cJSON_Delete(j);
 	route_answer_free(&a);
 }
@@ -330,6 +386,28 @@ static void test_envelope_in(void **state)
 	envelope_runs("{\"Data\":{\"req\":{\"Method\":\"POST\",\"Query\":{\"timeout_s\":\"4\"},"
 		      "\"Headers\":{\"Content-Type\":\"text/plain\"},\"Body\":\"print(2)\"}}}",
 		      "{\"script\":\"print(2)\",\"timeout_s\":4}");
+	/* The host serialises Query as a JSON string; "code" is the function key. */
+	envelope_runs("{\"Data\":{\"req\":{\"Method\":\"POST\","
+		      "\"Query\":\"{\\\"code\\\":\\\"k\\\",\\\"timeout_s\\\":\\\"3\\\"}\","
+		      "\"Headers\":{\"Content-Type\":[\"text/plain\"]},\"Body\":\"print(3)\"}}}",
+		      "{\"script\":\"print(3)\",\"timeout_s\":3}");
+	/* application/octet-stream and multipart bodies arrive base64-encoded. */
+	envelope_runs("{\"Data\":{\"req\":{\"Method\":\"POST\",\"Query\":\"{}\","
+		      "\"Headers\":{\"Content-Type\":[\"Application/Octet-Stream; x=1\"]},"
+		      "\"Body\":\"cHJpbnQoNCk=\"}}}",
+		      "{\"script\":\"print(4)\"}");
+	envelope_runs("{\"Data\":{\"req\":{\"Method\":\"POST\","
+		      "\"Headers\":{\"Content-Type\":[\"multipart/form-data; boundary=b\"]},"
+		      "\"Body\":\"cHJpbnQoNSk=\"}}}",
+		      "{\"script\":\"print(5)\"}");
+	/* ... and text bodies as they are, even when they look like base64. */
+	envelope_runs("{\"Data\":{\"req\":{\"Method\":\"POST\","
+		      "\"Headers\":{\"Content-Type\":[\"text/plain\"]},\"Body\":\"cHJpbnQoNCk\"}}}",
+		      "{\"script\":\"cHJpbnQoNCk\"}");
+	/* A Body sent as a parsed JSON object is the JSON request. */
+	envelope_runs(
+	    "{\"Data\":{\"req\":{\"Method\":\"POST\",\"Body\":{\"script\":\"print(6)\"}}}}",
+	    "{\"script\":\"print(6)\"}");
 }
 
 static void test_envelope_refused(void **state)
@@ -339,12 +417,30 @@ static void test_envelope_refused(void **state)
 	struct route_answer a = {0};
 	(void)state;
 
-	/* A broken envelope is the host's fault, not the user's: a plain 400. */
-	assert_true(route_decide(&cfg, &rq, &d, &a) < 0);
-	assert_error_code(&a, 400, "invalid_envelope");
-	route_answer_free(&a);
-	decide_refused(&cfg, REQ("POST", "/run", .body = "{\"Data\":{}}", .body_len = 11), 400,
-		       "invalid_envelope");
+	/* Even a broken envelope is answered in one: the host fails any other answer. */
+	(void)rq;
+	(void)d;
+	(void)a;
+	envelope_refused(&cfg, "nope", 400, "invalid_envelope");
+	envelope_refused(&cfg, "{\"Data\":{}}", 400, "invalid_envelope");
+	envelope_refused(&cfg, "[1]", 400, "invalid_envelope");
+	envelope_refused(&cfg, "{\"Data\":{\"req\":{\"Body\":\"\\u0000\"}}}", 400, "nul_in_string");
+	envelope_refused(&cfg, "{\"Data\":{\"req\":{\"Method\":\"POST\",\"Query\":7}}}", 400,
+			 "invalid_envelope");
+	/* No Body (the host leaves it out for a chunked request), null or "": empty_body. */
+	envelope_refused(&cfg, "{\"Data\":{\"req\":{\"Method\":\"POST\"}}}", 400, "empty_body");
+	envelope_refused(&cfg, "{\"Data\":{\"req\":{\"Method\":\"POST\",\"Body\":null}}}", 400,
+			 "empty_body");
+	envelope_refused(&cfg, "{\"Data\":{\"req\":{\"Method\":\"POST\",\"Body\":\"\"}}}", 400,
+			 "empty_body");
+	envelope_refused(&cfg,
+			 "{\"Data\":{\"req\":{\"Method\":\"POST\",\"Query\":{\"timeout\":\"1\"},"
+			 "\"Body\":\"1\"}}}",
+			 400, "unknown_parameter");
+	envelope_refused(&cfg,
+			 "{\"Data\":{\"req\":{\"Method\":\"POST\",\"Headers\":{\"Content-Type\":"
+			 "[\"application/octet-stream\"]},\"Body\":\"not base64!\"}}}",
+			 400, "invalid_envelope");
 	envelope_refused(&cfg, "{\"Data\":{\"req\":{\"Method\":\"GET\",\"Body\":\"\"}}}", 405,
 			 "method_not_allowed");
 	envelope_refused(&cfg,
@@ -414,6 +510,38 @@ static void test_answer_refused_envelope_retry(void **state)
 	route_answer_free(&a);
 }
 
+/* What a server refuses on its own (a full queue, a 405) is wrapped once, at the end. */
+static void test_answer_envelope(void **state)
+{
+	struct route_decision plain = {.route = ROUTE_NONE};
+	struct rb_err err = {0};
+	struct route_answer a;
+	cJSON *j, *res;
+	(void)state;
+
+	rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL, "queue full");
+	route_answer_refused(&plain, &err, &a);
+	assert_int_equal(a.status, 503);
+	assert_int_equal(route_answer_envelope(&a), 0);
+	assert_int_equal(route_answer_envelope(&a), 0); /* not twice */
+	assert_int_equal(a.status, 200);
+	assert_int_equal(a.retry_after, 0);
+	j = cJSON_Parse(a.body);
+	res = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Outputs"), "res");
+	assert_int_equal((int)cJSON_GetObjectItem(res, "statusCode")->valuedouble, 503);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "headers"), "Retry-After")->valuestring,
+	    "1");
+	assert_string_equal(cJSON_GetObjectItem(j, "ReturnValue")->valuestring, "503");
+	assert_non_null(strstr(cJSON_GetObjectItem(res, "body")->valuestring, "\"busy\""));
+	cJSON_Delete(j);
+	route_answer_free(&a);
+	assert_true(route_is_azure_path("/run"));
+	assert_true(route_is_azure_path("http://127.0.0.1:9/run"));
+	assert_false(route_is_azure_path("/api/run"));
+	assert_false(route_is_azure_path("/run/x"));
+}
+
 static void test_origin_path(void **state)
 {
 	(void)state;
@@ -440,9 +568,12 @@ int main(void)
 	    cmocka_unit_test(test_body_over_cap),
 	    cmocka_unit_test(test_envelope_in),
 	    cmocka_unit_test(test_envelope_refused),
+	    cmocka_unit_test(test_unknown_parameter),
+	    cmocka_unit_test(test_empty_body),
 	    cmocka_unit_test(test_origin_path),
 	    cmocka_unit_test(test_answer_run),
 	    cmocka_unit_test(test_answer_refused_envelope_retry),
+	    cmocka_unit_test(test_answer_envelope),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
