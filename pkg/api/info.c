@@ -101,6 +101,7 @@ static cJSON *serve_limits(const struct runbox_serve_limits *s, unsigned concurr
 	cJSON_AddNumberToObject(o, "max_connections", s->max_connections);
 	cJSON_AddNumberToObject(o, "idle_timeout_s", s->idle_timeout_s);
 	cJSON_AddNumberToObject(o, "request_timeout_s", s->request_timeout_s);
+	cJSON_AddNumberToObject(o, "answer_deadline_s", s->answer_deadline_s);
 	cJSON_AddNumberToObject(o, "max_header_bytes", (double)s->max_header_bytes);
 	cJSON_AddNumberToObject(o, "max_pending_body_bytes", (double)s->max_pending_body_bytes);
 	cJSON_AddBoolToObject(o, "token_required", s->token[0] != '\0');

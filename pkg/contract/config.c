@@ -58,6 +58,7 @@ void config_defaults(struct runbox_config *ret)
 	ret->serve.max_connections = 256;
 	ret->serve.idle_timeout_s = 30;
 	ret->serve.request_timeout_s = 60;
+	ret->serve.answer_deadline_s = l->max_timeout_s;
 	ret->serve.max_header_bytes = 16 * KiB;
 	ret->serve.max_pending_body_bytes = 256 * MiB;
 	ret->sandbox = true;
@@ -125,6 +126,7 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_MAX_CONNECTIONS", K_UINT, SRV(max_connections), 1, 65536 },
 	{ "RUNBOX_IDLE_TIMEOUT_S", K_SECONDS, SRV(idle_timeout_s), 1, 3600 },
 	{ "RUNBOX_REQUEST_TIMEOUT_S", K_SECONDS, SRV(request_timeout_s), 1, 3600 },
+	{ "RUNBOX_ANSWER_DEADLINE_S", K_SECONDS, SRV(answer_deadline_s), 0.001, 86400 },
 	{ "RUNBOX_MAX_HEADER_BYTES", K_SIZE, SRV(max_header_bytes), 1024, 1.0 * MiB },
 	{ "RUNBOX_MAX_PENDING_BODY_BYTES", K_SIZE, SRV(max_pending_body_bytes), 1.0 * MiB,
 	  1024.0 * GiB },
@@ -306,5 +308,9 @@ int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const ch
 		cfg->gid = cfg->uid;
 	if (cfg->limits.default_timeout_s > cfg->limits.max_timeout_s)
 		cfg->limits.default_timeout_s = cfg->limits.max_timeout_s;
+	/* Unless set on its own, the answer deadline follows the longest timeout. */
+	if (!getenv_fn("RUNBOX_ANSWER_DEADLINE_S") || !*getenv_fn("RUNBOX_ANSWER_DEADLINE_S"))
+		cfg->serve.answer_deadline_s = cfg->limits.max_timeout_s;
+	cfg->log_set = getenv_fn("RUNBOX_LOG") && *getenv_fn("RUNBOX_LOG");
 	return 0;
 }

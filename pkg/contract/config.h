@@ -44,11 +44,18 @@ struct runbox_limits {
 
 /* `runbox serve`: how many runs at once, and what a client may hold. */
 struct runbox_serve_limits {
-	unsigned concurrency;	       /* runs in parallel; 0: the number of CPUs */
-	unsigned queue;		       /* requests waiting for a run slot beyond that */
-	unsigned max_connections;      /* open client connections */
-	double idle_timeout_s;	       /* a silent connection is closed */
-	double request_timeout_s;      /* a request's headers and body must arrive within it */
+	unsigned concurrency;	  /* runs in parallel; 0: the number of CPUs */
+	unsigned queue;		  /* requests waiting for a run slot beyond that */
+	unsigned max_connections; /* open client connections */
+	double idle_timeout_s;	  /* a silent connection is closed */
+	double request_timeout_s; /* a request's headers and body must arrive within it */
+	/*
+	 * RUNBOX_ANSWER_DEADLINE_S: a run must end within this many seconds of
+	 * its request being ready to run, time spent waiting for a run slot
+	 * included (a queued run is shortened; one that cannot start in time
+	 * is refused).  Defaults to RUNBOX_MAX_TIMEOUT_S.
+	 */
+	double answer_deadline_s;
 	size_t max_header_bytes;       /* request line and headers */
 	size_t max_pending_body_bytes; /* request bodies held at once, server-wide */
 	char token[256];	       /* RUNBOX_TOKEN: the bearer token, "" for none */
@@ -74,6 +81,7 @@ struct runbox_config {
 	bool sandbox;	     /* RUNBOX_SANDBOX=off turns the kernel layers off */
 	bool allow_network;
 	int log_level; /* 0 off, 1 info, 2 debug */
+	bool log_set;  /* RUNBOX_LOG was given (runbox exec logs only then) */
 	unsigned blas_threads;
 	/* Warm templates (run/warm.h) of the long-lived front doors. */
 	int warm;		 /* enum runbox_warm */

@@ -37,6 +37,8 @@
 #define MAX_HEADERS	 128
 #define QUERY_MAX	 4096
 #define WATCHDOG_TICK_MS 200
+/* A queued run left less than this (or half its deadline) is refused instead. */
+#define SERVE_LEAST_RUN_S 1.0
 /*
  * MHD's per-connection pool holds the request line and headers (parsed in
  * place) and the read buffer: twice the header cap lets the headers fill
@@ -60,20 +62,37 @@ struct gate {
 	bool closed; /* shutting down: no new runs */
 };
 
-/* 0 with a slot held, or -EBUSY when the queue is full or the server stops. */
-static int gate_enter(struct gate *g)
+static struct timespec abs_monotonic(double t)
 {
+	struct timespec ts = {.tv_sec = (time_t)t};
+
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	return ts;
+}
+
+/*
+ * 0 with a slot held (*ret_waited: the seconds spent waiting for it), or
+ * -EBUSY when the queue is full or the server stops, or -ETIME when no
+ * slot came free before @give_up_at (CLOCK_MONOTONIC seconds).
+ */
+static int gate_enter(struct gate *g, double give_up_at, double *ret_waited)
+{
+	double t0 = clock_now();
+	struct timespec until = abs_monotonic(give_up_at);
 	int r = 0;
 
+	*ret_waited = 0;
 	pthread_mutex_lock(&g->mu);
 	if (g->closed || (g->running >= g->slots && g->waiting >= g->queue))
 		r = -EBUSY;
 	if (r == 0 && g->running >= g->slots) {
 		g->waiting++;
-		while (g->running >= g->slots && !g->closed)
-			pthread_cond_wait(&g->cv, &g->mu);
+		while (g->running >= g->slots && !g->closed && r == 0)
+			if (pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT)
+				r = -ETIME;
 		g->waiting--;
-		r = g->closed ? -EBUSY : 0;
+		r = g->closed ? -EBUSY : r;
+		*ret_waited = clock_now() - t0;
 	}
 	if (r == 0)
 		g->running++;
@@ -186,7 +205,8 @@ struct server {
 	 * (the Azure envelope carries its token inside the body).
 	 */
 	size_t pending, pending_budget;
-	size_t max_header_bytes; /* RUNBOX_MAX_HEADER_BYTES */
+	size_t max_header_bytes;  /* RUNBOX_MAX_HEADER_BYTES */
+	double answer_deadline_s; /* RUNBOX_ANSWER_DEADLINE_S */
 };
 
 /* What lives for one request (MHD's con_cls). */
@@ -203,6 +223,7 @@ struct request_state {
 	bool over;	    /* over the route's cap: 413 */
 	bool overflowed;    /* over the server's budget: 503 */
 	bool answering;	    /* holds the gate's count of answers on the way */
+	bool azure;	    /* POST /run: every answer goes in the host's envelope */
 };
 
 static struct tracked *conn_of(struct MHD_Connection *c)
@@ -288,7 +309,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- answering ---- */
 
-static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer *a)
+/*
+ * Send @a; on POST /run (@azure) every answer, whatever refused it, goes
+ * inside the host's envelope (route_answer_envelope).
+ */
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer *a, bool azure)
 {
 	static const char oom[] =
 	    "{\"error\":\"runbox ran out of memory\",\"code\":\"internal_error\"}";
@@ -296,6 +321,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer
 	enum MHD_Result ok;
 	char retry[16];
 
+	if (azure)
+		route_answer_envelope(a);
 	if (a->body) {
 		res = MHD_create_response_from_buffer_with_free_callback(a->len, a->body, free);
 		a->body = NULL; /* the response owns it now */
@@ -416,12 +443,36 @@ static int busy(enum route_id route, const char *why, struct route_answer *a)
 	"is running as many programs as it may and its queue is full (or it is shutting down)"
 #define BODIES_FULL "holds as many request bodies as it may (RUNBOX_MAX_PENDING_BODY_BYTES)"
 
+/*
+ * The least time a run may be left with: a queued request whose answer
+ * deadline leaves less is refused rather than started to be killed at once.
+ */
+static double least_run_s(double deadline_s)
+{
+	return deadline_s / 2 < SERVE_LEAST_RUN_S ? deadline_s / 2 : SERVE_LEAST_RUN_S;
+}
+
+/* 503: the wait for a run slot used up the request's answer deadline. */
+static void too_late(enum route_id route, double deadline_s, double waited, struct route_answer *a)
+{
+	struct route_decision d = {.route = route};
+	struct rb_err err = {0};
+
+	rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL,
+		"runbox could not start this run within its answer deadline: it waited %.1f s "
+		"for a run slot, and every answer must come within %g s "
+		"(RUNBOX_ANSWER_DEADLINE_S); retry after the Retry-After seconds.",
+		waited, deadline_s);
+	route_answer_refused(&d, &err, a);
+}
+
 /* Take a run slot, run @d's request in a worker, answer. */
 static void run(struct server *s, struct request_state *st, const struct route_decision *d,
 		struct route_answer *a)
 {
 	struct executor_opts opts = {0};
 	struct rb_err err = {0};
+	double deadline_s = s->answer_deadline_s, waited = 0;
 	char *json = NULL;
 	int r;
 
@@ -431,10 +482,17 @@ static void run(struct server *s, struct request_state *st, const struct route_d
 	}
 	if (st->conn)
 		tracker_set(&s->tracker, st->conn, 0);
-	if (gate_enter(&s->gate) < 0) {
+	r = gate_enter(&s->gate, clock_now() + deadline_s - least_run_s(deadline_s), &waited);
+	if (r == -ETIME) {
+		too_late(d->route, deadline_s, waited, a);
+		return;
+	}
+	if (r < 0) {
 		busy(d->route, RUNS_FULL, a);
 		return;
 	}
+	/* Time spent waiting for the slot counts against the answer deadline. */
+	opts.max_timeout_s = deadline_s - waited;
 	opts.max_body_bytes = d->wrapped_len;
 	r = worker_run(s->ex, d->run_body, d->run_len, &opts, &json, &err);
 	gate_leave(&s->gate);
@@ -642,6 +700,7 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	collect_request(c, url, method, &col, &rq);
 	cl = route_header(&rq, "Content-Length");
 	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
+	st->azure = route_is_azure_path(url);
 	if (framing_error(c, &fr, &err) < 0 || host_error(c, version, &err) < 0 ||
 	    header_size_error(c, url, method, version, fr.bytes, s->max_header_bytes, &err) < 0) {
 		/* Answered at once, and the connection closes: its next bytes mean nothing. */
@@ -675,7 +734,7 @@ static enum MHD_Result last_call(struct server *s, struct request_state *st,
 	struct route_decision plain = {.route = st->route};
 
 	if (st->refused)
-		return send_answer(c, &st->early);
+		return send_answer(c, &st->early, st->azure);
 	collect_request(c, url, method, &col, &rq);
 	rq.body = st->body ? st->body : "";
 	rq.body_len = st->len;
@@ -692,7 +751,7 @@ static enum MHD_Result last_call(struct server *s, struct request_state *st,
 	} else {
 		dispatch(s, st, &rq, &a);
 	}
-	return send_answer(c, &a);
+	return send_answer(c, &a, st->azure);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -712,7 +771,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		 * the last call, which keeps the connection alive.
 		 */
 		if (st->refused && st->has_body)
-			return send_answer(c, &st->early);
+			return send_answer(c, &st->early, st->azure);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -852,6 +911,7 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 		       struct rb_err *err)
 {
 	const struct runbox_serve_limits *l = &ex->cfg.serve;
+	pthread_condattr_t ca;
 
 	memset(s, 0, sizeof(*s));
 	s->ex = ex;
@@ -859,6 +919,8 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 				      .max_body_bytes = ex->cfg.limits.max_body_bytes,
 				      .max_script_bytes = ex->cfg.limits.max_script_bytes};
 	s->max_header_bytes = l->max_header_bytes;
+	s->answer_deadline_s =
+	    l->answer_deadline_s > 0 ? l->answer_deadline_s : ex->cfg.limits.max_timeout_s;
 	/* At least one body of the largest kind always fits. */
 	s->pending_budget = l->max_pending_body_bytes;
 	if (s->pending_budget < route_body_cap(&s->rc, ROUTE_AZURE))
@@ -872,7 +934,11 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 		*ret_slots = 1;
 	}
 	pthread_mutex_init(&s->gate.mu, NULL);
-	pthread_cond_init(&s->gate.cv, NULL);
+	/* Waits end at a deadline on the clock deadlines are measured on. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->gate.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	s->gate.slots = *ret_slots;
 	s->gate.queue = l->queue;
 	pthread_mutex_init(&s->tracker.mu, NULL);

@@ -805,7 +805,9 @@ static double effective_timeout(struct run *run, const struct executor_opts *opt
 
 	run->timeout_clamped = run->req.timeout_clamped;
 	if (opts && opts->max_timeout_s > 0 && t > opts->max_timeout_s) {
-		t = opts->max_timeout_s;
+		/* Whole milliseconds, down: the answer and stderr say the time it had. */
+		t = floor(opts->max_timeout_s * 1000) / 1000;
+		t = t < 0.001 ? 0.001 : t;
 		run->timeout_clamped = true;
 	}
 	return t;
