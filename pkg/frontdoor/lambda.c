@@ -7,11 +7,13 @@
 #include "frontdoor/lambda.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -44,6 +46,30 @@ struct invocation {
 	size_t len, size, cap;
 	bool over; /* the event was larger than @cap: not read */
 };
+
+/*
+ * Stopping on SIGTERM/SIGINT (see lambda.h): @idle while no invocation is
+ * in hand, so that the handler may end the process at once; @stopping once
+ * a signal came during one, checked after its answer is posted.
+ */
+static volatile sig_atomic_t idle = 1, stopping;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	if (idle || stopping)
+		_exit(idle ? 0 : 1);
+	stopping = 1;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
 
 static long long now_ms(void)
 {
@@ -113,6 +139,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata)
 	struct invocation *inv = userdata;
 	size_t n = size * nmemb;
 
+	/* An invocation is arriving: from here a signal lets it finish. */
+	idle = 0;
 	take_header(p, n, "Lambda-Runtime-Aws-Request-Id", inv->id, sizeof(inv->id));
 	take_header(p, n, "Lambda-Runtime-Trace-Id", inv->trace, sizeof(inv->trace));
 	take_header(p, n, "Lambda-Runtime-Deadline-Ms", inv->deadline, sizeof(inv->deadline));
@@ -231,6 +259,10 @@ static int next_invocation(struct client *c, struct invocation *inv, size_t cap)
 
 	for (int attempt = 1;; attempt++) {
 		invocation_reset(inv, cap);
+		/* Nothing in hand: a signal from here on ends the process at once. */
+		idle = 1;
+		if (stopping)
+			return -ECANCELED;
 		if (next_once(c, inv) == 0)
 			return 0;
 		if (attempt == NEXT_RETRIES)
@@ -475,11 +507,14 @@ int lambda_main(struct executor *ex, const char *api)
 	}
 	ex->warm = &warm;
 	warm_tick(&warm); /* starts it: it imports while the first event is awaited */
+	/* The template dies with runbox (PR_SET_PDEATHSIG): a signal may end it at once. */
+	catch_stop_signals();
 	log_msg(LOG_INFO, "lambda_ready", api);
 	for (;;) {
 		warm_tick(&warm);
 		if (next_invocation(&c, &inv, cap) < 0)
 			break;
+		idle = 0;
 		if (!lambda_request_id_ok(inv.id)) {
 			log_msg(LOG_INFO, "lambda_bad_request_id",
 				"an id that cannot go into a URL");
@@ -487,11 +522,16 @@ int lambda_main(struct executor *ex, const char *api)
 		}
 		handle(ex, &c, &inv);
 	}
-	log_msg(LOG_INFO, "lambda_giving_up", "the Runtime API failed 10 times in a row");
+	if (stopping)
+		log_msg(LOG_INFO, "lambda_stopped",
+			"signal received: the invocation in hand was "
+			"answered; exiting");
+	else
+		log_msg(LOG_INFO, "lambda_giving_up", "the Runtime API failed 10 times in a row");
 	warm_stop(&warm);
 	invocation_reset(&inv, 0);
 	client_free(&c);
-	return 1;
+	return stopping ? 0 : 1;
 }
 
 int lambda_init_error(const char *api, const struct rb_err *err)

@@ -14,6 +14,11 @@
  * the execution environment.  A failed POST of an answer is not retried
  * (Lambda times that invocation out), except a 413, which is answered once
  * more with every artifact left out and the output cut.
+ *
+ * SIGTERM or SIGINT (runbox is PID 1 of a Lambda container image, which
+ * gets no default action for them): while waiting for an event, exit 0 at
+ * once; during an invocation, finish it, post its answer, then exit 0.  A
+ * second signal exits at once (the program dies with runbox).
  */
 #ifndef RUNBOX_LAMBDA_H
 #define RUNBOX_LAMBDA_H
@@ -21,7 +26,10 @@
 #include "base/err.h"
 #include "run/executor.h"
 
-/* Serve invocations from the Runtime API at @api (host:port) until it fails for good. */
+/*
+ * Serve invocations from the Runtime API at @api (host:port) until it fails
+ * for good (returns 1) or a signal stops it (returns 0).
+ */
 int lambda_main(struct executor *ex, const char *api);
 
 /*
