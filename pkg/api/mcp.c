@@ -137,6 +137,9 @@ static const char run_output_schema[] =
     "\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"error\",\"timeout\",\"cpu_limit\","
     "\"file_size_limit\",\"memory_limit\",\"blocked_syscall\",\"killed\"]},"
     "\"duration_ms\":{\"type\":\"number\"},"
+    "\"timeout_s\":{\"type\":\"number\",\"description\":\"the seconds the program had\"},"
+    "\"timeout_clamped\":{\"type\":\"boolean\",\"description\":\"true when that is less "
+    "than timeout_s asked for\"},"
     "\"truncated\":{\"type\":\"object\",\"properties\":{\"stdout\":{\"type\":\"boolean\"},"
     "\"stderr\":{\"type\":\"boolean\"}}},"
     "\"omitted_artifacts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
@@ -362,6 +365,9 @@ static char *ran_text(const cJSON *resp)
 		return NULL;
 	fprintf(f, "exit code %d (%s) after %.0f ms\n", cJSON_IsNumber(code) ? code->valueint : -1,
 		str(resp, "status"), cJSON_IsNumber(ms) ? ms->valuedouble : 0.0);
+	if (cJSON_IsTrue(get(resp, "timeout_clamped")))
+		fprintf(f, "(timeout_s was lowered to %g s, the most this runbox allows)\n",
+			cJSON_GetNumberValue(get(resp, "timeout_s")));
 	put_section(f, "stdout", resp, "stdout");
 	put_section(f, "stderr", resp, "stderr");
 	put_artifacts(f, resp);
