@@ -22,6 +22,7 @@
 #include "frontdoor/exec.h"
 #include "run/executor.h"
 #include "api/cli.h"
+#include "api/help.h"
 #include "frontdoor/lambda.h"
 #include "base/log.h"
 #include "frontdoor/mcp_stdio.h"
@@ -35,31 +36,6 @@
 #endif
 
 extern char **environ;
-
-static const char usage[] =
-    "usage: runbox                    auto: the Lambda loop when AWS_LAMBDA_RUNTIME_API is set,\n"
-    "                                 the HTTP server when FUNCTIONS_CUSTOMHANDLER_PORT is,\n"
-    "                                 else stdin\n"
-    "       runbox stdin              read one JSON request on stdin, answer one JSON line\n"
-    "       runbox lambda             serve AWS Lambda invocations (the Runtime API loop)\n"
-    "       runbox mcp                an MCP server on stdin/stdout (tools run_python,\n"
-    "                                 run_bash, list_packages)\n"
-    "       runbox serve [--host H] [--port P]\n"
-    "                                 HTTP server: POST /api/run (defaults: 127.0.0.1, 8080);\n"
-    "                                 the Azure Functions custom handler\n"
-    "       runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR]\n"
-    "                   FILE [-- ARGS...]\n"
-    "                                 run a local .py or .sh file the same way\n"
-    "       runbox check              report the sandbox layers this platform gives\n"
-    "       runbox bake [--lazy] WHEEL_DIR CACHE_DIR\n"
-    "                                 check the wheels of WHEEL_DIR and bake them into a\n"
-    "                                 dependency cache for RUNBOX_CACHE_DIR\n"
-    "       runbox bake --list CACHE_DIR\n"
-    "                                 print what a cache holds\n"
-    "       runbox --help | --version\n"
-    "\n"
-    "A request: {\"script\": \"print(2+2)\"} -> {\"exit_code\": 0, \"stdout\": \"4\\n\", ...}\n"
-    "Configuration comes from RUNBOX_* environment variables; see README.md.\n";
 
 /*
  * A closed fd 0, 1 or 2 would be the next file runbox opens (its state
@@ -137,7 +113,7 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 	o.lazy = argc == 3 && strcmp(argv[0], "--lazy") == 0;
 	if (!list && (argc != 2 + o.lazy || argv[o.lazy][0] == '-' || argv[o.lazy + 1][0] == '-')) {
 		fprintf(stderr, "runbox: bake needs WHEEL_DIR CACHE_DIR (or --list CACHE_DIR)\n%s",
-			usage);
+			help_for(FRONTDOOR_BAKE));
 		return RUNBOX_EXIT_REFUSED;
 	}
 	wheel_limits_default(&o.limits);
@@ -193,20 +169,38 @@ static int run_door(const struct frontdoor *fd, struct executor *ex, int argc, c
 	}
 }
 
-static bool is_help(const char *arg)
+/*
+ * --help and --version need no configuration and no platform: `runbox
+ * --help`, `runbox help [COMMAND]` and `runbox COMMAND ... --help` print
+ * and exit 0.  Returns -1 when the command line asks for neither.
+ */
+static int help_or_version(int argc, char **argv)
 {
-	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
-}
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	enum frontdoor_kind kind;
+	bool named;
 
-/* The subcommands whose help is this page (exec and bake parse their own). */
-static bool has_help(const char *cmd)
-{
-	static const char *const cmds[] = {"stdin", "lambda", "mcp", "serve", "check"};
-
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmd, cmds[i]) == 0)
-			return true;
-	return false;
+	if (!cmd)
+		return -1;
+	if (strcmp(cmd, "--version") == 0) {
+		printf("runbox %s\n", RUNBOX_VERSION);
+		return 0;
+	}
+	if (help_is_flag(cmd) || (strcmp(cmd, "help") == 0 && argc == 2)) {
+		fputs(help_usage(), stdout);
+		return 0;
+	}
+	named = strcmp(cmd, "help") == 0;
+	if (!named && !help_asked(argc - 2, argv + 2))
+		return -1;
+	if (cli_kind_of(named ? argv[2] : cmd, &kind) < 0) {
+		if (!named)
+			return -1; /* an unknown command: said as such below */
+		fprintf(stderr, "runbox: no command '%s'\n%s", argv[2], help_usage());
+		return RUNBOX_EXIT_REFUSED;
+	}
+	fputs(help_for(kind), stdout);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -218,14 +212,9 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	int cr;
 
-	if ((cmd && is_help(cmd)) || (argc == 3 && has_help(cmd) && is_help(argv[2]))) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (cmd && strcmp(cmd, "--version") == 0) {
-		printf("runbox %s\n", RUNBOX_VERSION);
-		return 0;
-	}
+	cr = help_or_version(argc, argv);
+	if (cr >= 0)
+		return cr;
 	keep_std_fds();
 	/* The stack a run goes down to (about 32 KiB), faulted in by one call. */
 	prefault_stack(48 * 1024);
@@ -243,16 +232,17 @@ int main(int argc, char **argv)
 	scrub_environment();
 	if (cli_choose(cmd, &cfg, &fd, &err) < 0) {
 		fprintf(stderr, "runbox: %s\n%s", err.msg,
-			err.fault == RB_FAULT_REQUEST ? usage : "");
+			err.fault == RB_FAULT_REQUEST ? help_usage() : "");
 		return err.fault == RB_FAULT_REQUEST ? RUNBOX_EXIT_REFUSED : RUNBOX_EXIT_FAULT;
 	}
 	if (cr < 0)
 		return fault(&fd, &cerr);
 	if (extra_args(&fd, argc)) {
-		fprintf(stderr, "runbox: '%s' takes no arguments\n%s", cmd, usage);
+		fprintf(stderr, "runbox: '%s' takes no arguments\n%s", cmd, help_for(fd.kind));
 		return RUNBOX_EXIT_REFUSED;
 	}
-	log_set_level(cfg.log_level);
+	/* runbox exec is a command for people: its log lines only when asked for. */
+	log_set_level(fd.kind == FRONTDOOR_EXEC && !cfg.log_set ? 0 : cfg.log_level);
 	if (fd.kind == FRONTDOOR_CHECK)
 		return cmd_check(&cfg);
 	if (fd.kind == FRONTDOOR_BAKE)

@@ -76,7 +76,7 @@ bool cli_option(const char *arg, const char *name, const char **ret_inline)
 	return true;
 }
 
-static int by_name(const char *arg, enum frontdoor_kind *ret)
+int cli_kind_of(const char *arg, enum frontdoor_kind *ret)
 {
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(arg, names[i]) == 0) {
@@ -91,7 +91,7 @@ int cli_choose(const char *arg, const struct runbox_config *cfg, struct frontdoo
 {
 	struct frontdoor f = {.kind = FRONTDOOR_STDIN};
 
-	if (arg && by_name(arg, &f.kind) < 0)
+	if (arg && cli_kind_of(arg, &f.kind) < 0)
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "unknown_command", NULL,
 			       "unknown command '%s' (try runbox --help)", arg);
 	if (!arg) {

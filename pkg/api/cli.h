@@ -41,6 +41,9 @@ int cli_choose(const char *arg, const struct runbox_config *cfg, struct frontdoo
 /* "stdin", "lambda", ... */
 const char *cli_door_name(enum frontdoor_kind kind);
 
+/* The subcommand named @name: 0 with *ret set, or -ENOENT. */
+int cli_kind_of(const char *name, enum frontdoor_kind *ret);
+
 /* Validate a Runtime API address: host:port, host a name, IPv4 or [IPv6]. */
 int cli_check_lambda_api(const char *api, struct rb_err *err);
 
