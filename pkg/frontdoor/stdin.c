@@ -52,6 +52,12 @@ int stdin_run(struct executor *ex)
 	char *body = NULL, *json = NULL;
 	int over = 0, r;
 
+	/* Someone typed plain `runbox`: say what it waits for rather than wait in silence. */
+	if (isatty(STDIN_FILENO))
+		fputs("runbox: reading one JSON request from stdin, such as {\"script\": "
+		      "\"print(2+2)\"}, until end of input (Ctrl-D); runbox --help lists the "
+		      "commands\n",
+		      stderr);
 	r = fd_read_capped(STDIN_FILENO, cap, &body, &len, &over);
 	if (r < 0)
 		r = rb_fail_sys(&err, -r, "read the request from stdin");
