@@ -86,7 +86,7 @@ static int check_one(const struct requirement *rq, const char *field, struct dep
 	if (!cJSON_IsString(v))
 		return refuse(err, "dependency_not_found", field,
 			      "Package '%s' is not available: it is not pre-installed%s. "
-			      "Use a pre-installed package (see list_packages) or remove it.",
+			      "Use a pre-installed package or remove it.",
 			      rq->name_orig, " and this runbox has no wheel cache");
 	requirement_format(rq, spec, sizeof(spec));
 	if (version_parse(v->valuestring, &ver) < 0 || !requirement_matches(rq, &ver, true))

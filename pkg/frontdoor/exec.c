@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,30 +21,27 @@
 #include "api/cli.h"
 #include "base/utf8.h"
 
-/* parse_args() printed the help: exit 0 without running anything. */
-#define EXEC_HELP (-1)
+#define MAX_CREATED  32 /* directories of --out runbox may create */
+#define LISTED_FILES 10 /* names the closing line lists before "and N more" */
+
+/* --out: the directory, and what of its path runbox created (removed again if unused). */
+struct out_dir {
+	const char *path;
+	char *created[MAX_CREATED];
+	size_t n_created;
+};
 
 struct exec_args {
 	const char *file;
-	const char *out_dir;
 	const char *timeout;
+	bool quiet;
+	struct out_dir out;
 	cJSON *deps, *inputs, *args;
 };
 
 static const char exec_usage[] =
-    "usage: runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR] FILE "
-    "[-- ARGS...]\n";
-
-static const char exec_help[] =
-    "Run FILE (.sh: bash, anything else: Python) in a fresh sandbox, as a request would.\n"
-    "  --timeout S     seconds before it is stopped (default 60, at most the maximum)\n"
-    "  --dep SPEC      a dependency from the wheel cache (repeatable)\n"
-    "  --input FILE    readable by the program at ./input/<base name> (repeatable)\n"
-    "  --out DIR       where the files it writes to ./output/ go (default ./runbox-output)\n"
-    "  -- ARGS...      the program's arguments\n"
-    "The program's stdout and stderr become runbox's; its stdin is empty.  runbox exits\n"
-    "with the program's exit code, 2 when the request is refused, 1 on runbox's own\n"
-    "fault (an artifact it could not write, an output it had to cut is said on stderr).\n";
+    "usage: runbox exec [--timeout S] [--dep SPEC]... [--input FILE]... [--out DIR] [--quiet] "
+    "FILE [-- ARGS...]\n       (runbox exec --help says more)\n";
 
 static int usage_error(const char *msg, const char *arg)
 {
@@ -103,6 +101,23 @@ static int add_input(cJSON *inputs, const char *path)
 	return 0;
 }
 
+/*
+ * --timeout: a number of seconds above 0, checked here so that the error
+ * names the option (the contract would name its field, timeout_s).
+ */
+static int check_timeout(const char *v)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(v, &end);
+	if (!*v || *end || errno || !(t > 0) || !isfinite(t) || strpbrk(v, "xXnNiI "))
+		return usage_error("--timeout takes a number of seconds greater than 0, not",
+				   *v ? v : "''");
+	return 0;
+}
+
 /* Option @k of with_value[] (its value from the word itself or the next one). */
 static int parse_opt(struct exec_args *a, size_t k, const char *inline_value, char **argv, int *i,
 		     int argc)
@@ -113,10 +128,12 @@ static int parse_opt(struct exec_args *a, size_t k, const char *inline_value, ch
 		return usage_error("missing value after", argv[*i]);
 	if (!v)
 		v = argv[++*i];
-	if (k == 0)
+	if (k == 0) {
 		a->timeout = v;
-	else if (k == 1)
-		a->out_dir = v;
+		return check_timeout(v);
+	}
+	if (k == 1)
+		a->out.path = v;
 	else if (k == 2)
 		cJSON_AddItemToArray(a->deps, cJSON_CreateString(v));
 	else if (add_input(a->inputs, v) < 0)
@@ -136,10 +153,9 @@ static int parse_args(struct exec_args *a, int argc, char **argv)
 
 		if (strcmp(argv[i], "--") == 0 && a->file)
 			break;
-		if (!a->file && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
-			fputs(exec_usage, stdout);
-			fputs(exec_help, stdout);
-			return EXEC_HELP;
+		if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+			a->quiet = true;
+			continue;
 		}
 		for (k = 0; k < 4 && !known; k++)
 			known = cli_option(argv[i], with_value[k], &inline_value);
@@ -178,6 +194,15 @@ static char *build_request(const struct exec_args *a)
 			memchr(script, '\0', len)
 			    ? (size_t)((char *)memchr(script, '\0', len) - script)
 			    : bad);
+		cJSON_Delete(req);
+		free(script);
+		return NULL;
+	}
+	if (script[strspn(script, " \t\r\n\f\v")] == '\0') {
+		fprintf(stderr,
+			"runbox exec: '%s' holds no program: it is empty or only white "
+			"space\n",
+			a->file);
 		cJSON_Delete(req);
 		free(script);
 		return NULL;
@@ -273,40 +298,98 @@ static void put_name(FILE *f, const char *name)
 			fputc(*c, f);
 }
 
-/* Returns how many artifacts could not be written. */
-static int write_artifacts(const cJSON *arts, const char *dir)
+/*
+ * Write every artifact into @out's directory (made before the run).
+ * Returns how many could not be written; *ret_written lists the names
+ * that were (a JSON array the caller frees).
+ */
+static int write_artifacts(const cJSON *arts, const struct out_dir *out, cJSON **ret_written)
 {
 	int dirfd, failed = 0;
 
+	*ret_written = cJSON_CreateArray();
 	if (!cJSON_GetArraySize(arts))
 		return 0;
-	mkdir(dir, 0755);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open(out->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		fprintf(stderr, "runbox exec: cannot open '%s': %s\n", dir, strerror(errno));
+		fprintf(stderr, "runbox exec: cannot open '%s': %s\n", out->path, strerror(errno));
 		return cJSON_GetArraySize(arts);
 	}
 	for (const cJSON *a = arts->child; a; a = a->next)
 		if (write_artifact(dirfd, a->string, a) < 0) {
 			fputs("runbox exec: cannot write artifact '", stderr);
 			put_name(stderr, a->string);
-			fprintf(stderr, "' into '%s'\n", dir);
+			fprintf(stderr, "' into '%s'\n", out->path);
 			failed++;
+		} else {
+			cJSON_AddItemToArray(*ret_written, cJSON_CreateString(a->string));
 		}
 	close(dirfd);
 	return failed;
 }
 
-/* --out must be a directory, or not exist yet: checked before the program runs. */
-static int check_out_dir(const char *dir)
+/* One directory of --out's path: made (and remembered) when missing. */
+static int make_one(struct out_dir *o, char *path)
 {
 	struct stat st;
 
-	if (stat(dir, &st) < 0 ? errno != ENOENT : !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "runbox exec: --out '%s' is not a directory\n", dir);
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		if (strcmp(path, o->path) == 0)
+			fprintf(stderr, "runbox exec: --out '%s' is not a directory\n", path);
+		else
+			fprintf(stderr, "runbox exec: --out '%s': '%s' is not a directory\n",
+				o->path, path);
 		return RUNBOX_EXIT_REFUSED;
 	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "runbox exec: --out '%s': cannot create '%s': %s\n", o->path, path,
+			strerror(errno));
+		return RUNBOX_EXIT_REFUSED;
+	}
+	if (o->n_created < MAX_CREATED)
+		o->created[o->n_created++] = strdup(path);
 	return 0;
+}
+
+/*
+ * --out is made, parent directories included, and checked writable before
+ * the program runs: a run is not thrown away at the end for a directory
+ * that cannot hold its files.  What was made is removed after a run that
+ * wrote nothing (out_dir_tidy).
+ */
+static int out_dir_prepare(struct out_dir *o)
+{
+	char *path = strdup(o->path), *p;
+	int r = path ? 0 : RUNBOX_EXIT_FAULT;
+
+	for (p = path ? strchr(path + 1, '/') : NULL; r == 0 && p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		r = make_one(o, path);
+		*p = '/';
+	}
+	if (r == 0)
+		r = make_one(o, path);
+	if (r == 0 && access(o->path, W_OK | X_OK) < 0) {
+		fprintf(stderr, "runbox exec: --out '%s' cannot be written: %s\n", o->path,
+			strerror(errno));
+		r = RUNBOX_EXIT_REFUSED;
+	}
+	free(path);
+	return r;
+}
+
+/* Remove what out_dir_prepare made, deepest first, when it stayed empty (@keep false). */
+static void out_dir_tidy(struct out_dir *o, bool keep)
+{
+	while (o->n_created) {
+		char *d = o->created[--o->n_created];
+
+		if (!keep)
+			rmdir(d); /* only ever an empty directory */
+		free(d);
+	}
 }
 
 static unsigned hex4(const char *s)
@@ -403,33 +486,119 @@ static void say_truncated(const cJSON *resp)
 	}
 }
 
-static int report(const char *json, const char *out_dir)
+/*
+ * The closing line (unless --quiet): where the files went, by name, so
+ * that nobody has to look for them.
+ */
+static void say_written(const struct exec_args *a, const cJSON *written)
 {
-	cJSON *resp = cJSON_Parse(json);
-	const cJSON *omitted;
-	int code, failed;
+	int n = cJSON_GetArraySize(written), i = 0;
 
-	if (!resp)
-		return RUNBOX_EXIT_FAULT;
-	put_outputs(json);
-	say_truncated(resp);
-	failed = write_artifacts(cJSON_GetObjectItem(resp, "artifacts"), out_dir);
-	omitted = cJSON_GetObjectItem(resp, "omitted_artifacts");
+	if (a->quiet)
+		return;
+	if (!n) {
+		fputs("runbox: the program wrote no files to ./output/\n", stderr);
+		return;
+	}
+	fprintf(stderr, "runbox: %d file%s in %s/: ", n, n == 1 ? "" : "s", a->out.path);
+	for (const cJSON *w = written->child; w && i < LISTED_FILES; w = w->next, i++) {
+		fputs(i ? ", " : "", stderr);
+		put_name(stderr, w->valuestring);
+	}
+	if (n > LISTED_FILES)
+		fprintf(stderr, " and %d more", n - LISTED_FILES);
+	fputc('\n', stderr);
+}
+
+static void say_omitted(const cJSON *resp)
+{
+	const cJSON *omitted = cJSON_GetObjectItem(resp, "omitted_artifacts");
+
 	for (const cJSON *o = omitted ? omitted->child : NULL; o; o = o->next) {
 		fputs("runbox exec: artifact '", stderr);
 		put_name(stderr, cJSON_GetStringValue(cJSON_GetObjectItem(o, "path")));
 		fprintf(stderr, "' left out: %s\n",
 			cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")));
 	}
+}
+
+static int report(struct exec_args *a, const char *json)
+{
+	cJSON *resp = cJSON_Parse(json), *written = NULL;
+	int code, failed;
+
+	if (!resp)
+		return RUNBOX_EXIT_FAULT;
+	put_outputs(json);
+	say_truncated(resp);
+	if (cJSON_IsTrue(cJSON_GetObjectItem(resp, "timeout_clamped")))
+		fprintf(stderr,
+			"runbox exec: --timeout was lowered to %g s, the most this runbox allows "
+			"(RUNBOX_MAX_TIMEOUT_S)\n",
+			cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "timeout_s")));
+	failed = write_artifacts(cJSON_GetObjectItem(resp, "artifacts"), &a->out, &written);
+	say_omitted(resp);
+	out_dir_tidy(&a->out, cJSON_GetArraySize(written) || failed);
+	say_written(a, written);
 	code = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "exit_code"));
+	cJSON_Delete(written);
 	cJSON_Delete(resp);
 	/* Artifacts lost on the way out: runbox's fault, not the program's success. */
 	return failed && code == 0 ? RUNBOX_EXIT_FAULT : code;
 }
 
+/* A request field in the words of exec's own command line. */
+static void flag_words(const struct exec_args *a, const char *field, char *buf, size_t size)
+{
+	const char *idx = strchr(field, '[');
+	const cJSON *dep = idx ? cJSON_GetArrayItem(a->deps, atoi(idx + 1)) : NULL;
+
+	if (strncmp(field, "dependencies", 12) == 0 && cJSON_IsString(dep))
+		snprintf(buf, size, "--dep '%s'", dep->valuestring);
+	else if (strncmp(field, "dependencies", 12) == 0)
+		snprintf(buf, size, "--dep");
+	else if (strncmp(field, "context.", 8) == 0)
+		snprintf(buf, size, "--input '%s'", field + 8);
+	else if (strcmp(field, "context") == 0)
+		snprintf(buf, size, "--input");
+	else if (strncmp(field, "args", 4) == 0)
+		snprintf(buf, size, "the program's arguments (after --)");
+	else if (strcmp(field, "timeout_s") == 0)
+		snprintf(buf, size, "--timeout");
+	else if (strcmp(field, "script") == 0 || strcmp(field, "language") == 0)
+		snprintf(buf, size, "'%s'", a->file);
+	else
+		snprintf(buf, size, "%s", field);
+}
+
+/*
+ * A refusal, said in exec's words: the option at fault first, and every
+ * "dependencies[N]" of the message (a chain of requirements names one)
+ * as the --dep it came from.
+ */
+static void say_refusal(const struct exec_args *a, const struct rb_err *err)
+{
+	char words[1200], msg[sizeof(err->msg) + 512];
+	const char *m = err->msg, *hit;
+	size_t o = 0;
+
+	msg[0] = '\0';
+	while ((hit = strstr(m, "dependencies[")) && o < sizeof(msg) - 1) {
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%.*s", (int)(hit - m), m);
+		flag_words(a, hit, words, sizeof(words));
+		if (o < sizeof(msg))
+			o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s", words);
+		m = strchr(hit, ']') ? strchr(hit, ']') + 1 : hit + 13;
+	}
+	if (o < sizeof(msg))
+		snprintf(msg + o, sizeof(msg) - o, "%s", m);
+	flag_words(a, err->field, words, sizeof(words));
+	fprintf(stderr, "runbox exec: %s%s%s\n", words, words[0] ? ": " : "", msg);
+}
+
 int exec_main(struct executor *ex, int argc, char **argv)
 {
-	struct exec_args a = {.out_dir = "runbox-output",
+	struct exec_args a = {.out.path = "runbox-output",
 			      .deps = cJSON_CreateArray(),
 			      .inputs = cJSON_CreateObject(),
 			      .args = cJSON_CreateArray()};
@@ -437,23 +606,23 @@ int exec_main(struct executor *ex, int argc, char **argv)
 	char *body = NULL, *json = NULL;
 	int status = parse_args(&a, argc, argv), r;
 
-	if (status == 0)
-		status = check_out_dir(a.out_dir);
 	if (status == 0 && !(body = build_request(&a)))
 		status = RUNBOX_EXIT_REFUSED;
-	if (body) {
+	if (status == 0)
+		status = out_dir_prepare(&a.out);
+	if (status == 0) {
 		r = executor_run(ex, body, strlen(body), NULL, &json, &err);
 		if (r < 0) {
-			fprintf(stderr, "runbox exec: %s%s%s%s\n", err.msg,
-				err.field[0] ? " (field " : "", err.field, err.field[0] ? ")" : "");
+			say_refusal(&a, &err);
 			status = rb_exit_status(r, &err);
 		} else
-			status = report(json, a.out_dir);
+			status = report(&a, json);
 	}
+	out_dir_tidy(&a.out, false);
 	cJSON_Delete(a.deps);
 	cJSON_Delete(a.inputs);
 	cJSON_Delete(a.args);
 	free(body);
 	free(json);
-	return status == EXEC_HELP ? 0 : status;
+	return status;
 }
