@@ -102,27 +102,49 @@ static int cmd_check(const struct runbox_config *cfg)
 	return r < 0 ? RUNBOX_EXIT_FAULT : 0;
 }
 
-/* `runbox bake [--lazy] WHEEL_DIR CACHE_DIR` and `runbox bake --list CACHE_DIR`. */
+/* --lazy and --strict, in any order before WHEEL_DIR; the number of words they took. */
+static int bake_flags(int argc, char **argv, struct bake_opts *o, bool *ret_strict)
+{
+	int i = 0;
+
+	for (; i < argc; i++)
+		if (strcmp(argv[i], "--lazy") == 0)
+			o->lazy = true;
+		else if (strcmp(argv[i], "--strict") == 0)
+			*ret_strict = true;
+		else
+			break;
+	return i;
+}
+
+/*
+ * `runbox bake [--lazy] [--strict] WHEEL_DIR CACHE_DIR` and `runbox bake
+ * --list CACHE_DIR`.  With --strict a skipped wheel makes the exit status 2.
+ */
 static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 {
-	struct bake_opts o = {.python = cfg->python, .out = stdout};
+	struct bake_opts o = {.python = cfg->python, .out = stdout, .note = stderr};
 	struct rb_err err = {0};
-	bool list = argc == 2 && strcmp(argv[0], "--list") == 0;
-	int r;
+	bool list = argc == 2 && strcmp(argv[0], "--list") == 0, strict = false;
+	int k = list ? 0 : bake_flags(argc, argv, &o, &strict), r;
 
-	o.lazy = argc == 3 && strcmp(argv[0], "--lazy") == 0;
-	if (!list && (argc != 2 + o.lazy || argv[o.lazy][0] == '-' || argv[o.lazy + 1][0] == '-')) {
+	if (!list && (argc != k + 2 || argv[k][0] == '-' || argv[k + 1][0] == '-')) {
 		fprintf(stderr, "runbox: bake needs WHEEL_DIR CACHE_DIR (or --list CACHE_DIR)\n%s",
 			help_for(FRONTDOOR_BAKE));
 		return RUNBOX_EXIT_REFUSED;
 	}
 	wheel_limits_default(&o.limits);
-	o.wheel_dir = argv[o.lazy];
-	o.cache_dir = argv[o.lazy + 1];
+	o.wheel_dir = argv[k];
+	o.cache_dir = argv[k + 1];
 	r = list ? bake_list(argv[1], stdout, &err) : bake_run(&o, &err);
 	if (r < 0) {
 		fprintf(stderr, "runbox: bake: %s\n", err.msg);
 		return RUNBOX_EXIT_FAULT;
+	}
+	if (strict && r > 0) {
+		fprintf(stderr, "runbox: bake: %d wheel%s skipped (--strict); the table says why\n",
+			r, r == 1 ? " was" : "s were");
+		return RUNBOX_EXIT_REFUSED;
 	}
 	return 0;
 }

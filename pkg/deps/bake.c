@@ -26,11 +26,10 @@
 
 /* The marker environment, glibc and installed distributions of the interpreter. */
 static const char target_program[] =
-    "import json, os, platform, re, sys, importlib.metadata as m\n"
-    "pre = {}\n"
+    "import json, os, platform, re, sys, importlib.metadata as m\n" PYPROBE_VERSION_OF "pre = {}\n"
     "for d in m.distributions():\n"
     "    n = d.metadata['Name']\n"
-    "    if n: pre.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
+    "    if n: pre.setdefault(re.sub(r'[-_.]+', '-', n).lower(), version_of(d))\n"
     "try: libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
     "except Exception: libc = ''\n"
     "iv = sys.implementation.version\n"
@@ -393,6 +392,29 @@ static int open_wheel(struct bake *b, const char *file, int *ret)
 	return 0;
 }
 
+/*
+ * A package the interpreter has pre-installed is resolved to that
+ * installation only (resolve.h): a baked one of the same name is never
+ * used.  Marked in the index ("shadowed_by") and said, not refused, so
+ * that a wheel directory shared between interpreters still bakes.
+ */
+static void shadow_check(struct bake *b, cJSON *entry)
+{
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "name"));
+	const cJSON *pre = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(b->target, "preinstalled"), name);
+
+	if (!cJSON_IsString(pre))
+		return;
+	cJSON_AddStringToObject(entry, "shadowed_by", pre->valuestring);
+	if (b->o->note)
+		fprintf(b->o->note,
+			"runbox bake: warning: %s %s is pre-installed for %s and always wins: the "
+			"baked %s %s will never be used (remove its wheel)\n",
+			name, pre->valuestring, b->o->python, name,
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "version")));
+}
+
 /* One wheel: baked into b->packages, or skipped with its code and reason. */
 static int bake_one(struct bake *b, const char *file)
 {
@@ -428,10 +450,12 @@ static int bake_one(struct bake *b, const char *file)
 	free(info.metadata);
 	if (finish_tree(b, tree, extracted, r >= 0) < 0 && r >= 0)
 		r = -EIO;
-	if (r >= 0)
+	if (r >= 0) {
+		shadow_check(b, entry);
 		cJSON_AddItemToArray(b->packages, entry);
-	else
+	} else {
 		cJSON_Delete(entry);
+	}
 	if (r >= 0)
 		return 0;
 	if (b->err->fault == RB_FAULT_REQUEST)
@@ -491,12 +515,22 @@ static int write_index(struct bake *b, cJSON *root)
 
 static void print_table(FILE *out, const cJSON *root)
 {
-	const cJSON *p;
+	const cJSON *packages = cJSON_GetObjectItemCaseSensitive(root, "packages"), *p;
+	int shadowed = 0;
+
+	cJSON_ArrayForEach(p, packages)
+	{
+		shadowed += cJSON_GetObjectItemCaseSensitive(p, "shadowed_by") != NULL;
+	}
 
 	fprintf(out, "%-8s %-32s %-16s %s\n", "STATUS", "NAME", "VERSION", "DETAIL");
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "packages"))
 	{
-		fprintf(out, "%-8s %-32s %-16s %s, %.0f files, %.0f bytes\n", "baked",
+		const char *pre =
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "shadowed_by"));
+
+		fprintf(out, "%-8s %-32s %-16s %s, %.0f files, %.0f bytes",
+			pre ? "shadowed" : "baked",
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name")),
 			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "version")),
 			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "lazy"))
@@ -504,15 +538,20 @@ static void print_table(FILE *out, const cJSON *root)
 			    : "extracted",
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "files")),
 			cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "bytes")));
+		if (pre)
+			fprintf(out, "; never used: the pre-installed %s wins", pre);
+		fputc('\n', out);
 	}
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(root, "skipped"))
 	    fprintf(out, "%-8s %s\n         %s: %s\n", "skipped",
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "wheel")),
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "code")),
 		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "reason")));
-	fprintf(out, "%d baked, %d skipped\n",
-		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "packages")),
+	fprintf(out, "%d baked, %d skipped", cJSON_GetArraySize(packages),
 		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "skipped")));
+	if (shadowed)
+		fprintf(out, " (%d of the baked shadowed by pre-installed packages)", shadowed);
+	fputc('\n', out);
 }
 
 static int open_dirs(struct bake *b)
@@ -520,6 +559,9 @@ static int open_dirs(struct bake *b)
 	int r;
 
 	b->wheel_dir = open(b->o->wheel_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->wheel_dir < 0 && errno == ENOENT)
+		return rb_fail(b->err, RB_FAULT_INTERNAL, ENOENT, "no_wheel_dir", NULL,
+			       "the wheel directory '%s' does not exist", b->o->wheel_dir);
 	if (b->wheel_dir < 0)
 		return rb_fail_sys(b->err, errno, "open the wheel directory '%s'", b->o->wheel_dir);
 	if (mkdir(b->o->cache_dir, 0755) < 0 && errno != EEXIST)
@@ -566,6 +608,84 @@ static void bake_close(struct bake *b)
 	cJSON_Delete(b->skipped);
 }
 
+/*
+ * --platform options for pip download: pip takes each as it is (a
+ * manylinux_2_36 wheel only for manylinux_2_36), so the levels wheels are
+ * commonly built for, up to this glibc: manylinux2014 (pip adds 2010 and
+ * 1 to it), then 2_24, 2_28, 2_31, 2_34 and the interpreter's own.
+ */
+static void platform_flags(const struct bake *b, char *buf, size_t size)
+{
+	static const unsigned levels[] = {24, 28, 31, 34};
+	const struct wheel_target *t = &b->wt;
+	size_t o;
+
+	if (!t->glibc_major) {
+		snprintf(buf, size, "--platform linux_%s", t->machine);
+		return;
+	}
+	o = (size_t)snprintf(buf, size, "--platform manylinux2014_%s", t->machine);
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]) && o < size; i++)
+		if (t->glibc_major == 2 && levels[i] < t->glibc_minor)
+			o += (size_t)snprintf(buf + o, size - o, " --platform manylinux_2_%u_%s",
+					      levels[i], t->machine);
+	if (o < size && (t->glibc_major > 2 || t->glibc_minor > 17))
+		snprintf(buf + o, size - o, " --platform manylinux_%u_%u_%s", t->glibc_major,
+			 t->glibc_minor, t->machine);
+}
+
+/*
+ * The line that fetches wheels this interpreter can use: its platforms,
+ * Python version and implementation, binary wheels only.
+ */
+static void download_hint(const struct bake *b)
+{
+	const char *impl = strcmp(b->env.implementation_name, "pypy") == 0 ? "pp" : "cp";
+	char platforms[512], libc[32] = "no glibc";
+
+	if (!b->o->note)
+		return;
+	platform_flags(b, platforms, sizeof(platforms));
+	if (b->wt.glibc_major)
+		snprintf(libc, sizeof(libc), "glibc %u.%u", b->wt.glibc_major, b->wt.glibc_minor);
+	fprintf(b->o->note,
+		"runbox bake: wheels for %s (Python %s on %s, %s) come from, for example:\n"
+		"  python3 -m pip download --only-binary=:all: %s --python-version %u.%u "
+		"--implementation %s --dest '%s' PACKAGE...\n",
+		b->o->python, b->env.python_full_version, b->wt.machine, libc, platforms,
+		b->wt.py_major, b->wt.py_minor, impl, b->o->wheel_dir);
+}
+
+/* Whether a wheel was skipped for its platform, ABI or Python version. */
+static bool skipped_for_target(const cJSON *skipped)
+{
+	const cJSON *s;
+
+	cJSON_ArrayForEach(s, skipped)
+	{
+		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "code")),
+			   "wheel_incompatible") == 0)
+			return true;
+	}
+	return false;
+}
+
+static int bake_wheels(struct bake *b, char **wheels, size_t n)
+{
+	int r = 0;
+
+	if (n == 0 && b->o->note)
+		fprintf(b->o->note,
+			"runbox bake: '%s' holds no wheels (*.whl): the cache will hold none\n",
+			b->o->wheel_dir);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if ((r = bake_one(b, wheels[i])) < 0)
+			rb_wrap(b->err, r, wheels[i]);
+	if (r >= 0 && (n == 0 || skipped_for_target(b->skipped)))
+		download_hint(b);
+	return r;
+}
+
 int bake_run(const struct bake_opts *o, struct rb_err *err)
 {
 	struct bake b = {
@@ -573,20 +693,23 @@ int bake_run(const struct bake_opts *o, struct rb_err *err)
 	char **wheels = NULL;
 	size_t n = 0;
 	cJSON *root = NULL;
-	int r;
+	int r, skipped = 0;
 
 	umask(022); /* the trees must be readable by the programs' uids */
 	b.packages = cJSON_CreateArray();
 	b.skipped = cJSON_CreateArray();
-	r = open_dirs(&b);
+	/* The interpreter first: a missing WHEEL_DIR then comes with the way to fill it. */
+	r = ask_target(&b);
 	if (r >= 0)
-		r = ask_target(&b);
+		r = open_dirs(&b);
+	if (r < 0 && strcmp(err->code, "no_wheel_dir") == 0)
+		download_hint(&b);
 	if (r >= 0)
 		r = list_wheels(&b, &wheels, &n);
-	for (size_t i = 0; r >= 0 && i < n; i++)
-		if ((r = bake_one(&b, wheels[i])) < 0)
-			rb_wrap(err, r, wheels[i]);
+	if (r >= 0)
+		r = bake_wheels(&b, wheels, n);
 	if (r >= 0) {
+		skipped = cJSON_GetArraySize(b.skipped);
 		root = index_root(&b);
 		r = write_index(&b, root);
 	}
@@ -597,7 +720,7 @@ int bake_run(const struct bake_opts *o, struct rb_err *err)
 	free(wheels);
 	cJSON_Delete(root);
 	bake_close(&b);
-	return r;
+	return r < 0 ? r : skipped;
 }
 
 int bake_list(const char *cache_dir, FILE *out, struct rb_err *err)

@@ -26,14 +26,21 @@ struct bake_opts {
 	const char *cache_dir;
 	bool lazy;
 	struct wheel_limits limits;
-	FILE *out; /* the table of what was baked and skipped */
+	FILE *out;  /* the table of what was baked and skipped */
+	FILE *note; /* warnings and hints for the operator (stderr) */
 };
 
 /*
  * Bake.  Wheels that do not fit or fail a check are skipped (listed with a
  * code and reason in the table and in index.json's "skipped"); that is not
- * an error.  Errors are runbox faults: an unreadable WHEEL_DIR, an
- * unwritable CACHE_DIR, an interpreter that does not answer.
+ * an error.  A wheel of a package the interpreter has pre-installed is
+ * baked but can never be used (the pre-installed one always wins): said
+ * in the table ("shadowed") and on @o->note.  A WHEEL_DIR without wheels,
+ * or a wheel skipped for its platform or Python, gets on @o->note the
+ * pip download line that fetches wheels for this interpreter.
+ * Returns the number of wheels skipped (>= 0), or a runbox fault: a
+ * missing or unreadable WHEEL_DIR, an unwritable CACHE_DIR, an interpreter
+ * that cannot run or does not answer (named with RUNBOX_PYTHON).
  */
 int bake_run(const struct bake_opts *o, struct rb_err *err);
 

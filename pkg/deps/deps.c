@@ -27,11 +27,10 @@
  * for every installed distribution.
  */
 static const char list_program[] =
-    "import importlib.metadata as m, json, re, platform\n"
-    "out = {}\n"
+    "import importlib.metadata as m, json, re, platform\n" PYPROBE_VERSION_OF "out = {}\n"
     "for d in m.distributions():\n"
     "    n = d.metadata['Name']\n"
-    "    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), d.version)\n"
+    "    if n: out.setdefault(re.sub(r'[-_.]+', '-', n).lower(), version_of(d))\n"
     "print(json.dumps({'python': platform.python_version(), 'packages': out}))\n";
 
 static cJSON *listing;		/* cached for the life of the process */

@@ -20,6 +20,21 @@ static int bad_index(struct rb_err *err, const char *dir, const char *what)
 		       dir, what, dir);
 }
 
+/* Why @dir's index.json could not be opened (@e): the directory itself first. */
+static int no_index(const char *dir, int e, struct rb_err *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return bad_index(err, dir,
+				 errno == ENOENT ? "the directory does not exist"
+						 : "the directory cannot be read");
+	if (!S_ISDIR(st.st_mode))
+		return bad_index(err, dir, "it is not a directory");
+	return bad_index(err, dir,
+			 e == ENOENT ? "it has no index.json" : "index.json cannot be opened");
+}
+
 static int read_index(const char *dir, char **ret, struct rb_err *err)
 {
 	char path[600];
@@ -31,9 +46,7 @@ static int read_index(const char *dir, char **ret, struct rb_err *err)
 	snprintf(path, sizeof(path), "%s/%s", dir, WHEELCACHE_INDEX);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return bad_index(err, dir,
-				 errno == ENOENT ? "it has no index.json"
-						 : "index.json cannot be opened");
+		return no_index(dir, errno, err);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > WHEELCACHE_MAX_INDEX_BYTES) {
 		close(fd);
 		return bad_index(err, dir, "index.json is not a regular file under 64 MiB");

@@ -136,8 +136,11 @@ def test_bad_arguments(env):
         p = env.sub([b, "bake", *args])
         assert p.returncode == 2 and "bake needs WHEEL_DIR CACHE_DIR" in p.stderr, args
     p = env.sub([b, "bake", str(env.root / "nowhere"), str(env.home / "c2")])
-    assert p.returncode == 1 and "open the wheel directory" in p.stderr
+    assert p.returncode == 1 and "the wheel directory" in p.stderr
+    assert "does not exist" in p.stderr
     p = env.sub([b, "bake", "--list", str(env.root / "nowhere")])
+    assert p.returncode == 1 and "the directory does not exist" in p.stderr
+    p = env.sub([b, "bake", "--list", str(env.good)])
     assert p.returncode == 1 and "has no index.json" in p.stderr
 
 

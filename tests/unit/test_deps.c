@@ -31,6 +31,14 @@ static void write_index(const char *text)
 	fclose(f);
 }
 
+static void unlink_index(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	unlink(path);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -96,6 +104,10 @@ static void test_list_refusals(void **state)
 		assert_int_equal(err.fault, RB_FAULT_INTERNAL);
 	}
 	assert_int_equal(deps_cache_list("/nonexistent-runbox-cache", &a, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "the directory does not exist"));
+	/* A directory without an index says that. */
+	unlink_index();
+	assert_int_equal(deps_cache_list(dir, &a, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "has no index.json"));
 }
 
