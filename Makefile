@@ -38,6 +38,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all deps third-party asan unit test blackbox demo bench fuzz fuzz-replay clean format-check tidy \
+        install uninstall \
         layers image-deps image image-test
 
 all: deps $(BUILD)/runbox
@@ -107,6 +108,22 @@ $(BUILD)/runbox: $(PKG_OBJ) $(MAIN_OBJ) $(THIRD)/ldlibs
 	$(CC) -static $(LDHARDEN) -o $@ $(PKG_OBJ) $(MAIN_OBJ) $$(cat $(THIRD)/ldlibs) -lm 2> $(BUILD)/link.log \
 		|| { cat $(BUILD)/link.log; exit 1; }
 	@grep -v -e 'statically linked applications requires at runtime' -e 'in function' $(BUILD)/link.log || true
+
+# ---- install ------------------------------------------------------------------
+# `make install` puts the static binary at $(DESTDIR)$(PREFIX)/bin/runbox
+# (/usr/local/bin/runbox by default, where the MCP client configurations of
+# function-adapters/mcp point); DESTDIR stages it for a package.  It is the
+# only file runbox needs.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+INSTALL ?= install
+
+install: $(BUILD)/runbox
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 0755 $(BUILD)/runbox $(DESTDIR)$(BINDIR)/runbox
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/runbox
 
 # ---- the sanitizer build (dynamic, Debian's shared libraries) ---------------
 $(BUILD)/asan/obj/%.o: %.c | deps $(GEN)/syscall_names.h $(GEN)/template_files.h
