@@ -1,4 +1,6 @@
-"""A fake AWS Lambda Runtime API (Python standard library, loopback only).
+"""A local AWS Lambda Runtime API (Python standard library, loopback only):
+the test suites' fake, and a command to try runbox's Lambda mode (or the
+Lambda image) on a laptop.
 
 It queues events, hands them out on GET /2018-06-01/runtime/invocation/next
 with the headers Lambda sends, and records what the runtime posts back to
@@ -14,6 +16,19 @@ a size, and (through enqueue's deadline_ms) a deadline in the past.
     kind, body, headers = api.wait_result(rid, timeout=30)   # 'response' | 'error'
     api.stop()
 
+As a command it also takes invocations the way AWS's Runtime Interface
+Emulator does, on POST /2015-03-31/functions/function/invocations (the
+event in, the function's answer out, X-Amz-Function-Error set when the
+runtime reported an error), and can start the runtime itself:
+
+    python3 tests/helpers/fake_lambda_api.py --port 9001 -- build/runbox lambda
+    curl -s localhost:9001/2015-03-31/functions/function/invocations \\
+        -d '{"script": "print(2+2)"}'
+
+    # one invocation, its answer on stdout, then the runtime is stopped:
+    python3 tests/helpers/fake_lambda_api.py --invoke '{"script": "print(1)"}' \\
+        -- build/runbox lambda
+
 Imported by the Lambda suite and by the runtime image's tests: keep the
 interface stable.
 """
@@ -25,6 +40,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/2018-06-01/runtime"
+# Where the AWS Runtime Interface Emulator takes invocations.
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 # What Lambda accepts from a synchronous invocation's response.
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
@@ -85,6 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         headers = {k: v for k, v in self.headers.items()}
+        if self.path == INVOKE_PATH:
+            return self._invoke(api, body)
         if self.path == PREFIX + "/init/error":
             api.init_errors.append({"body": body, "headers": headers})
             return self._send(202, {"status": "OK"})
@@ -102,6 +121,19 @@ class _Handler(BaseHTTPRequestHandler):
                                     "errorMessage": "Exceeded maximum allowed payload size"})
         api._record(rid, kind, body, headers)
         self._send(202, {"status": "OK"})
+
+    def _invoke(self, api, event):
+        """As Lambda's Invoke API answers a synchronous invocation."""
+        rid = api.enqueue(bytes(event) or b"{}")
+        try:
+            kind, body, _ = api.wait_result(rid, api.default_timeout_ms / 1000 + 10)
+        except TimeoutError:
+            return self._send(504, {"errorType": "Timeout",
+                                    "errorMessage": "the runtime did not answer in time"})
+        headers = {"Content-Type": "application/json", "X-Amz-Request-Id": rid}
+        if kind == "error":
+            headers["X-Amz-Function-Error"] = "Unhandled"
+        self._send(200, body, headers)
 
 
 class FakeLambdaAPI:
@@ -227,3 +259,109 @@ class FakeLambdaAPI:
                 if left <= 0:
                     raise TimeoutError(f"/next called {self.next_calls} times, not {n}")
                 self._cond.wait(left)
+
+
+# ---- the command --------------------------------------------------------------
+
+def _event_arg(text):
+    """An --invoke value: JSON text, or @FILE holding it."""
+    if text.startswith("@"):
+        with open(text[1:], "rb") as fh:
+            return fh.read()
+    return text.encode()
+
+
+def _parse_args(argv):
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="fake_lambda_api.py",
+        description="A local AWS Lambda Runtime API on loopback, with the Runtime Interface "
+                    "Emulator's invoke endpoint POST " + INVOKE_PATH + ".",
+        epilog="Without -- CMD, point a runtime at it with AWS_LAMBDA_RUNTIME_API=HOST:PORT "
+               "(a container with --network host).")
+    ap.add_argument("--host", default="127.0.0.1", help="loopback address (127.0.0.1)")
+    ap.add_argument("--port", type=int, default=9001, help="port (9001; 0 picks one)")
+    ap.add_argument("--timeout", type=float, default=60,
+                    help="the function's timeout in seconds, as Lambda's deadline (60)")
+    ap.add_argument("--invoke", action="append", default=[], metavar="EVENT",
+                    help="invoke with EVENT (JSON, or @FILE), print the answer, then stop; "
+                         "repeatable")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER,
+                    help="-- CMD ARGS...: the runtime to start with AWS_LAMBDA_RUNTIME_API set")
+    args = ap.parse_args(argv)
+    if args.cmd and args.cmd[0] == "--":
+        args.cmd = args.cmd[1:]
+    if args.invoke and not args.cmd:
+        ap.error("--invoke needs the runtime to start: -- CMD ARGS...")
+    return args
+
+
+def _start_runtime(cmd, address):
+    import os
+    import subprocess
+
+    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=address)
+    return subprocess.Popen(cmd, env=env)
+
+
+def _stop_runtime(proc):
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def _invoke_all(api, events):
+    """Each event in turn; its answer on stdout.  True when none was an error."""
+    import sys
+
+    ok = True
+    for ev in events:
+        rid = api.enqueue(ev)
+        kind, body, headers = api.wait_result(rid, api.default_timeout_ms / 1000 + 10)
+        sys.stdout.write(body.decode("utf-8", "replace") + "\n")
+        sys.stdout.flush()
+        if kind != "response":
+            print(f"fake_lambda_api: invocation {rid} ended as an error: "
+                  f"{headers.get('Lambda-Runtime-Function-Error-Type', '?')}", file=sys.stderr)
+            ok = False
+    return ok
+
+
+def main(argv=None):
+    import sys
+    import time
+
+    args = _parse_args(argv)
+    api = FakeLambdaAPI(args.host, args.port)
+    api.default_timeout_ms = int(args.timeout * 1000)
+    api.start()
+    proc = _start_runtime(args.cmd, api.address) if args.cmd else None
+    print(f"fake_lambda_api: Runtime API on {api.address}; invoke with\n"
+          f"  curl -s http://{api.address}{INVOKE_PATH} -d '{{\"script\": \"print(2+2)\"}}'",
+          file=sys.stderr)
+    try:
+        if args.invoke:
+            return 0 if _invoke_all(api, [_event_arg(e) for e in args.invoke]) else 1
+        while proc is None or proc.poll() is None:
+            time.sleep(0.2)
+        print(f"fake_lambda_api: the runtime exited with {proc.returncode}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if proc is not None:
+            _stop_runtime(proc)
+        api.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
