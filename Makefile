@@ -183,7 +183,8 @@ bench: all
 # `make image` builds $(IMAGE) with docker when a docker engine answers, else
 # with podman (runc).  IMAGE_BASE=debian:bookworm-slim builds from a registry's
 # base instead of the local debootstrap one; WHEELS=DIR bakes that directory's
-# wheels instead of the default set (Debian's wheels and two self-test wheels).
+# wheels instead of the default set (Debian's wheels and two self-test wheels),
+# and fails when `runbox bake --strict` skips one of them.
 IMAGE      ?= localhost/runbox:latest
 IMAGE_BASE ?=
 WHEELS     ?=
@@ -196,7 +197,7 @@ ifeq ($(WHEELS),)
 	$(PYTHON) runtime-image/make-wheels.py $(BUILD)/image-wheels
 	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-wheels $(IMAGE_BASE)
 else
-	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(WHEELS) $(IMAGE_BASE)
+	BAKE_FLAGS=--strict runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(WHEELS) $(IMAGE_BASE)
 endif
 
 # The image suite (tests/image) against $(IMAGE), then its report: image and

@@ -3,6 +3,10 @@
 #
 #   runtime-image/build-image.sh TAG RUNBOX_BIN WHEEL_DIR [BASE]
 #
+# BAKE_FLAGS in the environment is passed to `runbox bake` in the build
+# (make image WHEELS=DIR sets --strict: a skipped wheel fails the build).
+# The build ends with the wheel cache's summary line.
+#
 # Without BASE, a local Debian bookworm base is built with debootstrap and
 # imported (runtime-image/base.sh, cached under build/image/), since these
 # machines reach Debian's mirror but no container registry. With BASE (for
@@ -57,8 +61,14 @@ start=$(date +%s)
 old=$($engine image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 # shellcheck disable=SC2086
 $engine build $limits $net --build-arg BASE="$base" --build-arg WHEEL_CACHE="$cache" \
-	-f "$here/Dockerfile" -t "$tag" "$ctx"
+	--build-arg BAKE_FLAGS="${BAKE_FLAGS:-}" -f "$here/Dockerfile" -t "$tag" "$ctx"
 new=$($engine image inspect --format '{{.Id}}' "$tag")
 # The image this build replaced, unless something still uses it.
 [ -z "$old" ] || [ "$old" = "$new" ] || $engine rmi "$old" >/dev/null 2>&1 || true
 echo "image: built $tag ($($engine image inspect --format '{{.Size}}' "$tag") bytes) from $base in $(($(date +%s) - start)) s"
+if [ "$cache" = bake ]; then
+	# shellcheck disable=SC2086
+	summary=$($engine run --rm $limits --entrypoint /usr/local/bin/runbox "$tag" \
+		bake --list /opt/runbox/cache | tail -n 1)
+	echo "image: wheel cache of $n wheels from $wheels: $summary"
+fi

@@ -142,6 +142,7 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 		return RUNBOX_EXIT_FAULT;
 	}
 	if (strict && r > 0) {
+		fflush(stdout); /* the table first, then why the exit status is 2 */
 		fprintf(stderr, "runbox: bake: %d wheel%s skipped (--strict); the table says why\n",
 			r, r == 1 ? " was" : "s were");
 		return RUNBOX_EXIT_REFUSED;
