@@ -336,11 +336,18 @@ def _invoke_all(api, events):
     return ok
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
+    import signal
     import sys
     import time
 
     args = _parse_args(argv)
+    # `kill` ends it as Ctrl-C does: the runtime it started is stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
     api = FakeLambdaAPI(args.host, args.port)
     api.default_timeout_ms = int(args.timeout * 1000)
     api.start()
