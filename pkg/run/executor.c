@@ -491,7 +491,9 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 	    .cache_key = ex->root ? ex->cache_key : NULL,
 	    /* and the warm templates: without a pid namespace they are in reach */
 	    .protect = {ex->protect[0], ex->protect[1], ex->warm ? ex->warm->t[WARM_STACK].pid : 0,
-			ex->warm ? ex->warm->t[WARM_BARE].pid : 0},
+			ex->warm ? ex->warm->t[WARM_STACK].retiring : 0,
+			ex->warm ? ex->warm->t[WARM_BARE].pid : 0,
+			ex->warm ? ex->warm->t[WARM_BARE].retiring : 0},
 	};
 	struct deps_config dc = deps_config_of(ex);
 	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);

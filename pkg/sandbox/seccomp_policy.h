@@ -30,7 +30,7 @@
 
 #define SECCOMP_POLICY_MAX_INSNS 2048
 /* runbox processes a program may be told not to signal (server, spawner, warm template) */
-#define SECCOMP_POLICY_MAX_PROTECT 4
+#define SECCOMP_POLICY_MAX_PROTECT 6
 /* Bumped whenever struct seccomp_policy changes meaning: part of any cache key. */
 #define SECCOMP_POLICY_LAYOUT 2
 
