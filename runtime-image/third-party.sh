@@ -17,8 +17,14 @@
 #               needs the zip reader + deflate, so we build it with zlib only.
 #   cJSON       built from Debian's source package: libcjson-dev ships no .a.
 #   libcurl     built from Debian's source package: Debian's libcurl.a needs
-#               GSSAPI/TLS/... which cannot be linked statically. We build an
-#               HTTP-only libcurl (no TLS) with the threaded resolver.
+#               GSSAPI, LDAP, libpsl, nghttp2... which cannot be linked statically.
+#               We build an HTTP and HTTPS libcurl with the threaded resolver and
+#               OpenSSL, linked from Debian's own libssl.a/libcrypto.a (libssl-dev).
+#               Why OpenSSL: it is the TLS library of the ASan build (Debian's
+#               libcurl4-openssl-dev), so both builds verify certificates with the
+#               same code; its archives depend on libc alone (GnuTLS needs
+#               p11-kit, which has no static archive in bookworm; mbedTLS 2.28 has
+#               no TLS 1.3); it costs about 4 MiB of the static binary.
 #   libmicrohttpd built from Debian's source package: Debian's libmicrohttpd.a
 #               is built with HTTPS, which drags in gnutls (and nettle, p11-kit,
 #               ...). `runbox serve` speaks plain HTTP behind a platform's TLS
@@ -55,7 +61,7 @@ CPPFLAGS_3P="-D_FORTIFY_SOURCE=2"
 RECIPE_SECCOMP="seccomp:debian-system-a:v1"
 RECIPE_CJSON="cjson:debian-src:v1:$CFLAGS_3P $CPPFLAGS_3P"
 RECIPE_ARCHIVE="libarchive:debian-src:zlib-only:v1:$CFLAGS_3P $CPPFLAGS_3P"
-RECIPE_CURL="curl:debian-src:http-only:v1:$CFLAGS_3P $CPPFLAGS_3P"
+RECIPE_CURL="curl:debian-src:http-https-openssl:v2:$CFLAGS_3P $CPPFLAGS_3P"
 RECIPE_MHD="libmicrohttpd:debian-src:no-tls:v1:$CFLAGS_3P $CPPFLAGS_3P"
 # ldlibs is rewritten whenever any library was (re)built; its stamp is the
 # concatenation of the others plus OUTDIR (ldlibs holds its absolute path).
@@ -95,6 +101,8 @@ need_file "$SYSLIB/libz.a" zlib1g-dev
 need_file /usr/include/seccomp.h libseccomp-dev
 need_file "$SYSLIB/libseccomp.a" libseccomp-dev
 need_file "$SYSLIB/libc.a" libc6-dev
+need_file "$SYSLIB/libssl.a" libssl-dev
+need_file "$SYSLIB/libcrypto.a" libssl-dev
 
 # Run a build step with its output in a log; on failure show the log's tail.
 run_logged() {  # LOGNAME CMD...
@@ -207,8 +215,11 @@ build_libarchive() {
 }
 
 # ============================== libcurl =============================
-# HTTP(S-less) only, threaded resolver (curl's default on Linux with
-# pthreads), zlib for Content-Encoding. Debian's source has two "flavour"
+# HTTP and HTTPS only, threaded resolver (curl's default on Linux with
+# pthreads), zlib for Content-Encoding, OpenSSL from Debian's static archives.
+# No CA bundle or path is compiled in: runbox names the bundle on every
+# transfer (CURLOPT_CAINFO).  OpenSSL's configuration file is not loaded (it
+# could name engines, which a static binary cannot dlopen). Debian's source has two "flavour"
 # patches (gnutls, nss) at the end of its series that rename the library;
 # Debian's own rules pop them for the plain build, and so do we.
 build_curl() {
@@ -223,7 +234,8 @@ build_curl() {
     (cd "$d" && run_logged curl ./configure --prefix="$OUT" --libdir="$OUT/lib" \
         --disable-shared --enable-static --with-pic --disable-dependency-tracking \
         --enable-threaded-resolver --disable-ares \
-        --without-ssl --without-ca-bundle --without-ca-path \
+        --with-openssl --disable-openssl-auto-load-config \
+        --without-ca-bundle --without-ca-path \
         --without-libpsl --without-brotli --without-zstd --without-libidn2 \
         --without-nghttp2 --without-nghttp3 --without-ngtcp2 --without-quiche \
         --without-msh3 --without-hyper --without-librtmp --without-libssh2 \
@@ -242,7 +254,7 @@ build_curl() {
     run_logged curl make -C "$d/include" install
     run_logged curl make -C "$d" install-pkgconfigDATA
     stamp_set curl "$RECIPE_CURL"
-    echo "3p: libcurl: $(dsc_version curl) (built from Debian source, HTTP only, no TLS)"
+    echo "3p: libcurl: $(dsc_version curl) (built from Debian source, HTTP and HTTPS with OpenSSL)"
 }
 
 # ========================== libmicrohttpd ===========================
@@ -313,6 +325,7 @@ int main(void) {
     if (MHD_is_feature_supported(MHD_FEATURE_TLS)) return 2;
     cJSON *j = cJSON_Parse("{}"); cJSON_Delete(j);
     CURL *c = curl_easy_init(); curl_easy_cleanup(c);
+    if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) return 3;
     scmp_filter_ctx s = seccomp_init(SCMP_ACT_ALLOW); seccomp_release(s);
     struct archive *a = archive_read_new(); archive_read_free(a);
     return 0;
