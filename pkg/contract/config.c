@@ -61,6 +61,11 @@ void config_defaults(struct runbox_config *ret)
 	ret->serve.answer_deadline_s = l->max_timeout_s;
 	ret->serve.max_header_bytes = 16 * KiB;
 	ret->serve.max_pending_body_bytes = 256 * MiB;
+	snprintf(ret->index.ca_file, sizeof(ret->index.ca_file),
+		 "/etc/ssl/certs/ca-certificates.crt");
+	ret->index.ttl_s = 600;
+	ret->index.cache_bytes = 2 * GiB;
+	ret->index.max_bytes = 256 * MiB;
 	ret->sandbox = true;
 	ret->log_level = 1;
 	ret->blas_threads = 1;
@@ -84,6 +89,7 @@ struct knob {
 #define LIM(f) offsetof(struct runbox_config, limits.f)
 #define CFG(f) offsetof(struct runbox_config, f)
 #define SRV(f) offsetof(struct runbox_config, serve.f)
+#define IDX(f) offsetof(struct runbox_config, index.f)
 
 /* Every operator knob, its type and its sane range. */
 /* clang-format off */
@@ -138,6 +144,15 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_WARM_MAX_USES", K_UINT, CFG(warm_max_uses), 1, 1000000 },
 	{ "RUNBOX_WARM_MAX_AGE_S", K_SECONDS, CFG(warm_max_age_s), 1, 30.0 * 86400 },
 	{ "RUNBOX_WARM_EXERCISE", K_BOOL, CFG(warm_exercise), 0, 1 },
+	{ "RUNBOX_INDEX_URL", K_WORDS, IDX(url), 0,
+	  sizeof(((struct runbox_config *)0)->index.url) },
+	{ "RUNBOX_INDEX_TOKEN", K_WORDS, IDX(token), 0,
+	  sizeof(((struct runbox_config *)0)->index.token) },
+	{ "RUNBOX_INDEX_CA", K_PATH, IDX(ca_file), 0,
+	  sizeof(((struct runbox_config *)0)->index.ca_file) },
+	{ "RUNBOX_INDEX_TTL_S", K_SECONDS, IDX(ttl_s), 0, 30 * 86400 },
+	{ "RUNBOX_INDEX_CACHE_BYTES", K_SIZE, IDX(cache_bytes), 0, 1024.0 * GiB },
+	{ "RUNBOX_INDEX_MAX_BYTES", K_SIZE, IDX(max_bytes), 1.0 * MiB, 64.0 * GiB },
 };
 /* clang-format on */
 

@@ -63,9 +63,19 @@ struct runbox_serve_limits {
 
 /* RUNBOX_WARM: unset (on where runs cannot reach the template), on, off. */
 enum runbox_warm { RUNBOX_WARM_DEFAULT, RUNBOX_WARM_ON, RUNBOX_WARM_OFF };
+/* The package index runbox fetches dependencies from (RUNBOX_INDEX_*). */
+struct runbox_index {
+	char url[1024];	    /* RUNBOX_INDEX_URL, "" for none */
+	char token[1024];   /* RUNBOX_INDEX_TOKEN: "user:password" (Basic) or a token (Bearer) */
+	char ca_file[512];  /* RUNBOX_INDEX_CA, else the system's bundle */
+	double ttl_s;	    /* project pages reused this long */
+	size_t cache_bytes; /* disk budget of the fetched trees */
+	size_t max_bytes;   /* download budget of one request */
+};
 
 struct runbox_config {
 	struct runbox_limits limits;
+	struct runbox_index index;
 	struct runbox_serve_limits serve;
 	char python[256]; /* interpreter, absolute */
 	char bash[256];

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,40 +16,21 @@
 #include <cjson/cJSON.h>
 
 #include "base/fdio.h"
-#include "deps/pyprobe.h"
+#include "deps/target.h"
+#include "deps/unpack.h"
 #include "deps/requirement.h"
 #include "deps/wheelcache.h"
 #include "deps/wheelmeta.h"
 #include "deps/wheelname.h"
+#include "deps/wheelreqs.h"
 #include "base/tree.h"
 
 #define MAX_WHEELS 10000
 
-/* The marker environment, glibc and installed distributions of the interpreter. */
-static const char target_program[] =
-    "import json, os, platform, re, sys, importlib.metadata as m\n" PYPROBE_VERSION_OF "pre = {}\n"
-    "for d in m.distributions():\n"
-    "    n = d.metadata['Name']\n"
-    "    if n: pre.setdefault(re.sub(r'[-_.]+', '-', n).lower(), version_of(d))\n"
-    "try: libc = os.confstr('CS_GNU_LIBC_VERSION') or ''\n"
-    "except Exception: libc = ''\n"
-    "iv = sys.implementation.version\n"
-    "print(json.dumps({'markers': {\n"
-    "  'python_version': '%d.%d' % sys.version_info[:2],\n"
-    "  'python_full_version': platform.python_version(),\n"
-    "  'sys_platform': sys.platform, 'platform_machine': platform.machine(),\n"
-    "  'platform_system': platform.system(), 'platform_release': platform.release(),\n"
-    "  'platform_version': platform.version(),\n"
-    "  'platform_python_implementation': platform.python_implementation(),\n"
-    "  'os_name': os.name, 'implementation_name': sys.implementation.name,\n"
-    "  'implementation_version': '%d.%d.%d' % tuple(iv[:3])},\n"
-    "  'glibc': libc.split()[1] if libc.startswith('glibc ') else '',\n"
-    "  'stdlib': sorted(getattr(sys, 'stdlib_module_names', sys.builtin_module_names)),\n"
-    "  'preinstalled': dict(sorted(pre.items()))}, sort_keys=True))\n";
-
 struct bake {
 	const struct bake_opts *o;
-	cJSON *target, *packages, *skipped;
+	struct target tg;
+	cJSON *target, *packages, *skipped; /* target: tg.json */
 	struct marker_env env;
 	struct wheel_target wt;
 	struct wheel_limits lim; /* the options', with the stdlib's names reserved */
@@ -57,75 +39,20 @@ struct bake {
 	struct rb_err *err;
 };
 
-static const char *marker(const struct bake *b, const char *key)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(b->target, "markers");
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static int cmp_str_ptr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The interpreter's standard-library module names, which no wheel may claim. */
-static int reserve_stdlib(struct bake *b)
-{
-	const cJSON *names = cJSON_GetObjectItemCaseSensitive(b->target, "stdlib"), *n;
-	size_t i = 0;
-
-	b->lim = b->o->limits;
-	if (!cJSON_IsArray(names))
-		return rb_fail_sys(b->err, EINVAL, "'%s' did not list its standard library",
-				   b->o->python);
-	b->stdlib = calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof(*b->stdlib));
-	if (!b->stdlib)
-		return rb_fail_sys(b->err, ENOMEM, "list the standard library");
-	cJSON_ArrayForEach(n, names)
-	{
-		if (cJSON_IsString(n))
-			b->stdlib[i++] = n->valuestring;
-	}
-	qsort(b->stdlib, i, sizeof(*b->stdlib), cmp_str_ptr);
-	b->lim.reserved = b->stdlib;
-	b->lim.n_reserved = i;
-	return 0;
-}
-
+/* The interpreter's tags, markers and standard library (reserved: no wheel may shadow it). */
 static int ask_target(struct bake *b)
 {
-	const char *glibc;
-	int r = pyprobe_json(b->o->python, target_program, &b->target, b->err);
+	int r = target_probe(b->o->python, &b->tg, b->err);
 
 	if (r < 0)
 		return r;
-	b->env = (struct marker_env){
-	    marker(b, "python_version"),
-	    marker(b, "python_full_version"),
-	    marker(b, "sys_platform"),
-	    marker(b, "platform_machine"),
-	    marker(b, "platform_system"),
-	    marker(b, "platform_release"),
-	    marker(b, "platform_version"),
-	    marker(b, "platform_python_implementation"),
-	    marker(b, "os_name"),
-	    marker(b, "implementation_name"),
-	    marker(b, "implementation_version"),
-	    "",
-	};
-	r = reserve_stdlib(b);
-	if (r < 0)
-		return r;
-	glibc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b->target, "glibc"));
-	if (sscanf(b->env.python_version, "%u.%u", &b->wt.py_major, &b->wt.py_minor) != 2 ||
-	    b->wt.py_major != 3)
-		return rb_fail_sys(b->err, EINVAL, "'%s' is not a Python 3 interpreter",
-				   b->o->python);
-	snprintf(b->wt.machine, sizeof(b->wt.machine), "%s", b->env.platform_machine);
-	if (glibc)
-		sscanf(glibc, "%u.%u", &b->wt.glibc_major, &b->wt.glibc_minor);
+	b->target = b->tg.json;
+	b->env = b->tg.env;
+	b->wt = b->tg.wt;
+	b->stdlib = b->tg.stdlib;
+	b->lim = b->o->limits;
+	b->lim.reserved = b->tg.stdlib;
+	b->lim.n_reserved = b->tg.n_stdlib;
 	return 0;
 }
 
@@ -185,66 +112,12 @@ static int list_wheels(struct bake *b, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-/* The requirements whose marker holds for @extra ("" outside any extra). */
-static int requires_for(struct bake *b, const struct wheelmeta *m, const char *extra,
-			bool only_extra, cJSON *out, struct rb_err *err)
-{
-	struct marker_env env = b->env;
-
-	for (size_t i = 0; i < m->n_requires; i++) {
-		const struct wheelmeta_require *q = &m->requires[i];
-		struct requirement rq;
-		char canon[REQUIREMENT_FORMAT_MAX], why[sizeof(err->msg)];
-		int base = 0, with;
-
-		env.extra = extra;
-		with = q->marker[0] ? marker_eval(q->marker, &env, err) : 1;
-		env.extra = "";
-		if (with > 0 && only_extra && q->marker[0])
-			base = marker_eval(q->marker, &env, err);
-		if (with < 0 || base < 0) {
-			snprintf(why, sizeof(why), "%s", err->msg); /* not read while written */
-			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
-				       "Requires-Dist '%.200s; %.200s': %s", q->req, q->marker,
-				       why);
-		}
-		if (!with || base || (only_extra && !q->marker[0]))
-			continue;
-		if (requirement_parse(q->req, NULL, &rq, err) < 0) {
-			snprintf(why, sizeof(why), "%s", err->msg);
-			return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_bad_metadata", NULL,
-				       "Requires-Dist '%.200s' cannot be served from a cache: %s",
-				       q->req, why);
-		}
-		requirement_format(&rq, canon, sizeof(canon));
-		cJSON_AddItemToArray(out, cJSON_CreateString(canon));
-	}
-	return 0;
-}
-
-static int python_fits(const struct bake *b, const struct wheelmeta *m, struct rb_err *err)
-{
-	struct version_specset set;
-	struct version v;
-
-	if (!m->requires_python[0])
-		return 0;
-	if (version_specset_parse(m->requires_python, NULL, &set, err) < 0 ||
-	    version_parse(b->env.python_full_version, &v) < 0 ||
-	    !version_specset_matches(&set, &v, true))
-		return rb_fail(err, RB_FAULT_REQUEST, 0, "wheel_incompatible", NULL,
-			       "Requires-Python '%s' does not admit Python %s", m->requires_python,
-			       b->env.python_full_version);
-	return 0;
-}
-
 /* The index entry of a checked wheel: name, version, requirements per extra. */
 static int describe(struct bake *b, const struct wheel_name *wn, const char *file, const char *tree,
 		    const struct wheel_info *info, cJSON **ret)
 {
 	struct wheelmeta m;
-	cJSON *e = cJSON_CreateObject(), *req, *extras;
-	char ename[REQUIREMENT_MAX_LEN + 1];
+	cJSON *e = cJSON_CreateObject();
 	int r = wheelmeta_parse(info->metadata, info->metadata_len, &m, b->err);
 
 	if (r < 0) {
@@ -258,18 +131,7 @@ static int describe(struct bake *b, const struct wheel_name *wn, const char *fil
 	cJSON_AddBoolToObject(e, "lazy", b->o->lazy);
 	cJSON_AddNumberToObject(e, "files", (double)info->files);
 	cJSON_AddNumberToObject(e, "bytes", (double)info->bytes);
-	req = cJSON_AddArrayToObject(e, "requires");
-	extras = cJSON_AddObjectToObject(e, "extras");
-	r = python_fits(b, &m, b->err);
-	if (r >= 0)
-		r = requires_for(b, &m, "", false, req, b->err);
-	for (size_t i = 0; r >= 0 && i < m.n_extras; i++) {
-		requirement_normalize_name(m.extras[i], ename, sizeof(ename));
-		if (!requirement_valid_name(m.extras[i]) ||
-		    cJSON_GetObjectItemCaseSensitive(extras, ename))
-			continue;
-		r = requires_for(b, &m, ename, true, cJSON_AddArrayToObject(extras, ename), b->err);
-	}
+	r = wheelreqs_describe(&m, &b->env, e, b->err);
 	wheelmeta_free(&m);
 	if (r < 0)
 		cJSON_Delete(e);
@@ -377,6 +239,25 @@ static int finish_tree(struct bake *b, const char *tree, bool extracted, bool ke
 	return 0;
 }
 
+/* Bytecode for a tree just extracted at site/.tmp-<pid>-<tree> (see unpack.h). */
+static int compile_tree(struct bake *b, const char *tree)
+{
+	char tmp[700], abs[PATH_MAX], dir[PATH_MAX + 800], final[PATH_MAX + 800];
+	int fd, r;
+
+	if (!realpath(b->o->cache_dir, abs))
+		return rb_fail_sys(b->err, errno, "resolve '%s'", b->o->cache_dir);
+	snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), tree);
+	snprintf(dir, sizeof(dir), "%s/site/%s", abs, tmp);
+	snprintf(final, sizeof(final), "%s/site/%s", abs, tree);
+	fd = openat(b->site_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return rb_fail_sys(b->err, errno, "open '%s'", dir);
+	r = unpack_compile(b->o->python, dir, final, fd, stderr, b->err);
+	close(fd);
+	return r;
+}
+
 static int open_wheel(struct bake *b, const char *file, int *ret)
 {
 	struct stat st;
@@ -443,6 +324,8 @@ static int bake_one(struct bake *b, const char *file)
 		r = check_wheel(b, fd, &wn, tree, &info, &extracted);
 	if (r >= 0)
 		r = describe(b, &wn, file, tree, &info, &entry);
+	if (r >= 0 && extracted)
+		r = compile_tree(b, tree);
 	if (r >= 0 && b->o->lazy)
 		r = store_wheel(b, fd, file);
 	if (fd >= 0)
@@ -602,8 +485,7 @@ static void bake_close(struct bake *b)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	free(b->stdlib);
-	cJSON_Delete(b->target);
+	target_free(&b->tg);
 	cJSON_Delete(b->packages);
 	cJSON_Delete(b->skipped);
 }

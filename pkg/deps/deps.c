@@ -16,6 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "deps/fetch.h"
+#include "deps/indexdeps.h"
+#include "deps/instcache.h"
 #include "deps/lazywheel.h"
 #include "deps/pyprobe.h"
 #include "deps/resolve.h"
@@ -95,6 +98,7 @@ static int check_one(const struct requirement *rq, const char *field, struct dep
 			       spec, rq->name, v->valuestring);
 	snprintf(u->name, sizeof(u->name), "%s", rq->name);
 	snprintf(u->version, sizeof(u->version), "%s", v->valuestring);
+	u->source = DEPS_PREINSTALLED;
 	return 0;
 }
 
@@ -134,24 +138,43 @@ static int resolve_installed(const char *python, const struct requirement *rq, s
 	return r;
 }
 
-/* Where chosen package @i of the cache is importable from. */
-static int tree_path(const struct deps_config *cfg, size_t i, struct deps_used *u, bool *uses_lazy,
-		     struct rb_err *err)
+int deps_cached_tree(const struct deps_config *cfg, const struct wheelcache *c, size_t i,
+		     struct deps_used *u, bool *uses_lazy, struct rb_err *err)
 {
-	const char *tree = wheelcache_str(&cache, i, "tree");
+	const char *tree = wheelcache_str(c, i, "tree");
 	struct wheel_limits lim;
+	struct lazywheel_src src = {cfg->state_dir, cfg->cache_dir, &lim,
+				    cfg->python,    cfg->deadline,  cfg->confiner};
 
-	if (cache.pkgs[i].preinstalled)
+	u->source = c->pkgs[i].preinstalled ? DEPS_PREINSTALLED : DEPS_CACHE;
+	if (c->pkgs[i].preinstalled)
 		return 0;
-	if (!wheelcache_lazy(&cache, i)) {
+	if (!wheelcache_lazy(c, i)) {
 		snprintf(u->path, sizeof(u->path), "%s/site/%s", cfg->cache_dir, tree);
 		return 0;
 	}
 	*uses_lazy = true;
 	wheel_limits_default(&lim);
-	return lazywheel_ensure(cfg->state_fd, cfg->state_dir, cfg->cache_dir,
-				wheelcache_str(&cache, i, "wheel"), tree, &lim, u->path,
+	return lazywheel_ensure(cfg->state_fd, &src, wheelcache_str(c, i, "wheel"), tree, u->path,
 				sizeof(u->path), err);
+}
+
+static bool has_index(const struct deps_config *cfg)
+{
+	return cfg->index && cfg->index->url && cfg->index->url[0];
+}
+
+static int load_cache(const struct deps_config *cfg, struct rb_err *err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&cache_lock);
+	if (!cache_loaded) {
+		r = wheelcache_load(cfg->cache_dir, cfg->python, &cache, err);
+		cache_loaded = r >= 0;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return r;
 }
 
 static int resolve_cached(const struct deps_config *cfg, const struct requirement *rq, size_t n,
@@ -160,27 +183,28 @@ static int resolve_cached(const struct deps_config *cfg, const struct requiremen
 	struct resolve_result *res = malloc(sizeof(*res));
 	char(*fields)[40] = calloc(n, sizeof(*fields));
 	const char **fp = calloc(n, sizeof(*fp));
+	bool cached = cfg->cache_dir && cfg->cache_dir[0];
 	int r = res && fields && fp ? 0 : rb_fail_sys(err, ENOMEM, "resolve dependencies");
 
-	pthread_mutex_lock(&cache_lock);
-	if (r >= 0 && !cache_loaded) {
-		r = wheelcache_load(cfg->cache_dir, cfg->python, &cache, err);
-		cache_loaded = r >= 0;
-	}
-	pthread_mutex_unlock(&cache_lock);
+	if (r >= 0 && cached)
+		r = load_cache(cfg, err);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		snprintf(fields[i], sizeof(fields[i]), "dependencies[%zu]", i);
 		fp[i] = fields[i];
 	}
-	if (r >= 0)
+	if (r >= 0 && has_index(cfg)) {
+		r = indexdeps_resolve(cfg, cached ? &cache : NULL, rq, fp, n, ret, err);
+		res->n = 0;
+	} else if (r >= 0) {
 		r = resolve_run(&cache.ix, rq, fp, n, cfg->max_closure, res, err);
+	}
 	for (size_t k = 0; r >= 0 && k < res->n; k++) {
 		const struct resolve_pkg *pk = &cache.pkgs[res->pkg[k]];
 		struct deps_used *u = &ret->used[k];
 
 		snprintf(u->name, sizeof(u->name), "%s", pk->name);
 		snprintf(u->version, sizeof(u->version), "%s", pk->version);
-		r = tree_path(cfg, res->pkg[k], u, &ret->uses_lazy, err);
+		r = deps_cached_tree(cfg, &cache, res->pkg[k], u, &ret->uses_lazy, err);
 		ret->n = k + 1;
 	}
 	free(res);
@@ -192,7 +216,8 @@ static int resolve_cached(const struct deps_config *cfg, const struct requiremen
 int deps_resolve(const struct deps_config *cfg, const char *const *reqs, size_t n,
 		 struct deps_result *ret, struct rb_err *err)
 {
-	bool cached = cfg->cache_dir && cfg->cache_dir[0];
+	bool cached = (cfg->cache_dir && cfg->cache_dir[0]) || has_index(cfg);
+	size_t cap = cached ? 256 : n;
 	struct requirement *rq;
 	int r;
 
@@ -200,10 +225,14 @@ int deps_resolve(const struct deps_config *cfg, const char *const *reqs, size_t 
 	if (n == 0)
 		return 0;
 	rq = calloc(n, sizeof(*rq));
-	ret->used = calloc(cached ? 256 : n, sizeof(*ret->used));
+	ret->used = calloc(cap, sizeof(*ret->used));
 	if (!rq || !ret->used) {
 		free(rq);
 		return rb_fail_sys(err, ENOMEM, "resolve dependencies");
+	}
+	for (size_t i = 0; i < cap; i++) {
+		ret->used[i].lock_fd = -1;
+		ret->used[i].fetch_ms = -1;
 	}
 	r = parse_all(reqs, n, rq, err);
 	if (r >= 0)
@@ -218,12 +247,14 @@ size_t deps_read_dirs(const struct deps_config *cfg, const struct deps_result *r
 {
 	size_t n = 0;
 
-	if (!cfg->cache_dir || !cfg->cache_dir[0] || r->n == 0)
+	if (r->n == 0)
 		return 0;
-	if (n < max)
+	if (cfg->cache_dir && cfg->cache_dir[0] && n < max)
 		snprintf(bufs[n++], 600, "%s/site", cfg->cache_dir);
 	if (r->uses_lazy && n < max)
 		snprintf(bufs[n++], 600, "%s/%s", cfg->state_dir, LAZY_SITE);
+	if (r->uses_index && n < max)
+		snprintf(bufs[n++], 600, "%s/%s/site", cfg->state_dir, INSTCACHE_DIR);
 	return n;
 }
 
@@ -252,6 +283,15 @@ int deps_cache_list(const char *cache_dir, cJSON **ret, struct rb_err *err)
 	return 0;
 }
 
+int deps_index_check(const char *url, struct rb_err *err)
+{
+	if (fetch_url_ok(url))
+		return 0;
+	return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", "RUNBOX_INDEX_URL",
+		       "RUNBOX_INDEX_URL is not an http:// or https:// URL with a host (a PEP 503 "
+		       "or PEP 691 simple index, such as https://pypi.org/simple/).");
+}
+
 size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size)
 {
 	size_t len = 0;
@@ -268,6 +308,8 @@ size_t deps_pythonpath(const struct deps_result *r, char *buf, size_t size)
 
 cJSON *deps_result_to_json(const struct deps_result *r)
 {
+	static const char *const sources[] = {
+	    [DEPS_PREINSTALLED] = "preinstalled", [DEPS_CACHE] = "cache", [DEPS_INDEX] = "index"};
 	cJSON *a = cJSON_CreateArray();
 
 	for (size_t i = 0; a && i < r->n; i++) {
@@ -277,6 +319,10 @@ cJSON *deps_result_to_json(const struct deps_result *r)
 			break;
 		cJSON_AddStringToObject(o, "name", r->used[i].name);
 		cJSON_AddStringToObject(o, "version", r->used[i].version);
+		cJSON_AddStringToObject(o, "source", sources[r->used[i].source]);
+		if (r->used[i].fetch_ms >= 0)
+			cJSON_AddNumberToObject(o, "fetch_ms",
+						(double)(long long)(r->used[i].fetch_ms * 10) / 10);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -284,6 +330,9 @@ cJSON *deps_result_to_json(const struct deps_result *r)
 
 void deps_result_free(struct deps_result *r)
 {
+	for (size_t i = 0; r->used && i < r->n; i++)
+		if (r->used[i].lock_fd >= 0)
+			close(r->used[i].lock_fd);
 	free(r->used);
 	memset(r, 0, sizeof(*r));
 }

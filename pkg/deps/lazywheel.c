@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deps/unpack.h"
 #include "deps/wheelname.h"
 #include "base/tree.h"
 
@@ -60,59 +61,36 @@ static int fail_with_reason(struct rb_err *err, const char *tree)
 	return fail(err, 0, tree, why);
 }
 
-/* Extract into .tmp-<tree> (holding the lock), then rename it into place. */
-static int extract(int site_fd, const char *cache_dir, const char *wheel, const char *tree,
-		   const struct wheel_limits *lim, struct rb_err *err)
+/* Unpack (confined, with bytecode) into site/<tree>, holding the lock. */
+static int extract(int site_fd, const struct lazywheel_src *src, const char *wheel,
+		   const char *tree, struct rb_err *err)
 {
-	char tmp[400], src[1100];
+	char path[1100], site[600];
 	struct wheel_name wn;
 	struct wheel_info info = {0};
-	int fd, dest = -1, r;
+	struct unpack_job job = {.lim = src->lim,
+				 .python = src->python,
+				 .site = site,
+				 .deadline = src->deadline,
+				 .confiner = src->confiner};
+	int r;
 
-	snprintf(tmp, sizeof(tmp), ".tmp-%s", tree);
-	/*
-	 * A killed runbox's leftover, safe to remove under the lock; anything
-	 * but a directory there (a planted symlink) is unlinked, never followed.
-	 */
-	r = tree_remove_at(site_fd, tmp);
-	if (r == -ELOOP || r == -ENOTDIR)
-		unlinkat(site_fd, tmp, 0);
-	/* Likewise whatever non-directory sits where the tree goes (see tree_exists). */
-	if (unlinkat(site_fd, tree, 0) < 0 && errno != ENOENT)
-		return fail(err, errno, tree, "clear its place");
-	snprintf(src, sizeof(src), "%s/wheels/%s", cache_dir, wheel);
+	snprintf(path, sizeof(path), "%s/wheels/%s", src->cache_dir, wheel);
+	snprintf(site, sizeof(site), "%s/%s", src->state_dir, LAZY_SITE);
 	if (wheelname_parse(wheel, &wn, err) < 0)
 		return fail_with_reason(err, tree);
-	fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+	job.wn = &wn;
+	job.wheel_fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (job.wheel_fd < 0)
 		return fail(err, errno, tree, "open the wheel");
-	if (mkdirat(site_fd, tmp, 0755) < 0 ||
-	    (dest = openat(site_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    fchmod(dest, 0755) < 0) { /* the program's uid reads it, whatever our umask */
-		r = -errno;
-		close(fd);
-		if (dest >= 0)
-			close(dest);
-		return fail(err, -r, tree, "create its temporary directory");
-	}
-	r = wheel_extract(fd, &wn, dest, lim, &info, err);
-	close(fd);
-	close(dest);
+	r = unpack_tree(site_fd, tree, &job, &info, err);
+	close(job.wheel_fd);
 	free(info.metadata);
-	if (r < 0) {
-		tree_remove_at(site_fd, tmp);
-		return fail_with_reason(err, tree);
-	}
-	if (renameat(site_fd, tmp, site_fd, tree) < 0) {
-		r = errno;
-		tree_remove_at(site_fd, tmp);
-		return fail(err, r, tree, "rename it into place");
-	}
-	return 0;
+	return r < 0 ? fail_with_reason(err, tree) : 0;
 }
 
-static int locked_extract(int site_fd, const char *cache_dir, const char *wheel, const char *tree,
-			  const struct wheel_limits *lim, struct rb_err *err)
+static int locked_extract(int site_fd, const struct lazywheel_src *src, const char *wheel,
+			  const char *tree, struct rb_err *err)
 {
 	char lock[400];
 	int fd, r;
@@ -126,14 +104,13 @@ static int locked_extract(int site_fd, const char *cache_dir, const char *wheel,
 	if (r < 0)
 		r = fail(err, errno, tree, "lock it");
 	else if (!tree_exists(site_fd, tree)) /* another request may have finished it */
-		r = extract(site_fd, cache_dir, wheel, tree, lim, err);
+		r = extract(site_fd, src, wheel, tree, err);
 	close(fd); /* releases the lock; the file stays, unlinking it would race */
 	return r;
 }
 
-int lazywheel_ensure(int state_fd, const char *state_dir, const char *cache_dir, const char *wheel,
-		     const char *tree, const struct wheel_limits *lim, char *ret_path, size_t size,
-		     struct rb_err *err)
+int lazywheel_ensure(int state_fd, const struct lazywheel_src *src, const char *wheel,
+		     const char *tree, char *ret_path, size_t size, struct rb_err *err)
 {
 	int site_fd = -1, r;
 
@@ -143,11 +120,11 @@ int lazywheel_ensure(int state_fd, const char *state_dir, const char *cache_dir,
 	if (r < 0)
 		return fail(err, -r, tree, "open RUNBOX_STATE_DIR/site");
 	if (!tree_exists(site_fd, tree))
-		r = locked_extract(site_fd, cache_dir, wheel, tree, lim, err);
+		r = locked_extract(site_fd, src, wheel, tree, err);
 	close(site_fd);
 	if (r < 0)
 		return r;
-	if ((size_t)snprintf(ret_path, size, "%s/%s/%s", state_dir, LAZY_SITE, tree) >= size)
+	if ((size_t)snprintf(ret_path, size, "%s/%s/%s", src->state_dir, LAZY_SITE, tree) >= size)
 		return fail(err, ENAMETOOLONG, tree, "its path");
 	return 0;
 }

@@ -39,9 +39,17 @@ struct state {
 	size_t n_chosen;
 	unsigned long steps;
 	bool have_err, oom, too_long; /* too_long: the queue hit RESOLVE_MAX_QUEUE */
+	bool fatal;		      /* a source's callback failed: fatal_err ends the run */
 	size_t err_depth;
 	struct rb_err *err;
+	struct rb_err fatal_err;
 };
+
+/* Whether the search must stop (not just try the next candidate). */
+static bool stopped(const struct state *st)
+{
+	return st->oom || st->too_long || st->fatal;
+}
 
 unsigned resolve_name_distance(const char *a, const char *b)
 {
@@ -116,10 +124,12 @@ static void versions_of(const struct state *st, const char *name, char *buf, siz
 	buf[0] = '\0';
 	for (size_t i = 0; i < st->ix->n; i++)
 		if (strcmp(st->ix->pkgs[i].name, name) == 0)
-			len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s%s",
-						len ? ", " : "", st->ix->pkgs[i].version,
-						st->ix->pkgs[i].preinstalled ? " (pre-installed)"
-									     : "");
+			len +=
+			    (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s%s",
+					     len ? ", " : "", st->ix->pkgs[i].version,
+					     st->ix->pkgs[i].preinstalled ? " (pre-installed)"
+					     : st->ix->pkgs[i].yanked ? " (yanked: pin it with ==)"
+								      : "");
 }
 
 static void closest_names(const struct state *st, const char *name, char *buf, size_t size)
@@ -267,6 +277,27 @@ static int check_chosen(struct state *st, size_t qi, size_t c, const struct requ
 	return r;
 }
 
+/* A pending entry's requirements, from the source; < 0 when it cannot be used. */
+static __attribute__((noinline)) int describe(struct state *st, size_t qi, size_t pkg)
+{
+	const struct resolve_source *src = st->ix->src;
+	struct rb_err e;
+	char by[600], why[sizeof(e.msg)];
+	int r = src && src->describe ? src->describe(src->ctx, pkg, &e) : 1;
+
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		st->fatal = true;
+		st->fatal_err = e;
+		return -EINVAL;
+	}
+	snprintf(why, sizeof(why), "%s", src ? e.msg : "its requirements are unknown");
+	chain(st, qi, by, sizeof(by));
+	return record(st, qi, "dependency_not_found", "%s %s (required by %s) cannot be used: %s",
+		      st->ix->pkgs[pkg].name, st->ix->pkgs[pkg].version, by, why);
+}
+
 /* Choose index entry @pkg for queue entry @qi, then go on. */
 static int try_candidate(struct state *st, size_t qi, size_t pkg, const struct requirement *rq)
 {
@@ -274,6 +305,9 @@ static int try_candidate(struct state *st, size_t qi, size_t pkg, const struct r
 	size_t qlen = st->qlen, c = st->n_chosen;
 	int r = 0;
 
+	if (pk->pending && describe(st, qi, pkg) < 0)
+		return -EINVAL;
+	pk = &st->ix->pkgs[pkg]; /* describe() may have moved the array */
 	st->chosen[st->n_chosen++] = (struct chosen){pkg, qi, 0};
 	for (size_t i = 0; !pk->preinstalled && i < pk->n_requires && r >= 0; i++)
 		r = push(st, pk->requires[i], NULL, (int)c, st -> q[qi].field);
@@ -288,31 +322,49 @@ static int try_candidate(struct state *st, size_t qi, size_t pkg, const struct r
 	return r;
 }
 
-/* Insert index entry @i into @out (highest version first), keeping the best @cap. */
+/* Whether entry @a is tried before entry @b: lower tier, then higher version. */
+static bool before(const struct state *st, size_t a, size_t b)
+{
+	const struct resolve_pkg *x = &st->ix->pkgs[a], *y = &st->ix->pkgs[b];
+
+	return x->tier != y->tier ? x->tier < y->tier : version_compare(&x->v, &y->v) > 0;
+}
+
+/* Insert index entry @i into @out (best first), keeping the best @cap. */
 static void insert_sorted(const struct state *st, size_t *out, size_t *n, size_t cap, size_t i)
 {
-	const struct version *v = &st->ix->pkgs[i].v;
 	size_t at;
 
 	if (*n < cap)
 		at = (*n)++;
-	else if (version_compare(&st->ix->pkgs[out[cap - 1]].v, v) < 0)
-		at = cap - 1; /* full: the lowest one drops out */
+	else if (before(st, i, out[cap - 1]))
+		at = cap - 1; /* full: the worst one drops out */
 	else
 		return;
-	while (at > 0 && version_compare(&st->ix->pkgs[out[at - 1]].v, v) < 0) {
+	while (at > 0 && before(st, i, out[at - 1])) {
 		out[at] = out[at - 1];
 		at--;
 	}
 	out[at] = i;
 }
 
+/* Whether @rq pins exactly @v with == (what lets a yanked file be chosen). */
+static bool pinned(const struct requirement *rq, const struct version *v)
+{
+	for (size_t i = 0; i < rq->specset.nspecs; i++)
+		if (rq->specset.specs[i].op == VERSION_OP_EQ && !rq->specset.specs[i].wildcard &&
+		    version_compare(&rq->specset.specs[i].version, v) == 0)
+			return true;
+	return false;
+}
+
 /*
- * Index entries of @name satisfying @rq, highest version first (the best
- * @cap of them).  Pre-releases only when nothing else fits, as pip does.
+ * Index entries of @name from entry @from on satisfying @rq, best first
+ * (the best @cap of them).  Pre-releases only when nothing else fits, as
+ * pip does.
  */
-static size_t candidates(const struct state *st, const struct requirement *rq, size_t *out,
-			 size_t cap, bool *ret_any_name)
+static size_t candidates(const struct state *st, const struct requirement *rq, size_t from,
+			 size_t *out, size_t cap, bool *ret_any_name)
 {
 	size_t n = 0;
 	bool pre = false, installed = false;
@@ -323,12 +375,14 @@ static size_t candidates(const struct state *st, const struct requirement *rq, s
 		    st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, rq->name) == 0;
 	*ret_any_name = false;
 	for (int pass = 0; pass < 2 && n == 0; pass++, pre = true)
-		for (size_t i = 0; i < st->ix->n; i++) {
+		for (size_t i = from; i < st->ix->n; i++) {
 			const struct resolve_pkg *pk = &st->ix->pkgs[i];
 
 			if (strcmp(pk->name, rq->name) != 0 || (installed && !pk->preinstalled))
 				continue;
 			*ret_any_name = true;
+			if (pk->yanked && !pinned(rq, &pk->v))
+				continue;
 			if (requirement_matches(rq, &pk->v, pre || pk->preinstalled))
 				insert_sorted(st, out, &n, cap, i);
 		}
@@ -340,14 +394,21 @@ static __attribute__((noinline)) int refuse_missing(struct state *st, size_t qi,
 {
 	char by[600], spec[REQUIREMENT_FORMAT_MAX], have[600];
 
+	const struct resolve_source *src = st->ix->src;
+	const char *code = NULL,
+		   *why = src && src->explain ? src->explain(src->ctx, rq->name, &code) : NULL;
+
 	chain(st, qi, by, sizeof(by));
 	requirement_format(rq, spec, sizeof(spec));
+	if (why && !any)
+		return record(st, qi, code, "'%s' (required by %s) cannot be served: %s", spec, by,
+			      why);
 	if (!any) {
 		closest_names(st, rq->name, have, sizeof(have));
 		return record(st, qi, "dependency_not_found",
-			      "'%s' (required by %s) is not in the wheel cache or pre-installed; "
+			      "'%s' (required by %s) is not %sin the wheel cache or pre-installed; "
 			      "closest names there: %s",
-			      spec, by, have);
+			      spec, by, src ? "on the package index, " : "", have);
 	}
 	for (size_t i = 0; i < st->ix->n; i++)
 		if (st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, rq->name) == 0)
@@ -374,23 +435,56 @@ static __attribute__((noinline)) int refuse_closure(struct state *st, size_t qi,
 		      st->max_closure, rq->name, by);
 }
 
-static int choose_new(struct state *st, size_t qi, const struct requirement *rq)
+/* Try @n candidates in order: 0 when one leads to a full resolution. */
+static int try_all(struct state *st, size_t qi, const struct requirement *rq, const size_t *cand,
+		   size_t n)
 {
-	size_t cand[64], n;
-	bool any;
-
-	n = candidates(st, rq, cand, 64, &any);
-	if (n == 0)
-		return refuse_missing(st, qi, rq, any);
-	if (st->n_chosen >= st->max_closure)
+	if (n && st->n_chosen >= st->max_closure)
 		return refuse_closure(st, qi, rq);
 	for (size_t i = 0; i < n; i++) {
 		int r = try_candidate(st, qi, cand[i], rq);
 
-		if (r >= 0 || st->oom || st->too_long)
+		if (r >= 0 || stopped(st))
 			return r;
 	}
 	return -EINVAL;
+}
+
+/* Ask the source for @name's entries; how many were added (< 0 ends the run). */
+static int expand(struct state *st, const char *name)
+{
+	const struct resolve_source *src = st->ix->src;
+	int r;
+
+	for (size_t i = 0; i < st->ix->n; i++)
+		if (st->ix->pkgs[i].preinstalled && strcmp(st->ix->pkgs[i].name, name) == 0)
+			return 0; /* nothing replaces a pre-installed package */
+	r = src->expand(src->ctx, name, &st->fatal_err);
+	st->fatal = r < 0;
+	return r;
+}
+
+static int choose_new(struct state *st, size_t qi, const struct requirement *rq)
+{
+	size_t cand[64], n, m = 0, from;
+	bool any, more = false;
+	int r, added;
+
+	n = candidates(st, rq, 0, cand, 64, &any);
+	r = try_all(st, qi, rq, cand, n);
+	if (r >= 0 || stopped(st))
+		return r;
+	from = st->ix->n;
+	added = st->ix->src ? expand(st, rq->name) : 0;
+	if (added < 0)
+		return -EINVAL;
+	if (added > 0) {
+		m = candidates(st, rq, from, cand, 64, &more);
+		r = try_all(st, qi, rq, cand, m);
+		if (r >= 0 || stopped(st))
+			return r;
+	}
+	return n + m ? -EINVAL : refuse_missing(st, qi, rq, any || more);
 }
 
 static int solve(struct state *st, size_t qi)
@@ -440,7 +534,9 @@ int resolve_run(const struct resolve_index *ix, const struct requirement *reqs,
 		r = push(st, NULL, &reqs[i], -1, i);
 	if (r >= 0)
 		r = solve(st, 0);
-	if (st->oom)
+	if (st->fatal)
+		*err = st->fatal_err;
+	else if (st->oom)
 		r = rb_fail_sys(err, ENOMEM, "resolve dependencies");
 	else if (st->too_long)
 		r = rb_fail(err, RB_FAULT_REQUEST, 0, "too_many_dependencies", "dependencies",

@@ -190,6 +190,37 @@ static void setup_workspace_quota(struct executor *ex)
 	ex->workspace_kind = WORKSPACE_MOUNTED;
 }
 
+/*
+ * The package index, and how its wheels (and lazily baked ones) are
+ * unpacked: as root under a uid no program gets, confined by Landlock when
+ * the platform has it (see run/confine.h).
+ */
+static int setup_index(struct executor *ex, struct rb_err *err)
+{
+	const struct runbox_index *ix = &ex->cfg.index;
+	const struct sandbox_layer_cap *ll = &ex->caps.layer[SANDBOX_LAYER_LANDLOCK];
+
+	if (ix->url[0] && deps_index_check(ix->url, err) < 0)
+		return -EINVAL;
+	ex->index = (struct deps_index){ix->url,   ix->token,	    ix->ca_file,
+					ix->ttl_s, ix->cache_bytes, ix->max_bytes};
+	ex->unpack = (struct confine_unpack){
+	    .drop_uid = ex->root,
+	    .uid = (uid_t)(ex->cfg.uid_base + ex->cfg.uid_slots),
+	    .gid = (gid_t)(ex->cfg.uid_base + ex->cfg.uid_slots),
+	    .python = ex->cfg.python,
+	    .landlock =
+		ex->cfg.sandbox && ll->available && ll->self_test != SANDBOX_SELF_TEST_FAILED,
+	};
+	ex->confiner = (struct unpack_confiner){confine_unpacker, &ex->unpack, ex->root,
+						ex->unpack.uid, ex->unpack.gid};
+	if (ix->url[0] && !ex->unpack.landlock)
+		log_msg(LOG_INFO, "degraded",
+			"wheels from the package index are unpacked without Landlock: only the "
+			"uid drop (as root) confines their unpacking");
+	return 0;
+}
+
 int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err)
 {
 	int r;
@@ -216,6 +247,9 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 	if (r < 0)
 		return r;
 	setup_workspace_quota(ex);
+	r = setup_index(ex, err);
+	if (r < 0)
+		return r;
 	return check_required(ex, err);
 }
 
@@ -260,7 +294,7 @@ struct run {
 	struct supervise_result sup;
 	struct artifact_list arts;
 	struct deps_result deps;
-	char read_dirs[2][600];	 /* dependency trees the sandbox lets the program read */
+	char read_dirs[3][600];	 /* dependency trees the sandbox lets the program read */
 	int slot_fd;		 /* holds this run's uid slot */
 	bool slot_marked;	 /* ... and says it has a workspace on the host */
 	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
@@ -463,7 +497,7 @@ static size_t build_rlimits(const struct executor *ex, double timeout_s, struct 
 	return sizeof(table) / sizeof(table[0]);
 }
 
-static struct deps_config deps_config_of(const struct executor *ex)
+static struct deps_config deps_config_of(const struct executor *ex, double deadline)
 {
 	return (struct deps_config){
 	    .python = ex->cfg.python,
@@ -471,6 +505,9 @@ static struct deps_config deps_config_of(const struct executor *ex)
 	    .state_dir = ex->cfg.state_dir,
 	    .state_fd = ex->state_fd,
 	    .max_closure = ex->cfg.limits.max_dependency_closure,
+	    .index = &ex->index,
+	    .deadline = deadline,
+	    .confiner = &ex->confiner,
 	};
 }
 
@@ -495,8 +532,8 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 			ex->warm ? ex->warm->t[WARM_BARE].pid : 0,
 			ex->warm ? ex->warm->t[WARM_BARE].retiring : 0},
 	};
-	struct deps_config dc = deps_config_of(ex);
-	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 2);
+	struct deps_config dc = deps_config_of(ex, 0);
+	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 3);
 	int r;
 
 	/* The trees on the import path: readable, never writable (see README). */
@@ -815,21 +852,43 @@ static double effective_timeout(struct run *run, const struct executor_opts *opt
 	return t;
 }
 
+/*
+ * Dependencies fetched from a package index count against the request's
+ * timeout: the program gets what is left.
+ */
+static int charge_fetch(const struct run *run, double *timeout, struct rb_err *err)
+{
+	double left = *timeout - run->deps.index_ms / 1000;
+
+	if (left > 0.001) {
+		*timeout = left;
+		return 0;
+	}
+	return rb_fail(err, RB_FAULT_UNAVAILABLE, 0, "index_timeout", "dependencies",
+		       "Fetching the dependencies from the package index took %.1f s of the "
+		       "request's %g s timeout_s; nothing was left to run the program. Retry, or "
+		       "raise timeout_s.",
+		       run->deps.index_ms / 1000, *timeout);
+}
+
 /* The checks that need the platform, after the pure parse. */
-static int admit(struct executor *ex, struct run *run, struct rb_err *err)
+static int admit(struct executor *ex, struct run *run, double timeout, struct rb_err *err)
 {
 	if (run->req.network && !ex->cfg.allow_network)
 		return rb_fail(err, RB_FAULT_REQUEST, 0, "network_not_allowed", "network",
 			       "This runbox does not allow network access (the operator must set "
 			       "RUNBOX_ALLOW_NETWORK=1); remove \"network\": true.");
-	struct deps_config dc = deps_config_of(ex);
+	struct deps_config dc = deps_config_of(ex, run->mark[0] + timeout);
 
 	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
 }
 
-static int run_steps(struct executor *ex, struct run *run, double timeout, struct rb_err *err)
+static int run_steps(struct executor *ex, struct run *run, double *timeout, struct rb_err *err)
 {
-	int r = admit(ex, run, err);
+	int r = admit(ex, run, *timeout, err);
+
+	if (r >= 0 && run->deps.index_ms > 0)
+		r = charge_fetch(run, timeout, err);
 
 	run->mark[PH_ADMIT + 1] = clock_now();
 	if (r >= 0)
@@ -847,7 +906,7 @@ static int run_steps(struct executor *ex, struct run *run, double timeout, struc
 	if (r < 0)
 		return r;
 	build_argv(ex, run);
-	r = start_and_supervise(ex, run, timeout, err);
+	r = start_and_supervise(ex, run, *timeout, err);
 	run->mark[PH_RUN + 1] = clock_now();
 	if (r >= 0)
 		r = collect(ex, run, err);
@@ -884,7 +943,7 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	}
 	timeout = effective_timeout(run, opts);
 	if (r >= 0)
-		r = run_steps(ex, run, timeout, err);
+		r = run_steps(ex, run, &timeout, err);
 	if (r >= 0)
 		r = give_answer(run, timeout, opts, ret_json, &exit_code, &status, err);
 	if (r >= 0) {

@@ -14,6 +14,9 @@
 #include "base/err.h"
 #include "contract/response_fit.h"
 #include "sandbox/sandbox.h"
+#include "deps/deps.h"
+#include "deps/unpack.h"
+#include "run/confine.h"
 #include "run/workspace.h"
 
 struct executor {
@@ -34,6 +37,9 @@ struct executor {
 	pid_t protect[SECCOMP_POLICY_MAX_PROTECT];
 	/* The warm template runs may be made from (run/warm.h), or NULL. */
 	struct warm *warm;
+	struct deps_index index;	 /* cfg.index, for deps */
+	struct confine_unpack unpack;	 /* how fetched wheels are unpacked */
+	struct unpack_confiner confiner; /* ... as deps calls it */
 };
 
 /*
