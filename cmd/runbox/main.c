@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 
 #include "deps/bake.h"
+#include "deps/bakeindex.h"
+#include "deps/deps.h"
 #include "base/prefault.h"
 #include "contract/config.h"
 #include "frontdoor/exec.h"
@@ -102,46 +104,79 @@ static int cmd_check(const struct runbox_config *cfg)
 	return r < 0 ? RUNBOX_EXIT_FAULT : 0;
 }
 
-/* --lazy and --strict, in any order before WHEEL_DIR; the number of words they took. */
-static int bake_flags(int argc, char **argv, struct bake_opts *o, bool *ret_strict)
-{
-	int i = 0;
+struct bake_args {
+	bool lazy, list, strict;
+	const char *index, *requirements;
+	const char *pos[2];
+	int npos;
+};
 
-	for (; i < argc; i++)
+/* Options and operands of `runbox bake`; false when they do not make sense. */
+static bool parse_bake(int argc, char **argv, struct bake_args *a)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *v = NULL;
+
 		if (strcmp(argv[i], "--lazy") == 0)
-			o->lazy = true;
+			a->lazy = true;
 		else if (strcmp(argv[i], "--strict") == 0)
-			*ret_strict = true;
+			a->strict = true;
+		else if (strcmp(argv[i], "--list") == 0)
+			a->list = true;
+		else if (cli_option(argv[i], "--index", &v))
+			a->index = v ? v : (i + 1 < argc ? argv[++i] : NULL);
+		else if (strcmp(argv[i], "-r") == 0 || cli_option(argv[i], "--requirement", &v))
+			a->requirements = v ? v : (i + 1 < argc ? argv[++i] : NULL);
+		else if (argv[i][0] == '-' || a->npos == 2)
+			return false;
 		else
-			break;
-	return i;
+			a->pos[a->npos++] = argv[i];
+	}
+	if (a->list)
+		return a->npos == 1 && !a->lazy && !a->strict && !a->index && !a->requirements;
+	if (a->index || a->requirements)
+		return a->index && a->requirements && a->npos == 1;
+	return a->npos == 2;
 }
 
 /*
- * `runbox bake [--lazy] [--strict] WHEEL_DIR CACHE_DIR` and `runbox bake
- * --list CACHE_DIR`.  With --strict a skipped wheel makes the exit status 2.
+ * `runbox bake [--lazy] [--strict] WHEEL_DIR CACHE_DIR`, `runbox bake
+ * [--lazy] [--strict] --index URL -r requirements.txt CACHE_DIR` and
+ * `runbox bake --list CACHE_DIR`.  With --strict a skipped wheel makes the
+ * exit status 2.
  */
 static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 {
 	struct bake_opts o = {.python = cfg->python, .out = stdout, .note = stderr};
+	struct bakeindex_opts io = {.credentials = cfg->index.token, .ca_file = cfg->index.ca_file};
+	struct bake_args a = {0};
 	struct rb_err err = {0};
-	bool list = argc == 2 && strcmp(argv[0], "--list") == 0, strict = false;
-	int k = list ? 0 : bake_flags(argc, argv, &o, &strict), r;
+	int r;
 
-	if (!list && (argc != k + 2 || argv[k][0] == '-' || argv[k + 1][0] == '-')) {
-		fprintf(stderr, "runbox: bake needs WHEEL_DIR CACHE_DIR (or --list CACHE_DIR)\n%s",
+	if (!parse_bake(argc, argv, &a)) {
+		fprintf(stderr,
+			"runbox: bake needs WHEEL_DIR CACHE_DIR, --index URL -r FILE CACHE_DIR, or "
+			"--list CACHE_DIR\n%s",
 			help_for(FRONTDOOR_BAKE));
 		return RUNBOX_EXIT_REFUSED;
 	}
 	wheel_limits_default(&o.limits);
-	o.wheel_dir = argv[k];
-	o.cache_dir = argv[k + 1];
-	r = list ? bake_list(argv[1], stdout, &err) : bake_run(&o, &err);
+	o.lazy = a.lazy;
+	o.wheel_dir = a.pos[0];
+	o.cache_dir = a.pos[a.npos - 1];
+	io.url = a.index;
+	io.requirements = a.requirements;
+	if (a.list)
+		r = bake_list(a.pos[0], stdout, &err);
+	else if (a.index && deps_index_check(a.index, &err) < 0)
+		r = -EINVAL;
+	else
+		r = a.index ? bakeindex_run(&o, &io, &err) : bake_run(&o, &err);
 	if (r < 0) {
 		fprintf(stderr, "runbox: bake: %s\n", err.msg);
-		return RUNBOX_EXIT_FAULT;
+		return err.fault == RB_FAULT_REQUEST ? RUNBOX_EXIT_REFUSED : RUNBOX_EXIT_FAULT;
 	}
-	if (strict && r > 0) {
+	if (a.strict && r > 0) {
 		fflush(stdout); /* the table first, then why the exit status is 2 */
 		fprintf(stderr, "runbox: bake: %d wheel%s skipped (--strict); the table says why\n",
 			r, r == 1 ? " was" : "s were");

@@ -40,6 +40,11 @@ struct ictx {
 	size_t *idx, n_local;
 	cJSON *recorded; /* new index.json entries */
 	bool installed;	 /* a tree was added: evict past the budget */
+	struct {
+		char tree[600];
+		double ms;
+	} done[64]; /* trees this request installed, and how long each took */
+	size_t n_done;
 	struct rb_err *err;
 };
 
@@ -116,13 +121,17 @@ struct file {
 	const char *want_metadata; /* the .metadata it was resolved with, or NULL */
 };
 
+/* Context for a failed check or unpacking (a failed transfer names its file already). */
 static int install_fail(struct rb_err *err, const struct file *f)
 {
-	char why[sizeof(err->msg)];
+	char why[sizeof(err->msg)], code[sizeof(err->code)];
 
+	if (strncmp(err->code, "index_", 6) == 0 || strcmp(err->code, "wheel_hash_mismatch") == 0 ||
+	    strcmp(err->code, "download_truncated") == 0)
+		return -EIO;
 	snprintf(why, sizeof(why), "%s", err->msg);
-	return rb_fail(err, err->fault == RB_FAULT_REQUEST ? RB_FAULT_REQUEST : err->fault,
-		       err->errnum, err->code, "dependencies",
+	snprintf(code, sizeof(code), "%s", err->code);
+	return rb_fail(err, err->fault, err->errnum, code, "dependencies",
 		       "Installing %s %s from the package index failed: %s", f->name, f->version,
 		       why);
 }
@@ -156,7 +165,7 @@ static int install(struct ictx *x, const struct file *f, const char *tree, char 
 		r = unpack_tree(x->ic.site_fd, tree, &job, &info, err);
 	close(fd);
 	if (r < 0)
-		return r == -EINVAL || err->fault != RB_FAULT_INTERNAL ? install_fail(err, f) : r;
+		return install_fail(err, f);
 	if (f->want_metadata && strcmp(f->want_metadata, info.metadata) != 0) {
 		tree_remove_at(x->ic.site_fd, tree);
 		free(info.metadata);
@@ -191,9 +200,16 @@ static int ensure(struct ictx *x, const struct file *f, int *ret_lock, char **re
 		if (r >= 0)
 			r = instcache_installed(&x->ic, tree, lockfd, err);
 		*ret_ms = (clock_now() - t0) * 1000;
+		if (r >= 0 && x->n_done < sizeof(x->done) / sizeof(x->done[0])) {
+			snprintf(x->done[x->n_done].tree, sizeof(x->done[0].tree), "%s", tree);
+			x->done[x->n_done++].ms = *ret_ms;
+		}
 	} else if (r > 0 && ret_meta && !(meta = tree_metadata(x->ic.site_fd, tree))) {
 		r = rb_fail_sys(err, EIO, "read the METADATA of %s", tree);
 	}
+	for (size_t k = 0; r >= 0 && *ret_ms < 0 && k < x->n_done; k++)
+		if (strcmp(x->done[k].tree, tree) == 0)
+			*ret_ms = x->done[k].ms; /* installed earlier in this request */
 	if (r < 0) {
 		if (lockfd >= 0)
 			close(lockfd);

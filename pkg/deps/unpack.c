@@ -105,9 +105,11 @@ static void child(int out, int dest_fd, const char *dir, const char *final,
 		_exit(1);
 	if (!h.ok || !job->python)
 		_exit(h.ok ? 0 : 1);
-	if (dup2(out, STDOUT_FILENO) < 0)
+	/* The compiler works from the tree: no path above it needs to be searchable. */
+	if (dup2(out, STDOUT_FILENO) < 0 || fchdir(dest_fd) < 0)
 		_exit(1);
-	exec_compiler(job->python, dir, final);
+	(void)dir;
+	exec_compiler(job->python, ".", final);
 	_exit(127);
 }
 
@@ -167,7 +169,7 @@ struct parent {
 	double deadline;
 };
 
-static int wait_child(struct parent *p, struct rb_err *err)
+static int wait_child(struct parent *p, bool compiled, struct rb_err *err)
 {
 	int status = 0, r;
 
@@ -175,11 +177,11 @@ static int wait_child(struct parent *p, struct rb_err *err)
 		;
 	if (r < 0)
 		return fail(err, errno, p->tree, "wait for the unpacking process");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (compiled && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		char msg[200];
 
-		snprintf(msg, sizeof(msg), "the interpreter could not compile it (status %d)",
-			 status);
+		snprintf(msg, sizeof(msg), "%s: the interpreter could not compile it (status %d)",
+			 p->tree, status);
 		log_msg(LOG_INFO, "bytecode_skipped", msg);
 	}
 	return 0;
@@ -202,7 +204,7 @@ static int collect(struct parent *p, struct wheel_info *ret, struct rb_err *err)
 		r = drain_report(p->fd, p->tree, p->deadline);
 	if (r < 0)
 		kill(p->pid, SIGKILL);
-	wait_child(p, err);
+	wait_child(p, r >= 0 && h.ok, err);
 	if (r < 0 || !h.ok) {
 		free(meta);
 		if (r == -ETIMEDOUT)

@@ -22,26 +22,24 @@ static int drop_uid(const struct confine_unpack *c, struct rb_err *err)
 	return 0;
 }
 
-static int restrict_writes(const struct confine_unpack *c, const char *tree_dir, struct rb_err *err)
-{
-	struct landlock_options o = {.workspace = tree_dir, .python = c->python};
-	struct landlock_plan plan = {.ruleset_fd = -1};
-	int r = landlock_plan_prepare(&plan, &o, err);
-
-	if (r >= 0)
-		r = landlock_plan_enter(&plan, err);
-	landlock_plan_release(&plan);
-	return r;
-}
-
+/*
+ * The ruleset is built before the uid drop: the state directory above the
+ * tree may be closed to the unpack uid, which only ever uses the tree
+ * through an open descriptor and as its working directory.
+ */
 int confine_unpacker(void *ctx, const char *tree_dir, struct rb_err *err)
 {
 	const struct confine_unpack *c = ctx;
-	int r = c->drop_uid ? drop_uid(c, err) : 0;
+	struct landlock_options o = {.workspace = tree_dir, .python = c->python};
+	struct landlock_plan plan = {.ruleset_fd = -1};
+	int r = c->landlock ? landlock_plan_prepare(&plan, &o, err) : 0;
 
+	if (r >= 0 && c->drop_uid)
+		r = drop_uid(c, err);
 	if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = rb_fail_sys(err, errno, "set no_new_privs for the unpacking process");
 	if (r >= 0 && c->landlock)
-		r = restrict_writes(c, tree_dir, err);
+		r = landlock_plan_enter(&plan, err);
+	landlock_plan_release(&plan);
 	return r;
 }
