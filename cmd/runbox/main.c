@@ -111,12 +111,14 @@ struct bake_args {
 	int npos;
 };
 
-/* Options and operands of `runbox bake`; false when they do not make sense. */
+/* Options, then operands, of `runbox bake`; false when they do not make sense. */
 static bool parse_bake(int argc, char **argv, struct bake_args *a)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *v = NULL;
 
+		if (a->npos && argv[i][0] == '-')
+			return false;
 		if (strcmp(argv[i], "--lazy") == 0)
 			a->lazy = true;
 		else if (strcmp(argv[i], "--strict") == 0)

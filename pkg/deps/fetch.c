@@ -159,15 +159,24 @@ static int curl_fail(struct fetch_ctx *c, CURLcode rc, const char *errbuf, const
 	return fail(err, RB_FAULT_UNAVAILABLE, code, what, url, why, detail);
 }
 
-/* Authorization for @url: only on the index's own origin. */
-static struct curl_slist *auth(struct fetch_ctx *c, CURL *h, const char *url, struct curl_slist *hd,
-			       char *url_out, size_t size)
+/*
+ * The URL handed to libcurl (never with credentials of its own: libcurl
+ * would send them anywhere) and the Authorization for it: only on the
+ * index's own origin.
+ */
+static struct curl_slist *auth(struct fetch_ctx *c, CURL *h, const char *url,
+			       struct curl_slist *hd, char *url_out, size_t size)
 {
 	struct url_parts ix, u;
-	char line[700];
+	char line[1100];
+	int n;
 
-	snprintf(url_out, size, "%s", url);
-	if (url_parse(c->index_url, &ix) < 0 || url_parse(url, &u) < 0 || !url_same_origin(&ix, &u))
+	if (url_parse(url, &u) < 0) {
+		snprintf(url_out, size, "%s", url);
+		return hd;
+	}
+	n = url_format(&u, true, url_out, size);
+	if (n < 0 || url_parse(c->index_url, &ix) < 0 || !url_same_origin(&ix, &u))
 		return hd;
 	if (c->credentials && c->credentials[0] && strchr(c->credentials, ':')) {
 		curl_easy_setopt(h, CURLOPT_USERPWD, c->credentials);
@@ -176,8 +185,10 @@ static struct curl_slist *auth(struct fetch_ctx *c, CURL *h, const char *url, st
 		snprintf(line, sizeof(line), "Authorization: Bearer %s", c->credentials);
 		hd = curl_slist_append(hd, line);
 	} else if (ix.userinfo[0]) { /* user:password in RUNBOX_INDEX_URL, percent-encoded */
-		snprintf(url_out, size, "%s://%s@%s", u.scheme, ix.userinfo,
-			 url + strlen(u.scheme) + 3);
+		char rest[URL_MAX];
+
+		snprintf(rest, sizeof(rest), "%s", url_out + strlen(u.scheme) + 3);
+		snprintf(url_out, size, "%s://%s@%s", u.scheme, ix.userinfo, rest);
 	}
 	return hd;
 }

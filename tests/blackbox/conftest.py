@@ -219,7 +219,10 @@ def check_ran_shape(resp):
     assert isinstance(resp["sandbox"], dict)
     assert isinstance(resp["dependencies"], list)
     for d in resp["dependencies"]:
-        assert isinstance(d, dict) and set(d) == {"name", "version"}, d
+        assert isinstance(d, dict) and {"name", "version", "source"} <= set(d), d
+        assert d["source"] in ("preinstalled", "cache", "index"), d
+        assert set(d) - {"name", "version", "source"} <= ({"fetch_ms"} if d["source"] == "index"
+                                                          else set()), d
     if "omitted_artifacts" in resp:
         om = resp["omitted_artifacts"]
         assert isinstance(om, list) and om, "omitted_artifacts present but empty"

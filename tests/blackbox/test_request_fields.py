@@ -447,6 +447,7 @@ def test_dependencies_preinstalled_run(rb):
     deps = resp["dependencies"]
     assert len(deps) == 1 and _canon(deps[0]["name"]) == "numpy"
     assert deps[0]["version"] == metadata.version("numpy")
+    assert deps[0]["source"] == "preinstalled" and "fetch_ms" not in deps[0]
 
 
 def test_dependencies_with_specifier(rb):

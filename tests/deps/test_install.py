@@ -1,6 +1,10 @@
-"""Installing is putting the trees on the import path: they import, nothing
-is copied or compiled into them, and a program cannot change them."""
+"""Installing is putting the trees on the import path: they import, with
+the bytecode compiled when they were baked, nothing is written into them at
+run time, and a program cannot change them."""
 
+import sys
+
+import wheels as W
 from conftest import AS, tree_digest
 
 
@@ -29,7 +33,7 @@ def test_purelib_and_platlib_are_importable(env):
 def test_compiled_extension(env):
     resp = run_ok(env, ["fastmath==1.2.0"], "import fastmath; print(fastmath.triple(14))")
     assert resp["stdout"] == "42\n"
-    assert resp["dependencies"] == [{"name": "fastmath", "version": "1.2.0"}]
+    assert resp["dependencies"] == [{"name": "fastmath", "version": "1.2.0", "source": "cache"}]
 
 
 def test_fifteen_dependencies(env):
@@ -41,8 +45,44 @@ def test_fifteen_dependencies(env):
 def test_no_bytecode_is_written(env):
     before = tree_digest(env.cache)
     run_ok(env, ["alpha", "gamma"], "import alpha, gamma, beta, beta_util")
-    assert not list(env.cache.glob("site/**/__pycache__"))
     assert tree_digest(env.cache) == before
+
+
+def test_bytecode_is_baked_unchecked_and_used(env):
+    """Every module has an unchecked-hash .pyc (PEP 552: flags 0b01) that
+    the interpreter loads instead of compiling the source again."""
+    pycs = sorted(env.cache.glob("site/alpha-1.0/alpha/__pycache__/__init__.cpython-*.pyc"))
+    assert len(pycs) == 1, pycs
+    data = pycs[0].read_bytes()
+    assert int.from_bytes(data[4:8], "little") == 0b01
+    assert pycs[0].stat().st_mode & 0o777 == 0o444
+    script = ("import importlib.util, sys, alpha\n"
+              "print(alpha.__spec__.loader.get_code('alpha') is not None, alpha.__cached__)")
+    resp = run_ok(env, ["alpha"], script)
+    assert resp["stdout"].split()[1] == str(pycs[0])
+    # The source is changed under the cache's back: an unchecked .pyc still wins.
+    src = env.cache / "site" / "alpha-1.0" / "alpha" / "__init__.py"
+    old = src.read_bytes()
+    src.chmod(0o644)
+    src.write_bytes(b"VERSION = 'source'\n")
+    try:
+        assert run_ok(env, ["alpha"], "import alpha; print(alpha.VERSION)")["stdout"] == "1.0\n"
+    finally:
+        src.write_bytes(old)
+        src.chmod(0o444)
+
+
+def test_a_module_that_does_not_compile_is_reported_and_left(env):
+    d = env.root / "badsyntax-wheels"
+    d.mkdir()
+    W.make_wheel(d, "badsyntax", "1.0", files={"badsyntax/__init__.py": "X = 1\n",
+                                                "badsyntax/broken.py": "def (:\n"})
+    p = env.bake(d, env.home / "badsyntax-cache")
+    assert p.returncode == 0, p.stderr
+    assert "badsyntax/broken.py" in p.stderr and "compiled at import" in p.stderr, p.stderr
+    tree = env.home / "badsyntax-cache" / "site" / "badsyntax-1.0" / "badsyntax"
+    assert sorted(x.name for x in (tree / "__pycache__").iterdir()) == [
+        f"__init__.{sys.implementation.cache_tag}.pyc"]
 
 
 # Each attack prints one line per attempt: "ok" when it changed something.

@@ -62,8 +62,8 @@ def test_baked_cache_imports_and_stays_unchanged(rb, caches):
     # Baked by root: the program's uid (65534) has no write permission anywhere.
     assert resp["stdout"].split("\n")[0].startswith("refused"), resp
     assert resp["stdout"].split("\n")[1] == "1.0 2.1"
-    assert resp["dependencies"] == [{"name": "platpkg", "version": "1.0"},
-                                    {"name": "platdep", "version": "2.1"}]
+    assert resp["dependencies"] == [{"name": "platpkg", "version": "1.0", "source": "cache"},
+                                    {"name": "platdep", "version": "2.1", "source": "cache"}]
 
 
 def test_lazy_trees_land_in_the_state_dir(rb, caches):
