@@ -164,8 +164,8 @@ static int curl_fail(struct fetch_ctx *c, CURLcode rc, const char *errbuf, const
  * would send them anywhere) and the Authorization for it: only on the
  * index's own origin.
  */
-static struct curl_slist *auth(struct fetch_ctx *c, CURL *h, const char *url,
-			       struct curl_slist *hd, char *url_out, size_t size)
+static struct curl_slist *auth(struct fetch_ctx *c, CURL *h, const char *url, struct curl_slist *hd,
+			       char *url_out, size_t size)
 {
 	struct url_parts ix, u;
 	char line[1100];

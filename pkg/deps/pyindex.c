@@ -195,7 +195,9 @@ static void tally_platform(struct tally *t, const struct wheel_name *wn)
 	snprintf(tag, sizeof(tag), "%s-%s-%s", wn->python, wn->abi, wn->platform);
 	if (strstr(t->platforms, tag) || len + strlen(tag) + 8 >= sizeof(t->platforms))
 		return;
-	snprintf(t->platforms + len, sizeof(t->platforms) - len, "%s%s", len ? ", " : "", tag);
+	if (len)
+		strcat(t->platforms, ", ");
+	strcat(t->platforms, tag); /* fits: checked above */
 }
 
 /* Whether file @f (of project @name) can be an entry; counts why not in @t. */
