@@ -37,16 +37,16 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
-/* "sha256=<64 hex>" (any case) into @out as lowercase; false otherwise. */
+/* "sha256=<64 hex>" (any case) into @out as lowercase; false (and @out untouched) otherwise. */
 static bool take_sha256(const char *s, size_t len, char out[65])
 {
 	if (len != 7 + 64 || strncasecmp(s, "sha256=", 7) != 0)
 		return false;
-	for (size_t i = 0; i < 64; i++) {
+	for (size_t i = 0; i < 64; i++)
 		if (!isxdigit((unsigned char)s[7 + i]))
 			return false;
+	for (size_t i = 0; i < 64; i++)
 		out[i] = (char)tolower((unsigned char)s[7 + i]);
-	}
 	out[64] = '\0';
 	return true;
 }
@@ -91,7 +91,7 @@ static int add_file(struct builder *b, const char *href, const char *requires_py
 	if (url_resolve(b->page_url, href, url, sizeof(url)) < 0 || url_parse(url, &u) < 0 ||
 	    url_basename(&u, name, sizeof(name)) <= 0)
 		return 0; /* not a link runbox could fetch: as if absent */
-	if (!ends_with(name, ".whl")) {
+	if (!ends_with(name, ".whl") || strlen(name) <= 4) {
 		b->p->others++;
 		return 0;
 	}

@@ -183,7 +183,18 @@ static int join(const struct url_parts *b, const char *path, const char *tail, c
 	return n + (int)strlen(tail);
 }
 
+static int resolve(const char *base, const char *ref, char *out, size_t size);
+
 int url_resolve(const char *base, const char *ref, char *out, size_t size)
+{
+	struct url_parts check;
+	int r = resolve(base, ref, out, size);
+
+	/* What comes out is a URL runbox would fetch, or nothing (a link with spaces). */
+	return r >= 0 && url_parse(out, &check) < 0 ? -EINVAL : r;
+}
+
+static int resolve(const char *base, const char *ref, char *out, size_t size)
 {
 	struct url_parts b;
 	char path[URL_MAX], tail[URL_MAX + 600];
@@ -254,6 +265,10 @@ int url_basename(const struct url_parts *u, char *out, size_t size)
 		if (c == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
 			c = (char)(hexval(s[1]) * 16 + hexval(s[2]));
 			s += 2;
+			/* A name, never a path: no '/', '\\' or control character decoded into it.
+			 */
+			if (c == '/' || c == '\\' || (unsigned char)c < 0x20 || c == 0x7f)
+				return -EINVAL;
 		}
 		if (n + 1 >= size)
 			return -ENAMETOOLONG;

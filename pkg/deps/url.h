@@ -48,7 +48,11 @@ bool url_same_origin(const struct url_parts *a, const struct url_parts *b);
  */
 int url_format(const struct url_parts *u, bool with_query, char *out, size_t size);
 
-/* The last path segment of @u, percent-decoded ("" when it ends in '/'). */
+/*
+ * The last path segment of @u, percent-decoded ("" when it ends in '/'):
+ * its length, or -EINVAL when decoding would put a '/', '\' or control
+ * character into it, or -ENAMETOOLONG.
+ */
 int url_basename(const struct url_parts *u, char *out, size_t size);
 
 #endif

@@ -5,7 +5,7 @@
 #
 #   FUZZ_SECONDS   seconds per target (default 60; 0 replays regressions and seeds only)
 #   FUZZ_TARGETS   space-separated subset (default: request path requirement
-#                  wheelmeta lambda_event mcp)
+#                  wheelmeta lambda_event mcp simpleindex)
 #   CC             a clang with libFuzzer (default: clang)
 #
 # Each target first replays tests/fuzz/regressions/<target>-*.bin, then fuzzes
@@ -18,7 +18,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/build/fuzz"
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-request path requirement wheelmeta lambda_event mcp}
+TARGETS=${FUZZ_TARGETS:-request path requirement wheelmeta lambda_event mcp simpleindex}
 CC=${CC:-clang}
 case "$CC" in *clang*) ;; *) CC=clang ;; esac
 
@@ -34,11 +34,12 @@ sources() {
 	wheelmeta) echo "deps/wheelmeta.c deps/wheelname.c deps/requirement.c base/err.c" ;;
 	lambda_event) echo "api/lambda_event.c contract/response.c contract/artifact.c base/prefault.c base/b64.c base/utf8.c base/err.c" ;;
 	mcp) echo "api/mcp.c base/jsonscan.c base/utf8.c base/err.c" ;;
+	simpleindex) echo "deps/simpleindex.c deps/url.c base/err.c" ;;
 	esac
 }
 libs() {
 	case "$1" in
-	request | lambda_event | mcp) echo "-lcjson -lm" ;;
+	request | lambda_event | mcp | simpleindex) echo "-lcjson -lm" ;;
 	*) echo "" ;;
 	esac
 }
@@ -50,6 +51,7 @@ max_len() {
 	wheelmeta) echo 8192 ;;
 	lambda_event) echo 16384 ;;
 	mcp) echo 8192 ;;
+	simpleindex) echo 16384 ;;
 	esac
 }
 
