@@ -376,6 +376,51 @@ static struct pyindex_file *file_at(struct pyindex *px, size_t i)
 	return &px->files[i - px->first];
 }
 
+/* A METADATA file kept in the pages directory, named by its wheel's sha256 (immutable). */
+static char *read_kept(struct pyindex *px, const char *name)
+{
+	int fd = openat(px->cfg.pages_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *buf = fd >= 0 ? malloc(PYINDEX_MAX_METADATA_BYTES + 1) : NULL;
+	ssize_t n = buf ? read(fd, buf, PYINDEX_MAX_METADATA_BYTES) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static int fetch_metadata(struct pyindex *px, size_t i, char **ret, struct rb_err *err);
+
+/* The METADATA of entry @i: kept, or fetched once under a lock and kept. */
+static int get_metadata(struct pyindex *px, size_t i, char **ret, struct rb_err *err)
+{
+	char name[80], lock[90];
+	struct fetch_body b;
+	int fd, r;
+
+	if (px->cfg.pages_fd < 0)
+		return fetch_metadata(px, i, ret, err);
+	snprintf(name, sizeof(name), "meta-%s", file_at(px, i)->sha256);
+	snprintf(lock, sizeof(lock), ".lock-%s", name);
+	if ((*ret = read_kept(px, name)))
+		return 0;
+	fd = openat(px->cfg.pages_fd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	while (fd >= 0 && flock(fd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	r = (*ret = read_kept(px, name)) ? 0 : fetch_metadata(px, i, ret, err);
+	if (r >= 0) {
+		b = (struct fetch_body){.data = *ret, .len = strlen(*ret)};
+		write_cached(px, name, &b);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static int fetch_metadata(struct pyindex *px, size_t i, char **ret, struct rb_err *err)
 {
 	struct pyindex_file *f = file_at(px, i);
@@ -473,7 +518,7 @@ static int describe(void *ctx, size_t i, struct rb_err *err)
 	int r = f ? px->get_target(px->ctx, &tg, err) : 1;
 
 	if (r == 0)
-		r = f->has_metadata ? fetch_metadata(px, i, &text, err)
+		r = f->has_metadata ? get_metadata(px, i, &text, err)
 				    : px->install(px->ctx, i, &text, err);
 	if (r == 0)
 		r = interpret(px, i, tg, text, err);

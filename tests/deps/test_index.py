@@ -343,6 +343,7 @@ def test_ten_concurrent_requests_download_once(env, index, wheels_dir):
     for rc, resp in results:
         assert rc == 0 and resp["stdout"] == "1.0\n", resp
     assert index.downloads(wheels_dir["conc"].name) == 1
+    assert index.hits[f"/files/{wheels_dir['conc'].name}.metadata"] == 1
     assert index.hits["/simple/concpkg/"] == 1
     assert sum("fetch_ms" in r["dependencies"][0] for _, r in results) == 1
     assert trees(state) == [t for t in trees(state) if t.startswith("concpkg-1.0-")]
