@@ -184,16 +184,25 @@ bench: all
 # with podman (runc).  IMAGE_BASE=debian:bookworm-slim builds from a registry's
 # base instead of the local debootstrap one; WHEELS=DIR bakes that directory's
 # wheels instead of the default set (Debian's wheels and two self-test wheels),
-# and fails when `runbox bake --strict` skips one of them.
-IMAGE      ?= localhost/runbox:latest
-IMAGE_BASE ?=
-WHEELS     ?=
+# and fails when `runbox bake --strict` skips one of them;
+# INDEX=URL REQUIREMENTS=FILE bakes the closure of a requirements file resolved
+# against that package index (runbox bake --index: verified wheels, no pip).
+IMAGE        ?= localhost/runbox:latest
+IMAGE_BASE   ?=
+WHEELS       ?=
+INDEX        ?=
+REQUIREMENTS ?=
 
 image-deps:
 	@tests/tools/deps.sh runtime-image/image-packages.txt
 
 image: all image-deps
-ifeq ($(WHEELS),)
+ifneq ($(INDEX),)
+	@test -n "$(REQUIREMENTS)" || { echo "make image: INDEX=URL needs REQUIREMENTS=FILE"; exit 2; }
+	rm -rf $(BUILD)/image-index
+	$(BUILD)/runbox bake --lazy --index $(INDEX) -r $(REQUIREMENTS) $(BUILD)/image-index
+	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-index/wheels $(IMAGE_BASE)
+else ifeq ($(WHEELS),)
 	$(PYTHON) runtime-image/make-wheels.py $(BUILD)/image-wheels
 	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-wheels $(IMAGE_BASE)
 else

@@ -394,6 +394,8 @@ def bench_deps():
             print(f"{n:<5} {pip_ms:9.1f} {rb_ms:10.1f} {pip_ms / rb_ms:6.1f}x | "
                   f"{pip_inst:14.1f} {admit:26.3f} {admit / n:8.3f} {pip_inst / admit:6.0f}x")
         bench_lazy(d)
+        bench_bytecode(d)
+        bench_index(d)
 
 
 def bench_lazy(d):
@@ -426,6 +428,141 @@ def bench_lazy(d):
     print(f"lazy extraction of {wheel} ({mib:.2f} MiB, {unpacked:.2f} MiB unpacked): "
           f"first use {first:.1f} ms, reuse {warm:.1f} ms, one-time cost "
           f"{first - warm:.1f} ms = {(first - warm) / mib:.1f} ms per MiB of wheel")
+
+
+
+# ---- bytecode, and a package index on loopback ---------------------------
+
+def big_package(d, name, modules, lines):
+    """A wheel of @modules modules of @lines lines of varied code each."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deps"))
+    import wheels
+    body = "".join(
+        f"class C{k}:\n    '''doc {k}'''\n    def __init__(self, a={k}, b='{k}'):\n"
+        f"        self.a, self.b = a, [b] * 3\n    def m(self, x):\n"
+        f"        return {{i: (x + i) ** 2 for i in range(self.a % 7)}}\n"
+        f"def f{k}(x, *args, **kw):\n    if x > {k}:\n        return [y for y in args if y]\n"
+        f"    return sum(kw.values(), {k})\n"
+        for k in range(lines // 10))
+    files = {f"{name}/__init__.py": "".join(f"from . import m{i:03d}\n" for i in range(modules))}
+    for i in range(modules):
+        files[f"{name}/m{i:03d}.py"] = body
+    return wheels.make_wheel(d, name, "1.0", files=files)
+
+
+IMPORT_TIMER = ("import time\nt = time.perf_counter()\nimport {name}\n"
+                "print((time.perf_counter() - t) * 1000)\n")
+
+
+def import_in_runbox(cache, name):
+    body = json.dumps({"script": IMPORT_TIMER.format(name=name), "dependencies": [name]})
+    p = subprocess.run([RUNBOX], input=body.encode(), capture_output=True,
+                       env={"RUNBOX_LOG": "off", "RUNBOX_CACHE_DIR": cache})
+    resp = json.loads(p.stdout)
+    assert resp.get("exit_code") == 0, resp
+    return float(resp["stdout"]), None
+
+
+def import_bare(target, name):
+    p = subprocess.run([PYTHON, "-c", IMPORT_TIMER.format(name=name)], capture_output=True,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": target,
+                            "PYTHONDONTWRITEBYTECODE": "1"}, check=True)
+    return float(p.stdout), None
+
+
+def strip_bytecode(src, dst):
+    subprocess.run(["cp", "-a", src, dst], check=True)
+    subprocess.run(["chmod", "-R", "u+w", dst], check=True)
+    for root, dirs, _ in os.walk(dst):
+        if "__pycache__" in dirs:
+            subprocess.run(["rm", "-rf", os.path.join(root, "__pycache__")], check=True)
+            dirs.remove("__pycache__")
+
+
+def bench_bytecode(d):
+    global REPEAT
+    wd = os.path.join(d, "bc-wheels")
+    os.mkdir(wd)
+    big_package(wd, "benchbig", 300, 400)  # about networkx's size: 300 modules, ~5 MiB
+    big_package(wd, "benchsmall", 1, 40)
+    cache, bare_cache, target = (os.path.join(d, n) for n in ("bc-cache", "bc-nopyc", "bc-pip"))
+    subprocess.run([RUNBOX, "bake", wd, cache], check=True, capture_output=True)
+    strip_bytecode(cache, bare_cache)
+    subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--no-index", "--find-links", wd,
+                    "--target", target, "benchbig", "benchsmall"], check=True, capture_output=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": d, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    print(f"\nimport time inside the program, {DEPS_REPEAT} runs each: in runbox from the baked "
+          "cache with and without its bytecode; by a bare interpreter from the same baked tree "
+          "and from pip's (install --no-index --find-links --target, with its bytecode)")
+    print(f"{'package':<26} {'runbox+pyc':>10} {'runbox no pyc':>13} {'bare, baked':>11} "
+          f"{'bare, pip':>10}")
+    saved, REPEAT = REPEAT, DEPS_REPEAT
+    try:
+        for name, label in (("benchbig", "300 modules, 5 MiB source"),
+                            ("benchsmall", "1 module")):
+            (pyc, _), (nopyc, _) = paired(lambda: import_in_runbox(cache, name),
+                                          lambda: import_in_runbox(bare_cache, name))
+            tree = os.path.join(cache, "site", f"{name}-1.0")
+            (pip, _), (baked, _) = paired(lambda: import_bare(target, name),
+                                          lambda: import_bare(tree, name))
+            print(f"{label:<26} {pyc:10.1f} {nopyc:13.1f} {baked:11.1f} {pip:10.1f} ms")
+    finally:
+        REPEAT = saved
+
+
+def bench_index(d):
+    """A 1 MiB wheel from a loopback index: runbox's first request against
+    pip install --index-url, then runbox's cached request."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deps"))
+    import simple_index
+    import wheels
+    wd = os.path.join(d, "ix-wheels")
+    os.mkdir(wd)
+    w = wheels.make_wheel(wd, "onemib", "1.0", files={"onemib/__init__.py": "X = 1\n",
+                                                        "onemib/blob.bin": os.urandom(1 << 20)})
+    leaves = [wheels.make_wheel(wd, f"ixleaf{i}", "1.0") for i in range(5)]
+    ix = simple_index.Index().start()
+    for f in [w] + leaves:
+        ix.add(f)
+    mib = os.path.getsize(w) / (1 << 20)
+    firsts, fetches, pips, seconds = [], [], [], []
+    try:
+        for k in range(DEPS_REPEAT):
+            state = os.path.join(d, f"ix-state-{k}")
+            body = json.dumps({"script": "import onemib", "dependencies": ["onemib"]}).encode()
+            env = {"RUNBOX_LOG": "debug", "RUNBOX_INDEX_URL": ix.url, "RUNBOX_STATE_DIR": state}
+            t = time.perf_counter()
+            p = subprocess.run([RUNBOX], input=body, capture_output=True, env=env)
+            firsts.append((time.perf_counter() - t) * 1000)
+            resp = json.loads(p.stdout)
+            assert resp.get("exit_code") == 0, resp
+            fetches.append(resp["dependencies"][0]["fetch_ms"])
+            with tempfile.TemporaryDirectory() as pd:
+                t = time.perf_counter()
+                subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--index-url", ix.url,
+                                "--target", os.path.join(pd, "t"), "onemib"], check=True,
+                               capture_output=True, env={"PATH": "/usr/bin:/bin", "HOME": pd,
+                                                         "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+                subprocess.run([PYTHON, "-c", "import onemib"], check=True,
+                               env={"PYTHONPATH": os.path.join(pd, "t")})
+                pips.append((time.perf_counter() - t) * 1000)
+            deps = ["onemib"] + [f"ixleaf{i}" for i in range(5)]
+            body = json.dumps({"script": "pass", "dependencies": deps}).encode()
+            subprocess.run([RUNBOX], input=body, capture_output=True, env=env)  # fetch the leaves
+            p = subprocess.run([RUNBOX], input=body, capture_output=True, env=env)
+            for line in p.stderr.decode().splitlines():
+                ph = json.loads(line).get("phases_ms") if line.startswith("{") else None
+                if ph:
+                    seconds.append(ph["admit"] / len(deps))
+    finally:
+        ix.stop()
+    med = statistics.median
+    print(f"\npackage index on loopback, a {mib:.2f} MiB wheel, {DEPS_REPEAT} runs each:")
+    print(f"first request (fresh instance): runbox {med(firsts):.1f} ms (download+verify+unpack+"
+          f"compile {med(fetches):.1f} ms) vs pip install --index-url + import {med(pips):.1f} ms"
+          f" = {med(pips) / med(firsts):.1f}x")
+    print(f"cached request, 6 dependencies: resolve+install {med(seconds):.3f} ms per dependency")
 
 
 if __name__ == "__main__":

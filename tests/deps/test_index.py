@@ -449,6 +449,13 @@ def test_bake_from_an_index(env, index):
                         "dependencies": ["idx-alpha[fast]"]}, cache=cache)
     assert rc == 0 and resp["stdout"] == "1.0\n", resp
     assert {d["source"] for d in resp["dependencies"]} == {"cache"}
+    # --lazy keeps the verified wheels in CACHE_DIR/wheels/ (what `make image INDEX=` bakes).
+    lazy = env.home / "index-baked-lazy"
+    p = env.sub([str(binary()), "bake", "--lazy", "--index", index.url, "-r", str(req),
+                 str(lazy)], env={"PATH": "/usr/bin:/bin"})
+    assert p.returncode == 0, p.stderr
+    assert sorted(x.name.split("-")[0] for x in (lazy / "wheels").iterdir()) == [
+        "idx_alpha", "idx_beta", "idx_gamma", "yanky"]
 
 
 def test_bake_from_an_index_refuses_what_it_cannot_serve(env, index):
