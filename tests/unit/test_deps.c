@@ -113,22 +113,26 @@ static void test_list_refusals(void **state)
 
 static void test_read_dirs(void **state)
 {
-	struct deps_used used[1] = {{"a", "1", "/c/site/a-1"}};
-	struct deps_result r = {used, 1, true};
-	struct deps_config cfg = {"/usr/bin/python3", "/c", "/s", -1, 64};
-	char bufs[2][600];
+	struct deps_used used[1] = {{.name = "a", .version = "1", .path = "/c/site/a-1"}};
+	struct deps_result r = {.used = used, .n = 1, .uses_lazy = true};
+	struct deps_config cfg = {
+	    .python = "/usr/bin/python3", .cache_dir = "/c", .state_dir = "/s", .state_fd = -1};
+	char bufs[3][600];
 
 	(void)state;
-	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 2), 2);
+	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 3), 2);
 	assert_string_equal(bufs[0], "/c/site");
 	assert_string_equal(bufs[1], "/s/site");
-	r.uses_lazy = false;
-	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 2), 1);
+	r.uses_index = true; /* a tree fetched from a package index */
+	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 3), 3);
+	assert_string_equal(bufs[2], "/s/index/site");
+	r.uses_lazy = r.uses_index = false;
+	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 3), 1);
 	r.n = 0;
-	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 2), 0);
+	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 3), 0);
 	cfg.cache_dir = "";
 	r.n = 1;
-	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 2), 0);
+	assert_int_equal(deps_read_dirs(&cfg, &r, bufs, 3), 0);
 }
 
 int main(void)
