@@ -36,7 +36,7 @@ int confine_unpacker(void *ctx, const char *tree_dir, struct rb_err *err)
 
 	if (r >= 0 && c->drop_uid)
 		r = drop_uid(c, err);
-	if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (r >= 0 && c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = rb_fail_sys(err, errno, "set no_new_privs for the unpacking process");
 	if (r >= 0 && c->landlock)
 		r = landlock_plan_enter(&plan, err);

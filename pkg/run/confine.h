@@ -7,8 +7,9 @@
  * program runs as: RUNBOX_UID_BASE + RUNBOX_UID_SLOTS).  Always:
  * no_new_privs, then Landlock with the new tree as the only writable
  * directory (the interpreter's prefix and the system directories readable,
- * TCP denied from ABI 4).  A kernel without Landlock is logged once and
- * the uid drop (as root) is what remains.
+ * TCP denied from ABI 4).  A layer the platform refuses (no Landlock, no
+ * no_new_privs under Lambda's own seccomp filter) is said once at start,
+ * and what remains confines the unpacking.
  */
 #ifndef RUNBOX_CONFINE_H
 #define RUNBOX_CONFINE_H
@@ -23,6 +24,7 @@ struct confine_unpack {
 	uid_t uid;
 	gid_t gid;
 	const char *python; /* its prefix stays readable and executable */
+	bool no_new_privs;  /* the platform lets a process set it (Lambda does not) */
 	bool landlock;	    /* the platform has Landlock */
 };
 

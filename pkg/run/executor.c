@@ -199,6 +199,7 @@ static int setup_index(struct executor *ex, struct rb_err *err)
 {
 	const struct runbox_index *ix = &ex->cfg.index;
 	const struct sandbox_layer_cap *ll = &ex->caps.layer[SANDBOX_LAYER_LANDLOCK];
+	const struct sandbox_layer_cap *nnp = &ex->caps.layer[SANDBOX_LAYER_NO_NEW_PRIVS];
 
 	if (ix->url[0] && deps_index_check(ix->url, err) < 0)
 		return -EINVAL;
@@ -209,6 +210,7 @@ static int setup_index(struct executor *ex, struct rb_err *err)
 	    .uid = (uid_t)(ex->cfg.uid_base + ex->cfg.uid_slots),
 	    .gid = (gid_t)(ex->cfg.uid_base + ex->cfg.uid_slots),
 	    .python = ex->cfg.python,
+	    .no_new_privs = nnp->available,
 	    .landlock =
 		ex->cfg.sandbox && ll->available && ll->self_test != SANDBOX_SELF_TEST_FAILED,
 	};
@@ -217,7 +219,8 @@ static int setup_index(struct executor *ex, struct rb_err *err)
 	if (ix->url[0] && !ex->unpack.landlock)
 		log_msg(LOG_INFO, "degraded",
 			"wheels from the package index are unpacked without Landlock: only the "
-			"uid drop (as root) confines their unpacking");
+			"uid drop (as root) and no_new_privs (where allowed) confine their "
+			"unpacking");
 	return 0;
 }
 
