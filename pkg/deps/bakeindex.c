@@ -184,10 +184,11 @@ static int prepare(struct bi *x, struct rb_err *err)
 	list = r >= 0 ? x->tg.preinstalled : NULL;
 	cJSON_ArrayForEach(p, list)
 	{
-		pre[n] = (struct resolve_pkg){
+		struct resolve_pkg pk = {
 		    .name = p->string, .version = p->valuestring, .preinstalled = true};
-		if (n < 4096 && cJSON_IsString(p) && version_parse(p->valuestring, &pre[n].v) == 0)
-			n++;
+
+		if (n < 4096 && cJSON_IsString(p) && version_parse(p->valuestring, &pk.v) == 0)
+			pre[n++] = pk;
 	}
 	if (r >= 0)
 		r = pyindex_init(&x->px, &pc, pre, n, err);

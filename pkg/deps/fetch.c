@@ -250,7 +250,9 @@ static int one_get(struct fetch_ctx *c, const char *url, struct xfer *x, uint64_
 		return curl_fail(c, CURLE_OPERATION_TIMEDOUT, "", hop->what, url, err);
 	curl_easy_reset(h);
 	x->curl = h;
-	x->limit = c->budget - c->fetched < max ? c->budget - c->fetched : max;
+	x->limit = c->fetched >= c->budget	  ? 0
+		   : c->budget - c->fetched < max ? c->budget - c->fetched
+						  : max;
 	setup(c, h, url, x, left);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	if (hop->accept) {

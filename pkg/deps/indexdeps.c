@@ -24,6 +24,8 @@
 #include "deps/wheel.h"
 #include "deps/wheelname.h"
 
+#define MAX_PREINSTALLED 4096 /* distributions the interpreter lists, at most */
+
 enum origin { FROM_CACHE, FROM_TARGET, FROM_KNOWN };
 
 struct ictx {
@@ -281,14 +283,15 @@ static int add_preinstalled(struct ictx *x, struct resolve_pkg *pre, size_t *n_p
 		    .name = p->string, .version = p->valuestring, .preinstalled = true};
 
 		if (cJSON_IsString(p) && version_parse(p->valuestring, &pk.v) == 0)
-			pre[(*n_pre)++] = pk;
+			if (*n_pre < MAX_PREINSTALLED)
+				pre[(*n_pre)++] = pk;
 	}
 	return 0;
 }
 
 static int gather(struct ictx *x, struct rb_err *err)
 {
-	size_t cap = (x->cache ? x->cache->ix.n : 0) + 4096, n_pre = 0;
+	size_t cap = (x->cache ? x->cache->ix.n : 0) + MAX_PREINSTALLED, n_pre = 0;
 	struct resolve_pkg *pre = NULL;
 	int r = 0;
 
@@ -298,7 +301,7 @@ static int gather(struct ictx *x, struct rb_err *err)
 	x->local = calloc(cap, sizeof(*x->local));
 	x->origin = calloc(cap, sizeof(*x->origin));
 	x->idx = calloc(cap, sizeof(*x->idx));
-	pre = x->cache ? NULL : calloc(4096, sizeof(*pre));
+	pre = x->cache ? NULL : calloc(MAX_PREINSTALLED, sizeof(*pre));
 	if (!x->local || !x->origin || !x->idx || (!x->cache && !pre))
 		r = rb_fail_sys(err, ENOMEM, "resolve dependencies");
 	for (size_t i = 0; r >= 0 && x->cache && i < x->cache->ix.n; i++)

@@ -19,7 +19,7 @@
 #include "base/tree.h"
 #include "deps/wheelcache.h"
 
-#define MAX_TREES 100000
+#define MAX_TREES 20000 /* trees considered for eviction */
 
 static int open_dir(int at, const char *name, int *ret)
 {
