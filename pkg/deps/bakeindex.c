@@ -79,7 +79,7 @@ static int install(void *ctx, size_t i, char **ret_metadata, struct rb_err *err)
 	struct wheel_name wn;
 	struct wheel_info info = {0};
 	struct wheel_limits lim;
-	int fd, r = download(x, i, &fd, err);
+	int fd = -1, r = download(x, i, &fd, err);
 
 	if (r < 0)
 		return r;
@@ -211,8 +211,8 @@ static int fetch_closure(struct bi *x, struct rb_err *err)
 	int r = res ? resolve_run(&x->px.ix, x->rq, x->fp, x->n, 256, res, err)
 		    : rb_fail_sys(err, ENOMEM, "bake");
 
-	for (size_t k = 0; r >= 0 && k < res->n; k++) {
-		int fd;
+	for (size_t k = 0; r >= 0 && res && k < res->n; k++) {
+		int fd = -1;
 
 		if (!pyindex_file(&x->px, res->pkg[k]))
 			continue; /* pre-installed */

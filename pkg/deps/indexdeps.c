@@ -168,7 +168,7 @@ static int install(struct ictx *x, const struct file *f, const char *tree, char 
 	close(fd);
 	if (r < 0)
 		return install_fail(err, f);
-	if (f->want_metadata && strcmp(f->want_metadata, info.metadata) != 0) {
+	if (f->want_metadata && (!info.metadata || strcmp(f->want_metadata, info.metadata) != 0)) {
 		tree_remove_at(x->ic.site_fd, tree);
 		free(info.metadata);
 		return rb_fail(err, RB_FAULT_UNAVAILABLE, 0, "index_metadata_mismatch",
@@ -302,8 +302,10 @@ static int gather(struct ictx *x, struct rb_err *err)
 	x->origin = calloc(cap, sizeof(*x->origin));
 	x->idx = calloc(cap, sizeof(*x->idx));
 	pre = x->cache ? NULL : calloc(MAX_PREINSTALLED, sizeof(*pre));
-	if (!x->local || !x->origin || !x->idx || (!x->cache && !pre))
-		r = rb_fail_sys(err, ENOMEM, "resolve dependencies");
+	if (!x->local || !x->origin || !x->idx || (!x->cache && !pre)) {
+		free(pre);
+		return rb_fail_sys(err, ENOMEM, "resolve dependencies");
+	}
 	for (size_t i = 0; r >= 0 && x->cache && i < x->cache->ix.n; i++)
 		add_local(x, &x->cache->pkgs[i], 0, FROM_CACHE, i);
 	if (r >= 0 && !x->cache)
@@ -450,7 +452,7 @@ int indexdeps_resolve(const struct deps_config *cfg, const struct wheelcache *ca
 		r = gather(&x, err);
 	if (r >= 0)
 		r = resolve(&x, rq, fields, n, res, &ix, err);
-	for (size_t k = 0; r >= 0 && k < res->n; k++) {
+	for (size_t k = 0; r >= 0 && res && k < res->n; k++) {
 		const struct resolve_pkg *pk = &ix->pkgs[res->pkg[k]];
 		struct deps_used *u = &ret->used[k];
 

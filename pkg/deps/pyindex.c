@@ -195,9 +195,9 @@ static void tally_platform(struct tally *t, const struct wheel_name *wn)
 	snprintf(tag, sizeof(tag), "%s-%s-%s", wn->python, wn->abi, wn->platform);
 	if (strstr(t->platforms, tag) || len + strlen(tag) + 8 >= sizeof(t->platforms))
 		return;
-	if (len)
-		strcat(t->platforms, ", ");
-	strcat(t->platforms, tag); /* fits: checked above */
+	/* Fits: checked above. */
+	snprintf(t->platforms + len, sizeof(t->platforms) - len, "%s%.*s", len ? ", " : "",
+		 (int)(sizeof(t->platforms) - len - 3), tag);
 }
 
 /* Whether file @f (of project @name) can be an entry; counts why not in @t. */

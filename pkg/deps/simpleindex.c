@@ -173,6 +173,31 @@ static void keep_attr(struct anchor *a, const char *name, size_t nlen, const cha
 	}
 }
 
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+/* The value after an attribute's '=': quoted or not; returns where it ends. */
+static const char *scan_value(const char *p, const char *end, const char **ret_v, size_t *ret_len)
+{
+	const char *close;
+
+	p = skip_space(p, end);
+	if (p < end && (*p == '"' || *p == '\'')) {
+		close = memchr(p + 1, *p, (size_t)(end - p - 1));
+		*ret_v = p + 1;
+		*ret_len = close ? (size_t)(close - p - 1) : (size_t)(end - p - 1);
+		return close ? close + 1 : end;
+	}
+	for (*ret_v = p; p < end && !isspace((unsigned char)*p) && *p != '>'; p++)
+		;
+	*ret_len = (size_t)(p - *ret_v);
+	return p;
+}
+
 /* Attributes of a start tag from @p to its '>'; returns where it ends. */
 static const char *scan_attrs(const char *p, const char *end, struct anchor *a)
 {
@@ -186,24 +211,9 @@ static const char *scan_attrs(const char *p, const char *end, struct anchor *a)
 		while (p < end && !isspace((unsigned char)*p) && *p != '=' && *p != '>')
 			p++;
 		nlen = (size_t)(p - name);
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		if (p < end && *p == '=') {
-			for (p++; p < end && isspace((unsigned char)*p); p++)
-				;
-			if (p < end && (*p == '"' || *p == '\'')) {
-				const char *close = memchr(p + 1, *p, (size_t)(end - p - 1));
-
-				v = p + 1;
-				vlen = close ? (size_t)(close - v) : (size_t)(end - v);
-				p = close ? close + 1 : end;
-			} else {
-				for (v = p; p < end && !isspace((unsigned char)*p) && *p != '>';
-				     p++)
-					;
-				vlen = (size_t)(p - v);
-			}
-		}
+		p = skip_space(p, end);
+		if (p < end && *p == '=')
+			p = scan_value(p + 1, end, &v, &vlen);
 		if (nlen)
 			keep_attr(a, name, nlen, v, vlen);
 		else if (p < end && *p != '>')

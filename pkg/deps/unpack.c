@@ -144,7 +144,7 @@ static int read_by(int fd, void *p, size_t n, double deadline)
 /* Log the compiler's report, line by line, until it exits or the deadline. */
 static int drain_report(int fd, const char *tree, double deadline)
 {
-	char buf[4096], msg[sizeof(buf) + 300];
+	char buf[4096] = {0}, msg[sizeof(buf) + 300];
 	size_t len = 0;
 
 	for (;;) {
@@ -194,7 +194,7 @@ static int wait_child(struct parent *p, bool compiled, struct rb_err *err)
 /* Read the child's header and METADATA, then its report; kill it past the deadline. */
 static int collect(struct parent *p, struct wheel_info *ret, struct rb_err *err)
 {
-	struct header h;
+	struct header h = {0};
 	char *meta = NULL;
 	int r = read_by(p->fd, &h, sizeof(h), p->deadline);
 

@@ -134,7 +134,7 @@ static void remove_dots(char *path)
 	}
 	*out = '\0';
 	if (!path[0])
-		strcpy(path, "/");
+		memcpy(path, "/", 2);
 }
 
 /* The path of @ref merged with @base's directory (5.2.3), into @out. */
@@ -173,13 +173,12 @@ static int join(const struct url_parts *b, const char *path, const char *tail, c
 	struct url_parts u = *b;
 	int n;
 
-	if (strlen(path) >= sizeof(u.path))
+	if (snprintf(u.path, sizeof(u.path), "%s", path) >= (int)sizeof(u.path))
 		return -ENAMETOOLONG;
-	strcpy(u.path, path);
 	n = url_format(&u, false, out, size);
 	if (n < 0 || (size_t)n + strlen(tail) >= size)
 		return -ENAMETOOLONG;
-	strcpy(out + n, tail);
+	memcpy(out + n, tail, strlen(tail) + 1);
 	return n + (int)strlen(tail);
 }
 
