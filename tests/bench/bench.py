@@ -96,6 +96,8 @@ def main():
     if os.environ.get("BENCH_ONLY") == "warm":
         warm_bench()
         return
+    if os.environ.get("BENCH_ONLY") == "deps":
+        return
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'paired':>7} "
           f"{'ratio':>6} {'runbox RSS':>11}")
     rows = [(name, program, None) for name, program in CASES]

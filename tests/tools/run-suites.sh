@@ -37,6 +37,7 @@ suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_
 suite "platform rehearsal" "$static" "$root/tests/platform"
 suite "dependencies as root" "$static" "$root/tests/deps" DEPS_AS=root
 suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
+suite "dependencies (asan)" "$asan" "$root/tests/deps" DEPS_AS=root
 suite "serve as root" "$static" "$root/tests/serve" SERVE_AS=root
 suite "serve as an unprivileged user" "$static" "$root/tests/serve" SERVE_AS=nobody
 # Workers are forked by a single-threaded spawner (worker.h), so the ASan
