@@ -47,6 +47,7 @@ def wheels_dir(env):
     w["bomb"] = mk(d, "idxbomb", "1.0", files={"idxbomb/__init__.py": "",
                                                 "idxbomb/zeros.bin": b"\0" * (60 * MiB)})
     w["slow"] = mk(d, "slowpkg", "1.0")
+    w["slowish"] = mk(d, "slowish", "1.0")
     w["trunc"] = mk(d, "truncpkg", "1.0", files={"truncpkg/__init__.py": "",
                                                   "truncpkg/blob.bin": os.urandom(MiB)})
     w["metalie"] = mk(d, "metalie", "1.0", requires=["idx-gamma"])
@@ -69,6 +70,7 @@ def fill(ix, w, d):
     ix.add(w["yanky2"], yanked=True)
     ix.add(w["newpy2"], requires_python=">=3.99")
     ix.add(w["slow"], delay=6)
+    ix.add(w["slowish"], delay=1.5)
     ix.add(w["trunc"], truncate=True)
     ix.add(w["metalie"], metadata_bytes=b"Metadata-Version: 2.1\nName: metalie\nVersion: 1.0\n")
     ix.add_bytes("sdistonly", "sdistonly-1.0.tar.gz", b"not a wheel")
@@ -244,6 +246,18 @@ def test_slow_server_past_the_timeout(env, index):
     assert "slowpkg" in resp["error"] and "127.0.0.1" in resp["error"], resp
     assert time.monotonic() - t < 5
     assert trees(state) == [] and leftovers(state) == []
+
+
+def test_download_time_counts_against_the_timeout(env, index):
+    """The program gets what fetching left of timeout_s; with the wheel on the
+    instance it has the whole of it."""
+    state = fresh_state(env)
+    script = "import time, slowish; time.sleep(1.5); print('done')"
+    rc, resp = run(env, ["slowish"], script, url=index.url, state=state, timeout_s=2.5)
+    assert rc == 0 and resp["status"] == "timeout", resp
+    assert resp["dependencies"][0]["fetch_ms"] >= 1500, resp
+    rc, resp = run(env, ["slowish"], script, url=index.url, state=state, timeout_s=2.5)
+    assert rc == 0 and resp["status"] == "ok" and resp["stdout"] == "done\n", resp
 
 
 def test_truncated_download(env, index):
