@@ -130,7 +130,7 @@ def test_a_placeholder_version_is_read_as_the_module_says(env, name):
     rc, resp = env.run({"script": f"import {name}; print({name}.__version__)",
                         "dependencies": [f"{name}>=1.0"]})
     assert rc == 0 and resp["stdout"] == real + "\n", resp
-    assert {"name": name, "version": real} in resp["dependencies"]
+    assert {"name": name, "version": real, "source": "preinstalled"} in resp["dependencies"]
     # With a cache: what bake recorded of the interpreter.
     assert index(env.cache)["preinstalled"][name] == real
     rc, resp = env.run({"script": "print(1)", "dependencies": [f"{name}>=1.0"]}, cache=env.cache)
