@@ -464,10 +464,10 @@ static size_t refused_line(char *buf, size_t size, int nr)
 /*
  * Answer one refused call: EPERM, as the allowlist would have, and name it
  * once on the program's stderr so the reason is not a guess.  Returns 1
- * with *ret_status when it was the program saying it is exiting (see
- * CHILD_EXIT_NR), else 0.
+ * with *ret_status when it was the program's process (@program) saying it
+ * is exiting (see CHILD_EXIT_NR), else 0.
  */
-static int answer_refused(int listener, unsigned char *named, int *lines,
+static int answer_refused(int listener, pid_t program, unsigned char *named, int *lines,
 			  struct launch_status *ret_status)
 {
 	struct seccomp_notif req;
@@ -482,7 +482,8 @@ static int answer_refused(int listener, unsigned char *named, int *lines,
 	resp = (struct seccomp_notif_resp){.id = req.id, .error = -EPERM};
 	raw_call(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_SEND, (long)&resp, 0);
 	nr = req.data.nr;
-	if (nr == CHILD_EXIT_NR && req.data.args[0] == CHILD_EXIT_MAGIC) {
+	if (nr == CHILD_EXIT_NR && req.data.args[0] == CHILD_EXIT_MAGIC &&
+	    (pid_t)req.pid == program) {
 		ret_status->wait_status = (int)((req.data.args[1] & 0xff) << 8); /* W_EXITCODE */
 		ret_status->max_rss_kb = (int)req.data.args[2];
 		ret_status->start_rss_kb = (int)req.data.args[3];
@@ -518,7 +519,7 @@ static struct launch_status init_loop(pid_t program, int pidfd, int listener, in
 
 		/* The timeout reaps orphans that die while nothing else happens. */
 		if (raw_call(SYS_poll, (long)p, 3, 50, 0) > 0 && (p[1].revents & POLLIN) &&
-		    answer_refused(listener, named, &lines, &st))
+		    answer_refused(listener, program, named, &lines, &st))
 			return st;
 		if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
 			listener = -1;

@@ -58,8 +58,10 @@ struct child_arg {
  * the template's memory apart (tens of milliseconds): a call of this
  * unimplemented system call, which the program's filter refuses and
  * notifies, with CHILD_EXIT_MAGIC and the status as its arguments.  The
- * init then reports that status and ends the namespace.  A program that
- * makes the call itself only ends itself early, with a status it chose.
+ * init then reports that status and ends the namespace.  Only the
+ * program's own process is heard (a process it forks ends as any other
+ * does); a program that makes the call itself only ends itself early,
+ * with a status it chose.
  */
 #define CHILD_EXIT_NR	 184 /* tuxcall: not implemented on x86-64 */
 #define CHILD_EXIT_MAGIC 0x72756e626f786578ULL

@@ -57,6 +57,8 @@ EXPORT const char *runbox_template_env(unsigned i);
 EXPORT unsigned long runbox_template_python(void);
 EXPORT int runbox_template_set_main(const char *run_filename, const char *arg0_bytes);
 EXPORT void runbox_template_arm_exit(void);
+EXPORT int runbox_template_prepare_end(PyObject *modules);
+EXPORT void runbox_template_end_ready(int ready);
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -529,6 +531,22 @@ EXPORT const char *runbox_template_env(unsigned i)
 	return i < prog_envc ? prog_envp[i] : NULL;
 }
 
+/* ---- in the program's process: its end ---- */
+
+/*
+ * What the program's process knows about how its interpreter will end,
+ * for end_now().  @pid is the program's own (a process it forks inherits
+ * all of this and must neither report for it nor skip anything).
+ */
+static struct {
+	pid_t pid;
+	unsigned long thread;	/* the main thread's ident */
+	PyObject *default_hook; /* sys.__excepthook__ */
+	bool raised;		/* __main__ raised, and the default hook printed it */
+	bool unsure;		/* an end whose status the interpreter alone knows */
+	bool ready;		/* at exit, __main__ had come back and the streams were flushed */
+} fin;
+
 /*
  * At exit(), once the interpreter is done and before the kernel takes the
  * process apart: flush C's streams, close the standard fds (the reader's
@@ -540,6 +558,8 @@ static void exit_early(int status, void *arg)
 	struct rusage ru = {0};
 
 	(void)arg;
+	if (getpid() != fin.pid)
+		return; /* a process the program forked: its end is not the run's */
 	fflush(NULL);
 	close(STDIN_FILENO);
 	close(STDOUT_FILENO);
@@ -549,9 +569,113 @@ static void exit_early(int status, void *arg)
 		(unsigned long)ru.ru_maxrss, (unsigned long)start_rss_kb);
 }
 
+/*
+ * "sys.excepthook" is raised when the interpreter prints an exception that
+ * nothing caught.  With no Python frame running in the main thread, that
+ * is __main__'s own end (a SystemExit never gets here: the interpreter
+ * exits for it before raising this event), and the status will be 1 if the
+ * hook is the default one, which cannot exit differently; the status of a
+ * KeyboardInterrupt, or of an end through another hook, stays the
+ * interpreter's to decide.
+ */
+static void note_uncaught(PyObject *args)
+{
+	PyObject *type;
+
+	if (PyEval_GetFrame() != NULL || PyThread_get_thread_ident() != fin.thread)
+		return;
+	if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) != 4) {
+		fin.unsure = true;
+		return;
+	}
+	type = PyTuple_GET_ITEM(args, 1);
+	if (PyTuple_GET_ITEM(args, 0) != fin.default_hook || !PyType_Check(type) ||
+	    PyType_IsSubtype((PyTypeObject *)type, (PyTypeObject *)PyExc_KeyboardInterrupt))
+		fin.unsure = true;
+	else
+		fin.raised = true;
+}
+
+/*
+ * "cpython.PyInterpreterState_Clear", in the main interpreter while it
+ * finalizes, is raised once everything a program can see of its end is
+ * over: atexit functions, the flush of sys.stdout and sys.stderr, the
+ * teardown of the program's modules with their finalizers, and the
+ * clearing of sys and builtins.  What follows (the interpreter's own
+ * state, and the clearing of every interned string) writes to objects the
+ * template made, and every page written is copied first: tens of
+ * milliseconds spent on nothing anyone sees.  When the status is certain
+ * the process exits here with it, as Py_RunMain would have; exit() still
+ * runs C's exit functions.
+ */
+static void end_now(void)
+{
+	if (!fin.ready || fin.unsure || getpid() != fin.pid || !_Py_IsFinalizing() ||
+	    PyInterpreterState_Get() != PyInterpreterState_Main())
+		return;
+	exit(fin.raised ? 1 : 0);
+}
+
+static int watch_end(const char *event, PyObject *args, void *data)
+{
+	(void)data;
+	if (fin.pid == 0)
+		return 0; /* the template */
+	if (event[0] == 's' && strcmp(event, "sys.excepthook") == 0) {
+		note_uncaught(args);
+	} else if (event[0] == 'c' && strcmp(event, "cpython.PyInterpreterState_Clear") == 0) {
+		end_now();
+	}
+	return 0;
+}
+
+/*
+ * In the template: keep the copies of module dicts that the interpreter
+ * holds for single-phase extension modules (PyModuleDef.m_base.m_copy)
+ * for good.  Its teardown frees them, which writes to every object in
+ * them; pinned, each costs a program one reference count.  Nothing can
+ * see them.  Then watch for the program's end (see end_now).  0, or -1
+ * with a Python exception set.
+ */
+EXPORT int runbox_template_prepare_end(PyObject *modules)
+{
+	PyObject *it = PyObject_GetIter(modules), *m;
+
+	if (!it)
+		return -1;
+	while ((m = PyIter_Next(it))) {
+		PyModuleDef *def = PyModule_Check(m) ? PyModule_GetDef(m) : NULL;
+
+		if (def && def->m_base.m_copy)
+			Py_INCREF(def->m_base.m_copy);
+		Py_DECREF(m);
+	}
+	Py_DECREF(it);
+	if (PyErr_Occurred())
+		return -1;
+	return PySys_AddAuditHook(watch_end, NULL);
+}
+
+/* In the program's process, its interpreter ready: report its exit early. */
 EXPORT void runbox_template_arm_exit(void)
 {
+	fin.pid = getpid();
+	fin.thread = PyThread_get_thread_ident();
+	fin.default_hook = PySys_GetObject("__excepthook__");
+	Py_XINCREF(fin.default_hook);
 	on_exit(exit_early, NULL);
+}
+
+/*
+ * From the program's last atexit function: whether __main__ came back
+ * (returned, or raised what the hook printed) rather than exiting through
+ * SystemExit or Py_Exit(), and whether sys.stdout and sys.stderr flushed
+ * cleanly, as the interpreter's next step, the flush whose failure makes
+ * the status 120, will then find them.
+ */
+EXPORT void runbox_template_end_ready(int ready)
+{
+	fin.ready = ready != 0;
 }
 
 /* The CPython version this object was built for (PY_VERSION_HEX). */

@@ -304,12 +304,53 @@ def _reset_module_state(env, cwd):
         _T.time.tzset()
 
 
+def _plain_stream(f):
+    """Whether @f is one of io's own streams, over a file or memory: a
+    second flush() of one does nothing and calls no code of the program's."""
+    text, binary, raw = _T.stream_types
+    if type(f) in text:
+        if type(f) is text[1]:  # StringIO
+            return True
+        f = f.buffer
+    if type(f) in binary:
+        f = f.raw
+    return type(f) in raw
+
+
+def _streams_flushed():
+    """The interpreter's first step after the atexit functions, done here
+    first: flush sys.stdout and sys.stderr if open.  Its status turns 120
+    if either flush fails; True when both are io's own streams and neither
+    failed, so that the interpreter's own flush cannot fail either."""
+    for name in ("stdout", "stderr"):
+        try:
+            f = getattr(sys, name, None)
+            if f is None:
+                continue
+            if not _plain_stream(f):
+                return False
+            if not f.closed:
+                f.flush()
+        except BaseException:
+            return False
+    return True
+
+
 def _at_exit():
-    """Registered first, so it runs last of the program's exit functions:
-    the modules the template loaded leave sys.modules, still referenced, so
-    that the interpreter's teardown clears the program's own modules (and
-    runs their objects' finalizers, as cold) but does not write through the
+    """Registered first, so it runs last of the program's exit functions.
+    It tells the C half whether the status is certain (see end_now in
+    run/template.c): __main__ came back, which the interpreter marks by
+    deleting its __file__ and __cached__ (it does not when SystemExit or
+    Py_Exit() end the program), and the streams flushed.  Then the modules
+    the template loaded leave sys.modules, still referenced, so that the
+    interpreter's teardown clears the program's own modules (and runs their
+    objects' finalizers, as cold) but does not write through the
     template's: every page it wrote would be copied first."""
+    main = sys.modules.get("__main__")
+    d = getattr(main, "__dict__", None)
+    came_back = (id(main) == _T.main_id and type(d) is dict
+                 and "__file__" not in d and "__cached__" not in d)
+    _T.lib.runbox_template_end_ready(1 if came_back and _streams_flushed() else 0)
     keep = [sys.modules.pop(n) for n in list(sys.modules) if n in _T.names]
     keep.append(_T.hidden)
     _T.ctypes.pythonapi.Py_IncRef(_T.ctypes.py_object(keep))  # never released
@@ -347,6 +388,7 @@ def _become(lib):
     sys.meta_path.insert(0, _T.restorer)
     if _SYSTEM_SITECUSTOMIZE is not None:
         sys.modules["sitecustomize"] = _SYSTEM_SITECUSTOMIZE
+    _T.main_id = id(sys.modules.get("__main__"))
     _T.atexit.register(_at_exit)
     lib.runbox_template_arm_exit()
 
@@ -363,6 +405,7 @@ def _main():
     import atexit
     import ctypes
     import gc
+    import io
     import json
     import os
     import signal
@@ -401,7 +444,9 @@ def _main():
     # From here the template is what a cold interpreter is at this point,
     # with everything else kept aside for its copies to give back on import.
     _T.os, _T.signal, _T.site, _T.warnings = os, signal, site, warnings
-    _T.ctypes, _T.atexit, _T.time = ctypes, atexit, time
+    _T.ctypes, _T.atexit, _T.time, _T.lib = ctypes, atexit, time, lib
+    _T.stream_types = ((io.TextIOWrapper, io.StringIO), (io.BufferedWriter, io.BufferedRandom),
+                       (io.FileIO, io.BytesIO))
     warnings.filters[:] = base_filters
     warnings._filters_mutated()
     _T.hidden = {n: m for n, m in sys.modules.items() if n not in _BASELINE}
@@ -410,6 +455,8 @@ def _main():
     for n in _T.hidden:
         del sys.modules[n]
     _T.restorer = _Restorer(_T.hidden, recorder, set())
+    lib.runbox_template_prepare_end.argtypes = [ctypes.py_object]
+    lib.runbox_template_prepare_end(list(sys.modules.values()) + list(_T.hidden.values()))
     gc.collect()
     gc.freeze()  # a copy's collector then leaves the template's objects (and pages) alone
     rss, vsize = _rss_vsize_kb()

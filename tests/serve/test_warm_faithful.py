@@ -86,6 +86,21 @@ PROGRAMS = {
                        "def sq(x):\n    return x * x\n"
                        "if __name__ == '__main__':\n"
                        "    with mp.Pool(2) as p:\n        print(p.map(sq, range(5)))",
+    "fork, the child exits": "import os, sys, time\n"
+                             "pid = os.fork()\n"
+                             "if pid == 0:\n    print('child', flush=True); sys.exit(0)\n"
+                             "time.sleep(0.5); os.waitpid(pid, 0); print('parent done')",
+    "raise in a thread": "import threading\n"
+                         "def w():\n    raise ValueError('in thread')\n"
+                         "t = threading.Thread(target=w); t.start(); t.join(); print('after')",
+    "a module's finalizer at exit": "import helper\nprint('end')",
+    "open file flushed at exit": "f = open('output/log.txt', 'w'); f.write('kept')\n"
+                                 "g = open('output/raw.bin', 'wb', buffering=65536); g.write(b'x' * 100)",
+    "no newline at the end": "import sys; print('a', end=''); sys.stderr.write('b')",
+    "stdout a custom object": "import sys\nclass W:\n    def write(self, s):\n        sys.__stdout__.write(s.upper())\n"
+                              "    def flush(self):\n        pass\nsys.stdout = W(); print('shout')",
+    "uncaught after output": "print('some', flush=False)\nraise RuntimeError('late')",
+    "exit in atexit": "import atexit, sys\natexit.register(sys.exit, 5)\nprint('x')",
     "excepthook": "import sys\ndef h(t, v, tb): print('hooked', t.__name__)\n"
                   "sys.excepthook = h\nraise ValueError('x')",
     "own module named like one of the template's": "import json; print(json.VERSION)",
@@ -95,6 +110,8 @@ PROGRAMS = {
 }
 
 FILES = {
+    "a module's finalizer at exit": {"main.py": None, "helper.py": "class A:\n    def __del__(self):\n"
+                                     "        print('finalized')\na = A()\n"},
     "own module named like one of the template's": {"main.py": None, "json.py": "VERSION = 'mine'"},
 }
 
