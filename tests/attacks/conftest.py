@@ -1,4 +1,4 @@
-"""Attack-suite harness for runbox (self-contained; ideas from tests/blackbox).
+"""Attack-suite harness for runbox (driver and checks: tests/helpers/harness.py).
 
 Every test drives the real binary (RUNBOX_BIN, default build/runbox) in
 stdin mode with a hostile program or a malformed request and asserts an
@@ -27,38 +27,30 @@ import os
 import pathlib
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "helpers"))
-import binary_copy  # noqa: E402
-MiB = 1024 * 1024
-KiB = 1024
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
+import harness  # noqa: E402
+from harness import MISSING as _MISSING, KiB, MiB, STATUSES, short  # noqa: E402,F401
+
 MARK_NAME = "RBATTACK_MARK"
-AS = os.environ.get("ATTACKS_AS", "root")
-if AS not in ("root", "nobody"):
-    raise RuntimeError(f"ATTACKS_AS must be root or nobody, not {AS!r}")
 # The unprivileged identity of the second pass: 65534 by default; on a
 # machine where other suites run runbox as root with RUNBOX_UID=65534 (whose
 # clean-up kill(-1)s every process of that uid) set ATTACKS_UID to a free uid.
-NOBODY = int(os.environ.get("ATTACKS_UID", "65534"))
+WHO = harness.Identity("ATTACKS_AS", "ATTACKS_UID")
+AS, NOBODY = WHO.name, WHO.uid
 # A sandbox uid no other process on the machine uses, so that any process
 # of that uid left after a test is a leftover of this suite.
 SANDBOX_UID = 1800000000 + random.randrange(1, 90000000)
 # The victim outside the sandbox: the program's own uid when unprivileged.
 VICTIM_UID = NOBODY if AS == "nobody" else SANDBOX_UID + 1
-STATUSES = {"ok", "error", "timeout", "cpu_limit", "file_size_limit", "memory_limit",
-            "blocked_syscall", "killed"}
-_MISSING = object()
 
 # Helpers every hostile Python program starts with.  sc() makes a raw
 # system call and answers "ok" or the errno name; res() prints one result.
@@ -109,20 +101,13 @@ def b64(data):
     return base64.b64encode(data).decode("ascii")
 
 
-
-
 def runbox_bin():
     """A private copy of RUNBOX_BIN, executable by the unprivileged user."""
-    return binary_copy.snapshot(REPO, "rbatk-bin-")
+    return harness.snapshot("rbatk-bin-")
 
 
 def pytest_unconfigure(config):
-    binary_copy.remove_snapshots()
-
-
-def short(resp, n=2000):
-    s = json.dumps(resp) if not isinstance(resp, str) else resp
-    return s if len(s) <= n else s[:n] + "..."
+    harness.remove_snapshots()
 
 
 # ---------------------------------------------------------------------------
@@ -162,10 +147,6 @@ def need(cond, reason):
         pytest.skip(reason)
 
 
-# ---------------------------------------------------------------------------
-# /proc scanning
-# ---------------------------------------------------------------------------
-
 def _read(path, n=1 << 20):
     try:
         with open(path, "rb") as fh:
@@ -174,124 +155,38 @@ def _read(path, n=1 << 20):
         return b""
 
 
-def proc_uid(pid):
-    for line in _read(f"/proc/{pid}/status").splitlines():
-        if line.startswith(b"Uid:"):
-            return int(line.split()[1])
-    return None
-
-
 def proc_scan(needles, uid=None, skip=()):
-    """[(pid, uid, cmdline)] of processes holding a needle (environ, cmdline,
+    """[Hit(pid, uid, cmd)] of processes holding a needle (environ, cmdline,
     cwd) or, when uid is given, running as that uid."""
-    me = os.getpid()
-    bneedles = [n.encode() for n in needles if n]
-    hits = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) in (me,) or int(d) in skip:
-            continue
-        blob = _read(f"/proc/{d}/environ") + b"\n" + _read(f"/proc/{d}/cmdline")
-        try:
-            blob += b"\n" + os.readlink(f"/proc/{d}/cwd").encode()
-        except OSError:
-            pass
-        u = proc_uid(d)
-        if b"State:\tZ" in _read(f"/proc/{d}/status"):
-            continue  # a zombie runs nothing; reaping it is its parent's business
-        if any(n in blob for n in bneedles) or (uid is not None and u == uid):
-            cmd = _read(f"/proc/{d}/cmdline").replace(b"\0", b" ").decode(errors="replace")
-            if u is None and not cmd:
-                continue  # gone meanwhile
-            hits.append((int(d), u, cmd))
-    return hits
+    return harness.proc_scan(needles, uid=uid, skip=skip)
 
 
 # ---------------------------------------------------------------------------
 # The driver
 # ---------------------------------------------------------------------------
 
-class Runbox:
+class Runbox(harness.Runbox):
+    """runbox as ATTACKS_AS says, programs as a sandbox uid of this session
+    alone when root.  `sentinels` are (path, bytes) outside the sandbox that
+    must stay as they are, `helpers` pids of the test's own processes (not
+    leftovers), `host_globs` host paths an attack must not have created."""
+
+    mark_name = MARK_NAME
+    mark_prefix = "rbatk"
+    timeout = 30
+    ensure_ascii = True
+
     def __init__(self, workdir):
-        self.bin = runbox_bin()
-        self.workdir = workdir
         self.canary = "canary-" + uuid.uuid4().hex
-        self.marks = []
-        self.sentinels = []       # (path, expected bytes) outside the sandbox
-        self.helpers = []         # pids of test-side helper processes (not leftovers)
-        self.cleanup_dirs = []
-        self.host_globs = []      # host paths an attack must not have created
-        self.last_elapsed = None
-        self.last_pid = None
-        self.responses = []
-
-    def base_env(self, extra=None):
-        env = {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "RUNBOX_WORK_DIR": str(self.workdir),
-            "RUNBOX_LOG": "info",
-            "RUNBOX_TEST_CANARY": self.canary,
-            "AWS_SECRET_ACCESS_KEY": self.canary + "-aws",
-        }
+        env = {"RUNBOX_TEST_CANARY": self.canary, "AWS_SECRET_ACCESS_KEY": self.canary + "-aws"}
         if AS == "root":
-            env["RUNBOX_UID"] = str(SANDBOX_UID)
-            env["RUNBOX_GID"] = str(SANDBOX_UID)
-        if extra:
-            env.update(extra)
-        return env
-
-    def new_mark(self):
-        m = "rbatk" + uuid.uuid4().hex
-        self.marks.append(m)
-        return m
-
-    def _mark(self, req):
-        if not isinstance(req, dict):
-            return req
-        env = req.get("env", {})
-        if not isinstance(env, dict) or len(env) >= 64 or MARK_NAME in env:
-            return req
-        req = dict(req)
-        req["env"] = dict(env, **{MARK_NAME: self.new_mark()})
-        return req
-
-    def argv(self):
-        if AS == "nobody":
-            return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                    "--", str(self.bin)]
-        return [str(self.bin)]
-
-    def run(self, req, env=None, timeout=30, mark=True):
-        """Run one request.  `req` may be a callable taking runbox's pid (to
-        aim an attack at it) and returning the request.  Returns
-        (exit status, response, runbox's stderr)."""
-        t0 = time.monotonic()
-        p = subprocess.Popen(self.argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=self.base_env(env),
-                             cwd=str(self.workdir), start_new_session=True)
-        self.last_pid = p.pid
-        if callable(req):
-            req = req(p.pid)
-        if mark:
-            req = self._mark(req)
-        body = req if isinstance(req, (bytes, bytearray)) else json.dumps(req).encode()
-        try:
-            out, err = p.communicate(bytes(body), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            out, err = p.communicate()
-            raise AssertionError(f"runbox did not answer within {timeout}s: {out[:500]!r} "
-                                 f"{err[-1500:]!r}")
-        self.last_elapsed = time.monotonic() - t0
-        errtext = err.decode("utf-8", errors="replace")
-        assert self.canary.encode() not in out, f"CANARY LEAKED into the response: {out[:3000]!r}"
-        assert out.endswith(b"\n") and out.count(b"\n") == 1, (
-            f"stdout is not one JSON line (exit {p.returncode}): {out[:1000]!r}\n{errtext[-2000:]}")
-        try:
-            resp = json.loads(out)
-        except ValueError as e:
-            raise AssertionError(f"not JSON ({e}): {out[:1000]!r}\n{errtext[-2000:]}")
-        self.responses.append(resp)
-        return p.returncode, resp, errtext
+            env["RUNBOX_UID"] = env["RUNBOX_GID"] = str(SANDBOX_UID)
+        super().__init__(workdir, binpath=runbox_bin(), prefix=WHO.argv([]), env=env,
+                         secrets=[self.canary], cwd=workdir)
+        self.sentinels = []
+        self.helpers = []
+        self.cleanup_dirs = []
+        self.host_globs = []
 
 
 def check_ran(resp):
@@ -307,12 +202,7 @@ def ran(rb, req, status=_MISSING, exit_code=_MISSING, timeout=30, env=None):
     rc, resp, err = rb.run(req, env=env, timeout=timeout)
     assert rc == 0, f"runbox exit {rc}: {short(resp)}\nstderr: {err[-2000:]}"
     check_ran(resp)
-    if status is not _MISSING:
-        assert resp["status"] == status, f"status {resp['status']!r} != {status!r}: {short(resp)}"
-    if exit_code is not _MISSING:
-        assert resp["exit_code"] == exit_code, (
-            f"exit_code {resp['exit_code']} != {exit_code}: {short(resp)}")
-    return resp, Layers(resp)
+    return harness.assert_ran(rc, resp, err, status, exit_code), Layers(resp)
 
 
 def ok(rb, req, **kw):
@@ -321,16 +211,13 @@ def ok(rb, req, **kw):
 
 def refused(rb, req, code, field=_MISSING, timeout=30):
     rc, resp, err = rb.run(req, timeout=timeout, mark=False)
-    assert resp.get("code") == code, f"expected refusal {code!r}, got {short(resp)}"
-    assert rc == 2, f"runbox exit {rc} for refusal {code}"
-    assert set(resp) <= {"error", "code", "field"}, short(resp)
-    assert isinstance(resp["error"], str) and resp["error"].strip()
     if field is not _MISSING:
-        got = resp.get("field")
-        # runbox shortens a long path in "field": accept a prefix of 100+ bytes
-        assert got == field or (isinstance(got, str) and len(got) >= 100 and field.startswith(got)), (
-            f"field {got!r} != {field!r}")
-    return resp
+        want = field
+
+        def field(got):
+            # runbox shortens a long path in "field": accept a prefix of 100+ bytes
+            return got == want or (isinstance(got, str) and len(got) >= 100 and want.startswith(got))
+    return harness.assert_refused(rc, resp, code, field)
 
 
 def py(body, **kw):
@@ -344,38 +231,18 @@ def py(body, **kw):
 # Fixtures
 # ---------------------------------------------------------------------------
 
-def _owned_tmpdir(prefix, mode=0o755):
-    d = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    if AS == "nobody":
-        os.chown(d, NOBODY, NOBODY)
-    os.chmod(d, mode)
-    return d
+_owned_tmpdir = WHO.tmpdir
 
 
 @pytest.fixture
 def rb():
-    binpath = runbox_bin()
-    if not os.access(binpath, os.X_OK):
-        pytest.fail(f"runbox binary not found at {binpath} (make, or set RUNBOX_BIN)")
     workdir = _owned_tmpdir("rbatk-")
     box = Runbox(workdir)
     yield box
-    problems = []
     # 1) the attack left no process behind (short grace for the reaper).
-    needles = box.marks + [box.canary, str(workdir)]
     uid = SANDBOX_UID if AS == "root" else None
-    deadline = time.monotonic() + 1.0
-    hits = proc_scan(needles, uid, skip=box.helpers)
-    while hits and time.monotonic() < deadline:
-        time.sleep(0.05)
-        hits = proc_scan(needles, uid, skip=box.helpers)
-    if hits:
-        problems.append(f"processes outlived the response: {hits}")
-        for pid, _, _ in hits:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+    problems = harness.survivors(box.marks + [box.canary, str(workdir)], 1.0, uid=uid,
+                                 skip=box.helpers)
     # 2) runbox answers the next request normally.
     if not problems:
         try:
@@ -385,9 +252,7 @@ def rb():
         except AssertionError as e:
             problems.append(f"follow-up print(42) failed: {e}")
     # 3) the work dir is empty.
-    left = sorted(os.listdir(workdir))
-    if left:
-        problems.append(f"work dir not cleaned: {left}")
+    problems += harness.unclean_workdir(workdir)
     # 4) sentinels outside the sandbox are intact.
     for path, content in box.sentinels:
         got = _read(path) if os.path.isfile(path) else None
@@ -515,8 +380,7 @@ def victim(rb):
     secret in its environment.  Yields (pid, secret)."""
     secret = "victim-secret-" + uuid.uuid4().hex
     p = subprocess.Popen(
-        ["setpriv", f"--reuid={VICTIM_UID}", f"--regid={VICTIM_UID}", "--clear-groups", "--",
-         "/bin/sleep", "60"],
+        harness.setpriv(VICTIM_UID) + ["/bin/sleep", "60"],
         env={"VICTIM_SECRET": secret, "PATH": "/usr/bin:/bin"}, cwd="/",
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rb.helpers.append(p.pid)
@@ -531,5 +395,5 @@ def victim(rb):
 
 
 def pytest_report_header(config):
-    return [f"attacks: runbox={runbox_bin()} as={AS} unprivileged_uid={NOBODY} "
+    return [f"attacks: runbox={harness.binary()} as={AS} unprivileged_uid={NOBODY} "
             f"sandbox_uid(root)={SANDBOX_UID}"]

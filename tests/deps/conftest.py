@@ -2,9 +2,10 @@
 baked from them, and runbox driven in stdin mode against those caches.
 
 DEPS_AS=nobody runs runbox (and the bake of the cache it serves) as uid/gid
-65534 through setpriv, so the cache and the lazily extracted trees belong to
-the same uid as the program: only the sandbox (Landlock, the read-only bind
-in the mount namespace) keeps the program from writing them.  DEPS_AS=root
+65534 (DEPS_UID names another) through setpriv, so the cache and the lazily
+extracted trees belong to the same uid as the program: only the sandbox
+(Landlock, the read-only bind in the mount namespace) keeps the program from
+writing them.  DEPS_AS=root
 (the default) bakes as root and runs programs as per-run uids.
 """
 
@@ -15,18 +16,19 @@ import pathlib
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import pytest
 
 import wheels as W
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-AS = os.environ.get("DEPS_AS", "root")
-if AS not in ("root", "nobody"):
-    raise RuntimeError(f"DEPS_AS must be root or nobody, not {AS!r}")
-NOBODY = 65534
-MiB = 1024 * 1024
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
+import harness  # noqa: E402
+from harness import REPO, MiB  # noqa: E402,F401
+
+WHO = harness.Identity("DEPS_AS", "DEPS_UID")
+AS, NOBODY = WHO.name, WHO.uid
 # As root, programs run as a uid of this session alone: uid slots are counted
 # per state directory, and these tests use their own state directories, so
 # the slot pool could hand a uid that another runbox on the machine is using.
@@ -34,14 +36,11 @@ SANDBOX_UID = 1700000000 + random.randrange(1, 90000000)
 
 
 def binary():
-    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
-    return b if b.is_absolute() else REPO / b
+    return harness.binary()
 
 
 def as_user():
-    if AS == "nobody":
-        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-    return []
+    return WHO.argv([])
 
 
 def tree_digest(root):

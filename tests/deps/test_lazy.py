@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import AS, binary, index, tree_digest
+from conftest import AS, NOBODY, binary, index, tree_digest
 from test_install import attack
 
 
@@ -73,7 +73,7 @@ def test_failed_extraction_leaves_nothing(env, lazy):
     data[60:90] = b"X" * 30  # inside the first entry's data: a CRC or inflate error
     wheel.write_bytes(bytes(data))
     if AS == "nobody":
-        os.system(f"chown -R 65534:65534 {broken}")
+        os.system(f"chown -R {NOBODY}:{NOBODY} {broken}")
     state = fresh_state(env, "state-broken")
     rc, resp = env.run({"script": "import epsilon", "dependencies": ["epsilon"]}, cache=broken,
                        state=state)

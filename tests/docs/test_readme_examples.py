@@ -58,7 +58,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
-import binary_copy  # noqa: E402
+import harness  # noqa: E402
 
 MARKERS = {"server", "image", "cloud", "long"}
 OUTPUT_LANGS = {"text", "json"}
@@ -231,8 +231,7 @@ class Playground:
 def playgrounds():
     """One Playground per README, the previous one closed when the next
     README's examples start (their servers stop there)."""
-    runbox = binary_copy.snapshot(REPO, "rbdocs-bin-", missing=lambda b: pytest.fail(
-        f"runbox binary not found at {b} (make, or set RUNBOX_BIN)"))
+    runbox = harness.snapshot("rbdocs-bin-")
     current = {}
 
     def get(readme):
@@ -246,7 +245,7 @@ def playgrounds():
     yield get
     for pg in current.values():
         pg.close()
-    binary_copy.remove_snapshots()
+    harness.remove_snapshots()
 
 
 def image_available():

@@ -22,36 +22,27 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import uuid
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "helpers"))
-
-import binary_copy  # noqa: E402
-from leftovers import survivors, unclean_workdir  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
+import harness  # noqa: E402
+from harness import PATH, REPO, proc_scan  # noqa: E402,F401
 from fake_lambda_api import FakeLambdaAPI  # noqa: E402
 
-AS = os.environ.get("LAMBDA_AS", "root")
-if AS not in ("root", "nobody"):
-    raise RuntimeError(f"LAMBDA_AS must be root or nobody, not {AS!r}")
-NOBODY = int(os.environ.get("LAMBDA_UID", "65534"))
+WHO = harness.Identity("LAMBDA_AS", "LAMBDA_UID")
+AS, NOBODY = WHO.name, WHO.uid
 MARK_NAME = "RBLAMBDA_MARK"
-
-
-def _missing(b):
-    pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
 
 
 def runbox_bin():
     """A private copy of RUNBOX_BIN, readable by the unprivileged user."""
-    return binary_copy.snapshot(REPO, "rblam-bin-", missing=_missing)
+    return harness.snapshot("rblam-bin-")
 
 
 def pytest_unconfigure(config):
-    binary_copy.remove_snapshots()
+    harness.remove_snapshots()
 
 
 def _read(path):
@@ -60,25 +51,6 @@ def _read(path):
             return fh.read(1 << 20)
     except OSError:
         return b""
-
-
-def proc_scan(needles):
-    """[(pid, cmdline)] of live processes whose environ/cmdline/cwd holds a needle."""
-    bneedles = [n.encode() for n in needles if n]
-    hits = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == os.getpid():
-            continue
-        if b"State:\tZ" in _read(f"/proc/{d}/status"):
-            continue
-        blob = _read(f"/proc/{d}/environ") + b"\n" + _read(f"/proc/{d}/cmdline")
-        try:
-            blob += b"\n" + os.readlink(f"/proc/{d}/cwd").encode()
-        except OSError:
-            pass
-        if any(n in blob for n in bneedles):
-            hits.append((int(d), _read(f"/proc/{d}/cmdline").replace(b"\0", b" ")))
-    return hits
 
 
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
@@ -109,7 +81,7 @@ class Lambda:
 
     def env(self, extra=None):
         env = {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": PATH,
             "AWS_LAMBDA_RUNTIME_API": self.api.address,
             "AWS_ACCESS_KEY_ID": "AKIA" + self.canary,
             "AWS_SECRET_ACCESS_KEY": self.canary + "-secret",
@@ -124,11 +96,7 @@ class Lambda:
         return env
 
     def argv(self, args=()):
-        base = [str(runbox_bin()), *args]
-        if AS == "nobody":
-            return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                    "--", *base]
-        return base
+        return WHO.argv([str(runbox_bin()), *args])
 
     def start(self, extra_env=None, args=()):
         self.log = open(self.log_path, "ab")
@@ -198,12 +166,7 @@ class Lambda:
             self.log.close()
 
 
-def owned_tmpdir(prefix):
-    d = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    if AS == "nobody":
-        os.chown(d, NOBODY, NOBODY)
-    os.chmod(d, 0o755)
-    return d
+owned_tmpdir = WHO.tmpdir
 
 
 @pytest.fixture
@@ -238,8 +201,8 @@ def check_after(box):
             problems.append(f"CANARY LEAKED into an init error: {e['body']!r}")
     if box.canary in box.logs():
         problems.append("CANARY LEAKED into runbox's log")
-    problems += survivors(proc_scan, box.marks, 2, "their invocation")
-    problems += unclean_workdir(box.workdir)
+    problems += harness.survivors(box.marks, 2, "their invocation")
+    problems += harness.unclean_workdir(box.workdir)
     for m in box.marks:
         stray = files_holding(m)
         if stray:

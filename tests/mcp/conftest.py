@@ -2,9 +2,9 @@
 
 The `mcp` fixture starts one server with a canary credential in its
 environment and a private RUNBOX_WORK_DIR; MCP_AS=nobody starts it as uid
-65534 (setpriv, no groups), as a desktop client run by an ordinary user
-would.  Every line the server writes
-on stdout must be one JSON-RPC message; after each test the canary must
+65534 (MCP_UID names another; setpriv, no groups), as a desktop client run
+by an ordinary user would.  Every line the server writes on stdout must be
+one JSON-RPC message; after each test the canary must
 appear in none of them, the work dir must be empty, and closing stdin must
 end the server with status 0.
 """
@@ -17,41 +17,31 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "helpers"))
-import binary_copy  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
+import harness  # noqa: E402
+from harness import proc_scan  # noqa: E402,F401
+
 LATEST = "2025-11-25"
-AS = os.environ.get("MCP_AS", "root")
-if AS not in ("root", "nobody"):
-    raise RuntimeError(f"MCP_AS must be root or nobody, not {AS!r}")
-NOBODY = 65534
-
-
-def _missing(b):
-    pytest.fail(f"runbox binary not found at {b} (make, or set RUNBOX_BIN)")
+WHO = harness.Identity("MCP_AS", "MCP_UID")
+AS, NOBODY = WHO.name, WHO.uid
 
 
 def runbox_bin():
     """A private copy of RUNBOX_BIN, executable by the unprivileged user."""
-    return binary_copy.snapshot(REPO, "rbmcp-bin-", missing=_missing)
+    return harness.snapshot("rbmcp-bin-")
 
 
 def pytest_unconfigure(config):
-    binary_copy.remove_snapshots()
+    harness.remove_snapshots()
 
 
 def argv():
-    base = [str(runbox_bin()), "mcp"]
-    if AS == "nobody":
-        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-                *base]
-    return base
+    return WHO.argv([str(runbox_bin()), "mcp"])
 
 
 class McpClient:
@@ -152,9 +142,7 @@ class McpClient:
 
 @pytest.fixture
 def mcp():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="rbmcp-", dir="/tmp"))
-    if AS == "nobody":
-        os.chown(d, NOBODY, NOBODY)
+    d = harness.owned_tmpdir("rbmcp-", NOBODY if AS == "nobody" else None, 0o700)
     c = McpClient(d)
     yield c
     rc = c.close()
@@ -168,8 +156,6 @@ def mcp():
             json.loads(line)
         except ValueError:
             problems.append(f"a stdout line is not JSON: {line[:500]!r}")
-    left = os.listdir(d)
-    if left:
-        problems.append(f"work dir not cleaned: {left}")
+    problems += harness.unclean_workdir(d)
     shutil.rmtree(d, ignore_errors=True)
     assert not problems, "\n".join(problems) + "\n" + c.stderr[-2000:].decode(errors="replace")

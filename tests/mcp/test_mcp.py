@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from conftest import AS, LATEST, NOBODY, McpClient, argv as argv_mcp, runbox_bin
+from conftest import AS, LATEST, NOBODY, McpClient, argv as argv_mcp, proc_scan, runbox_bin
 
 
 def text(result):
@@ -360,8 +360,7 @@ def test_list_packages_names_the_wheel_cache():
 
 def marker_procs(marker):
     """Processes anywhere on the machine whose command line holds @marker."""
-    r = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
-    return r.stdout.split()
+    return [h.pid for h in proc_scan([marker], where=("cmdline",))]
 
 
 def wait_for_marker(marker, limit=60):

@@ -26,7 +26,6 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -35,10 +34,10 @@ import uuid
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "helpers"))
-from leftovers import survivors, unclean_workdir  # noqa: E402
-NOBODY = 65534
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
+import harness  # noqa: E402
+from harness import NOBODY, REPO, short  # noqa: E402,F401
+
 CANARY_PREFIX = "rbplatcanary"
 MARK = "RBPLAT_MARK"
 LAYERS = ["seccomp", "landlock", "userns", "pidns", "netns", "ipcns", "utsns", "mountns",
@@ -46,14 +45,13 @@ LAYERS = ["seccomp", "landlock", "userns", "pidns", "netns", "ipcns", "utsns", "
 NS_LAYERS = ["userns", "pidns", "netns", "ipcns", "utsns", "mountns"]
 NS_NAMES = {"userns": "user", "pidns": "pid", "netns": "net", "ipcns": "ipc", "utsns": "uts",
             "mountns": "mount"}
-SETPRIV = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+SETPRIV = harness.setpriv(NOBODY)
 LAMBDA_FLAGS = ["--no-userns", "--no-ns", "--no-nested-seccomp", "--no-nnp", "--no-subreaper",
                 "--no-pdeathsig", "--no-landlock"]
 
 
 def runbox_bin():
-    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
-    return b if b.is_absolute() else REPO / b
+    return harness.binary()
 
 
 def sim_bin():
@@ -114,94 +112,39 @@ REHEARSALS = ["nonroot", "azure", "lambda"]
 
 
 def proc_hits(needles):
-    me = os.getpid()
-    hits = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) == me:
-            continue
-        blob = b""
-        for f in ("environ", "cmdline"):
-            try:
-                with open(f"/proc/{d}/{f}", "rb") as fh:
-                    blob += fh.read()
-            except OSError:
-                pass
-        if any(n.encode() in blob for n in needles):
-            try:
-                cmd = open(f"/proc/{d}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                cmd = "?"
-            hits.append((int(d), cmd))
-    return hits
+    """[(pid, cmdline)] of live processes whose environ, cmdline or cwd holds a needle."""
+    return [(h.pid, h.cmd) for h in harness.proc_scan(needles)]
 
 
-def short(resp, n=2500):
-    s = json.dumps(resp)
-    return s if len(s) <= n else s[:n] + "..."
+class Runbox(harness.Runbox):
+    """runbox under the rehearsal @reh, with a work dir and a state dir
+    that uid 65534 owns in @tmp.  The canary's prefix may appear in no
+    answer, no log and no process after the test."""
 
+    mark_name = MARK
+    mark_prefix = "rbplatmark"
 
-class Runbox:
     def __init__(self, reh, tmp):
         self.reh = reh
         self.tmp = tmp
-        self.workdir = tmp / "work"
         self.statedir = tmp / "state"
         self.canary = CANARY_PREFIX + uuid.uuid4().hex
-        self.marks = []
-        self.last_stderr = ""
-        self.log = []            # every request and response, for the report
-
-    def env(self, extra=None):
-        e = {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "RUNBOX_WORK_DIR": str(self.workdir),
-            "RUNBOX_STATE_DIR": str(self.statedir),
-            "RUNBOX_LOG": "info",
-            "RUNBOX_TEST_CANARY": self.canary,
-            "AWS_SECRET_ACCESS_KEY": self.canary + "aws",
-            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-        }
-        e.update(extra or {})
-        return e
-
-    def argv(self, args=()):
-        return self.reh.prefix + [str(runbox_bin())] + list(args)
-
-    def new_mark(self):
-        m = "rbplatmark" + uuid.uuid4().hex
-        self.marks.append(m)
-        return m
-
-    def run(self, req, env=None, timeout=60):
-        """One stdin-mode request; returns (exit status, response, stderr)."""
-        req = dict(req)
-        req["env"] = dict(req.get("env", {}), **{MARK: self.new_mark()})
-        body = json.dumps(req).encode()
         # `stdin` named: with AWS_LAMBDA_RUNTIME_API set, plain runbox would
         # pick the Lambda loop (auto mode); the variable stays, to show it leaks nowhere.
-        p = subprocess.Popen(self.argv(["stdin"]), stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(env),
-                             cwd=str(self.tmp), start_new_session=True)
-        try:
-            out, err = p.communicate(body, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            raise AssertionError(f"[{self.reh.name}] runbox did not answer within {timeout}s")
-        self.last_stderr = err.decode(errors="replace")
-        self.log.append((req, out))
-        assert b"platform_sim:" not in err, self.last_stderr
-        assert CANARY_PREFIX.encode() not in out, (
-            f"[{self.reh.name}] runbox's own environment leaked into the response: {out[:3000]!r}")
-        assert out.endswith(b"\n") and out.count(b"\n") == 1, (
-            f"[{self.reh.name}] exit {p.returncode} stdout {out[:2000]!r} stderr {self.last_stderr[-2000:]}")
-        return p.returncode, json.loads(out), self.last_stderr
+        super().__init__(tmp / "work", prefix=reh.prefix, args=["stdin"], secrets=[CANARY_PREFIX],
+                         cwd=tmp, env={"RUNBOX_STATE_DIR": str(self.statedir),
+                                       "RUNBOX_TEST_CANARY": self.canary,
+                                       "AWS_SECRET_ACCESS_KEY": self.canary + "aws",
+                                       "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})
+
+    def env(self, extra=None):
+        return self.base_env(extra)
+
+    def check_stderr(self, errtext):
+        assert "platform_sim:" not in errtext, errtext
 
     def check(self, env=None):
-        p = subprocess.run(self.argv(["check"]), capture_output=True, env=self.env(env),
-                           cwd=str(self.tmp), timeout=60)
-        assert CANARY_PREFIX.encode() not in p.stdout
-        assert b"platform_sim:" not in p.stderr, p.stderr
+        p = self.cli(["check"], env=env)
         return p.returncode, json.loads(p.stdout), p.stderr.decode(errors="replace")
 
 
@@ -278,8 +221,7 @@ def wait_for_reaped(uid, seconds=15.0):
 
 @pytest.fixture
 def rb(plat):
-    if not os.access(runbox_bin(), os.X_OK):
-        pytest.fail(f"runbox binary not found at {runbox_bin()} (run make)")
+    harness.require(runbox_bin())
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="rbplat-", dir="/tmp"))
     os.chmod(tmp, 0o755)
     box = Runbox(plat, tmp)
@@ -288,8 +230,7 @@ def rb(plat):
         os.chown(d, NOBODY, NOBODY)
     wait_for_reaped(NOBODY)
     yield box
-    problems = survivors(proc_hits, box.marks + [CANARY_PREFIX], 1.0)
-    problems += unclean_workdir(box.workdir)
+    problems = box.leftovers(1.0)
     shutil.rmtree(tmp, ignore_errors=True)
     if problems:
         pytest.fail(f"[{plat.name}] " + "; ".join(problems))

@@ -24,59 +24,51 @@ import http.client
 import json
 import os
 import pathlib
+import random
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
+import sys
 import threading
 import time
 import uuid
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
+import harness  # noqa: E402
+from harness import REPO  # noqa: E402,F401
+
 MARK_NAME = "RBSERVE_MARK"
-AS = os.environ.get("SERVE_AS", "root")
-if AS not in ("root", "nobody"):
-    raise RuntimeError(f"SERVE_AS must be root or nobody, not {AS!r}")
 # The unprivileged identity.  Other suites run programs as 65534 that
 # kill(-1) every process of their uid (an attack test does exactly that):
 # when suites run side by side on one machine, give this one another uid
-# with SERVE_UID (make test runs them one after the other).
-NOBODY = int(os.environ.get("SERVE_UID", "65534"))
-# A sandbox uid base no other suite uses, so uid slots never collide.
-UID_BASE = 1700000000
+# with SERVE_UID.
+WHO = harness.Identity("SERVE_AS", "SERVE_UID")
+AS, NOBODY = WHO.name, WHO.uid
+# A sandbox uid base of this session alone (each server has its own state
+# directory, so its slots start at the base): servers of suites run side by
+# side never run programs as the same uid.
+UID_BASE = 1600000000 + random.randrange(0, 390000) * 256
 
 
 def runbox_bin():
-    b = pathlib.Path(os.environ.get("RUNBOX_BIN", "build/runbox"))
-    if not b.is_absolute():
-        b = REPO / b
-    return b
+    """A private copy of RUNBOX_BIN: the processes running it are this session's."""
+    return harness.snapshot("rbserve-bin-")
+
+
+def pytest_unconfigure(config):
+    harness.remove_snapshots()
 
 
 def _owned_tmpdir(prefix, user):
-    d = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    if user == "nobody":
-        os.chown(d, NOBODY, NOBODY)
-    os.chmod(d, 0o755)
-    return d
+    return harness.owned_tmpdir(prefix, NOBODY if user == "nobody" else None)
 
 
 def proc_environ_has(needles):
     """Pids of processes whose environ holds any of @needles (bytes)."""
-    found = []
-    for p in pathlib.Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            env = (p / "environ").read_bytes()
-        except OSError:
-            continue
-        if any(n in env for n in needles):
-            found.append(int(p.name))
-    return found
+    return [h.pid for h in harness.proc_scan(needles, where=("environ",))]
 
 
 def processes_of_binary(binpath):
@@ -169,8 +161,7 @@ class Server:
         e.update(env or {})
         argv = [str(self.bin), "serve", "--host", "127.0.0.1", "--port", "0", *args]
         if self.user == "nobody":
-            argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                    "--"] + argv
+            argv = harness.setpriv(NOBODY) + argv
         self.stderr_lines = []
         self.listening = threading.Event()
         self.port = None
