@@ -75,6 +75,7 @@ void config_defaults(struct runbox_config *ret)
 	ret->warm_max_uses = 1000;
 	ret->warm_max_age_s = 3600;
 	ret->warm_exercise = true;
+	ret->lambda_backoff_ms = 100;
 }
 
 enum kind { K_SIZE, K_UINT, K_SECONDS, K_PATH, K_BOOL, K_ID, K_LOG, K_WORDS, K_WARM, K_MODULES };
@@ -110,6 +111,8 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_MAX_OPEN_FILES", K_UINT, LIM(nofile), 64, 1048576 },
 	{ "RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_BLAS_THREADS", K_UINT, CFG(blas_threads), 1, 1024 },
+	/* Only shorter than the default: the tests' way past the back-off's wait. */
+	{ "RUNBOX_LAMBDA_BACKOFF_MS", K_UINT, CFG(lambda_backoff_ms), 1, 100 },
 	{ "RUNBOX_PYTHON", K_PATH, CFG(python), 0, sizeof(((struct runbox_config *)0)->python) },
 	{ "RUNBOX_BASH", K_PATH, CFG(bash), 0, sizeof(((struct runbox_config *)0)->bash) },
 	{ "RUNBOX_WORK_DIR", K_PATH, CFG(work_dir), 0,

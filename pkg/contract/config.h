@@ -102,6 +102,8 @@ struct runbox_config {
 	/* What the platform says about the front door (auto mode, api/cli.h). */
 	char lambda_api[256];  /* AWS_LAMBDA_RUNTIME_API: host:port, "" when unset */
 	char handler_port[16]; /* FUNCTIONS_CUSTOMHANDLER_PORT as given, "" when unset */
+	/* `runbox lambda`: the first wait after a failed /next (frontdoor/lambda.h). */
+	unsigned lambda_backoff_ms;
 };
 
 /* Defaults of the contract. */

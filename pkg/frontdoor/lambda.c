@@ -26,8 +26,7 @@
 
 #define API_PREFIX	 "/2018-06-01/runtime"
 #define NEXT_RETRIES	 10
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS	 5000
+#define BACKOFF_MAX_MULT 50 /* the wait doubles up to this many times the first */
 #define POST_TIMEOUT_S	 60L
 /* What is left of an output when a 413 forces the last-resort answer. */
 #define SHRUNK_OUTPUT_BYTES ((size_t)64 * 1024)
@@ -252,10 +251,22 @@ static void invocation_reset(struct invocation *inv, size_t cap)
 	inv->cap = cap;
 }
 
-/* /next with the documented backoff; < 0 after NEXT_RETRIES failures in a row. */
-static int next_invocation(struct client *c, struct invocation *inv, size_t cap)
+static void log_retry(int failures, long wait_ms)
 {
-	long wait = BACKOFF_FIRST_MS;
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(f, "failures", failures);
+	cJSON_AddNumberToObject(f, "retry_in_ms", (double)wait_ms);
+	log_event(LOG_INFO, "lambda_next_retry", f);
+}
+
+/*
+ * /next with the documented backoff, starting at @first_ms; < 0 after
+ * NEXT_RETRIES failures in a row.
+ */
+static int next_invocation(struct client *c, struct invocation *inv, size_t cap, long first_ms)
+{
+	long wait = first_ms, max = first_ms * BACKOFF_MAX_MULT;
 
 	for (int attempt = 1;; attempt++) {
 		invocation_reset(inv, cap);
@@ -267,8 +278,9 @@ static int next_invocation(struct client *c, struct invocation *inv, size_t cap)
 			return 0;
 		if (attempt == NEXT_RETRIES)
 			return -EIO;
+		log_retry(attempt, wait);
 		sleep_ms(wait);
-		wait = wait * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : wait * 2;
+		wait = wait * 2 > max ? max : wait * 2;
 	}
 }
 
@@ -512,7 +524,7 @@ int lambda_main(struct executor *ex, const char *api)
 	log_msg(LOG_INFO, "lambda_ready", api);
 	for (;;) {
 		warm_tick(&warm);
-		if (next_invocation(&c, &inv, cap) < 0)
+		if (next_invocation(&c, &inv, cap, ex->cfg.lambda_backoff_ms) < 0)
 			break;
 		idle = 0;
 		if (!lambda_request_id_ok(inv.id)) {

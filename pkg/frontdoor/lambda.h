@@ -19,6 +19,13 @@
  * gets no default action for them): while waiting for an event, exit 0 at
  * once; during an invocation, finish it, post its answer, then exit 0.  A
  * second signal exits at once (the program dies with runbox).
+ *
+ * RUNBOX_LAMBDA_BACKOFF_MS (1 to 100, default 100) lowers the first wait,
+ * and the cap with it (always 50 times the first wait), so that the tests
+ * see the whole policy in well under a second.  The number of tries and
+ * the doubling are fixed, and the override can only shorten the waits: at
+ * worst an environment whose Runtime API is failing gives up sooner, and
+ * neither a request nor a program can set runbox's own environment.
  */
 #ifndef RUNBOX_LAMBDA_H
 #define RUNBOX_LAMBDA_H

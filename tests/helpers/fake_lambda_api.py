@@ -156,6 +156,7 @@ class FakeLambdaAPI:
         self.max_response_bytes = LAMBDA_RESPONSE_LIMIT
         self.default_timeout_ms = 60_000
         self.next_calls = 0
+        self.next_times = []      # time.monotonic() of each GET /next
 
     # ---- life ----
     def start(self):
@@ -224,6 +225,7 @@ class FakeLambdaAPI:
     def _next_calls_inc(self):
         with self._cond:
             self.next_calls += 1
+            self.next_times.append(time.monotonic())
             self._cond.notify_all()
 
     def _next_fault(self):

@@ -296,13 +296,29 @@ def test_413_even_for_the_last_resort_ends_as_an_error(lam):
 
 # ---- the Runtime API's faults -----------------------------------------------
 
+def log_lines(lam, event):
+    lines = [json.loads(x) for x in lam.logs().splitlines() if x.startswith("{")]
+    return [x for x in lines if x.get("event") == event]
+
+
+def retry_waits(lam):
+    """The waits runbox announced after each failed /next, checked against
+    the time that really passed before the next call (never less)."""
+    waits = [x["retry_in_ms"] for x in log_lines(lam, "lambda_next_retry")]
+    t = lam.api.next_times
+    for i, w in enumerate(waits):
+        assert (t[i + 1] - t[i]) * 1000 >= w, (i, w, t)
+    return waits
+
+
 def test_next_failures_are_retried(lam_idle):
+    # The default back-off: 100 ms after the first failure, doubling.
     lam_idle.api.fail_next(3, status=500)
     lam_idle.start()
     assert lam_idle.run({"script": "print('after 500s')"})["stdout"] == "after 500s\n"
     assert lam_idle.api.next_calls >= 4
-    lines = [json.loads(x) for x in lam_idle.logs().splitlines() if x.startswith("{")]
-    assert sum(1 for x in lines if x.get("event") == "lambda_next_failed") == 3
+    assert len(log_lines(lam_idle, "lambda_next_failed")) == 3
+    assert retry_waits(lam_idle) == [100, 200, 400]
 
 
 def test_slow_next_is_waited_for(lam_idle):
@@ -312,12 +328,23 @@ def test_slow_next_is_waited_for(lam_idle):
 
 
 def test_runtime_api_gone_for_good_exits_1(lam_idle):
-    """The documented policy: 10 failures in a row (about 21 s), then exit 1."""
+    """The documented policy: 10 failures in a row, the wait doubling up to 50
+    times the first, then exit 1.  RUNBOX_LAMBDA_BACKOFF_MS lowers the first
+    wait from 100 ms (about 21 s in all) to 2 ms (about 0.4 s)."""
     lam_idle.api.fail_next(10, status=500)
-    lam_idle.start()
+    lam_idle.start({"RUNBOX_LAMBDA_BACKOFF_MS": "2"})
     assert lam_idle.proc.wait(timeout=60) == 1
     assert lam_idle.api.next_calls == 10
+    assert retry_waits(lam_idle) == [2, 4, 8, 16, 32, 64, 100, 100, 100]
     assert "lambda_giving_up" in lam_idle.logs()
+
+
+@pytest.mark.parametrize("value", ["0", "101", "fast"])
+def test_backoff_override_out_of_range_is_a_startup_fault(lam_idle, value):
+    lam_idle.start({"RUNBOX_LAMBDA_BACKOFF_MS": value})
+    assert lam_idle.proc.wait(timeout=30) == 1
+    assert len(lam_idle.api.init_errors) == 1
+    assert "RUNBOX_LAMBDA_BACKOFF_MS" in json.loads(lam_idle.api.init_errors[0]["body"])["errorMessage"]
 
 
 # ---- start-up faults ---------------------------------------------------------

@@ -191,6 +191,23 @@ static void test_count_overrides(void **state)
 	assert_int_equal(cfg.uid, 4294967294u);
 }
 
+/* The Lambda back-off's first wait may only be made shorter than its 100 ms. */
+static void test_lambda_backoff_override(void **state)
+{
+	struct runbox_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.lambda_backoff_ms, 100);
+	apply_one_ok("RUNBOX_LAMBDA_BACKOFF_MS", "1", &cfg);
+	assert_int_equal(cfg.lambda_backoff_ms, 1);
+	apply_one_ok("RUNBOX_LAMBDA_BACKOFF_MS", "100", &cfg);
+	assert_int_equal(cfg.lambda_backoff_ms, 100);
+	refused_one("RUNBOX_LAMBDA_BACKOFF_MS", "0");
+	refused_one("RUNBOX_LAMBDA_BACKOFF_MS", "101");
+	refused_one("RUNBOX_LAMBDA_BACKOFF_MS", "5000");
+}
+
 static void test_uid_overrides(void **state)
 {
 	const struct var both[] = { { "RUNBOX_UID", "1000" }, { "RUNBOX_GID", "1001" } };
@@ -427,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_empty_environment),
 		cmocka_unit_test(test_size_overrides),
 		cmocka_unit_test(test_count_overrides),
+		cmocka_unit_test(test_lambda_backoff_override),
 		cmocka_unit_test(test_uid_overrides),
 		cmocka_unit_test(test_timeout_overrides),
 		cmocka_unit_test(test_path_overrides),
