@@ -6,6 +6,8 @@ BUILD     := build
 THIRD     := $(BUILD)/3p
 VERSION   := 0.1.0
 PYTHON    := /usr/bin/python3
+# Compilations run side by side in make test and make tidy: one per CPU.
+JOBS      ?= $(shell nproc)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-security \
              -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
@@ -170,7 +172,10 @@ fuzz-replay: deps
 layers:
 	@tests/tools/layers.sh
 
-test: deps layers all asan unit fuzz-replay blackbox
+# The stages in order; the builds of the first one run side by side.
+test: deps layers
+	@$(MAKE) --no-print-directory -j$(JOBS) all asan $(UNIT_BIN)
+	@$(MAKE) --no-print-directory -j1 unit fuzz-replay blackbox
 
 demo: all
 	@echo '$$ echo '"'"'{"script":"import sys; print(2+2); print(sys.version.split()[0])"}'"'"' | build/runbox'
