@@ -243,8 +243,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		tc = calloc(1, sizeof(*tc));
-		if (!tc || !i)
+		tc = i ? calloc(1, sizeof(*tc)) : NULL;
+		if (!tc)
 			return; /* untracked: only the idle timeout applies */
 		tc->fd = i->connect_fd;
 		/* A first request line may take the idle time plus the request time. */
@@ -955,13 +955,13 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 {
 	static struct server s;
 	static struct warm warm;
-	struct sockaddr_storage addr;
+	struct sockaddr_storage addr = {0};
 	struct rb_err err = {0};
 	struct MHD_Daemon *d;
 	sigset_t sigs;
 	unsigned slots;
 	MHD_socket listen_fd = MHD_INVALID_SOCKET;
-	int stopped;
+	int stopped, r;
 
 	/*
 	 * The server runs no program itself: its workers are the subreapers.
@@ -999,7 +999,14 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 			host, port);
 		return RUNBOX_EXIT_FAULT;
 	}
-	pthread_create(&s.tracker.thread, NULL, watchdog, &s.tracker);
+	/* Without it no request or idle timeout holds: not a server to run. */
+	r = pthread_create(&s.tracker.thread, NULL, watchdog, &s.tracker);
+	if (r != 0) {
+		fprintf(stderr, "runbox serve: cannot start the timeout watchdog: %s\n",
+			strerror(r));
+		MHD_stop_daemon(d);
+		return RUNBOX_EXIT_FAULT;
+	}
 	log_listening(d, host, slots, &ex->cfg.serve);
 	stopped = wait_and_drain(&s, d, &sigs, &listen_fd);
 	MHD_stop_daemon(d);
