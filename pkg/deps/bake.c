@@ -209,7 +209,9 @@ static int check_wheel(struct bake *b, int fd, const struct wheel_name *wn, cons
 	*ret_extracted = false;
 	if (!b->o->lazy && fstatat(b->site_fd, tree, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), tree);
-		tree_remove_at(b->site_fd, tmp);
+		r = tree_remove_at(b->site_fd, tmp); /* an earlier bake's, of the same pid */
+		if (r < 0)
+			return rb_fail_sys(b->err, -r, "remove the leftover '%s'", tmp);
 		r = open_dir_at(b->site_fd, tmp, true, &dest, b->err);
 		if (r < 0)
 			return r;
@@ -218,25 +220,25 @@ static int check_wheel(struct bake *b, int fd, const struct wheel_name *wn, cons
 	r = wheel_extract(fd, wn, dest, &b->lim, info, b->err);
 	if (dest >= 0)
 		close(dest);
-	if (r < 0 && *ret_extracted)
-		tree_remove_at(b->site_fd, tmp);
-	return r;
+	return r; /* a failed extraction's tree goes in finish_tree() */
 }
 
 static int finish_tree(struct bake *b, const char *tree, bool extracted, bool keep)
 {
 	char tmp[700];
+	int r;
 
 	if (!extracted)
 		return 0;
 	snprintf(tmp, sizeof(tmp), ".tmp-%d-%s", (int)getpid(), tree);
-	if (!keep)
-		return tree_remove_at(b->site_fd, tmp), 0;
-	if (renameat(b->site_fd, tmp, b->site_fd, tree) < 0) {
-		tree_remove_at(b->site_fd, tmp);
-		return rb_fail_sys(b->err, errno, "rename the tree of %s into place", tree);
+	if (keep && renameat(b->site_fd, tmp, b->site_fd, tree) < 0) {
+		r = errno;
+		(void)tree_remove_at(b->site_fd, tmp); /* the rename's failure is the one to tell */
+		return rb_fail_sys(b->err, r, "rename the tree of %s into place", tree);
 	}
-	return 0;
+	/* A tree left in the cache is the host's failure, whatever the wheel's was. */
+	r = keep ? 0 : tree_remove_at(b->site_fd, tmp);
+	return r < 0 ? rb_fail_sys(b->err, -r, "remove the unfinished tree '%s'", tmp) : 0;
 }
 
 /* Bytecode for a tree just extracted at site/.tmp-<pid>-<tree> (see unpack.h). */
@@ -331,8 +333,8 @@ static int bake_one(struct bake *b, const char *file)
 	if (fd >= 0)
 		close(fd);
 	free(info.metadata);
-	if (finish_tree(b, tree, extracted, r >= 0) < 0 && r >= 0)
-		r = -EIO;
+	if (finish_tree(b, tree, extracted, r >= 0) < 0)
+		r = -EIO; /* b->err says why: the cache, not the wheel, failed */
 	if (r >= 0) {
 		shadow_check(b, entry);
 		cJSON_AddItemToArray(b->packages, entry);

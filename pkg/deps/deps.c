@@ -150,7 +150,10 @@ int deps_cached_tree(const struct deps_config *cfg, const struct wheelcache *c, 
 	if (c->pkgs[i].preinstalled)
 		return 0;
 	if (!wheelcache_lazy(c, i)) {
-		snprintf(u->path, sizeof(u->path), "%s/site/%s", cfg->cache_dir, tree);
+		if ((size_t)snprintf(u->path, sizeof(u->path), "%s/site/%s", cfg->cache_dir,
+				     tree) >= sizeof(u->path))
+			return rb_fail_sys(err, ENAMETOOLONG,
+					   "the tree '%s' under RUNBOX_CACHE_DIR", tree);
 		return 0;
 	}
 	*uses_lazy = true;

@@ -89,8 +89,9 @@ static int interpret(const char *python, struct target *t, struct rb_err *err)
 	    t->wt.py_major != 3)
 		return rb_fail_sys(err, EINVAL, "'%s' is not a Python 3 interpreter", python);
 	snprintf(t->wt.machine, sizeof(t->wt.machine), "%s", t->env.platform_machine);
-	if (glibc)
-		sscanf(glibc, "%u.%u", &t->wt.glibc_major, &t->wt.glibc_minor);
+	if (glibc && sscanf(glibc, "%u.%u", &t->wt.glibc_major, &t->wt.glibc_minor) != 2)
+		return rb_fail_sys(err, EINVAL, "'%s' reports glibc '%s', not a version", python,
+				   glibc);
 	return 0;
 }
 
