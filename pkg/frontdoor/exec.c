@@ -457,17 +457,26 @@ static const char *put_literal(FILE *f, const char *s)
 	return *s ? s + 1 : s;
 }
 
-/* The answer begins {"exit_code":N,"stdout":"...","stderr":"... (response_build). */
-static void put_outputs(const char *json)
+/*
+ * The answer begins {"exit_code":N,"stdout":"...","stderr":"... (response_build).
+ * Returns < 0 (and says so) when the program's stdout could not be written.
+ */
+static int put_outputs(const char *json)
 {
 	const char *s = strstr(json, ",\"stdout\":\"");
+	int e;
 
 	if (!s)
-		return;
+		return 0;
 	s = put_literal(stdout, s + strlen(",\"stdout\":\""));
-	fflush(stdout);
+	/* The stream's error is sticky: one check after the flush covers every write. */
+	e = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
+	if (e)
+		fprintf(stderr, "runbox exec: cannot write the program's stdout: %s\n",
+			strerror(e));
 	if (strncmp(s, ",\"stderr\":\"", strlen(",\"stderr\":\"")) == 0)
 		put_literal(stderr, s + strlen(",\"stderr\":\""));
+	return e ? -e : 0;
 }
 
 /* Output past RUNBOX_MAX_OUTPUT_BYTES was dropped: say so, the terminal shows no flag. */
@@ -525,11 +534,11 @@ static void say_omitted(const cJSON *resp)
 static int report(struct exec_args *a, const char *json)
 {
 	cJSON *resp = cJSON_Parse(json), *written = NULL;
-	int code, failed;
+	int code, failed, lost;
 
 	if (!resp)
 		return RUNBOX_EXIT_FAULT;
-	put_outputs(json);
+	lost = put_outputs(json) < 0;
 	say_truncated(resp);
 	if (cJSON_IsTrue(cJSON_GetObjectItem(resp, "timeout_clamped")))
 		fprintf(stderr,
@@ -543,8 +552,8 @@ static int report(struct exec_args *a, const char *json)
 	code = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(resp, "exit_code"));
 	cJSON_Delete(written);
 	cJSON_Delete(resp);
-	/* Artifacts lost on the way out: runbox's fault, not the program's success. */
-	return failed && code == 0 ? RUNBOX_EXIT_FAULT : code;
+	/* Output or artifacts lost on the way out: runbox's fault, not the program's success. */
+	return (failed || lost) && code == 0 ? RUNBOX_EXIT_FAULT : code;
 }
 
 /* A request field in the words of exec's own command line. */

@@ -2,7 +2,9 @@
 
 import os
 import re
+import subprocess
 
+import harness
 import pytest
 
 QUIET = {"RUNBOX_LOG": "off"}
@@ -278,6 +280,17 @@ def test_exec_artifact_that_cannot_be_written_is_exit_1(rb, proj):
     assert r.returncode == 1
     assert b"cannot write artifact 'r.txt'" in r.stderr
     assert os.path.islink(proj / "runbox-output" / "r.txt")
+
+
+def test_exec_stdout_that_cannot_be_written_is_exit_1(rb, proj):
+    # The program succeeded, but its output went nowhere (a full disk): not a success.
+    write(proj, "p.py", "print('lost')")
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run(rb.argv(["exec", "p.py"]), stdout=full, stderr=subprocess.PIPE,
+                           env=rb.base_env(QUIET), cwd=proj, timeout=60)
+    harness.check_sanitizers(p.stderr.decode(errors="replace"))
+    assert p.returncode == 1, p.stderr
+    assert b"cannot write the program's stdout: No space left on device" in p.stderr
 
 
 def test_exec_says_when_output_was_cut(rb, proj):
