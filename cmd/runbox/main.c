@@ -111,6 +111,16 @@ struct bake_args {
 	int npos;
 };
 
+/* Whether the options and operands of `runbox bake` go together. */
+static bool bake_args_ok(const struct bake_args *a)
+{
+	if (a->list)
+		return a->npos == 1 && !a->lazy && !a->strict && !a->index && !a->requirements;
+	if (a->index || a->requirements)
+		return a->index && a->requirements && a->npos == 1;
+	return a->npos == 2;
+}
+
 /* Options, then operands, of `runbox bake`; false when they do not make sense. */
 static bool parse_bake(int argc, char **argv, struct bake_args *a)
 {
@@ -134,11 +144,7 @@ static bool parse_bake(int argc, char **argv, struct bake_args *a)
 		else
 			a->pos[a->npos++] = argv[i];
 	}
-	if (a->list)
-		return a->npos == 1 && !a->lazy && !a->strict && !a->index && !a->requirements;
-	if (a->index || a->requirements)
-		return a->index && a->requirements && a->npos == 1;
-	return a->npos == 2;
+	return bake_args_ok(a);
 }
 
 /*

@@ -26,7 +26,7 @@ static int by_name(const void *a, const void *b)
 static cJSON *package_list(const cJSON *map)
 {
 	int n = cJSON_GetArraySize(map), k = 0;
-	const cJSON **items = calloc((size_t)n + 1, sizeof(*items));
+	const cJSON **items = calloc((size_t)n + 1, sizeof(const cJSON *));
 	cJSON *a = cJSON_CreateArray();
 	const cJSON *it;
 
@@ -36,7 +36,7 @@ static cJSON *package_list(const cJSON *map)
 			items[k++] = it;
 	}
 	if (items)
-		qsort(items, (size_t)k, sizeof(*items), by_name);
+		qsort(items, (size_t)k, sizeof(const cJSON *), by_name);
 	for (int i = 0; i < k; i++) {
 		cJSON *o = cJSON_CreateObject();
 

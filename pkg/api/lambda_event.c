@@ -144,7 +144,7 @@ static int body_of(const cJSON *root, size_t max_body, struct lambda_http *h, st
 	if (enc && !cJSON_IsBool(enc))
 		return invalid(err, "isBase64Encoded", "\"isBase64Encoded\" is not a boolean");
 	/* No body (absent or null) is an empty one, encoded or not. */
-	src = cJSON_IsString(b) ? b->valuestring : "";
+	src = cJSON_IsString(b) ? cJSON_GetStringValue(b) : "";
 	n = strlen(src);
 	h->body = malloc(n + 1);
 	if (!h->body)

@@ -545,14 +545,14 @@ static bool json_number(const char *s)
 
 static int add_timeout(cJSON *o, const char *s, struct route_answer *a)
 {
-	char *end;
+	char *end = NULL;
 	double t;
 
 	if (!s)
 		return 0;
 	errno = 0;
 	t = json_number(s) ? strtod(s, &end) : 0;
-	if (!json_number(s) || end == s || *end || (errno && errno != ERANGE))
+	if (!end || end == s || *end || (errno && errno != ERANGE))
 		return answer_errorf(a, 400, "invalid_timeout", "timeout_s",
 				     "The query parameter timeout_s must be a number of seconds, "
 				     "got '%.64s'.",

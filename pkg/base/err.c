@@ -2,6 +2,7 @@
  * err: filling and wrapping struct rb_err without allocating (see err.h).
  */
 #define _GNU_SOURCE
+#define RUNBOX_ERR_C /* the definitions, not the analyzer's view of them (err.h) */
 #include "base/err.h"
 
 #include <errno.h>

@@ -72,7 +72,7 @@ static void skip_ws(struct scan *sc)
 static bool eat(struct scan *sc, char c)
 {
 	skip_ws(sc);
-	if (sc->i < sc->n && sc->s[sc->i] == c) {
+	if (sc->i < sc->n && sc->s[sc->i] == (unsigned char)c) {
 		sc->i++;
 		return true;
 	}
@@ -349,12 +349,12 @@ static const char *duplicate_in(const cJSON *obj)
 		n++;
 	if (n < 2)
 		return NULL;
-	keys = malloc(n * sizeof(*keys));
+	keys = malloc(n * sizeof(const cJSON *));
 	if (!keys)
 		return NULL;
 	for (c = obj->child; c; c = c->next)
 		keys[k++] = c;
-	qsort(keys, n, sizeof(*keys), cmp_keys);
+	qsort(keys, n, sizeof(const cJSON *), cmp_keys);
 	for (k = 1; k < n && !dup; k++)
 		if (strcmp(keys[k - 1]->string, keys[k]->string) == 0)
 			dup = keys[k]->string;

@@ -29,6 +29,7 @@ void log_event(enum log_level level, const char *event, cJSON *fields)
 {
 	static const char *const names[] = {"off", "info", "debug"};
 	struct timespec ts;
+	long long ms;
 	char *line;
 	size_t len;
 
@@ -41,8 +42,8 @@ void log_event(enum log_level level, const char *event, cJSON *fields)
 	if (!fields)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	cJSON_AddNumberToObject(fields, "ts",
-				(double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1e3);
+	ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000; /* whole milliseconds */
+	cJSON_AddNumberToObject(fields, "ts", (double)ms / 1e3);
 	cJSON_AddStringToObject(fields, "level", names[level]);
 	cJSON_AddStringToObject(fields, "event", event);
 	line = cJSON_PrintUnformatted(fields);

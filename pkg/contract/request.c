@@ -90,21 +90,21 @@ static int file_value(struct ctx *c, struct request_file *f, const cJSON *v, con
 			      "\"encoding\": \"utf-8\" | \"base64\"}.",
 			      field);
 	for (const cJSON *k = v->child; k; k = k->next)
-		if (strcmp(k->string, "content") && strcmp(k->string, "encoding"))
+		if (strcmp(k->string, "content") != 0 && strcmp(k->string, "encoding") != 0)
 			return refuse(c, "invalid_file_value", field,
 				      "Field '%s' has an unknown key '%s'; only 'content' and "
 				      "'encoding' are allowed.",
 				      field, k->string);
 	enc = cJSON_GetObjectItemCaseSensitive(v, "encoding");
 	snprintf(encfield, sizeof(encfield), "%s.encoding", field);
-	if (enc && (!cJSON_IsString(enc) ||
-		    (strcmp(enc->valuestring, "utf-8") && strcmp(enc->valuestring, "base64"))))
+	if (enc && (!cJSON_IsString(enc) || (strcmp(enc->valuestring, "utf-8") != 0 &&
+					     strcmp(enc->valuestring, "base64") != 0)))
 		return refuse(c, "invalid_encoding", encfield,
 			      "Field '%s' must be \"utf-8\" or \"base64\".", encfield);
 	if (enc && strcmp(enc->valuestring, "base64") == 0)
-		return decode_base64(c, f, content->valuestring, field);
-	f->data = content->valuestring;
-	f->len = strlen(content->valuestring);
+		return decode_base64(c, f, cJSON_GetStringValue(content), field);
+	f->data = cJSON_GetStringValue(content);
+	f->len = strlen(f->data);
 	return 0;
 }
 

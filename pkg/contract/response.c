@@ -135,7 +135,7 @@ static size_t escape_one(unsigned char c, char *out)
 		return 2;
 	}
 	if (c < 0x20 || c == 0x7f) {
-		memcpy(out, "\\u00", 4);
+		memcpy(out, "\\u00", 4); /* NOLINT(bugprone-not-null-terminated-result): bytes */
 		out[4] = hex[c >> 4];
 		out[5] = hex[c & 15];
 		return 6;

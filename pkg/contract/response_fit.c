@@ -121,7 +121,7 @@ static char *fit_slow(const struct run_outcome *o, size_t max, response_cost_fn 
 			l.items[i].omitted = OMIT_REASON;
 	}
 	json = cut_outputs(&c, &l, max, cost);
-	if (json && l.n) {
+	if (json && orig && l.n) {
 		base = measure(cost, json);
 		readmit(&l, orig, max - base, cost);
 		free(json);

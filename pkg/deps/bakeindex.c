@@ -138,7 +138,7 @@ static int read_requirements(struct bi *x, struct rb_err *err)
 	int r = 0;
 
 	if (f)
-		fclose(f);
+		(void)fclose(f); /* read only: nothing to lose */
 	if (!f || !text) {
 		free(text);
 		return rb_fail(err, RB_FAULT_REQUEST, errno, "invalid_dependency", NULL,

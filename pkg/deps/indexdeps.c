@@ -252,7 +252,7 @@ static int install_cb(void *ctx, size_t i, char **ret_metadata, struct rb_err *e
 static bool have_local(const struct ictx *x, const struct resolve_pkg *p)
 {
 	for (size_t i = 0; i < x->n_local; i++)
-		if (strcmp(x->local[i].name, p->name) == 0 &&
+		if (x->local[i].name && strcmp(x->local[i].name, p->name) == 0 &&
 		    version_compare(&x->local[i].v, &p->v) == 0)
 			return true;
 	return false;

@@ -570,7 +570,7 @@ int pyindex_download(struct pyindex *px, size_t i, int fd, struct rb_err *err)
 
 void pyindex_free(struct pyindex *px)
 {
-	for (size_t i = px->first; i < px->n; i++) {
+	for (size_t i = px->first; px->files && i < px->n; i++) {
 		struct pyindex_file *f = &px->files[i - px->first];
 
 		free(f->name);

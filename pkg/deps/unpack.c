@@ -380,7 +380,7 @@ int unpack_compile(const char *python, const char *dir, const char *final, int d
 		fprintf(report, "bytecode: %s: not compiled (compiled at import instead): %s",
 			final, line);
 	if (in)
-		fclose(in);
+		(void)fclose(in); /* read only: nothing to lose */
 	else
 		close(pipefd[0]);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||

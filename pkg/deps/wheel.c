@@ -492,7 +492,7 @@ static int cmp_out(const void *a, const void *b)
 /* Two entries landing on one path (also when only checking, not extracting). */
 static int check_duplicates(struct pass *p)
 {
-	const struct entry **v = calloc(p->n + 1, sizeof(*v));
+	const struct entry **v = calloc(p->n + 1, sizeof(const struct entry *));
 	size_t m = 0;
 	int r = 0;
 
@@ -501,7 +501,7 @@ static int check_duplicates(struct pass *p)
 	for (size_t i = 0; i < p->n; i++)
 		if (p->e[i].out && !p->e[i].is_dir)
 			v[m++] = &p->e[i];
-	qsort(v, m, sizeof(*v), cmp_out);
+	qsort(v, m, sizeof(const struct entry *), cmp_out);
 	for (size_t i = 1; i < m && r >= 0; i++)
 		if (strcmp(v[i]->out, v[i - 1]->out) == 0)
 			r = refuse(p, "wheel_duplicate_entry", "two entries land on '%s'",

@@ -166,7 +166,7 @@ static bool build(struct wheelcache *c, size_t n_pkgs, size_t n_extras, size_t n
 	const char **strs;
 
 	c->pkgs = calloc(n_pkgs + 1, sizeof(*c->pkgs));
-	c->entry = calloc(n_pkgs + 1, sizeof(*c->entry));
+	c->entry = calloc(n_pkgs + 1, sizeof(const cJSON *));
 	c->extras = calloc(n_extras + 1, sizeof(*c->extras));
 	c->strs = calloc(n_strs + 1, sizeof(*c->strs));
 	if (!c->pkgs || !c->entry || !c->extras || !c->strs)
@@ -253,7 +253,7 @@ const char *wheelcache_str(const struct wheelcache *c, size_t i, const char *key
 {
 	const cJSON *v = c->entry[i] ? cJSON_GetObjectItemCaseSensitive(c->entry[i], key) : NULL;
 
-	return cJSON_IsString(v) ? v->valuestring : "";
+	return cJSON_IsString(v) ? cJSON_GetStringValue(v) : "";
 }
 
 bool wheelcache_lazy(const struct wheelcache *c, size_t i)

@@ -201,6 +201,7 @@ static bool platform_fits(const char *plat, const struct wheel_target *t)
 }
 
 /* Whether any member of the '.'-set @set satisfies @fits(member). */
+/* NOLINTBEGIN(bugprone-macro-parentheses): @member names the loop's variable */
 #define ANY_OF(set, member, cond)                                                                  \
 	({                                                                                         \
 		char copy_[WHEELNAME_MAX + 1], *save_ = NULL;                                      \
@@ -211,6 +212,7 @@ static bool platform_fits(const char *plat, const struct wheel_target *t)
 			found_ = (cond);                                                           \
 		found_;                                                                            \
 	})
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static bool pair_fits(const char *py, const struct wheel_name *w, const struct wheel_target *t)
 {

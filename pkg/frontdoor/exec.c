@@ -350,7 +350,7 @@ static int make_one(struct out_dir *o, char *path)
 	}
 	if (o->n_created < MAX_CREATED)
 		o->created[o->n_created++] = strdup(path);
-	return 0;
+	return 0; /* NOLINT(clang-analyzer-unix.Malloc): out_dir_tidy() frees the copy */
 }
 
 /*
@@ -563,7 +563,7 @@ static void flag_words(const struct exec_args *a, const char *field, char *buf, 
 	const cJSON *dep = idx ? cJSON_GetArrayItem(a->deps, atoi(idx + 1)) : NULL;
 
 	if (strncmp(field, "dependencies", 12) == 0 && cJSON_IsString(dep))
-		snprintf(buf, size, "--dep '%s'", dep->valuestring);
+		snprintf(buf, size, "--dep '%s'", cJSON_GetStringValue(dep));
 	else if (strncmp(field, "dependencies", 12) == 0)
 		snprintf(buf, size, "--dep");
 	else if (strncmp(field, "context.", 8) == 0)

@@ -195,7 +195,7 @@ static int walk_dir(struct walk *w, int dirfd, const char *prefix, unsigned dept
 		return push(w, prefix, 0, "unreadable");
 	}
 	while (r >= 0 && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			r = visit(w, dirfd, de->d_name, prefix, depth);
 	closedir(d);
 	return r;
@@ -290,9 +290,9 @@ static int merge(struct walk *w, struct artifact_list *ret)
 	if (n && !ret->items)
 		return rb_fail_sys(w->err, ENOMEM, "list artifacts");
 	ret->n = n;
-	if (w->cand.n)
+	if (ret->items && w->cand.n)
 		memcpy(ret->items, w->cand.items, w->cand.n * sizeof(*ret->items));
-	if (w->omit.n)
+	if (ret->items && w->omit.n)
 		memcpy(ret->items + w->cand.n, w->omit.items, w->omit.n * sizeof(*ret->items));
 	free(w->cand.items);
 	free(w->omit.items);

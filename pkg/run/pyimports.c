@@ -160,6 +160,13 @@ static bool dynamic_import(struct scan *s)
 	return false;
 }
 
+/* Past a comment, to the newline that ends it. */
+static void skip_comment(struct scan *s)
+{
+	while (s->p < s->end && *s->p != '\n')
+		s->p++;
+}
+
 bool pyimports_each(const char *src, size_t n, bool (*fn)(const char *name, size_t len, void *ctx),
 		    void *ctx)
 {
@@ -168,7 +175,7 @@ bool pyimports_each(const char *src, size_t n, bool (*fn)(const char *name, size
 	int depth = 0; /* brackets: a newline inside them does not end the statement */
 
 	while (s.p < s.end) {
-		char c = *s.p;
+		char c;
 
 		if (at_start && depth == 0 && statement(&s))
 			return true;
@@ -177,8 +184,7 @@ bool pyimports_each(const char *src, size_t n, bool (*fn)(const char *name, size
 			break;
 		c = *s.p;
 		if (c == '#') {
-			while (s.p < s.end && *s.p != '\n')
-				s.p++;
+			skip_comment(&s);
 		} else if (c == '"' || c == '\'') {
 			s.p += string_len(&s);
 		} else if (c == '\n') {

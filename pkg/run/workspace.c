@@ -59,7 +59,7 @@ static int open_parent(const struct workspace *ws, int base, const char *path, b
 static int write_file(const struct workspace *ws, int base, const struct request_file *f, bool give,
 		      mode_t fmode, mode_t dmode)
 {
-	const char *leaf;
+	const char *leaf = "";
 	int dfd = open_parent(ws, base, f->path, give, dmode, &leaf), fd, r;
 
 	if (dfd < 0)

@@ -127,7 +127,7 @@ static int read_mounts(struct ns_plan *p, struct rb_err *err)
 		}
 		r = add_mount(p, &used, path, opts, err);
 	}
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose */
 	return r;
 }
 
@@ -173,7 +173,7 @@ int ns_plan_prepare(struct ns_plan *ret, const struct ns_options *opt, struct rb
 	    strlen(opt->workspace) >= sizeof(ret->workspace))
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
 			       "namespaces: the workspace must be an absolute path");
-	strcpy(ret->workspace, opt->workspace);
+	memcpy(ret->workspace, opt->workspace, strlen(opt->workspace) + 1);
 	for (int i = 0; i < NS_MAX_RO_BINDS && opt->ro_binds[i]; i++) {
 		if (!realpath(opt->ro_binds[i], ret->ro_binds[ret->n_ro_binds]))
 			return rb_fail_sys(err, errno, "namespaces: resolve \"%s\"",
@@ -246,7 +246,7 @@ static void fd_path(char buf[32], int fd)
 		digits[n++] = (char)('0' + fd % 10);
 		fd /= 10;
 	} while (fd > 0 && n < (int)sizeof(digits));
-	strcpy(buf, "/proc/self/fd/");
+	memcpy(buf, "/proc/self/fd/", sizeof("/proc/self/fd/"));
 	for (size_t at = strlen(buf); n > 0; at++)
 		buf[at] = digits[--n], buf[at + 1] = '\0';
 }
@@ -425,7 +425,7 @@ static int setup_mounts(const struct ns_plan *plan, int ws_fd, const int *ro_fds
 
 int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err)
 {
-	int ws_fd, r, ro_fds[NS_MAX_RO_BINDS];
+	int ws_fd, r, ro_fds[NS_MAX_RO_BINDS], n = plan->n_ro_binds;
 
 	if (!(plan->clone_flags & CLONE_NEWNS))
 		return 0;
@@ -437,7 +437,7 @@ int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err)
 					 : open(plan->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ws_fd < 0)
 		return rb_fail_sys(err, errno, "namespaces: open the workspace");
-	for (int i = 0; i < plan->n_ro_binds; i++) {
+	for (int i = 0; i < n; i++) {
 		ro_fds[i] = open(plan->ro_binds[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (ro_fds[i] < 0)
 			return rb_fail_sys(err, errno, "namespaces: open \"%s\"",
@@ -445,7 +445,7 @@ int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err)
 	}
 	r = setup_mounts(plan, ws_fd, ro_fds, err);
 	close(ws_fd);
-	for (int i = 0; i < plan->n_ro_binds; i++)
+	for (int i = 0; i < n; i++)
 		close(ro_fds[i]);
 	if (r < 0)
 		return r;
@@ -511,10 +511,11 @@ int ns_enter_uts(const struct ns_plan *plan, struct rb_err *err)
 
 static ino_t ns_inode(const char *name)
 {
-	char path[64] = "/proc/self/ns/";
+	char path[64];
 	struct stat st;
 
-	strcat(path, name);
+	if ((size_t)snprintf(path, sizeof(path), "/proc/self/ns/%s", name) >= sizeof(path))
+		return 0;
 	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
