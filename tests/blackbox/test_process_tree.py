@@ -245,14 +245,16 @@ def test_stopped_grandchild_is_killed(rb):
     assert rb.last_elapsed < 3.5
 
 
-def test_stale_workspace_of_a_killed_runbox_is_removed(rb):
+def test_stale_workspace_of_a_killed_runbox_is_removed(rb, tmp_path):
     # A runbox SIGKILLed while its workspace is a directory on the host
     # (RUNBOX_SANDBOX=off keeps it there) leaves it behind, with its uid
     # slot marked; the next run that takes that slot removes it (README,
-    # "How a program runs").  Slot 0 is the only slot here.
+    # "How a program runs").  Slot 0 is the only slot here, in a state
+    # directory of the test's own, which no other runbox holds a slot of.
     base = 1900000000 + 123456
+    state = str(tmp_path / "state")
     env = rb.base_env({"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1",
-                       "RUNBOX_SANDBOX": "off"})
+                       "RUNBOX_SANDBOX": "off", "RUNBOX_STATE_DIR": state})
     body = json.dumps({"script": "import os, time\nos.makedirs('output/deep')\n"
                        "open('output/deep/f.txt', 'w').write('x')\nprint('up', flush=True)\n"
                        "time.sleep(60)", "timeout_s": 90}).encode()
@@ -275,7 +277,8 @@ def test_stale_workspace_of_a_killed_runbox_is_removed(rb):
     assert stale, "the program never wrote its file"
     assert stale[0].exists(), "a SIGKILLed runbox cannot have removed its workspace"
     resp = ok(rb, {"script": "import os\nprint(os.getuid())"},
-              env={"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1"})
+              env={"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1",
+                   "RUNBOX_STATE_DIR": state})
     assert resp["stdout"] == f"{base}\n"
     assert not stale[0].exists()
 
