@@ -184,8 +184,12 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 		fprintf(stderr, "runbox: bake: %s\n", err.msg);
 		return err.fault == RB_FAULT_REQUEST ? RUNBOX_EXIT_REFUSED : RUNBOX_EXIT_FAULT;
 	}
+	/* The table first, then why the exit status is 2; a table not written is a fault. */
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "runbox: bake: cannot write the table: %s\n", strerror(errno));
+		return RUNBOX_EXIT_FAULT;
+	}
 	if (a.strict && r > 0) {
-		fflush(stdout); /* the table first, then why the exit status is 2 */
 		fprintf(stderr, "runbox: bake: %d wheel%s skipped (--strict); the table says why\n",
 			r, r == 1 ? " was" : "s were");
 		return RUNBOX_EXIT_REFUSED;

@@ -3,11 +3,12 @@
 import os
 import pathlib
 import stat
+import subprocess
 
 import pytest
 
 import wheels as W
-from conftest import HOSTILE, binary, index, tree_digest
+from conftest import HOSTILE, as_user, binary, index, tree_digest
 
 
 def test_table_lists_every_baked_package(env):
@@ -51,6 +52,16 @@ def test_second_bake_changes_nothing(env):
     assert p.returncode == 0, p.stderr
     assert tree_digest(env.cache) == before
     assert (env.cache / "index.json").stat().st_mtime_ns == mtime
+
+
+def test_a_table_that_cannot_be_written_is_exit_1(env):
+    # The bake is done, but its report went nowhere (a full disk): runbox says so.
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run(as_user() + [str(binary()), "bake", "--list", str(env.cache)],
+                           stdout=full, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"},
+                           timeout=60)
+    assert p.returncode == 1, p.stderr
+    assert b"cannot write the table: No space left on device" in p.stderr
 
 
 def test_list(env):
