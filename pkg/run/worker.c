@@ -116,7 +116,7 @@ static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN); /* a program that left its stdin unread: EPIPE, not death */
 	body = read_body(body_fd, m->len);
 	close(body_fd);
 	if (!body)

@@ -252,11 +252,11 @@ def test_download_time_counts_against_the_timeout(env, index):
     """The program gets what fetching left of timeout_s; with the wheel on the
     instance it has the whole of it."""
     state = fresh_state(env)
-    script = "import time, slowish; time.sleep(2.5); print('done')"
-    rc, resp = run(env, ["slowish"], script, url=index.url, state=state, timeout_s=4)
+    script = "import time, slowish; time.sleep(6.5); print('done')"
+    rc, resp = run(env, ["slowish"], script, url=index.url, state=state, timeout_s=8)
     assert rc == 0 and resp["status"] == "timeout", resp
     assert resp["dependencies"][0]["fetch_ms"] >= 2000, resp
-    rc, resp = run(env, ["slowish"], script, url=index.url, state=state, timeout_s=4)
+    rc, resp = run(env, ["slowish"], script, url=index.url, state=state, timeout_s=8)
     assert rc == 0 and resp["status"] == "ok" and resp["stdout"] == "done\n", resp
 
 

@@ -41,6 +41,17 @@ def test_every_source_of_randomness_differs_between_runs(warm):
         assert len(set(values)) == len(values), (col, values)
 
 
+@pytest.mark.parametrize("code", ["pass", "import os; os.close(0)", "import os; os._exit(3)"])
+def test_a_program_that_leaves_its_stdin_unread(warm, code):
+    """A warm program is done in a few milliseconds, often before the worker
+    has written it the request's stdin: the worker then finds the pipe
+    closed, and the run is answered as any other."""
+    for _ in range(5):
+        r = run(warm, code, stdin="x" * (1 << 20))
+        assert r["start"] == "warm" and r["status"] in ("ok", "error"), r
+        assert r["exit_code"] == (3 if "_exit" in code else 0), r
+
+
 def test_a_pre_imported_module_patched_by_a_run_is_whole_again(warm):
     r = run(warm, "import pandas as pd\npd.DataFrame.sum = lambda *a, **k: 42\n"
                   "import numpy; numpy.pi = 3\nimport json; json.dumps = None\n"
