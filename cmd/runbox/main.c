@@ -91,6 +91,7 @@ static int cmd_check(const struct runbox_config *cfg)
 		fprintf(stderr, "runbox: %s\n", err.msg);
 		return RUNBOX_EXIT_FAULT;
 	}
+	sandbox_probe_cgroup(&caps, cfg->cgroup);
 	o = sandbox_caps_to_json(&caps);
 	r = sandbox_caps_check_required(&caps, required, &err);
 	cJSON_AddBoolToObject(o, "required_ok", r >= 0);

@@ -45,6 +45,7 @@ void config_defaults(struct runbox_config *ret)
 	l->fsize_bytes = 64 * MiB;
 	l->nofile = 256;
 	l->workspace_bytes = 512 * MiB;
+	l->min_free_bytes = 64 * MiB;
 	snprintf(ret->python, sizeof(ret->python), "/usr/bin/python3");
 	snprintf(ret->bash, sizeof(ret->bash), "/bin/bash");
 	snprintf(ret->work_dir, sizeof(ret->work_dir), "/tmp");
@@ -67,6 +68,7 @@ void config_defaults(struct runbox_config *ret)
 	ret->index.cache_bytes = 2 * GiB;
 	ret->index.max_bytes = 256 * MiB;
 	ret->sandbox = true;
+	ret->cgroup = true;
 	ret->log_level = 1;
 	ret->blas_threads = 1;
 	snprintf(ret->warm_imports, sizeof(ret->warm_imports),
@@ -110,6 +112,8 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_MAX_FILE_BYTES", K_SIZE, LIM(fsize_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_MAX_OPEN_FILES", K_UINT, LIM(nofile), 64, 1048576 },
 	{ "RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB },
+	{ "RUNBOX_MIN_FREE_BYTES", K_SIZE, LIM(min_free_bytes), 0, 1024.0 * GiB },
+	{ "RUNBOX_CPU_QUOTA", K_SECONDS, LIM(cpu_quota), 0.01, 4096 },
 	{ "RUNBOX_BLAS_THREADS", K_UINT, CFG(blas_threads), 1, 1024 },
 	/* Only shorter than the default: the tests' way past the back-off's wait. */
 	{ "RUNBOX_LAMBDA_BACKOFF_MS", K_UINT, CFG(lambda_backoff_ms), 1, 100 },
@@ -128,6 +132,7 @@ static const struct knob knobs[] = {
 	  sizeof(((struct runbox_config *)0)->require) },
 	{ "RUNBOX_GID", K_ID, CFG(gid), 1, 4294967294.0 },
 	{ "RUNBOX_SANDBOX", K_BOOL, CFG(sandbox), 0, 1 },
+	{ "RUNBOX_CGROUP", K_BOOL, CFG(cgroup), 0, 1 },
 	{ "RUNBOX_ALLOW_NETWORK", K_BOOL, CFG(allow_network), 0, 1 },
 	{ "RUNBOX_LOG", K_LOG, CFG(log_level), 0, 2 },
 	{ "RUNBOX_CONCURRENCY", K_UINT, SRV(concurrency), 0, 4096 },
@@ -322,6 +327,7 @@ int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const ch
 			return r;
 	}
 	cfg->uid_pinned = getenv_fn("RUNBOX_UID") && *getenv_fn("RUNBOX_UID");
+	cfg->nproc_set = getenv_fn("RUNBOX_MAX_PROCS") && *getenv_fn("RUNBOX_MAX_PROCS");
 	if (cfg->uid_pinned && !(getenv_fn("RUNBOX_GID") && *getenv_fn("RUNBOX_GID")))
 		cfg->gid = cfg->uid;
 	if (cfg->limits.default_timeout_s > cfg->limits.max_timeout_s)

@@ -39,7 +39,9 @@ struct runbox_limits {
 	unsigned nproc;
 	size_t fsize_bytes;
 	unsigned nofile;
-	size_t workspace_bytes; /* tmpfs size of a workspace (as root); 0: on disk */
+	size_t workspace_bytes; /* tmpfs size of a workspace; 0: on disk */
+	size_t min_free_bytes;	/* a workspace on disk needs this much free space to start a run */
+	double cpu_quota;	/* CPUs a run's group may use; 0: a fair share, no quota */
 };
 
 /* `runbox serve`: how many runs at once, and what a client may hold. */
@@ -89,6 +91,8 @@ struct runbox_config {
 	char cache_dir[512]; /* RUNBOX_CACHE_DIR: the baked wheel cache; "" for none */
 	char require[256];   /* RUNBOX_REQUIRE, parsed by the sandbox module */
 	bool sandbox;	     /* RUNBOX_SANDBOX=off turns the kernel layers off */
+	bool cgroup;	     /* RUNBOX_CGROUP=off: no control group per run */
+	bool nproc_set;	     /* RUNBOX_MAX_PROCS was given (not sized by runbox) */
 	bool allow_network;
 	int log_level; /* 0 off, 1 info, 2 debug */
 	bool log_set;  /* RUNBOX_LOG was given (runbox exec logs only then) */

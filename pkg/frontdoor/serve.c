@@ -933,6 +933,7 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 			"at a time (RUNBOX_CONCURRENCY is 1 here)");
 		*ret_slots = 1;
 	}
+	executor_size_limits(ex, *ret_slots);
 	pthread_mutex_init(&s->gate.mu, NULL);
 	/* Waits end at a deadline on the clock deadlines are measured on. */
 	pthread_condattr_init(&ca);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -34,6 +35,9 @@
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -123,7 +127,76 @@ pid_t child_spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned lon
 #endif
 }
 
-/* ---- steps 1-6: the program's own process set-up ---- */
+/*
+ * clone3() of a child that shares our memory and runs @fn(@arg) on the
+ * stack @ca describes, then exit()s with its value.  glibc has no wrapper
+ * that runs a function: the child returns from the system call on its new
+ * stack, where only these instructions can go on.  @fn and @arg ride in
+ * r8 and r9, which the system call leaves alone.
+ */
+#if defined(__x86_64__)
+static long clone3_on_stack(struct clone_args *ca, int (*fn)(void *), void *arg)
+{
+	register int (*r8)(void *) __asm__("r8") = fn;
+	register void *r9 __asm__("r9") = arg;
+	long ret;
+
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t" /* the child: the end of its frame chain */
+			 "mov %%r9, %%rdi\n\t"
+			 "call *%%r8\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov %[exit], %%eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n\t"
+			 "1:\n\t"
+			 : "=a"(ret)
+			 : "a"((long)SYS_clone3), "D"(ca), "S"(sizeof(*ca)), "r"(r8),
+			   "r"(r9), [exit] "i"(SYS_exit)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#endif
+
+pid_t child_clone_into(int (*fn)(void *), void *arg, char *stack, unsigned long flags,
+		       int cgroup_fd)
+{
+	struct clone_args ca = {
+	    .flags = flags | CLONE_INTO_CGROUP,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = (unsigned long long)cgroup_fd,
+	};
+	long pid;
+
+#if defined(__x86_64__)
+	if (flags & CLONE_VM) {
+		ca.stack = (unsigned long long)(uintptr_t)stack;
+		ca.stack_size = CHILD_STACK_BYTES;
+		pid = clone3_on_stack(&ca, fn, arg);
+		if (pid < 0) {
+			errno = (int)-pid;
+			return -1;
+		}
+		return (pid_t)pid;
+	}
+#else
+	(void)stack;
+	ca.flags &= ~(unsigned long long)CLONE_VM; /* no way to run on a stack of ours: a copy */
+#endif
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		_exit(fn(arg));
+	return (pid_t)pid;
+}
+
+/* ---- steps 1-7: the program's own process set-up ---- */
+
+static int step_cgroup(struct child *c, struct rb_err *err)
+{
+	return sandbox_enter_cgroup(c->plan, err);
+}
 
 static int step_session(struct child *c, struct rb_err *err)
 {
@@ -185,7 +258,7 @@ static int step_cwd(struct child *c, struct rb_err *err)
 	return 0;
 }
 
-/* ---- steps 7-13: the sandbox layers (sandbox/sandbox.h) ---- */
+/* ---- steps 8-13: the sandbox layers (sandbox/sandbox.h) ---- */
 
 static int step_userns(struct child *c, struct rb_err *err)
 {
@@ -335,7 +408,7 @@ static int step_start_program(struct child *c, struct rb_err *err)
 	return 0;
 }
 
-/* ---- steps 15-17 ---- */
+/* ---- steps 15-18 ---- */
 
 static int step_pid2_session(struct child *c, struct rb_err *err)
 {
@@ -401,7 +474,7 @@ static int step_seccomp(struct child *c, struct rb_err *err)
 	return 0;
 }
 
-/* ---- step 18: execve, or the init's loop ---- */
+/* ---- step 19: execve, or the init's loop ---- */
 
 static int step_exec(struct child *c, struct rb_err *err)
 {
@@ -584,50 +657,55 @@ static int step_last(struct child *c, struct rb_err *err)
  * The whole order, from clone() to execve().  Each step needs what the ones
  * before it left:
  *
- *  1. setsid: the run is its own session and process group, so that runbox
+ *  1. join the run's control groups (where clone3 did not create the
+ *     process in them already): first, so that every process and page of
+ *     the run is counted to it from here on, pid 2 and the later steps' own
+ *     (the private /tmp's pages) included, and before 11, as the writes are
+ *     checked against the credentials of the fds runbox opened for it.
+ *  2. setsid: the run is its own session and process group, so that runbox
  *     can end the whole tree with one kill() of the group, and it holds no
  *     controlling terminal of runbox's.
- *  2. default signal dispositions, empty mask: runbox ignores SIGPIPE; a
+ *  3. default signal dispositions, empty mask: runbox ignores SIGPIPE; a
  *     program must start as it would by hand.
- *  3. fds 0-2 from the run's pipes.
- *  4. rlimits, before any layer: they bind every later step and every
- *     process the run makes (RLIMIT_NPROC counts against the uid of step
- *     10, the run's own), and raising a hard limit needs a privilege the
- *     later steps give up.
- *  5. every other fd close-on-exec, so the program starts with 0-2 only; the
+ *  4. fds 0-2 from the run's pipes.
+ *  5. rlimits, before any layer: they bind every later step and every
+ *     process the run makes (RLIMIT_NPROC, where no pids group bounds the
+ *     run, counts against the uid of step 11, the run's own), and raising a
+ *     hard limit needs a privilege the later steps give up.
+ *  6. every other fd close-on-exec, so the program starts with 0-2 only; the
  *     fds the next steps use (the workspace, the Landlock ruleset, the report
  *     pipe) stay usable until execve.
- *  6. cwd = the workspace, by its fd: no path the program could race.
- *  7. user namespace maps (unprivileged runbox): until they are written the
- *     child's uid is unmapped, and the mount points it creates in 8 could be
+ *  7. cwd = the workspace, by its fd: no path the program could race.
+ *  8. user namespace maps (unprivileged runbox): until they are written the
+ *     child's uid is unmapped, and the mount points it creates in 9 could be
  *     owned by nobody.
- *  8. mounts, then 9. host name and SysV IPC limits, while the child still
+ *  9. mounts, then 10. host name and SysV IPC limits, while the child still
  *     holds CAP_SYS_ADMIN (as root, or in its user namespace), which the uid
  *     drop takes away.  The fresh /proc of the pid namespace is mounted here
  *     too, which is why the first process, not pid 2, is its init.
- * 10. the uid drop (as root): needs CAP_SETUID and ends every capability,
+ * 11. the uid drop (as root): needs CAP_SETUID and ends every capability,
  *     so nothing privileged can follow it; it also clears the parent-death
- *     signal (hence 15 after it) and resets "dumpable" (set again to 0).
- * 11. no_new_privs: Landlock and seccomp require it of an unprivileged
- *     process, and it keeps a setuid binary from undoing 10.
- * 12. Landlock, before seccomp, because the filter refuses the landlock_*
+ *     signal (hence 16 after it) and resets "dumpable" (set again to 0).
+ * 12. no_new_privs: Landlock and seccomp require it of an unprivileged
+ *     process, and it keeps a setuid binary from undoing 11.
+ * 13. Landlock, before seccomp, because the filter refuses the landlock_*
  *     calls and the opens it needs.
- * 13. (a pid namespace) the init starts the program as pid 2 and goes on at
- *     17: the kernel ignores signals a process sends to its own namespace's
+ * 14. (a pid namespace) the init starts the program as pid 2 and goes on at
+ *     18: the kernel ignores signals a process sends to its own namespace's
  *     init, so a program that is pid 1 could not os.kill() itself or abort().
  *     Everything above binds pid 2 already.
- * 14. (pid 2) its own session inside the namespace, as by hand.
- * 15. (no init) the parent-death signal, after 10 which clears it, and a
+ * 15. (pid 2) its own session inside the namespace, as by hand.
+ * 16. (no init) the parent-death signal, after 11 which clears it, and a
  *     check that runbox is still there: nothing else would end the program
  *     if runbox died.
- * 16. (warm) no capabilities: a program that is not exec'd keeps those it
+ * 17. (warm) no capabilities: a program that is not exec'd keeps those it
  *     has in its own user namespace, which execve would have cleared.
  *     Before seccomp, which refuses capset.
- * 17. seccomp, last, because it refuses mount, setresuid, prctl tricks and
+ * 18. seccomp, last, because it refuses mount, setresuid, prctl tricks and
  *     landlock_*: the program's filter; for pid 2 the same filter with its
  *     refusals notified to the init, which names them on stderr; for the
  *     init a filter of its own that allows only what its loop calls.
- * 18. execve (warm: the return into the template's interpreter, with what
+ * 19. execve (warm: the return into the template's interpreter, with what
  *     execve would have done: the run's environment, fds 0-2 only,
  *     dumpable); the init instead closes all but what its loop needs and
  *     reaps until the program ends.
@@ -636,24 +714,25 @@ static const struct {
 	unsigned who;
 	int (*fn)(struct child *c, struct rb_err *err);
 } child_steps[] = {
-    {FIRST, step_session},		 /* 1 */
-    {FIRST, step_signals},		 /* 2 */
-    {FIRST, step_stdio},		 /* 3 */
-    {FIRST, step_rlimits},		 /* 4 */
-    {FIRST, step_close_on_exec},	 /* 5 */
-    {FIRST, step_cwd},			 /* 6 */
-    {FIRST, step_userns},		 /* 7 */
-    {FIRST, step_mounts},		 /* 8 */
-    {FIRST, step_uts_ipc},		 /* 9 */
-    {FIRST, step_uid},			 /* 10 */
-    {FIRST, step_no_new_privs},		 /* 11 */
-    {FIRST, step_landlock},		 /* 12 */
-    {INIT, step_start_program},		 /* 13 */
-    {PID2, step_pid2_session},		 /* 14 */
-    {ALONE, step_parent_death},		 /* 15 */
-    {PROGRAM, step_no_caps},		 /* 16 */
-    {ALONE | INIT | PID2, step_seccomp}, /* 17 */
-    {ALONE | INIT | PID2, step_last},	 /* 18 */
+    {FIRST, step_cgroup},		 /* 1 */
+    {FIRST, step_session},		 /* 2 */
+    {FIRST, step_signals},		 /* 3 */
+    {FIRST, step_stdio},		 /* 4 */
+    {FIRST, step_rlimits},		 /* 5 */
+    {FIRST, step_close_on_exec},	 /* 6 */
+    {FIRST, step_cwd},			 /* 7 */
+    {FIRST, step_userns},		 /* 8 */
+    {FIRST, step_mounts},		 /* 9 */
+    {FIRST, step_uts_ipc},		 /* 10 */
+    {FIRST, step_uid},			 /* 11 */
+    {FIRST, step_no_new_privs},		 /* 12 */
+    {FIRST, step_landlock},		 /* 13 */
+    {INIT, step_start_program},		 /* 14 */
+    {PID2, step_pid2_session},		 /* 15 */
+    {ALONE, step_parent_death},		 /* 16 */
+    {PROGRAM, step_no_caps},		 /* 17 */
+    {ALONE | INIT | PID2, step_seccomp}, /* 18 */
+    {ALONE | INIT | PID2, step_last},	 /* 19 */
 };
 
 static __attribute__((noreturn)) void run_steps(struct child *c, size_t from)

@@ -75,6 +75,17 @@ struct child_arg {
 #define CHILD_INIT_CAN_SHARE_MEMORY 1
 #else
 #define CHILD_INIT_CAN_SHARE_MEMORY 0
+/*
+ * Start @fn(@arg) in a child created in the control group of @cgroup_fd
+ * (clone3 with CLONE_INTO_CGROUP, cgroup v2) with @flags (CLONE_* and the
+ * namespaces; SIGCHLD is its exit signal).  With CLONE_VM it runs on
+ * @stack (CHILD_STACK_BYTES) in our memory and exits with @fn's value;
+ * without, on a copy of ours, as after fork().  Returns its pid, or -1
+ * with errno.
+ */
+pid_t child_clone_into(int (*fn)(void *), void *arg, char *stack, unsigned long flags,
+		       int cgroup_fd);
+
 #endif
 
 /*
@@ -90,5 +101,16 @@ int child_main(void *arg);
  * low end a guard page).  Returns its pid, or -1 with errno.
  */
 pid_t child_spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned long flags);
+
+/*
+ * Start @fn(@arg) in a child created in the control group of @cgroup_fd
+ * (clone3 with CLONE_INTO_CGROUP, cgroup v2) with @flags (CLONE_* and the
+ * namespaces; SIGCHLD is its exit signal).  With CLONE_VM it runs on
+ * @stack (CHILD_STACK_BYTES) in our memory and exits with @fn's value;
+ * without, on a copy of ours, as after fork().  Returns its pid, or -1
+ * with errno.
+ */
+pid_t child_clone_into(int (*fn)(void *), void *arg, char *stack, unsigned long flags,
+		       int cgroup_fd);
 
 #endif

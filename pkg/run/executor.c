@@ -16,7 +16,9 @@
 #include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "run/artifacts.h"
@@ -36,9 +38,9 @@
 #define MAX_ENV 96
 
 /* The phases of a run, timed for RUNBOX_LOG=debug. */
-enum { PH_ADMIT, PH_UID, PH_WORKSPACE, PH_ENV, PH_SANDBOX, PH_RUN, PH_COLLECT, PHASES };
+enum { PH_ADMIT, PH_UID, PH_WORKSPACE, PH_ENV, PH_CGROUP, PH_SANDBOX, PH_RUN, PH_COLLECT, PHASES };
 static const char *const phase_names[PHASES] = {
-    "admit", "uid", "workspace", "env", "sandbox", "run", "collect",
+    "admit", "uid", "workspace", "env", "cgroup", "sandbox", "run", "collect",
 };
 #define ENV_FIXED_BYTES 16384 /* runbox's own variables, PYTHONPATH included */
 
@@ -58,14 +60,19 @@ static void probe_cache_key(char *buf, size_t size)
 		 exe.st_mtim.tv_nsec);
 }
 
-/* Say at start which layers this platform does not give (never silently). */
-static void log_degraded(const struct sandbox_caps *caps)
+/*
+ * Say at start which layers this platform does not give (never silently);
+ * with the sandbox off (@kernel_layers false) only the control groups.
+ */
+static void log_degraded(const struct sandbox_caps *caps, bool kernel_layers)
 {
 	char msg[256];
 
 	for (int l = 0; l < SANDBOX_LAYER_COUNT; l++) {
 		const struct sandbox_layer_cap *c = &caps->layer[l];
 
+		if (!kernel_layers && l != SANDBOX_LAYER_CGROUP)
+			continue;
 		if (c->available && c->self_test != SANDBOX_SELF_TEST_FAILED)
 			continue;
 		if (l == SANDBOX_LAYER_UID_DROP && !caps->can_setuid)
@@ -121,8 +128,25 @@ static int probe(struct executor *ex, struct rb_err *err)
 		if (ex->root && ex->state_fd >= 0)
 			statedir_cache_store(ex->state_fd, "probe.cache", key, &rec, sizeof(rec));
 	}
-	log_degraded(&ex->caps);
 	return 0;
+}
+
+/*
+ * A control group per run, where runbox can make them below its own (see
+ * sandbox/cgroup.h); found afresh by every process, since where its groups
+ * are is the process's own.
+ */
+static void setup_cgroups(struct executor *ex)
+{
+	if (!ex->cfg.cgroup) {
+		sandbox_caps_set_cgroup(&ex->caps, NULL, "RUNBOX_CGROUP=off");
+		return;
+	}
+	cgroup_host_open(&ex->cg, CGROUP_SERVE);
+	sandbox_caps_set_cgroup(&ex->caps, &ex->cg, NULL);
+	if (ex->cg.swept > 0)
+		log_msg(LOG_INFO, "cleanup",
+			"removed control groups left by a runbox that was killed");
 }
 
 static int check_required(struct executor *ex, struct rb_err *err)
@@ -160,8 +184,29 @@ static bool under_private_tmp(const char *dir)
 }
 
 /*
- * As root, each workspace is a size-capped tmpfs (without it a program could
- * fill RUNBOX_WORK_DIR's file system within its timeout).  Best, when every
+ * Not root: a mount namespace of runbox's own needs a user namespace of its
+ * own too, in which runbox may mount tmpfs (and make detached ones); its
+ * uid stays what it was.  Only where the probe found both namespaces.
+ */
+static bool own_namespaces(struct executor *ex)
+{
+	struct rb_err err;
+
+	if (!ex->caps.layer[SANDBOX_LAYER_USERNS].available ||
+	    !ex->caps.layer[SANDBOX_LAYER_MOUNTNS].available)
+		return false;
+	if (ns_unshare_own(&err) < 0) {
+		log_msg(LOG_INFO, "degraded", err.msg);
+		return false;
+	}
+	ex->can_detach = workspace_can_detach();
+	return true;
+}
+
+/*
+ * Each workspace is a size-capped tmpfs where runbox can mount one (without
+ * it a program could fill RUNBOX_WORK_DIR's file system within its
+ * timeout): as root, or in a user namespace of its own.  Best, when every
  * run gets a mount namespace whose private /tmp holds the work dir: a
  * detached tmpfs that only the run's namespace attaches, so nothing is made
  * or removed on the host (a directory there costs an allocation and, on a
@@ -169,19 +214,31 @@ static bool under_private_tmp(const char *dir)
  * is left if runbox is killed.  Otherwise runbox takes a mount namespace of
  * its own so that a tmpfs mounted on the workspace directory is nobody
  * else's (host mounts still propagate in; ours do not propagate out).
+ * Where neither works, workspaces are plain directories and the free-space
+ * floor (RUNBOX_MIN_FREE_BYTES) is what remains.
  */
 static void setup_workspace_quota(struct executor *ex)
 {
+	bool own_ns = false;
+
 	ex->workspace_kind = WORKSPACE_DIR;
-	if (!ex->root || !ex->cfg.sandbox || !ex->cfg.limits.workspace_bytes)
+	if (!ex->cfg.sandbox || !ex->cfg.limits.workspace_bytes)
 		return;
+	if (!ex->root && !(own_ns = own_namespaces(ex))) {
+		log_msg(LOG_INFO, "degraded",
+			"no user namespace for runbox: workspaces are not size-capped; a run "
+			"starts only while RUNBOX_WORK_DIR's file system has RUNBOX_MIN_FREE_BYTES "
+			"free");
+		return;
+	}
 	ex->workspace_quota = ex->cfg.limits.workspace_bytes;
 	if (ex->caps.layer[SANDBOX_LAYER_MOUNTNS].available &&
 	    under_private_tmp(ex->cfg.work_dir) && ex->can_detach) {
 		ex->workspace_kind = WORKSPACE_DETACHED;
 		return;
 	}
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+	if ((!own_ns && unshare(CLONE_NEWNS) < 0) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
 		log_msg(LOG_INFO, "degraded",
 			"no mount namespace for runbox: workspaces are not size-capped");
 		ex->workspace_quota = 0;
@@ -231,6 +288,7 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 	memset(ex, 0, sizeof(*ex));
 	ex->cfg = *cfg;
 	ex->state_fd = ex->cancel_fd = -1;
+	ex->cg.self_fd = -1;
 	if (access(cfg->python, X_OK) < 0)
 		return rb_fail(err, RB_FAULT_INTERNAL, errno, "invalid_config", "RUNBOX_PYTHON",
 			       "The interpreter '%s' is not an executable file (RUNBOX_PYTHON).",
@@ -249,6 +307,10 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 	r = probe(ex, err);
 	if (r < 0)
 		return r;
+	setup_cgroups(ex);
+	log_degraded(&ex->caps, ex->cfg.sandbox);
+	ex->nproc_default = ex->cfg.limits.nproc;
+	executor_size_limits(ex, 1);
 	setup_workspace_quota(ex);
 	r = setup_index(ex, err);
 	if (r < 0)
@@ -280,6 +342,49 @@ const char *executor_warm_why(const struct executor *ex)
 	return NULL;
 }
 
+#define NPROC_FLOOR 8 /* a Python program with a small pool of workers */
+
+/* The memory runs share: the machine's, or less where runbox's own group has a limit. */
+static unsigned long long memory_for_runs(void)
+{
+	unsigned long long total = 0, own = cgroup_own_memory_limit();
+	struct sysinfo si;
+
+	if (sysinfo(&si) == 0)
+		total = (unsigned long long)si.totalram * si.mem_unit;
+	return own && (own < total || !total) ? own : total;
+}
+
+void executor_size_limits(struct executor *ex, unsigned concurrency)
+{
+	static unsigned said;
+	unsigned long long mem, per_proc = ex->cfg.limits.mem_bytes, n;
+	unsigned *nproc = &ex->cfg.limits.nproc;
+	char msg[320];
+
+	*nproc = ex->nproc_default;
+	if (ex->cfg.nproc_set || (ex->cg.controllers & CGROUP_BIT(CGROUP_MEMORY)) ||
+	    !(mem = memory_for_runs()) || !concurrency)
+		return;
+	n = mem / ((unsigned long long)concurrency * per_proc);
+	n = n < NPROC_FLOOR ? NPROC_FLOOR : n;
+	if (n >= *nproc)
+		return;
+	*nproc = (unsigned)n;
+	if (said == *nproc)
+		return;
+	said = *nproc;
+	snprintf(msg, sizeof(msg),
+		 "no memory control group: RUNBOX_MAX_PROCS is %u, so that %u run(s) at once, "
+		 "each of %u processes of RUNBOX_MEMORY_BYTES (%zu), %s %llu bytes of memory",
+		 *nproc, concurrency, *nproc, ex->cfg.limits.mem_bytes,
+		 n * concurrency * per_proc <= mem ? "fit in"
+						   : "come closest to (lower "
+						     "RUNBOX_MEMORY_BYTES to fit)",
+		 mem);
+	log_msg(LOG_INFO, "limits", msg);
+}
+
 bool executor_runs_alone(const struct executor *ex)
 {
 	bool pidns = ex->cfg.sandbox && ex->caps.layer[SANDBOX_LAYER_PIDNS].available &&
@@ -297,6 +402,7 @@ struct run {
 	struct supervise_result sup;
 	struct artifact_list arts;
 	struct deps_result deps;
+	struct cgroup_run cg;
 	char read_dirs[3][600];	 /* dependency trees the sandbox lets the program read */
 	int slot_fd;		 /* holds this run's uid slot */
 	bool slot_marked;	 /* ... and says it has a workspace on the host */
@@ -326,6 +432,11 @@ static void run_release(struct run *run)
 		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
 	else if (run->slot_marked)
 		statedir_slot_unmark(run->slot_fd);
+	/* After the workspace: its tmpfs pages are charged to the group until then. */
+	if (cgroup_run_remove(&run->cg) < 0)
+		log_msg(LOG_INFO, "cleanup_failed",
+			"a run's control group still had processes after 1 s; the next runbox to "
+			"start removes it");
 	deps_result_free(&run->deps);
 	request_free(&run->req);
 	free(run->env_buf);
@@ -378,10 +489,36 @@ static int claim_uid(struct executor *ex, struct run *run, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * A workspace that is a plain directory is capped by nothing but its file
+ * system: a run starts only while that has RUNBOX_MIN_FREE_BYTES free.
+ */
+static int check_free_space(const struct executor *ex, struct rb_err *err)
+{
+	size_t floor = ex->cfg.limits.min_free_bytes;
+	unsigned long long avail;
+	struct statvfs sv;
+
+	if (ex->workspace_kind != WORKSPACE_DIR || !floor || statvfs(ex->cfg.work_dir, &sv) < 0)
+		return 0;
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	if (avail >= floor)
+		return 0;
+	return rb_fail(err, RB_FAULT_UNAVAILABLE, ENOSPC, "capacity_exhausted", NULL,
+		       "The file system of RUNBOX_WORK_DIR ('%s') has %llu bytes free, less than "
+		       "RUNBOX_MIN_FREE_BYTES (%zu): no run starts until there is more. Retry "
+		       "later. Operator: free space there, or let runbox make size-capped tmpfs "
+		       "workspaces (as root, or where it may create a user namespace).",
+		       ex->cfg.work_dir, avail, floor);
+}
+
 /* A workspace with a directory on the host: say so in the slot before making it. */
 static int create_workspace(struct executor *ex, struct run *run, struct rb_err *err)
 {
-	int r;
+	int r = check_free_space(ex, err);
+
+	if (r < 0)
+		return r;
 
 	if (run->slot_fd >= 0 && ex->workspace_kind != WORKSPACE_DETACHED) {
 		r = statedir_slot_mark(run->slot_fd, ex->cfg.work_dir);
@@ -483,21 +620,32 @@ static void build_argv(struct executor *ex, struct run *run)
 	run->argv[n] = NULL;
 }
 
-static size_t build_rlimits(const struct executor *ex, double timeout_s, struct launch_rlimit *rl)
+/*
+ * The program's rlimits.  RLIMIT_NPROC counts every process of the uid,
+ * other runs' too where runs share one (RUNBOX_UID): where the run's pids
+ * group bounds the run itself, it is left as runbox's own, so that no run
+ * can use up another's.  RLIMIT_AS stays per process, a second line behind
+ * a memory group.
+ */
+static size_t build_rlimits(const struct executor *ex, const struct run *run, double timeout_s,
+			    struct launch_rlimit *rl)
 {
 	const struct runbox_limits *l = &ex->cfg.limits;
 	rlim_t cpu = (rlim_t)ceil(timeout_s) + 1;
 	struct launch_rlimit table[] = {
 	    {RLIMIT_AS, {l->mem_bytes, l->mem_bytes}},
 	    {RLIMIT_CPU, {cpu, cpu + 1}},
-	    {RLIMIT_NPROC, {l->nproc, l->nproc}},
 	    {RLIMIT_FSIZE, {l->fsize_bytes, l->fsize_bytes}},
 	    {RLIMIT_NOFILE, {l->nofile, l->nofile}},
 	    {RLIMIT_CORE, {0, 0}},
+	    {RLIMIT_NPROC, {l->nproc, l->nproc}},
 	};
+	size_t n = sizeof(table) / sizeof(table[0]);
 
-	memcpy(rl, table, sizeof(table));
-	return sizeof(table) / sizeof(table[0]);
+	if (run->cg.controllers & CGROUP_BIT(CGROUP_PIDS))
+		n--; /* the last entry, RLIMIT_NPROC */
+	memcpy(rl, table, n * sizeof(table[0]));
+	return n;
 }
 
 static struct deps_config deps_config_of(const struct executor *ex, double deadline)
@@ -534,6 +682,7 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 			ex->warm ? ex->warm->t[WARM_STACK].retiring : 0,
 			ex->warm ? ex->warm->t[WARM_BARE].pid : 0,
 			ex->warm ? ex->warm->t[WARM_BARE].retiring : 0},
+	    .cgroup = &run->cg,
 	};
 	struct deps_config dc = deps_config_of(ex, 0);
 	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 3);
@@ -576,7 +725,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .envp = run->envp,
 	    .cwd_fd = run->ws.dir_fd,
 	    .rlimits = rl,
-	    .n_rlimits = build_rlimits(ex, timeout_s, rl),
+	    .n_rlimits = build_rlimits(ex, run, timeout_s, rl),
 	    .sandbox = &run->plan,
 	    .warm = warm_for(ex, run),
 	    .warm_kind = run->warm_kind,
@@ -682,6 +831,9 @@ static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o,
 	};
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
 			  ret_status);
+	/* The group's memory limit killed a process of the run, and the run failed. */
+	if (!s->timed_out && *ret_exit != 0 && cgroup_run_oom_kills(&run->cg) > 0)
+		*ret_status = "memory_limit";
 	if (s->cancelled)
 		*ret_status = "cancelled"; /* for the log: nobody waits for this answer */
 	if (s->timed_out)
@@ -874,6 +1026,19 @@ static int charge_fetch(const struct run *run, double *timeout, struct rb_err *e
 		       run->deps.index_ms / 1000, *timeout);
 }
 
+/* The run's control groups, with its memory, process and CPU limits. */
+static int create_cgroup(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	const struct runbox_limits *l = &ex->cfg.limits;
+	struct cgroup_limits cl = {
+	    .memory_bytes = l->mem_bytes,
+	    .pids = l->nproc,
+	    .cpus = l->cpu_quota,
+	};
+
+	return cgroup_run_create(&ex->cg, &cl, &run->cg, err);
+}
+
 /* The checks that need the platform, after the pure parse. */
 static int admit(struct executor *ex, struct run *run, double timeout, struct rb_err *err)
 {
@@ -904,6 +1069,9 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout, stru
 		r = build_env(ex, run, err);
 	run->mark[PH_ENV + 1] = clock_now();
 	if (r >= 0)
+		r = create_cgroup(ex, run, err);
+	run->mark[PH_CGROUP + 1] = clock_now();
+	if (r >= 0)
 		r = prepare_sandbox(ex, run, err);
 	run->mark[PH_SANDBOX + 1] = clock_now();
 	if (r < 0)
@@ -933,6 +1101,7 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	prefault_pages(run, sizeof(*run));
 	memset(run, 0, sizeof(*run));
 	run->ws.dir_fd = run->ws.output_fd = run->ws.mount_fd = run->slot_fd = -1;
+	cgroup_run_init(&run->cg);
 	log_new_id(run->id);
 	run->mark[0] = clock_now();
 	lim = ex->cfg.limits;

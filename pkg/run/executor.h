@@ -22,12 +22,14 @@
 struct executor {
 	struct runbox_config cfg;
 	struct sandbox_caps caps;
-	bool can_detach;   /* fsopen/fsmount make a detached tmpfs (probed with caps) */
-	bool subreaper;	   /* orphans of a run are reparented to runbox */
-	bool root;	   /* runbox runs as root: programs get their own uid/gid */
-	int state_fd;	   /* RUNBOX_STATE_DIR, or -1 */
-	unsigned required; /* RUNBOX_REQUIRE as layer bits */
-	bool unavailable;  /* a required layer is missing: every run is refused */
+	struct cgroup_host cg;	/* where runs get their control groups (cg.version 0: nowhere) */
+	bool can_detach;	/* fsopen/fsmount make a detached tmpfs (probed with caps) */
+	bool subreaper;		/* orphans of a run are reparented to runbox */
+	bool root;		/* runbox runs as root: programs get their own uid/gid */
+	int state_fd;		/* RUNBOX_STATE_DIR, or -1 */
+	unsigned required;	/* RUNBOX_REQUIRE as layer bits */
+	unsigned nproc_default; /* RUNBOX_MAX_PROCS before executor_size_limits */
+	bool unavailable;	/* a required layer is missing: every run is refused */
 	struct rb_err unavailable_err;
 	char cache_key[200];	/* what state-dir caches are valid for */
 	size_t workspace_quota; /* tmpfs size of each workspace, 0 when not capped */
@@ -48,6 +50,16 @@ struct executor {
  * sandbox layer that is missing is not: it makes every run answer 503.
  */
 int executor_init(struct executor *ex, const struct runbox_config *cfg, struct rb_err *err);
+
+/*
+ * Size the process limit for @concurrency runs at once.  Without a memory
+ * control group a run can hold RUNBOX_MEMORY_BYTES in each of its
+ * processes: unless the operator set RUNBOX_MAX_PROCS, its default is
+ * lowered so that @concurrency runs' worst case fits the memory of the
+ * machine (or of the group runbox runs in), never below 8.  Call before the
+ * first run; executor_init sizes for 1, a server again for its slots.
+ */
+void executor_size_limits(struct executor *ex, unsigned concurrency);
 
 /*
  * True when a run's clean-up must kill every process of runbox's own uid

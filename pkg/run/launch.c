@@ -124,6 +124,29 @@ static bool init_shares_memory(unsigned long flags)
 }
 
 /*
+ * The same three ways as start_child, with the child created in the run's
+ * control group (cgroup v2): nothing to migrate, no lock of the kernel's
+ * cgroup tables to wait for.
+ */
+static pid_t start_in_group(struct child_mem *m, unsigned long flags, bool *shared, int cgroup_fd)
+{
+	pid_t pid;
+
+	if (!(flags & CLONE_NEWPID))
+		return child_clone_into(
+		    child_main, &m->arg, m->init_stack,
+		    flags | CLONE_VFORK | (CHILD_INIT_CAN_SHARE_MEMORY ? CLONE_VM : 0), cgroup_fd);
+	pid = child_clone_into(child_main, &m->arg, m->init_stack, flags | (*shared ? CLONE_VM : 0),
+			       cgroup_fd);
+	/* A kernel that refuses CLONE_VM with these flags gets a copy. */
+	if (pid < 0 && errno == EINVAL && *shared) {
+		*shared = false;
+		pid = child_clone_into(child_main, &m->arg, m->init_stack, flags, cgroup_fd);
+	}
+	return pid;
+}
+
+/*
  * Without a pid namespace the child execs the program itself and shares
  * our memory until it does.  With one it becomes the namespace's init and
  * never execs: it runs beside us on its own stack in our memory (then
@@ -143,7 +166,9 @@ static pid_t start_child(const struct launch_spec *spec, const struct child_pipe
 		return -1;
 	m->arg = (struct child_arg){
 	    .spec = spec, .p = *p, .stack = m->program_stack, .parent = getpid(), .sync_fd = -1};
-	if (!(flags & CLONE_NEWPID)) {
+	if (spec->sandbox->cgroup_into_fd >= 0) {
+		pid = start_in_group(m, flags, &shared, spec->sandbox->cgroup_into_fd);
+	} else if (!(flags & CLONE_NEWPID)) {
 		pid = child_spawn_shared(child_main, &m->arg, m->init_stack, flags);
 	} else {
 		pid = shared ? clone(child_main, m->init_stack + CHILD_STACK_BYTES,

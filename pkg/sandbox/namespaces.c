@@ -236,6 +236,22 @@ int ns_enter_user(const struct ns_plan *plan, struct rb_err *err)
 	return 0;
 }
 
+int ns_unshare_own(struct rb_err *err)
+{
+	char uid_map[48], gid_map[48];
+	int r;
+
+	/* Read before: in the new namespace, until the maps exist, these are the overflow ids. */
+	snprintf(uid_map, sizeof(uid_map), "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+	snprintf(gid_map, sizeof(gid_map), "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return rb_fail_sys(err, errno, "namespaces: unshare a user and mount namespace");
+	r = write_maps(uid_map, gid_map);
+	if (r < 0)
+		return rb_fail_sys(err, -r, "namespaces: write runbox's own uid and gid maps");
+	return 0;
+}
+
 /* "/proc/self/fd/<fd>" without stdio. */
 static void fd_path(char buf[32], int fd)
 {

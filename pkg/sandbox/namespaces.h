@@ -124,6 +124,15 @@ int ns_probe_child(enum ns_kind kind, bool as_root);
  */
 int ns_probe_child_all(void);
 
+/*
+ * Move the calling process (single-threaded) into a user namespace and a
+ * mount namespace of its own, its uid and gid mapped to themselves: an
+ * unprivileged runbox then owns a mount namespace in which it may mount
+ * size-capped tmpfs workspaces that nobody else sees.  Host mounts still
+ * propagate in; nothing propagates out.  Returns 0 or a negative errno.
+ */
+int ns_unshare_own(struct rb_err *err);
+
 /* ns_probe_child()'s answer when a pid namespace works but its /proc cannot be mounted. */
 #define NS_PROBE_NO_FRESH_PROC 201
 

@@ -31,6 +31,7 @@ static const char *const layer_names[SANDBOX_LAYER_COUNT] = {
 	[SANDBOX_LAYER_NETNS] = "netns",	   [SANDBOX_LAYER_IPCNS] = "ipcns",
 	[SANDBOX_LAYER_UTSNS] = "utsns",	   [SANDBOX_LAYER_MOUNTNS] = "mountns",
 	[SANDBOX_LAYER_NO_NEW_PRIVS] = "no_new_privs", [SANDBOX_LAYER_UID_DROP] = "uid_drop",
+	[SANDBOX_LAYER_CGROUP] = "cgroup",
 };
 /* clang-format on */
 
@@ -309,6 +310,32 @@ int sandbox_probe(struct sandbox_caps *ret, struct rb_err *err)
 	return 0;
 }
 
+void sandbox_caps_set_cgroup(struct sandbox_caps *caps, const struct cgroup_host *h,
+			     const char *why)
+{
+	struct sandbox_layer_cap *cap = &caps->layer[SANDBOX_LAYER_CGROUP];
+
+	caps->cgroup_version = h ? h->version : 0;
+	caps->cgroup_controllers = h ? h->controllers : 0;
+	cap->available = caps->cgroup_version != 0;
+	/* Proved by making a group with limits, as the other layers' self-tests do. */
+	cap->self_test = cap->available ? SANDBOX_SELF_TEST_OK : SANDBOX_SELF_TEST_NOT_RUN;
+	snprintf(cap->detail, sizeof(cap->detail), "%s", h ? h->detail : why);
+}
+
+void sandbox_probe_cgroup(struct sandbox_caps *caps, bool enabled)
+{
+	struct cgroup_host h;
+
+	if (!enabled) {
+		sandbox_caps_set_cgroup(caps, NULL, "RUNBOX_CGROUP=off");
+		return;
+	}
+	cgroup_host_open(&h, CGROUP_PROBE);
+	sandbox_caps_set_cgroup(caps, &h, NULL);
+	cgroup_host_close(&h);
+}
+
 /* --- prepare (parent) ------------------------------------------------ */
 
 static bool usable(const struct sandbox_caps *caps, enum sandbox_layer layer)
@@ -448,6 +475,12 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
 
 	memset(plan, 0, sizeof(*plan));
 	plan->landlock.ruleset_fd = -1;
+	plan->cgroup_into_fd = -1;
+	/* Not a kernel layer of RUNBOX_SANDBOX: a resource bound, kept with the sandbox off. */
+	if (cfg->cgroup && cfg->cgroup->version) {
+		plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_CGROUP);
+		plan->cgroup_into_fd = cfg->cgroup->into_fd;
+	}
 	plan->cfg = *cfg;
 	plan->caps = *caps;
 	plan->uid_dropped = cfg->drop_uid && caps->can_setuid;
@@ -539,6 +572,13 @@ static int enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
 	if (!(plan->applied & SANDBOX_LAYER_BIT(SANDBOX_LAYER_SECCOMP)))
 		return 0;
 	return seccomp_policy_load(&plan->seccomp, err);
+}
+
+int sandbox_enter_cgroup(const struct sandbox_plan *plan, struct rb_err *err)
+{
+	if (!plan->cfg.cgroup)
+		return 0;
+	return cgroup_run_join(plan->cfg.cgroup, err);
 }
 
 int sandbox_enter_userns(const struct sandbox_plan *plan, struct rb_err *err)
@@ -647,8 +687,32 @@ static cJSON *namespaces_json(const struct sandbox_plan *plan)
 	return a;
 }
 
+/* {"version": 1|2, "memory": ..., "pids": ..., "cpu": ...} of a run's groups, or false. */
+static cJSON *cgroup_json(int version, unsigned controllers)
+{
+	cJSON *o;
+
+	if (!version)
+		return cJSON_CreateFalse();
+	o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	if (!cJSON_AddNumberToObject(o, "version", version)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	for (int c = 0; c < CGROUP_CONTROLLERS; c++)
+		if (!cJSON_AddBoolToObject(o, cgroup_controller_name((enum cgroup_controller)c),
+					   (controllers & CGROUP_BIT(c)) != 0)) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+	return o;
+}
+
 cJSON *sandbox_plan_to_json(const struct sandbox_plan *plan)
 {
+	const struct cgroup_run *cg = applied(plan, SANDBOX_LAYER_CGROUP) ? plan->cfg.cgroup : NULL;
 	cJSON *o = cJSON_CreateObject();
 
 	if (!o)
@@ -659,7 +723,9 @@ cJSON *sandbox_plan_to_json(const struct sandbox_plan *plan)
 	    !cJSON_AddItemToObject(o, "namespaces", namespaces_json(plan)) ||
 	    !cJSON_AddBoolToObject(o, "no_new_privs", applied(plan, SANDBOX_LAYER_NO_NEW_PRIVS)) ||
 	    !cJSON_AddBoolToObject(o, "uid_drop", plan->uid_dropped) ||
-	    !cJSON_AddBoolToObject(o, "network", plan->cfg.allow_network)) {
+	    !cJSON_AddBoolToObject(o, "network", plan->cfg.allow_network) ||
+	    !cJSON_AddItemToObject(o, "cgroup",
+				   cgroup_json(cg ? cg->version : 0, cg ? cg->controllers : 0))) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -673,6 +739,18 @@ static const char *self_test_name(enum sandbox_self_test t)
 	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "?";
 }
 
+/* The cgroup layer's version and controllers, beside its available/self_test/detail. */
+static bool add_cgroup_caps(cJSON *o, const struct sandbox_caps *caps)
+{
+	if (!cJSON_AddNumberToObject(o, "version", caps->cgroup_version))
+		return false;
+	for (int c = 0; c < CGROUP_CONTROLLERS; c++)
+		if (!cJSON_AddBoolToObject(o, cgroup_controller_name((enum cgroup_controller)c),
+					   (caps->cgroup_controllers & CGROUP_BIT(c)) != 0))
+			return false;
+	return true;
+}
+
 static cJSON *layer_json(const struct sandbox_caps *caps, enum sandbox_layer layer)
 {
 	const struct sandbox_layer_cap *cap = &caps->layer[layer];
@@ -684,7 +762,8 @@ static cJSON *layer_json(const struct sandbox_caps *caps, enum sandbox_layer lay
 	    !cJSON_AddStringToObject(o, "self_test", self_test_name(cap->self_test)) ||
 	    !cJSON_AddStringToObject(o, "detail", cap->detail) ||
 	    (layer == SANDBOX_LAYER_LANDLOCK &&
-	     !cJSON_AddNumberToObject(o, "abi", caps->landlock_abi))) {
+	     !cJSON_AddNumberToObject(o, "abi", caps->landlock_abi)) ||
+	    (layer == SANDBOX_LAYER_CGROUP && !add_cgroup_caps(o, caps))) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -741,7 +820,7 @@ int sandbox_require_parse(const char *list, unsigned *ret_mask, struct rb_err *e
 				       "RUNBOX_REQUIRE",
 				       "RUNBOX_REQUIRE names an unknown layer \"%.*s\"; known: "
 				       "seccomp, landlock, userns, pidns, netns, ipcns, utsns, "
-				       "mountns, no_new_privs, uid_drop",
+				       "mountns, no_new_privs, uid_drop, cgroup",
 				       (int)(len > 64 ? 64 : len), p);
 		mask |= SANDBOX_LAYER_BIT(layer);
 		p += len;

@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/landlock.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/seccomp_policy.h"
@@ -60,6 +61,8 @@ struct sandbox_config {
 	const char *cache_key;
 	/* Other runbox processes the program must not signal (seccomp_policy_options). */
 	pid_t protect[SECCOMP_POLICY_MAX_PROTECT];
+	/* The run's control groups, made by the caller (NULL: none); read by the child. */
+	const struct cgroup_run *cgroup;
 };
 
 /*
@@ -77,6 +80,7 @@ enum sandbox_layer {
 	SANDBOX_LAYER_MOUNTNS,
 	SANDBOX_LAYER_NO_NEW_PRIVS,
 	SANDBOX_LAYER_UID_DROP,
+	SANDBOX_LAYER_CGROUP,
 	SANDBOX_LAYER_COUNT
 };
 
@@ -98,7 +102,9 @@ struct sandbox_layer_cap {
 struct sandbox_caps {
 	bool probed;
 	bool can_setuid;
-	int landlock_abi; /* 0 when none */
+	int landlock_abi;	     /* 0 when none */
+	int cgroup_version;	     /* 1 or 2; 0 when runs get no control group */
+	unsigned cgroup_controllers; /* CGROUP_BIT()s: memory, pids, cpu */
 	struct sandbox_layer_cap layer[SANDBOX_LAYER_COUNT];
 };
 
@@ -113,7 +119,8 @@ struct sandbox_plan {
 	unsigned long clone_flags; /* namespaces to create with clone() */
 	bool uid_dropped;	   /* the run drops to cfg.uid/cfg.gid */
 	bool no_new_privs;
-	unsigned applied; /* SANDBOX_LAYER_BIT() of each layer applied to this run */
+	unsigned applied;   /* SANDBOX_LAYER_BIT() of each layer applied to this run */
+	int cgroup_into_fd; /* create the first process in this group (clone3), or -1 */
 	/* fds the child must keep open until its layers are entered (the child's
 	 * fd-closing loop skips them; all are O_CLOEXEC) */
 	int keep_fds[SANDBOX_MAX_KEEP_FDS];
@@ -127,6 +134,20 @@ struct sandbox_plan {
 /* Probe once per process; later calls return the cached result. */
 int sandbox_probe(struct sandbox_caps *ret, struct rb_err *err);
 
+/*
+ * The cgroup layer of @caps from @h as opened (cgroup_host_open), or, with
+ * @h NULL, as not in force for the reason @why.  Where the groups are
+ * depends on the process, so this is never part of a cached probe.
+ */
+void sandbox_caps_set_cgroup(struct sandbox_caps *caps, const struct cgroup_host *h,
+			     const char *why);
+
+/*
+ * `runbox check`'s look at the control groups (CGROUP_PROBE: one group made
+ * and removed, nothing moved) into @caps; @enabled false: RUNBOX_CGROUP=off.
+ */
+void sandbox_probe_cgroup(struct sandbox_caps *caps, bool enabled);
+
 /* Prepare a run.  Release with sandbox_plan_release(), also on failure. */
 int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *caps,
 			 const struct sandbox_config *cfg, struct rb_err *err);
@@ -139,6 +160,7 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
  * plan does not apply it.  They do not allocate.  The child must have been
  * created with clone(SIGCHLD | plan->clone_flags).
  *
+ *   cgroup          join the run's control groups (cgroup_run_join)
  *   userns          write the maps of a new user namespace
  *   mounts          the mount namespace: read-only system, private /tmp and
  *                   /dev/shm, the workspace read-write, a fresh /proc
@@ -154,6 +176,7 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
  *   init_seccomp    the pid namespace init's own small filter
  *                   (seccomp_policy_load_init), where the program gets one
  */
+int sandbox_enter_cgroup(const struct sandbox_plan *plan, struct rb_err *err);
 int sandbox_enter_userns(const struct sandbox_plan *plan, struct rb_err *err);
 int sandbox_enter_mounts(const struct sandbox_plan *plan, struct rb_err *err);
 int sandbox_enter_uts(const struct sandbox_plan *plan, struct rb_err *err);
@@ -181,7 +204,8 @@ const char *sandbox_layer_name(enum sandbox_layer layer);
 
 /*
  * Parse RUNBOX_REQUIRE: a comma list of layer names (seccomp, landlock,
- * userns, pidns, netns, ipcns, utsns, mountns, no_new_privs, uid_drop;
+ * userns, pidns, netns, ipcns, utsns, mountns, no_new_privs, uid_drop,
+ * cgroup;
  * spaces allowed; NULL or "" require nothing) into SANDBOX_LAYER_BIT()s.
  * An unknown name fails with code "invalid_config".
  */
