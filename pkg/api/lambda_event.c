@@ -302,6 +302,8 @@ const char *lambda_error_type(const struct rb_err *err)
 {
 	if (strcmp(err->code, "deadline_exceeded") == 0)
 		return "Runtime.DeadlineExceeded";
+	if (strcmp(err->code, "capacity_exhausted") == 0)
+		return "Runtime.CapacityExhausted";
 	switch (err->fault) {
 	case RB_FAULT_UNAVAILABLE:
 		return "Runtime.SandboxUnavailable";

@@ -74,10 +74,24 @@ int rb_fault_http_status(enum rb_fault fault)
 	return status[fault];
 }
 
+int rb_fail_fork(struct rb_err *err, int errnum, const char *what)
+{
+	if (errnum != EAGAIN)
+		return rb_fail_sys(err, errnum, "%s", what);
+	return rb_fail(err, RB_FAULT_UNAVAILABLE, EAGAIN, "capacity_exhausted", NULL,
+		       "runbox could not %s: a process limit of this machine is used up (the "
+		       "process limit of runbox's user, pids.max of its control group, or "
+		       "kernel.threads-max). Retry later. Operator: run fewer programs at once "
+		       "(RUNBOX_CONCURRENCY, RUNBOX_MAX_PROCS) or raise that limit.",
+		       what);
+}
+
 int rb_exit_status(int r, const struct rb_err *err)
 {
 	if (r >= 0)
 		return RUNBOX_EXIT_RAN;
+	if (strcmp(err->code, "capacity_exhausted") == 0)
+		return RUNBOX_EXIT_TEMPFAIL;
 	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE ||
 	    err->fault == RB_FAULT_HEADERS)
 		return RUNBOX_EXIT_REFUSED;

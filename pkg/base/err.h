@@ -42,6 +42,17 @@ int rb_fail_sys(struct rb_err *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * A process runbox needed could not be made (fork, clone): with EAGAIN a
+ * process limit of the environment is used up (RLIMIT_NPROC of runbox's
+ * user, pids.max of its control group, kernel.threads-max), which is
+ * neither runbox's fault nor the request's: RB_FAULT_UNAVAILABLE, code
+ * "capacity_exhausted", and a message saying what an operator can do.  Any
+ * other errno is an internal fault, as rb_fail_sys.  @what names the
+ * process ("fork the program").
+ */
+int rb_fail_fork(struct rb_err *err, int errnum, const char *what);
+
+/*
  * Prefix the message with context on the way up ("workspace: " + msg).
  * Returns the same negative value it is given, so callers can write
  * `return rb_wrap(err, r, "workspace");`.
@@ -51,11 +62,16 @@ int rb_wrap(struct rb_err *err, int r, const char *context);
 /* HTTP status for a fault (200 for RB_FAULT_NONE). */
 int rb_fault_http_status(enum rb_fault fault);
 
-/* Exit statuses of runbox: the program ran, runbox failed, the request was refused. */
+/*
+ * Exit statuses of runbox: the program ran, runbox failed, the request was
+ * refused, the machine had no capacity for it now (EX_TEMPFAIL of
+ * <sysexits.h>: the same request may succeed later).
+ */
 enum {
 	RUNBOX_EXIT_RAN = 0,
 	RUNBOX_EXIT_FAULT = 1,
 	RUNBOX_EXIT_REFUSED = 2,
+	RUNBOX_EXIT_TEMPFAIL = 75,
 };
 
 /* The exit status for a result @r (with @err when negative) of running a request. */

@@ -91,11 +91,17 @@ int pyprobe_json(const char *python, const char *program, cJSON **ret, struct rb
 		run_child(python, argv, envp, p[1], e[1]);
 	close(p[1]);
 	close(e[1]);
-	if (pid < 0 || read_all_fd(p[0], &out, &len) < 0) {
+	if (pid < 0) {
+		int fe = errno;
+
 		close(p[0]);
 		close(e[0]);
-		return rb_fail_sys(err, pid < 0 ? errno : ENOMEM, "ask the interpreter '%s'",
-				   python);
+		return rb_fail_fork(err, fe, "start the interpreter to ask it");
+	}
+	if (read_all_fd(p[0], &out, &len) < 0) {
+		close(p[0]);
+		close(e[0]);
+		return rb_fail_sys(err, ENOMEM, "ask the interpreter '%s'", python);
 	}
 	close(p[0]);
 	ee = exec_errno(e[0]);

@@ -262,7 +262,7 @@ static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct
 	if (L->ex->warm)
 		warm_tick(L->ex->warm);
 	if (pipe2(res, O_CLOEXEC) < 0 || pipe2(cancel_p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
-		r = rb_fail_sys(err, errno, "start the process for a tool call");
+		r = rb_fail_fork(err, errno, "start the process for a tool call");
 	if (pid == 0) {
 		close(res[0]);
 		close(cancel_p[1]);

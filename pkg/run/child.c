@@ -402,7 +402,7 @@ static int step_start_program(struct child *c, struct rb_err *err)
 	/* pid 2 shares the fd table until execve: its listener reaches us there. */
 	c->program = child_spawn_shared(program_main, c, c->a->stack, CLONE_FILES);
 	if (c->program < 0)
-		return rb_fail_sys(err, errno, "fork the program");
+		return rb_fail_fork(err, errno, "fork the program");
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->program, 0);
 	c->listener = c->slot >= 0 && fcntl(c->slot, F_GETFD) >= 0 ? c->slot : -1;
 	return 0;

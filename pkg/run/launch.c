@@ -284,7 +284,7 @@ int launch_start(const struct launch_spec *spec, struct launched *ret, struct rb
 		return r;
 	pid = r > 0 ? ret->pid : start_child(spec, &p, &mem);
 	if (pid < 0) {
-		r = rb_fail_sys(err, errno, "clone");
+		r = rb_fail_fork(err, errno, "start a run's first process");
 		close_pipes(&p);
 		return r;
 	}

@@ -392,7 +392,7 @@ static int read_outcome(int fd, char **ret_json, struct rb_err *err)
 	if (rep.kind == REC_EXIT)
 		return worker_died(rep.r, err);
 	if (rep.kind != REC_REPORT)
-		return rb_fail_sys(err, rep.r, "fork a worker");
+		return rb_fail_fork(err, rep.r, "fork a worker for the request");
 	*err = rep.err;
 	if (!rep.len)
 		return rep.r;
