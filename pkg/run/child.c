@@ -161,10 +161,11 @@ static long clone3_on_stack(struct clone_args *ca, int (*fn)(void *), void *arg)
 #endif
 
 pid_t child_clone_into(int (*fn)(void *), void *arg, char *stack, unsigned long flags,
-		       int cgroup_fd)
+		       int cgroup_fd, int *ret_pidfd)
 {
 	struct clone_args ca = {
 	    .flags = flags | CLONE_INTO_CGROUP,
+	    .pidfd = (unsigned long long)(uintptr_t)ret_pidfd,
 	    .exit_signal = SIGCHLD,
 	    .cgroup = (unsigned long long)cgroup_fd,
 	};

@@ -80,11 +80,11 @@ struct child_arg {
  * (clone3 with CLONE_INTO_CGROUP, cgroup v2) with @flags (CLONE_* and the
  * namespaces; SIGCHLD is its exit signal).  With CLONE_VM it runs on
  * @stack (CHILD_STACK_BYTES) in our memory and exits with @fn's value;
- * without, on a copy of ours, as after fork().  Returns its pid, or -1
- * with errno.
+ * without, on a copy of ours, as after fork().  With CLONE_PIDFD its pidfd
+ * goes to *@ret_pidfd.  Returns its pid, or -1 with errno.
  */
 pid_t child_clone_into(int (*fn)(void *), void *arg, char *stack, unsigned long flags,
-		       int cgroup_fd);
+		       int cgroup_fd, int *ret_pidfd);
 
 #endif
 
@@ -107,10 +107,10 @@ pid_t child_spawn_shared(int (*fn)(void *), void *arg, char *stack, unsigned lon
  * (clone3 with CLONE_INTO_CGROUP, cgroup v2) with @flags (CLONE_* and the
  * namespaces; SIGCHLD is its exit signal).  With CLONE_VM it runs on
  * @stack (CHILD_STACK_BYTES) in our memory and exits with @fn's value;
- * without, on a copy of ours, as after fork().  Returns its pid, or -1
- * with errno.
+ * without, on a copy of ours, as after fork().  With CLONE_PIDFD its pidfd
+ * goes to *@ret_pidfd.  Returns its pid, or -1 with errno.
  */
 pid_t child_clone_into(int (*fn)(void *), void *arg, char *stack, unsigned long flags,
-		       int cgroup_fd);
+		       int cgroup_fd, int *ret_pidfd);
 
 #endif

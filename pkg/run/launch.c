@@ -133,15 +133,16 @@ static pid_t start_in_group(struct child_mem *m, unsigned long flags, bool *shar
 	pid_t pid;
 
 	if (!(flags & CLONE_NEWPID))
-		return child_clone_into(
-		    child_main, &m->arg, m->init_stack,
-		    flags | CLONE_VFORK | (CHILD_INIT_CAN_SHARE_MEMORY ? CLONE_VM : 0), cgroup_fd);
+		return child_clone_into(child_main, &m->arg, m->init_stack,
+					flags | CLONE_VFORK |
+					    (CHILD_INIT_CAN_SHARE_MEMORY ? CLONE_VM : 0),
+					cgroup_fd, NULL);
 	pid = child_clone_into(child_main, &m->arg, m->init_stack, flags | (*shared ? CLONE_VM : 0),
-			       cgroup_fd);
+			       cgroup_fd, NULL);
 	/* A kernel that refuses CLONE_VM with these flags gets a copy. */
 	if (pid < 0 && errno == EINVAL && *shared) {
 		*shared = false;
-		pid = child_clone_into(child_main, &m->arg, m->init_stack, flags, cgroup_fd);
+		pid = child_clone_into(child_main, &m->arg, m->init_stack, flags, cgroup_fd, NULL);
 	}
 	return pid;
 }

@@ -234,10 +234,17 @@ static int load_plan(struct run_mem *rm, const int *fds, int n)
 	struct sandbox_plan *sb = &p->sandbox;
 
 	if (fd_read_exact(fds[WFD_PLAN], p, sizeof(*p)) < 0 || p->n_rlimits > 8 ||
-	    p->ruleset_index >= n || p->workspace_index >= n)
+	    p->ruleset_index >= n || p->workspace_index >= n || p->cgroup_into_index >= n ||
+	    sb->n_cgroup_join < 0 || sb->n_cgroup_join > CGROUP_CONTROLLERS)
 		return -EPROTO;
 	sb->landlock.ruleset_fd = p->ruleset_index >= WFD_FIXED ? fds[p->ruleset_index] : -1;
 	sb->ns.workspace_fd = p->workspace_index >= WFD_FIXED ? fds[p->workspace_index] : -1;
+	sb->cgroup_into_fd = p->cgroup_into_index >= WFD_FIXED ? fds[p->cgroup_into_index] : -1;
+	for (int i = 0; i < sb->n_cgroup_join; i++) {
+		if (p->cgroup_join_index[i] < WFD_FIXED || p->cgroup_join_index[i] >= n)
+			return -EPROTO;
+		sb->cgroup_join_fds[i] = fds[p->cgroup_join_index[i]];
+	}
 	memset(&sb->cfg.read_paths, 0, sizeof(sb->cfg.read_paths));
 	sb->cfg.workspace = sb->cfg.python = NULL;
 	sb->clone_flags = p->clone_flags;
@@ -289,8 +296,14 @@ static char *map_stack(void)
 static pid_t start_first(struct run_mem *rm, char *stack, int *ret_pidfd)
 {
 	unsigned long flags = rm->plan.clone_flags;
+	int cgroup_fd = rm->plan.sandbox.cgroup_into_fd;
 	pid_t pid;
 
+	/* cgroup v2: created in the run's group, as a cold run's first process is. */
+	if (cgroup_fd >= 0)
+		return child_clone_into(child_main, &rm->arg, stack,
+					flags | CLONE_PIDFD | (stack ? CLONE_VM : 0), cgroup_fd,
+					ret_pidfd);
 	if (!stack) {
 		pid = (pid_t)syscall(SYS_clone, SIGCHLD | flags | CLONE_PIDFD, 0, ret_pidfd, 0, 0);
 		if (pid == 0)

@@ -794,6 +794,15 @@ static int plan_memfd(const struct launch_spec *spec, size_t extra_as, int *fds,
 		p->workspace_index = *n;
 		fds[(*n)++] = sb->ns.workspace_fd;
 	}
+	p->cgroup_into_index = -1;
+	if (sb->cgroup_into_fd >= 0) {
+		p->cgroup_into_index = *n;
+		fds[(*n)++] = sb->cgroup_into_fd;
+	}
+	for (int i = 0; i < sb->n_cgroup_join; i++) {
+		p->cgroup_join_index[i] = *n;
+		fds[(*n)++] = sb->cgroup_join_fds[i];
+	}
 	fd = memfd_with("runbox-plan", p, sizeof(*p), NULL, 0);
 	free(p);
 	return fd;

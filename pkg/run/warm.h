@@ -198,7 +198,10 @@ enum warm_fd {
 	WFD_LIFE,
 	WFD_CWD, /* the workspace */
 	WFD_FIXED,
-	/* then the plan's own fds (Landlock ruleset, detached workspace), see warm_plan */
+	/*
+	 * then the plan's own fds (Landlock ruleset, detached workspace, the
+	 * run's control groups), see warm_plan
+	 */
 };
 
 struct warm_msg {
@@ -216,8 +219,10 @@ struct warm_plan {
 	unsigned long clone_flags;
 	size_t n_rlimits;
 	struct launch_rlimit rlimits[8];
-	int ruleset_index;   /* -1 for none */
-	int workspace_index; /* -1 for none */
+	int ruleset_index;			   /* -1 for none */
+	int workspace_index;			   /* -1 for none */
+	int cgroup_into_index;			   /* -1 for none */
+	int cgroup_join_index[CGROUP_CONTROLLERS]; /* the first n_cgroup_join of them */
 	struct sandbox_plan sandbox;
 };
 

@@ -340,12 +340,17 @@ int cgroup_run_create(const struct cgroup_host *h, const struct cgroup_limits *l
 	return r;
 }
 
-int cgroup_run_join(const struct cgroup_run *run, struct rb_err *err)
+int cgroup_join(const int *join_fds, int n, struct rb_err *err)
 {
-	for (int i = 0; i < run->n_join; i++)
-		if (write(run->join_fd[i], "0", 1) != 1)
+	for (int i = 0; i < n; i++)
+		if (write(join_fds[i], "0", 1) != 1)
 			return rb_fail_sys(err, errno, "join the run's control group");
 	return 0;
+}
+
+int cgroup_run_join(const struct cgroup_run *run, struct rb_err *err)
+{
+	return cgroup_join(run->join_fd, run->n_join, err);
 }
 
 unsigned long long cgroup_run_oom_kills(const struct cgroup_run *run)

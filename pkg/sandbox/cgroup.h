@@ -100,8 +100,11 @@ int cgroup_run_create(const struct cgroup_host *h, const struct cgroup_limits *l
 /*
  * In the run's first process, before it makes any other (call only
  * between clone and exec; no allocation): join the run's group where
- * clone3 did not create the process in it.
+ * clone3 did not create the process in it, by writing "0" to each of the
+ * @n fds of @join_fds (a cgroup_run's join_fd, handed on as they are or
+ * passed to another process).
  */
+int cgroup_join(const int *join_fds, int n, struct rb_err *err);
 int cgroup_run_join(const struct cgroup_run *run, struct rb_err *err);
 
 /* How many of the run's processes the kernel killed for its memory limit (0 when unknown). */

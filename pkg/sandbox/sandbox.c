@@ -479,9 +479,14 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
 	/* Not a kernel layer of RUNBOX_SANDBOX: a resource bound, kept with the sandbox off. */
 	if (cfg->cgroup && cfg->cgroup->version) {
 		plan->applied |= SANDBOX_LAYER_BIT(SANDBOX_LAYER_CGROUP);
+		plan->cgroup_version = cfg->cgroup->version;
+		plan->cgroup_controllers = cfg->cgroup->controllers;
 		plan->cgroup_into_fd = cfg->cgroup->into_fd;
+		plan->n_cgroup_join = cfg->cgroup->n_join;
+		memcpy(plan->cgroup_join_fds, cfg->cgroup->join_fd, sizeof(plan->cgroup_join_fds));
 	}
 	plan->cfg = *cfg;
+	plan->cfg.cgroup = NULL; /* what the child needs is copied above */
 	plan->caps = *caps;
 	plan->uid_dropped = cfg->drop_uid && caps->can_setuid;
 	if (plan->uid_dropped)
@@ -576,9 +581,7 @@ static int enter_seccomp(const struct sandbox_plan *plan, struct rb_err *err)
 
 int sandbox_enter_cgroup(const struct sandbox_plan *plan, struct rb_err *err)
 {
-	if (!plan->cfg.cgroup)
-		return 0;
-	return cgroup_run_join(plan->cfg.cgroup, err);
+	return cgroup_join(plan->cgroup_join_fds, plan->n_cgroup_join, err);
 }
 
 int sandbox_enter_userns(const struct sandbox_plan *plan, struct rb_err *err)
@@ -712,7 +715,7 @@ static cJSON *cgroup_json(int version, unsigned controllers)
 
 cJSON *sandbox_plan_to_json(const struct sandbox_plan *plan)
 {
-	const struct cgroup_run *cg = applied(plan, SANDBOX_LAYER_CGROUP) ? plan->cfg.cgroup : NULL;
+
 	cJSON *o = cJSON_CreateObject();
 
 	if (!o)
@@ -725,7 +728,7 @@ cJSON *sandbox_plan_to_json(const struct sandbox_plan *plan)
 	    !cJSON_AddBoolToObject(o, "uid_drop", plan->uid_dropped) ||
 	    !cJSON_AddBoolToObject(o, "network", plan->cfg.allow_network) ||
 	    !cJSON_AddItemToObject(o, "cgroup",
-				   cgroup_json(cg ? cg->version : 0, cg ? cg->controllers : 0))) {
+				   cgroup_json(plan->cgroup_version, plan->cgroup_controllers))) {
 		cJSON_Delete(o);
 		return NULL;
 	}

@@ -61,7 +61,7 @@ struct sandbox_config {
 	const char *cache_key;
 	/* Other runbox processes the program must not signal (seccomp_policy_options). */
 	pid_t protect[SECCOMP_POLICY_MAX_PROTECT];
-	/* The run's control groups, made by the caller (NULL: none); read by the child. */
+	/* The run's control groups, made by the caller (NULL: none); read at prepare time. */
 	const struct cgroup_run *cgroup;
 };
 
@@ -119,8 +119,16 @@ struct sandbox_plan {
 	unsigned long clone_flags; /* namespaces to create with clone() */
 	bool uid_dropped;	   /* the run drops to cfg.uid/cfg.gid */
 	bool no_new_privs;
-	unsigned applied;   /* SANDBOX_LAYER_BIT() of each layer applied to this run */
+	unsigned applied; /* SANDBOX_LAYER_BIT() of each layer applied to this run */
+	/*
+	 * The run's control groups, by value: the child may run in another
+	 * process (a warm template), which gets these fds passed on.
+	 */
+	int cgroup_version; /* 0: none */
+	unsigned cgroup_controllers;
 	int cgroup_into_fd; /* create the first process in this group (clone3), or -1 */
+	int cgroup_join_fds[CGROUP_CONTROLLERS]; /* what its first step writes "0" to */
+	int n_cgroup_join;
 	/* fds the child must keep open until its layers are entered (the child's
 	 * fd-closing loop skips them; all are O_CLOEXEC) */
 	int keep_fds[SANDBOX_MAX_KEEP_FDS];
@@ -160,7 +168,7 @@ int sandbox_plan_prepare(struct sandbox_plan *plan, const struct sandbox_caps *c
  * plan does not apply it.  They do not allocate.  The child must have been
  * created with clone(SIGCHLD | plan->clone_flags).
  *
- *   cgroup          join the run's control groups (cgroup_run_join)
+ *   cgroup          join the run's control groups (cgroup_join)
  *   userns          write the maps of a new user namespace
  *   mounts          the mount namespace: read-only system, private /tmp and
  *                   /dev/shm, the workspace read-write, a fresh /proc

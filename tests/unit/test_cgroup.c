@@ -403,7 +403,7 @@ static void test_v2_child_created_in_group(void **state)
 	assert_int_equal(run.n_join, 0);
 	target = &run;
 	/* A copy of our stack, as the run's init gets when it cannot share our memory. */
-	pid = child_clone_into(report_group, NULL, NULL, 0, run.into_fd);
+	pid = child_clone_into(report_group, NULL, NULL, 0, run.into_fd, NULL);
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
@@ -412,7 +412,8 @@ static void test_v2_child_created_in_group(void **state)
 	stack = mmap(NULL, CHILD_STACK_BYTES, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	assert_true(stack != MAP_FAILED);
-	pid = child_clone_into(report_shared, run.name, stack, CLONE_VM | CLONE_VFORK, run.into_fd);
+	pid = child_clone_into(report_shared, run.name, stack, CLONE_VM | CLONE_VFORK, run.into_fd,
+			       NULL);
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
@@ -442,7 +443,7 @@ static void test_v2_remove_kills(void **state)
 	if (!open_v2())
 		return;
 	assert_int_equal(cgroup_run_create(&v2, &none, &run, &err), 0);
-	pid = child_clone_into(wait_forever, NULL, NULL, 0, run.into_fd);
+	pid = child_clone_into(wait_forever, NULL, NULL, 0, run.into_fd, NULL);
 	assert_true(pid > 0);
 	assert_true(in_group(pid, run.name));
 	assert_int_equal(cgroup_run_remove(&run), 0);
