@@ -89,6 +89,8 @@ static cJSON *limits(const struct runbox_limits *l)
 	cJSON_AddNumberToObject(o, "max_procs", l->nproc);
 	cJSON_AddNumberToObject(o, "max_file_size_bytes", (double)l->fsize_bytes);
 	cJSON_AddNumberToObject(o, "workspace_bytes", (double)l->workspace_bytes);
+	cJSON_AddNumberToObject(o, "min_free_bytes", (double)l->min_free_bytes);
+	cJSON_AddNumberToObject(o, "cpu_quota", l->cpu_quota);
 	return o;
 }
 
@@ -104,6 +106,11 @@ static cJSON *serve_limits(const struct runbox_serve_limits *s, unsigned concurr
 	cJSON_AddNumberToObject(o, "answer_deadline_s", s->answer_deadline_s);
 	cJSON_AddNumberToObject(o, "max_header_bytes", (double)s->max_header_bytes);
 	cJSON_AddNumberToObject(o, "max_pending_body_bytes", (double)s->max_pending_body_bytes);
+	cJSON_AddNumberToObject(o, "header_timeout_s", s->header_timeout_s);
+	cJSON_AddNumberToObject(o, "min_body_bytes_per_s", (double)s->min_body_rate);
+	cJSON_AddNumberToObject(o, "max_connections_per_client", s->client_connections);
+	cJSON_AddNumberToObject(o, "max_pending_body_bytes_per_client",
+				(double)s->client_pending_body_bytes);
 	cJSON_AddBoolToObject(o, "token_required", s->token[0] != '\0');
 	return o;
 }

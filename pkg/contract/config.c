@@ -62,6 +62,8 @@ void config_defaults(struct runbox_config *ret)
 	ret->serve.answer_deadline_s = l->max_timeout_s;
 	ret->serve.max_header_bytes = 16 * KiB;
 	ret->serve.max_pending_body_bytes = 256 * MiB;
+	ret->serve.header_timeout_s = 10;
+	ret->serve.min_body_rate = 16 * KiB;
 	snprintf(ret->index.ca_file, sizeof(ret->index.ca_file),
 		 "/etc/ssl/certs/ca-certificates.crt");
 	ret->index.ttl_s = 600;
@@ -144,6 +146,11 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_MAX_HEADER_BYTES", K_SIZE, SRV(max_header_bytes), 1024, 1.0 * MiB },
 	{ "RUNBOX_MAX_PENDING_BODY_BYTES", K_SIZE, SRV(max_pending_body_bytes), 1.0 * MiB,
 	  1024.0 * GiB },
+	{ "RUNBOX_HEADER_TIMEOUT_S", K_SECONDS, SRV(header_timeout_s), 1, 3600 },
+	{ "RUNBOX_MIN_BODY_BYTES_PER_S", K_SIZE, SRV(min_body_rate), 0, 1024.0 * MiB },
+	{ "RUNBOX_MAX_CONNECTIONS_PER_CLIENT", K_UINT, SRV(client_connections), 1, 65536 },
+	{ "RUNBOX_MAX_PENDING_BODY_BYTES_PER_CLIENT", K_SIZE, SRV(client_pending_body_bytes),
+	  1.0 * MiB, 1024.0 * GiB },
 	{ "RUNBOX_TOKEN", K_WORDS, SRV(token), 0,
 	  sizeof(((struct runbox_config *)0)->serve.token) },
 	{ "RUNBOX_WARM", K_WARM, CFG(warm), 0, 1 },

@@ -60,7 +60,12 @@ struct runbox_serve_limits {
 	double answer_deadline_s;
 	size_t max_header_bytes;       /* request line and headers */
 	size_t max_pending_body_bytes; /* request bodies held at once, server-wide */
-	char token[256];	       /* RUNBOX_TOKEN: the bearer token, "" for none */
+	/* fair admission (api/admission.h): 0 for the two shares means derived at start */
+	double header_timeout_s;	  /* a request head must be complete within it */
+	size_t min_body_rate;		  /* bytes a second a body must average; 0: no rule */
+	unsigned client_connections;	  /* connections one client address may hold */
+	size_t client_pending_body_bytes; /* bodies one client address may hold */
+	char token[256];		  /* RUNBOX_TOKEN: the bearer token, "" for none */
 };
 
 /* RUNBOX_WARM: unset (on where runs cannot reach the template), on, off. */

@@ -25,6 +25,7 @@
 
 #include <microhttpd.h>
 
+#include "api/admission.h"
 #include "api/cli.h"
 #include "api/info.h"
 #include "run/warm.h"
@@ -141,20 +142,27 @@ static bool gate_drained(struct gate *g)
 /*
  * libmicrohttpd's own timeout is an idle timeout: a client that sends one
  * byte a second keeps a connection forever.  Each connection therefore has
- * a deadline by which the request it is sending must be complete; a watchdog
- * thread shuts the socket down when it passes (the connection's thread then
- * sees the error and closes it).  No deadline while a run is in progress.
+ * a deadline: its request head must be complete within
+ * RUNBOX_HEADER_TIMEOUT_S of the connection (or of the previous answer and
+ * the idle time), and the whole request within RUNBOX_REQUEST_TIMEOUT_S of
+ * its head; meanwhile its body must keep up RUNBOX_MIN_BODY_BYTES_PER_S.
+ * A watchdog thread shuts the socket down when a rule is broken (the
+ * connection's thread then sees the error and closes it).  No deadline
+ * while a run is in progress.
  */
 struct tracked {
 	struct tracked *prev, *next;
 	int fd;
-	double deadline; /* 0: none */
+	double deadline;   /* 0: none */
+	double body_since; /* when its body began (its head arrived); 0: no body coming */
+	size_t body_got;   /* bytes of that body so far (atomic) */
 };
 
 struct tracker {
 	pthread_mutex_t mu;
 	struct tracked head; /* circular list */
-	double request_s, idle_s;
+	double request_s, idle_s, header_s;
+	double min_rate; /* RUNBOX_MIN_BODY_BYTES_PER_S, after header_s of grace */
 	bool stop;
 	pthread_t thread;
 };
@@ -164,6 +172,38 @@ static void tracker_set(struct tracker *t, struct tracked *c, double deadline)
 	pthread_mutex_lock(&t->mu);
 	c->deadline = deadline;
 	pthread_mutex_unlock(&t->mu);
+}
+
+/* A head arrived: the body (if any) must come within the request time, at the minimum rate. */
+static void tracker_head(struct tracker *t, struct tracked *c, bool has_body)
+{
+	double now = clock_now();
+
+	pthread_mutex_lock(&t->mu);
+	c->deadline = now + t->request_s;
+	c->body_since = has_body ? now : 0;
+	__atomic_store_n(&c->body_got, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* No deadline and no rate while a run is in progress or its answer goes out. */
+static void tracker_clear(struct tracker *t, struct tracked *c)
+{
+	pthread_mutex_lock(&t->mu);
+	c->deadline = 0;
+	c->body_since = 0;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Whether @c broke a rule by @now (called with the lock held). */
+static bool overdue(const struct tracker *t, const struct tracked *c, double now)
+{
+	if (c->deadline > 0 && now > c->deadline)
+		return true;
+	return c->body_since > 0 &&
+	       admission_too_slow(c->body_since, now,
+				  __atomic_load_n(&c->body_got, __ATOMIC_RELAXED), t->min_rate,
+				  t->header_s);
 }
 
 static void *watchdog(void *arg)
@@ -180,9 +220,9 @@ static void *watchdog(void *arg)
 			return NULL;
 		}
 		for (struct tracked *c = t->head.next; c != &t->head; c = c->next)
-			if (c->deadline > 0 && now > c->deadline) {
+			if (overdue(t, c, now)) {
 				shutdown(c->fd, SHUT_RDWR);
-				c->deadline = 0;
+				c->deadline = c->body_since = 0;
 			}
 		pthread_mutex_unlock(&t->mu);
 		nanosleep(&tick, NULL);
@@ -199,12 +239,13 @@ struct server {
 	char *info;
 	size_t info_len;
 	/*
-	 * Bytes of request bodies received and held, over every connection,
-	 * and how many may be: connections times body caps would be
-	 * gigabytes that any client could pin before a token is checked
-	 * (the Azure envelope carries its token inside the body).
+	 * Bytes of request bodies received and held, over every connection and
+	 * per client address, and how many may be: connections times body caps
+	 * would be gigabytes that any client could pin before a token is
+	 * checked (the Azure envelope carries its token inside the body).
 	 */
-	size_t pending, pending_budget;
+	struct admission adm;
+	pthread_mutex_t adm_mu;
 	size_t max_header_bytes;  /* RUNBOX_MAX_HEADER_BYTES */
 	double answer_deadline_s; /* RUNBOX_ANSWER_DEADLINE_S */
 };
@@ -218,12 +259,12 @@ struct request_state {
 	bool has_body; /* a Content-Length above 0, or a chunked body */
 	char *body;
 	size_t len, cap, limit;
-	size_t held;	    /* of server.pending */
-	bool held_up_front; /* by its Content-Length */
-	bool over;	    /* over the route's cap: 413 */
-	bool overflowed;    /* over the server's budget: 503 */
-	bool answering;	    /* holds the gate's count of answers on the way */
-	bool azure;	    /* POST /run: every answer goes in the host's envelope */
+	struct admission_key client; /* the client's address */
+	size_t held;		     /* of server.adm, under client */
+	bool over;		     /* over the route's cap: 413 */
+	enum admission_verdict full; /* over a budget of bodies: 503 */
+	bool answering;		     /* holds the gate's count of answers on the way */
+	bool azure;		     /* POST /run: every answer goes in the host's envelope */
 };
 
 static struct tracked *conn_of(struct MHD_Connection *c)
@@ -247,8 +288,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (!tc)
 			return; /* untracked: only the idle timeout applies */
 		tc->fd = i->connect_fd;
-		/* A first request line may take the idle time plus the request time. */
-		tc->deadline = clock_now() + t->idle_s + t->request_s;
+		tc->deadline = clock_now() + t->header_s;
 		pthread_mutex_lock(&t->mu);
 		tc->next = t->head.next;
 		tc->prev = &t->head;
@@ -268,19 +308,29 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	*socket_context = NULL;
 }
 
-/* Called once the request line is in: the request's own deadline starts. */
+/* Called once the request line is in (the head's deadline still runs). */
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
 {
-	struct server *s = cls;
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct request_state *st = calloc(1, sizeof(*st));
 
+	(void)cls;
 	(void)uri;
 	if (!st)
 		return NULL;
 	st->conn = conn_of(c);
-	if (st->conn)
-		tracker_set(&s->tracker, st->conn, clock_now() + s->tracker.request_s);
+	st->client = admission_key_of(i ? i->client_addr : NULL);
 	return st;
+}
+
+/* Give back what a request's body held of the budgets. */
+static void release_body(struct server *s, struct request_state *st)
+{
+	pthread_mutex_lock(&s->adm_mu);
+	admission_release(&s->adm, &st->client, st->held);
+	pthread_mutex_unlock(&s->adm_mu);
+	st->held = 0;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -296,12 +346,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* Sent, or the connection is gone: either way nothing more to wait for. */
 	if (st->answering)
 		gate_answered(&s->gate);
-	/* Keep-alive: the next request may wait the idle time, then must arrive in time. */
+	/* Keep-alive: the next request may wait the idle time, then its head must come in time. */
 	if (st->conn)
 		tracker_set(&s->tracker, st->conn,
-			    clock_now() + s->tracker.idle_s + s->tracker.request_s);
+			    clock_now() + s->tracker.idle_s + s->tracker.header_s);
 	route_answer_free(&st->early);
-	__atomic_sub_fetch(&s->pending, st->held, __ATOMIC_RELAXED);
+	release_body(s, st);
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
@@ -441,7 +491,28 @@ static int busy(enum route_id route, const char *why, struct route_answer *a)
 
 #define RUNS_FULL                                                                                  \
 	"is running as many programs as it may and its queue is full (or it is shutting down)"
-#define BODIES_FULL "holds as many request bodies as it may (RUNBOX_MAX_PENDING_BODY_BYTES)"
+
+/* 503 capacity_exhausted: a body over the server's budget, or over its client's share of it. */
+static int bodies_full(const struct server *s, const struct request_state *st,
+		       struct route_answer *a)
+{
+	struct route_decision d = {.route = st->route};
+	struct rb_err err = {0};
+
+	if (st->full == ADMISSION_CLIENT_FULL)
+		rb_fail(&err, RB_FAULT_UNAVAILABLE, 0, "capacity_exhausted", NULL,
+			"This client address holds its share of the request bodies runbox holds "
+			"at once (RUNBOX_MAX_PENDING_BODY_BYTES_PER_CLIENT, %zu bytes): send fewer "
+			"at once, and retry after the Retry-After seconds.",
+			s->adm.client_budget);
+	else
+		rb_fail(
+		    &err, RB_FAULT_UNAVAILABLE, 0, "capacity_exhausted", NULL,
+		    "runbox holds as many request bodies as it may (RUNBOX_MAX_PENDING_BODY_BYTES, "
+		    "%zu bytes); retry after the Retry-After seconds.",
+		    s->adm.budget);
+	return route_answer_refused(&d, &err, a);
+}
 
 /*
  * The least time a run may be left with: a queued request whose answer
@@ -481,7 +552,7 @@ static void run(struct server *s, struct request_state *st, const struct route_d
 		return;
 	}
 	if (st->conn)
-		tracker_set(&s->tracker, st->conn, 0);
+		tracker_clear(&s->tracker, st->conn);
 	r = gate_enter(&s->gate, clock_now() + deadline_s - least_run_s(deadline_s), &waited);
 	if (r == -ETIME) {
 		too_late(d->route, deadline_s, waited, a);
@@ -525,11 +596,22 @@ static void dispatch(struct server *s, struct request_state *st, const struct ro
 	route_decision_free(&d);
 }
 
-/* Count @n more bytes of bodies held by the server, if the budget allows. */
+/*
+ * Count @n more bytes of a body as they arrive, if the server's budget and
+ * the client's share allow; else the body is read and dropped and answered
+ * 503 at its end.  Either way they count towards the minimum rate.
+ */
 static bool hold(struct server *s, struct request_state *st, size_t n)
 {
-	if (__atomic_add_fetch(&s->pending, n, __ATOMIC_RELAXED) > s->pending_budget) {
-		__atomic_sub_fetch(&s->pending, n, __ATOMIC_RELAXED);
+	enum admission_verdict v;
+
+	if (st->conn)
+		__atomic_add_fetch(&st->conn->body_got, n, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&s->adm_mu);
+	v = admission_hold(&s->adm, &st->client, n);
+	pthread_mutex_unlock(&s->adm_mu);
+	if (v != ADMISSION_OK) {
+		st->full = v;
 		return false;
 	}
 	st->held += n;
@@ -544,17 +626,14 @@ static int take_body(struct server *s, struct request_state *st, const char *dat
 {
 	if (!st->limit)
 		return 0; /* a route that reads no body (GET) ignores one */
-	if (st->overflowed)
-		return 0;
-	if (st->over || st->len + n > st->limit) {
-		st->over = true;
-		return 0;
-	}
-	/* A chunked body is counted as it comes (a Content-Length was, up front). */
-	if (!st->held_up_front && !hold(s, st, n)) {
-		st->overflowed = true; /* read and dropped; 503 at the end */
+	if (st->full || st->over || st->len + n > st->limit) {
+		if (st->conn)
+			__atomic_add_fetch(&st->conn->body_got, n, __ATOMIC_RELAXED);
+		st->over = !st->full;
 		return 0;
 	}
+	if (!hold(s, st, n))
+		return 0;
 	if (st->len + n + 1 > st->cap) {
 		size_t cap = st->cap ? st->cap : 16384;
 		char *b;
@@ -711,15 +790,9 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	st->route = route_match(&s->rc, &rq, &st->early);
 	st->refused = st->route == ROUTE_NONE;
 	st->limit = route_body_cap(&s->rc, st->route);
-	/* route_match refused a length over the cap; what is left is held up front. */
-	if (!st->refused && st->limit && cl && strcmp(cl, "0") != 0) {
-		if (hold(s, st, (size_t)strtoull(cl, NULL, 10))) {
-			st->held_up_front = true;
-		} else {
-			st->refused = true;
-			busy(st->route, BODIES_FULL, &st->early);
-		}
-	}
+	/* route_match refused a length over the cap; the rest is held as it arrives. */
+	if (st->conn)
+		tracker_head(&s->tracker, st->conn, st->has_body && !st->refused);
 }
 
 static enum MHD_Result last_call(struct server *s, struct request_state *st,
@@ -742,8 +815,8 @@ static enum MHD_Result last_call(struct server *s, struct request_state *st,
 		rb_fail(&err, RB_FAULT_TOO_LARGE, 0, "body_too_large", NULL,
 			"The request body is larger than the limit of %zu bytes.", st->limit);
 		route_answer_refused(&plain, &err, &a);
-	} else if (st->overflowed) {
-		busy(st->route, BODIES_FULL, &a);
+	} else if (st->full) {
+		bodies_full(s, st, &a);
 	} else if (col.query_full) {
 		rb_fail(&err, RB_FAULT_REQUEST, 0, "invalid_query", NULL,
 			"The query string is longer than %d bytes.", QUERY_MAX - 4);
@@ -835,6 +908,7 @@ static struct MHD_Daemon *start_daemon(struct server *s, const struct sockaddr_s
 	return MHD_start_daemon(
 	    flags, (uint16_t)port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, l->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->client_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->idle_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, l->max_header_bytes * POOL_PER_HEADER_BYTE,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_BYTES, MHD_OPTION_URI_LOG_CALLBACK,
@@ -907,6 +981,35 @@ static int wait_and_drain(struct server *s, struct MHD_Daemon *d, const sigset_t
 	return r;
 }
 
+/*
+ * The budget of bodies held at once, and one client address's shares of it
+ * and of the connections: a quarter of each unless set, but never less
+ * than one body of the largest kind.  Behind the Azure Functions host every
+ * request comes from the host's one address: there per-address shares are
+ * the front end's job, and one client may hold it all.  The values in force
+ * go back into @cfg, for /api/info.
+ */
+static int admission_setup(struct server *s, struct runbox_config *cfg)
+{
+	struct runbox_serve_limits *l = &cfg->serve;
+	size_t largest = route_body_cap(&s->rc, ROUTE_AZURE);
+	size_t budget = l->max_pending_body_bytes > largest ? l->max_pending_body_bytes : largest;
+	bool one_front_end = cfg->handler_port[0] != '\0';
+
+	if (!l->client_connections)
+		l->client_connections = one_front_end		  ? l->max_connections
+					: l->max_connections >= 4 ? l->max_connections / 4
+								  : 1;
+	if (!l->client_pending_body_bytes)
+		l->client_pending_body_bytes = one_front_end ? budget : budget / 4;
+	if (l->client_pending_body_bytes < largest)
+		l->client_pending_body_bytes = largest;
+	if (l->client_pending_body_bytes > budget)
+		l->client_pending_body_bytes = budget;
+	pthread_mutex_init(&s->adm_mu, NULL);
+	return admission_init(&s->adm, budget, l->client_pending_body_bytes, l->max_connections);
+}
+
 static int server_init(struct server *s, struct executor *ex, unsigned *ret_slots,
 		       struct rb_err *err)
 {
@@ -921,10 +1024,6 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 	s->max_header_bytes = l->max_header_bytes;
 	s->answer_deadline_s =
 	    l->answer_deadline_s > 0 ? l->answer_deadline_s : ex->cfg.limits.max_timeout_s;
-	/* At least one body of the largest kind always fits. */
-	s->pending_budget = l->max_pending_body_bytes;
-	if (s->pending_budget < route_body_cap(&s->rc, ROUTE_AZURE))
-		s->pending_budget = route_body_cap(&s->rc, ROUTE_AZURE);
 	*ret_slots = l->concurrency ? l->concurrency : cpu_count();
 	if (*ret_slots > 1 && executor_runs_alone(ex)) {
 		log_msg(LOG_INFO, "degraded",
@@ -934,6 +1033,8 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 		*ret_slots = 1;
 	}
 	executor_size_limits(ex, *ret_slots);
+	if (admission_setup(s, &ex->cfg) < 0)
+		return rb_fail_sys(err, ENOMEM, "allocate the admission table");
 	pthread_mutex_init(&s->gate.mu, NULL);
 	/* Waits end at a deadline on the clock deadlines are measured on. */
 	pthread_condattr_init(&ca);
@@ -946,6 +1047,8 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 	s->tracker.head.next = s->tracker.head.prev = &s->tracker.head;
 	s->tracker.request_s = l->request_timeout_s;
 	s->tracker.idle_s = l->idle_timeout_s;
+	s->tracker.header_s = l->header_timeout_s;
+	s->tracker.min_rate = (double)l->min_body_rate;
 	if (info_build(ex, *ret_slots, &s->info, err) < 0)
 		return -EIO;
 	s->info_len = strlen(s->info);
