@@ -753,10 +753,24 @@ static int framing_error(struct MHD_Connection *c, struct framing *ret, struct r
 	return 0;
 }
 
+/*
+ * HTTP/1.1 or a later 1.x, which RFC 9110 2.5 has a server of 1.1 serve as
+ * 1.1 (libmicrohttpd does; another major version gets its own 505).
+ */
+static bool is_http_1_1_or_later(const char *version)
+{
+	const char *minor = version + 7;
+
+	if (strncmp(version, "HTTP/1.", 7) != 0 || !*minor ||
+	    strspn(minor, "0123456789") != strlen(minor))
+		return false;
+	return strspn(minor, "0") != strlen(minor);
+}
+
 /* RFC 9112 3.2: an HTTP/1.1 request without Host gets a 400 (libmicrohttpd lets it by). */
 static int host_error(struct MHD_Connection *c, const char *version, struct rb_err *err)
 {
-	if (strcmp(version, MHD_HTTP_VERSION_1_1) != 0 ||
+	if (!is_http_1_1_or_later(version) ||
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
 		return 0;
 	return rb_fail(err, RB_FAULT_REQUEST, 0, "invalid_http", NULL,

@@ -104,6 +104,25 @@ def test_http11_without_host_is_refused(serve):
     assert split(out)[0] == 200, out[:300]
 
 
+def test_later_http_1_minor_versions_are_served_as_1_1(serve):
+    # RFC 9110 2.5: a 1.1 server answers HTTP/1.x (x > 1) as 1.1, with 1.1's
+    # rules (Host required, persistent connections); only another major
+    # version gets 505, which libmicrohttpd answers itself (in HTML).
+    s = serve.start()
+    for version in (b"HTTP/1.2", b"HTTP/1.9"):
+        out = raw_exchange(s.port, b"GET /api/health " + version + b"\r\nConnection: close\r\n\r\n")
+        status, hdrs, rest = split(out)
+        assert status == 400, out[:300]
+        assert json.loads(rest[:int(hdrs["content-length"])])["code"] == "invalid_http"
+        out = raw_exchange(s.port, b"GET /api/health " + version + b"\r\nHost: x\r\n\r\n"
+                           b"GET /api/health " + version + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 200 "), out[:300]
+        assert out.count(b"HTTP/1.1 200 ") == 2, out  # kept alive, as 1.1
+    for version in (b"HTTP/2.0", b"HTTP/3.0", b"HTTP/0.9"):
+        out = raw_exchange(s.port, b"GET /api/health " + version + b"\r\nHost: x\r\n\r\n")
+        assert split(out)[0] == 505, out[:300]
+
+
 def test_absolute_form_targets_are_routed(serve):
     # RFC 9112 3.2.2: a server MUST accept a target in absolute form.
     s = serve.start()
