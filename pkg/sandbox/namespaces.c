@@ -147,6 +147,30 @@ static unsigned long wanted_flags(const struct ns_options *opt)
 	return flags;
 }
 
+/*
+ * The parent of @tree, when the run (another uid than runbox's) could not
+ * pass it to reach the tree and the private /tmp does not make a fresh path
+ * to it anyway: a mask for the child (see ns_plan.masks).  Never "/".
+ */
+static void add_mask(struct ns_plan *p, const char *tree)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	struct stat st;
+
+	snprintf(parent, sizeof(parent), "%s", tree);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent || strncmp(parent, "/tmp/", 5) == 0)
+		return;
+	*slash = '\0';
+	if (stat(parent, &st) < 0 || (st.st_mode & S_IXOTH))
+		return;
+	for (int i = 0; i < p->n_masks; i++)
+		if (strcmp(p->masks[i], parent) == 0)
+			return;
+	memcpy(p->masks[p->n_masks++], parent, strlen(parent) + 1);
+}
+
 int ns_plan_prepare(struct ns_plan *ret, const struct ns_options *opt, struct rb_err *err)
 {
 	size_t tmp = opt->tmp_bytes ? opt->tmp_bytes : DEFAULT_TMP_BYTES;
@@ -178,6 +202,8 @@ int ns_plan_prepare(struct ns_plan *ret, const struct ns_options *opt, struct rb
 		if (!realpath(opt->ro_binds[i], ret->ro_binds[ret->n_ro_binds]))
 			return rb_fail_sys(err, errno, "namespaces: resolve \"%s\"",
 					   opt->ro_binds[i]);
+		if (opt->as_root)
+			add_mask(ret, ret->ro_binds[ret->n_ro_binds]);
 		ret->n_ro_binds++;
 	}
 	return opt->readonly_remounts ? read_mounts(ret, err) : 0;
@@ -413,6 +439,26 @@ static int mount_proc(const struct ns_plan *plan, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * A small tmpfs on each mask (see ns_plan.masks), before the workspace and
+ * the trees are bound under it; read-only once they are.
+ */
+static int mount_masks(const struct ns_plan *plan, bool readonly, struct rb_err *err)
+{
+	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+	for (int i = 0; i < plan->n_masks; i++) {
+		int r = readonly ? mount(NULL, plan->masks[i], NULL,
+					 MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL)
+				 : mount("tmpfs", plan->masks[i], "tmpfs", flags,
+					 "size=64k,nr_inodes=64,mode=0755");
+
+		if (r < 0)
+			return rb_fail_sys(err, errno, "namespaces: mask \"%s\"", plan->masks[i]);
+	}
+	return 0;
+}
+
 static int setup_mounts(const struct ns_plan *plan, int ws_fd, const int *ro_fds,
 			struct rb_err *err)
 {
@@ -430,10 +476,16 @@ static int setup_mounts(const struct ns_plan *plan, int ws_fd, const int *ro_fds
 	r = hide_run(err);
 	if (r < 0)
 		return r;
+	r = mount_masks(plan, false, err);
+	if (r < 0)
+		return r;
 	r = bind_workspace(plan, ws_fd, err);
 	if (r < 0)
 		return r;
 	r = bind_readonly(plan, ro_fds, err);
+	if (r < 0)
+		return r;
+	r = mount_masks(plan, true, err);
 	if (r < 0)
 		return r;
 	return mount_proc(plan, err);

@@ -70,6 +70,13 @@ struct ns_plan {
 	char mount_paths[NS_MOUNT_PATHS_BYTES];
 	int n_ro_binds;
 	char ro_binds[NS_MAX_RO_BINDS][PATH_MAX]; /* resolved with realpath() */
+	/*
+	 * Parents of ro_binds outside /tmp that the run's uid could not pass
+	 * (the state directory, 0700, holds the lazily extracted trees): a
+	 * small tmpfs on each lets it reach the tree, and hides the rest.
+	 */
+	int n_masks;
+	char masks[NS_MAX_RO_BINDS][PATH_MAX];
 };
 
 /*
@@ -88,9 +95,9 @@ int ns_enter_user(const struct ns_plan *plan, struct rb_err *err);
 
 /*
  * In the child, after ns_enter_user(), before the uid drop: the mount
- * namespace (read-only everything, private /tmp and /dev/shm, the workspace
- * back read-write, the ro_binds back read-only, a fresh /proc), then chdir()
- * into the workspace.  Raw system calls only.
+ * namespace (read-only everything, private /tmp and /dev/shm, the masks,
+ * the workspace back read-write, the ro_binds back read-only, a fresh
+ * /proc), then chdir() into the workspace.  Raw system calls only.
  */
 int ns_enter_mounts(const struct ns_plan *plan, struct rb_err *err);
 

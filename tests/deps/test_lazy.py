@@ -4,7 +4,9 @@ atomically, once, and never left half-done."""
 import concurrent.futures
 import json
 import os
+import pathlib
 import shutil
+import tempfile
 
 import pytest
 
@@ -163,3 +165,24 @@ def test_lazy_trees_ignore_the_umask(env, lazy):
     assert modes["."] == 0o755 and modes["alpha"] == 0o755, modes
     assert modes["alpha/__init__.py"] == 0o444, modes
     assert all(m in (0o755, 0o555, 0o444) for m in modes.values()), modes
+
+
+def test_lazy_trees_import_with_the_state_dir_outside_tmp(env, lazy):
+    # Outside /tmp the state directory is not hidden by the run's private
+    # /tmp: the tree must still be reachable (the state directory itself is
+    # 0700, runbox's own) and readable under Landlock.
+    base = pathlib.Path(tempfile.mkdtemp(prefix="runbox-deps-state-", dir="/var/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        if AS == "nobody":
+            os.chown(base, NOBODY, NOBODY)
+        state = base / "state"
+        rc, resp = env.run({"script": "import alpha, beta; print(alpha.VERSION, beta.__name__)",
+                            "dependencies": ["alpha"]}, cache=lazy, state=state)
+        assert rc == 0 and resp["stdout"] == "1.0 beta\n", resp
+        # And again, from the tree that is there now.
+        rc, resp = env.run({"script": "import alpha; print(alpha.__file__)",
+                            "dependencies": ["alpha"]}, cache=lazy, state=state)
+        assert rc == 0 and resp["stdout"] == f"{state}/site/alpha-1.0/alpha/__init__.py\n", resp
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
