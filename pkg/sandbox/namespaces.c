@@ -7,6 +7,7 @@
 #include "sandbox/namespaces.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -262,6 +263,24 @@ int ns_enter_user(const struct ns_plan *plan, struct rb_err *err)
 	return 0;
 }
 
+/*
+ * The new user namespace gives runbox every capability over what its uid
+ * owns; it needs only CAP_SYS_ADMIN (to mount and unmount workspaces).  The
+ * rest go, so that it reads and kills no more than before (a program's
+ * mode-0000 file stays unreadable to it, as the README says).
+ */
+static int keep_sys_admin_only(struct rb_err *err)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	d[CAP_SYS_ADMIN / 32].effective = d[CAP_SYS_ADMIN / 32].permitted = 1U
+									    << (CAP_SYS_ADMIN % 32);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return rb_fail_sys(err, errno, "namespaces: keep only CAP_SYS_ADMIN");
+	return 0;
+}
+
 int ns_unshare_own(struct rb_err *err)
 {
 	char uid_map[48], gid_map[48];
@@ -275,7 +294,7 @@ int ns_unshare_own(struct rb_err *err)
 	r = write_maps(uid_map, gid_map);
 	if (r < 0)
 		return rb_fail_sys(err, -r, "namespaces: write runbox's own uid and gid maps");
-	return 0;
+	return keep_sys_admin_only(err);
 }
 
 /* "/proc/self/fd/<fd>" without stdio. */

@@ -136,7 +136,8 @@ int ns_probe_child_all(void);
  * mount namespace of its own, its uid and gid mapped to themselves: an
  * unprivileged runbox then owns a mount namespace in which it may mount
  * size-capped tmpfs workspaces that nobody else sees.  Host mounts still
- * propagate in; nothing propagates out.  Returns 0 or a negative errno.
+ * propagate in; nothing propagates out.  Of the capabilities the namespace
+ * gives, only CAP_SYS_ADMIN is kept.  Returns 0 or a negative errno.
  */
 int ns_unshare_own(struct rb_err *err);
 
