@@ -78,12 +78,14 @@ int rb_fail_fork(struct rb_err *err, int errnum, const char *what)
 {
 	if (errnum != EAGAIN)
 		return rb_fail_sys(err, errnum, "%s", what);
-	return rb_fail(err, RB_FAULT_UNAVAILABLE, EAGAIN, "capacity_exhausted", NULL,
-		       "runbox could not %s: a process limit of this machine is used up (the "
-		       "process limit of runbox's user, pids.max of its control group, or "
-		       "kernel.threads-max). Retry later. Operator: run fewer programs at once "
-		       "(RUNBOX_CONCURRENCY, RUNBOX_MAX_PROCS) or raise that limit.",
-		       what);
+	return rb_fail(
+	    err, RB_FAULT_UNAVAILABLE, EAGAIN, "capacity_exhausted", NULL,
+	    "runbox could not %s: a process limit is used up (RLIMIT_NPROC of the uid "
+	    "the runs share or of runbox's own, pids.max of a control group, or "
+	    "kernel.threads-max). Retry later. Operator: run fewer programs at once "
+	    "(RUNBOX_CONCURRENCY, RUNBOX_MAX_PROCS), give each run a uid or control "
+	    "group of its own (unset RUNBOX_UID; see runbox check), or raise that limit.",
+	    what);
 }
 
 int rb_exit_status(int r, const struct rb_err *err)

@@ -43,8 +43,9 @@ int rb_fail_sys(struct rb_err *err, int errnum, const char *fmt, ...)
 
 /*
  * A process runbox needed could not be made (fork, clone): with EAGAIN a
- * process limit of the environment is used up (RLIMIT_NPROC of runbox's
- * user, pids.max of its control group, kernel.threads-max), which is
+ * process limit of the environment is used up (RLIMIT_NPROC of the uid the
+ * runs share or of runbox's own, pids.max of a control group,
+ * kernel.threads-max), which is
  * neither runbox's fault nor the request's: RB_FAULT_UNAVAILABLE, code
  * "capacity_exhausted", and a message saying what an operator can do.  Any
  * other errno is an internal fault, as rb_fail_sys.  @what names the

@@ -3,6 +3,7 @@
  * payload version becomes a route request, the Runtime API's answer shapes,
  * the deadline cap and the 413 last resort.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +216,9 @@ static void test_error_body(void **state)
 	assert_string_equal(lambda_error_type(&e), "Runtime.InternalError");
 	snprintf(e.code, sizeof(e.code), "deadline_exceeded");
 	assert_string_equal(lambda_error_type(&e), "Runtime.DeadlineExceeded");
+	/* A process limit of the environment used up: a type of its own, not an internal error. */
+	rb_fail_fork(&e, EAGAIN, "fork the program");
+	assert_string_equal(lambda_error_type(&e), "Runtime.CapacityExhausted");
 	cJSON_Delete(o);
 	free(s);
 }
