@@ -1,8 +1,12 @@
 """Fork, thread, memory and CPU bombs; disk, /tmp and /dev/shm filling; output floods."""
 
+import threading
+import time
+
 import pytest
 
-from conftest import MiB, AS, SANDBOX_UID, Layers, need, ok, prog, py, ran, kv, short
+from conftest import (MARK_NAME, MiB, AS, SANDBOX_UID, Layers, need, ok, prog, proc_scan, py,
+                      ran, kv, short)
 
 
 def test_fork_bomb_hits_process_limit(rb):
@@ -287,3 +291,38 @@ def test_truncate_and_fallocate_past_file_size_cap(rb):
         "res('pwrite', eo(os.pwrite, fd, b'x', 70 * 1024**2))\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n", timeout_s=5))
     assert kv(resp) == {"ftruncate": "EFBIG", "fallocate": "EFBIG", "pwrite": "EFBIG"}, short(resp)
+
+
+def test_process_limit_used_up_by_another_run_is_capacity_exhausted(rb):
+    # Two runs that share one uid (RUNBOX_UID) and no control groups share
+    # one process limit: when another run's fork bomb has used it up, this
+    # run cannot even start its program.  That is the environment's doing,
+    # not runbox's fault: code capacity_exhausted, exit status 75.
+    if AS != "root":
+        pytest.skip("runs share a pinned uid only when runbox runs as root")
+    env = {"RUNBOX_CGROUP": "off", "RUNBOX_MAX_PROCS": "24"}
+    bomb = py("made = 0\n"
+              "while True:\n"
+              "    try:\n"
+              "        pid = os.fork()\n"
+              "    except OSError:\n"
+              "        break\n"
+              "    if pid == 0:\n"
+              "        time.sleep(6); os._exit(0)\n"
+              "    made += 1\n"
+              "res('made', made)\n"
+              "time.sleep(5)\n", timeout_s=20)
+    mark = rb.new_mark()
+    bomb["env"] = {MARK_NAME: mark}
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=rb.run(bomb, env=env, timeout=60)))
+    t.start()
+    deadline = time.monotonic() + 15
+    while not proc_scan([mark]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)
+    rc, resp, err = rb.run({"script": "print(1)"}, env=env)
+    t.join(60)
+    assert rc == 75, (rc, resp)
+    assert resp["code"] == "capacity_exhausted" and "RUNBOX_UID" in resp["error"], resp
+    assert int(kv(out["r"][1])["made"]) >= 10, out["r"][1]

@@ -41,7 +41,7 @@ from harness import NOBODY, REPO, short  # noqa: E402,F401
 CANARY_PREFIX = "rbplatcanary"
 MARK = "RBPLAT_MARK"
 LAYERS = ["seccomp", "landlock", "userns", "pidns", "netns", "ipcns", "utsns", "mountns",
-          "no_new_privs", "uid_drop"]
+          "no_new_privs", "uid_drop", "cgroup"]
 NS_LAYERS = ["userns", "pidns", "netns", "ipcns", "utsns", "mountns"]
 NS_NAMES = {"userns": "user", "pidns": "pid", "netns": "net", "ipcns": "ipc", "utsns": "uts",
             "mountns": "mount"}
@@ -90,6 +90,7 @@ class Rehearsal:
             "no_new_privs": "no_new_privs" in a,
             "uid_drop": "uid_drop" in a,
             "network": False,
+            "cgroup": False,  # an unprivileged runbox makes no control groups here
         }
 
 
@@ -176,6 +177,29 @@ def overclaimed(reh, sb):
     if sb.get("network"):
         over.append("network")
     return over
+
+
+def sized_max_procs(memory_bytes=1 << 30, concurrency=1):
+    """The process limit runbox sizes without a memory control group: as many
+    processes of RUNBOX_MEMORY_BYTES as the machine's memory (or the limit of
+    the group the test runs in) holds for @concurrency runs, from 8 to 64."""
+    total = 0
+    for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            total = int(line.split()[1]) * 1024
+    own = 0
+    for line in pathlib.Path("/proc/self/cgroup").read_text().splitlines():
+        _, ctrl, path = line.split(":", 2)
+        for f in ([f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"] if ctrl == "memory" else
+                  [f"/sys/fs/cgroup{path}/memory.max"] if ctrl == "" else []):
+            try:
+                v = pathlib.Path(f).read_text().strip()
+            except OSError:
+                continue
+            if v.isdigit() and int(v) < 1 << 62:
+                own = int(v)
+    mem = own if own and own < total else total
+    return max(8, min(64, mem // (concurrency * memory_bytes)))
 
 
 def sandbox_shape(reh, got):

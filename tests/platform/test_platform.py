@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import CANARY_PREFIX, LAYERS, NS_LAYERS, MARK, proc_hits, ran, sandbox_shape, short
+from conftest import (CANARY_PREFIX, LAYERS, NS_LAYERS, MARK, proc_hits, ran, sandbox_shape, short,
+                      sized_max_procs)
 
 MiB = 1024 * 1024
 
@@ -126,10 +127,15 @@ def test_rlimits_in_force(rb):
         for n in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"):
             print(n, *r.getrlimit(getattr(r, n)))
     """, timeout_s=5), status="ok")
-    # CPU: soft = timeout + 1 (SIGXCPU -> cpu_limit), hard one more (SIGKILL)
-    g, m = 1 << 30, 64 * MiB
-    assert resp["stdout"] == (f"RLIMIT_AS {g} {g}\nRLIMIT_CPU 6 7\nRLIMIT_NPROC 64 64\n"
+    # CPU: soft = timeout + 1 (SIGXCPU -> cpu_limit), hard one more (SIGKILL); the process
+    # limit sized so that its processes of RUNBOX_MEMORY_BYTES each fit the machine
+    g, m, n = 1 << 30, 64 * MiB, sized_max_procs()
+    assert resp["stdout"] == (f"RLIMIT_AS {g} {g}\nRLIMIT_CPU 6 7\nRLIMIT_NPROC {n} {n}\n"
                               f"RLIMIT_FSIZE {m} {m}\nRLIMIT_NOFILE 256 256\nRLIMIT_CORE 0 0\n"), resp
+    # What the operator sets is what the run gets.
+    resp = ran(rb, py("import resource as r; print(*r.getrlimit(r.RLIMIT_NPROC))"),
+               env={"RUNBOX_MAX_PROCS": "40"}, status="ok")
+    assert resp["stdout"] == "40 40\n", resp
 
 
 def test_memory_bomb(rb):
@@ -178,6 +184,22 @@ def test_fork_bomb_is_capped_and_reaped(rb):
             print("stopped", e.errno == 11, n < 64)
     """, timeout_s=10), status="ok")
     assert resp["stdout"] == "stopped True True\n", resp
+
+
+def test_workspace_without_a_cap_needs_free_space(rb):
+    """Where runbox cannot make a size-capped tmpfs for a workspace (no user
+    namespace), a run starts only while the work dir's file system has
+    RUNBOX_MIN_FREE_BYTES free: capacity_exhausted (exit 75) otherwise."""
+    env = {"RUNBOX_MIN_FREE_BYTES": str(1 << 40)}  # a TiB: more than this disk has free
+    rc, resp, err = rb.run(py("print(1)"), env=env)
+    if "userns" in rb.reh.available:
+        # a tmpfs workspace of its own: the disk's free space does not matter
+        assert rc == 0 and resp["stdout"] == "1\n", short(resp)
+    else:
+        assert rc == 75 and resp["code"] == "capacity_exhausted", (rc, short(resp))
+        assert "RUNBOX_MIN_FREE_BYTES" in resp["error"], resp
+    # The default floor lets runs start here.
+    assert ran(rb, py("print(2)"), status="ok")["stdout"] == "2\n"
 
 
 # ------------------------------------------------------------------ environment

@@ -143,7 +143,7 @@ class Reply:
 
 
 class Server:
-    def __init__(self, suite, env=None, user=None, args=()):
+    def __init__(self, suite, env=None, user=None, args=(), prefix=()):
         self.suite = suite
         self.user = user or AS
         self.bin = runbox_bin()
@@ -162,6 +162,7 @@ class Server:
         argv = [str(self.bin), "serve", "--host", "127.0.0.1", "--port", "0", *args]
         if self.user == "nobody":
             argv = harness.setpriv(NOBODY) + argv
+        argv = list(prefix) + argv  # e.g. a command that puts it into a group, then execs it
         self.stderr_lines = []
         self.listening = threading.Event()
         self.port = None
@@ -279,8 +280,8 @@ class Suite:
         self.servers = []
         self.marks = []
 
-    def start(self, env=None, user=None, args=()):
-        s = Server(self, env=env, user=user, args=args)
+    def start(self, env=None, user=None, args=(), prefix=()):
+        s = Server(self, env=env, user=user, args=args, prefix=prefix)
         self.servers.append(s)
         return s
 
