@@ -108,6 +108,8 @@ def main():
               f"{r / b:6.2f} {(rss or 0) / 1024:8.1f} MiB")
     if os.environ.get("BENCH_SANDBOX", "1") == "1":
         sandbox_cost()
+    if os.environ.get("BENCH_CGROUP", "1") == "1":
+        cgroup_cost()
     if os.environ.get("BENCH_SERVE", "1") == "1":
         serve_bench()
     if os.environ.get("BENCH_WARM", "1") == "1":
@@ -128,6 +130,70 @@ def sandbox_cost():
                   f"paired {-LAST_PAIRED_DIFF[0]:6.1f} ms")
     finally:
         REPEAT = saved
+
+
+def cgroup_probe():
+    """(version, detail) of the control groups runs get here, from `runbox check`."""
+    p = subprocess.run([RUNBOX, "check"], capture_output=True, env={"RUNBOX_LOG": "off"})
+    cg = json.loads(p.stdout)["cgroup"]
+    return (cg["version"] if cg["available"] else 0), cg["detail"]
+
+
+def serve_one(port):
+    """One print(1) request on a fresh connection; (ms, None)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    t = time.perf_counter()
+    c.request("POST", "/api/run", json.dumps({"script": "print(1)\n"}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    ms = (time.perf_counter() - t) * 1000
+    c.close()
+    assert r.status == 200 and json.loads(data)["exit_code"] == 0, data
+    return ms, None
+
+
+def cgroup_phase_ms():
+    """The median of the run log's "cgroup" phase (the group made, with its limits)."""
+    got = []
+    for _ in range(REPEAT):
+        p = subprocess.run([RUNBOX], input=b'{"script":"pass"}', capture_output=True,
+                           env={"RUNBOX_LOG": "debug"})
+        for line in p.stderr.decode().splitlines():
+            try:
+                ph = json.loads(line).get("phases_ms")
+            except ValueError:
+                continue
+            if ph and "cgroup" in ph:
+                got.append(ph["cgroup"])
+    return statistics.median(got) if got else float("nan")
+
+
+def cgroup_cost():
+    """A control group per run against RUNBOX_CGROUP=off: one runbox process per
+    request (it also finds its groups, sweeps and proves them at start), and on
+    a server (the run's own group: made with its limits, joined, removed)."""
+    version, detail = cgroup_probe()
+    print(f"\ncontrol groups: {detail}")
+    if not version:
+        print("not measured: runs get no control group here")
+        return
+    (on, _), (off, _) = paired(lambda: boxed("print(1)\n"),
+                               lambda: boxed("print(1)\n", {"RUNBOX_CGROUP": "off"}))
+    print(f"one-shot print(1)  on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.2f} ms  "
+          f"paired {-LAST_PAIRED_DIFF[0]:6.2f} ms")
+    procs = [start_server({"RUNBOX_WARM": "off"}),
+             start_server({"RUNBOX_WARM": "off", "RUNBOX_CGROUP": "off"})]
+    try:
+        (on, _), (off, _) = paired(lambda: serve_one(procs[0][1]),
+                                   lambda: serve_one(procs[1][1]))
+    finally:
+        for p, _ in procs:
+            p.terminate()
+            p.wait(60)
+    print(f"serve print(1)     on {on:8.1f} ms  off {off:8.1f} ms  added {on - off:6.2f} ms  "
+          f"paired {-LAST_PAIRED_DIFF[0]:6.2f} ms  (per-run setup and teardown, v{version})")
+    print(f"the group made with its limits (the run log's phase): {cgroup_phase_ms():.3f} ms")
 
 
 def start_server(extra_env=None):
