@@ -599,14 +599,12 @@ static void dispatch(struct server *s, struct request_state *st, const struct ro
 /*
  * Count @n more bytes of a body as they arrive, if the server's budget and
  * the client's share allow; else the body is read and dropped and answered
- * 503 at its end.  Either way they count towards the minimum rate.
+ * 503 at its end.
  */
 static bool hold(struct server *s, struct request_state *st, size_t n)
 {
 	enum admission_verdict v;
 
-	if (st->conn)
-		__atomic_add_fetch(&st->conn->body_got, n, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&s->adm_mu);
 	v = admission_hold(&s->adm, &st->client, n);
 	pthread_mutex_unlock(&s->adm_mu);
@@ -624,11 +622,12 @@ static bool hold(struct server *s, struct request_state *st, size_t n)
  */
 static int take_body(struct server *s, struct request_state *st, const char *data, size_t n)
 {
+	/* Every byte counts towards the minimum rate, kept or not. */
+	if (st->conn)
+		__atomic_add_fetch(&st->conn->body_got, n, __ATOMIC_RELAXED);
 	if (!st->limit)
 		return 0; /* a route that reads no body (GET) ignores one */
 	if (st->full || st->over || st->len + n > st->limit) {
-		if (st->conn)
-			__atomic_add_fetch(&st->conn->body_got, n, __ATOMIC_RELAXED);
 		st->over = !st->full;
 		return 0;
 	}
