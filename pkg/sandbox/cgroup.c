@@ -241,17 +241,17 @@ static int make_everywhere(const struct cgroup_host *h, struct cgroup_run *run)
 
 /* One limit: the file it goes to in v1 and in v2, and whether ENOENT is fine. */
 struct limit_file {
-	enum cgroup_controller c;
 	const char *v1, *v2;
+	enum cgroup_controller c;
 	bool optional; /* swap accounting may be off */
 };
 
 static const struct limit_file limit_files[] = {
-    {CGROUP_MEMORY, "memory.limit_in_bytes", "memory.max", false},
+    {"memory.limit_in_bytes", "memory.max", CGROUP_MEMORY, false},
     /* No swap beyond the limit: the limit is the run's memory, not its RAM. */
-    {CGROUP_MEMORY, "memory.memsw.limit_in_bytes", "memory.swap.max", true},
-    {CGROUP_PIDS, "pids.max", "pids.max", false},
-    {CGROUP_CPU, "cpu.cfs_quota_us", "cpu.max", false},
+    {"memory.memsw.limit_in_bytes", "memory.swap.max", CGROUP_MEMORY, true},
+    {"pids.max", "pids.max", CGROUP_PIDS, false},
+    {"cpu.cfs_quota_us", "cpu.max", CGROUP_CPU, false},
 };
 
 /* The text of limit @f for @l, "" when that limit is unset. */
@@ -416,7 +416,7 @@ static void controller_list(unsigned controllers, char *buf, size_t size)
 /* v1: a hierarchy per controller; controllers mounted together share one. */
 static int open_v1(struct cgroup_host *h, const struct cgroup_layout *lay)
 {
-	int first[CGROUP_CONTROLLERS];
+	int first[CGROUP_CONTROLLERS] = {0}; /* for each hierarchy, a controller it has */
 
 	for (int c = 0; c < CGROUP_CONTROLLERS; c++) {
 		int i = 0, fd;
