@@ -714,6 +714,23 @@ static struct warm *warm_for(struct executor *ex, struct run *run)
 											 : NULL;
 }
 
+/*
+ * A warm copy starts sharing the template's pages and owns each one it
+ * writes to: its group's memory is the limit plus the template's resident
+ * pages (@w), as its RLIMIT_AS is the limit plus the template's mappings,
+ * so that memory_limit means the same warm as cold.  @w NULL: the limit.
+ */
+static void warm_group_memory(struct executor *ex, struct run *run, const struct warm *w)
+{
+	size_t extra =
+	    w && warm_ready(w, run->warm_kind) ? warm_template_rss(w, run->warm_kind) : 0;
+
+	if (w && !extra)
+		return;
+	if (cgroup_run_set_memory(&run->cg, ex->cfg.limits.mem_bytes + extra) < 0)
+		log_msg(LOG_INFO, "degraded", "could not set a warm run's control group memory");
+}
+
 static int start_and_supervise(struct executor *ex, struct run *run, double timeout_s,
 			       struct rb_err *err)
 {
@@ -748,13 +765,18 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 			  ex->warm ? ex->warm->t[WARM_BARE].pid : 0,
 			  ex->warm ? ex->warm->t[WARM_BARE].retiring : 0},
 	};
-	int r = launch_start(&spec, &l, err);
+	int r;
 
+	if (spec.warm)
+		warm_group_memory(ex, run, spec.warm);
+	r = launch_start(&spec, &l, err);
 	if (r < 0)
 		return r;
 	run->warm = l.warm;
-	if (spec.warm && !l.warm)
+	if (spec.warm && !l.warm) {
 		run->cold_why = "the template did not take the run";
+		warm_group_memory(ex, run, NULL);
+	}
 	return supervise_run(&l, &so, &run->sup, err);
 }
 

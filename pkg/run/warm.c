@@ -735,6 +735,11 @@ size_t warm_template_vsize(const struct warm *w, enum warm_kind kind)
 	return (size_t)w->t[kind].shared->vsize_kb * 1024;
 }
 
+size_t warm_template_rss(const struct warm *w, enum warm_kind kind)
+{
+	return (size_t)w->t[kind].shared->rss_kb * 1024;
+}
+
 void warm_count(struct warm *w, bool warm, long added_rss_kb)
 {
 	struct warm_shared *s;

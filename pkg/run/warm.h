@@ -154,6 +154,12 @@ bool warm_fits(const struct warm *w, const struct request *req, const char *cons
 /* How much address space every copy of template @kind starts with. */
 size_t warm_template_vsize(const struct warm *w, enum warm_kind kind);
 
+/*
+ * How much memory the ready template has resident: the most a copy of it
+ * can come to own by writing to the pages it shares.
+ */
+size_t warm_template_rss(const struct warm *w, enum warm_kind kind);
+
 /* The child's ends of a run's pipes (launch.c's), which the template hands on. */
 struct warm_fds {
 	int in, out, err, report, status, life;

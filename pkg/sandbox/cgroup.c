@@ -353,6 +353,25 @@ int cgroup_run_join(const struct cgroup_run *run, struct rb_err *err)
 	return cgroup_join(run->join_fd, run->n_join, err);
 }
 
+int cgroup_run_set_memory(const struct cgroup_run *run, size_t bytes)
+{
+	char text[32];
+	int r;
+
+	if (run->memory_fd < 0)
+		return 0;
+	snprintf(text, sizeof(text), "%zu", bytes);
+	if (run->version == 2)
+		return write_at(run->memory_fd, "memory.max", text);
+	/* v1 keeps memsw >= memory: raising, memsw goes first; lowering, last. */
+	r = write_at(run->memory_fd, "memory.limit_in_bytes", text);
+	if (r == -EINVAL && write_at(run->memory_fd, "memory.memsw.limit_in_bytes", text) == 0)
+		return write_at(run->memory_fd, "memory.limit_in_bytes", text);
+	if (r == 0)
+		(void)write_at(run->memory_fd, "memory.memsw.limit_in_bytes", text);
+	return r;
+}
+
 unsigned long long cgroup_run_oom_kills(const struct cgroup_run *run)
 {
 	char buf[1024];

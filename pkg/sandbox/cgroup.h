@@ -107,6 +107,13 @@ int cgroup_run_create(const struct cgroup_host *h, const struct cgroup_limits *l
 int cgroup_join(const int *join_fds, int n, struct rb_err *err);
 int cgroup_run_join(const struct cgroup_run *run, struct rb_err *err);
 
+/*
+ * Set the run's memory limit to @bytes (a warm run's: the limit plus the
+ * template's pages it may come to own), swap kept at none beyond it.
+ * Returns 0, or a negative errno; nothing to do without a memory group.
+ */
+int cgroup_run_set_memory(const struct cgroup_run *run, size_t bytes);
+
 /* How many of the run's processes the kernel killed for its memory limit (0 when unknown). */
 unsigned long long cgroup_run_oom_kills(const struct cgroup_run *run);
 

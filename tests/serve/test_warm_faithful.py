@@ -136,7 +136,8 @@ def request(server, name, code):
 def cold(server, req):
     """The same request through this binary's stdin mode, as the server's user."""
     env = {"PATH": "/usr/bin:/bin", "RUNBOX_LOG": "off", "RUNBOX_WORK_DIR": str(server.workdir),
-           "RUNBOX_STATE_DIR": str(server.statedir / "cold-state"), "RUNBOX_UID_BASE": str(UID_BASE)}
+           "RUNBOX_STATE_DIR": str(server.statedir / "cold-state"), "RUNBOX_UID_BASE": str(UID_BASE),
+           "RUNBOX_MAX_PROCS": MAX_PROCS}
     argv = [str(runbox_bin())]
     if AS == "nobody":
         argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"] + argv
@@ -144,6 +145,11 @@ def cold(server, req):
                        timeout=60)
     return json.loads(p.stdout)
 
+
+# Without a memory control group runbox sizes the process limit for the runs
+# it may have at once, which a server and a one-shot runbox count apart:
+# pinned, so that both ways have the same.
+MAX_PROCS = "64"
 
 WORKSPACE = re.compile(r"runbox-[A-Za-z0-9]{6}")
 
@@ -157,7 +163,7 @@ def comparable(answer):
 def warm_server():
     from conftest import Suite
     suite = Suite()
-    s = suite.start(env={"RUNBOX_CONCURRENCY": "2"})
+    s = suite.start(env={"RUNBOX_CONCURRENCY": "2", "RUNBOX_MAX_PROCS": MAX_PROCS})
     wait_ready(s)
     yield s
     suite.check_clean()
