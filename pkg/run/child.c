@@ -376,8 +376,10 @@ static int start_program_copy(struct child *c, struct rb_err *err)
 	}
 	close(sv[1]);
 	if (c->program < 0) {
+		int e = errno;
+
 		close(sv[0]);
-		return rb_fail_sys(err, errno, "fork the program");
+		return rb_fail_fork(err, e, "fork the program");
 	}
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->program, 0);
 	c->listener = receive_fd(sv[0]);
