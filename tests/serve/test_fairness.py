@@ -23,7 +23,7 @@ import uuid
 
 import pytest
 
-from conftest import AS, MARK_NAME, proc_environ_has
+from conftest import AS, MARK_NAME
 
 ROOT = AS == "root"
 
@@ -57,10 +57,12 @@ def background(s, req):
     return t, out
 
 
-def wait_for_line(s, marker, what, timeout=15):
-    """Wait until a process of the run carrying @marker exists."""
+def wait_for_run(s, what, timeout=30):
+    """Wait until a run is in progress: a worker of the server exists (a warm
+    run's program keeps the template's environment block, so the request's
+    marker cannot be looked for there)."""
     deadline = time.monotonic() + timeout
-    while not proc_environ_has([marker.encode()]):
+    while not s.worker_pids():
         assert time.monotonic() < deadline, f"the {what} never started"
         time.sleep(0.05)
 
@@ -100,7 +102,7 @@ def test_setsid_spinners_do_not_starve_a_concurrent_run(serve):
     solo = float(s.run({"script": VICTIM_CPU, "timeout_s": 30}).ran()["stdout"])
     m = s.mark()
     t, out = background(s, {"script": SPINNERS, "timeout_s": 20, "env": {MARK_NAME: m}})
-    wait_for_line(s, m, "attack")
+    wait_for_run(s, "attack")
     time.sleep(1.5)  # the spinners are running
     v = s.run({"script": VICTIM_CPU, "timeout_s": 5}).ran()
     t.join(60)
@@ -157,7 +159,7 @@ def test_memory_hog_is_held_to_the_runs_limit(serve):
     grouped = groups_of(s)
     m = s.mark()
     t, out = background(s, {"script": HOG, "timeout_s": 30, "env": {MARK_NAME: m}})
-    wait_for_line(s, m, "hog")
+    wait_for_run(s, "hog")
     time.sleep(1)
     v = s.run({"script": VICTIM_MEM, "timeout_s": 20}).ran()
     t.join(60)
@@ -203,7 +205,7 @@ def pinned_uid():
 def bomb_then_victim(s):
     m = s.mark()
     t, out = background(s, {"script": BOMB, "timeout_s": 20, "env": {MARK_NAME: m}})
-    wait_for_line(s, m, "fork bomb")
+    wait_for_run(s, "fork bomb")
     time.sleep(1.5)  # the bomb has used up what it can
     v = s.run({"script": VICTIM_FORK, "timeout_s": 10})
     t.join(60)
@@ -268,7 +270,7 @@ def test_disk_filler_meets_its_workspace_cap(serve):
                     "(the free-space floor is tested in tests/platform)")
     m = s.mark()
     t, out = background(s, {"script": FILLER, "timeout_s": 30, "env": {MARK_NAME: m}})
-    wait_for_line(s, m, "filler")
+    wait_for_run(s, "filler")
     v = s.run({"script": VICTIM_DISK, "timeout_s": 20}).ran()
     t.join(60)
     mib, why = out["r"].ran()["stdout"].split()
@@ -373,6 +375,25 @@ class OwnGroup:
                     time.sleep(0.05)
 
 
+def procs_in(group):
+    try:
+        return (group / "cgroup.procs").read_text().split()
+    except OSError:
+        return []
+
+
+def run_groups(own, timeout=30):
+    """The groups, one per hierarchy, of the one run in progress below @own."""
+    deadline = time.monotonic() + timeout
+    while True:
+        dirs = [g for d in own.dirs for g in d.iterdir()
+                if g.is_dir() and g.name.startswith("runbox-") and procs_in(g)]
+        if len(dirs) == len(own.dirs) and len({g.name for g in dirs}) == 1:
+            return dirs
+        assert time.monotonic() < deadline, f"no run's group appeared below {own.dirs}"
+        time.sleep(0.05)
+
+
 def test_groups_of_a_killed_server_are_swept_at_the_next_start(serve):
     if not ROOT:
         pytest.skip("runs get control groups only as root here")
@@ -383,14 +404,11 @@ def test_groups_of_a_killed_server_are_swept_at_the_next_start(serve):
         m = s.mark()
         t, out = background(s, {"script": "import time; time.sleep(60)", "timeout_s": 90,
                                 "env": {MARK_NAME: m}})
-        wait_for_line(s, m, "run")
-        pid = proc_environ_has([m.encode()])[0]
-        dirs = cgroup_dirs(pathlib.Path(f"/proc/{pid}/cgroup").read_text())
-        assert dirs and all(own.dirs[0].name in str(d) for d in dirs), dirs
+        dirs = run_groups(own)
         s.kill()
         s.stale_ok = True
         deadline = time.monotonic() + 10
-        while proc_environ_has([m.encode()]) and time.monotonic() < deadline:
+        while any(procs_in(d) for d in dirs) and time.monotonic() < deadline:
             time.sleep(0.05)
         t.join(30)
         # Nobody was left to remove them.
