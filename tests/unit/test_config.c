@@ -357,6 +357,58 @@ static void test_many_at_once(void **state)
 	assert_int_equal(cfg.limits.max_body_bytes, 32 * MiB);
 }
 
+/* ---- fair sharing: control groups, the disk, HTTP clients ---- */
+
+static void test_fair_sharing_settings(void **state)
+{
+	struct runbox_config cfg;
+	const struct var blank = { "RUNBOX_MAX_PROCS", "" };
+	struct rb_err err = { 0 };
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_true(cfg.cgroup);
+	assert_false(cfg.nproc_set); /* runbox may size the process limit */
+	assert_int_equal(cfg.limits.min_free_bytes, 64 * MiB);
+	assert_true(cfg.limits.cpu_quota == 0); /* an equal share, no cap */
+	assert_true(cfg.serve.header_timeout_s == 10);
+	assert_int_equal(cfg.serve.min_body_rate, 16 * KiB);
+	/* 0: derived by serve from the totals (a quarter, or all behind one host). */
+	assert_int_equal(cfg.serve.client_connections, 0);
+	assert_int_equal(cfg.serve.client_pending_body_bytes, 0);
+
+	apply_one_ok("RUNBOX_MAX_PROCS", "64", &cfg);
+	assert_true(cfg.nproc_set); /* given, even at the default: never sized */
+	assert_int_equal(apply(&blank, 1, &cfg, &err), 0);
+	assert_false(cfg.nproc_set);
+	apply_one_ok("RUNBOX_CGROUP", "off", &cfg);
+	assert_false(cfg.cgroup);
+	apply_one_ok("RUNBOX_CPU_QUOTA", "0.5", &cfg);
+	assert_true(cfg.limits.cpu_quota == 0.5);
+	apply_one_ok("RUNBOX_MIN_FREE_BYTES", "0", &cfg);
+	assert_int_equal(cfg.limits.min_free_bytes, 0);
+	apply_one_ok("RUNBOX_HEADER_TIMEOUT_S", "2.5", &cfg);
+	assert_true(cfg.serve.header_timeout_s == 2.5);
+	apply_one_ok("RUNBOX_MIN_BODY_BYTES_PER_S", "0", &cfg);
+	assert_int_equal(cfg.serve.min_body_rate, 0);
+	apply_one_ok("RUNBOX_MAX_CONNECTIONS_PER_CLIENT", "8", &cfg);
+	assert_int_equal(cfg.serve.client_connections, 8);
+	apply_one_ok("RUNBOX_MAX_PENDING_BODY_BYTES_PER_CLIENT", "1048576", &cfg);
+	assert_int_equal(cfg.serve.client_pending_body_bytes, 1 * MiB);
+
+	refused_one("RUNBOX_CGROUP", "auto");
+	refused_one("RUNBOX_CPU_QUOTA", "0");	  /* a run with no CPU at all */
+	refused_one("RUNBOX_CPU_QUOTA", "0.001"); /* under the kernel's 1 ms a 100 ms period */
+	refused_one("RUNBOX_CPU_QUOTA", "-1");
+	refused_one("RUNBOX_CPU_QUOTA", "4097");
+	refused_one("RUNBOX_MIN_FREE_BYTES", "-1");
+	refused_one("RUNBOX_HEADER_TIMEOUT_S", "0");
+	refused_one("RUNBOX_MIN_BODY_BYTES_PER_S", "fast");
+	refused_one("RUNBOX_MAX_CONNECTIONS_PER_CLIENT", "0");
+	refused_one("RUNBOX_MAX_CONNECTIONS_PER_CLIENT", "65537");
+	refused_one("RUNBOX_MAX_PENDING_BODY_BYTES_PER_CLIENT", "1000"); /* under 1 MiB */
+}
+
 /* ---- malformed values ---- */
 
 static void test_malformed_numbers(void **state)
@@ -451,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_bool_overrides),
 		cmocka_unit_test(test_log_overrides),
 		cmocka_unit_test(test_many_at_once),
+		cmocka_unit_test(test_fair_sharing_settings),
 		cmocka_unit_test(test_malformed_numbers),
 		cmocka_unit_test(test_malformed_words),
 		cmocka_unit_test(test_first_bad_value_stops),
