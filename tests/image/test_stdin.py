@@ -5,6 +5,8 @@ reports honestly what the container's default profile allows."""
 
 import json
 
+import pytest
+
 from conftest import IMAGE, IMAGE_UID, engine, request, run_image
 
 
@@ -45,14 +47,43 @@ def test_bash_and_artifacts():
     assert resp["artifacts"] == {"a.txt": "hi\n"}
 
 
+LIMITS_SCRIPT = ("import os, resource\n"
+                 "print(resource.getrlimit(resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0],"
+                 " resource.getrlimit(resource.RLIMIT_NPROC)[0])\n"
+                 "print(os.getcwd().startswith('/tmp/runbox-'))\n"
+                 "print(os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'))\n")
+
+
+def sized_procs(memory, runs=1):
+    """The process limit runbox sizes where runs get no memory control group:
+    as many processes of RUNBOX_MEMORY_BYTES (1 GiB here) as @memory holds
+    for @runs runs, from 8 to 64."""
+    return max(8, min(64, memory // (runs << 30)))
+
+
 def test_the_image_defaults_reach_the_program_limits():
-    script = ("import resource\n"
-              "print(resource.getrlimit(resource.RLIMIT_AS)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0],"
-              " resource.getrlimit(resource.RLIMIT_NPROC)[0])\n"
-              "import os; print(os.getcwd().startswith('/tmp/runbox-'))")
-    status, resp, _ = request({"script": script})
+    status, resp, _ = request({"script": LIMITS_SCRIPT})
     assert status == 0
-    assert resp["stdout"] == f"{1 << 30} {64 << 20} 64\nTrue\n"
+    as_, fsize, nproc, cwd, total = resp["stdout"].split()
+    assert (int(as_), int(fsize), cwd) == (1 << 30, 64 << 20, "True"), resp
+    if not resp["sandbox"]["cgroup"]:
+        # The image leaves the process limit to runbox: sized to the machine.
+        assert int(nproc) == sized_procs(int(total)), resp
+
+
+def test_the_process_limit_fits_the_containers_memory():
+    # A container with a memory limit: the process limit is sized to it, not
+    # to the host's memory, so that a run's worst case fits the instance.
+    status, resp, _ = request({"script": LIMITS_SCRIPT}, opts=["--memory", "16g"])
+    assert status == 0
+    if resp["sandbox"]["cgroup"]:
+        pytest.skip("runs get control groups of their own in this engine's containers")
+    total = int(resp["stdout"].split()[-1])
+    assert int(resp["stdout"].split()[2]) == sized_procs(min(total, 16 << 30)), resp
+    # What an operator sets is what a run gets.
+    status, resp, _ = request({"script": LIMITS_SCRIPT}, opts=["--memory", "16g"],
+                              env={"RUNBOX_MAX_PROCS": "40"})
+    assert status == 0 and resp["stdout"].split()[2] == "40", resp
 
 
 def test_timeout_kills_the_program():
