@@ -98,6 +98,9 @@ def main():
         return
     if os.environ.get("BENCH_ONLY") == "deps":
         return
+    if os.environ.get("BENCH_ONLY") == "cgroup":
+        cgroup_cost()
+        return
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'paired':>7} "
           f"{'ratio':>6} {'runbox RSS':>11}")
     rows = [(name, program, None) for name, program in CASES]
@@ -633,5 +636,5 @@ def bench_index(d):
 
 if __name__ == "__main__":
     main()
-    if os.environ.get("BENCH_DEPS", "1") == "1":
+    if os.environ.get("BENCH_DEPS", "1") == "1" and os.environ.get("BENCH_ONLY", "deps") == "deps":
         bench_deps()
