@@ -39,6 +39,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
 import harness  # noqa: E402
 from harness import MISSING as _MISSING, KiB, MiB, STATUSES, short  # noqa: E402,F401
+from harness import served_servers, stdin_only  # noqa: E402,F401 (a fixture; a skip)
 
 MARK_NAME = "RBATTACK_MARK"
 # The unprivileged identity of the second pass: 65534 by default; on a
@@ -177,7 +178,7 @@ class Runbox(harness.Runbox):
     ensure_ascii = True
 
     def __init__(self, workdir):
-        self.canary = "canary-" + uuid.uuid4().hex
+        self.canary = harness.canary("canary-")
         env = {"RUNBOX_TEST_CANARY": self.canary, "AWS_SECRET_ACCESS_KEY": self.canary + "-aws"}
         if AS == "root":
             env["RUNBOX_UID"] = env["RUNBOX_GID"] = str(SANDBOX_UID)
@@ -241,8 +242,7 @@ def rb():
     yield box
     # 1) the attack left no process behind (short grace for the reaper).
     uid = SANDBOX_UID if AS == "root" else None
-    problems = harness.survivors(box.marks + [box.canary, str(workdir)], 1.0, uid=uid,
-                                 skip=box.helpers)
+    problems = box.survivor_problems(1.0, [str(workdir)], uid=uid, skip=box.helpers)
     # 2) runbox answers the next request normally.
     if not problems:
         try:
@@ -251,8 +251,8 @@ def rb():
                 problems.append(f"follow-up print(42) failed: exit {rc} {short(resp)}")
         except AssertionError as e:
             problems.append(f"follow-up print(42) failed: {e}")
-    # 3) the work dir is empty.
-    problems += harness.unclean_workdir(workdir)
+    # 3) the work dir is empty (and a server's, with RUNBOX_VIA=serve).
+    problems += box.workdir_problems()
     # 4) sentinels outside the sandbox are intact.
     for path, content in box.sentinels:
         got = _read(path) if os.path.isfile(path) else None

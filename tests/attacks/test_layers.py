@@ -48,18 +48,22 @@ def test_without_landlock_the_mounts_are_read_only(rb):
     # As root with namespaces but no Landlock (refused by an outer filter),
     # the mount namespace re-mounts the host read-only: it is then what keeps
     # the program's writes in the workspace and the private /tmp.
-    import json
+    import copy
     import pathlib
     import shutil
     sim = pathlib.Path(__file__).resolve().parents[2] / "build" / "platform_sim"
     if AS != "root" or not sim.exists():
         pytest.skip("needs root and build/platform_sim (built by make test)")
-    body = json.dumps(py("for p in ['/etc/rbx', '/var/tmp/rbx', 'w', '/tmp/w']:\n"
-                         "    res(p, eo(lambda: open(p, 'w').close()))\n")).encode()
-    env = dict(rb.base_env(), RUNBOX_STATE_DIR=str(rb.workdir / ".state-nolandlock"))
-    p = subprocess.run([str(sim), "--no-landlock", "--", *rb.argv()], input=body, env=env,
-                       capture_output=True, timeout=60)
-    shutil.rmtree(rb.workdir / ".state-nolandlock", ignore_errors=True)
-    resp = json.loads(p.stdout)
+    # The same runbox, started under the simulator (a server of its own
+    # with RUNBOX_VIA=serve), with a state dir of its own.
+    state = rb.workdir.parent / (rb.workdir.name + "-state-nolandlock")
+    nolandlock = copy.copy(rb)
+    nolandlock.prefix = [str(sim), "--no-landlock", "--"] + rb.prefix
+    nolandlock.env_base = dict(rb.env_base, RUNBOX_STATE_DIR=str(state))
+    try:
+        resp, _ = ok(nolandlock, py("for p in ['/etc/rbx', '/var/tmp/rbx', 'w', '/tmp/w']:\n"
+                                    "    res(p, eo(lambda: open(p, 'w').close()))\n"))
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
     assert resp["sandbox"]["landlock"] is False and "mount" in resp["sandbox"]["namespaces"], resp
     assert kv(resp) == {"/etc/rbx": "EROFS", "/var/tmp/rbx": "EROFS", "w": "ok", "/tmp/w": "ok"}, short(resp)

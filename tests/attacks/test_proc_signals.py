@@ -198,7 +198,8 @@ def test_program_dies_when_runbox_is_killed(rb):
     import shutil
     import subprocess
     import time
-    from conftest import proc_scan
+    from conftest import proc_scan, stdin_only
+    stdin_only("the test SIGKILLs the runbox process of one request")
     tok = "rbatkdie" + os.urandom(8).hex()
     env = rb.base_env()
     body = json.dumps({"script": "import time\ntime.sleep(30)", "timeout_s": 60,

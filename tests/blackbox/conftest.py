@@ -22,13 +22,13 @@ import pathlib
 import shutil
 import sys
 import tempfile
-import uuid
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
 import harness  # noqa: E402
 from harness import MISSING as _MISSING, REPO, KiB, MiB, short  # noqa: E402,F401
+from harness import served_servers, stdin_only  # noqa: E402,F401 (a fixture; a skip)
 
 # Keys of a response for a program that ran.
 RAN_KEYS = {
@@ -58,7 +58,7 @@ class Runbox(harness.Runbox):
     mark_name = MARK_NAME
 
     def __init__(self, workdir):
-        self.canary = "canary-" + uuid.uuid4().hex
+        self.canary = harness.canary("canary-")
         super().__init__(workdir, env={"RUNBOX_TEST_CANARY": self.canary,
                                        "AWS_SECRET_ACCESS_KEY": self.canary + "-aws"},
                          secrets=[self.canary])

@@ -107,6 +107,8 @@ def _answer_through_pipe(rb, nbytes, size_before=None):
     import fcntl
     import os
     import subprocess
+    from conftest import stdin_only
+    stdin_only("the answer's pipe is stdin mode's stdout")
     r, w = os.pipe()
     try:
         if size_before:

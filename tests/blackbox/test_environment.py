@@ -168,6 +168,8 @@ def test_sandbox_field_is_object(rb):
 
 def test_runs_with_an_empty_environment(rb):
     import subprocess
+    from conftest import stdin_only
+    stdin_only("runbox started with nothing but its work dir in its environment, by the test")
     p = subprocess.run([str(rb.bin)], input=b'{"script":"import os\\nprint(os.environ[\\"LANG\\"], bool(os.environ[\\"PATH\\"]))"}',
                        capture_output=True, env={"RUNBOX_WORK_DIR": str(rb.workdir)}, timeout=30)
     assert p.returncode == 0, p.stderr

@@ -10,6 +10,11 @@ import pytest
 QUIET = {"RUNBOX_LOG": "off"}
 
 
+@pytest.fixture(autouse=True)
+def _a_command_line():
+    harness.stdin_only("runbox exec and the options are command lines, not requests")
+
+
 @pytest.fixture
 def proj(tmp_path):
     d = tmp_path / "proj"

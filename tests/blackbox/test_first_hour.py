@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import runbox_bin
+from conftest import runbox_bin, stdin_only
 
 @pytest.fixture
 def proj(tmp_path):
@@ -149,6 +149,7 @@ def test_help_for_what_is_not_a_command(rb):
 
 
 def test_plain_runbox_on_a_terminal_says_what_it_waits_for(rb):
+    stdin_only("plain runbox with a terminal on its stdin")
     main, sub = pty.openpty()
     p = subprocess.Popen([str(runbox_bin())], stdin=sub, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=rb.base_env({"RUNBOX_LOG": "off"}),

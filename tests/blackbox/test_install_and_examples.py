@@ -8,9 +8,14 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, runbox_bin
+from conftest import REPO, runbox_bin, stdin_only
 
 SCRIPT = REPO / "function-adapters" / "local" / "pipe-examples.sh"
+
+
+@pytest.fixture(autouse=True)
+def _no_request():
+    stdin_only("make install and the pipe examples run runbox themselves, not through a server")
 
 
 def test_make_install_honours_prefix_and_destdir(tmp_path):

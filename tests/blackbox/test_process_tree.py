@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ok, ran
+from conftest import ok, ran, stdin_only
 
 
 def unique_sleep(rb):
@@ -176,6 +176,7 @@ def test_answer_comes_before_a_slow_workspace_removal(rb):
     # 20000 directories in a workspace on disk take a second or more to
     # remove; the answer must not wait for that (its deadline is the
     # program's timeout), but runbox exits only once all of it is gone.
+    stdin_only("when runbox exits, against when it answers, is stdin mode's")
     script = ("import os\nfor i in range(20000):\n    os.mkdir(f'd{i}')\nprint('made')")
     env = rb.base_env({"RUNBOX_WORKSPACE_BYTES": "0"})
     p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -198,29 +199,21 @@ def test_workspace_removed_after_refusal(rb):
 
 
 def test_concurrent_requests_are_isolated(rb):
-    # several runbox processes at once: each answers for its own program, with
-    # its own workspace and artifacts
-    import json
-    import subprocess
-    procs = []
+    # several requests at once (runbox processes, or runs of one server):
+    # each answers for its own program, with its own workspace and artifacts
+    import concurrent.futures
+    reqs = []
     for i in range(4):
         mark = rb.new_mark()
         script = (f"import os, time\nopen('output/me.txt','w').write('{i}')\n"
                   "time.sleep(0.8)\n"
                   "print(os.environ['RBTEST_MARK'][-6:], os.path.realpath(os.getcwd()))")
-        req = {"script": script, "timeout_s": 10, "env": {"RBTEST_MARK": mark}}
-        p = subprocess.Popen([str(rb.bin)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=rb.base_env())
-        p.stdin.write(json.dumps(req).encode())
-        p.stdin.close()
-        procs.append((i, mark, p))
+        reqs.append((i, mark, {"script": script, "timeout_s": 10, "env": {"RBTEST_MARK": mark}}))
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda r: rb.run(r[2], timeout=30), reqs))
     cwds = set()
-    for i, mark, p in procs:
-        out = p.stdout.read()
-        p.wait(timeout=30)
-        p.stderr.read()
-        assert p.returncode == 0, out
-        resp = json.loads(out)
+    for (i, mark, _), (rc, resp, _) in zip(reqs, answers):
+        assert rc == 0, resp
         assert resp["status"] == "ok", resp
         tail, cwd = resp["stdout"].split()
         assert tail == mark[-6:]
@@ -251,6 +244,7 @@ def test_stale_workspace_of_a_killed_runbox_is_removed(rb, tmp_path):
     # slot marked; the next run that takes that slot removes it (README,
     # "How a program runs").  Slot 0 is the only slot here, in a state
     # directory of the test's own, which no other runbox holds a slot of.
+    stdin_only("the test SIGKILLs the runbox process of one request")
     base = 1900000000 + 123456
     state = str(tmp_path / "state")
     env = rb.base_env({"RUNBOX_UID_BASE": str(base), "RUNBOX_UID_SLOTS": "1",
@@ -336,6 +330,7 @@ def test_stopping_the_init_does_not_end_the_run(rb):
     import json as _json
     import subprocess
     import time
+    stdin_only("the test finds the run's init among the children of the runbox of one request")
     need_init = ok(rb, {"script": "import os\nprint(os.getpid())"})
     if need_init["stdout"] != "2\n":
         pytest.skip("no pid namespace here: no init to stop")
@@ -379,6 +374,7 @@ def test_work_dir_with_dotdot_leaves_nothing_outside_tmp(rb):
 def test_an_answer_that_cannot_be_written_is_a_fault(rb, stdout):
     # exit 1 and a line on stderr, never a silent 0; with fd 1 closed runbox
     # must not write its answer into whatever it opened next.
+    stdin_only("the answer's stdout is stdin mode's")
     body = json.dumps({"script": "print(1)"}).encode()
     out = open("/dev/full", "wb") if stdout == "full" else None
     kw = {"stdout": out} if out else {"pass_fds": (), "close_fds": True}
@@ -396,6 +392,7 @@ def test_a_reader_gone_in_the_middle_of_a_streamed_answer(rb):
     # Megabytes of artifacts are written as they are encoded: a reader that
     # stops after the first bytes must get runbox's exit 1, not a runbox
     # killed by SIGPIPE with its workspace left behind.
+    stdin_only("the answer's stdout is stdin mode's")
     body = json.dumps({"script": "import os\nos.makedirs('output', exist_ok=True)\n"
                                  "open('output/b.bin','wb').write(os.urandom(4 << 20))"}).encode()
     r, w = os.pipe()

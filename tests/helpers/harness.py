@@ -12,7 +12,10 @@ fixtures and configuration; a test file imports from its conftest.
     variable.
   * Runbox: runs one request in stdin mode and returns the exit status,
     the one JSON line of the answer, and runbox's stderr; marks each
-    request's env so that the processes it started can be found.
+    request's env so that the processes it started can be found.  With
+    RUNBOX_VIA=serve it sends the request to a long-lived `runbox serve`
+    with warm templates instead (tests/helpers/served.py), and what cannot
+    mean the same through a server is skipped with stdin_only(reason).
   * proc_scan(), survivors(), unclean_workdir(): the leftover check: no
     process of the test outlives it, the work dir is left empty.
   * short(), check_sanitizers(), assert_ran(), assert_refused(): answer
@@ -31,6 +34,8 @@ from collections import namedtuple
 
 import pytest
 
+import served
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NOBODY = 65534
@@ -40,6 +45,40 @@ MiB = 1024 * KiB
 MISSING = object()
 STATUSES = {"ok", "error", "timeout", "cpu_limit", "file_size_limit", "memory_limit",
             "blocked_syscall", "killed"}
+# How Runbox.run() reaches runbox: "stdin" (one process per request) or
+# "serve" (one long-lived server per runbox environment, warm templates on).
+VIA = os.environ.get("RUNBOX_VIA", "stdin")
+if VIA not in ("stdin", "serve"):
+    raise RuntimeError(f"RUNBOX_VIA must be stdin or serve, not {VIA!r}")
+
+
+def stdin_only(reason):
+    """Skip the calling test when requests go to a server (RUNBOX_VIA=serve):
+    @reason says why it cannot mean the same there."""
+    if VIA == "serve":
+        pytest.skip(f"RUNBOX_VIA=serve: {reason}")
+
+
+_CANARIES = {}
+
+
+def canary(prefix):
+    """A secret for runbox's own environment: new per call in stdin mode, one
+    per @prefix and session with RUNBOX_VIA=serve (where runbox's environment
+    is the session's server's)."""
+    if VIA == "serve":
+        return _CANARIES.setdefault(prefix, prefix + uuid.uuid4().hex)
+    return prefix + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session", autouse=True)
+def served_servers():
+    """Stops the session's servers (RUNBOX_VIA=serve) and fails on what
+    their own checks find.  A suite's conftest imports it."""
+    yield
+    problems = served.POOL.stop_all()
+    if problems:
+        pytest.fail("\n".join(problems))
 
 
 # ---------------------------------------------------------------------------
@@ -288,6 +327,9 @@ class Runbox:
     mark_prefix = "rbmark"
     timeout = 60
     ensure_ascii = False
+    # RUNBOX_VIA=serve: whether the server's warm templates are on (else
+    # /api/info's warm must say "off" and why, and every run starts cold).
+    warm_expected = True
 
     def __init__(self, workdir, binpath=None, prefix=(), args=(), env=None, secrets=(),
                  cwd=MISSING, log="info"):
@@ -361,7 +403,10 @@ class Runbox:
 
     def run(self, req, env=None, timeout=None, mark=True):
         """Run one request: a dict, bytes, or a callable that takes runbox's
-        pid and returns one.  Returns (exit status, answer, stderr)."""
+        pid (the server's with RUNBOX_VIA=serve) and returns one.  Returns
+        (exit status, answer, stderr)."""
+        if VIA == "serve":
+            return self._served_run(req, env, timeout or self.timeout, mark)
         rc, out, _ = self._communicate(self.argv(self.args), b"", env,
                                        timeout or self.timeout, self.cwd, req, mark)
         self.last_stdout = out
@@ -369,14 +414,83 @@ class Runbox:
         self.responses.append(resp)
         return rc, resp, self.last_stderr
 
+    def server(self, env=None):
+        """RUNBOX_VIA=serve: the session's server for runbox's environment
+        with @env, started as this Runbox would start runbox."""
+        full = self.base_env(env)
+        if any(k in (env or {}) for k in served.PER_INSTANCE):
+            stdin_only("a work or state dir of one request is one process's place, "
+                       "not a server's")
+        return served.POOL.get(self.bin, self.prefix, full, os.stat(self.workdir).st_uid,
+                               self.warm_expected)
+
+    def _served_run(self, req, env, timeout, mark):
+        srv = self.server(env)
+        req = req(srv.proc.pid) if callable(req) else req
+        req = self.mark(req) if mark else req
+        t0 = time.monotonic()
+        try:
+            status, out, log = srv.post(self.encode(req), timeout)
+        except OSError as e:  # socket.timeout included
+            raise AssertionError(f"runbox serve did not answer within {timeout}s ({e}):\n"
+                                 + srv.log_text())
+        self.last_elapsed = time.monotonic() - t0
+        self.last_pid, self.last_stdout, self.last_stderr = srv.proc.pid, out, log
+        check_sanitizers(log)
+        self.check_stderr(log)
+        for s in self.secrets:
+            assert s not in out, f"a secret of runbox's own environment leaked: {out[:3000]!r}"
+        try:
+            resp = json.loads(out)
+        except ValueError as e:
+            raise AssertionError(f"HTTP {status}: the body is not JSON ({e}): {out[:1000]!r}\n"
+                                 f"log: {log[-3000:]}")
+        assert isinstance(resp, dict), f"HTTP {status}: not an object: {out[:1000]!r}"
+        self.responses.append(resp)
+        self.check_start(srv, req, resp, log)
+        return served.exit_status(status), resp, log
+
+    def start_log(self):
+        """What runbox logged at start: the last request's stderr in stdin
+        mode, the server's lines until it was ready with RUNBOX_VIA=serve."""
+        return self.server().start_log if VIA == "serve" else self.last_stderr
+
+    def check_start(self, srv, req, resp, log):
+        """A served Python run that the templates cover starts warm (cold
+        when the server's warm is off); what warm may not serve faithfully
+        (served.warm_covers()) is not checked."""
+        if "status" not in resp:
+            return
+        if not srv.warm_expected:
+            assert resp.get("start") == "cold", f"warm is off, yet: {short(resp)}"
+        elif served.warm_covers(req, srv.warm):
+            assert resp.get("start") == "warm", (
+                f"a Python run the templates cover started {resp.get('start')!r}: "
+                f"{short(resp, 600)}\nlog: {log[-2000:]}")
+
     def cli(self, args, cwd=None, env=None, timeout=60, stdin=b""):
         """runbox with @args; returns the CompletedProcess (bytes)."""
+        stdin_only("a command-line invocation of runbox, not a request a server answers")
         rc, out, err = self._communicate(self.argv(args), stdin, env, timeout, cwd or self.cwd)
         return subprocess.CompletedProcess(self.argv(args), rc, out, err)
 
-    def leftovers(self, grace, needles=(), **scan):
+    def survivor_problems(self, grace, needles=(), skip=(), **scan):
         """Problems: processes holding a marker, a secret or one of @needles
-        after @grace seconds (see survivors()), and anything left in the
-        work dir."""
+        after @grace seconds (see survivors()); the session's servers, which
+        hold runbox's own environment, are not survivors."""
         needles = self.marks + [s.decode() for s in self.secrets] + list(needles)
-        return survivors(needles, grace, **scan) + unclean_workdir(self.workdir)
+        skip = list(skip) + served.POOL.holders()
+        return survivors(needles, grace, skip=skip, **scan)
+
+    def workdir_problems(self, grace=1.0):
+        """Anything left in the work dir, and with RUNBOX_VIA=serve in a
+        server's after @grace seconds (a server removes a workspace after
+        it answers); extra servers beyond the few kept are stopped."""
+        problems = unclean_workdir(self.workdir)
+        if VIA == "serve":
+            problems += served.POOL.workdir_problems(grace) + served.POOL.trim()
+        return problems
+
+    def leftovers(self, grace, needles=(), **scan):
+        """survivor_problems() and workdir_problems()."""
+        return self.survivor_problems(grace, needles, **scan) + self.workdir_problems(grace)

@@ -30,13 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
 import harness  # noqa: E402
 from harness import NOBODY, REPO, short  # noqa: E402,F401
+from harness import served_servers, stdin_only  # noqa: E402,F401 (a fixture; a skip)
 
 CANARY_PREFIX = "rbplatcanary"
 MARK = "RBPLAT_MARK"
@@ -129,7 +129,11 @@ class Runbox(harness.Runbox):
         self.reh = reh
         self.tmp = tmp
         self.statedir = tmp / "state"
-        self.canary = CANARY_PREFIX + uuid.uuid4().hex
+        self.canary = harness.canary(CANARY_PREFIX)
+        # Served (RUNBOX_VIA=serve), warm is on by default only where a run
+        # gets a pid namespace or a seccomp filter that keeps it off the
+        # templates: not in the Lambda rehearsal.
+        self.warm_expected = bool({"pidns", "seccomp"} & reh.available)
         # `stdin` named: with AWS_LAMBDA_RUNTIME_API set, plain runbox would
         # pick the Lambda loop (auto mode); the variable stays, to show it leaks nowhere.
         super().__init__(tmp / "work", prefix=reh.prefix, args=["stdin"], secrets=[CANARY_PREFIX],

@@ -7,11 +7,14 @@ an arbitrary uid, as a container image's own user (10001) would."""
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import tempfile
 
 import pytest
 
+import harness
 from conftest import NS_LAYERS
 
 BIN = os.path.abspath(os.environ.get("RUNBOX_BIN", "build/runbox"))
@@ -29,15 +32,20 @@ def test_namespaces_for_any_unprivileged_uid(uid):
     report = json.loads(p.stdout)
     for layer in NS_LAYERS:
         assert report[layer]["available"], (layer, report[layer])
-    work = tempfile.mkdtemp(prefix="rb-anyuid-", dir="/tmp")
-    os.chown(work, uid, uid)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="rb-anyuid-", dir="/tmp"))
+    os.chmod(tmp, 0o755)
+    work, state = tmp / "work", tmp / "state"
+    for d in (work, state):
+        d.mkdir(mode=0o700)
+        os.chown(d, uid, uid)
+    rb = harness.Runbox(work, prefix=harness.setpriv(uid), args=["stdin"],
+                        env={"RUNBOX_STATE_DIR": str(state)}, cwd=tmp)
     try:
-        p = as_uid(uid, ["stdin"], json.dumps(
-            {"script": "import os; print(os.getuid(), os.getpid())"}).encode(),
-            {"RUNBOX_WORK_DIR": work, "RUNBOX_STATE_DIR": work + "/state"})
-        resp = json.loads(p.stdout)
+        rc, resp, err = rb.run({"script": "import os; print(os.getuid(), os.getpid())"})
+        assert rc == 0, (resp, err[-1500:])
         assert resp["stdout"] == f"{uid} 2\n", resp  # pid 2: the run's own pid namespace
         assert resp["sandbox"]["namespaces"] == ["user", "pid", "net", "ipc", "uts", "mount"]
-        assert os.listdir(work) in ([], ["state"])
+        problems = rb.leftovers(1.0)
+        assert not problems, problems
     finally:
-        subprocess.run(["rm", "-rf", work])
+        shutil.rmtree(tmp, ignore_errors=True)

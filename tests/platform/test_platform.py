@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import (CANARY_PREFIX, LAYERS, NS_LAYERS, MARK, proc_hits, ran, sandbox_shape, short,
-                      sized_max_procs)
+                      sized_max_procs, stdin_only)
 
 MiB = 1024 * 1024
 
@@ -59,7 +59,7 @@ def test_degraded_layers_are_logged_at_start(rb):
     """README, AWS Lambda row: 'runbox says so at start (degraded log lines)'."""
     ran(rb, py("print(1)"), status="ok")
     logs = []
-    for line in rb.last_stderr.splitlines():
+    for line in rb.start_log().splitlines():
         try:
             logs.append(json.loads(line))
         except ValueError:
@@ -78,7 +78,7 @@ def test_degraded_layers_are_logged_at_start(rb):
             unlogged.append(layer)
     assert not unlogged, (
         f"[{rb.reh.name}] missing layers never reported in a 'degraded' log line: {unlogged}; "
-        f"stderr: {rb.last_stderr[-1500:]}")
+        f"stderr: {rb.start_log()[-1500:]}")
 
 
 def test_sandbox_object_lists_only_what_was_applied(rb):
@@ -586,6 +586,7 @@ def test_mcp_program_cannot_kill_the_server(rb):
     the program can find the server's pid, and seccomp must refuse to signal
     it as it refuses runbox's own (Landlock's signal scoping off here, so
     that seccomp alone is tested)."""
+    stdin_only("runbox mcp, started by the test")
     if "seccomp" not in rb.reh.available:
         pytest.skip("no seccomp and the same uid: the program can signal runbox "
                     "(README, AWS Lambda row)")
@@ -624,6 +625,7 @@ def test_serve_runs_one_at_a_time_where_cleanup_sweeps_the_uid(rb):
     runs at once would kill each other, so serve takes one at a time."""
     import http.client
     import socket
+    stdin_only("the test starts a server of its own, as it does in stdin mode")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -654,6 +656,7 @@ def test_serve_runs_one_at_a_time_where_cleanup_sweeps_the_uid(rb):
 
 def test_program_dies_with_runbox(rb):
     """If runbox is killed, the program it started does not keep running."""
+    stdin_only("the test SIGKILLs the runbox process of one request")
     tok = "rbplatdie" + os.urandom(8).hex()
     body = json.dumps(py("import time\ntime.sleep(30)", timeout_s=60, env={"TOKEN": tok})).encode()
     p = subprocess.Popen(rb.argv(["stdin"]), stdin=subprocess.PIPE, stdout=subprocess.PIPE,

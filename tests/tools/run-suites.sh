@@ -21,7 +21,13 @@
 #   * serve servers take a sandbox uid base of their own session
 #     (RUNBOX_UID_BASE), and serve, lambda, mcp and attacks run a private
 #     copy of the binary, so that a scan for "processes of this binary" sees
-#     only its own suite's.
+#     only its own suite's;
+#   * the served passes (RUNBOX_VIA=serve: each request to a long-lived
+#     `runbox serve` with warm templates) go in the lane of the uid they run
+#     runbox as, like their stdin passes: black-box and attacks as root in
+#     root's lane (the server takes run uids from the same slot locks, or
+#     the attack session's own uid), attacks as nobody and the platform
+#     rehearsal in the other.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 static=$1; asan=$2
@@ -61,6 +67,9 @@ lane_root() {
 	suite "black-box (asan)" "$asan" "$root/tests/blackbox"
 	suite "workloads" "$static" "$root/tests/workloads"
 	suite "attacks as root" "$static" "$root/tests/attacks" ATTACKS_AS=root
+	suite "black-box served" "$static" "$root/tests/blackbox" RUNBOX_VIA=serve
+	suite "attacks served, as root" "$static" "$root/tests/attacks" ATTACKS_AS=root \
+		RUNBOX_VIA=serve
 	suite "dependencies as root" "$static" "$root/tests/deps" DEPS_AS=root
 	suite "dependencies (asan)" "$asan" "$root/tests/deps" DEPS_AS=root
 	# Workers are forked by a single-threaded spawner (worker.h), so the ASan
@@ -73,6 +82,9 @@ lane_root() {
 lane_nobody() {
 	suite "platform rehearsal" "$static" "$root/tests/platform"
 	suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
+	suite "platform rehearsal served" "$static" "$root/tests/platform" RUNBOX_VIA=serve
+	suite "attacks served, as an unprivileged user" "$static" "$root/tests/attacks" \
+		ATTACKS_AS=nobody RUNBOX_VIA=serve
 	suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
 	suite "serve as an unprivileged user" "$static" "$root/tests/serve" SERVE_AS=nobody
 	suite "serve as root" "$static" "$root/tests/serve" SERVE_AS=root
