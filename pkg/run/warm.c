@@ -230,6 +230,16 @@ static void template_env(const struct warm *w, const struct warm_tpl *t, char bu
 }
 
 /*
+ * Whether a template is put in a network namespace of its own: as root, so
+ * that its imports cannot reach anything.  A run made from it stays there,
+ * so a run with the network on cannot start in it.
+ */
+static bool template_netns_own(void)
+{
+	return geteuid() == 0;
+}
+
+/*
  * In the forked child, before the interpreter: its fds, its limits, and
  * the layers that do not keep it from making a run's processes later.
  * Never returns.
@@ -255,8 +265,10 @@ static __attribute__((noreturn)) void exec_template(const struct warm *w, const 
 	setrlimit(RLIMIT_CORE, &core);
 	if (chdir(t->dir) < 0)
 		_exit(122);
-	/* As root it gets no network of its own: its imports cannot reach anything. */
-	if (geteuid() == 0)
+	/* Failing leaves it on the host's network, where runs with the network on
+	 * would fit too; they still start cold (template_netns_own), which is
+	 * never wrong. */
+	if (template_netns_own())
 		(void)unshare(CLONE_NEWNET);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    (w->cfg->sandbox && seccomp_policy_load_template(&err) < 0))
@@ -718,6 +730,10 @@ bool warm_fits(const struct warm *w, const struct request *req, const char *cons
 	*ret_why = NULL;
 	if (req->language != LANG_PYTHON) {
 		*ret_why = "not a Python program";
+		return false;
+	}
+	if (req->network && template_netns_own()) {
+		*ret_why = "the network is on";
 		return false;
 	}
 	*ret_kind = (warm_ready(w, WARM_STACK) && wants_stack(w, req)) || !warm_ready(w, WARM_BARE)

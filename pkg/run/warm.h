@@ -146,7 +146,9 @@ struct request;
  * (the locale, LANG/LC_*, NPY_*, MPL*, or one named after a module it
  * imported: SKLEARN_*, ...), a matplotlibrc among the files, or a
  * dependency tree in @dep_paths that holds a module of a name the template
- * imported (another version of it).  False with *ret_why saying why.
+ * imported (another version of it); nor, as root, a run with the network
+ * on, which a template's network namespace would leave without one.
+ * False with *ret_why saying why.
  */
 bool warm_fits(const struct warm *w, const struct request *req, const char *const *dep_paths,
 	       size_t n_deps, enum warm_kind *ret_kind, const char **ret_why);

@@ -237,3 +237,24 @@ def test_no_template_outlives_the_server(serve):
     s2 = serve.start(env={"RUNBOX_STATE_DIR": str(s.statedir / "state")})
     wait_ready(s2)
     assert not any(os.path.exists(os.path.dirname(d)) for d in dirs)
+
+
+def test_a_run_with_the_network_on_reaches_the_network(serve):
+    # As root a template has a network namespace of its own, without a
+    # network: a run with the network on must not start in it.
+    import socket
+    s = serve.start(env={"RUNBOX_ALLOW_NETWORK": "1"})
+    wait_ready(s)
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+        code = ("import socket\ns = socket.create_connection(('127.0.0.1', %d), timeout=5)\n"
+                "print('connected')" % srv.getsockname()[1])
+        r = s.run({"script": code, "network": True}).ran()
+        assert r["stdout"] == "connected\n" and r["sandbox"]["network"] is True, r
+        if AS == "root":
+            assert r["start"] == "cold", r
+            assert any('"cold_because":"the network is on"' in line
+                       for line in s.stderr_lines), s.log_text()
+        r = s.run({"script": "print(1)"}).ran()
+        assert r["start"] == "warm", r
