@@ -65,7 +65,7 @@ def test_home_and_tmpdir_inside_workspace(rb):
               "print(json.dumps([os.path.realpath(h), os.path.realpath(t), os.path.realpath(os.getcwd()), "
               "os.path.realpath(p), os.path.expanduser('~') == h]))")
     home, tmp, cwd, tmpfile, expands = json.loads(ok(rb, {"script": script})["stdout"])
-    wd = os.path.realpath(rb.workdir)
+    wd = os.path.realpath(rb.work_dir())
     for p in (home, tmp, cwd, tmpfile):
         assert p.startswith(wd + "/"), (p, wd)
     assert tmpfile.startswith(tmp + "/")

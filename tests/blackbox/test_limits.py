@@ -92,8 +92,8 @@ def test_rlimits(rb):
     # RLIMIT_NPROC, which counts the whole uid, is left as runbox's own.
     nproc = (resource.getrlimit(resource.RLIMIT_NPROC)[0] if cg and cg["pids"] else 64)
     assert resp["stdout"].splitlines() == [
-        f"RLIMIT_AS {1024 * MiB}", "RLIMIT_CPU 8", f"RLIMIT_NPROC {nproc}",
-        f"RLIMIT_FSIZE {64 * MiB}", "RLIMIT_NOFILE 256", "RLIMIT_CORE 0"]
+        f"RLIMIT_AS {rb.address_space_limit(resp, 1024 * MiB, 'bare')}", "RLIMIT_CPU 8",
+        f"RLIMIT_NPROC {nproc}", f"RLIMIT_FSIZE {64 * MiB}", "RLIMIT_NOFILE 256", "RLIMIT_CORE 0"]
 
 
 def test_uid_dropped_without_groups(rb):
@@ -107,8 +107,10 @@ def test_uid_dropped_without_groups(rb):
 def test_uid_differs_between_concurrent_runs(rb):
     import concurrent.futures
     script = "import os, time\nprint(os.getuid())\ntime.sleep(1)"
+    # four runs at once: a server must take four at once
+    env = {"RUNBOX_CONCURRENCY": "4"}
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        outs = list(pool.map(lambda _: ok(rb, {"script": script})["stdout"], range(4)))
+        outs = list(pool.map(lambda _: ok(rb, {"script": script}, env=env)["stdout"], range(4)))
     assert len(set(outs)) == 4, outs
 
 

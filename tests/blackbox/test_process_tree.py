@@ -282,6 +282,7 @@ def test_workspace_left_before_slots_were_marked_is_removed(rb, tmp_path):
     # or one kept from a runbox that predates marks) is scanned once: a
     # workspace of its uid left in the work dir goes.
     import os as _os
+    stdin_only("the test gives runbox a state dir of its own, which is one process's place")
     base = 1900000000 + 123456
     stale = rb.workdir / "runbox-stale1"
     (stale / "output" / "deep").mkdir(parents=True)

@@ -724,6 +724,8 @@ def _internal_fault(rb, env):
 
 
 def test_internal_fault_missing_interpreter(rb):
+    from conftest import stdin_only
+    stdin_only("runbox serve refuses this environment at start (exit 1), before any request")
     _internal_fault(rb, {"RUNBOX_PYTHON": "/nonexistent/python3"})
 
 

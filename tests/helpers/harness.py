@@ -421,8 +421,23 @@ class Runbox:
         if any(k in (env or {}) for k in served.PER_INSTANCE):
             stdin_only("a work or state dir of one request is one process's place, "
                        "not a server's")
-        return served.POOL.get(self.bin, self.prefix, full, os.stat(self.workdir).st_uid,
-                               self.warm_expected)
+        warm = self.warm_expected and full.get("RUNBOX_SANDBOX") != "off" and \
+            full.get("RUNBOX_WARM") != "off"
+        return served.POOL.get(self.bin, self.prefix, full, os.stat(self.workdir).st_uid, warm)
+
+    def work_dir(self, env=None):
+        """The work dir runbox has: this Runbox's, or with RUNBOX_VIA=serve
+        that of the server for runbox's environment with @env."""
+        return self.server(env).workdir if VIA == "serve" else self.workdir
+
+    def address_space_limit(self, resp, limit, kind):
+        """The RLIMIT_AS the program of @resp had, for a memory limit of
+        @limit: a warm run's is @limit plus the address space of the
+        template it was made from, @kind "stack" or "bare" (pkg/run/README.md,
+        Memory)."""
+        if resp.get("start") != "warm":
+            return limit
+        return limit + self.server().info()["warm"][kind]["vsize_kb"] * 1024
 
     def _served_run(self, req, env, timeout, mark):
         srv = self.server(env)

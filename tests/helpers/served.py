@@ -195,7 +195,10 @@ class Server:
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = dict(self.headers(), **{"Content-Type": "application/json"})
         try:
-            c.request("POST", "/api/run", body=body, headers=h)
+            try:
+                c.request("POST", "/api/run", body=body, headers=h)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused on its Content-Length, before the body was read
             r = c.getresponse()
             status, data = r.status, r.read()
         finally:
