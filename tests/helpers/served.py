@@ -61,10 +61,12 @@ READ_AT_IMPORT = ("LANG", "LANGUAGE", "LC_", "NPY_", "MPL", "MATPLOTLIB", "KMP_"
 def warm_covers(req, warm):
     """Whether @req is a Python program that a ready template runs as a
     cold interpreter would, so that it must start warm: no dependencies, no
-    matplotlibrc among its files, and no env variable a template's modules
-    may have read at import (a name in READ_AT_IMPORT, or FOO_... for a
-    module foo of the standard library or of the stack's imports)."""
-    if not isinstance(req, dict) or req.get("dependencies"):
+    matplotlibrc among its files, no network (as root a template has a
+    network namespace of its own, without one), and no env variable a
+    template's modules may have read at import (a name in READ_AT_IMPORT, or
+    FOO_... for a module foo of the standard library or of the stack's
+    imports)."""
+    if not isinstance(req, dict) or req.get("dependencies") or req.get("network"):
         return False
     lang = req.get("language")
     entry = req.get("entry_point")
