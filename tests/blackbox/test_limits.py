@@ -106,8 +106,9 @@ def test_uid_dropped_without_groups(rb):
 
 def test_uid_differs_between_concurrent_runs(rb):
     import concurrent.futures
-    script = "import os, time\nprint(os.getuid())\ntime.sleep(1)"
-    # four runs at once: a server must take four at once
+    # long enough for the four to overlap on a busy machine; a server must
+    # take four at once
+    script = "import os, time\nprint(os.getuid())\ntime.sleep(3)"
     env = {"RUNBOX_CONCURRENCY": "4"}
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         outs = list(pool.map(lambda _: ok(rb, {"script": script}, env=env)["stdout"], range(4)))

@@ -430,6 +430,12 @@ class Runbox:
         that of the server for runbox's environment with @env."""
         return self.server(env).workdir if VIA == "serve" else self.workdir
 
+    def state_dir(self, env=None):
+        """RUNBOX_STATE_DIR as runbox has it (the server's, with
+        RUNBOX_VIA=serve), a pathlib.Path."""
+        full = self.server(env).env if VIA == "serve" else self.base_env(env)
+        return pathlib.Path(full["RUNBOX_STATE_DIR"])
+
     def address_space_limit(self, resp, limit, kind):
         """The RLIMIT_AS the program of @resp had, for a memory limit of
         @limit: a warm run's is @limit plus the address space of the

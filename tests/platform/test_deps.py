@@ -68,11 +68,13 @@ def test_baked_cache_imports_and_stays_unchanged(rb, caches):
 
 def test_lazy_trees_land_in_the_state_dir(rb, caches):
     cache = caches["lazy"]
-    tree = rb.statedir / "site" / "platpkg-1.0"
-    resp = ran(rb, request(tree), env={"RUNBOX_CACHE_DIR": str(cache)}, status="ok")
+    env = {"RUNBOX_CACHE_DIR": str(cache)}
+    state = rb.state_dir(env)
+    tree = state / "site" / "platpkg-1.0"
+    resp = ran(rb, request(tree), env=env, status="ok")
     lines = resp["stdout"].split("\n")
     assert lines[1] == "1.0 2.1"
-    assert tree.is_dir() and (rb.statedir / "site" / "platdep-2.1").is_dir()
+    assert tree.is_dir() and (state / "site" / "platdep-2.1").is_dir()
     sb = resp["sandbox"]
     protected = "mount" in sb.get("namespaces", []) or bool(sb.get("landlock"))
     if protected:
