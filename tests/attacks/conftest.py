@@ -239,6 +239,7 @@ _owned_tmpdir = WHO.tmpdir
 def rb():
     workdir = _owned_tmpdir("rbatk-")
     box = Runbox(workdir)
+    box.prepare()
     yield box
     # 1) the attack left no process behind (short grace for the reaper).
     uid = SANDBOX_UID if AS == "root" else None

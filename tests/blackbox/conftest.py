@@ -134,6 +134,7 @@ def rb():
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="rbbb-", dir="/tmp"))
     os.chmod(workdir, 0o755)
     box = Runbox(workdir)
+    box.prepare()
     yield box
     # No process of the test survives (short grace), and the work dir is empty.
     problems = box.leftovers(0.5, needles=box.watch)

@@ -328,8 +328,10 @@ class Runbox:
     timeout = 60
     ensure_ascii = False
     # RUNBOX_VIA=serve: whether the server's warm templates are on (else
-    # /api/info's warm must say "off" and why, and every run starts cold).
+    # /api/info's warm must say "off" and why, and every run starts cold),
+    # and which servers it must not share its uid with (served.Pool.get).
     warm_expected = True
+    serve_alone = None
 
     def __init__(self, workdir, binpath=None, prefix=(), args=(), env=None, secrets=(),
                  cwd=MISSING, log="info"):
@@ -423,7 +425,14 @@ class Runbox:
                        "not a server's")
         warm = self.warm_expected and full.get("RUNBOX_SANDBOX") != "off" and \
             full.get("RUNBOX_WARM") != "off"
-        return served.POOL.get(self.bin, self.prefix, full, os.stat(self.workdir).st_uid, warm)
+        return served.POOL.get(self.bin, self.prefix, full, os.stat(self.workdir).st_uid, warm,
+                               self.serve_alone)
+
+    def prepare(self):
+        """With RUNBOX_VIA=serve, start the suite's server now, so that no
+        test times its start (a suite's fixture calls this)."""
+        if VIA == "serve":
+            self.server()
 
     def work_dir(self, env=None):
         """The work dir runbox has: this Runbox's, or with RUNBOX_VIA=serve

@@ -102,6 +102,8 @@ def key_of(prefix, env):
 class Server:
     """One `runbox serve` run as @prefix with @env; @uid owns its dirs."""
 
+    alone = None  # see Pool.get
+
     def __init__(self, binpath, prefix, env, uid, warm_expected=True, start_timeout=180):
         self.bin = pathlib.Path(binpath)
         self.home = pathlib.Path(tempfile.mkdtemp(prefix="rbvia-", dir="/tmp"))
@@ -289,8 +291,25 @@ class Pool:
         self.order = []      # keys of the extra servers, oldest first
         self.problems = []
 
-    def get(self, binpath, prefix, env, uid, warm_expected):
+    def get(self, binpath, prefix, env, uid, warm_expected, alone=None):
+        """The server for @prefix and @env, started if need be.  @alone
+        "uid": it may share its uid with no other server (where a run's
+        clean-up kills every process of runbox's uid, as under the Lambda
+        profile); "prefix": with no server started another way (the runs of
+        one uid share its RLIMIT_NPROC).  Those servers are stopped first,
+        and such a server is stopped before another kind starts."""
         key = key_of(prefix, env)
+
+        def clash(k, s):
+            if k == key:
+                return False
+            if "uid" in (alone, s.alone):
+                return True
+            return bool(alone or s.alone) and k[0] != key[0]
+        others = [k for k, s in self.servers.items() if clash(k, s)]
+        for k in others:
+            self.problems += self.servers.pop(k).stop()
+            self.order = [o for o in self.order if o != k]
         s = self.servers.get(key)
         if s is not None and s.proc.poll() is not None:
             self.problems.append(f"runbox serve died (exit {s.proc.returncode}):\n{s.log_text()}")
@@ -301,6 +320,7 @@ class Pool:
             if key != self.usual[tuple(prefix)]:
                 self.order.append(key)
             s = self.servers[key] = Server(binpath, prefix, env, uid, warm_expected)
+            s.alone = alone
         return s
 
     def trim(self):

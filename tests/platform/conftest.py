@@ -134,6 +134,10 @@ class Runbox(harness.Runbox):
         # gets a pid namespace or a seccomp filter that keeps it off the
         # templates: not in the Lambda rehearsal.
         self.warm_expected = bool({"pidns", "seccomp"} & reh.available)
+        # Without a subreaper or a pid namespace a run's clean-up kills every
+        # process of runbox's uid: such a server must be the uid's only one.
+        # The others share 65534's RLIMIT_NPROC with no other rehearsal's.
+        self.serve_alone = "uid" if "--no-subreaper" in reh.prefix else "prefix"
         # `stdin` named: with AWS_LAMBDA_RUNTIME_API set, plain runbox would
         # pick the Lambda loop (auto mode); the variable stays, to show it leaks nowhere.
         super().__init__(tmp / "work", prefix=reh.prefix, args=["stdin"], secrets=[CANARY_PREFIX],
@@ -214,6 +218,18 @@ def sandbox_shape(reh, got):
     return want
 
 
+def pytest_collection_modifyitems(items):
+    """Served (RUNBOX_VIA=serve), one rehearsal after the other: the Lambda
+    rehearsal's server must be its uid's only one, and a server is
+    started once per run of tests that need it."""
+    if harness.VIA == "serve":
+        def rehearsal_of(item):
+            p = getattr(item, "callspec", None)
+            name = p.params.get("plat") if p else None
+            return REHEARSALS.index(name) if name in REHEARSALS else -1
+        items.sort(key=rehearsal_of)
+
+
 @pytest.fixture(params=REHEARSALS)
 def plat(request):
     name = request.param
@@ -257,6 +273,7 @@ def rb(plat):
         d.mkdir(mode=0o700)
         os.chown(d, NOBODY, NOBODY)
     wait_for_reaped(NOBODY)
+    box.prepare()
     yield box
     problems = box.leftovers(1.0)
     shutil.rmtree(tmp, ignore_errors=True)
