@@ -478,7 +478,7 @@ class Runbox:
         assert isinstance(resp, dict), f"HTTP {status}: not an object: {out[:1000]!r}"
         self.responses.append(resp)
         self.check_start(srv, req, resp, log)
-        return served.exit_status(status), resp, log
+        return served.exit_status(status, resp), resp, log
 
     def start_log(self):
         """What runbox logged at start: the last request's stderr in stdin

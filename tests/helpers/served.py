@@ -44,12 +44,15 @@ EXTRA_SERVERS = 2
 # The log events that end a request's lines.
 REQUEST_EVENTS = ('"event": "run"', '"event": "refused"', '"event": "fault"',
                   '"event":"run"', '"event":"refused"', '"event":"fault"')
-# A refusal is exit 2 in stdin mode, a fault exit 1.
+# A refusal is exit 2 in stdin mode, a fault exit 1, capacity_exhausted 75.
 EXIT_OF_CLASS = {2: 0, 4: 2, 5: 1}
+EXIT_OF_CODE = {"capacity_exhausted": 75}
 
 
-def exit_status(http_status):
-    """The stdin-mode exit status of an answer with @http_status."""
+def exit_status(http_status, answer):
+    """The stdin-mode exit status of @answer, given with @http_status."""
+    if http_status != 200 and answer.get("code") in EXIT_OF_CODE:
+        return EXIT_OF_CODE[answer["code"]]
     return EXIT_OF_CLASS.get(http_status // 100, 1)
 
 
