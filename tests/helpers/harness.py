@@ -445,6 +445,11 @@ class Runbox:
         full = self.server(env).env if VIA == "serve" else self.base_env(env)
         return pathlib.Path(full["RUNBOX_STATE_DIR"])
 
+    def concurrency(self):
+        """The runs runbox takes at once: 1 in stdin mode, the server's
+        (/api/info's serve.concurrency) with RUNBOX_VIA=serve."""
+        return self.server().info()["serve"]["concurrency"] if VIA == "serve" else 1
+
     def address_space_limit(self, resp, limit, kind):
         """The RLIMIT_AS the program of @resp had, for a memory limit of
         @limit: a warm run's is @limit plus the address space of the

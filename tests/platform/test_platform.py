@@ -129,7 +129,8 @@ def test_rlimits_in_force(rb):
     """, timeout_s=5), status="ok")
     # CPU: soft = timeout + 1 (SIGXCPU -> cpu_limit), hard one more (SIGKILL); the process
     # limit sized so that its processes of RUNBOX_MEMORY_BYTES each fit the machine
-    g, m, n = rb.address_space_limit(resp, 1 << 30, "bare"), 64 * MiB, sized_max_procs()
+    g, m = rb.address_space_limit(resp, 1 << 30, "bare"), 64 * MiB
+    n = sized_max_procs(concurrency=rb.concurrency())
     assert resp["stdout"] == (f"RLIMIT_AS {g} {g}\nRLIMIT_CPU 6 7\nRLIMIT_NPROC {n} {n}\n"
                               f"RLIMIT_FSIZE {m} {m}\nRLIMIT_NOFILE 256 256\nRLIMIT_CORE 0 0\n"), resp
     # What the operator sets is what the run gets.
