@@ -26,8 +26,7 @@
 #     `runbox serve` with warm templates) go in the lane of the uid they run
 #     runbox as, like their stdin passes: black-box and attacks as root in
 #     root's lane (the server takes run uids from the same slot locks, or
-#     the attack session's own uid), attacks as nobody and the platform
-#     rehearsal in the other.
+#     the attack session's own uid), attacks as nobody in the other.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 static=$1; asan=$2
@@ -82,7 +81,6 @@ lane_root() {
 lane_nobody() {
 	suite "platform rehearsal" "$static" "$root/tests/platform"
 	suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
-	suite "platform rehearsal served" "$static" "$root/tests/platform" RUNBOX_VIA=serve
 	suite "attacks served, as an unprivileged user" "$static" "$root/tests/attacks" \
 		ATTACKS_AS=nobody RUNBOX_VIA=serve
 	suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
