@@ -78,7 +78,7 @@ $(GEN)/syscall_names.h: $(UNISTD)
 # template's Python half, so that runbox stays one file.
 TEMPLATE_SRC := $(TEMPLATE_C) pkg/run/child.c pkg/sandbox/sandbox.c pkg/sandbox/namespaces.c \
                 pkg/sandbox/landlock.c pkg/sandbox/seccomp_policy.c pkg/sandbox/cgroup.c \
-                pkg/sandbox/cgroup_layout.c pkg/base/fdio.c pkg/base/err.c
+                pkg/sandbox/cgroup_layout.c pkg/sandbox/mountinfo.c pkg/base/fdio.c pkg/base/err.c
 TEMPLATE_SO  := $(BUILD)/template/runbox-template.so
 PY_INCLUDES   = $(shell $(PYTHON)-config --includes)
 

@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "sandbox/cgroup_layout.h"
+#include "sandbox/mountinfo.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -85,23 +86,6 @@ static bool own_path(const char *proc_cgroup, const char *controller, char *buf,
 	return false;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r; r++, w++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w = *r;
-		}
-	}
-	*w = '\0';
-}
-
 /* The fields of one mountinfo line that matter here. */
 struct mount_line {
 	char root[PATH_MAX], point[PATH_MAX], fstype[32], super[512];
@@ -122,8 +106,8 @@ static bool parse_mount(const char *line, size_t len, struct mount_line *m)
 	if (sscanf(buf, "%*s %*s %*s %4095s %4095s", m->root, m->point) != 2 ||
 	    sscanf(dash + 3, "%31s %*s %511s", m->fstype, m->super) != 2)
 		return false;
-	unescape(m->root);
-	unescape(m->point);
+	mountinfo_unescape(m->root);
+	mountinfo_unescape(m->point);
 	return true;
 }
 

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "sandbox/namespaces.h"
+#include "sandbox/mountinfo.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -73,29 +74,12 @@ static unsigned long preserved_flags(const char *opts)
 	return flags;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r; r++, w++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w = *r;
-		}
-	}
-	*w = '\0';
-}
-
 static int add_mount(struct ns_plan *p, size_t *used, char *path, const char *opts,
 		     struct rb_err *err)
 {
 	size_t len;
 
-	unescape(path);
+	mountinfo_unescape(path);
 	len = strlen(path) + 1;
 	if (p->n_mounts >= NS_MAX_MOUNTS || *used + len > sizeof(p->mount_paths))
 		return rb_fail(err, RB_FAULT_INTERNAL, E2BIG, "internal_error", NULL,
