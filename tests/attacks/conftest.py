@@ -148,14 +148,6 @@ def need(cond, reason):
         pytest.skip(reason)
 
 
-def _read(path, n=1 << 20):
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(n)
-    except OSError:
-        return b""
-
-
 def proc_scan(needles, uid=None, skip=()):
     """[Hit(pid, uid, cmd)] of processes holding a needle (environ, cmdline,
     cwd) or, when uid is given, running as that uid."""
@@ -256,7 +248,7 @@ def rb():
     problems += box.workdir_problems()
     # 4) sentinels outside the sandbox are intact.
     for path, content in box.sentinels:
-        got = _read(path) if os.path.isfile(path) else None
+        got = harness.read_bytes(path) if os.path.isfile(path) else None
         if got != content:
             problems.append(f"sentinel {path} changed: {got!r}")
     # 5) nothing created on the host outside the workspace (and clean it up)

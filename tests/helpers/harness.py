@@ -173,7 +173,8 @@ Hit = namedtuple("Hit", "pid uid cmd")
 WHERE = ("environ", "cmdline", "cwd")
 
 
-def _read(path, n=1 << 20):
+def read_bytes(path, n=1 << 20):
+    """The first @n bytes of @path, b"" when it cannot be read."""
     try:
         with open(path, "rb") as fh:
             return fh.read(n)
@@ -184,7 +185,7 @@ def _read(path, n=1 << 20):
 def _status(pid):
     """(uid, zombie) of @pid from /proc/PID/status; uid None when gone."""
     uid, zombie = None, False
-    for line in _read(f"/proc/{pid}/status").splitlines():
+    for line in read_bytes(f"/proc/{pid}/status").splitlines():
         if line.startswith(b"Uid:"):
             uid = int(line.split()[1])
         elif line.startswith(b"State:"):
@@ -201,7 +202,7 @@ def _blob(pid, where):
             except OSError:
                 pass
         else:
-            parts.append(_read(f"/proc/{pid}/{w}"))
+            parts.append(read_bytes(f"/proc/{pid}/{w}"))
     return b"\n".join(parts)
 
 
@@ -221,7 +222,7 @@ def proc_scan(needles, uid=None, skip=(), where=WHERE):
             continue  # a zombie runs nothing; reaping it is its parent's business
         blob = _blob(d, where)
         if any(n in blob for n in bneedles) or (uid is not None and u == uid):
-            cmd = _read(f"/proc/{d}/cmdline").replace(b"\0", b" ").decode(errors="replace")
+            cmd = read_bytes(f"/proc/{d}/cmdline").replace(b"\0", b" ").decode(errors="replace")
             if u is None and not cmd:
                 continue  # gone meanwhile
             hits.append(Hit(int(d), u, cmd))
