@@ -48,6 +48,7 @@ void config_defaults(struct runbox_config *ret)
 	l->min_free_bytes = 64 * MiB;
 	snprintf(ret->python, sizeof(ret->python), "/usr/bin/python3");
 	snprintf(ret->bash, sizeof(ret->bash), "/bin/bash");
+	snprintf(ret->search_path, sizeof(ret->search_path), "/usr/local/bin:/usr/bin:/bin");
 	snprintf(ret->work_dir, sizeof(ret->work_dir), "/tmp");
 	ret->uid = 65534;
 	ret->gid = 65534;
@@ -121,6 +122,9 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_LAMBDA_BACKOFF_MS", K_UINT, CFG(lambda_backoff_ms), 1, 100 },
 	{ "RUNBOX_PYTHON", K_PATH, CFG(python), 0, sizeof(((struct runbox_config *)0)->python) },
 	{ "RUNBOX_BASH", K_PATH, CFG(bash), 0, sizeof(((struct runbox_config *)0)->bash) },
+	{ "RUNBOX_NODE", K_PATH, CFG(node), 0, sizeof(((struct runbox_config *)0)->node) },
+	{ "RUNBOX_ESBUILD", K_PATH, CFG(esbuild), 0,
+	  sizeof(((struct runbox_config *)0)->esbuild) },
 	{ "RUNBOX_WORK_DIR", K_PATH, CFG(work_dir), 0,
 	  sizeof(((struct runbox_config *)0)->work_dir) },
 	{ "RUNBOX_UID", K_ID, CFG(uid), 1, 4294967294.0 },
@@ -314,7 +318,7 @@ static int platform_from_env(struct runbox_config *cfg, const char *(*getenv_fn)
 int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const char *),
 		    struct rb_err *err)
 {
-	const char *tmpdir = getenv_fn("TMPDIR");
+	const char *tmpdir = getenv_fn("TMPDIR"), *path = getenv_fn("PATH");
 
 	/* First, so that a bad knob can still be reported to the platform. */
 	if (platform_from_env(cfg, getenv_fn, err) < 0)
@@ -323,6 +327,9 @@ int config_from_env(struct runbox_config *cfg, const char *(*getenv_fn)(const ch
 	/* Workspaces go where temporary files go, unless the operator says otherwise. */
 	if (tmpdir && tmpdir[0] == '/' && strlen(tmpdir) < sizeof(cfg->work_dir))
 		snprintf(cfg->work_dir, sizeof(cfg->work_dir), "%s", tmpdir);
+	/* Where RUNBOX_NODE and RUNBOX_ESBUILD are looked for when unset. */
+	if (path && *path && strlen(path) < sizeof(cfg->search_path))
+		snprintf(cfg->search_path, sizeof(cfg->search_path), "%s", path);
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
 		const char *v = getenv_fn(knobs[i].name);
 		int r;

@@ -86,8 +86,16 @@ struct runbox_config {
 	struct runbox_serve_limits serve;
 	char python[256]; /* interpreter, absolute */
 	char bash[256];
-	char work_dir[512]; /* parent of the per-request workspaces */
-	uid_t uid;	    /* RUNBOX_UID/GID: one pinned uid/gid for every run */
+	/*
+	 * RUNBOX_NODE, RUNBOX_ESBUILD: Node.js for "javascript" and
+	 * "typescript", esbuild for "typescript"'s transpiling; "" (unset): the
+	 * first found on @search_path.
+	 */
+	char node[256];
+	char esbuild[256];
+	char search_path[1024]; /* runbox's own PATH, where node and esbuild are looked for */
+	char work_dir[512];	/* parent of the per-request workspaces */
+	uid_t uid;		/* RUNBOX_UID/GID: one pinned uid/gid for every run */
 	gid_t gid;
 	bool uid_pinned; /* RUNBOX_UID was set: no per-run uid slots */
 	uid_t uid_base;	 /* otherwise run k of the machine gets uid_base + slot */

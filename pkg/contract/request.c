@@ -271,18 +271,57 @@ static int f_timeout(struct ctx *c, const cJSON *v)
 	return 0;
 }
 
+/*
+ * The languages: the contract's name, the file script mode writes, and
+ * the entry points' extensions (the first is the one a refusal suggests).
+ * Script mode's JavaScript is an ES module (see cmd/runbox/README.md).
+ */
+struct language {
+	const char *name;
+	enum request_language lang;
+	const char *script_path;
+	const char *exts[4]; /* NULL ends */
+};
+
+/* clang-format off */
+static const struct language languages[] = {
+	{ "python", LANG_PYTHON, "main.py", { ".py" } },
+	{ "bash", LANG_BASH, "main.sh", { ".sh" } },
+	{ "javascript", LANG_JAVASCRIPT, "main.mjs", { ".js", ".mjs", ".cjs" } },
+	{ "typescript", LANG_TYPESCRIPT, "main.ts", { ".ts", ".mts", ".cts" } },
+};
+/* clang-format on */
+
+#define N_LANGUAGES (sizeof(languages) / sizeof(languages[0]))
+
+static const struct language *language_of(enum request_language l)
+{
+	for (size_t i = 0; i < N_LANGUAGES; i++)
+		if (languages[i].lang == l)
+			return &languages[i];
+	return &languages[0];
+}
+
+const char *request_language_name(enum request_language l)
+{
+	return language_of(l)->name;
+}
+
 static int f_language(struct ctx *c, const cJSON *v)
 {
+	static const char allowed[] = "\"python\", \"bash\", \"javascript\" or \"typescript\"";
+
 	if (!cJSON_IsString(v))
-		return wrong_type(c, "language", "the string \"python\" or \"bash\"");
-	if (cJSON_IsString(v) && strcmp(v->valuestring, "python") == 0)
-		c->r->language = LANG_PYTHON;
-	else if (cJSON_IsString(v) && strcmp(v->valuestring, "bash") == 0)
-		c->r->language = LANG_BASH;
-	else
-		return refuse(c, "invalid_language", "language",
-			      "'language' must be \"python\" or \"bash\".");
-	return 0;
+		return wrong_type(c, "language",
+				  "one of the strings \"python\", \"bash\", "
+				  "\"javascript\" or \"typescript\"");
+	for (size_t i = 0; i < N_LANGUAGES; i++)
+		if (strcmp(v->valuestring, languages[i].name) == 0) {
+			c->r->language = languages[i].lang;
+			return 0;
+		}
+	return refuse(c, "invalid_language", "language", "'language' is '%.100s'; it must be %s.",
+		      v->valuestring, allowed);
 }
 
 static int f_stdin(struct ctx *c, const cJSON *v)
@@ -375,7 +414,9 @@ static int f_dependencies(struct ctx *c, const cJSON *v)
 
 /*
  * Names the program may not set: they change how the interpreter, the shell
- * or the dynamic loader behaves, or they are runbox's own.
+ * or the dynamic loader behaves (NODE_* includes NODE_OPTIONS, NODE_PATH,
+ * NODE_EXTRA_CA_CERTS; UV_* libuv's thread pool and io_uring), or they are
+ * runbox's own.
  */
 /* clang-format off */
 static const char *const reserved_names[] = {
@@ -384,13 +425,13 @@ static const char *const reserved_names[] = {
 	"PS4",	       "PROMPT_COMMAND", "GCONV_PATH", "GETCONF_DIR", "HOSTALIASES",
 	"LOCALDOMAIN", "LOCPATH",     "NLSPATH",      "RESOLV_HOST_CONF", "RES_OPTIONS",
 	"TZDIR",       "OPENSSL_CONF", "OPENSSL_ENGINES", "PERL5LIB", "PERL5OPT",
-	"NODE_OPTIONS", "MPLBACKEND",
+	"MPLBACKEND",
 };
 /* clang-format on */
 /* clang-format off */
 static const char *const reserved_prefixes[] = {
 	"PYTHON", "LD_", "RUNBOX_", "MALLOC_", "GLIBC_", "BASH_FUNC_", "DYLD_",
-	"OPENBLAS_", "OMP_", "MKL_", "GOMP_", "KMP_",
+	"OPENBLAS_", "OMP_", "MKL_", "GOMP_", "KMP_", "NODE_", "UV_",
 };
 /* clang-format on */
 
@@ -505,11 +546,53 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* The language whose extensions @path has, or NULL. */
+static const struct language *language_by_extension(const char *path)
+{
+	for (size_t i = 0; i < N_LANGUAGES; i++)
+		for (size_t e = 0; e < 4 && languages[i].exts[e]; e++)
+			if (ends_with(path, languages[i].exts[e]))
+				return &languages[i];
+	return NULL;
+}
+
+/* "'.js', '.mjs' or '.cjs'" */
+static void extension_list(const struct language *l, char *buf, size_t size)
+{
+	size_t n = 0, used = 0;
+
+	while (n < 4 && l->exts[n])
+		n++;
+	buf[0] = '\0';
+	for (size_t e = 0; e < n && used < size; e++)
+		used += (size_t)snprintf(buf + used, size - used, "%s'%s'",
+					 e == 0 ? "" : (e + 1 == n ? " or " : ", "), l->exts[e]);
+}
+
+static int entry_extension_matches(struct ctx *c, const char *norm)
+{
+	const struct language *l = language_of(c->r->language), *by_ext;
+	char exts[64];
+
+	if (language_by_extension(norm) == l)
+		return 0;
+	extension_list(l, exts, sizeof(exts));
+	by_ext = language_by_extension(norm);
+	if (by_ext)
+		return refuse(c, "invalid_entry_point", "entry_point",
+			      "'entry_point' '%s' must end in %s for language %s; '%s' is a %s "
+			      "file (give \"language\": \"%s\", or leave 'language' out).",
+			      norm, exts, l->name, norm, by_ext->name, by_ext->name);
+	return refuse(c, "invalid_entry_point", "entry_point",
+		      "'entry_point' '%s' must end in %s for language %s.", norm, exts, l->name);
+}
+
 static int check_entry_point(struct ctx *c, bool language_given)
 {
 	struct request *r = c->r;
 	char norm[PATH_MAX_BYTES + 1];
-	const char *why, *ext;
+	const struct language *by_ext;
+	const char *why;
 
 	if (!r->entry_point)
 		return refuse(
@@ -519,18 +602,14 @@ static int check_entry_point(struct ctx *c, bool language_given)
 		return refuse(c, "entry_point_not_found", "entry_point",
 			      "Entry point '%s' not found in files: it is not a valid path (%s).",
 			      r->entry_point, why);
-	if (!language_given && ends_with(norm, ".sh"))
-		r->language = LANG_BASH;
-	ext = r->language == LANG_BASH ? ".sh" : ".py";
+	/* Without 'language', the entry point's extension says it. */
+	by_ext = language_by_extension(norm);
+	if (!language_given && by_ext)
+		r->language = by_ext->lang;
 	for (size_t i = 0; i < r->n_files; i++)
 		if (strcmp(r->files[i].path, norm) == 0) {
 			r->entry_point = r->files[i].path;
-			if (!ends_with(norm, ext))
-				return refuse(
-				    c, "invalid_entry_point", "entry_point",
-				    "'entry_point' '%s' must end in '%s' for language %s.", norm,
-				    ext, r->language == LANG_BASH ? "bash" : "python");
-			return 0;
+			return entry_extension_matches(c, norm);
 		}
 	return refuse(c, "entry_point_not_found", "entry_point",
 		      "Entry point '%s' not found in files. It must be one of the keys of "
@@ -554,7 +633,7 @@ static int check_program(struct ctx *c, bool language_given)
 	if (r->script && r->entry_point)
 		return refuse(c, "unexpected_entry_point", "entry_point",
 			      "'entry_point' goes with 'files'; with 'script' the program is "
-			      "always main.py (or main.sh).");
+			      "always main.py (main.sh, main.mjs, main.ts by 'language').");
 	if (r->files)
 		return check_entry_point(c, language_given);
 	return 0;
@@ -628,5 +707,5 @@ const char *request_program_path(const struct request *r)
 {
 	if (r->entry_point)
 		return r->entry_point;
-	return r->language == LANG_BASH ? "main.sh" : "main.py";
+	return language_of(r->language)->script_path;
 }

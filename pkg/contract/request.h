@@ -14,7 +14,10 @@
 #include "contract/config.h"
 #include "base/err.h"
 
-enum request_language { LANG_PYTHON, LANG_BASH };
+enum request_language { LANG_PYTHON, LANG_BASH, LANG_JAVASCRIPT, LANG_TYPESCRIPT };
+
+/* "javascript" and "typescript" both run on Node.js. */
+#define LANG_IS_NODE(l) ((l) == LANG_JAVASCRIPT || (l) == LANG_TYPESCRIPT)
 
 struct request_file {
 	char path[1025];  /* normalised, relative */
@@ -56,7 +59,13 @@ int request_parse(const char *body, size_t n, const struct runbox_limits *lim, s
 
 void request_free(struct request *r);
 
-/* The program file name: "main.py", "main.sh" or the entry point. */
+/*
+ * The program file name: the entry point, or in script mode the language's
+ * own ("main.py", "main.sh", "main.mjs", "main.ts").
+ */
 const char *request_program_path(const struct request *r);
+
+/* The language's name as the contract spells it ("python", ...). */
+const char *request_language_name(enum request_language l);
 
 #endif

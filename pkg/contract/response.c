@@ -49,21 +49,67 @@ static const char *signal_status(int sig)
 }
 
 /*
+ * Node.js's words for memory it could not get: V8's fatal heap exhaustion
+ * (then SIGABRT or SIGTRAP), and the RangeErrors of an ArrayBuffer, a
+ * Buffer or a WebAssembly memory that could not be allocated or grown.
+ */
+/* clang-format off */
+static const char *const node_memory_words[] = {
+	"JavaScript heap out of memory", "Fatal process out of memory",
+	"Fatal process OOM", "RangeError: Array buffer allocation failed",
+	"RangeError: WebAssembly.Memory(): could not allocate memory",
+	"RangeError: WebAssembly.Memory.grow(): Unable to grow instance memory",
+};
+/* clang-format on */
+
+static bool node_memory(const char *tail, size_t n)
+{
+	for (size_t i = 0; i < sizeof(node_memory_words) / sizeof(node_memory_words[0]); i++)
+		if (has(tail, n, node_memory_words[i]))
+			return true;
+	return false;
+}
+
+/* The tail's last line: skips trailing blanks, then back to the line start. */
+static size_t last_line(const char **tail, size_t n)
+{
+	size_t start;
+
+	while (n && ((*tail)[n - 1] == '\n' || (*tail)[n - 1] == '\r' || (*tail)[n - 1] == ' '))
+		n--;
+	for (start = n; start && (*tail)[start - 1] != '\n'; start--)
+		;
+	*tail += start;
+	return n - start;
+}
+
+/*
+ * Node.js ends an uncaught error with its error line, a stack, a blank
+ * line and "Node.js vX.Y.Z": the whole tail (not only the last line) is
+ * searched for its memory words then.
+ */
+static bool node_epilogue(const char *tail, size_t n)
+{
+	const char *line = tail;
+	size_t len = last_line(&line, n);
+
+	return len > 9 && memcmp(line, "Node.js v", 9) == 0;
+}
+
+/*
  * A failed exit whose last line of stderr says which limit was hit: an
  * exception named ...MemoryError (Python, numpy), ENOMEM or ENOSPC-like
- * words of the C world, a line ending in EFBIG's message.  Only the last
- * line, so a program that merely mentioned the words earlier is an error.
+ * words of the C world, a line ending in EFBIG's message; Node.js's
+ * allocation failures above its epilogue.  Only the last line otherwise,
+ * so a program that merely mentioned the words earlier is an error.
  */
 static const char *exit_status(const char *tail, size_t n)
 {
-	size_t start, name;
+	size_t name;
 
-	while (n && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
-		n--;
-	for (start = n; start && tail[start - 1] != '\n'; start--)
-		;
-	tail += start;
-	n -= start;
+	if (node_epilogue(tail, n) && node_memory(tail, n))
+		return "memory_limit";
+	n = last_line(&tail, n);
 	for (name = 0; name < n && tail[name] != ':'; name++)
 		;
 	if (ends_with(tail, name, "MemoryError") || has(tail, n, "Cannot allocate memory") ||
@@ -74,10 +120,22 @@ static const char *exit_status(const char *tail, size_t n)
 	return "error";
 }
 
+/*
+ * A signal: V8 aborts (SIGABRT, or SIGTRAP for a fatal process OOM) after
+ * saying it ran out of memory.
+ */
+static const char *signal_status_of(int sig, const char *tail, size_t n)
+{
+	if ((sig == SIGABRT || sig == SIGTRAP) && node_memory(tail, n))
+		return "memory_limit";
+	return signal_status(sig);
+}
+
 void response_classify(int wait_status, bool timed_out, const char *err_tail, size_t err_len,
 		       int *ret_exit_code, const char **ret_status)
 {
-	size_t keep = err_len < 2048 ? err_len : 2048;
+	/* V8's native stack trace follows its out-of-memory line: a longer tail. */
+	size_t keep = err_len < 4096 ? err_len : 4096;
 	const char *tail = err_tail + err_len - keep;
 
 	if (timed_out) {
@@ -85,7 +143,7 @@ void response_classify(int wait_status, bool timed_out, const char *err_tail, si
 		*ret_status = "timeout";
 	} else if (WIFSIGNALED(wait_status)) {
 		*ret_exit_code = 128 + WTERMSIG(wait_status);
-		*ret_status = signal_status(WTERMSIG(wait_status));
+		*ret_status = signal_status_of(WTERMSIG(wait_status), tail, keep);
 	} else {
 		*ret_exit_code = WEXITSTATUS(wait_status);
 		*ret_status = *ret_exit_code == 0 ? "ok" : exit_status(tail, keep);

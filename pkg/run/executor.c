@@ -26,6 +26,7 @@
 #include "deps/deps.h"
 #include "base/fdio.h"
 #include "run/launch.h"
+#include "run/nodeargv.h"
 #include "base/log.h"
 #include "contract/request.h"
 #include "contract/response.h"
@@ -293,6 +294,9 @@ int executor_init(struct executor *ex, const struct runbox_config *cfg, struct r
 		return rb_fail(err, RB_FAULT_INTERNAL, errno, "invalid_config", "RUNBOX_PYTHON",
 			       "The interpreter '%s' is not an executable file (RUNBOX_PYTHON).",
 			       cfg->python);
+	r = node_locate(cfg, &ex->node, err);
+	if (r < 0)
+		return r;
 	ex->root = geteuid() == 0;
 	ex->subreaper = supervise_become_subreaper() == 0;
 	if (!ex->subreaper)
@@ -428,7 +432,8 @@ struct run {
 	char *env_buf;		  /* every NAME=VALUE of envp, one allocation */
 	size_t env_cap;
 	char *envp[MAX_ENV + 1];
-	char *argv[4 + 256 + 1];
+	char *argv[NODEARGV_MAX_FIXED + 256 + 1];
+	struct nodeargv_bufs node_bufs; /* what a Node program's argv points into */
 };
 
 static void run_release(struct run *run)
@@ -572,13 +577,18 @@ static int env_add(struct run *run, size_t *n, size_t *used, const char *name, c
 	return 0;
 }
 
-/* The program's whole environment: an allowlist, then the request's own. */
+/*
+ * The program's whole environment: an allowlist, then the request's own.
+ * Python's variables and the BLAS thread counts go to Python and bash; a
+ * Node.js program gets only the four every program expects.
+ */
 static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 {
 	char home[700], tmp[700], threads[16];
 	size_t pylen = run->deps.n * (sizeof(run->deps.used[0].path) + 1) + 1;
 	char *pypath = malloc(pylen);
-	size_t n = 0, used = 0;
+	size_t n = 0, used = 0, n_fixed = 4;
+	bool node = LANG_IS_NODE(run->req.language);
 	int r = 0;
 	const char *fixed[][2] = {
 	    {"PATH", "/usr/local/bin:/usr/bin:/bin"},
@@ -596,6 +606,8 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 
 	if (!pypath)
 		return rb_fail_sys(err, ENOMEM, "build the environment");
+	if (!node)
+		n_fixed = sizeof(fixed) / sizeof(fixed[0]);
 	run->env_cap = ENV_FIXED_BYTES + pylen;
 	for (size_t i = 0; i < run->req.n_env; i++)
 		run->env_cap += strlen(run->req.env_names[i]) + strlen(run->req.env_values[i]) + 2;
@@ -607,10 +619,10 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 	snprintf(home, sizeof(home), "%s/.home", run->ws.path);
 	snprintf(tmp, sizeof(tmp), "%s/.tmp", run->ws.path);
 	snprintf(threads, sizeof(threads), "%u", ex->cfg.blas_threads);
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) && r >= 0; i++)
+	for (size_t i = 0; i < n_fixed && r >= 0; i++)
 		r = env_add(run, &n, &used, fixed[i][0], fixed[i][1], err);
 	/* Sized for every tree: the import path is never cut short. */
-	if (r >= 0 && deps_pythonpath(&run->deps, pypath, pylen) > 0)
+	if (r >= 0 && !node && deps_pythonpath(&run->deps, pypath, pylen) > 0)
 		r = env_add(run, &n, &used, "PYTHONPATH", pypath, err);
 	free(pypath);
 	for (size_t i = 0; i < run->req.n_env && r >= 0; i++)
@@ -621,12 +633,22 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 
 static void build_argv(struct executor *ex, struct run *run)
 {
-	size_t n = 0;
+	size_t max = sizeof(run->argv) / sizeof(run->argv[0]), n = 0;
+	struct nodeargv_in in = {
+	    .node = ex->node.node,
+	    .esbuild = ex->node.esbuild,
+	    .req = &run->req,
+	    .mem_bytes = ex->cfg.limits.mem_bytes,
+	    .keep_symlinks = run->deps.n > 0,
+	};
 
+	if (LANG_IS_NODE(run->req.language)) {
+		nodeargv_build(&in, &run->node_bufs, run->argv, max);
+		return;
+	}
 	run->argv[n++] = run->req.language == LANG_BASH ? ex->cfg.bash : ex->cfg.python;
 	run->argv[n++] = (char *)request_program_path(&run->req);
-	for (size_t i = 0; i < run->req.n_args && n < sizeof(run->argv) / sizeof(run->argv[0]) - 1;
-	     i++)
+	for (size_t i = 0; i < run->req.n_args && n < max - 1; i++)
 		run->argv[n++] = (char *)run->req.args[i];
 	run->argv[n] = NULL;
 }
@@ -636,26 +658,33 @@ static void build_argv(struct executor *ex, struct run *run)
  * other runs' too where runs share one (RUNBOX_UID): where the run's pids
  * group bounds the run itself, it is left as runbox's own, so that no run
  * can use up another's.  RLIMIT_AS stays per process, a second line behind
- * a memory group.
+ * a memory group.  Node.js maps several times the memory it uses (V8's
+ * reservations: an idle node maps some 700 MB, each worker thread 600 MB
+ * more, each WebAssembly memory 10 GB), so a Node program's per-process
+ * line is RLIMIT_DATA, the private writable memory it commits, instead of
+ * RLIMIT_AS (see nodeargv.h).
  */
 static size_t build_rlimits(const struct executor *ex, const struct run *run, double timeout_s,
 			    struct launch_rlimit *rl)
 {
 	const struct runbox_limits *l = &ex->cfg.limits;
 	rlim_t cpu = (rlim_t)ceil(timeout_s) + 1;
+	bool node = LANG_IS_NODE(run->req.language);
+	rlim_t as = node ? RLIM_INFINITY : l->mem_bytes;
 	struct launch_rlimit table[] = {
-	    {RLIMIT_AS, {l->mem_bytes, l->mem_bytes}},
+	    {RLIMIT_AS, {as, as}},
 	    {RLIMIT_CPU, {cpu, cpu + 1}},
 	    {RLIMIT_FSIZE, {l->fsize_bytes, l->fsize_bytes}},
 	    {RLIMIT_NOFILE, {l->nofile, l->nofile}},
 	    {RLIMIT_CORE, {0, 0}},
-	    {RLIMIT_NPROC, {l->nproc, l->nproc}},
 	};
 	size_t n = sizeof(table) / sizeof(table[0]);
 
-	if (run->cg.controllers & CGROUP_BIT(CGROUP_PIDS))
-		n--; /* the last entry, RLIMIT_NPROC */
-	memcpy(rl, table, n * sizeof(table[0]));
+	memcpy(rl, table, sizeof(table));
+	if (!(run->cg.controllers & CGROUP_BIT(CGROUP_PIDS)))
+		rl[n++] = (struct launch_rlimit){RLIMIT_NPROC, {l->nproc, l->nproc}};
+	if (node)
+		rl[n++] = (struct launch_rlimit){RLIMIT_DATA, {l->mem_bytes, l->mem_bytes}};
 	return n;
 }
 
@@ -684,7 +713,7 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 	    .workspace = run->ws.path,
 	    .workspace_detached = run->ws.detached,
 	    .workspace_fd = run->ws.mount_fd,
-	    .python = ex->cfg.python,
+	    .python = LANG_IS_NODE(run->req.language) ? ex->node.node : ex->cfg.python,
 	    .tmp_bytes = ex->cfg.limits.fsize_bytes,
 	    .cache_fd = ex->root ? ex->state_fd : -1,
 	    .cache_key = ex->root ? ex->cache_key : NULL,
@@ -1080,7 +1109,10 @@ static int admit(struct executor *ex, struct run *run, double timeout, struct rb
 			       "This runbox does not allow network access (the operator must set "
 			       "RUNBOX_ALLOW_NETWORK=1); remove \"network\": true.");
 	struct deps_config dc = deps_config_of(ex, run->mark[0] + timeout);
+	int r = node_check_language(&ex->node, run->req.language, err);
 
+	if (r < 0)
+		return r;
 	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
 }
 

@@ -17,6 +17,7 @@
 #include "deps/deps.h"
 #include "deps/unpack.h"
 #include "run/confine.h"
+#include "run/node.h"
 #include "run/workspace.h"
 
 struct executor {
@@ -42,6 +43,8 @@ struct executor {
 	struct deps_index index;	 /* cfg.index, for deps */
 	struct confine_unpack unpack;	 /* how fetched wheels are unpacked */
 	struct unpack_confiner confiner; /* ... as deps calls it */
+	/* Node.js and esbuild, for "javascript" and "typescript" (run/node.h). */
+	struct node_runtime node;
 };
 
 /*
