@@ -631,6 +631,20 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 	return r;
 }
 
+/* A Node.js program's prelude (nodeargv.h), written into its workspace. */
+static int write_prelude(struct run *run, struct rb_err *err)
+{
+	char src[NODEARGV_PRELUDE_MAX];
+	size_t n;
+	int r;
+
+	if (!LANG_IS_NODE(run->req.language))
+		return 0;
+	n = nodeargv_prelude(!run->req.entry_point, src, sizeof(src));
+	r = workspace_add_file(&run->ws, NODEARGV_PRELUDE_PATH, src, n, 0444);
+	return r < 0 ? rb_fail_sys(err, -r, "write the Node.js prelude") : 0;
+}
+
 static void build_argv(struct executor *ex, struct run *run)
 {
 	size_t max = sizeof(run->argv) / sizeof(run->argv[0]), n = 0;
@@ -640,9 +654,12 @@ static void build_argv(struct executor *ex, struct run *run)
 	    .req = &run->req,
 	    .mem_bytes = ex->cfg.limits.mem_bytes,
 	    .keep_symlinks = run->deps.n > 0,
+	    .prelude = run->node_bufs.prelude,
 	};
 
 	if (LANG_IS_NODE(run->req.language)) {
+		snprintf(run->node_bufs.prelude, sizeof(run->node_bufs.prelude), "%s/%s",
+			 run->ws.path, NODEARGV_PRELUDE_PATH);
 		nodeargv_build(&in, &run->node_bufs, run->argv, max);
 		return;
 	}
@@ -1129,6 +1146,8 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout, stru
 	run->mark[PH_UID + 1] = clock_now();
 	if (r >= 0)
 		r = create_workspace(ex, run, err);
+	if (r >= 0)
+		r = write_prelude(run, err);
 	run->mark[PH_WORKSPACE + 1] = clock_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);

@@ -12,20 +12,37 @@
 #define MiB ((size_t)1024 * 1024)
 
 /*
- * An ES module given to --import before the program: CommonJS's names as
- * globals, for the main file (process.argv[1]).  A program's own
- * declaration of any of them (the usual `const __dirname = ...` of ES
- * modules) shadows the global without a clash.  No '%' or '#': it is a URL.
+ * The prelude, a CommonJS file node loads (-r) before the program.  Node
+ * writes to a pipe without blocking and drops what is still queued when
+ * the program calls process.exit(): stdout and stderr are made blocking,
+ * so everything written is in the answer.  In script mode it also gives
+ * the main file CommonJS's names as globals; a program's own declaration
+ * of any of them (the usual `const __dirname = ...` of ES modules)
+ * shadows the global without a clash.
  */
-const char nodeargv_prelude[] =
-    "data:text/javascript,"
-    "import{createRequire as c}from\"node:module\";"
-    "import{dirname as d}from\"node:path\";"
-    "const f=process.argv[1],r=c(f),"
-    "m={id:\".\",path:d(f),filename:f,loaded:true,exports:{},children:[],paths:[]};"
-    "r.main=m;"
-    "Object.assign(globalThis,{require:r,module:m,exports:m.exports,__filename:f,"
-    "__dirname:d(f)});";
+static const char prelude_stdio[] =
+    "\"use strict\";\n"
+    "for (const s of [process.stdout, process.stderr])\n"
+    "\tif (s._handle && s._handle.setBlocking) s._handle.setBlocking(true);\n";
+
+/* Worker threads load the prelude too: the globals are the main file's. */
+static const char prelude_globals[] =
+    "if (require(\"worker_threads\").isMainThread) {\n"
+    "\tconst { createRequire } = require(\"module\"), { dirname } = require(\"path\");\n"
+    "\tconst f = process.argv[1], r = createRequire(f);\n"
+    "\tconst m = { id: \".\", path: dirname(f), filename: f, loaded: true, exports: {},\n"
+    "\t\t    children: [], paths: [] };\n"
+    "\tr.main = m;\n"
+    "\tObject.assign(globalThis, { require: r, module: m, exports: m.exports,\n"
+    "\t\t\t\t   __filename: f, __dirname: dirname(f) });\n"
+    "}\n";
+
+size_t nodeargv_prelude(bool script_mode, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s%s", prelude_stdio, script_mode ? prelude_globals : "");
+
+	return n < 0 ? 0 : (size_t)n;
+}
 
 /*
  * The TypeScript step, run by /bin/sh with the paths as its positional
@@ -109,7 +126,7 @@ static void transpiled_path(const char *entry, enum nodeargv_format f, char *buf
 
 /* node, its flags, the file it runs.  Returns the count written. */
 static size_t node_part(const struct nodeargv_in *in, struct nodeargv_bufs *b, const char *file,
-			bool script_mode, char **argv)
+			char **argv)
 {
 	size_t n = 0;
 
@@ -124,10 +141,8 @@ static size_t node_part(const struct nodeargv_in *in, struct nodeargv_bufs *b, c
 		argv[n++] = "--preserve-symlinks";
 		argv[n++] = "--preserve-symlinks-main";
 	}
-	if (script_mode) {
-		argv[n++] = "--import";
-		argv[n++] = (char *)nodeargv_prelude;
-	}
+	argv[n++] = "-r";
+	argv[n++] = (char *)in->prelude;
 	argv[n++] = (char *)file;
 	return n;
 }
@@ -137,7 +152,6 @@ size_t nodeargv_build(const struct nodeargv_in *in, struct nodeargv_bufs *b, cha
 {
 	const struct request *req = in->req;
 	const char *prog = request_program_path(req);
-	bool script_mode = !req->entry_point;
 	size_t n = 0;
 
 	if (req->language == LANG_TYPESCRIPT) {
@@ -153,11 +167,11 @@ size_t nodeargv_build(const struct nodeargv_in *in, struct nodeargv_bufs *b, cha
 		argv[n++] = b->entry;
 		argv[n++] = b->out;
 		argv[n++] = f == NODEARGV_ESM ? "esm" : "cjs";
-		n += node_part(in, b, b->out, script_mode, argv + n);
+		n += node_part(in, b, b->out, argv + n);
 	} else {
 		/* "./": an entry point named "-x.js" is a file, not a flag. */
 		snprintf(b->entry, sizeof(b->entry), "./%s", prog);
-		n += node_part(in, b, b->entry, script_mode, argv + n);
+		n += node_part(in, b, b->entry, argv + n);
 	}
 	for (size_t i = 0; i < req->n_args && n + 1 < max; i++)
 		argv[n++] = (char *)req->args[i];

@@ -2,7 +2,7 @@
  * nodeargv: how a JavaScript or TypeScript program is started, as data.
  * Pure: a request and the limits in, an argv out.
  *
- * JavaScript: `node [flags] FILE ARGS...`.  TypeScript: one POSIX shell
+ * JavaScript: `node [flags] -r PRELUDE FILE ARGS...`.  TypeScript: one POSIX shell
  * step inside the run's sandbox that transpiles with esbuild (bundling the
  * entry point with the .ts files it imports, packages left to Node, an
  * inline source map) into a hidden file next to the entry point and, when
@@ -34,6 +34,7 @@ struct nodeargv_in {
 	const struct request *req;
 	size_t mem_bytes;   /* the run's memory limit */
 	bool keep_symlinks; /* the run has a tree of linked packages */
+	const char *prelude; /* the prelude's path (nodeargv_prelude), for -r */
 };
 
 /* Strings argv points into: keep them as long as argv. */
@@ -41,6 +42,7 @@ struct nodeargv_bufs {
 	char heap[48];
 	char entry[1100]; /* "./" + the entry point, for esbuild */
 	char out[1100];	  /* the transpiled file */
+	char prelude[1100];
 };
 
 /*
@@ -67,10 +69,17 @@ enum nodeargv_format nodeargv_ts_format(const struct request *req);
 size_t nodeargv_heap_mib(size_t mem_bytes);
 
 /*
- * The script-mode prelude: an ES module (a data: URL for --import) that
- * gives the program CommonJS's require, module, exports, __filename and
- * __dirname as globals, so that a script written either way runs.
+ * The prelude node loads before the program (-r), into @buf: stdout and
+ * stderr made blocking, so that what a program wrote before
+ * process.exit() is not dropped; in @script_mode, CommonJS's require,
+ * module, exports, __filename and __dirname as globals too, so that a
+ * script written either way runs as an ES module.  Returns its length
+ * (at most NODEARGV_PRELUDE_MAX - 1).
  */
-extern const char nodeargv_prelude[];
+#define NODEARGV_PRELUDE_MAX 1024
+size_t nodeargv_prelude(bool script_mode, char *buf, size_t size);
+
+/* Where the executor writes it, relative to the workspace. */
+#define NODEARGV_PRELUDE_PATH ".home/.runbox-prelude.cjs"
 
 #endif

@@ -93,6 +93,15 @@ static int write_program(struct workspace *ws, const struct request *req, struct
 	return 0;
 }
 
+int workspace_add_file(const struct workspace *ws, const char *path, const char *data, size_t len,
+		       mode_t mode)
+{
+	struct request_file f = {.data = data, .len = len};
+
+	snprintf(f.path, sizeof(f.path), "%s", path);
+	return write_file(ws, ws->dir_fd, &f, false, mode, 0755);
+}
+
 /*
  * input/ is read-only for the program: under root it stays root's with
  * read-only modes; otherwise the modes are all we have (the Landlock layer

@@ -52,6 +52,14 @@ int workspace_create(struct workspace *ret, const char *parent, const struct req
 		     bool chown, uid_t uid, gid_t gid, enum workspace_kind kind, size_t quota_bytes,
 		     struct rb_err *err);
 
+/*
+ * Write a file of runbox's own (@path relative to the workspace, its
+ * directories existing) with @mode, owned by runbox, not the program: the
+ * Node.js prelude.  Returns 0 or -errno.
+ */
+int workspace_add_file(const struct workspace *ws, const char *path, const char *data, size_t len,
+		       mode_t mode);
+
 /* Whether this kernel and privilege can make a WORKSPACE_DETACHED tmpfs. */
 bool workspace_can_detach(void);
 

@@ -226,6 +226,14 @@ static int add_conditional(scmp_filter_ctx ctx, struct rb_err *err)
 	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (r < 0)
 		return fail_seccomp(err, r, "clone3");
+	/*
+	 * io_uring stays refused, as a kernel without it: libuv (Node.js) then
+	 * uses epoll and its thread pool without a word, where a refusal would
+	 * be named on the stderr of every Node program that reads a file.
+	 */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0);
+	if (r < 0)
+		return fail_seccomp(err, r, "io_uring_setup");
 	return 0;
 }
 
@@ -668,6 +676,7 @@ int seccomp_policy_probe_child(const struct seccomp_policy *policy)
 	    !refused(syscall(SYS_socket, 0x100000000UL | AF_INET, SOCK_STREAM, 0), EACCES) ||
 	    !refused(syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0), EPERM) ||
 	    !refused(syscall(SYS_clone3, NULL, 0), ENOSYS) ||
+	    !refused(syscall(SYS_io_uring_setup, 1, NULL), ENOSYS) ||
 	    !refused(syscall(SYS_kill, -1, 0), ESRCH) ||
 	    !refused(syscall(SYS_unshare, CLONE_NEWNS), EPERM))
 		return 200;

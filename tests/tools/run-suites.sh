@@ -65,6 +65,8 @@ lane_root() {
 	suite "black-box (static)" "$static" "$root/tests/blackbox"
 	suite "black-box (asan)" "$asan" "$root/tests/blackbox"
 	suite "workloads" "$static" "$root/tests/workloads"
+	suite "javascript as root" "$static" "$root/tests/javascript" JS_AS=root
+	suite "javascript (asan)" "$asan" "$root/tests/javascript" JS_AS=root
 	suite "attacks as root" "$static" "$root/tests/attacks" ATTACKS_AS=root
 	suite "black-box served" "$static" "$root/tests/blackbox" RUNBOX_VIA=serve
 	suite "attacks served, as root" "$static" "$root/tests/attacks" ATTACKS_AS=root \
@@ -83,6 +85,8 @@ lane_nobody() {
 	suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
 	suite "attacks served, as an unprivileged user" "$static" "$root/tests/attacks" \
 		ATTACKS_AS=nobody RUNBOX_VIA=serve
+	suite "javascript as an unprivileged user" "$static" "$root/tests/javascript" JS_AS=nobody
+	suite "javascript (asan) as an unprivileged user" "$asan" "$root/tests/javascript" JS_AS=nobody
 	suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
 	suite "serve as an unprivileged user" "$static" "$root/tests/serve" SERVE_AS=nobody
 	suite "serve as root" "$static" "$root/tests/serve" SERVE_AS=root

@@ -227,7 +227,8 @@ static int seccomp_refusals(void *arg)
 	CHECK(refused(syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0), EPERM));
 	CHECK(refused(syscall(SYS_setsid), EPERM));
 	CHECK(refused(syscall(SYS_bpf, 0, 0, 0), EPERM));
-	CHECK(refused(syscall(SYS_io_uring_setup, 1, 0), EPERM));
+	CHECK(refused(syscall(SYS_io_uring_setup, 1, 0), ENOSYS)); /* as a kernel without it */
+	CHECK(refused(syscall(SYS_io_uring_enter, 0, 0, 0, 0, 0, 0), EPERM));
 	CHECK(refused(syscall(SYS_userfaultfd, 0), EPERM));
 	CHECK(refused(syscall(SYS_keyctl, 0, 0), EPERM));
 	CHECK(refused(syscall(SYS_memfd_create, "x", 0), EPERM));
