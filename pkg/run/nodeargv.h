@@ -32,8 +32,8 @@ struct nodeargv_in {
 	const char *node;    /* absolute */
 	const char *esbuild; /* absolute; for typescript */
 	const struct request *req;
-	size_t mem_bytes;   /* the run's memory limit */
-	bool keep_symlinks; /* the run has a tree of linked packages */
+	size_t mem_bytes;    /* the run's memory limit */
+	bool keep_symlinks;  /* the run has a tree of linked packages */
 	const char *prelude; /* the prelude's path (nodeargv_prelude), for -r */
 };
 

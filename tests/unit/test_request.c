@@ -829,10 +829,52 @@ static void test_language_inference(void **state)
 	request_free(&req);
 }
 
+static void test_node_languages(void **state)
+{
+	static const struct {
+		const char *entry;
+		enum request_language lang;
+	} inferred[] = {
+		{ "a.js", LANG_JAVASCRIPT }, { "a.mjs", LANG_JAVASCRIPT }, { "src/a.cjs", LANG_JAVASCRIPT },
+		{ "a.ts", LANG_TYPESCRIPT }, { "a.mts", LANG_TYPESCRIPT }, { "a.cts", LANG_TYPESCRIPT },
+	};
+	char body[200];
+	struct request req;
+
+	(void)state;
+	for (size_t i = 0; i < N(inferred); i++) {
+		snprintf(body, sizeof(body), "{\"files\":{\"%s\":\"1\"},\"entry_point\":\"%s\"}",
+			 inferred[i].entry, inferred[i].entry);
+		parse_ok(body, &req);
+		assert_int_equal(req.language, inferred[i].lang);
+		assert_true(LANG_IS_NODE(req.language));
+		assert_string_equal(request_program_path(&req), inferred[i].entry);
+		request_free(&req);
+	}
+	/* Script mode's files: an ES module, a TypeScript file. */
+	parse_ok("{\"script\":\"1\",\"language\":\"javascript\"}", &req);
+	assert_string_equal(request_program_path(&req), "main.mjs");
+	assert_string_equal(request_language_name(req.language), "javascript");
+	request_free(&req);
+	parse_ok("{\"script\":\"1\",\"language\":\"typescript\"}", &req);
+	assert_string_equal(request_program_path(&req), "main.ts");
+	request_free(&req);
+	/* A language and an entry point of another: refused, both named. */
+	refused("{\"files\":{\"a.ts\":\"\"},\"entry_point\":\"a.ts\",\"language\":\"javascript\"}",
+		"invalid_entry_point", "entry_point");
+	refused("{\"files\":{\"a.js\":\"\"},\"entry_point\":\"a.js\",\"language\":\"typescript\"}",
+		"invalid_entry_point", "entry_point");
+	refused("{\"files\":{\"a.js\":\"\"},\"entry_point\":\"a.js\",\"language\":\"python\"}",
+		"invalid_entry_point", "entry_point");
+	refused("{\"files\":{\"a.jsx\":\"\"},\"entry_point\":\"a.jsx\",\"language\":\"javascript\"}",
+		"invalid_entry_point", "entry_point");
+}
+
 static void test_language_refusals(void **state)
 {
 	static const char *const values[] = {
-		"\"Python\"", "\"python3\"", "\"ruby\"", "\"sh\"", "\"\"",
+		"\"Python\"", "\"python3\"", "\"ruby\"", "\"sh\"", "\"\"", "\"js\"", "\"ts\"",
+		"\"node\"", "\"JavaScript\"",
 	};
 	static const char *const wrong[] = { "1", "null", "true", "[\"python\"]" };
 	char body[100];
@@ -1083,6 +1125,7 @@ static void test_env_reserved(void **state)
 		"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_", "RUNBOX_LOG", "RUNBOX_", "MALLOC_ARENA_MAX",
 		"GLIBC_TUNABLES", "BASH_FUNC_x", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
 		"MKL_NUM_THREADS", "DYLD_INSERT_LIBRARIES", "NODE_OPTIONS", "PERL5OPT",
+		"NODE_PATH", "NODE_EXTRA_CA_CERTS", "NODE_", "UV_THREADPOOL_SIZE", "UV_USE_IO_URING",
 	};
 	char body[200], field[100];
 
@@ -1193,6 +1236,7 @@ int main(void)
 		cmocka_unit_test(test_entry_point),
 		cmocka_unit_test(test_language_inference),
 		cmocka_unit_test(test_language_refusals),
+		cmocka_unit_test(test_node_languages),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_timeout_refusals),
 		cmocka_unit_test(test_stdin),

@@ -68,6 +68,37 @@ static void test_classify_signals(void **state)
 	classify(SIGNALED(SIGKILL), false, "MemoryError", 137, "killed");
 }
 
+static void test_classify_node(void **state)
+{
+	static const char heap[] =
+	    "<--- JS stacktrace --->\n\nFATAL ERROR: Reached heap limit Allocation failed - "
+	    "JavaScript heap out of memory\n----- Native stack trace -----\n\n"
+	    " 1: 0xb8ced1 node::OOMErrorHandler(char const*, v8::OOMDetails const&) [node]\n"
+	    " 2: 0xf06250 v8::Utils::ReportOOMFailure(v8::internal::Isolate*) [node]\n";
+	static const char buffer[] =
+	    "node:internal/buffer:961\n    super(bufferOrLength, byteOffset, length);\n    ^\n\n"
+	    "RangeError: Array buffer allocation failed\n    at new ArrayBuffer (<anonymous>)\n"
+	    "    at new Uint8Array (<anonymous>)\n\nNode.js v20.11.1\n";
+	static const char wasm[] =
+	    "file:///w/main.mjs:2\n\nRangeError: WebAssembly.Memory.grow(): Unable to grow "
+	    "instance memory\n    at file:///w/main.mjs:2:22\n\nNode.js v18.20.4\n";
+	static const char other[] =
+	    "file:///w/main.mjs:1\n\nRangeError: Invalid array length\n    at x\n\nNode.js v20.1.0\n";
+
+	(void)state;
+	classify(SIGNALED(SIGABRT), false, heap, 134, "memory_limit");
+	classify(SIGNALED(SIGTRAP), false, "\n#\n# Fatal process out of memory: Zone\n#\n", 133,
+		 "memory_limit");
+	classify(EXITED(1), false, buffer, 1, "memory_limit");
+	classify(EXITED(1), false, wasm, 1, "memory_limit");
+	/* Node's other RangeErrors are errors; so are its words without its epilogue. */
+	classify(EXITED(1), false, other, 1, "error");
+	classify(EXITED(1), false, "RangeError: Array buffer allocation failed\nlater line\n", 1,
+		 "error");
+	/* An abort without V8's words is a signal like any other. */
+	classify(SIGNALED(SIGABRT), false, "Assertion failed\n", 134, "killed");
+}
+
 static void test_classify_timeout(void **state)
 {
 	(void)state;
@@ -603,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_classify_exit),
 		cmocka_unit_test(test_classify_signals),
 		cmocka_unit_test(test_classify_timeout),
+		cmocka_unit_test(test_classify_node),
 		cmocka_unit_test(test_classify_stderr_tail),
 		cmocka_unit_test(test_classify_only_the_tail),
 		cmocka_unit_test(test_classify_no_stderr),
