@@ -185,22 +185,43 @@ static const char bash_intro[] =
     "python3 with the packages of run_python); `args` become $1, $2, ... and `stdin` is its "
     "standard input. ";
 
+static const char javascript_intro[] =
+    "Run a JavaScript program on Node.js (or TypeScript with `typescript`: true) and get its "
+    "stdout, stderr, exit code and output files. The code runs as an ES module (main.mjs; "
+    "main.ts for TypeScript, transpiled with types stripped, not checked): `import` and "
+    "top-level `await` work, and so do require, module, __dirname and __filename. "
+    "Pre-installed npm packages and those `dependencies` can add (e.g. [\"lodash@^4\"]) are "
+    "listed by list_packages; there is no npm install and no network. ";
+
 static cJSON *run_input_schema(const char *what)
 {
 	char desc[256];
 	cJSON *s = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(s, "properties"), *c;
+	bool js = strcmp(what, "JavaScript program") == 0;
 
 	snprintf(desc, sizeof(desc), "The %s, run as %s in the working directory.", what,
-		 strcmp(what, "bash script") == 0 ? "main.sh" : "main.py");
+		 strcmp(what, "bash script") == 0 ? "main.sh"
+		 : js				  ? "main.mjs (main.ts with `typescript`)"
+						  : "main.py");
 	c = cJSON_AddObjectToObject(p, "code");
 	cJSON_AddStringToObject(c, "type", "string");
 	cJSON_AddStringToObject(c, "description", desc);
+	if (js)
+		cJSON_AddItemToObject(
+		    p, "typescript",
+		    cJSON_Parse("{\"type\":\"boolean\",\"description\":\"The code is TypeScript "
+				"(transpiled per call, types not checked; a syntax error is exit "
+				"code 1 with the transpiler's message). Default false.\"}"));
 	cJSON_AddItemToObject(p, "files", cJSON_Parse(files_schema));
 	cJSON_AddItemToObject(
 	    p, "dependencies",
-	    cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
-			"\"Requirement strings such as \\\"pandas>=2\\\" checked against the "
-			"pre-installed packages before the program runs; at most 15.\"}"));
+	    cJSON_Parse(js ? "{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+			     "\"description\":\"npm packages with a version range such as "
+			     "\\\"lodash@^4.17\\\" or a bare name, from the packages list_packages "
+			     "lists; at most 15.\"}"
+			   : "{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
+			     "\"Requirement strings such as \\\"pandas>=2\\\" checked against the "
+			     "pre-installed packages before the program runs; at most 15.\"}"));
 	cJSON_AddItemToObject(p, "timeout_s",
 			      cJSON_Parse("{\"type\":\"number\",\"exclusiveMinimum\":0,"
 					  "\"description\":\"Seconds before the program is killed "
@@ -208,11 +229,10 @@ static cJSON *run_input_schema(const char *what)
 	cJSON_AddItemToObject(p, "stdin",
 			      cJSON_Parse("{\"type\":\"string\",\"description\":\"Text fed to the "
 					  "program's standard input.\"}"));
-	cJSON_AddItemToObject(
-	    p, "args",
-	    cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
-			"\"description\":\"Command-line arguments (sys.argv[1:] or "
-			"$1...).\"}"));
+	cJSON_AddItemToObject(p, "args",
+			      cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+					  "\"description\":\"Command-line arguments (sys.argv[1:], "
+					  "process.argv.slice(2) or $1...).\"}"));
 	cJSON_AddItemToObject(s, "required", cJSON_Parse("[\"code\"]"));
 	cJSON_AddFalseToObject(s, "additionalProperties");
 	cJSON_AddStringToObject(s, "type", "object");
@@ -254,6 +274,9 @@ static cJSON *tools_list(const struct mcp_server *s)
 	snprintf(desc, sizeof(desc), "%s%s", bash_intro, rules);
 	cJSON_AddItemToArray(a, tool(s, "run_bash", "Run bash", desc,
 				     run_input_schema("bash script"), run_output_schema));
+	snprintf(desc, sizeof(desc), "%s%s", javascript_intro, rules);
+	cJSON_AddItemToArray(a, tool(s, "run_javascript", "Run JavaScript or TypeScript", desc,
+				     run_input_schema("JavaScript program"), run_output_schema));
 	none =
 	    cJSON_Parse("{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}");
 	cJSON_AddItemToArray(a, tool(s, "list_packages", "List Python packages",
@@ -480,22 +503,53 @@ static void finite_numbers(cJSON *v)
 		finite_numbers(c);
 }
 
-static int map_args(const cJSON *args, bool bash, cJSON *req, char *why, size_t size)
+/* What a run tool runs: its language, and the words its messages use. */
+struct run_tool {
+	const char *name, *language, *what;
+	bool typescript_arg; /* takes the `typescript` boolean */
+};
+
+/* clang-format off */
+static const struct run_tool run_tools[] = {
+	{ "run_python", NULL, "Python program", false }, /* the contract's default */
+	{ "run_bash", "bash", "bash script", false },
+	{ "run_javascript", "javascript", "JavaScript or TypeScript program", true },
+};
+/* clang-format on */
+
+/* run_javascript's `typescript`: a boolean that picks the language. */
+static int typescript_arg(const cJSON *a, cJSON *req, char *why, size_t size)
+{
+	if (!cJSON_IsBool(a))
+		return snprintf(why, size, "`typescript` must be true or false."), -EINVAL;
+	cJSON_ReplaceItemInObject(
+	    req, "language", cJSON_CreateString(cJSON_IsTrue(a) ? "typescript" : "javascript"));
+	return 0;
+}
+
+static int map_args(const cJSON *args, const struct run_tool *t, cJSON *req, char *why, size_t size)
 {
 	cJSON *copy;
 
 	const cJSON *a;
 	size_t i;
 
+	if (t->language)
+		cJSON_AddStringToObject(req, "language", t->language);
 	for (a = args ? args->child : NULL; a; a = a->next) {
+		if (t->typescript_arg && strcmp(a->string, "typescript") == 0) {
+			if (typescript_arg(a, req, why, size) < 0)
+				return -EINVAL;
+			continue;
+		}
 		for (i = 0; i < sizeof(arg_map) / sizeof(arg_map[0]); i++)
 			if (strcmp(a->string, arg_map[i].arg) == 0)
 				break;
 		if (i == sizeof(arg_map) / sizeof(arg_map[0]))
 			return snprintf(why, size,
 					"Unknown argument '%s'. The arguments are code, files, "
-					"dependencies, timeout_s, stdin and args.",
-					a->string),
+					"dependencies, timeout_s, stdin%s and args.",
+					a->string, t->typescript_arg ? ", typescript" : ""),
 			       -EINVAL;
 		copy = cJSON_Duplicate(a, true);
 		if (copy)
@@ -504,20 +558,18 @@ static int map_args(const cJSON *args, bool bash, cJSON *req, char *why, size_t 
 	}
 	if (!cJSON_IsString(get(args, "code")))
 		return snprintf(why, size, "`code` is required: the %s to run, as a string.",
-				bash ? "bash script" : "Python program"),
+				t->what),
 		       -EINVAL;
-	if (bash)
-		cJSON_AddStringToObject(req, "language", "bash");
 	return 0;
 }
 
-static cJSON *call_run(const struct mcp_server *s, const cJSON *args, bool bash)
+static cJSON *call_run(const struct mcp_server *s, const cJSON *args, const struct run_tool *t)
 {
 	cJSON *req = cJSON_CreateObject(), *r;
 	struct rb_err err = {0};
 	char why[512], *body, *json = NULL;
 
-	if (!req || map_args(args, bash, req, why, sizeof(why)) < 0) {
+	if (!req || map_args(args, t, req, why, sizeof(why)) < 0) {
 		cJSON_Delete(req);
 		return tool_error(s, "%s", req ? why : "out of memory");
 	}
@@ -638,11 +690,12 @@ static int m_initialize(struct mcp_server *s, const cJSON *params, struct outcom
 		cJSON_AddStringToObject(info, "title", "runbox sandboxed code runner");
 	cJSON_AddStringToObject(info, "version", RUNBOX_VERSION);
 	cJSON_AddStringToObject(r, "instructions",
-				"run_python and run_bash run code in a fresh sandbox per call "
+				"run_python, run_bash and run_javascript run code in a fresh "
+				"sandbox per call "
 				"(no network, nothing kept between calls). Give input files in "
 				"`files` (read them from ./input/), write result files to "
 				"./output/ to get them back. list_packages says what Python "
-				"packages are installed.");
+				"and npm packages are installed.");
 	o->result = r;
 	return 0;
 }
@@ -675,17 +728,17 @@ static int m_tools_call(struct mcp_server *s, const cJSON *params, struct outcom
 		return fail(o, RPC_INVALID_PARAMS, "params.arguments must be an object");
 	if (cJSON_IsNull(args))
 		args = NULL;
-	if (strcmp(name->valuestring, "run_python") == 0)
-		o->result = call_run(s, args, false);
-	else if (strcmp(name->valuestring, "run_bash") == 0)
-		o->result = call_run(s, args, true);
-	else if (strcmp(name->valuestring, "list_packages") == 0)
-		o->result = call_list_packages(s, args);
-	else
+	for (size_t i = 0; i < sizeof(run_tools) / sizeof(run_tools[0]); i++)
+		if (strcmp(name->valuestring, run_tools[i].name) == 0) {
+			o->result = call_run(s, args, &run_tools[i]);
+			return 0;
+		}
+	if (strcmp(name->valuestring, "list_packages") != 0)
 		return fail(o, RPC_INVALID_PARAMS,
-			    "Unknown tool '%.200s'; the tools are run_python, run_bash and "
-			    "list_packages",
+			    "Unknown tool '%.200s'; the tools are run_python, run_bash, "
+			    "run_javascript and list_packages",
 			    name->valuestring);
+	o->result = call_list_packages(s, args);
 	return 0;
 }
 

@@ -54,13 +54,16 @@ def test_second_initialize_is_refused(mcp):
 def test_tools_list(mcp):
     mcp.initialize()
     tools = {t["name"]: t for t in mcp.request("tools/list")["result"]["tools"]}
-    assert set(tools) == {"run_python", "run_bash", "list_packages"}
-    for name in ("run_python", "run_bash"):
+    assert set(tools) == {"run_python", "run_bash", "run_javascript", "list_packages"}
+    for name in ("run_python", "run_bash", "run_javascript"):
         t = tools[name]
         schema = t["inputSchema"]
         assert schema["type"] == "object" and schema["required"] == ["code"]
         assert set(schema["properties"]) == {"code", "files", "dependencies", "timeout_s",
-                                             "stdin", "args"}
+                                             "stdin", "args"} | (
+            {"typescript"} if name == "run_javascript" else set())
+        # The same answer as run_python's.
+        assert t["outputSchema"] == tools["run_python"]["outputSchema"]
         assert schema["additionalProperties"] is False
         assert "outputSchema" in t and t["outputSchema"]["type"] == "object"
         for needle in ("./input/", "./output/", "no network"):
@@ -141,6 +144,37 @@ def test_run_bash(mcp):
     sc = res["structuredContent"]
     assert res["isError"] is False
     assert sc["stdout"] == "a-b\nfile\n" and sc["artifacts"] == {"o.txt": "hi\n"}
+
+
+NODE = shutil.which("node", path="/usr/local/bin:/usr/bin:/bin")
+ESBUILD = shutil.which("esbuild", path="/usr/local/bin:/usr/bin:/bin")
+
+
+@pytest.mark.skipif(not NODE, reason="no node on PATH: `make deps` installs Debian's nodejs")
+def test_run_javascript(mcp):
+    mcp.initialize()
+    res = mcp.call("run_javascript", {
+        "code": "const fs = require('fs');\nconst t = fs.readFileSync('input/a.txt', 'utf8');\n"
+                "fs.writeFileSync('output/o.txt', t.toUpperCase());\n"
+                "console.log(process.argv.slice(2).join('-'));",
+        "args": ["a", "b"], "files": {"a.txt": "file\n"}})
+    sc = res["structuredContent"]
+    assert res["isError"] is False, res
+    assert sc["stdout"] == "a-b\n" and sc["artifacts"] == {"o.txt": "FILE\n"}, sc
+    res = mcp.call("run_javascript", {"code": "throw new Error('oops')"})
+    assert res["isError"] is True and res["structuredContent"]["exit_code"] == 1
+    assert "Error: oops" in text(res)
+
+
+@pytest.mark.skipif(not (NODE and ESBUILD), reason="no node or esbuild on PATH (`make deps`)")
+def test_run_javascript_typescript(mcp):
+    mcp.initialize()
+    res = mcp.call("run_javascript", {"code": "const n: number = 6 * 7;\nconsole.log(n);",
+                                      "typescript": True})
+    assert res["isError"] is False and res["structuredContent"]["stdout"] == "42\n", res
+    res = mcp.call("run_javascript", {"code": "let a x = 1;", "typescript": True})
+    assert res["isError"] is True and res["structuredContent"]["exit_code"] == 1
+    assert "main.ts:1:" in text(res)
 
 
 def test_bash_failure(mcp):

@@ -237,9 +237,14 @@ static void test_tools_list(void **state)
 	cJSON_Delete(init(&s, "2025-06-18"));
 	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
 	tools = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "tools");
-	assert_int_equal(cJSON_GetArraySize(tools), 3);
+	assert_int_equal(cJSON_GetArraySize(tools), 4);
 	py = tool_named(tools, "run_python");
 	assert_non_null(tool_named(tools, "run_bash"));
+	assert_non_null(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(
+		cJSON_GetObjectItem(tool_named(tools, "run_javascript"), "inputSchema"),
+		"properties"),
+	    "typescript"));
 	assert_non_null(tool_named(tools, "list_packages"));
 	schema = cJSON_GetObjectItem(py, "inputSchema");
 	assert_string_equal(cJSON_GetObjectItem(schema, "type")->valuestring, "object");
@@ -324,6 +329,26 @@ static void test_arguments_map_onto_the_contract(void **state)
 	assert_null(cJSON_GetObjectItem(req, "language"));
 	assert_int_equal(cJSON_GetArraySize(req), 1);
 	cJSON_Delete(req);
+	cJSON_Delete(res);
+	/* run_javascript: its language, or typescript's with `typescript`: true. */
+	res = call(&s, "run_javascript", "{\"code\":\"console.log(1)\",\"typescript\":false}");
+	req = cJSON_Parse(last_body);
+	assert_string_equal(cJSON_GetObjectItem(req, "language")->valuestring, "javascript");
+	assert_int_equal(cJSON_GetArraySize(req), 2);
+	cJSON_Delete(req);
+	cJSON_Delete(res);
+	res = call(&s, "run_javascript", "{\"typescript\":true,\"code\":\"let a: number = 1\"}");
+	req = cJSON_Parse(last_body);
+	assert_string_equal(cJSON_GetObjectItem(req, "language")->valuestring, "typescript");
+	cJSON_Delete(req);
+	cJSON_Delete(res);
+	res = call(&s, "run_javascript", "{\"code\":\"1\",\"typescript\":\"yes\"}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+	assert_non_null(strstr(text0(res), "`typescript` must be true or false"));
+	cJSON_Delete(res);
+	/* Only run_javascript takes it. */
+	res = call(&s, "run_python", "{\"code\":\"1\",\"typescript\":true}");
+	assert_non_null(strstr(text0(res), "Unknown argument 'typescript'"));
 	cJSON_Delete(res);
 	/* 1e400 is a JSON number (an infinity to cJSON, printed as null): it stays a huge
 	 * number, which the contract clamps as any front door does. */
