@@ -78,6 +78,7 @@ static void scrub_environment(void)
  */
 static int cmd_check(const struct runbox_config *cfg)
 {
+	struct node_runtime node;
 	struct sandbox_caps caps;
 	struct rb_err err = {0};
 	unsigned required = 0;
@@ -93,6 +94,9 @@ static int cmd_check(const struct runbox_config *cfg)
 	}
 	sandbox_probe_cgroup(&caps, cfg->cgroup);
 	o = sandbox_caps_to_json(&caps);
+	r = node_locate(cfg, &node, &err);
+	cJSON_AddItemToObject(o, "node",
+			      r < 0 ? cJSON_CreateString(err.msg) : node_info_json(&node));
 	r = sandbox_caps_check_required(&caps, required, &err);
 	cJSON_AddBoolToObject(o, "required_ok", r >= 0);
 	if (r < 0)

@@ -150,6 +150,20 @@ char *info_live(const char *static_json, const struct executor *ex)
 	return out;
 }
 
+/* The languages this runbox runs: Python and bash always, the others where Node.js is. */
+static cJSON *languages(const struct executor *ex)
+{
+	static const enum request_language all[] = {LANG_PYTHON, LANG_BASH, LANG_JAVASCRIPT,
+						    LANG_TYPESCRIPT};
+	cJSON *a = cJSON_CreateArray();
+	struct rb_err ignored;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (node_check_language(&ex->node, all[i], &ignored) >= 0)
+			cJSON_AddItemToArray(a, cJSON_CreateString(request_language_name(all[i])));
+	return a;
+}
+
 int info_build(const struct executor *ex, unsigned concurrency, char **ret_json, struct rb_err *err)
 {
 	const cJSON *pkgs = NULL;
@@ -166,6 +180,8 @@ int info_build(const struct executor *ex, unsigned concurrency, char **ret_json,
 	cJSON_AddStringToObject(interp, "version", pyver);
 	cJSON_AddItemToObject(root, "packages", package_list(pkgs));
 	add_cache_packages(root, ex);
+	cJSON_AddItemToObject(root, "languages", languages(ex));
+	cJSON_AddItemToObject(root, "node", node_info_json(&ex->node));
 	cJSON_AddItemToObject(root, "limits", limits(&ex->cfg.limits));
 	cJSON_AddItemToObject(root, "serve", serve_limits(&ex->cfg.serve, concurrency));
 	cJSON_AddItemToObject(root, "sandbox", layers(ex));

@@ -118,6 +118,25 @@ static int check_timeout(const char *v)
 	return 0;
 }
 
+/* FILE's language, by its extension: .sh bash, .js/.mjs/.cjs and .ts/.mts/.cts, else Python. */
+static const char *language_of_file(const char *file)
+{
+	static const char *const exts[][2] = {
+	    {".sh", "bash"},	    {".js", "javascript"}, {".mjs", "javascript"},
+	    {".cjs", "javascript"}, {".ts", "typescript"}, {".mts", "typescript"},
+	    {".cts", "typescript"},
+	};
+	size_t n = strlen(file);
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		size_t m = strlen(exts[i][0]);
+
+		if (n > m && strcmp(file + n - m, exts[i][0]) == 0)
+			return exts[i][1];
+	}
+	return "python";
+}
+
 /* Option @k of with_value[] (its value from the word itself or the next one). */
 static int parse_opt(struct exec_args *a, size_t k, const char *inline_value, char **argv, int *i,
 		     int argc)
@@ -180,7 +199,7 @@ static int parse_args(struct exec_args *a, int argc, char **argv)
 
 static char *build_request(const struct exec_args *a)
 {
-	size_t len = 0, n = strlen(a->file), bad = 0;
+	size_t len = 0, bad = 0;
 	char *script = slurp(a->file, &len), *body = NULL;
 	cJSON *req = cJSON_CreateObject();
 
@@ -208,8 +227,7 @@ static char *build_request(const struct exec_args *a)
 		return NULL;
 	}
 	cJSON_AddStringToObject(req, "script", script);
-	cJSON_AddStringToObject(req, "language",
-				n > 3 && strcmp(a->file + n - 3, ".sh") == 0 ? "bash" : "python");
+	cJSON_AddStringToObject(req, "language", language_of_file(a->file));
 	if (a->timeout)
 		cJSON_AddStringToObject(req, "timeout_s", a->timeout);
 	cJSON_AddItemReferenceToObject(req, "dependencies", a->deps);

@@ -234,3 +234,30 @@ def test_no_node_is_language_unavailable(rb, tmp_path):
 def test_runbox_node_that_is_not_executable_is_a_config_error(rb, tmp_path):
     rc, resp, err = rb.raw({"script": "print(1)"}, env={"RUNBOX_NODE": str(tmp_path / "none")})
     assert (rc, resp.get("code"), resp.get("field")) == (1, "invalid_config", "RUNBOX_NODE"), resp
+
+
+# ---- what runbox says about Node.js ----
+
+def test_check_reports_node_and_its_support(rb):
+    import subprocess
+    from conftest import NODE
+    p = subprocess.run(rb.argv("check"), capture_output=True, text=True, env=rb.env())
+    node = json.loads(p.stdout)["node"]
+    version = subprocess.run([NODE, "--version"], capture_output=True, text=True).stdout.strip()
+    assert node["path"] == NODE and node["version"] == version, node
+    major = int(version.lstrip("v").split(".")[0])
+    if major in (18, 20):
+        # Both ended upstream before this suite was written; Debian still patches 18.
+        assert node["end_of_life"] == {18: "2025-04-30", 20: "2026-04-30"}[major], node
+    assert node["memory_data_limit"] is True, node
+
+
+def test_exec_runs_a_js_file(rb):
+    import subprocess
+    f = rb.workdir.parent / (rb.workdir.name + "-hello.mjs")
+    f.write_text("console.log('exec', process.argv.slice(2).join(' '))\n")
+    f.chmod(0o644)
+    p = subprocess.run(rb.argv("exec", str(f), "--", "a", "b"), capture_output=True, text=True,
+                       env=rb.env())
+    f.unlink()
+    assert (p.returncode, p.stdout) == (0, "exec a b\n"), p

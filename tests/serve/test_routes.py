@@ -51,6 +51,16 @@ def test_info(serve):
     if AS == "root":
         assert "userns" not in layers, layers
     assert j["sandbox"]["required_missing"] is False
+    # Node.js: what runs JavaScript and TypeScript, its version and upstream support.
+    node = shutil.which("node", path="/usr/local/bin:/usr/bin:/bin")
+    if node:
+        version = subprocess.run([node, "--version"], capture_output=True,
+                                 text=True).stdout.strip()
+        assert j["node"]["path"] == node and j["node"]["version"] == version, j["node"]
+        assert j["node"]["support"] in ("current", "active LTS", "maintenance LTS",
+                                        "maintenance", "end of life", "unknown"), j["node"]
+        assert "javascript" in j["languages"], j["languages"]
+    assert j["languages"][:2] == ["python", "bash"], j["languages"]
 
 
 def test_run_json(serve):
