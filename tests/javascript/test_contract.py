@@ -253,11 +253,19 @@ def test_check_reports_node_and_its_support(rb):
 
 
 def test_exec_runs_a_js_file(rb):
+    import os
+    import shutil
     import subprocess
-    f = rb.workdir.parent / (rb.workdir.name + "-hello.mjs")
-    f.write_text("console.log('exec', process.argv.slice(2).join(' '))\n")
-    f.chmod(0o644)
-    p = subprocess.run(rb.argv("exec", str(f), "--", "a", "b"), capture_output=True, text=True,
-                       env=rb.env())
-    f.unlink()
+    import tempfile
+    from conftest import AS, NOBODY
+    d = tempfile.mkdtemp(prefix="rbjs-exec-", dir="/tmp")
+    if AS == "nobody":
+        os.chown(d, NOBODY, NOBODY)
+    f = os.path.join(d, "hello.mjs")
+    with open(f, "w") as fh:
+        fh.write("console.log('exec', process.argv.slice(2).join(' '))\n")
+    os.chmod(f, 0o644)
+    p = subprocess.run(rb.argv("exec", f, "--", "a", "b"), capture_output=True, text=True,
+                       env=rb.env(), cwd=d)
+    shutil.rmtree(d)
     assert (p.returncode, p.stdout) == (0, "exec a b\n"), p
