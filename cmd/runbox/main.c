@@ -6,6 +6,7 @@
  * own environment) and maps the result to an exit status.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "deps/bake.h"
 #include "deps/bakeindex.h"
 #include "deps/deps.h"
+#include "deps/npmbake.h"
 #include "base/prefault.h"
 #include "contract/config.h"
 #include "frontdoor/exec.h"
@@ -112,6 +114,7 @@ static int cmd_check(const struct runbox_config *cfg)
 struct bake_args {
 	bool lazy, list, strict;
 	const char *index, *requirements;
+	const char *npm_preinstall; /* --npm-preinstall NAMES */
 	const char *pos[2];
 	int npos;
 };
@@ -120,9 +123,10 @@ struct bake_args {
 static bool bake_args_ok(const struct bake_args *a)
 {
 	if (a->list)
-		return a->npos == 1 && !a->lazy && !a->strict && !a->index && !a->requirements;
+		return a->npos == 1 && !a->lazy && !a->strict && !a->index && !a->requirements &&
+		       !a->npm_preinstall;
 	if (a->index || a->requirements)
-		return a->index && a->requirements && a->npos == 1;
+		return a->index && a->requirements && a->npos == 1 && !a->npm_preinstall;
 	return a->npos == 2;
 }
 
@@ -144,6 +148,8 @@ static bool parse_bake(int argc, char **argv, struct bake_args *a)
 			a->index = v ? v : (i + 1 < argc ? argv[++i] : NULL);
 		else if (strcmp(argv[i], "-r") == 0 || cli_option(argv[i], "--requirement", &v))
 			a->requirements = v ? v : (i + 1 < argc ? argv[++i] : NULL);
+		else if (cli_option(argv[i], "--npm-preinstall", &v) && (v || i + 1 < argc))
+			a->npm_preinstall = v ? v : argv[++i];
 		else if (argv[i][0] == '-' || a->npos == 2)
 			return false;
 		else
@@ -152,11 +158,66 @@ static bool parse_bake(int argc, char **argv, struct bake_args *a)
 	return bake_args_ok(a);
 }
 
+/* Whether @dir holds a wheel (*.whl). */
+static bool has_wheels(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d)))
+		found =
+		    strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".whl") == 0;
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /*
- * `runbox bake [--lazy] [--strict] WHEEL_DIR CACHE_DIR`, `runbox bake
- * [--lazy] [--strict] --index URL -r requirements.txt CACHE_DIR` and
- * `runbox bake --list CACHE_DIR`.  With --strict a skipped wheel makes the
- * exit status 2.
+ * The wheels of DIR into the wheel cache, its npm tarballs into the npm
+ * cache: the number skipped, or < 0 with @err filled.
+ */
+static int bake_dir(const struct bake_opts *o, const char *preinstall, struct rb_err *err)
+{
+	struct npmbake_opts n = {.tar_dir = o->wheel_dir,
+				 .cache_dir = o->cache_dir,
+				 .preinstall = preinstall,
+				 .out = stdout,
+				 .note = stderr};
+	bool npm = npmbake_has_tarballs(o->wheel_dir);
+	int skipped = 0, r = 0;
+
+	if (preinstall && !npm)
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "usage", NULL,
+			       "--npm-preinstall needs npm tarballs (*.tgz) in '%s'", o->wheel_dir);
+	if (!npm || has_wheels(o->wheel_dir))
+		r = skipped = bake_run(o, err);
+	npmtar_limits_default(&n.limits);
+	if (r >= 0 && npm) {
+		r = npmbake_run(&n, err);
+		skipped += r > 0 ? r : 0;
+	}
+	return r < 0 ? r : skipped;
+}
+
+/* `runbox bake --list`: the npm cache's table, then the wheel cache's; either may be absent. */
+static int list_caches(const char *cache_dir, struct rb_err *err)
+{
+	char index[1024];
+	int npm = npmbake_list(cache_dir, stdout, err);
+
+	snprintf(index, sizeof(index), "%s/index.json", cache_dir);
+	if (npm < 0 || (npm == 0 && access(index, F_OK) < 0 && errno == ENOENT))
+		return npm < 0 ? npm : 0;
+	return bake_list(cache_dir, stdout, err);
+}
+
+/*
+ * `runbox bake [--lazy] [--strict] [--npm-preinstall NAMES] DIR CACHE_DIR`
+ * (DIR holds wheels and npm tarballs), `runbox bake [--lazy] [--strict]
+ * --index URL -r requirements.txt CACHE_DIR` and `runbox bake --list
+ * CACHE_DIR`.  With --strict a skipped wheel or tarball makes the exit
+ * status 2.
  */
 static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 {
@@ -168,8 +229,8 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 
 	if (!parse_bake(argc, argv, &a)) {
 		fprintf(stderr,
-			"runbox: bake needs WHEEL_DIR CACHE_DIR, --index URL -r FILE CACHE_DIR, or "
-			"--list CACHE_DIR\n%s",
+			"runbox: bake needs WHEEL_DIR CACHE_DIR (WHEEL_DIR may hold npm tarballs "
+			"too), --index URL -r FILE CACHE_DIR, or --list CACHE_DIR\n%s",
 			help_for(FRONTDOOR_BAKE));
 		return RUNBOX_EXIT_REFUSED;
 	}
@@ -180,11 +241,11 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 	io.url = a.index;
 	io.requirements = a.requirements;
 	if (a.list)
-		r = bake_list(a.pos[0], stdout, &err);
+		r = list_caches(a.pos[0], &err);
 	else if (a.index && deps_index_check(a.index, &err) < 0)
 		r = -EINVAL;
 	else
-		r = a.index ? bakeindex_run(&o, &io, &err) : bake_run(&o, &err);
+		r = a.index ? bakeindex_run(&o, &io, &err) : bake_dir(&o, a.npm_preinstall, &err);
 	if (r < 0) {
 		fprintf(stderr, "runbox: bake: %s\n", err.msg);
 		return err.fault == RB_FAULT_REQUEST ? RUNBOX_EXIT_REFUSED : RUNBOX_EXIT_FAULT;
@@ -195,8 +256,9 @@ static int cmd_bake(const struct runbox_config *cfg, int argc, char **argv)
 		return RUNBOX_EXIT_FAULT;
 	}
 	if (a.strict && r > 0) {
-		fprintf(stderr, "runbox: bake: %d wheel%s skipped (--strict); the table says why\n",
-			r, r == 1 ? " was" : "s were");
+		fprintf(stderr, "runbox: bake: %d %s%s skipped (--strict); the table says why\n", r,
+			!a.index && npmbake_has_tarballs(o.wheel_dir) ? "package" : "wheel",
+			r == 1 ? " was" : "s were");
 		return RUNBOX_EXIT_REFUSED;
 	}
 	return 0;

@@ -24,6 +24,7 @@
 #include "run/artifacts.h"
 #include "base/prefault.h"
 #include "deps/deps.h"
+#include "deps/npmdeps.h"
 #include "base/fdio.h"
 #include "run/launch.h"
 #include "run/nodeargv.h"
@@ -418,6 +419,7 @@ struct run {
 	struct artifact_list arts;
 	struct deps_result deps;
 	struct cgroup_run cg;
+	size_t npm_asked;	 /* JavaScript: the first npm_asked of deps are the request's */
 	char read_dirs[3][600];	 /* dependency trees the sandbox lets the program read */
 	int slot_fd;		 /* holds this run's uid slot */
 	bool slot_marked;	 /* ... and says it has a workspace on the host */
@@ -631,10 +633,14 @@ static int build_env(struct executor *ex, struct run *run, struct rb_err *err)
 	return r;
 }
 
-/* A Node.js program's prelude (nodeargv.h), written into its workspace. */
-static int write_prelude(struct run *run, struct rb_err *err)
+/*
+ * A Node.js program's prelude (nodeargv.h), and its packages linked into
+ * node_modules/ of its workspace.
+ */
+static int prepare_node(struct run *run, struct rb_err *err)
 {
 	char src[NODEARGV_PRELUDE_MAX];
+	const char **names, **targets;
 	size_t n;
 	int r;
 
@@ -642,7 +648,19 @@ static int write_prelude(struct run *run, struct rb_err *err)
 		return 0;
 	n = nodeargv_prelude(!run->req.entry_point, src, sizeof(src));
 	r = workspace_add_file(&run->ws, NODEARGV_PRELUDE_PATH, src, n, 0444);
-	return r < 0 ? rb_fail_sys(err, -r, "write the Node.js prelude") : 0;
+	if (r < 0)
+		return rb_fail_sys(err, -r, "write the Node.js prelude");
+	names = calloc(run->deps.n + 1, sizeof(*names));
+	targets = calloc(run->deps.n + 1, sizeof(*targets));
+	for (size_t i = 0; names && targets && i < run->deps.n; i++) {
+		names[i] = run->deps.used[i].name;
+		targets[i] = run->deps.used[i].path;
+	}
+	r = names && targets ? workspace_link_packages(&run->ws, names, targets, run->deps.n)
+			     : -ENOMEM;
+	free(names);
+	free(targets);
+	return r < 0 ? rb_fail_sys(err, -r, "link the npm packages into node_modules/") : 0;
 }
 
 static void build_argv(struct executor *ex, struct run *run)
@@ -742,7 +760,10 @@ static int prepare_sandbox(struct executor *ex, struct run *run, struct rb_err *
 	    .cgroup = &run->cg,
 	};
 	struct deps_config dc = deps_config_of(ex, 0);
-	size_t n = deps_read_dirs(&dc, &run->deps, run->read_dirs, 3);
+	size_t n = !LANG_IS_NODE(run->req.language)
+		       ? deps_read_dirs(&dc, &run->deps, run->read_dirs, 3)
+		       : npmdeps_read_dir(&dc, &run->deps, run->read_dirs[0],
+					  sizeof(run->read_dirs[0])) > 0;
 	int r;
 
 	/* The trees on the import path: readable, never writable (see README). */
@@ -905,7 +926,9 @@ static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o,
 	    .timeout_clamped = run->timeout_clamped,
 	    .artifacts = &run->arts,
 	    .sandbox = sandbox_plan_to_json(&run->plan),
-	    .dependencies = deps_result_to_json(&run->deps),
+	    .dependencies = deps_result_to_json(&(struct deps_result){
+		.used = run->deps.used,
+		.n = LANG_IS_NODE(run->req.language) ? run->npm_asked : run->deps.n}),
 	    .start = run->warm ? "warm" : "cold",
 	};
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
@@ -1130,6 +1153,9 @@ static int admit(struct executor *ex, struct run *run, double timeout, struct rb
 
 	if (r < 0)
 		return r;
+	if (LANG_IS_NODE(run->req.language))
+		return npmdeps_resolve(&dc, run->req.dependencies, run->req.n_dependencies,
+				       &run->deps, &run->npm_asked, err);
 	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
 }
 
@@ -1147,7 +1173,7 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout, stru
 	if (r >= 0)
 		r = create_workspace(ex, run, err);
 	if (r >= 0)
-		r = write_prelude(run, err);
+		r = prepare_node(run, err);
 	run->mark[PH_WORKSPACE + 1] = clock_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);

@@ -102,6 +102,28 @@ int workspace_add_file(const struct workspace *ws, const char *path, const char 
 	return write_file(ws, ws->dir_fd, &f, false, mode, 0755);
 }
 
+int workspace_link_packages(const struct workspace *ws, const char *const *names,
+			    const char *const *targets, size_t n)
+{
+	char rel[600];
+	int dfd, r = 0;
+
+	if (n && mkdirat(ws->dir_fd, "node_modules", 0755) < 0 && errno != EEXIST)
+		return -errno;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *leaf;
+
+		snprintf(rel, sizeof(rel), "node_modules/%s", names[i]);
+		dfd = open_parent(ws, ws->dir_fd, rel, false, 0755, &leaf);
+		if (dfd < 0)
+			return dfd;
+		if (symlinkat(targets[i], dfd, leaf) < 0 && errno != EEXIST)
+			r = -errno;
+		close(dfd);
+	}
+	return r;
+}
+
 /*
  * input/ is read-only for the program: under root it stays root's with
  * read-only modes; otherwise the modes are all we have (the Landlock layer

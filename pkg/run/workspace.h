@@ -60,6 +60,15 @@ int workspace_create(struct workspace *ret, const char *parent, const struct req
 int workspace_add_file(const struct workspace *ws, const char *path, const char *data, size_t len,
 		       mode_t mode);
 
+/*
+ * node_modules/NAME -> @targets[i] for each of @n packages (a scoped name
+ * gets its node_modules/@scope/ directory): a JavaScript run's packages,
+ * linked, never copied.  A name the request's own files already hold under
+ * node_modules/ is left to them.  Returns 0 or -errno.
+ */
+int workspace_link_packages(const struct workspace *ws, const char *const *names,
+			    const char *const *targets, size_t n);
+
 /* Whether this kernel and privilege can make a WORKSPACE_DETACHED tmpfs. */
 bool workspace_can_detach(void);
 
