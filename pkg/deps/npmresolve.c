@@ -84,8 +84,8 @@ static int record(struct state *st, size_t qi, const char *code, const char *fmt
 	char msg[sizeof(st->err->msg)];
 	va_list ap;
 
-	if (st->have_err && qi < st->err_depth)
-		return -EINVAL;
+	if (st->have_err && qi <= st->err_depth)
+		return -EINVAL; /* the first at a depth: the highest version's */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
