@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "deps/deps.h"
+#include "deps/npmdeps.h"
 #include "run/warm.h"
 
 #ifndef RUNBOX_VERSION
@@ -70,6 +71,17 @@ static void add_cache_packages(cJSON *root, const struct executor *ex)
 		return;
 	}
 	cJSON_AddItemToObject(root, "cache_packages", list);
+}
+
+/* The npm cache's packages, [{name, version, preinstalled}], or its error. */
+static void add_npm_packages(cJSON *root, const struct executor *ex)
+{
+	struct rb_err err = {0};
+	cJSON *list = NULL;
+
+	if (npmdeps_list(ex->cfg.cache_dir, &list, &err) < 0)
+		cJSON_AddStringToObject(root, "npm_cache_error", err.msg);
+	cJSON_AddItemToObject(root, "npm_packages", list ? list : cJSON_CreateArray());
 }
 
 static cJSON *limits(const struct runbox_limits *l)
@@ -182,6 +194,7 @@ int info_build(const struct executor *ex, unsigned concurrency, char **ret_json,
 	add_cache_packages(root, ex);
 	cJSON_AddItemToObject(root, "languages", languages(ex));
 	cJSON_AddItemToObject(root, "node", node_info_json(&ex->node));
+	add_npm_packages(root, ex);
 	cJSON_AddItemToObject(root, "limits", limits(&ex->cfg.limits));
 	cJSON_AddItemToObject(root, "serve", serve_limits(&ex->cfg.serve, concurrency));
 	cJSON_AddItemToObject(root, "sandbox", layers(ex));

@@ -159,7 +159,13 @@ static const char packages_output_schema[] =
     "\"python\":{\"type\":\"string\",\"description\":\"the interpreter's version\"},"
     "\"cache\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
     "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"}},"
-    "\"required\":[\"name\",\"version\"]}}},\"required\":[\"preinstalled\",\"cache\"]}";
+    "\"required\":[\"name\",\"version\"]}},"
+    "\"npm\":{\"type\":\"array\",\"description\":\"npm packages for run_javascript: "
+    "preinstalled ones every run can import, the others through `dependencies`\","
+    "\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"},"
+    "\"preinstalled\":{\"type\":\"boolean\"}},\"required\":[\"name\",\"version\"]}}},"
+    "\"required\":[\"preinstalled\",\"cache\"]}";
 
 static const char common_rules[] =
     "Each call starts from scratch in a fresh, isolated sandbox: no variables, files or "
@@ -599,6 +605,32 @@ static cJSON *mcp_cache_packages(const struct mcp_server *s, struct rb_err *err)
 	return list;
 }
 
+/* The npm packages, pre-installed first, into @out's "npm" and the text. */
+static void put_npm(const struct mcp_server *s, FILE *f, cJSON *out)
+{
+	struct rb_err err = {0};
+	cJSON *npm = NULL;
+
+	if (s->npm && s->npm(s->ctx, &npm, &err) < 0)
+		fprintf(f, "The npm cache cannot be used: %s\n", err.msg);
+	if (!npm)
+		npm = cJSON_CreateArray();
+	for (int pre = 1; pre >= 0; pre--) {
+		fprintf(f, "%s",
+			cJSON_GetArraySize(npm) == 0 || !pre
+			    ? ""
+			    : "npm packages every run_javascript can import:\n");
+		if (!pre && cJSON_GetArraySize(npm) > 0)
+			fprintf(f, "npm packages `dependencies` can add to run_javascript:\n");
+		for (const cJSON *p = npm->child; p; p = p->next)
+			if (cJSON_IsTrue(get(p, "preinstalled")) == pre)
+				fprintf(f, "%s %s\n", str(p, "name"), str(p, "version"));
+	}
+	if (cJSON_GetArraySize(npm) == 0)
+		fprintf(f, "No npm packages: run_javascript has Node.js's own modules only.\n");
+	cJSON_AddItemToObject(out, "npm", npm);
+}
+
 static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 {
 	struct rb_err err = {0};
@@ -650,6 +682,7 @@ static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 		fprintf(f, "In the wheel cache, installable through `dependencies`:\n");
 	for (p = cache ? cache->child : NULL; p; p = p->next)
 		fprintf(f, "%s %s\n", str(p, "name"), str(p, "version"));
+	put_npm(s, f, out);
 	free(v);
 	if (fclose(f) != 0) { /* the stream's errors (out of memory) show at the close */
 		free(text);

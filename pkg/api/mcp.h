@@ -35,6 +35,9 @@ struct mcp_server {
 	/* deps_cache_list(): the wheel cache's [{"name", "version"}], owned by the caller;
 	 * NULL when there is none. */
 	int (*cache)(void *ctx, cJSON **ret, struct rb_err *err);
+	/* npmdeps_list(): the npm cache's [{"name", "version", "preinstalled"}], owned by the
+	 * caller; NULL when there is none.  NULL: JavaScript has no packages here. */
+	int (*npm)(void *ctx, cJSON **ret, struct rb_err *err);
 	void *ctx;
 	double default_timeout_s, max_timeout_s; /* said in the tool descriptions */
 	/*

@@ -36,7 +36,7 @@ static int load(const char *cache_dir, struct rb_err *err)
 
 /* Parse every spec; a name asked for twice is refused. */
 static int parse_specs(const char *const *specs, size_t n, struct npm_want *w,
-		       char (*names)[NPM_NAME_MAX + 1], char (*fields)[32], struct rb_err *err)
+		       char (*names)[NPM_NAME_MAX + 1], char (*fields)[40], struct rb_err *err)
 {
 	const char *why;
 
@@ -103,7 +103,7 @@ int npmdeps_resolve(const struct deps_config *cfg, const char *const *specs, siz
 		    struct deps_result *ret, size_t *ret_asked, struct rb_err *err)
 {
 	char(*names)[NPM_NAME_MAX + 1] = calloc(n ? n : 1, sizeof(*names));
-	char(*fields)[32] = calloc(n ? n : 1, sizeof(*fields));
+	char(*fields)[40] = calloc(n ? n : 1, sizeof(*fields));
 	struct npm_want *w = calloc(n ? n : 1, sizeof(*w));
 	struct npm_result *res = calloc(1, sizeof(*res));
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "deps/deps.h"
+#include "deps/npmdeps.h"
 #include "base/fdio.h"
 #include "base/log.h"
 #include "api/mcp.h"
@@ -310,6 +311,14 @@ static int cache_cb(void *ctx, cJSON **ret, struct rb_err *err)
 	return L->ex->cfg.cache_dir[0] ? deps_cache_list(L->ex->cfg.cache_dir, ret, err) : 0;
 }
 
+static int npm_cb(void *ctx, cJSON **ret, struct rb_err *err)
+{
+	const struct stdio_loop *L = ctx;
+
+	*ret = NULL;
+	return L->ex->cfg.cache_dir[0] ? npmdeps_list(L->ex->cfg.cache_dir, ret, err) : 0;
+}
+
 /* ---- in turn ---- */
 
 static void on_line(struct stdio_loop *L, char *line, size_t n)
@@ -380,7 +389,7 @@ int mcp_main(struct executor *ex)
 	static struct warm warm;
 	struct rb_err err = {0};
 	struct stdio_loop L = {
-	    .s = {.run = run_cb, .installed = installed_cb, .cache = cache_cb},
+	    .s = {.run = run_cb, .installed = installed_cb, .cache = cache_cb, .npm = npm_cb},
 	    .ex = ex,
 	    .rd = {.cap = ex->cfg.limits.max_body_bytes * 2 + ((size_t)1 << 20)},
 	};

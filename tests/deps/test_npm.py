@@ -292,3 +292,23 @@ def test_python_dependencies_are_not_npm(npm):
     # The wheel cache and the npm cache share CACHE_DIR; each language sees its own.
     rc, r = npm.run({"script": "print(1)", "dependencies": ["pad"]}, cache=npm.npm_cache)
     assert (rc, r["code"]) == (1, "invalid_cache") and "wheel cache" in r["error"], r
+
+
+def test_mcp_list_packages_and_info_list_npm(npm):
+    lines = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-06-18"}},
+             {"jsonrpc": "2.0", "method": "notifications/initialized"},
+             {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+              "params": {"name": "list_packages", "arguments": {}}}]
+    p = npm.sub([str(binary()), "mcp"], input="".join(json.dumps(x) + "\n" for x in lines),
+                env={"PATH": "/usr/bin:/bin", "RUNBOX_CACHE_DIR": str(npm.npm_cache),
+                     "RUNBOX_WORK_DIR": str(npm.work), "RUNBOX_STATE_DIR": str(npm.state),
+                     "RUNBOX_LOG": "off", "RUNBOX_WARM": "off"}, timeout=60)
+    replies = {r["id"]: r for r in map(json.loads, p.stdout.splitlines()) if "id" in r}
+    res = replies[2]["result"]
+    listed = {(x["name"], x["version"], x["preinstalled"])
+              for x in res["structuredContent"]["npm"]}
+    assert ("pre-x", "2.0.0", True) in listed and ("pad", "1.1.0", False) in listed, listed
+    text = res["content"][0]["text"]
+    assert "npm packages every run_javascript can import:\n" in text, text
+    assert "pre-x 2.0.0" in text.split("`dependencies` can add")[0], text

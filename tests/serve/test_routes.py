@@ -61,6 +61,7 @@ def test_info(serve):
                                         "maintenance", "end of life", "unknown"), j["node"]
         assert "javascript" in j["languages"], j["languages"]
     assert j["languages"][:2] == ["python", "bash"], j["languages"]
+    assert j["npm_packages"] == [] and "npm_cache_error" not in j
 
 
 def test_run_json(serve):

@@ -426,6 +426,47 @@ static void test_old_version_gets_json_text(void **state)
 	cJSON_Delete(res);
 }
 
+static int fake_npm(void *ctx, cJSON **ret, struct rb_err *err)
+{
+	(void)ctx;
+	(void)err;
+	*ret = cJSON_Parse("[{\"name\":\"zod\",\"version\":\"3.23.8\",\"preinstalled\":false},"
+			   "{\"name\":\"lodash\",\"version\":\"4.17.21\",\"preinstalled\":true}]");
+	return 0;
+}
+
+static void test_list_packages_npm(void **state)
+{
+	struct mcp_server s = server();
+	const char *t, *pre, *add;
+	cJSON *res;
+
+	(void)state;
+	fake_installed = cJSON_Parse("{\"numpy\":\"1.24.2\"}");
+	cJSON_Delete(init(&s, "2025-06-18"));
+	res = call(&s, "list_packages", "{}");
+	t = text0(res);
+	assert_non_null(strstr(t, "No npm packages"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+			     cJSON_GetObjectItem(res, "structuredContent"), "npm")),
+			 0);
+	cJSON_Delete(res);
+	s.npm = fake_npm;
+	res = call(&s, "list_packages", "{}");
+	t = text0(res);
+	pre = strstr(t, "npm packages every run_javascript can import:\nlodash 4.17.21\n");
+	add = strstr(t, "npm packages `dependencies` can add to run_javascript:\nzod 3.23.8\n");
+	assert_non_null(pre);
+	assert_non_null(add);
+	assert_true(pre < add);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+			     cJSON_GetObjectItem(res, "structuredContent"), "npm")),
+			 2);
+	cJSON_Delete(res);
+	cJSON_Delete(fake_installed);
+	fake_installed = NULL;
+}
+
 static void test_list_packages(void **state)
 {
 	struct mcp_server s = server();
@@ -729,6 +770,7 @@ int main(void)
 	    cmocka_unit_test(test_failures_are_tool_errors),
 	    cmocka_unit_test(test_old_version_gets_json_text),
 	    cmocka_unit_test(test_list_packages),
+	    cmocka_unit_test(test_list_packages_npm),
 	    cmocka_unit_test(test_a_cancelled_call_gets_no_reply),
 	    cmocka_unit_test(test_strings_cjson_would_change_are_refused),
 	    cmocka_unit_test(test_urgent_messages),
