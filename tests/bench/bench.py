@@ -4,6 +4,7 @@ run on this machine, as medians over repeated runs (never as assertions)."""
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,6 +102,9 @@ def main():
     if os.environ.get("BENCH_ONLY") == "cgroup":
         cgroup_cost()
         return
+    if os.environ.get("BENCH_ONLY") == "javascript":
+        bench_javascript()
+        return
     print(f"{'case':<16} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'paired':>7} "
           f"{'ratio':>6} {'runbox RSS':>11}")
     rows = [(name, program, None) for name, program in CASES]
@@ -117,6 +121,8 @@ def main():
         serve_bench()
     if os.environ.get("BENCH_WARM", "1") == "1":
         warm_bench()
+    if os.environ.get("BENCH_JAVASCRIPT", "1") == "1":
+        bench_javascript()
 
 
 def sandbox_cost():
@@ -632,6 +638,172 @@ def bench_index(d):
           f"compile {med(fetches):.1f} ms) vs pip install --index-url + import {med(pips):.1f} ms"
           f" = {med(pips) / med(firsts):.1f}x")
     print(f"cached request, 6 dependencies: resolve+install {med(seconds):.3f} ms per dependency")
+
+
+# ---- JavaScript and TypeScript --------------------------------------------
+
+NODE = shutil.which("node", path="/usr/bin:/bin") or "node"
+ESBUILD = shutil.which("esbuild", path="/usr/bin:/bin") or "esbuild"
+NODE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+def node_bare(program, fname="main.js"):
+    """`node main.js` in a fresh directory, its output through pipes."""
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, fname), "w") as f:
+            f.write(program)
+        t = time.perf_counter()
+        subprocess.run([NODE, fname], cwd=d, env=dict(NODE_ENV, HOME=d), check=True,
+                       capture_output=True)
+        return (time.perf_counter() - t) * 1000, None
+
+
+def node_boxed(program, language="javascript", extra_env=None):
+    return node_boxed_phases(program, language, extra_env)[0], None
+
+
+def node_boxed_phases(program, language="javascript", extra_env=None, deps=None, cache=None):
+    """One runbox run; (ms, phases_ms of its log line)."""
+    req = {"language": language, "script": program}
+    if deps:
+        req["dependencies"] = deps
+    env = {"RUNBOX_LOG": "debug"}
+    if cache:
+        env["RUNBOX_CACHE_DIR"] = cache
+    env.update(extra_env or {})
+    t = time.perf_counter()
+    p = subprocess.run([RUNBOX], input=json.dumps(req).encode(), env=env, capture_output=True)
+    ms = (time.perf_counter() - t) * 1000
+    resp = json.loads(p.stdout)
+    assert resp.get("exit_code") == 0, resp
+    phases = {}
+    for line in p.stderr.decode().splitlines():
+        try:
+            phases = json.loads(line).get("phases_ms", phases)
+        except ValueError:
+            pass
+    return ms, phases
+
+
+def typescript_program(lines):
+    """A TypeScript file of about @lines lines: interfaces, typed functions, a class."""
+    out = ["interface Point { x: number; y: number; label?: string }", ""]
+    i = 0
+    while len(out) < lines - 2:
+        out += [f"function f{i}(p: Point, k: number = {i}): Point {{",
+                f"  const s: number = p.x * k + p.y;",
+                f"  return {{ x: s, y: p.y - k, label: `f{i}` }} as Point;",
+                "}",
+                f"class C{i} {{ private v: number = {i}; get(): number {{ return this.v; }} }}"]
+        i += 1
+    out.append(f"console.log(f0({{ x: 1, y: 2 }}).x + new C{i - 1}().get());")
+    return "\n".join(out) + "\n"
+
+
+def bench_node_start():
+    print(f"\nJavaScript: {NODE} "
+          f"{subprocess.run([NODE, '--version'], capture_output=True, text=True).stdout.strip()}"
+          f", {REPEAT} pairs; bare is `node main.js` (runbox's script mode runs main.mjs)")
+    print(f"{'case':<22} {'bare ms':>9} {'runbox ms':>10} {'added ms':>9} {'paired':>7} "
+          f"{'ratio':>6}")
+    prog = "console.log(1)\n"
+    for name, env in [("console.log(1)", None), ("console.log(1) sb=off", {"RUNBOX_SANDBOX": "off"})]:
+        (b, _), (r, _) = paired(lambda: node_bare(prog), lambda: node_boxed(prog, extra_env=env))
+        print(f"{name:<22} {b:9.1f} {r:10.1f} {r - b:9.1f} {LAST_PAIRED_DIFF[0]:7.1f} "
+              f"{r / b:6.2f}")
+
+
+def bench_typescript():
+    """The transpile's cost: a TypeScript run against a JavaScript run of the
+    same program (esbuild's output of it), both in runbox."""
+    ts = typescript_program(200)
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "main.ts")
+        with open(src, "w") as f:
+            f.write(ts)
+        js = subprocess.run([ESBUILD, "--log-level=error", src], capture_output=True, text=True,
+                            check=True).stdout
+        esb = []
+        for _ in range(REPEAT):
+            t = time.perf_counter()
+            subprocess.run([ESBUILD, "--log-level=error", "--sourcemap=inline", src],
+                           capture_output=True, check=True)
+            esb.append((time.perf_counter() - t) * 1000)
+    (j, _), (t, _) = paired(lambda: node_boxed(js), lambda: node_boxed(ts, "typescript"))
+    print(f"\nTypeScript, a {ts.count(chr(10))}-line file, {REPEAT} pairs: runbox typescript "
+          f"{t:.1f} ms, the same program as javascript {j:.1f} ms: transpile {t - j:.1f} ms "
+          f"(paired {LAST_PAIRED_DIFF[0]:.1f} ms); bare `esbuild --sourcemap=inline` "
+          f"{statistics.median(esb):.1f} ms")
+
+
+def npm_side(tar_dir, n):
+    """`npm install --offline` of the same tarballs into a fresh project, then
+    the require()s: (total ms, install ms)."""
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "package.json"), "w") as f:
+            f.write("{}")
+        tars = [os.path.join(tar_dir, f"benchnpm{i:02d}-1.0.0.tgz") for i in range(n)]
+        env = dict(NODE_ENV, HOME=d, npm_config_cache=os.path.join(d, ".npm"))
+        t = time.perf_counter()
+        subprocess.run(["npm", "install", "--offline", "--no-audit", "--no-fund",
+                        "--ignore-scripts", "--no-package-lock", "--loglevel=error"] + tars,
+                       cwd=d, env=env, check=True, capture_output=True)
+        installed = (time.perf_counter() - t) * 1000
+        subprocess.run([NODE, "-e", npm_script(n)], cwd=d, env=env, check=True)
+        return (time.perf_counter() - t) * 1000, installed
+
+
+def npm_script(n):
+    return "".join(f"require('benchnpm{i:02d}');\n" for i in range(n))
+
+
+def bench_npm_deps():
+    """Resolve+install is the admit phase (the resolve) plus what linking the
+    packages adds to the workspace phase, against the same run without them."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deps"))
+    import npm  # the suite's tarball writer: `npm pack`'s layout
+    if not shutil.which("npm", path="/usr/bin:/bin"):
+        print("\nnpm dependencies: skipped, no npm to compare with")
+        return
+    global REPEAT
+    with tempfile.TemporaryDirectory() as d:
+        tar_dir, cache = os.path.join(d, "tars"), os.path.join(d, "cache")
+        os.mkdir(tar_dir)
+        for i in range(15):
+            npm.tarball(tar_dir, f"benchnpm{i:02d}", "1.0.0",
+                        files={"index.js": "module.exports = 1;\n" * 200})
+        subprocess.run([RUNBOX, "bake", tar_dir, cache], check=True, capture_output=True)
+        print(f"\nnpm dependencies: time until N are loadable, {DEPS_REPEAT} runs each "
+              "(npm: install --offline of the same tarballs, then the require()s)")
+        print(f"{'deps':<5} {'npm ms':>9} {'runbox ms':>10} {'faster':>7} | "
+              f"{'npm install ms':>14} {'runbox resolve+install ms':>26} {'per dep':>8}")
+        saved, REPEAT = REPEAT, DEPS_REPEAT
+        try:
+            base = [node_boxed_phases("0;\n", cache=cache)[1] for _ in range(DEPS_REPEAT)]
+            ws0 = statistics.median(p["workspace"] for p in base)
+            for n in (1, 5, 15):
+                names = [f"benchnpm{i:02d}" for i in range(n)]
+                runs = []
+
+                def rb():
+                    ms, ph = node_boxed_phases(npm_script(n), deps=names, cache=cache)
+                    runs.append(ph)
+                    return ms, None
+                (np_ms, np_inst), (rb_ms, _) = paired(lambda: npm_side(tar_dir, n), rb)
+                inst = statistics.median(p["admit"] + p["workspace"] - ws0 for p in runs)
+                print(f"{n:<5} {np_ms:9.1f} {rb_ms:10.1f} {np_ms / rb_ms:6.1f}x | "
+                      f"{np_inst:14.1f} {inst:26.3f} {inst / n:8.3f}")
+        finally:
+            REPEAT = saved
+
+
+def bench_javascript():
+    if not os.path.exists(NODE):
+        print("\nJavaScript: skipped, no node")
+        return
+    bench_node_start()
+    bench_typescript()
+    bench_npm_deps()
 
 
 if __name__ == "__main__":
