@@ -697,8 +697,11 @@ static void build_argv(struct executor *ex, struct run *run)
  * reservations: an idle node maps some 700 MB, each worker thread 600 MB
  * more, each WebAssembly memory 10 GB), so a Node program's per-process
  * line is RLIMIT_DATA, the private writable memory it commits, instead of
- * RLIMIT_AS (see nodeargv.h).
+ * RLIMIT_AS (see nodeargv.h).  Node's ES module loader reads every file of
+ * an import graph at once (date-fns's is some 300 files), so a Node
+ * program's open files are at least NODE_MIN_OPEN_FILES.
  */
+#define NODE_MIN_OPEN_FILES 1024
 static size_t build_rlimits(const struct executor *ex, const struct run *run, double timeout_s,
 			    struct launch_rlimit *rl)
 {
@@ -706,11 +709,12 @@ static size_t build_rlimits(const struct executor *ex, const struct run *run, do
 	rlim_t cpu = (rlim_t)ceil(timeout_s) + 1;
 	bool node = LANG_IS_NODE(run->req.language);
 	rlim_t as = node ? RLIM_INFINITY : l->mem_bytes;
+	rlim_t nofile = node && l->nofile < NODE_MIN_OPEN_FILES ? NODE_MIN_OPEN_FILES : l->nofile;
 	struct launch_rlimit table[] = {
 	    {RLIMIT_AS, {as, as}},
 	    {RLIMIT_CPU, {cpu, cpu + 1}},
 	    {RLIMIT_FSIZE, {l->fsize_bytes, l->fsize_bytes}},
-	    {RLIMIT_NOFILE, {l->nofile, l->nofile}},
+	    {RLIMIT_NOFILE, {nofile, nofile}},
 	    {RLIMIT_CORE, {0, 0}},
 	};
 	size_t n = sizeof(table) / sizeof(table[0]);

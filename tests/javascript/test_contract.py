@@ -168,6 +168,27 @@ def test_input_and_output_dirs(rb):
     assert base64.b64decode(b["content"]) == b"\x00\xff\x01" and b["encoding"] == "base64", b
 
 
+# ---- open files: an ES module graph is read at once ----
+
+def test_an_import_graph_of_400_files_loads(rb):
+    # Node's loader opens every file of the graph at once: with the default
+    # 256 open files this is EMFILE; a Node program gets at least 1024.
+    r = rb.run(js("import fs from 'fs';\nfs.mkdirSync('g');\nlet idx = '';\n"
+                  "for (let i = 0; i < 400; i++) {\n"
+                  "  fs.writeFileSync(`g/m${i}.mjs`, `export default ${i};\\n`);\n"
+                  "  idx += `import m${i} from './m${i}.mjs';\\n`;\n}\n"
+                  "idx += 'export default m399;\\n';\nfs.writeFileSync('g/index.mjs', idx);\n"
+                  "console.log((await import('./g/index.mjs')).default);"))
+    assert (r["status"], r["stdout"]) == ("ok", "399\n"), r
+
+
+def test_open_files_stay_bounded(rb):
+    r = rb.run(js("const fs = require('fs'); let n = 0;\n"
+                  "try { for (;;) { fs.openSync('/dev/null'); n++; } } catch (e) {\n"
+                  "  console.log(e.code, n > 1000 && n < 1024); }"))
+    assert (r["status"], r["stdout"]) == ("ok", "EMFILE true\n"), r
+
+
 # ---- memory: the same limit as Python's, for V8 ----
 
 def test_starts_and_runs_a_worker_under_a_small_limit(rb):
