@@ -193,26 +193,31 @@ bench: all
 # and fails when `runbox bake --strict` skips one of them;
 # INDEX=URL REQUIREMENTS=FILE bakes the closure of a requirements file resolved
 # against that package index (runbox bake --index: verified wheels, no pip).
+# Every image gets the npm cache of runtime-image/npm-packages.lock.json,
+# fetched from the npm registry (NPM_REGISTRY) and checked against the lock.
 IMAGE        ?= localhost/runbox:latest
 IMAGE_BASE   ?=
 WHEELS       ?=
 INDEX        ?=
 REQUIREMENTS ?=
+NPM_REGISTRY ?= https://registry.npmjs.org
+IMAGE_NPM    = NPM_DIR=$(BUILD)/image-npm NPM_PREINSTALL=$$(cat $(BUILD)/image-npm.preinstall)
 
 image-deps:
 	@tests/tools/deps.sh runtime-image/image-packages.txt
 
 image: all image-deps
+	$(PYTHON) runtime-image/fetch-npm.py $(BUILD)/image-npm $(NPM_REGISTRY) > $(BUILD)/image-npm.preinstall
 ifneq ($(INDEX),)
 	@test -n "$(REQUIREMENTS)" || { echo "make image: INDEX=URL needs REQUIREMENTS=FILE"; exit 2; }
 	rm -rf $(BUILD)/image-index
 	$(BUILD)/runbox bake --lazy --index $(INDEX) -r $(REQUIREMENTS) $(BUILD)/image-index
-	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-index/wheels $(IMAGE_BASE)
+	$(IMAGE_NPM) runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-index/wheels $(IMAGE_BASE)
 else ifeq ($(WHEELS),)
 	$(PYTHON) runtime-image/make-wheels.py $(BUILD)/image-wheels
-	runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-wheels $(IMAGE_BASE)
+	$(IMAGE_NPM) runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(BUILD)/image-wheels $(IMAGE_BASE)
 else
-	BAKE_FLAGS=--strict runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(WHEELS) $(IMAGE_BASE)
+	$(IMAGE_NPM) BAKE_FLAGS=--strict runtime-image/build-image.sh $(IMAGE) $(BUILD)/runbox $(WHEELS) $(IMAGE_BASE)
 endif
 
 # The image suite (tests/image) against $(IMAGE), then its report: image and

@@ -7,6 +7,11 @@
 # (make image WHEELS=DIR sets --strict: a skipped wheel fails the build).
 # The build ends with the wheel cache's summary line.
 #
+# NPM_DIR in the environment: npm tarballs (and their package-lock.json) for
+# the image's npm cache (runtime-image/fetch-npm.py makes it); NPM_PREINSTALL:
+# the names `runbox bake --npm-preinstall` gets. Without NPM_DIR the image
+# has no npm cache.
+#
 # Without BASE, a local Debian bookworm base is built with debootstrap and
 # imported (runtime-image/base.sh, cached under build/image/), since these
 # machines reach Debian's mirror but no container registry. With BASE (for
@@ -29,7 +34,7 @@ fi
 # the engine (build/ holds hundreds of MB of third-party sources).
 ctx=$build/context
 rm -rf "$ctx"
-mkdir -p "$ctx/wheels"
+mkdir -p "$ctx/wheels" "$ctx/npm"
 cp "$runbox" "$ctx/runbox"
 chmod 0755 "$ctx/runbox"
 cp "$here/stack-packages.txt" "$here/matplotlib_font_cache.py" "$ctx/"
@@ -39,7 +44,14 @@ for w in "$wheels"/*.whl; do
 	cp "$w" "$ctx/wheels/"
 	n=$((n + 1))
 done
-echo "image: context with $(basename "$runbox") and $n wheels from $wheels"
+m=0
+for t in "${NPM_DIR:-/nonexistent}"/*.tgz; do
+	[ -e "$t" ] || continue
+	cp "$t" "$ctx/npm/"
+	m=$((m + 1))
+done
+[ ! -e "${NPM_DIR:-/nonexistent}/package-lock.json" ] || cp "$NPM_DIR/package-lock.json" "$ctx/npm/"
+echo "image: context with $(basename "$runbox"), $n wheels from $wheels and $m npm tarballs"
 
 # A runbox from before issue 4 has no `bake`: build without a cache, loudly,
 # so the rest of the image can still be built and tested.
@@ -61,7 +73,7 @@ start=$(date +%s)
 old=$($engine image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 # shellcheck disable=SC2086
 $engine build $limits $net --build-arg BASE="$base" --build-arg WHEEL_CACHE="$cache" \
-	--build-arg BAKE_FLAGS="${BAKE_FLAGS:-}" -f "$here/Dockerfile" -t "$tag" "$ctx"
+	--build-arg BAKE_FLAGS="${BAKE_FLAGS:-}" --build-arg NPM_PREINSTALL="${NPM_PREINSTALL:-}" -f "$here/Dockerfile" -t "$tag" "$ctx"
 new=$($engine image inspect --format '{{.Id}}' "$tag")
 # The image this build replaced, unless something still uses it.
 [ -z "$old" ] || [ "$old" = "$new" ] || $engine rmi "$old" >/dev/null 2>&1 || true

@@ -195,10 +195,10 @@ def test_require_and_import_of_linked_packages(npm):
     assert (rc, r.get("status")) == (0, "ok"), r
     assert r["stdout"] == "1.1.0 1.5.0 esm+1.5.0 scoped\n", r
     # The request's closure, in the order chosen: what it asked, then what that needs.
-    assert r["dependencies"] == [{"name": "pad", "version": "1.1.0"},
-                                 {"name": "app-a", "version": "1.0.0"},
-                                 {"name": "esm-pkg", "version": "1.0.0"},
-                                 {"name": "helper", "version": "1.5.0"}], r
+    assert r["dependencies"] == [{"name": "pad", "version": "1.1.0", "source": "cache"},
+                                 {"name": "app-a", "version": "1.0.0", "source": "cache"},
+                                 {"name": "esm-pkg", "version": "1.0.0", "source": "cache"},
+                                 {"name": "helper", "version": "1.5.0", "source": "cache"}], r
 
 
 @needs_node
