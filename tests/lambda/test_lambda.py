@@ -6,6 +6,7 @@ environment."""
 import base64
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -28,6 +29,17 @@ def test_auto_mode_serves_a_direct_invocation(lam):
     assert resp["exit_code"] == 0 and resp["status"] == "ok"
     assert resp["stdout"] == "4\n"
     assert lam.proc.poll() is None  # a warm instance keeps serving
+
+
+@pytest.mark.skipif(not shutil.which("node", path="/usr/local/bin:/usr/bin:/bin"),
+                    reason="needs node on PATH")
+def test_javascript_direct_and_proxy(lam):
+    resp = lam.run({"language": "javascript",
+                    "script": "console.log(Object.keys(process.env).filter(k => k.startsWith('AWS')).length)"})
+    assert (resp["status"], resp["stdout"]) == ("ok", "0\n"), resp
+    status, _, body = lam.http("POST", "/api/run", "console.log(2 ** 10)",
+                               {"content-type": "text/plain"}, query="language=javascript")
+    assert status == 200 and json.loads(body)["stdout"] == "1024\n", body
 
 
 def test_a_refused_request_is_a_normal_response(lam):

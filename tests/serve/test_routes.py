@@ -108,6 +108,29 @@ def test_raw_script_timeout_and_language(serve):
     assert r.ran()["stdout"] == "42\n"
 
 
+NODE = shutil.which("node", path="/usr/local/bin:/usr/bin:/bin")
+ESBUILD = shutil.which("esbuild", path="/usr/local/bin:/usr/bin:/bin")
+
+
+@pytest.mark.skipif(not (NODE and ESBUILD), reason="needs node and esbuild on PATH")
+def test_javascript_and_typescript_json_and_raw(serve):
+    s = serve.start()
+    j = s.run({"language": "javascript", "script": "console.log(6 * 7)"}).ran()
+    assert (j["status"], j["stdout"]) == ("ok", "42\n"), j
+    j = s.run({"entry_point": "src/a.ts",
+               "files": {"src/a.ts": "import { n } from './b';\nconsole.log(n);",
+                         "src/b.ts": "export const n: number = 7;"}}).ran()
+    assert (j["status"], j["stdout"]) == ("ok", "7\n"), j
+    r = s.request("POST", "/api/run?language=javascript", "console.log(process.argv.length)")
+    assert r.ran()["stdout"] == "2\n"
+    r = s.request("POST", "/api/run?language=typescript", "const x: string = 'ts';\nconsole.log(x)",
+                  {"Content-Type": "text/plain"})
+    assert r.ran()["stdout"] == "ts\n"
+    r = s.request("POST", "/api/run?language=typescript", "const x: = 1;")
+    j = r.ran()
+    assert (j["status"], j["exit_code"]) == ("error", 1) and "main.ts:1" in j["stderr"], j
+
+
 def test_raw_script_refusals(serve):
     s = serve.start(env={"RUNBOX_MAX_BODY_BYTES": "65536"})
     s.request("POST", "/api/run?timeout_s=soon", "print(1)").error(400, "invalid_timeout")
