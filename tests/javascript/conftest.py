@@ -20,7 +20,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
-import binary_copy  # noqa: E402
+import harness  # noqa: E402
 
 AS = os.environ.get("JS_AS", "root")
 if AS not in ("root", "nobody"):
@@ -34,7 +34,7 @@ SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 
 
 def pytest_unconfigure(config):
-    binary_copy.remove_snapshots()
+    harness.remove_snapshots()
 
 
 def node_major():
@@ -44,7 +44,7 @@ def node_major():
 
 class Runbox:
     def __init__(self, workdir):
-        self.bin = binary_copy.snapshot(REPO, "rbjs-bin-")
+        self.bin = harness.snapshot("rbjs-bin-")
         self.workdir = workdir
 
     def argv(self, *extra):
