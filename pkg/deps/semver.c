@@ -140,27 +140,40 @@ static int cmp_num(unsigned long long a, unsigned long long b)
 	return a < b ? -1 : a > b;
 }
 
-/* Prerelease precedence: identifiers left to right, numbers below words. */
+static int sign(int c)
+{
+	return c < 0 ? -1 : c > 0;
+}
+
+/*
+ * One prerelease identifier, @a of length @la against @b of length @lb:
+ * numbers by value (no leading zeros: the longer is the larger) and below
+ * words, words in ASCII order, a prefix below the longer word.
+ */
+static int cmp_ident(const char *a, size_t la, const char *b, size_t lb)
+{
+	bool na = strspn(a, "0123456789") >= la, nb = strspn(b, "0123456789") >= lb;
+	int c;
+
+	if (na && nb)
+		return la != lb ? (la < lb ? -1 : 1) : sign(strncmp(a, b, la));
+	if (na || nb)
+		return na ? -1 : 1;
+	c = strncmp(a, b, la < lb ? la : lb);
+	return c ? sign(c) : (la < lb ? -1 : la > lb);
+}
+
+/* Prerelease precedence: identifiers left to right; more identifiers rank above fewer. */
 static int cmp_pre(const char *a, const char *b)
 {
 	if (!*a || !*b)
 		return !*a - !*b; /* a release is above its prereleases */
 	while (*a && *b) {
 		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
-		bool na = strspn(a, "0123456789") >= la, nb = strspn(b, "0123456789") >= lb;
-		int c;
+		int c = cmp_ident(a, la, b, lb);
 
-		if (na && nb)
-			c = la != lb ? (la < lb ? -1 : 1) : strncmp(a, b, la);
-		else if (na || nb)
-			c = na ? -1 : 1;
-		else {
-			c = strncmp(a, b, la < lb ? la : lb);
-			if (c == 0)
-				c = la < lb ? -1 : la > lb;
-		}
 		if (c)
-			return c < 0 ? -1 : 1;
+			return c;
 		a += la + (a[la] == '.');
 		b += lb + (b[lb] == '.');
 	}
@@ -402,7 +415,12 @@ static int normalise(const char *range, char *buf)
 static int check(const struct semver *v, const char *range)
 {
 	static const struct semver zero = {0, 0, 0, ""};
-	char buf[MAX_RANGE];
+	/*
+	 * Zeroed whole: the scanners below stop at `end`, which lies at or
+	 * before the string's end, and reading the buffer must not depend on
+	 * that being seen (a static analyzer cannot relate strlen to it).
+	 */
+	char buf[MAX_RANGE] = "";
 	const char *p = buf;
 	bool any = false;
 

@@ -108,9 +108,9 @@ static void test_precedence(void **state)
 {
 	/* Semantic Versioning 2.0.0, section 11, in ascending order. */
 	static const char *const order[] = {
-	    "1.0.0-alpha",  "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-	    "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",	 "1.0.0",
-	    "1.0.1",	    "1.9.0",	     "1.10.0",
+	    "1.0.0-alpha",   "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2",
+	    "1.0.0-beta.11", "1.0.0-betas",   "1.0.0-rc.1",	  "1.0.0",	"1.0.1",
+	    "1.9.0",	     "1.10.0",
 	};
 	struct semver a, b;
 
