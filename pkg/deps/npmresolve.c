@@ -276,6 +276,7 @@ static int solve(struct state *st, size_t qi)
 {
 	const struct pending *pd;
 	const struct semver *below = NULL;
+	bool tried = false;
 	int c, r = -EINVAL;
 	long i;
 
@@ -303,8 +304,9 @@ static int solve(struct state *st, size_t qi)
 		if (r >= 0 || r == -ENOMEM || st->too_long || st->too_many)
 			return r;
 		below = &st->ix->pkgs[i].v;
+		tried = true;
 	}
-	if (below)
+	if (tried)
 		return r; /* every fitting version led to a failure, already recorded */
 	if (pd->kind != NPM_DEP_REQUIRED)
 		return solve(st, qi + 1);
