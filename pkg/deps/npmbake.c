@@ -54,14 +54,24 @@ bool npmbake_has_tarballs(const char *dir)
 	return found;
 }
 
+/* Open (@create: creating, 0755) directory @name: 0 with *ret the fd, or < 0 with *ret -1. */
 static int open_dir_at(int at, const char *name, bool create, int *ret, struct rb_err *err)
 {
+	int fd, r = 0;
+
+	*ret = -1;
 	if (create && mkdirat(at, name, 0755) < 0 && errno != EEXIST)
 		return rb_fail_sys(err, errno, "create '%s'", name);
-	*ret = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*ret < 0)
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return rb_fail_sys(err, errno, "open '%s'", name);
-	return create && fchmod(*ret, 0755) < 0 ? rb_fail_sys(err, errno, "chmod '%s'", name) : 0;
+	if (create && fchmod(fd, 0755) < 0) {
+		r = rb_fail_sys(err, errno, "chmod '%s'", name);
+		close(fd);
+		return r;
+	}
+	*ret = fd;
+	return 0;
 }
 
 /* ---- package-lock.json: the integrity npm recorded ---- */
@@ -281,54 +291,69 @@ static int extract_checked(struct bake *b, int fd, const char *file, const char 
 	return r;
 }
 
+/*
+ * The previous bake's entry for the tarball with SHA-512 @sha, copied, when
+ * its tree is still in place and its name@version not yet baked this time:
+ * the tarball need not be extracted again.  NULL otherwise.
+ */
+static cJSON *reuse_before(const struct bake *b, const char *sha)
+{
+	const cJSON *before = same_as_before(b, sha);
+	const char *name, *version;
+	char tree[NPM_NAME_MAX + 120];
+	cJSON *entry;
+
+	if (!before)
+		return NULL;
+	/* npmcache_load checked both on the old index. */
+	name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(before, "name"));
+	version = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(before, "version"));
+	npmcache_tree(name, version, tree, sizeof(tree));
+	if (faccessat(b->npm_fd, tree, F_OK, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    baked_already(b, name, version))
+		return NULL;
+	entry = cJSON_Duplicate(before, true);
+	cJSON_ReplaceItemInObject(entry, "preinstalled", cJSON_CreateFalse());
+	return entry;
+}
+
+/*
+ * Bake tarball @fd (named @file): its entry goes into the index, or, when the
+ * tarball itself is at fault, into the skipped list.  < 0 only for a runbox fault.
+ */
+static int bake_fd(struct bake *b, int fd, const char *file)
+{
+	char sha[100];
+	cJSON *entry = NULL;
+	int r = hash_file(fd, sha, b->err);
+
+	if (r < 0)
+		return r;
+	entry = reuse_before(b, sha);
+	if (!entry)
+		r = extract_checked(b, fd, file, sha, &entry);
+	if (r < 0 && b->err->fault != RB_FAULT_REQUEST)
+		return r;
+	if (r < 0)
+		skip(b, file, b->err);
+	else
+		cJSON_AddItemToArray(b->packages, entry);
+	return 0;
+}
+
 static int bake_one(struct bake *b, const char *file)
 {
-	char sha[100], tree[NPM_NAME_MAX + 120];
 	struct rb_err why = {0};
-	const cJSON *before;
-	cJSON *entry = NULL;
 	struct stat st;
 	int fd = openat(b->tar_fd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), r;
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = rb_fail(&why, RB_FAULT_REQUEST, errno, "npm_unreadable", NULL,
-			    "not a readable regular file");
-		goto skipped;
-	}
-	r = hash_file(fd, sha, b->err);
-	if (r < 0)
-		goto out;
-	before = same_as_before(b, sha);
-	if (before) {
-		npmcache_tree(
-		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(before, "name")),
-		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(before, "version")), tree,
-		    sizeof(tree));
-		if (faccessat(b->npm_fd, tree, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !baked_already(
-			b, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(before, "name")),
-			cJSON_GetStringValue(
-			    cJSON_GetObjectItemCaseSensitive(before, "version")))) {
-			entry = cJSON_Duplicate(before, true);
-			cJSON_ReplaceItemInObject(entry, "preinstalled", cJSON_CreateFalse());
-			goto baked;
-		}
-	}
-	r = extract_checked(b, fd, file, sha, &entry);
-	if (r < 0 && b->err->fault != RB_FAULT_REQUEST)
-		goto out;
-	if (r < 0) {
-		why = *b->err;
-		goto skipped;
-	}
-baked:
-	cJSON_AddItemToArray(b->packages, entry);
-	r = 0;
-	goto out;
-skipped:
-	skip(b, file, &why);
-	r = 0;
-out:
+		rb_fail(&why, RB_FAULT_REQUEST, 0, "npm_unreadable", NULL,
+			"not a readable regular file");
+		skip(b, file, &why);
+		r = 0;
+	} else
+		r = bake_fd(b, fd, file);
 	if (fd >= 0)
 		close(fd);
 	return r;

@@ -113,12 +113,16 @@ static int strip_top(struct pass *p, const char *path, const char **ret_rest)
 	return 0;
 }
 
-/* Open (creating) the directory holding @rel, relative to @root. */
+/*
+ * Open (creating) the directory holding @rel, relative to @root: its fd, with
+ * *ret_leaf the last part of @rel, or -errno.
+ */
 static int open_parent(int root, char *rel, const char **ret_leaf)
 {
 	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
 	char *seg = rel, *slash;
 
+	*ret_leaf = rel;
 	while (fd >= 0 && (slash = strchr(seg, '/')) && slash[1]) {
 		int next, e;
 
