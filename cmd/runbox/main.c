@@ -130,30 +130,65 @@ static bool bake_args_ok(const struct bake_args *a)
 	return a->npos == 2;
 }
 
+/* A flag of `runbox bake` (--lazy, --strict, --list): set it; false when @arg is none. */
+static bool bake_flag(const char *arg, struct bake_args *a)
+{
+	const struct {
+		const char *name;
+		bool *set;
+	} flags[] = {{"--lazy", &a->lazy}, {"--strict", &a->strict}, {"--list", &a->list}};
+
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+		if (strcmp(arg, flags[k].name) == 0) {
+			*flags[k].set = true;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * An option of `runbox bake` with a value ("--index F" or "--index=F"): the
+ * field it fills, with *ret_inline the value after '=' or NULL; NULL when
+ * @arg is none.
+ */
+static const char **bake_valued(const char *arg, struct bake_args *a, const char **ret_inline)
+{
+	const struct {
+		const char *name;
+		const char **field;
+	} opts[] = {{"--index", &a->index},
+		    {"--requirement", &a->requirements},
+		    {"-r", &a->requirements},
+		    {"--npm-preinstall", &a->npm_preinstall}};
+
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+		if (cli_option(arg, opts[k].name, ret_inline))
+			return opts[k].field;
+	return NULL;
+}
+
+/* Option @argv[*i] of `runbox bake`, with its value when it takes one; false when unknown. */
+static bool bake_option(int argc, char **argv, int *i, struct bake_args *a)
+{
+	const char *v = NULL, **field;
+
+	if (bake_flag(argv[*i], a))
+		return true;
+	field = bake_valued(argv[*i], a, &v);
+	if (!field || (!v && *i + 1 == argc))
+		return false;
+	*field = v ? v : argv[++*i];
+	return true;
+}
+
 /* Options, then operands, of `runbox bake`; false when they do not make sense. */
 static bool parse_bake(int argc, char **argv, struct bake_args *a)
 {
 	for (int i = 0; i < argc; i++) {
-		const char *v = NULL;
-
-		if (a->npos && argv[i][0] == '-')
-			return false;
-		if (strcmp(argv[i], "--lazy") == 0)
-			a->lazy = true;
-		else if (strcmp(argv[i], "--strict") == 0)
-			a->strict = true;
-		else if (strcmp(argv[i], "--list") == 0)
-			a->list = true;
-		else if (cli_option(argv[i], "--index", &v))
-			a->index = v ? v : (i + 1 < argc ? argv[++i] : NULL);
-		else if (strcmp(argv[i], "-r") == 0 || cli_option(argv[i], "--requirement", &v))
-			a->requirements = v ? v : (i + 1 < argc ? argv[++i] : NULL);
-		else if (cli_option(argv[i], "--npm-preinstall", &v) && (v || i + 1 < argc))
-			a->npm_preinstall = v ? v : argv[++i];
-		else if (argv[i][0] == '-' || a->npos == 2)
-			return false;
-		else
+		if (argv[i][0] != '-' && a->npos < 2)
 			a->pos[a->npos++] = argv[i];
+		else if (argv[i][0] != '-' || a->npos || !bake_option(argc, argv, &i, a))
+			return false;
 	}
 	return bake_args_ok(a);
 }
