@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/mcp_content.h"
 #include "base/jsonscan.h"
 
 #ifndef RUNBOX_VERSION
@@ -127,6 +128,13 @@ static const char files_schema[] =
     "\"enum\":[\"utf-8\",\"base64\"]}},\"required\":[\"content\"],"
     "\"additionalProperties\":false}]}}";
 
+/* A refusal, whatever refused it: the one shape every tool's outputSchema admits. */
+#define REFUSAL_PROPERTIES                                                                         \
+	"\"error\":{\"type\":\"string\",\"description\":\"why the call was refused\"},"            \
+	"\"code\":{\"type\":\"string\",\"description\":\"a stable snake_case code\"},"             \
+	"\"field\":{\"type\":\"string\",\"description\":\"the argument at fault\"}"
+#define REFUSAL_REQUIRED "{\"required\":[\"error\",\"code\"]}"
+
 static const char run_output_schema[] =
     "{\"type\":\"object\",\"properties\":{"
     "\"exit_code\":{\"type\":\"integer\",\"description\":\"the program's exit code; 124 on a "
@@ -145,11 +153,10 @@ static const char run_output_schema[] =
     "\"omitted_artifacts\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
     "\"path\":{\"type\":\"string\"},\"size\":{\"type\":\"number\"},\"reason\":{\"type\":"
     "\"string\"}}}},"
-    "\"sandbox\":{\"type\":\"object\"},\"dependencies\":{\"type\":\"array\"},"
-    "\"error\":{\"type\":\"string\",\"description\":\"why the request was refused\"},"
-    "\"code\":{\"type\":\"string\"},\"field\":{\"type\":\"string\"}},"
-    "\"anyOf\":[{\"required\":[\"exit_code\",\"stdout\",\"stderr\",\"artifacts\",\"status\"]},"
-    "{\"required\":[\"error\",\"code\"]}]}";
+    "\"sandbox\":{\"type\":\"object\"},\"dependencies\":{\"type\":\"array\"}," REFUSAL_PROPERTIES
+    "},"
+    "\"anyOf\":[{\"required\":[\"exit_code\",\"stdout\",\"stderr\",\"artifacts\",\"status\"]}"
+    "," REFUSAL_REQUIRED "]}";
 
 static const char packages_output_schema[] =
     "{\"type\":\"object\",\"properties\":{"
@@ -164,8 +171,9 @@ static const char packages_output_schema[] =
     "preinstalled ones every run can import, the others through `dependencies`\","
     "\"items\":{\"type\":\"object\",\"properties\":{"
     "\"name\":{\"type\":\"string\"},\"version\":{\"type\":\"string\"},"
-    "\"preinstalled\":{\"type\":\"boolean\"}},\"required\":[\"name\",\"version\"]}}},"
-    "\"required\":[\"preinstalled\",\"cache\"]}";
+    "\"preinstalled\":{\"type\":\"boolean\"}},\"required\":[\"name\",\"version\"]}}"
+    "," REFUSAL_PROPERTIES "},"
+    "\"anyOf\":[{\"required\":[\"preinstalled\",\"cache\"]}," REFUSAL_REQUIRED "]}";
 
 static const char common_rules[] =
     "Each call starts from scratch in a fresh, isolated sandbox: no variables, files or "
@@ -295,9 +303,12 @@ static cJSON *tools_list(const struct mcp_server *s)
 
 /* ---- tool results ---- */
 
-/* A tool result of one text block; @structured (taken over) when the version has it. */
-static cJSON *tool_result(const struct mcp_server *s, const char *text, cJSON *structured,
-			  bool is_error)
+/*
+ * A tool result: a text block, then @blocks' items (taken over, may be
+ * NULL), and @structured (taken over) when the version has it.
+ */
+static cJSON *tool_result(const struct mcp_server *s, const char *text, cJSON *blocks,
+			  cJSON *structured, bool is_error)
 {
 	cJSON *r = cJSON_CreateObject(), *content = cJSON_AddArrayToObject(r, "content"), *t;
 	char *json;
@@ -306,6 +317,9 @@ static cJSON *tool_result(const struct mcp_server *s, const char *text, cJSON *s
 	cJSON_AddStringToObject(t, "type", "text");
 	cJSON_AddStringToObject(t, "text", text);
 	cJSON_AddItemToArray(content, t);
+	while (blocks && blocks->child)
+		cJSON_AddItemToArray(content, cJSON_DetachItemViaPointer(blocks, blocks->child));
+	cJSON_Delete(blocks);
 	if (structured && since(s, "2025-06-18")) {
 		cJSON_AddItemToObject(r, "structuredContent", structured);
 	} else if (structured) {
@@ -322,25 +336,45 @@ static cJSON *tool_result(const struct mcp_server *s, const char *text, cJSON *s
 	return r;
 }
 
-static cJSON *tool_error(const struct mcp_server *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static cJSON *tool_error(const struct mcp_server *s, const char *fmt, ...)
+static const char *str(const cJSON *o, const char *key)
 {
+	const cJSON *v = get(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* A refusal {error, code, field} as a tool error, its text saying all three. */
+static cJSON *refusal_result(const struct mcp_server *s, cJSON *refusal)
+{
+	char msg[3500];
+
+	snprintf(msg, sizeof(msg), "runbox refused the request: %s (code %s%s%s)",
+		 str(refusal, "error"), str(refusal, "code"),
+		 *str(refusal, "field") ? ", argument " : "", str(refusal, "field"));
+	return tool_result(s, msg, NULL, refusal, true);
+}
+
+static cJSON *tool_error(const struct mcp_server *s, const char *code, const char *field,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* A refusal decided here, not by the contract: the same shape as the contract's. */
+static cJSON *tool_error(const struct mcp_server *s, const char *code, const char *field,
+			 const char *fmt, ...)
+{
+	cJSON *refusal = cJSON_CreateObject();
 	char msg[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return tool_result(s, msg, NULL, true);
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = get(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
+	if (!refusal || !cJSON_AddStringToObject(refusal, "error", msg) ||
+	    !cJSON_AddStringToObject(refusal, "code", code) ||
+	    (field && !cJSON_AddStringToObject(refusal, "field", field))) {
+		cJSON_Delete(refusal);
+		return tool_result(s, msg, NULL, NULL, true);
+	}
+	return refusal_result(s, refusal);
 }
 
 static void put_section(FILE *f, const char *name, const cJSON *resp, const char *trunc_key)
@@ -355,35 +389,20 @@ static void put_section(FILE *f, const char *name, const cJSON *resp, const char
 		fputc('\n', f);
 }
 
-/* The bytes a base64 text stands for: three per four characters, less the padding. */
-static size_t decoded_size(const char *b64)
-{
-	size_t n = strlen(b64), pad = 0;
-
-	while (pad < 2 && n > pad && b64[n - 1 - pad] == '=')
-		pad++;
-	return n / 4 * 3 - pad;
-}
-
-static void put_artifacts(FILE *f, const cJSON *resp)
+/* The files: each named with how the model gets it (mcp_content.h), its blocks in @blocks. */
+static void put_artifacts(FILE *f, const cJSON *resp, cJSON *blocks)
 {
 	const cJSON *a, *arts = get(resp, "artifacts"), *om = get(resp, "omitted_artifacts");
 
-	if (cJSON_GetArraySize(arts) > 0)
-		fprintf(f, "\n--- files written to ./output/ (in the structured result) ---\n");
-	for (a = arts ? arts->child : NULL; a; a = a->next) {
-		if (cJSON_IsString(a))
-			fprintf(f, "%s (%zu bytes of text)\n", a->string, strlen(a->valuestring));
-		else
-			fprintf(f, "%s (binary, %zu bytes)\n", a->string,
-				decoded_size(str(a, "content")));
-	}
+	if (cJSON_GetArraySize(arts) > 0 || cJSON_GetArraySize(om) > 0)
+		fprintf(f, "\n--- files written to ./output/ ---\n");
+	mcp_content_artifacts(arts, blocks, f);
 	for (a = cJSON_IsArray(om) ? om->child : NULL; a; a = a->next)
 		fprintf(f, "%s: left out (%s)\n", str(a, "path"), str(a, "reason"));
 }
 
-/* What a model reads first: how it ended, the output, the files. */
-static char *ran_text(const cJSON *resp)
+/* What a model reads first: how it ended, the output, the files (their blocks in @blocks). */
+static char *ran_text(const cJSON *resp, cJSON *blocks)
 {
 	const cJSON *code = get(resp, "exit_code"), *ms = get(resp, "duration_ms");
 	char *text = NULL;
@@ -399,7 +418,7 @@ static char *ran_text(const cJSON *resp)
 			cJSON_GetNumberValue(get(resp, "timeout_s")));
 	put_section(f, "stdout", resp, "stdout");
 	put_section(f, "stderr", resp, "stderr");
-	put_artifacts(f, resp);
+	put_artifacts(f, resp, blocks);
 	/* The stream's errors (out of memory) show at the close: no half text. */
 	if (fclose(f) != 0) {
 		free(text);
@@ -465,25 +484,22 @@ static void tool_words(cJSON *resp)
 
 static cJSON *run_result(const struct mcp_server *s, const char *json)
 {
-	cJSON *resp = json ? cJSON_Parse(json) : NULL;
+	cJSON *resp = json ? cJSON_Parse(json) : NULL, *blocks;
 	char *text;
 	bool failed;
 	cJSON *r;
 
 	if (!resp)
-		return tool_error(s, "runbox could not build its answer (out of memory).");
+		return tool_error(s, "internal_error", NULL,
+				  "runbox could not build its answer (out of memory).");
 	if (!get(resp, "exit_code")) {
-		char msg[3500];
-
 		tool_words(resp);
-		snprintf(msg, sizeof(msg), "runbox refused the request: %s (code %s%s%s)",
-			 str(resp, "error"), str(resp, "code"),
-			 *str(resp, "field") ? ", argument " : "", str(resp, "field"));
-		return tool_result(s, msg, resp, true);
+		return refusal_result(s, resp);
 	}
 	failed = strcmp(str(resp, "status"), "ok") != 0;
-	text = ran_text(resp);
-	r = tool_result(s, text ? text : "", resp, failed);
+	blocks = cJSON_CreateArray();
+	text = ran_text(resp, blocks);
+	r = tool_result(s, text ? text : "", blocks, resp, failed);
 	free(text);
 	return r;
 }
@@ -524,27 +540,27 @@ static const struct run_tool run_tools[] = {
 /* clang-format on */
 
 /* run_javascript's `typescript`: a boolean that picks the language. */
-static int typescript_arg(const cJSON *a, cJSON *req, char *why, size_t size)
+static int typescript_arg(const cJSON *a, cJSON *req, struct rb_err *why)
 {
 	if (!cJSON_IsBool(a))
-		return snprintf(why, size, "`typescript` must be true or false."), -EINVAL;
+		return rb_fail(why, RB_FAULT_REQUEST, 0, "wrong_type", "typescript",
+			       "`typescript` must be true or false.");
 	cJSON_ReplaceItemInObject(
 	    req, "language", cJSON_CreateString(cJSON_IsTrue(a) ? "typescript" : "javascript"));
 	return 0;
 }
 
-static int map_args(const cJSON *args, const struct run_tool *t, cJSON *req, char *why, size_t size)
+static int map_args(const cJSON *args, const struct run_tool *t, cJSON *req, struct rb_err *why)
 {
+	const cJSON *a, *code = get(args, "code");
 	cJSON *copy;
-
-	const cJSON *a;
 	size_t i;
 
 	if (t->language)
 		cJSON_AddStringToObject(req, "language", t->language);
 	for (a = args ? args->child : NULL; a; a = a->next) {
 		if (t->typescript_arg && strcmp(a->string, "typescript") == 0) {
-			if (typescript_arg(a, req, why, size) < 0)
+			if (typescript_arg(a, req, why) < 0)
 				return -EINVAL;
 			continue;
 		}
@@ -552,37 +568,47 @@ static int map_args(const cJSON *args, const struct run_tool *t, cJSON *req, cha
 			if (strcmp(a->string, arg_map[i].arg) == 0)
 				break;
 		if (i == sizeof(arg_map) / sizeof(arg_map[0]))
-			return snprintf(why, size,
-					"Unknown argument '%s'. The arguments are code, files, "
-					"dependencies, timeout_s, stdin%s and args.",
-					a->string, t->typescript_arg ? ", typescript" : ""),
-			       -EINVAL;
+			return rb_fail(why, RB_FAULT_REQUEST, 0, "unknown_field", a->string,
+				       "Unknown argument '%.200s'. The arguments are code, files, "
+				       "dependencies, timeout_s, stdin%s and args.",
+				       a->string, t->typescript_arg ? ", typescript" : "");
 		copy = cJSON_Duplicate(a, true);
 		if (copy)
 			finite_numbers(copy);
 		cJSON_AddItemToObject(req, arg_map[i].field, copy);
 	}
-	if (!cJSON_IsString(get(args, "code")))
-		return snprintf(why, size, "`code` is required: the %s to run, as a string.",
-				t->what),
-		       -EINVAL;
+	if (!cJSON_IsString(code))
+		return rb_fail(why, RB_FAULT_REQUEST, 0, code ? "wrong_type" : "missing_program",
+			       "code", "`code` is required: the %s to run, as a string.", t->what);
 	return 0;
 }
 
+/*
+ * A run tool's call: the arguments become a contract request, which runs
+ * through s->run, or, under mcp_begin(), is handed to its caller to run
+ * (NULL comes back: call_method then sends nothing).
+ */
 static cJSON *call_run(const struct mcp_server *s, const cJSON *args, const struct run_tool *t)
 {
 	cJSON *req = cJSON_CreateObject(), *r;
 	struct rb_err err = {0};
-	char why[512], *body, *json = NULL;
+	char *body, *json = NULL;
 
-	if (!req || map_args(args, t, req, why, sizeof(why)) < 0) {
+	if (!req)
+		return tool_error(s, "internal_error", NULL, "out of memory");
+	if (map_args(args, t, req, &err) < 0) {
 		cJSON_Delete(req);
-		return tool_error(s, "%s", req ? why : "out of memory");
+		return tool_error(s, err.code, err.field[0] ? err.field : NULL, "%s", err.msg);
 	}
 	body = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	if (!body)
-		return tool_error(s, "out of memory");
+		return tool_error(s, "internal_error", NULL, "out of memory");
+	if (s->defer) {
+		s->defer->body = body;
+		s->defer->len = strlen(body);
+		return NULL;
+	}
 	s->run(s->ctx, body, strlen(body), &json, &err);
 	free(body);
 	r = run_result(s, json);
@@ -643,9 +669,12 @@ static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 	FILE *f;
 
 	if (cJSON_GetArraySize(args) > 0)
-		return tool_error(s, "list_packages takes no arguments.");
+		return tool_error(s, "unknown_field", args->child->string,
+				  "list_packages takes no arguments, and '%.200s' is one.",
+				  args->child->string);
 	if (s->installed(s->ctx, &inst, &pyver, &err) < 0 || !inst)
-		return tool_error(s, "runbox could not list the packages: %s", err.msg);
+		return tool_error(s, "internal_error", NULL,
+				  "runbox could not list the packages: %s", err.msg);
 	v = calloc((size_t)cJSON_GetArraySize(inst) + 1, sizeof(const cJSON *));
 	f = open_memstream(&text, &len);
 	if (!v || !f) {
@@ -653,7 +682,7 @@ static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 		if (f)
 			(void)fclose(f); /* nothing written yet */
 		free(text);
-		return tool_error(s, "out of memory");
+		return tool_error(s, "internal_error", NULL, "out of memory");
 	}
 	for (p = inst->child; p; p = p->next)
 		if (cJSON_IsString(p))
@@ -687,9 +716,9 @@ static cJSON *call_list_packages(const struct mcp_server *s, const cJSON *args)
 	if (fclose(f) != 0) { /* the stream's errors (out of memory) show at the close */
 		free(text);
 		cJSON_Delete(out);
-		return tool_error(s, "out of memory");
+		return tool_error(s, "internal_error", NULL, "out of memory");
 	}
-	p = tool_result(s, text ? text : "", out, false);
+	p = tool_result(s, text ? text : "", NULL, out, false);
 	free(text);
 	return (cJSON *)p;
 }
@@ -786,6 +815,35 @@ static const struct {
     {"tools/call", m_tools_call, true},
 };
 
+/* An id is a string or an integer; MCP forbids null. */
+static bool id_ok(const cJSON *id)
+{
+	return cJSON_IsString(id) ||
+	       (cJSON_IsNumber(id) && id->valuedouble == floor(id->valuedouble) &&
+		fabs(id->valuedouble) < 9007199254740992.0);
+}
+
+/* params._meta.progressToken when it is one (a string or an integer), else NULL. */
+static const cJSON *progress_token(const cJSON *params)
+{
+	const cJSON *t = get(get(params, "_meta"), "progressToken");
+
+	return id_ok(t) ? t : NULL;
+}
+
+/* The call mcp_begin() holds back: its id and progress token go with it. */
+static char *hold(struct mcp_server *s, const cJSON *id)
+{
+	struct mcp_pending *p = s->defer;
+
+	p->id = cJSON_Duplicate(id, true);
+	p->progress_token = s->progress_token ? cJSON_Duplicate(s->progress_token, true) : NULL;
+	if (!p->id || (s->progress_token && !p->progress_token))
+		mcp_pending_free(p); /* out of memory: no reply, as for any reply on ENOMEM */
+	s->progress_token = NULL;
+	return NULL;
+}
+
 static char *call_method(struct mcp_server *s, const cJSON *id, const char *method,
 			 const cJSON *params)
 {
@@ -799,9 +857,13 @@ static char *call_method(struct mcp_server *s, const cJSON *id, const char *meth
 			return rpc_error(id, RPC_INVALID_REQUEST,
 					 "The session is not initialized: send initialize first");
 		s->current_id = id;
+		s->progress_token = progress_token(params);
 		s->cancelled = false;
 		r = methods[i].fn(s, params, &o);
 		s->current_id = NULL;
+		if (s->defer && s->defer->body)
+			return hold(s, id);
+		s->progress_token = NULL;
 		if (s->cancelled) {
 			cJSON_Delete(o.result);
 			return NULL;
@@ -813,14 +875,6 @@ static char *call_method(struct mcp_server *s, const cJSON *id, const char *meth
 		return envelope(id, "result", o.result);
 	}
 	return rpc_error(id, RPC_METHOD_NOT_FOUND, "Method not found: '%.200s'", method);
-}
-
-/* An id is a string or an integer; MCP forbids null. */
-static bool id_ok(const cJSON *id)
-{
-	return cJSON_IsString(id) ||
-	       (cJSON_IsNumber(id) && id->valuedouble == floor(id->valuedouble) &&
-		fabs(id->valuedouble) < 9007199254740992.0);
 }
 
 static char *dispatch(struct mcp_server *s, const cJSON *msg)
@@ -933,6 +987,7 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s)
  */
 static char *batch(struct mcp_server *s, const cJSON *msg)
 {
+	struct mcp_pending *defer = s->defer;
 	size_t len = 0, cap = 0;
 	char *out = NULL, *reply;
 	bool ok = true;
@@ -947,6 +1002,7 @@ static char *batch(struct mcp_server *s, const cJSON *msg)
 				       "A JSON-RPC batch cannot come before initialize");
 	if (!msg->child)
 		return rpc_error(NULL, RPC_INVALID_REQUEST, "A JSON-RPC batch must not be empty");
+	s->defer = NULL; /* a batch's calls run in turn, and their replies go as one */
 	for (const cJSON *m = msg->child; m && ok; m = m->next) {
 		reply = dispatch(s, m);
 		if (reply)
@@ -954,6 +1010,7 @@ static char *batch(struct mcp_server *s, const cJSON *msg)
 			     append(&out, &len, &cap, reply);
 		free(reply);
 	}
+	s->defer = defer;
 	if (ok && len)
 		ok = append(&out, &len, &cap, "]");
 	if (!ok) {
@@ -995,6 +1052,69 @@ char *mcp_handle(struct mcp_server *s, const char *line, size_t n)
 	else
 		out = dispatch(s, msg);
 	cJSON_Delete(msg);
+	return out;
+}
+
+char *mcp_begin(struct mcp_server *s, const char *line, size_t n, struct mcp_pending *ret)
+{
+	char *reply;
+
+	memset(ret, 0, sizeof(*ret));
+	s->defer = ret;
+	reply = mcp_handle(s, line, n);
+	s->defer = NULL;
+	return reply;
+}
+
+char *mcp_finish(struct mcp_server *s, struct mcp_pending *p, const char *json)
+{
+	cJSON *result = run_result(s, json);
+	char *line = result ? envelope(p->id, "result", result) : NULL;
+
+	mcp_pending_free(p);
+	return line;
+}
+
+void mcp_pending_free(struct mcp_pending *p)
+{
+	free(p->body);
+	cJSON_Delete(p->id);
+	cJSON_Delete(p->progress_token);
+	memset(p, 0, sizeof(*p));
+}
+
+static void progress_message(const struct mcp_progress *p, char *buf, size_t size)
+{
+	if (p->queued)
+		snprintf(buf, size,
+			 "queued: waiting %.0f s so far for a run slot (the server runs as many "
+			 "programs as it may)",
+			 p->queued_s);
+	else
+		snprintf(buf, size,
+			 "running for %.0f s: %zu bytes of stdout and %zu of stderr so far",
+			 p->elapsed_s - p->queued_s, p->stdout_bytes, p->stderr_bytes);
+}
+
+char *mcp_progress_line(const cJSON *token, const struct mcp_progress *p)
+{
+	cJSON *n = cJSON_CreateObject(), *params = cJSON_AddObjectToObject(n, "params"), *fig;
+	char msg[256], *out = NULL;
+
+	progress_message(p, msg, sizeof(msg));
+	fig = cJSON_AddObjectToObject(cJSON_AddObjectToObject(params, "_meta"), "runbox/progress");
+	if (fig && cJSON_AddStringToObject(n, "jsonrpc", "2.0") &&
+	    cJSON_AddStringToObject(n, "method", "notifications/progress") &&
+	    cJSON_AddItemToObject(params, "progressToken", id_copy(token)) &&
+	    cJSON_AddNumberToObject(params, "progress", p->progress) &&
+	    cJSON_AddStringToObject(params, "message", msg) &&
+	    cJSON_AddStringToObject(fig, "state", p->queued ? "queued" : "running") &&
+	    cJSON_AddNumberToObject(fig, "elapsed_s", p->elapsed_s) &&
+	    cJSON_AddNumberToObject(fig, "queued_s", p->queued_s) &&
+	    cJSON_AddNumberToObject(fig, "stdout_bytes", (double)p->stdout_bytes) &&
+	    cJSON_AddNumberToObject(fig, "stderr_bytes", (double)p->stderr_bytes))
+		out = cJSON_PrintUnformatted(n);
+	cJSON_Delete(n);
 	return out;
 }
 

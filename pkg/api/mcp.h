@@ -24,6 +24,18 @@
 
 #include "base/err.h"
 
+/*
+ * A run_python or run_bash call whose contract request is ready, held for
+ * the caller to run (mcp_begin): a front door that runs it its own way
+ * (with progress, on a queue) and then builds the reply with mcp_finish().
+ */
+struct mcp_pending {
+	char *body; /* the contract request (malloc'd); NULL: nothing is pending */
+	size_t len;
+	cJSON *id;	       /* the request's id (owned) */
+	cJSON *progress_token; /* params._meta.progressToken (owned), NULL when none */
+};
+
 struct mcp_server {
 	char version[16]; /* negotiated protocol version, "" before initialize */
 	/* Run one contract request: executor_run()'s convention. */
@@ -47,6 +59,10 @@ struct mcp_server {
 	 */
 	const cJSON *current_id;
 	bool cancelled;
+	/* While a method runs: its params._meta.progressToken, NULL when it has none. */
+	const cJSON *progress_token;
+	/* Set by mcp_begin() only: where a tool call's request goes instead of run. */
+	struct mcp_pending *defer;
 };
 
 /*
@@ -55,6 +71,40 @@ struct mcp_server {
  * a response) or on ENOMEM.
  */
 char *mcp_handle(struct mcp_server *s, const char *line, size_t n);
+
+/*
+ * As mcp_handle(), except that a run_python or run_bash call (not in a
+ * batch) that is ready to run is not run: NULL comes back and *ret holds
+ * it, to be run by the caller and answered with mcp_finish() (or dropped
+ * with mcp_pending_free() when the client cancelled it).  *ret is zeroed
+ * first; ret->body is NULL when nothing was held back.
+ */
+char *mcp_begin(struct mcp_server *s, const char *line, size_t n, struct mcp_pending *ret);
+
+/*
+ * The reply line to the call held in @p, whose run answered @json (the
+ * contract's answer or refusal, NULL when there is none).  Frees what @p
+ * holds.  Returns the malloc'd line, or NULL on ENOMEM.
+ */
+char *mcp_finish(struct mcp_server *s, struct mcp_pending *p, const char *json);
+
+void mcp_pending_free(struct mcp_pending *p);
+
+/* How a call stands, for its progress notifications. */
+struct mcp_progress {
+	double progress;  /* increases with each notification (the caller's seconds) */
+	double elapsed_s; /* since the call arrived */
+	bool queued;	  /* waiting for a run slot */
+	double queued_s;  /* of elapsed_s, spent waiting */
+	size_t stdout_bytes, stderr_bytes; /* the program's output so far */
+};
+
+/*
+ * The notifications/progress line for @token (a string or an integer),
+ * with a message a person can read and the figures under _meta
+ * "runbox/progress".  Returns a malloc'd line, or NULL on ENOMEM.
+ */
+char *mcp_progress_line(const cJSON *token, const struct mcp_progress *p);
 
 /* The reply to a line over @cap bytes (it was not read whole). */
 char *mcp_over_cap_reply(size_t cap);

@@ -814,7 +814,7 @@ static void warm_group_memory(struct executor *ex, struct run *run, const struct
 }
 
 static int start_and_supervise(struct executor *ex, struct run *run, double timeout_s,
-			       struct rb_err *err)
+			       const struct executor_opts *opts, struct rb_err *err)
 {
 	struct launch_rlimit rl[8];
 	struct launched l;
@@ -846,6 +846,9 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 			  ex->warm ? ex->warm->t[WARM_STACK].retiring : 0,
 			  ex->warm ? ex->warm->t[WARM_BARE].pid : 0,
 			  ex->warm ? ex->warm->t[WARM_BARE].retiring : 0},
+	    .progress = opts ? opts->progress : NULL,
+	    .progress_ctx = opts ? opts->progress_ctx : NULL,
+	    .progress_period_s = opts ? opts->progress_period_s : 0,
 	};
 	int r;
 
@@ -1163,7 +1166,8 @@ static int admit(struct executor *ex, struct run *run, double timeout, struct rb
 	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
 }
 
-static int run_steps(struct executor *ex, struct run *run, double *timeout, struct rb_err *err)
+static int run_steps(struct executor *ex, struct run *run, double *timeout,
+		     const struct executor_opts *opts, struct rb_err *err)
 {
 	int r = admit(ex, run, *timeout, err);
 
@@ -1191,7 +1195,7 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout, stru
 	if (r < 0)
 		return r;
 	build_argv(ex, run);
-	r = start_and_supervise(ex, run, *timeout, err);
+	r = start_and_supervise(ex, run, *timeout, opts, err);
 	run->mark[PH_RUN + 1] = clock_now();
 	if (r >= 0)
 		r = collect(ex, run, err);
@@ -1229,7 +1233,7 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	}
 	timeout = effective_timeout(run, opts);
 	if (r >= 0)
-		r = run_steps(ex, run, &timeout, err);
+		r = run_steps(ex, run, &timeout, opts, err);
 	if (r >= 0)
 		r = give_answer(run, timeout, opts, ret_json, &exit_code, &status, err);
 	if (r >= 0) {

@@ -18,6 +18,7 @@
 #include "deps/unpack.h"
 #include "run/confine.h"
 #include "run/node.h"
+#include "run/supervise.h"
 #include "run/workspace.h"
 
 struct executor {
@@ -110,6 +111,15 @@ struct executor_opts {
 	 * back in *ret_json and through deliver.
 	 */
 	struct answer_sink *sink;
+	/*
+	 * Called every progress_period_s while the program runs, with its time
+	 * and output so far (supervise.h); it must not block.  Within this
+	 * process only (the worker turns it into records on its report pipe).
+	 * NULL: none.
+	 */
+	void (*progress)(const struct run_progress *p, void *ctx);
+	void *progress_ctx;
+	double progress_period_s;
 };
 
 /*

@@ -74,6 +74,7 @@ static int drain(int fd, struct capture *c)
 			return 0; /* EAGAIN */
 		if (r == 0)
 			return 1;
+		c->total += (size_t)r;
 		if (room)
 			c->len += (size_t)r;
 		else
@@ -88,6 +89,7 @@ struct loop {
 	size_t stdin_off;
 	bool exited, killed;
 	double deadline, drain_until;
+	double start, next_progress; /* next_progress: 0 when no one asked */
 };
 
 static void kill_tree(struct loop *s);
@@ -188,7 +190,11 @@ static nfds_t poll_set(struct loop *s, struct pollfd *p)
 static int poll_timeout_ms(const struct loop *s)
 {
 	double until = s->exited ? s->drain_until : s->deadline;
-	double ms = (until - clock_now()) * 1000.0;
+	double ms;
+
+	if (!s->exited && s->next_progress > 0 && s->next_progress < until)
+		until = s->next_progress;
+	ms = (until - clock_now()) * 1000.0;
 
 	if (ms < 0)
 		ms = 0;
@@ -230,6 +236,21 @@ static void on_deadline(struct loop *s)
 	reap_main(s, 0);
 }
 
+/* Tell the caller how the run stands, when its period has passed. */
+static void report_progress(struct loop *s)
+{
+	double now = clock_now();
+	struct run_progress p;
+
+	if (s->exited || s->next_progress <= 0 || now < s->next_progress)
+		return;
+	p = (struct run_progress){.elapsed_s = now - s->start,
+				  .stdout_bytes = s->res->out.total,
+				  .stderr_bytes = s->res->err.total};
+	s->o->progress(&p, s->o->progress_ctx);
+	s->next_progress = now + s->o->progress_period_s;
+}
+
 static void loop_run(struct loop *s)
 {
 	struct pollfd p[5];
@@ -247,6 +268,7 @@ static void loop_run(struct loop *s)
 			on_deadline(s);
 		if (!s->exited && !pipes_open(s))
 			reap_main(s, WNOHANG);
+		report_progress(s);
 	}
 }
 
@@ -268,6 +290,9 @@ int supervise_run(struct launched *l, const struct supervise_opts *opts,
 		return r;
 	}
 	s.deadline = start + opts->timeout_s;
+	s.start = start;
+	if (opts->progress && opts->progress_period_s > 0)
+		s.next_progress = start + opts->progress_period_s;
 	loop_run(&s);
 	if (!s.killed)
 		kill_tree(&s);

@@ -17,7 +17,14 @@ struct capture {
 	char *data; /* malloc'd, NUL-terminated, at most cap bytes */
 	size_t len;
 	size_t cap;
+	size_t total; /* every byte read, the dropped ones past the cap included */
 	bool truncated;
+};
+
+/* How a run stands while it runs (supervise_opts.progress). */
+struct run_progress {
+	double elapsed_s;		   /* since the program started */
+	size_t stdout_bytes, stderr_bytes; /* written so far, past the caps included */
 };
 
 struct supervise_opts {
@@ -50,6 +57,13 @@ struct supervise_opts {
 	int cancel_fd;
 	/* Children of ours that are not the run's (warm templates): never swept. 0: none. */
 	pid_t keep_pids[4];
+	/*
+	 * Called every progress_period_s while the program runs (not after it
+	 * ended), from the supervision loop: it must not block.  NULL: never.
+	 */
+	void (*progress)(const struct run_progress *p, void *ctx);
+	void *progress_ctx;
+	double progress_period_s;
 };
 
 struct supervise_result {

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,14 +39,23 @@ struct spawn_msg {
  * worker.  A reader that finds REC_EXIT first knows the worker died
  * before it answered.
  */
-enum { REC_REPORT = 1, REC_EXIT, REC_FORK_FAILED };
+enum { REC_REPORT = 1, REC_EXIT, REC_FORK_FAILED, REC_PROGRESS };
 
+/*
+ * Before its REC_REPORT a worker asked for progress writes REC_PROGRESS
+ * records while the program runs, never blocking on them: one the reader
+ * has no room for is dropped (the next one says more).
+ */
 struct report {
 	int kind;
 	int r; /* REC_REPORT: executor_run's result; REC_EXIT: wait status; else errno */
 	struct rb_err err;
-	size_t len; /* bytes of JSON that follow; 0 when there is none */
+	size_t len;		      /* bytes of JSON that follow; 0 when there is none */
+	struct run_progress progress; /* REC_PROGRESS */
 };
+
+/* One write(2) of at most PIPE_BUF bytes is atomic: records never interleave or tear. */
+_Static_assert(sizeof(struct report) <= PIPE_BUF, "a report record must be atomic on a pipe");
 
 /* The server's end of the spawner's socket, and the spawner. */
 static int spawner_sock = -1;
@@ -57,7 +67,7 @@ static pid_t spawner_pid;
  * this run lasts (and a program could write a forged report into another
  * run's pipe if one leaked to it); close them all.
  */
-static void close_inherited(int keep, const struct warm *w)
+static void close_inherited(int keep, int keep2, const struct warm *w)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -67,7 +77,8 @@ static void close_inherited(int keep, const struct warm *w)
 		int fd = atoi(de->d_name);
 		struct stat st;
 
-		if (fd <= STDERR_FILENO || fd == keep || fd == self || fstat(fd, &st) < 0 ||
+		if (fd <= STDERR_FILENO || fd == keep || fd == keep2 || fd == self ||
+		    fstat(fd, &st) < 0 ||
 		    (w && (fd == w->t[WARM_STACK].ctl || fd == w->t[WARM_BARE].ctl)))
 			continue;
 		if (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
@@ -99,9 +110,24 @@ static char *read_body(int fd, size_t n)
 	return b;
 }
 
+/* executor_opts.progress in a worker: a record on the report pipe, if it has room. */
+static void progress_record(const struct run_progress *p, void *ctx)
+{
+	int out = *(const int *)ctx;
+	struct report rep = {.kind = REC_PROGRESS, .progress = *p};
+	ssize_t w;
+
+	/* The spawner's copy shares the flags, but writes only once this worker is gone. */
+	fcntl(out, F_SETFL, O_NONBLOCK);
+	do
+		w = write(out, &rep, sizeof(rep));
+	while (w < 0 && errno == EINTR);
+	fcntl(out, F_SETFL, 0);
+}
+
 /* The worker: never returns. */
-static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
-			const struct spawn_msg *m)
+static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out, int cancel_fd,
+			struct spawn_msg *m)
 {
 	struct report rep = {.kind = REC_REPORT};
 	char *json = NULL, *body;
@@ -122,9 +148,14 @@ static void worker_main(struct executor *ex, pid_t parent, int body_fd, int out,
 	if (!body)
 		_exit(1);
 	/* The warm templates' sockets stay: this run may be made there. */
-	close_inherited(out, ex->warm);
+	close_inherited(out, cancel_fd, ex->warm);
 	/* Not inherited across fork: the executor's orphan sweep needs it here. */
 	ex->subreaper = supervise_become_subreaper() == 0;
+	ex->cancel_fd = cancel_fd;
+	if (m->has_opts && m->opts.progress_period_s > 0) {
+		m->opts.progress = progress_record;
+		m->opts.progress_ctx = &out;
+	}
 	rep.r = executor_run(ex, body, m->len, m->has_opts ? &m->opts : NULL, &json, &rep.err);
 	rep.len = json ? strlen(json) : 0;
 	if (fd_write_all(out, &rep, sizeof(rep)) == 0 && rep.len)
@@ -187,11 +218,11 @@ static void reap(struct executor *ex, struct children *c)
 	}
 }
 
-/* Receive one request with exactly two fds (body, report pipe); -1 at EOF. */
-static int receive(int sock, struct spawn_msg *m, int *ret_body, int *ret_out)
+/* Receive one request with exactly three fds (body, report pipe, cancel pipe); -1 at EOF. */
+static int receive(int sock, struct spawn_msg *m, int ret_fds[3])
 {
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {m, sizeof(*m)};
@@ -201,35 +232,35 @@ static int receive(int sock, struct spawn_msg *m, int *ret_body, int *ret_out)
 			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *cm;
 	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	int fds[2] = {-1, -1};
+	int fds[3] = {-1, -1, -1};
 
 	if (n == 0 || (n < 0 && errno != EINTR))
 		return -1;
 	cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+	    cm->cmsg_len == CMSG_LEN(3 * sizeof(int)))
 		memcpy(fds, CMSG_DATA(cm), sizeof(fds));
-	if ((size_t)n != sizeof(*m) || fds[1] < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		if (fds[1] >= 0)
-			close(fds[1]);
+	if ((size_t)n != sizeof(*m) || fds[2] < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		for (int i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 		return 0; /* not a request (only the server talks here): ignored */
 	}
-	*ret_body = fds[0];
-	*ret_out = fds[1];
+	memcpy(ret_fds, fds, sizeof(fds));
 	return 1;
 }
 
-static void spawn_one(struct executor *ex, struct children *c, const struct spawn_msg *m,
-		      int body_fd, int out)
+static void spawn_one(struct executor *ex, struct children *c, struct spawn_msg *m,
+		      const int fds[3])
 {
 	pid_t self = getpid();
 	pid_t pid = fork();
+	int out = fds[1];
 
 	if (pid == 0)
-		worker_main(ex, self, body_fd, out, m);
-	close(body_fd);
+		worker_main(ex, self, fds[0], out, fds[2], m);
+	close(fds[0]);
+	close(fds[2]); /* the worker's: here it would keep a cancelled run's pipe open */
 	if (pid < 0 || children_add(c, pid, out) < 0) {
 		if (pid < 0)
 			send_record(out, REC_FORK_FAILED, errno);
@@ -270,8 +301,7 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 	for (;;) {
 		struct signalfd_siginfo si;
 		struct spawn_msg m;
-		int body_fd, out, r, wfd[WARM_POLL_FDS],
-		    n = ex->warm ? warm_poll_fds(ex->warm, wfd) : 0;
+		int fds[3], r, wfd[WARM_POLL_FDS], n = ex->warm ? warm_poll_fds(ex->warm, wfd) : 0;
 
 		for (int i = 0; i < WARM_POLL_FDS; i++)
 			pfd[2 + i] = (struct pollfd){.fd = i < n ? wfd[i] : -1, .events = POLLIN};
@@ -287,11 +317,11 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 			warm_tick(ex->warm);
 		if (!pfd[0].revents)
 			continue;
-		r = receive(sock, &m, &body_fd, &out);
+		r = receive(sock, &m, fds);
 		if (r < 0)
 			_exit(0);
 		if (r > 0)
-			spawn_one(ex, &c, &m, body_fd, out);
+			spawn_one(ex, &c, &m, fds);
 	}
 }
 
@@ -354,10 +384,10 @@ static int body_memfd(const char *body, size_t n)
 	return fd;
 }
 
-static int send_request(const struct spawn_msg *m, int body_fd, int out)
+static int send_request(const struct spawn_msg *m, int body_fd, int out, int cancel_fd)
 {
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {(void *)m, sizeof(*m)};
@@ -366,7 +396,7 @@ static int send_request(const struct spawn_msg *m, int body_fd, int out)
 			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	int fds[2] = {body_fd, out};
+	int fds[3] = {body_fd, out, cancel_fd};
 	ssize_t w;
 
 	memset(u.buf, 0, sizeof(u.buf));
@@ -380,65 +410,136 @@ static int send_request(const struct spawn_msg *m, int body_fd, int out)
 	return w == (ssize_t)sizeof(*m) ? 0 : -(errno ? errno : EIO);
 }
 
-/* Read what came back: the worker's report and JSON, or how it ended. */
-static int read_outcome(int fd, char **ret_json, struct rb_err *err)
+/* The rest of a REC_REPORT: its JSON.  executor_run's result, or a fault in @err. */
+static int read_answer(int fd, const struct report *rep, char **ret_json, struct rb_err *err)
 {
-	struct report rep;
 	char *json;
 
-	if (fd_read_exact(fd, &rep, sizeof(rep)) < 0)
-		return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
-			       "The process that starts runbox's workers is gone.");
-	if (rep.kind == REC_EXIT)
-		return worker_died(rep.r, err);
-	if (rep.kind != REC_REPORT)
-		return rb_fail_fork(err, rep.r, "fork a worker for the request");
-	*err = rep.err;
-	if (!rep.len)
-		return rep.r;
-	json = malloc(rep.len + 1);
-	if (!json || fd_read_exact(fd, json, rep.len) < 0) {
+	*err = rep->err;
+	if (!rep->len)
+		return rep->r;
+	json = malloc(rep->len + 1);
+	if (!json || fd_read_exact(fd, json, rep->len) < 0) {
 		free(json);
 		return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
 			       "The worker process running this request died while it answered.");
 	}
-	json[rep.len] = '\0';
+	json[rep->len] = '\0';
 	*ret_json = json;
-	return rep.r;
+	return rep->r;
 }
 
-int worker_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
-	       char **ret_json, struct rb_err *err)
+enum worker_event worker_next(struct worker_job *job, int timeout_ms,
+			      struct run_progress *ret_progress, int *ret_r, char **ret_json,
+			      struct rb_err *err)
+{
+	struct pollfd p = {.fd = job->fd, .events = POLLIN};
+	struct report rep;
+	int r;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return WORKER_WAITING;
+	*ret_json = NULL;
+	if (fd_read_exact(job->fd, &rep, sizeof(rep)) < 0)
+		*ret_r = rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
+				 "The process that starts runbox's workers is gone.");
+	else if (rep.kind == REC_PROGRESS)
+		return *ret_progress = rep.progress, WORKER_PROGRESS;
+	else if (rep.kind == REC_EXIT)
+		*ret_r = worker_died(rep.r, err);
+	else if (rep.kind != REC_REPORT)
+		*ret_r = rb_fail_fork(err, rep.r, "fork a worker for the request");
+	else
+		*ret_r = read_answer(job->fd, &rep, ret_json, err);
+	return WORKER_DONE;
+}
+
+/* The run's pipes: the report's, and the one whose closing cancels it. */
+static int job_pipes(struct worker_job *job, int ret_ends[2], struct rb_err *err)
+{
+	int rep[2], cancel[2], e;
+
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return rb_fail_sys(err, errno, "create the worker's pipe");
+	if (pipe2(cancel, O_CLOEXEC) < 0) {
+		e = errno;
+		close(rep[0]);
+		close(rep[1]);
+		return rb_fail_sys(err, e, "create the worker's pipe");
+	}
+	job->fd = rep[0];
+	job->cancel_w = cancel[1];
+	ret_ends[0] = rep[1];
+	ret_ends[1] = cancel[0];
+	return 0;
+}
+
+int worker_start(const char *body, size_t n, const struct executor_opts *opts,
+		 struct worker_job *job, struct rb_err *err)
 {
 	struct spawn_msg m = {.len = n, .has_opts = opts != NULL};
-	int p[2], body_fd, r;
+	int ends[2] = {-1, -1}, body_fd, r;
 
-	(void)ex; /* the spawner holds its own copy, taken before the first thread */
-	*ret_json = NULL;
+	job->fd = job->cancel_w = -1;
 	if (opts)
 		m.opts = *opts;
 	m.opts.deliver = NULL; /* a pointer into this process: meaningless in the worker */
 	m.opts.deliver_ctx = NULL;
 	m.opts.sink = NULL; /* the answer comes back whole, through the pipe */
+	m.opts.progress = NULL;
+	m.opts.progress_ctx = NULL;
 	if (spawner_sock < 0)
 		return rb_fail(err, RB_FAULT_INTERNAL, EINVAL, "internal_error", NULL,
 			       "runbox's worker spawner was not started.");
 	body_fd = body_memfd(body, n);
 	if (body_fd < 0)
 		return rb_fail_sys(err, -body_fd, "hold the request for its worker");
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		r = errno;
-		close(body_fd);
-		return rb_fail_sys(err, r, "create the worker's pipe");
+	r = job_pipes(job, ends, err);
+	if (r >= 0) {
+		r = send_request(&m, body_fd, ends[0], ends[1]);
+		close(ends[0]);
+		close(ends[1]);
+		if (r < 0) {
+			worker_end(job);
+			r = rb_fail_sys(err, -r, "ask the spawner for a worker");
+		}
 	}
-	r = send_request(&m, body_fd, p[1]);
 	close(body_fd);
-	close(p[1]);
-	if (r < 0) {
-		close(p[0]);
-		return rb_fail_sys(err, -r, "ask the spawner for a worker");
-	}
-	r = read_outcome(p[0], ret_json, err);
-	close(p[0]);
+	return r;
+}
+
+void worker_cancel(struct worker_job *job)
+{
+	if (job->cancel_w >= 0)
+		close(job->cancel_w);
+	job->cancel_w = -1;
+}
+
+void worker_end(struct worker_job *job)
+{
+	worker_cancel(job);
+	if (job->fd >= 0)
+		close(job->fd);
+	job->fd = -1;
+}
+
+int worker_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
+	       char **ret_json, struct rb_err *err)
+{
+	struct worker_job job;
+	struct run_progress p;
+	int r = 0;
+
+	(void)ex; /* the spawner holds its own copy, taken before the first thread */
+	*ret_json = NULL;
+	if (worker_start(body, n, opts, &job, err) < 0)
+		return -EIO;
+	while (worker_next(&job, -1, &p, &r, ret_json, err) != WORKER_DONE)
+		if (opts && opts->progress)
+			opts->progress(&p, opts->progress_ctx);
+	worker_end(&job);
 	return r;
 }

@@ -52,4 +52,44 @@ bool worker_spawner_gone(void);
 int worker_run(struct executor *ex, const char *body, size_t n, const struct executor_opts *opts,
 	       char **ret_json, struct rb_err *err);
 
+/*
+ * The same, step by step, for a caller that does something else while the
+ * run goes on (sends progress, takes a cancellation).  A started run is a
+ * job: the report pipe to read, and the pipe whose closing cancels it.
+ */
+struct worker_job {
+	int fd;	      /* the report pipe's read end */
+	int cancel_w; /* closed by worker_cancel(); -1 then */
+};
+
+/*
+ * Start @body in a worker and return at once.  With
+ * @opts->progress_period_s above 0 the worker reports progress that often
+ * (worker_next); opts->progress itself is not called.  Returns 0 with @job
+ * to be released by worker_end(), or a negative errno with @err.
+ * Thread-safe.
+ */
+int worker_start(const char *body, size_t n, const struct executor_opts *opts,
+		 struct worker_job *job, struct rb_err *err);
+
+enum worker_event {
+	WORKER_WAITING,	 /* nothing within the time given */
+	WORKER_PROGRESS, /* *ret_progress: how the run stands */
+	WORKER_DONE,	 /* *ret_r, *ret_json and @err: as worker_run returns them */
+};
+
+/* Wait up to @timeout_ms (-1: as long as it takes) for what the job says next. */
+enum worker_event worker_next(struct worker_job *job, int timeout_ms,
+			      struct run_progress *ret_progress, int *ret_r, char **ret_json,
+			      struct rb_err *err);
+
+/*
+ * Stop the job's program as at its deadline (supervise_opts.cancel_fd);
+ * the worker still answers, with what the program did until then.
+ */
+void worker_cancel(struct worker_job *job);
+
+/* Close the job's pipes (a run still going on is cancelled). */
+void worker_end(struct worker_job *job);
+
 #endif
