@@ -1086,9 +1086,7 @@ void mcp_pending_free(struct mcp_pending *p)
 static void progress_message(const struct mcp_progress *p, char *buf, size_t size)
 {
 	if (p->queued)
-		snprintf(buf, size,
-			 "queued: waiting %.0f s so far for a run slot (the server runs as many "
-			 "programs as it may)",
+		snprintf(buf, size, "queued: waiting %.0f s so far for its turn to run",
 			 p->queued_s);
 	else
 		snprintf(buf, size,
@@ -1096,21 +1094,28 @@ static void progress_message(const struct mcp_progress *p, char *buf, size_t siz
 			 p->elapsed_s - p->queued_s, p->stdout_bytes, p->stderr_bytes);
 }
 
+/* Seconds to the millisecond: a reader gains nothing from fifteen digits. */
+static double ms(double s)
+{
+	return round(s * 1000) / 1000;
+}
+
 char *mcp_progress_line(const cJSON *token, const struct mcp_progress *p)
 {
-	cJSON *n = cJSON_CreateObject(), *params = cJSON_AddObjectToObject(n, "params"), *fig;
+	cJSON *n = cJSON_CreateObject(), *params, *fig;
 	char msg[256], *out = NULL;
 
 	progress_message(p, msg, sizeof(msg));
+	cJSON_AddStringToObject(n, "jsonrpc", "2.0");
+	cJSON_AddStringToObject(n, "method", "notifications/progress");
+	params = cJSON_AddObjectToObject(n, "params");
 	fig = cJSON_AddObjectToObject(cJSON_AddObjectToObject(params, "_meta"), "runbox/progress");
-	if (fig && cJSON_AddStringToObject(n, "jsonrpc", "2.0") &&
-	    cJSON_AddStringToObject(n, "method", "notifications/progress") &&
-	    cJSON_AddItemToObject(params, "progressToken", id_copy(token)) &&
-	    cJSON_AddNumberToObject(params, "progress", p->progress) &&
+	if (fig && cJSON_AddItemToObject(params, "progressToken", id_copy(token)) &&
+	    cJSON_AddNumberToObject(params, "progress", ms(p->progress)) &&
 	    cJSON_AddStringToObject(params, "message", msg) &&
 	    cJSON_AddStringToObject(fig, "state", p->queued ? "queued" : "running") &&
-	    cJSON_AddNumberToObject(fig, "elapsed_s", p->elapsed_s) &&
-	    cJSON_AddNumberToObject(fig, "queued_s", p->queued_s) &&
+	    cJSON_AddNumberToObject(fig, "elapsed_s", ms(p->elapsed_s)) &&
+	    cJSON_AddNumberToObject(fig, "queued_s", ms(p->queued_s)) &&
 	    cJSON_AddNumberToObject(fig, "stdout_bytes", (double)p->stdout_bytes) &&
 	    cJSON_AddNumberToObject(fig, "stderr_bytes", (double)p->stderr_bytes))
 		out = cJSON_PrintUnformatted(n);
@@ -1174,4 +1179,25 @@ bool mcp_is_request(const char *line, size_t n, const cJSON *id)
 
 	cJSON_Delete(msg);
 	return yes;
+}
+
+cJSON *mcp_progress_token_of(const char *line, size_t n)
+{
+	cJSON *msg = parse_message(line, n), *token = NULL;
+	const cJSON *t;
+
+	if (msg && id_ok(get(msg, "id")) && strcmp(str(msg, "method"), "tools/call") == 0) {
+		t = progress_token(get(msg, "params"));
+		token = t ? cJSON_Duplicate(t, true) : NULL;
+	}
+	cJSON_Delete(msg);
+	return token;
+}
+
+bool mcp_version_known(const char *v)
+{
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (strcmp(v, versions[i]) == 0)
+			return true;
+	return false;
 }

@@ -90,6 +90,9 @@ char *mcp_finish(struct mcp_server *s, struct mcp_pending *p, const char *json);
 
 void mcp_pending_free(struct mcp_pending *p);
 
+/* Seconds between two progress notifications of a call that asked for them. */
+#define MCP_PROGRESS_PERIOD_S 2.0
+
 /* How a call stands, for its progress notifications. */
 struct mcp_progress {
 	double progress;  /* increases with each notification (the caller's seconds) */
@@ -119,6 +122,16 @@ char *mcp_over_cap_reply(size_t cap);
 enum mcp_urgency { MCP_IN_TURN, MCP_PING, MCP_CANCEL };
 
 enum mcp_urgency mcp_urgency(const char *line, size_t n, char **ret_reply, cJSON **ret_id);
+
+/*
+ * The progress token of @line when it is a tools/call request that asked
+ * for progress (params._meta.progressToken), as a copy the caller
+ * deletes; else NULL.
+ */
+cJSON *mcp_progress_token_of(const char *line, size_t n);
+
+/* Whether runbox speaks protocol version @v (2024-11-05 to 2025-11-25). */
+bool mcp_version_known(const char *v);
 
 /* Whether @line is a request (it has a method) whose id is @id. */
 bool mcp_is_request(const char *line, size_t n, const cJSON *id);

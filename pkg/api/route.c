@@ -31,13 +31,15 @@
 /* An envelope's Body is a JSON string: escaping may grow the body. */
 #define ENVELOPE_GROWTH 2
 #define ENVELOPE_SLACK	(256 * 1024)
+/* A JSON-RPC message around a tool's arguments, which become the contract request. */
+#define MCP_SLACK (64 * 1024)
 
 static const char json_type[] = "application/json";
 
 struct route_entry {
 	const char *path;
 	enum route_id id;
-	const char *methods[3]; /* allowed; NULL-terminated */
+	const char *methods[4]; /* allowed; NULL-terminated */
 	const char *allow;	/* the Allow header of a 405 */
 	bool needs_token;
 };
@@ -50,6 +52,7 @@ static const struct route_entry routes[] = {
     {"/api/health", ROUTE_HEALTH, {"GET", "HEAD", NULL}, "GET, HEAD", false},
     {"/", ROUTE_ROOT, {"GET", "HEAD", NULL}, "GET, HEAD", false},
     {"/api/info", ROUTE_INFO, {"GET", "HEAD", NULL}, "GET, HEAD", true},
+    {"/mcp", ROUTE_MCP, {"POST", "GET", "DELETE", NULL}, "POST, GET, DELETE", true},
 };
 /* clang-format on */
 
@@ -246,6 +249,35 @@ bool route_token_ok(const char *token, const char *authorization)
 	return equal_const_time(token, strlen(token), authorization, n);
 }
 
+bool route_origin_ok(const char *allowed, const char *origin)
+{
+	const char *p = allowed ? allowed : "";
+	size_t n, len;
+
+	if (!origin)
+		return true;
+	len = strlen(origin);
+	while (len && (origin[len - 1] == ' ' || origin[len - 1] == '\t'))
+		len--;
+	while (*p) {
+		p += strspn(p, ", ");
+		n = strcspn(p, ", ");
+		if ((n == 1 && *p == '*') || (n && n == len && strncasecmp(p, origin, n) == 0))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static int forbidden_origin(const char *origin, struct route_answer *a)
+{
+	return answer_errorf(a, 403, "origin_not_allowed", NULL,
+			     "Requests from web pages of the origin '%.200s' are refused: a page "
+			     "may call this runbox only when its origin is in "
+			     "RUNBOX_ALLOWED_ORIGINS.",
+			     origin);
+}
+
 static int unauthorized(struct route_answer *a)
 {
 	return answer_errorf(a, 401, "unauthorized", NULL,
@@ -277,6 +309,8 @@ size_t route_body_cap(const struct route_config *cfg, enum route_id route)
 		return cfg->max_body_bytes * ENVELOPE_GROWTH + ENVELOPE_SLACK;
 	if (route == ROUTE_RUN)
 		return cfg->max_body_bytes;
+	if (route == ROUTE_MCP)
+		return cfg->max_body_bytes + MCP_SLACK;
 	return 0;
 }
 
@@ -320,9 +354,14 @@ static enum route_id match(const struct route_config *cfg, const struct route_re
 	if (!e) {
 		answer_errorf(
 		    a, 404, "not_found", NULL,
-		    "No route '%.200s': POST /api/run runs a request; GET /api/health, "
-		    "GET /api/info and POST /run (the Azure host's envelope) are the others.",
+		    "No route '%.200s': POST /api/run runs a request, POST /mcp speaks MCP; "
+		    "GET /api/health, GET /api/info and POST /run (the Azure host's "
+		    "envelope) are the others.",
 		    rq->path ? rq->path : "");
+		return ROUTE_NONE;
+	}
+	if (!route_origin_ok(cfg->allowed_origins, route_header(rq, "Origin"))) {
+		forbidden_origin(route_header(rq, "Origin"), a);
 		return ROUTE_NONE;
 	}
 	if (!rq->method || !method_allowed(e, rq->method)) {
@@ -795,6 +834,9 @@ static int inner_method_and_token(const struct route_config *cfg, const struct r
 		a->allow = "POST";
 		return -EINVAL;
 	}
+	/* The host forwards the browser's headers: a page's request is refused here too. */
+	if (!route_origin_ok(cfg->allowed_origins, route_header(in, "Origin")))
+		return forbidden_origin(route_header(in, "Origin"), a);
 	if (!route_token_ok(cfg->token, route_header(in, "Authorization")))
 		return unauthorized(a);
 	return 0;

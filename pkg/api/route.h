@@ -31,6 +31,7 @@ enum route_id {
 	ROUTE_HEALTH,	/* GET /api/health: "OK" */
 	ROUTE_ROOT,	/* GET /: the Azure host's readiness probe */
 	ROUTE_INFO,	/* GET /api/info: what this runbox offers */
+	ROUTE_MCP,	/* POST, GET, DELETE /mcp: MCP's Streamable HTTP (api/mcp_http.h) */
 };
 
 struct route_header {
@@ -53,6 +54,13 @@ struct route_config {
 	const char *token;	 /* RUNBOX_TOKEN; NULL or "" lets everyone in */
 	size_t max_body_bytes;	 /* the whole HTTP body (and an envelope's inner Body) */
 	size_t max_script_bytes; /* a raw script */
+	/*
+	 * RUNBOX_ALLOWED_ORIGINS: a request whose Origin header is none of these
+	 * gets 403 on every route (a web page must not reach a runbox on a
+	 * laptop); NULL or "" lets no page in.  No Origin header: not a browser,
+	 * passes.
+	 */
+	const char *allowed_origins;
 };
 
 /* An HTTP answer.  @body is malloc'd and owned by the struct. */
@@ -62,6 +70,7 @@ struct route_answer {
 	const char *allow;	  /* the Allow header of a 405, else NULL */
 	unsigned retry_after;	  /* seconds for Retry-After (503), 0 for none */
 	bool enveloped;		  /* already the Azure host's envelope (route_answer_envelope) */
+	char session_id[40];	  /* MCP's Mcp-Session-Id header, "" for none */
 	/* A 401 also carries "WWW-Authenticate: Bearer" (RFC 9110 11.6.1, RFC 6750). */
 	char *body;
 	size_t len;
@@ -91,8 +100,9 @@ const char *route_origin_path(const char *target);
 /*
  * Which route @rq's method, path and headers select (the body and query are
  * not looked at).  Returns the route, or ROUTE_NONE with *ret_answer filled
- * (404, 405 with Allow, 401, 413 when a Content-Length header already says
- * the body is over the cap).  *ret_answer must then be freed.
+ * (404, 403 for an Origin not allowed, 405 with Allow, 401, 413 when a
+ * Content-Length header already says the body is over the cap).
+ * *ret_answer must then be freed.
  */
 enum route_id route_match(const struct route_config *cfg, const struct route_request *rq,
 			  struct route_answer *ret_answer);
@@ -166,6 +176,9 @@ const char *route_header(const struct route_request *rq, const char *name);
 
 /* True when @content_type is application/json, whatever its case and parameters. */
 bool route_is_json(const char *content_type);
+
+/* Whether @origin (an Origin header, NULL when absent) may call: see route_config. */
+bool route_origin_ok(const char *allowed, const char *origin);
 
 /* Constant-time check of an "Authorization: Bearer <token>" value. */
 bool route_token_ok(const char *token, const char *authorization);

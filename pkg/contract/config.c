@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "contract/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -70,6 +71,8 @@ void config_defaults(struct runbox_config *ret)
 	ret->index.ttl_s = 600;
 	ret->index.cache_bytes = 2 * GiB;
 	ret->index.max_bytes = 256 * MiB;
+	ret->serve.mcp_max_sessions = 1000;
+	ret->serve.mcp_session_idle_s = 3600;
 	ret->sandbox = true;
 	ret->cgroup = true;
 	ret->log_level = 1;
@@ -83,7 +86,19 @@ void config_defaults(struct runbox_config *ret)
 	ret->lambda_backoff_ms = 100;
 }
 
-enum kind { K_SIZE, K_UINT, K_SECONDS, K_PATH, K_BOOL, K_ID, K_LOG, K_WORDS, K_WARM, K_MODULES };
+enum kind {
+	K_SIZE,
+	K_UINT,
+	K_SECONDS,
+	K_PATH,
+	K_BOOL,
+	K_ID,
+	K_LOG,
+	K_WORDS,
+	K_WARM,
+	K_MODULES,
+	K_ORIGINS
+};
 
 struct knob {
 	const char *name;
@@ -157,6 +172,11 @@ static const struct knob knobs[] = {
 	  1.0 * MiB, 1024.0 * GiB },
 	{ "RUNBOX_TOKEN", K_WORDS, SRV(token), 0,
 	  sizeof(((struct runbox_config *)0)->serve.token) },
+	{ "RUNBOX_ALLOWED_ORIGINS", K_ORIGINS, SRV(allowed_origins), 0,
+	  sizeof(((struct runbox_config *)0)->serve.allowed_origins) },
+	{ "RUNBOX_MCP_STATELESS", K_BOOL, SRV(mcp_stateless), 0, 1 },
+	{ "RUNBOX_MCP_MAX_SESSIONS", K_UINT, SRV(mcp_max_sessions), 1, 1000000 },
+	{ "RUNBOX_MCP_SESSION_IDLE_S", K_SECONDS, SRV(mcp_session_idle_s), 1, 30.0 * 86400 },
 	{ "RUNBOX_WARM", K_WARM, CFG(warm), 0, 1 },
 	{ "RUNBOX_WARM_IMPORTS", K_MODULES, CFG(warm_imports), 0,
 	  sizeof(((struct runbox_config *)0)->warm_imports) },
@@ -231,6 +251,38 @@ static bool module_list_valid(const char *v)
 	return true;
 }
 
+/* One origin as a browser sends it: http or https, a host, an optional port, no path. */
+static bool origin_valid(const char *o, size_t n)
+{
+	size_t skip = n > 7 && strncmp(o, "http://", 7) == 0	? 7
+		      : n > 8 && strncmp(o, "https://", 8) == 0 ? 8
+								: 0;
+
+	if (n == 1 && *o == '*')
+		return true;
+	if (!skip)
+		return false;
+	for (size_t i = skip; i < n; i++)
+		if (!isalnum((unsigned char)o[i]) && !strchr(".-[]:", o[i]))
+			return false;
+	return true;
+}
+
+/* RUNBOX_ALLOWED_ORIGINS: origins separated by commas and blanks. */
+static bool origin_list_valid(const char *v)
+{
+	while (*v) {
+		size_t n;
+
+		v += strspn(v, ", ");
+		n = strcspn(v, ", ");
+		if (n && !origin_valid(v, n))
+			return false;
+		v += n;
+	}
+	return true;
+}
+
 static int apply_knob(struct runbox_config *cfg, const struct knob *k, const char *v,
 		      struct rb_err *err)
 {
@@ -271,6 +323,15 @@ static int apply_knob(struct runbox_config *cfg, const struct knob *k, const cha
 			    "%s='%s' must be Python module names separated by commas "
 			    "(e.g. 'numpy, pandas, matplotlib.pyplot'), at most %.0f bytes",
 			    k->name, v, k->max - 1);
+		snprintf(p, (size_t)k->max, "%s", v);
+		return 0;
+	case K_ORIGINS:
+		if (strlen(v) >= (size_t)k->max || !origin_list_valid(v))
+			return rb_fail(err, RB_FAULT_INTERNAL, 0, "invalid_config", k->name,
+				       "%s='%.200s' must be web origins such as "
+				       "'https://app.example.com, http://localhost:6274' (scheme, "
+				       "host and port, no path) or '*', separated by commas",
+				       k->name, v);
 		snprintf(p, (size_t)k->max, "%s", v);
 		return 0;
 	case K_LOG:

@@ -66,6 +66,18 @@ struct runbox_serve_limits {
 	unsigned client_connections;	  /* connections one client address may hold */
 	size_t client_pending_body_bytes; /* bodies one client address may hold */
 	char token[256];		  /* RUNBOX_TOKEN: the bearer token, "" for none */
+	/*
+	 * RUNBOX_ALLOWED_ORIGINS: the web origins ("https://app.example.com",
+	 * "http://localhost:6274", or "*") whose pages may call this server,
+	 * comma-separated; a request with any other Origin header gets 403.
+	 * "" (the default): no page at all.  A request with no Origin (not a
+	 * browser) passes.
+	 */
+	char allowed_origins[1024];
+	/* MCP over HTTP (POST /mcp): sessions, or none where instances have no affinity. */
+	bool mcp_stateless;	   /* RUNBOX_MCP_STATELESS */
+	unsigned mcp_max_sessions; /* RUNBOX_MCP_MAX_SESSIONS */
+	double mcp_session_idle_s; /* RUNBOX_MCP_SESSION_IDLE_S */
 };
 
 /* RUNBOX_WARM: unset (on where runs cannot reach the template), on, off. */

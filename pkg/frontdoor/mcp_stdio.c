@@ -18,6 +18,7 @@
 
 #include "deps/deps.h"
 #include "deps/npmdeps.h"
+#include "base/clock.h"
 #include "base/fdio.h"
 #include "base/log.h"
 #include "api/mcp.h"
@@ -40,6 +41,10 @@ struct stdio_loop {
 	struct mcp_server s;
 	struct executor *ex;
 	struct reader rd;
+	double t0; /* the server's start: progress values count seconds from it */
+	/* While a call runs: its start, its program's figures so far, the next notification. */
+	double call_t0, next_tick;
+	struct run_progress last;
 };
 
 /* A reply that cannot be written (the client is gone) ends the server: see out_gone. */
@@ -151,13 +156,83 @@ static void scan(struct stdio_loop *L, int *cancel_w)
 	}
 }
 
+/* ---- progress ---- */
+
+/* executor_opts.progress in the run's child: a record on the progress pipe, if it has room. */
+static void child_progress(const struct run_progress *p, void *ctx)
+{
+	ssize_t w;
+
+	do
+		w = write(*(const int *)ctx, p, sizeof(*p));
+	while (w < 0 && errno == EINTR);
+}
+
+static void send_progress(struct stdio_loop *L, const cJSON *token, bool queued)
+{
+	double now = clock_now();
+	struct mcp_progress p = {
+	    .progress = now - L->t0,
+	    .elapsed_s = now - L->call_t0,
+	    .queued = queued,
+	    .stdout_bytes = queued ? 0 : L->last.stdout_bytes,
+	    .stderr_bytes = queued ? 0 : L->last.stderr_bytes,
+	};
+	char *line;
+
+	/* A call waiting behind this one: its wait so far is this call's time. */
+	if (queued)
+		p.queued_s = p.elapsed_s;
+	line = mcp_progress_line(token, &p);
+	if (line)
+		write_line(line);
+	free(line);
+}
+
+/*
+ * Every MCP_PROGRESS_PERIOD_S: the running call's progress, when it asked for
+ * it, and that of each call waiting in the buffer behind it that asked.
+ */
+static void tick(struct stdio_loop *L)
+{
+	struct reader *rd = &L->rd;
+
+	if (clock_now() < L->next_tick)
+		return;
+	L->next_tick = clock_now() + MCP_PROGRESS_PERIOD_S;
+	if (L->s.progress_token)
+		send_progress(L, L->s.progress_token, false);
+	for (size_t at = 0; at < rd->kept;) {
+		size_t n =
+		    (size_t)((char *)memchr(rd->buf + at, '\n', rd->kept - at) - rd->buf) - at;
+		cJSON *token = n <= URGENT_MAX ? mcp_progress_token_of(rd->buf + at, n) : NULL;
+
+		if (token)
+			send_progress(L, token, true);
+		cJSON_Delete(token);
+		at += n + 1;
+	}
+}
+
+/* Take the child's progress records: the newest counts. */
+static void take_progress(struct stdio_loop *L, int fd)
+{
+	struct run_progress p;
+
+	while (read(fd, &p, sizeof(p)) == (ssize_t)sizeof(p))
+		L->last = p;
+}
+
 /* The run's child: one executor_run, its answer on @out.  Never returns. */
 static __attribute__((noreturn)) void run_child(struct executor *ex, const char *body, size_t n,
-						int out, int cancel_r, pid_t server)
+						const int fds[3], pid_t server)
 {
 	struct rb_err err = {0};
+	struct executor_opts opts = {.progress = child_progress,
+				     .progress_ctx = (void *)&fds[2],
+				     .progress_period_s = MCP_PROGRESS_PERIOD_S / 2};
 	char *json = NULL;
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), out = fds[0], cancel_r = fds[1];
 
 	/* With the server gone nobody waits for the run: it dies, and through launch's
 	 * lifeline its program's tree. */
@@ -171,32 +246,51 @@ static __attribute__((noreturn)) void run_child(struct executor *ex, const char 
 	ex->protect[0] = server; /* the program must not be able to end the server */
 	/* Not inherited across fork: the executor's orphan sweep needs it here. */
 	ex->subreaper = supervise_become_subreaper() == 0;
-	executor_run(ex, body, n, NULL, &json, &err);
+	executor_run(ex, body, n, &opts, &json, &err);
 	_exit(json && fd_write_all(out, json, strlen(json)) == 0 ? 0 : 1);
 }
 
-/* Read the child's answer while answering pings and taking cancellations. */
-static char *wait_for_answer(struct stdio_loop *L, int fd, int *cancel_w)
+static int tick_ms(const struct stdio_loop *L)
+{
+	double ms = (L->next_tick - clock_now()) * 1000.0;
+
+	return ms < 0 ? 0 : (int)ms + 1;
+}
+
+/*
+ * Read the child's answer while answering pings, taking cancellations and
+ * sending progress.
+ */
+static char *wait_for_answer(struct stdio_loop *L, int fd, int prog, int *cancel_w)
 {
 	size_t len = 0, cap = 65536;
 	char *json = malloc(cap + 1);
 
 	L->rd.kept = 0;
+	L->call_t0 = clock_now();
+	L->next_tick = L->call_t0 + MCP_PROGRESS_PERIOD_S;
+	L->last = (struct run_progress){0};
 	scan(L, cancel_w); /* lines that came with the call */
 	while (json) {
-		struct pollfd p[2] = {
+		struct pollfd p[3] = {
 		    {.fd = fd, .events = POLLIN},
 		    {.fd = L->rd.eof || L->rd.len == L->rd.cap ? -1 : STDIN_FILENO,
 		     .events = POLLIN},
+		    {.fd = prog, .events = POLLIN},
 		};
 		ssize_t r;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, tick_ms(L)) < 0 && errno != EINTR)
 			break;
+		if (p[2].revents & POLLIN)
+			take_progress(L, prog);
+		if (p[2].revents & POLLHUP)
+			prog = -1;
 		if (p[1].revents) {
 			fill(&L->rd);
 			scan(L, cancel_w);
 		}
+		tick(L);
 		if (!p[0].revents)
 			continue;
 		if (len == cap) {
@@ -256,25 +350,32 @@ static void reap_orphans(struct executor *ex)
 static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
 {
 	struct stdio_loop *L = ctx;
-	int res[2] = {-1, -1}, cancel_p[2] = {-1, -1}, st = 0, r = 0;
+	int res[2] = {-1, -1}, cancel_p[2] = {-1, -1}, prog[2] = {-1, -1}, st = 0, r = 0;
 	pid_t self = getpid(), pid = -1;
 	char *json = NULL;
 
 	if (L->ex->warm)
 		warm_tick(L->ex->warm);
-	if (pipe2(res, O_CLOEXEC) < 0 || pipe2(cancel_p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+	if (pipe2(res, O_CLOEXEC) < 0 || pipe2(cancel_p, O_CLOEXEC) < 0 ||
+	    pipe2(prog, O_CLOEXEC | O_NONBLOCK) < 0 || (pid = fork()) < 0)
 		r = rb_fail_fork(err, errno, "start the process for a tool call");
 	if (pid == 0) {
 		close(res[0]);
 		close(cancel_p[1]);
-		run_child(L->ex, body, n, res[1], cancel_p[0], self);
+		close(prog[0]);
+		run_child(L->ex, body, n, (const int[3]){res[1], cancel_p[0], prog[1]}, self);
 	}
-	if (res[1] >= 0)
-		close(res[1]);
+	for (int i = 0; i < 2; i++) {
+		int *w = i ? &prog[1] : &res[1];
+
+		if (*w >= 0)
+			close(*w);
+		*w = -1;
+	}
 	if (cancel_p[0] >= 0)
 		close(cancel_p[0]);
 	if (pid > 0) {
-		json = wait_for_answer(L, res[0], &cancel_p[1]);
+		json = wait_for_answer(L, res[0], prog[0], &cancel_p[1]);
 		/* Its answer could not be read (out of memory): it must not wait on a full pipe. */
 		if (!json)
 			kill(pid, SIGKILL);
@@ -285,6 +386,8 @@ static int run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct
 	}
 	if (res[0] >= 0)
 		close(res[0]);
+	if (prog[0] >= 0)
+		close(prog[0]);
 	if (cancel_p[1] >= 0)
 		close(cancel_p[1]);
 	if (pid > 0 && (!json || !json[0] || st != 0)) {
@@ -400,6 +503,7 @@ int mcp_main(struct executor *ex)
 	}
 	ex->warm = &warm;
 	warm_tick(&warm); /* starts it: it imports while the client says hello */
+	L.t0 = clock_now();
 	L.s.ctx = &L;
 	L.s.default_timeout_s = ex->cfg.limits.default_timeout_s;
 	L.s.max_timeout_s = ex->cfg.limits.max_timeout_s;

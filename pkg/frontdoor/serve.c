@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@
 #include "api/admission.h"
 #include "api/cli.h"
 #include "api/info.h"
+#include "api/mcp.h"
+#include "api/mcp_http.h"
+#include "deps/deps.h"
 #include "run/warm.h"
 #include "base/log.h"
 #include "contract/response.h"
@@ -248,6 +252,11 @@ struct server {
 	pthread_mutex_t adm_mu;
 	size_t max_header_bytes;  /* RUNBOX_MAX_HEADER_BYTES */
 	double answer_deadline_s; /* RUNBOX_ANSWER_DEADLINE_S */
+	/* MCP over HTTP: the sessions and the tool calls in progress, under mcp_mu. */
+	bool mcp_stateless; /* RUNBOX_MCP_STATELESS */
+	pthread_mutex_t mcp_mu;
+	struct mcp_sessions sessions;
+	struct call *calls;
 };
 
 /* What lives for one request (MHD's con_cls). */
@@ -264,7 +273,9 @@ struct request_state {
 	bool over;		     /* over the route's cap: 413 */
 	enum admission_verdict full; /* over a budget of bodies: 503 */
 	bool answering;		     /* holds the gate's count of answers on the way */
+	unsigned answer_holds;	     /* more of them: the runs of an MCP batch */
 	bool azure;		     /* POST /run: every answer goes in the host's envelope */
+	bool mcp;		     /* /mcp: every refusal is a JSON-RPC error */
 };
 
 static struct tracked *conn_of(struct MHD_Connection *c)
@@ -346,6 +357,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* Sent, or the connection is gone: either way nothing more to wait for. */
 	if (st->answering)
 		gate_answered(&s->gate);
+	while (st->answer_holds) {
+		gate_answered(&s->gate);
+		st->answer_holds--;
+	}
 	/* Keep-alive: the next request may wait the idle time, then its head must come in time. */
 	if (st->conn)
 		tracker_set(&s->tracker, st->conn,
@@ -382,7 +397,10 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer
 	}
 	if (!res)
 		return MHD_NO;
-	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+	if (a->content_type)
+		MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+	if (a->session_id[0])
+		MHD_add_response_header(res, "Mcp-Session-Id", a->session_id);
 	if (a->allow)
 		MHD_add_response_header(res, MHD_HTTP_HEADER_ALLOW, a->allow);
 	if (a->status == 401)
@@ -394,6 +412,15 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct route_answer
 	ok = MHD_queue_response(c, (unsigned)a->status, res);
 	MHD_destroy_response(res);
 	return ok;
+}
+
+/* Send a refusal made before the route's own handling: on /mcp, as a JSON-RPC error. */
+static enum MHD_Result send_refusal(struct MHD_Connection *c, struct request_state *st,
+				    struct route_answer *a)
+{
+	if (st->mcp)
+		mcp_http_rpc_answer(a);
+	return send_answer(c, a, st->azure);
 }
 
 struct collect {
@@ -596,6 +623,753 @@ static void dispatch(struct server *s, struct request_state *st, const struct ro
 	route_decision_free(&d);
 }
 
+/* ---- MCP over HTTP: POST, DELETE /mcp (api/mcp_http.h) ---- */
+
+/* ---- sessions (api/mcp_http.h): the protocol state only, under mcp_mu ---- */
+
+/*
+ * The session @h names, for a POST that is not an initialize: its protocol
+ * state into @ms, and busy while the request lasts (session_leave).
+ * Returns 0, or < 0 with *a: 400 without the header or with another
+ * protocol version than the session's, 404 for a session that is gone.
+ */
+static int session_enter(struct server *s, const struct mcp_http_request *h, struct mcp_server *ms,
+			 struct route_answer *a)
+{
+	struct mcp_session *se;
+	int r = 0;
+
+	if (!h->session[0])
+		return mcp_http_refuse(
+		    a, 400, -32600, "missing_session",
+		    "This server keeps MCP sessions: send the Mcp-Session-Id "
+		    "header the initialize answer carried, or initialize first.");
+	pthread_mutex_lock(&s->mcp_mu);
+	se = mcp_sessions_find(&s->sessions, h->session, clock_now());
+	if (!se)
+		r = mcp_http_refuse(a, 404, -32001, "session_not_found",
+				    "No session '%s' here (it ended, expired or was never "
+				    "made): initialize again, without Mcp-Session-Id.",
+				    h->session);
+	else if (h->version_given && strcmp(h->version, se->version) != 0)
+		r = mcp_http_refuse(a, 400, -32600, "unsupported_protocol_version",
+				    "MCP-Protocol-Version '%s' is not the version this session "
+				    "negotiated, %s.",
+				    h->version, se->version);
+	if (r == 0) {
+		snprintf(ms->version, sizeof(ms->version), "%s", se->version);
+		se->busy++;
+	}
+	pthread_mutex_unlock(&s->mcp_mu);
+	return r;
+}
+
+static void session_leave(struct server *s, const char *id)
+{
+	struct mcp_session *se;
+
+	pthread_mutex_lock(&s->mcp_mu);
+	se = mcp_sessions_find(&s->sessions, id, clock_now());
+	if (se && se->busy)
+		se->busy--;
+	pthread_mutex_unlock(&s->mcp_mu);
+}
+
+/* notifications/initialized: the session's client is ready. */
+static void session_initialized(struct server *s, const char *id)
+{
+	struct mcp_session *se;
+
+	pthread_mutex_lock(&s->mcp_mu);
+	se = mcp_sessions_find(&s->sessions, id, clock_now());
+	if (se)
+		se->initialized = true;
+	pthread_mutex_unlock(&s->mcp_mu);
+}
+
+/* A new session of @version: its id in @ret_id.  Returns 0, or < 0 with *a (503). */
+static int session_create(struct server *s, const char *version, char *ret_id,
+			  struct route_answer *a)
+{
+	unsigned char bytes[MCP_SESSION_ID_LEN / 2];
+	bool made;
+
+	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
+		return mcp_http_refuse(a, 500, -32603, "internal_error",
+				       "runbox could not draw a session id: %s.", strerror(errno));
+	mcp_session_hex(bytes, sizeof(bytes), ret_id);
+	pthread_mutex_lock(&s->mcp_mu);
+	made = mcp_sessions_add(&s->sessions, ret_id, version, clock_now()) != NULL;
+	pthread_mutex_unlock(&s->mcp_mu);
+	if (made)
+		return 0;
+	return mcp_http_refuse(a, 503, -32000, "busy",
+			       "runbox holds as many MCP sessions as it may "
+			       "(RUNBOX_MCP_MAX_SESSIONS), each with a call in progress; retry "
+			       "after the Retry-After seconds.");
+}
+
+/*
+ * A tool call of POST /mcp, from its arrival to its answer, on serve's run
+ * slots and queue like any run.  It is stepped (call_step) rather than
+ * waited for, so that an event-stream answer can send progress between
+ * steps; a JSON answer steps it to its end at once.  In session mode it is
+ * registered under its session and request id while it lasts, for
+ * notifications/cancelled.
+ */
+enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
+
+struct call {
+	struct call *prev, *next; /* in server.calls, under mcp_mu */
+	struct server *s;
+	enum call_state state;
+	char session[MCP_SESSION_ID_LEN + 1]; /* "": not registered */
+	struct mcp_server ms;		      /* the session's protocol state, for the answer */
+	struct mcp_pending pending;	      /* what to run, its id and progress token */
+	double t0, give_up_at, ran_at;	      /* arrival; the latest start; the start */
+	struct worker_job job;		      /* while running */
+	struct run_progress last;	      /* the program's figures so far */
+	bool cancelled;			      /* atomic: notifications/cancelled came */
+	bool left;			      /* gate_leave'd: its answer is on the way */
+	int r;				      /* CALL_DONE: the run's result, its JSON, its error */
+	char *json;
+	struct rb_err err;
+	/* An event-stream answer: the event being sent, and the next progress. */
+	char *out;
+	size_t out_len, out_at;
+	double next_tick;
+	bool ended; /* the answer's last event is out */
+};
+
+/* 1: a slot is held; 0: queued (counted as waiting); -EBUSY: the queue is full or closing. */
+static int gate_join(struct gate *g)
+{
+	int r = 1;
+
+	pthread_mutex_lock(&g->mu);
+	if (g->closed || (g->running >= g->slots && g->waiting >= g->queue))
+		r = -EBUSY;
+	else if (g->running >= g->slots)
+		g->waiting++, r = 0;
+	else
+		g->running++;
+	pthread_mutex_unlock(&g->mu);
+	return r;
+}
+
+/*
+ * A queued caller waits until @until: 1 with a slot, 0 still queued, or,
+ * no longer queued, -EBUSY (closing) or -ECANCELED (*@cancelled was set).
+ */
+static int gate_wait(struct gate *g, double until, const bool *cancelled)
+{
+	struct timespec ts = abs_monotonic(until);
+	int r = 0;
+
+	pthread_mutex_lock(&g->mu);
+	while (g->running >= g->slots && !g->closed &&
+	       !__atomic_load_n(cancelled, __ATOMIC_ACQUIRE) && r == 0)
+		if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) == ETIMEDOUT)
+			r = -ETIME;
+	if (g->closed || __atomic_load_n(cancelled, __ATOMIC_ACQUIRE)) {
+		g->waiting--;
+		r = g->closed ? -EBUSY : -ECANCELED;
+	} else if (g->running < g->slots) {
+		g->waiting--;
+		g->running++;
+		r = 1;
+	} else {
+		r = 0;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return r;
+}
+
+/* A queued caller gives up its place. */
+static void gate_quit(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->waiting--;
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* The place gate_join() gave (@joined: 1 a slot, 0 queued), given back unused. */
+static void gate_give_back(struct gate *g, int joined)
+{
+	if (joined > 0) {
+		gate_leave(g);
+		gate_answered(g);
+	} else if (joined == 0) {
+		gate_quit(g);
+	}
+}
+
+/* Wake the queued callers (one of them was cancelled). */
+static void gate_kick(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void calls_add(struct server *s, struct call *k)
+{
+	if (!k->session[0])
+		return;
+	pthread_mutex_lock(&s->mcp_mu);
+	k->next = s->calls;
+	k->prev = NULL;
+	if (s->calls)
+		s->calls->prev = k;
+	s->calls = k;
+	pthread_mutex_unlock(&s->mcp_mu);
+}
+
+static void calls_remove(struct server *s, struct call *k)
+{
+	if (!k->session[0])
+		return;
+	pthread_mutex_lock(&s->mcp_mu);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		s->calls = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	pthread_mutex_unlock(&s->mcp_mu);
+}
+
+/*
+ * notifications/cancelled for @id of @session: a queued call leaves the
+ * queue, a running one is stopped; either way it gets no reply.  An id
+ * that matches nothing was answered already: ignored.
+ */
+static void calls_cancel(struct server *s, const char *session, const cJSON *id)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&s->mcp_mu);
+	for (struct call *k = s->calls; k; k = k->next) {
+		if (strcmp(k->session, session) != 0 || !mcp_same_id(k->pending.id, id))
+			continue;
+		__atomic_store_n(&k->cancelled, true, __ATOMIC_RELEASE);
+		worker_cancel(&k->job);
+		found = true;
+	}
+	pthread_mutex_unlock(&s->mcp_mu);
+	if (found) {
+		gate_kick(&s->gate);
+		log_msg(LOG_INFO, "cancelled", "an MCP client cancelled a tool call");
+	}
+}
+
+static void call_done(struct call *k, int r, char *json)
+{
+	k->state = CALL_DONE;
+	k->r = r;
+	/* A worker that died said nothing: its fault is the answer. */
+	k->json = json || r == -ECANCELED ? json : response_error(&k->err);
+}
+
+/* The run is over: its slot is free, its answer on the way (gate_answered when sent). */
+static void call_leave(struct call *k)
+{
+	gate_leave(&k->s->gate);
+	k->left = true;
+}
+
+/* A slot is held: start the worker, with what is left of the answer deadline. */
+static void call_start(struct call *k)
+{
+	struct server *s = k->s;
+	struct executor_opts opts = {.progress_period_s = MCP_PROGRESS_PERIOD_S / 2};
+	struct worker_job job;
+
+	k->ran_at = clock_now();
+	opts.max_timeout_s = s->answer_deadline_s - (k->ran_at - k->t0);
+	if (worker_start(k->pending.body, k->pending.len, &opts, &job, &k->err) < 0) {
+		call_leave(k);
+		call_done(k, -EIO, response_error(&k->err));
+		return;
+	}
+	pthread_mutex_lock(&s->mcp_mu);
+	k->job = job;
+	if (__atomic_load_n(&k->cancelled, __ATOMIC_ACQUIRE))
+		worker_cancel(&k->job);
+	pthread_mutex_unlock(&s->mcp_mu);
+	k->state = CALL_RUNNING;
+}
+
+/* The answer deadline went by in the queue, or the server closes: the run's refusal. */
+static void call_refused(struct call *k, int r)
+{
+	double waited = clock_now() - k->t0;
+
+	if (r == -ETIME)
+		rb_fail(&k->err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL,
+			"runbox could not start this run within its answer deadline: it waited "
+			"%.1f s for a run slot, and every answer must come within %g s "
+			"(RUNBOX_ANSWER_DEADLINE_S); retry later.",
+			waited, k->s->answer_deadline_s);
+	else
+		rb_fail(&k->err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL, "runbox %s.", RUNS_FULL);
+	call_done(k, -EBUSY, response_error(&k->err));
+}
+
+/* Queued: wait for a slot until @until. */
+static void step_queued(struct call *k, double until)
+{
+	int r =
+	    gate_wait(&k->s->gate, until < k->give_up_at ? until : k->give_up_at, &k->cancelled);
+
+	if (r > 0)
+		call_start(k);
+	else if (r == -ECANCELED)
+		call_done(k, -ECANCELED, NULL);
+	else if (r < 0)
+		call_refused(k, r);
+	else if (clock_now() >= k->give_up_at) {
+		gate_quit(&k->s->gate);
+		call_refused(k, -ETIME);
+	}
+}
+
+/* Running: take the worker's records until @until. */
+static void step_running(struct call *k, double until)
+{
+	struct server *s = k->s;
+	double ms = (until - clock_now()) * 1000.0;
+	struct run_progress p;
+	char *json = NULL;
+	int r = 0;
+
+	switch (worker_next(&k->job, ms > 0 ? (int)ms + 1 : 0, &p, &r, &json, &k->err)) {
+	case WORKER_PROGRESS:
+		k->last = p;
+		return;
+	case WORKER_WAITING:
+		return;
+	case WORKER_DONE:
+		break;
+	}
+	pthread_mutex_lock(&s->mcp_mu);
+	worker_end(&k->job);
+	pthread_mutex_unlock(&s->mcp_mu);
+	call_leave(k);
+	call_done(k, r, json);
+}
+
+/* Move @k on until @until, or until its state changes or a record comes. */
+static void call_step(struct call *k, double until)
+{
+	if (k->state == CALL_QUEUED)
+		step_queued(k, until);
+	else if (k->state == CALL_RUNNING)
+		step_running(k, until);
+}
+
+/*
+ * A call of @session for @p (taken over), its place on the gate taken
+ * (@joined: 1 running, 0 queued).  NULL when out of memory.
+ */
+static struct call *call_new(struct server *s, const char *session, const struct mcp_server *ms,
+			     struct mcp_pending *p, int joined)
+{
+	struct call *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->s = s;
+	/* Its protocol state only: the callbacks' context is the request's, gone before it. */
+	k->ms = *ms;
+	k->ms.ctx = NULL;
+	k->ms.run = NULL;
+	k->pending = *p;
+	memset(p, 0, sizeof(*p));
+	k->job.fd = k->job.cancel_w = -1;
+	k->t0 = clock_now();
+	k->give_up_at = k->t0 + s->answer_deadline_s - least_run_s(s->answer_deadline_s);
+	k->next_tick = k->t0 + MCP_PROGRESS_PERIOD_S;
+	snprintf(k->session, sizeof(k->session), "%s", session);
+	calls_add(s, k);
+	if (joined > 0)
+		call_start(k);
+	return k;
+}
+
+/*
+ * Out of the registry, its place on the gate given back; a run still going
+ * (its answer is not wanted any more) is stopped.  The struct itself stays
+ * for the caller to free, after reading k->left.
+ */
+static void call_free(struct call *k)
+{
+	calls_remove(k->s, k);
+	if (k->state == CALL_QUEUED)
+		gate_quit(&k->s->gate);
+	if (k->state == CALL_RUNNING) {
+		worker_cancel(&k->job);
+		while (k->state == CALL_RUNNING)
+			step_running(k, clock_now() + 60);
+	}
+	mcp_pending_free(&k->pending);
+	free(k->json);
+	free(k->out);
+	k->json = k->out = NULL;
+}
+
+/* The reply line of a finished call; NULL when it was cancelled (no reply is due). */
+static char *call_reply(struct call *k)
+{
+	if (k->r == -ECANCELED || __atomic_load_n(&k->cancelled, __ATOMIC_ACQUIRE))
+		return NULL;
+	return mcp_finish(&k->ms, &k->pending, k->json);
+}
+
+/* ---- the event-stream answer ---- */
+
+/* The next event of @k's stream into k->out: progress, or at the end its reply. */
+static void next_event(struct call *k)
+{
+	struct mcp_progress p;
+	char *line;
+
+	while (k->state != CALL_DONE && clock_now() < k->next_tick)
+		call_step(k, k->next_tick);
+	if (k->state == CALL_DONE) {
+		line = call_reply(k);
+		k->ended = true;
+	} else {
+		double now = clock_now();
+
+		p = (struct mcp_progress){
+		    .progress = now - k->t0,
+		    .elapsed_s = now - k->t0,
+		    .queued = k->state == CALL_QUEUED,
+		    .queued_s = (k->state == CALL_QUEUED ? now : k->ran_at) - k->t0,
+		    .stdout_bytes = k->last.stdout_bytes,
+		    .stderr_bytes = k->last.stderr_bytes,
+		};
+		line = mcp_progress_line(k->pending.progress_token, &p);
+		k->next_tick = now + MCP_PROGRESS_PERIOD_S;
+	}
+	free(k->out);
+	k->out = line ? mcp_http_sse_event(line, &k->out_len) : NULL;
+	k->out_at = 0;
+	free(line);
+}
+
+/*
+ * libmicrohttpd's reader of the stream, called in the connection's own
+ * thread: it blocks until the next event (a progress notification at
+ * least every MCP_PROGRESS_PERIOD_S), and ends the stream after the reply.
+ */
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct call *k = cls;
+	size_t n;
+
+	(void)pos;
+	while (!k->out || k->out_at == k->out_len) {
+		if (k->ended)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		next_event(k);
+	}
+	n = k->out_len - k->out_at < max ? k->out_len - k->out_at : max;
+	memcpy(buf, k->out + k->out_at, n);
+	k->out_at += n;
+	return (ssize_t)n;
+}
+
+/* The stream is over (sent, or the client left): the call and its slot go. */
+static void sse_free(void *cls)
+{
+	struct call *k = cls;
+	struct server *s = k->s;
+	bool left;
+
+	session_leave(s, k->session);
+	call_free(k);
+	left = k->left;
+	free(k);
+	/* Its run's answer was on the way until now (see gate.answering). */
+	if (left)
+		gate_answered(&s->gate);
+}
+
+/* ---- the protocol's callbacks ---- */
+
+/* What a callback needs: the server, the request (its answer holds), the session. */
+struct mcp_ctx {
+	struct server *s;
+	struct request_state *st;
+	const char *session; /* "" in stateless mode */
+	struct mcp_server *ms;
+};
+
+/*
+ * mcp_server.run for what runs in turn within one request (a batch, and
+ * every call in stateless mode): the same slots, queue and deadline, to
+ * its end.  A call the client cancelled (in a session) gets no reply.
+ */
+static int mcp_run_cb(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
+{
+	struct mcp_ctx *c = ctx;
+	struct mcp_pending p = {.body = malloc(n + 1), .len = n};
+	int joined = gate_join(&c->s->gate), r;
+	struct call *k;
+
+	p.id = c->ms->current_id ? cJSON_Duplicate(c->ms->current_id, true) : NULL;
+	if (p.body)
+		memcpy(p.body, body, n), p.body[n] = '\0';
+	k = joined >= 0 && p.body && p.id ? call_new(c->s, c->session, c->ms, &p, joined) : NULL;
+	if (!k) {
+		mcp_pending_free(&p);
+		gate_give_back(&c->s->gate, joined);
+		r = joined < 0 ? rb_fail(err, RB_FAULT_UNAVAILABLE, 0, "busy", NULL, "runbox %s.",
+					 RUNS_FULL)
+			       : rb_fail_sys(err, ENOMEM, "hold a tool call");
+		*ret_json = response_error(err);
+		return r;
+	}
+	while (k->state != CALL_DONE)
+		call_step(k, clock_now() + 3600);
+	c->ms->cancelled = k->r == -ECANCELED || __atomic_load_n(&k->cancelled, __ATOMIC_ACQUIRE);
+	*ret_json = k->json;
+	*err = k->err;
+	r = k->r;
+	k->json = NULL;
+	call_free(k);
+	c->st->answer_holds += k->left ? 1 : 0;
+	free(k);
+	return r;
+}
+
+static pthread_mutex_t installed_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int installed_cb(void *ctx, const cJSON **ret_packages, const char **ret_version,
+			struct rb_err *err)
+{
+	const struct mcp_ctx *c = ctx;
+	int r;
+
+	/* Listed once, when the server started (info_build): this reads the cache. */
+	pthread_mutex_lock(&installed_mu);
+	r = deps_installed(c->s->ex->cfg.python, ret_packages, ret_version, err);
+	pthread_mutex_unlock(&installed_mu);
+	return r;
+}
+
+static int cache_cb(void *ctx, cJSON **ret, struct rb_err *err)
+{
+	const struct mcp_ctx *c = ctx;
+
+	*ret = NULL;
+	return c->s->ex->cfg.cache_dir[0] ? deps_cache_list(c->s->ex->cfg.cache_dir, ret, err) : 0;
+}
+
+/* The protocol half for one request: this server's tools, in @c's session's version. */
+static void mcp_server_for(struct server *s, struct mcp_ctx *c, struct mcp_server *ret)
+{
+	*ret = (struct mcp_server){
+	    .run = mcp_run_cb,
+	    .installed = installed_cb,
+	    .cache = cache_cb,
+	    .ctx = c,
+	    .default_timeout_s = s->ex->cfg.limits.default_timeout_s,
+	    .max_timeout_s = s->ex->cfg.limits.max_timeout_s,
+	};
+	c->ms = ret;
+}
+
+/* ---- the requests ---- */
+
+/* Queue @a on @c, with its Mcp-Session-Id. */
+static enum MHD_Result mcp_send(struct MHD_Connection *c, struct route_answer *a)
+{
+	return send_answer(c, a, false);
+}
+
+/* DELETE /mcp: the session ends (its calls in progress still answer). */
+static enum MHD_Result mcp_delete(struct server *s, struct MHD_Connection *c,
+				  const struct mcp_http_request *h)
+{
+	struct route_answer a = {0};
+	bool gone;
+
+	if (!h->session[0]) {
+		mcp_http_refuse(&a, 400, -32600, "missing_session",
+				"DELETE /mcp ends the session its Mcp-Session-Id header names; "
+				"there is none.");
+		return mcp_send(c, &a);
+	}
+	pthread_mutex_lock(&s->mcp_mu);
+	gone = mcp_sessions_remove(&s->sessions, h->session);
+	pthread_mutex_unlock(&s->mcp_mu);
+	if (!gone) {
+		mcp_http_refuse(&a, 404, -32001, "session_not_found",
+				"No session '%s' here (it ended or expired).", h->session);
+		return mcp_send(c, &a);
+	}
+	mcp_http_answer_accepted(&a);
+	a.status = 204;
+	return mcp_send(c, &a);
+}
+
+/* A cancelled call over plain JSON: the HTTP answer must say something. */
+static void cancelled_answer(const struct mcp_pending *p, struct route_answer *a)
+{
+	cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+
+	cJSON_AddStringToObject(o, "jsonrpc", "2.0");
+	cJSON_AddItemToObject(o, "id", cJSON_Duplicate(p->id, true));
+	cJSON_AddNumberToObject(e, "code", -32800);
+	cJSON_AddStringToObject(e, "message", "The client cancelled this request.");
+	mcp_http_answer_json(cJSON_PrintUnformatted(o), a);
+	cJSON_Delete(o);
+}
+
+/* An event stream for @k: progress while it waits and runs, then its reply. */
+static enum MHD_Result sse_answer(struct MHD_Connection *c, struct call *k)
+{
+	struct MHD_Response *res =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, k, sse_free);
+	enum MHD_Result ok;
+
+	if (!res) {
+		sse_free(k);
+		return MHD_NO;
+	}
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	ok = MHD_queue_response(c, 200, res);
+	MHD_destroy_response(res);
+	return ok;
+}
+
+/*
+ * A tool call held by mcp_begin(): onto the gate (503 when the queue is
+ * full), then an event stream when it asked for progress and the client
+ * takes one, else run to its end and answered as JSON.
+ */
+static enum MHD_Result tool_call(struct server *s, struct request_state *st,
+				 struct MHD_Connection *c, const struct mcp_http_request *h,
+				 struct mcp_server *ms, struct mcp_pending *p)
+{
+	struct route_answer a = {0};
+	struct call *k;
+	char *reply;
+	int joined = gate_join(&s->gate);
+
+	if (joined < 0) {
+		mcp_pending_free(p);
+		session_leave(s, h->session);
+		mcp_http_refuse(&a, 503, -32000, "busy",
+				"runbox %s; retry after the Retry-After "
+				"seconds.",
+				RUNS_FULL);
+		return mcp_send(c, &a);
+	}
+	if (st->conn)
+		tracker_clear(&s->tracker, st->conn);
+	k = call_new(s, h->session, ms, p, joined);
+	if (!k) {
+		gate_give_back(&s->gate, joined);
+		mcp_pending_free(p);
+		session_leave(s, h->session);
+		return MHD_NO;
+	}
+	if (k->pending.progress_token && h->accepts_sse)
+		return sse_answer(c, k);
+	while (k->state != CALL_DONE)
+		call_step(k, clock_now() + 3600);
+	reply = call_reply(k);
+	if (reply)
+		mcp_http_answer_json(reply, &a);
+	else if (h->accepts_sse) /* cancelled: a stream that ends with no reply */
+		route_answer_ok("text/event-stream", "", 0, &a);
+	else
+		cancelled_answer(&k->pending, &a);
+	call_free(k);
+	st->answering = k->left;
+	free(k);
+	session_leave(s, h->session);
+	return mcp_send(c, &a);
+}
+
+/* What a notification changes: the session's state, or a call's fate. */
+static void notification(struct server *s, const char *session, const struct route_request *rq)
+{
+	cJSON *msg = cJSON_ParseWithLength(rq->body, rq->body_len);
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "method"));
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+
+	if (m && strcmp(m, "notifications/initialized") == 0)
+		session_initialized(s, session);
+	else if (m && strcmp(m, "notifications/cancelled") == 0)
+		calls_cancel(s, session, cJSON_GetObjectItemCaseSensitive(params, "requestId"));
+	cJSON_Delete(msg);
+}
+
+/* POST /mcp with sessions. */
+static enum MHD_Result mcp_post(struct server *s, struct request_state *st,
+				struct MHD_Connection *c, const struct route_request *rq,
+				const struct mcp_http_request *h)
+{
+	struct mcp_ctx ctx = {.s = s, .st = st, .session = h->session};
+	struct route_answer a = {0};
+	struct mcp_pending p = {0};
+	struct mcp_server ms;
+	char method[64], sid[MCP_SESSION_ID_LEN + 1], *reply;
+	enum mcp_http_kind kind = mcp_http_kind(rq->body, rq->body_len, method, sizeof(method));
+	bool init = kind == MCP_HTTP_REQUEST && strcmp(method, "initialize") == 0;
+
+	mcp_server_for(s, &ctx, &ms);
+	if (init && h->session[0]) {
+		mcp_http_refuse(&a, 400, -32600, "invalid_session",
+				"initialize starts a new session: send it without Mcp-Session-Id.");
+		return mcp_send(c, &a);
+	}
+	if (!init && kind != MCP_HTTP_INVALID && session_enter(s, h, &ms, &a) < 0)
+		return mcp_send(c, &a);
+	if (kind == MCP_HTTP_NOTIFICATION)
+		notification(s, h->session, rq);
+	reply = mcp_begin(&ms, rq->body, rq->body_len, &p);
+	if (p.body)
+		return tool_call(s, st, c, h, &ms, &p);
+	if (init && ms.version[0] && session_create(s, ms.version, sid, &a) < 0) {
+		free(reply);
+		return mcp_send(c, &a);
+	}
+	mcp_http_reply(kind, reply, &a);
+	if (init && ms.version[0])
+		snprintf(a.session_id, sizeof(a.session_id), "%s", sid);
+	if (!init && kind != MCP_HTTP_INVALID)
+		session_leave(s, h->session);
+	return mcp_send(c, &a);
+}
+
+static enum MHD_Result mcp_request(struct server *s, struct request_state *st,
+				   struct MHD_Connection *c, const struct route_request *rq)
+{
+	struct mcp_ctx ctx = {.s = s, .st = st, .session = ""};
+	struct mcp_http_request h;
+	struct route_answer a = {0};
+	struct mcp_server ms;
+
+	if (mcp_http_check(rq, s->mcp_stateless, &h, &a) < 0)
+		return mcp_send(c, &a);
+	if (!h.post)
+		return mcp_delete(s, c, &h);
+	if (!s->mcp_stateless)
+		return mcp_post(s, st, c, rq, &h);
+	mcp_server_for(s, &ctx, &ms);
+	if (st->conn)
+		tracker_clear(&s->tracker, st->conn);
+	mcp_http_stateless(&ms, &h, rq, &a);
+	return mcp_send(c, &a);
+}
+
 /*
  * Count @n more bytes of a body as they arrive, if the server's budget and
  * the client's share allow; else the body is read and dropped and answered
@@ -793,6 +1567,7 @@ static void first_call(struct server *s, struct request_state *st, struct MHD_Co
 	cl = route_header(&rq, "Content-Length");
 	st->has_body = (cl && strcmp(cl, "0") != 0) || route_header(&rq, "Transfer-Encoding");
 	st->azure = route_is_azure_path(url);
+	st->mcp = strcmp(route_origin_path(url), "/mcp") == 0;
 	if (framing_error(c, &fr, &err) < 0 || host_error(c, version, &err) < 0 ||
 	    header_size_error(c, url, method, version, fr.bytes, s->max_header_bytes, &err) < 0) {
 		/* Answered at once, and the connection closes: its next bytes mean nothing. */
@@ -820,7 +1595,7 @@ static enum MHD_Result last_call(struct server *s, struct request_state *st,
 	struct route_decision plain = {.route = st->route};
 
 	if (st->refused)
-		return send_answer(c, &st->early, st->azure);
+		return send_refusal(c, st, &st->early);
 	collect_request(c, url, method, &col, &rq);
 	rq.body = st->body ? st->body : "";
 	rq.body_len = st->len;
@@ -834,10 +1609,12 @@ static enum MHD_Result last_call(struct server *s, struct request_state *st,
 		rb_fail(&err, RB_FAULT_REQUEST, 0, "invalid_query", NULL,
 			"The query string is longer than %d bytes.", QUERY_MAX - 4);
 		route_answer_refused(&plain, &err, &a);
+	} else if (st->route == ROUTE_MCP) {
+		return mcp_request(s, st, c, &rq);
 	} else {
 		dispatch(s, st, &rq, &a);
 	}
-	return send_answer(c, &a, st->azure);
+	return send_refusal(c, st, &a);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -857,7 +1634,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		 * the last call, which keeps the connection alive.
 		 */
 		if (st->refused && st->has_body)
-			return send_answer(c, &st->early, st->azure);
+			return send_refusal(c, st, &st->early);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -1033,7 +1810,9 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 	s->ex = ex;
 	s->rc = (struct route_config){.token = l->token,
 				      .max_body_bytes = ex->cfg.limits.max_body_bytes,
-				      .max_script_bytes = ex->cfg.limits.max_script_bytes};
+				      .max_script_bytes = ex->cfg.limits.max_script_bytes,
+				      .allowed_origins = l->allowed_origins};
+
 	s->max_header_bytes = l->max_header_bytes;
 	s->answer_deadline_s =
 	    l->answer_deadline_s > 0 ? l->answer_deadline_s : ex->cfg.limits.max_timeout_s;
@@ -1062,6 +1841,10 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 	s->tracker.idle_s = l->idle_timeout_s;
 	s->tracker.header_s = l->header_timeout_s;
 	s->tracker.min_rate = (double)l->min_body_rate;
+	s->mcp_stateless = l->mcp_stateless;
+	pthread_mutex_init(&s->mcp_mu, NULL);
+	if (mcp_sessions_init(&s->sessions, l->mcp_max_sessions, l->mcp_session_idle_s) < 0)
+		return rb_fail_sys(err, ENOMEM, "allocate the MCP session table");
 	if (info_build(ex, *ret_slots, &s->info, err) < 0)
 		return -EIO;
 	s->info_len = strlen(s->info);
