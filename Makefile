@@ -49,6 +49,7 @@ all: deps $(BUILD)/runbox
 deps:
 	@tests/tools/deps.sh runtime-image/build-packages.txt tests/packages.txt \
 		runtime-image/stack-packages.txt
+	@tests/tools/node-deps.sh tests/mcp/client
 
 # ---- third-party static archives (built from Debian's sources) -------------
 $(THIRD)/ldlibs: runtime-image/third-party.sh | deps

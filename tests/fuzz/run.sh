@@ -5,7 +5,7 @@
 #
 #   FUZZ_SECONDS   seconds per target (default 60; 0 replays regressions and seeds only)
 #   FUZZ_TARGETS   space-separated subset (default: request path requirement
-#                  wheelmeta lambda_event mcp simpleindex npmspec)
+#                  wheelmeta lambda_event mcp mcp_http simpleindex npmspec)
 #   CC             a clang with libFuzzer (default: clang)
 #
 # Each target first replays tests/fuzz/regressions/<target>-*.bin, then fuzzes
@@ -18,7 +18,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/build/fuzz"
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-request path requirement wheelmeta lambda_event mcp simpleindex npmspec}
+TARGETS=${FUZZ_TARGETS:-request path requirement wheelmeta lambda_event mcp mcp_http simpleindex npmspec}
 CC=${CC:-clang}
 case "$CC" in *clang*) ;; *) CC=clang ;; esac
 
@@ -33,14 +33,15 @@ sources() {
 	requirement) echo "deps/requirement.c base/err.c" ;;
 	wheelmeta) echo "deps/wheelmeta.c deps/wheelname.c deps/requirement.c base/err.c" ;;
 	lambda_event) echo "api/lambda_event.c contract/response.c contract/artifact.c base/prefault.c base/b64.c base/utf8.c base/err.c" ;;
-	mcp) echo "api/mcp.c base/jsonscan.c base/utf8.c base/err.c" ;;
+	mcp) echo "api/mcp.c api/mcp_content.c base/jsonscan.c base/b64.c base/utf8.c base/err.c" ;;
+	mcp_http) echo "api/mcp_http.c api/route.c api/mcp.c api/mcp_content.c contract/response.c contract/artifact.c base/prefault.c base/jsonscan.c base/b64.c base/utf8.c base/err.c" ;;
 	simpleindex) echo "deps/simpleindex.c deps/url.c base/err.c" ;;
 	npmspec) echo "deps/npmresolve.c deps/semver.c deps/resolve.c deps/requirement.c base/err.c" ;;
 	esac
 }
 libs() {
 	case "$1" in
-	request | lambda_event | mcp | simpleindex) echo "-lcjson -lm" ;;
+	request | lambda_event | mcp | mcp_http | simpleindex) echo "-lcjson -lm" ;;
 	*) echo "" ;;
 	esac
 }
@@ -51,7 +52,7 @@ max_len() {
 	requirement) echo 512 ;;
 	wheelmeta) echo 8192 ;;
 	lambda_event) echo 16384 ;;
-	mcp) echo 8192 ;;
+	mcp | mcp_http) echo 8192 ;;
 	simpleindex) echo 16384 ;;
 	npmspec) echo 1024 ;;
 	esac

@@ -489,6 +489,28 @@ static void test_first_bad_value_stops(void **state)
 		    strcmp(err.field, "RUNBOX_LOG") == 0);
 }
 
+static void test_origins_and_mcp(void **state)
+{
+	static const char *const bad[] = { "evil.example", "http://a.example/path", "ftp://a",
+					   "http://", "https://a b" };
+	struct runbox_config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_string_equal(cfg.serve.allowed_origins, "");
+	assert_false(cfg.serve.mcp_stateless);
+	assert_int_equal(cfg.serve.mcp_max_sessions, 1000);
+	apply_one_ok("RUNBOX_ALLOWED_ORIGINS", "https://a.example, http://[::1]:6274,*", &cfg);
+	assert_string_equal(cfg.serve.allowed_origins, "https://a.example, http://[::1]:6274,*");
+	for (size_t i = 0; i < N(bad); i++)
+		refused_one("RUNBOX_ALLOWED_ORIGINS", bad[i]);
+	apply_one_ok("RUNBOX_MCP_STATELESS", "1", &cfg);
+	assert_true(cfg.serve.mcp_stateless);
+	apply_one_ok("RUNBOX_MCP_SESSION_IDLE_S", "60", &cfg);
+	assert_true(cfg.serve.mcp_session_idle_s == 60);
+	refused_one("RUNBOX_MCP_MAX_SESSIONS", "0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_path_overrides),
 		cmocka_unit_test(test_bool_overrides),
 		cmocka_unit_test(test_log_overrides),
+		cmocka_unit_test(test_origins_and_mcp),
 		cmocka_unit_test(test_many_at_once),
 		cmocka_unit_test(test_fair_sharing_settings),
 		cmocka_unit_test(test_malformed_numbers),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "api/mcp.h"
+#include "api/mcp_content.h"
 
 static char last_body[4096];
 static const char *canned; /* what the fake executor answers */
@@ -317,7 +318,8 @@ static void test_arguments_map_onto_the_contract(void **state)
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
 	assert_non_null(strstr(text0(res), "exit code 0"));
 	assert_non_null(strstr(text0(res), "4\n"));
-	assert_non_null(strstr(text0(res), "p.png (binary, 3 bytes)"));
+	assert_non_null(
+	    strstr(text0(res), "p.png: binary, 3 bytes, only in the structured result"));
 	assert_int_equal(
 	    cJSON_GetObjectItem(cJSON_GetObjectItem(res, "structuredContent"), "exit_code")
 		->valueint,
@@ -757,6 +759,269 @@ static void test_ids(void **state)
 	cJSON_Delete(half);
 }
 
+/* Every tool error, whatever refused it: structuredContent {error, code, field}. */
+static void test_refusals_have_one_shape(void **state)
+{
+	static const struct {
+		const char *tool, *args, *code, *field;
+	} cases[] = {
+	    {"run_python", "{}", "missing_program", "code"},
+	    {"run_python", "{\"code\":5}", "wrong_type", "code"},
+	    {"run_bash", "{\"code\":\"x\",\"bogus\":1}", "unknown_field", "bogus"},
+	    {"list_packages", "{\"x\":1}", "unknown_field", "x"},
+	    {"list_packages", "{}", "internal_error", NULL},			/* no interpreter */
+	    {"run_python", "{\"code\":\"x\"}", "invalid_timeout", "timeout_s"}, /* the contract's */
+	};
+	struct mcp_server s = server();
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	canned = "{\"error\":\"no\",\"code\":\"invalid_timeout\",\"field\":\"timeout_s\"}";
+	canned_r = -1;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *res = call(&s, cases[i].tool, cases[i].args);
+		const cJSON *sc = cJSON_GetObjectItem(res, "structuredContent");
+		const cJSON *field = cJSON_GetObjectItem(sc, "field");
+
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "isError")));
+		assert_true(cJSON_IsString(cJSON_GetObjectItem(sc, "error")));
+		assert_string_equal(cJSON_GetObjectItem(sc, "code")->valuestring, cases[i].code);
+		if (cases[i].field)
+			assert_string_equal(field->valuestring, cases[i].field);
+		else
+			assert_null(field);
+		assert_non_null(strstr(text0(res), cases[i].code));
+		cJSON_Delete(res);
+	}
+}
+
+/* ... and every outputSchema admits that shape. */
+static void test_every_output_schema_admits_a_refusal(void **state)
+{
+	struct mcp_server s = server();
+	cJSON *r, *t;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-11-25"));
+	r = send_line(&s, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "tools"))
+	{
+		const cJSON *os = cJSON_GetObjectItem(t, "outputSchema"), *alt;
+		bool refusal = false;
+
+		assert_non_null(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(os, "properties"), "error"));
+		assert_non_null(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(os, "properties"), "field"));
+		assert_null(cJSON_GetObjectItem(os, "required")); /* only inside anyOf */
+		cJSON_ArrayForEach(alt, cJSON_GetObjectItem(os, "anyOf"))
+		{
+			char *req = cJSON_PrintUnformatted(cJSON_GetObjectItem(alt, "required"));
+
+			refusal |= strcmp(req, "[\"error\",\"code\"]") == 0;
+			free(req);
+		}
+		assert_true(refusal);
+	}
+	cJSON_Delete(r);
+}
+
+/* Pictures by their bytes, text by their names: the blocks a model sees. */
+static void test_artifacts_become_blocks(void **state)
+{
+	struct mcp_server s = server();
+	const cJSON *content, *b;
+	cJSON *res;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	/* PNG, GIF, WebP and JPEG magic; a .png that is no picture; a CSV; an SVG (text). */
+	canned = "{\"exit_code\":0,\"stdout\":\"\",\"stderr\":\"\",\"status\":\"ok\","
+		 "\"duration_ms\":1,\"artifacts\":{"
+		 "\"a.png\":{\"content\":\"iVBORw0KGgoAAAA=\",\"encoding\":\"base64\"},"
+		 "\"b.gif\":{\"content\":\"R0lGODlhAQABAA==\",\"encoding\":\"base64\"},"
+		 "\"c.webp\":{\"content\":\"UklGRgAAAABXRUJQVlA4\",\"encoding\":\"base64\"},"
+		 "\"d.jpg\":{\"content\":\"/9j/4AAQ\",\"encoding\":\"base64\"},"
+		 "\"e.png\":{\"content\":\"AAECAw==\",\"encoding\":\"base64\"},"
+		 "\"t/f g.csv\":\"a,b\\n\",\"h.svg\":\"<svg/>\"}}";
+	canned_r = 0;
+	res = call(&s, "run_python", "{\"code\":\"x\"}");
+	content = cJSON_GetObjectItem(res, "content");
+	assert_int_equal(cJSON_GetArraySize(content), 1 + 4 + 2);
+	static const char *const want[][2] = {
+	    {"image", "image/png"},  {"image", "image/gif"},   {"image", "image/webp"},
+	    {"image", "image/jpeg"}, {"resource", "text/csv"}, {"resource", "image/svg+xml"},
+	};
+	for (int i = 0; i < 6; i++) {
+		b = cJSON_GetArrayItem(content, i + 1);
+		assert_string_equal(cJSON_GetObjectItem(b, "type")->valuestring, want[i][0]);
+		if (i < 4)
+			assert_string_equal(cJSON_GetObjectItem(b, "mimeType")->valuestring,
+					    want[i][1]);
+		else
+			assert_string_equal(
+			    cJSON_GetObjectItem(cJSON_GetObjectItem(b, "resource"), "mimeType")
+				->valuestring,
+			    want[i][1]);
+	}
+	b = cJSON_GetObjectItem(cJSON_GetArrayItem(content, 5), "resource");
+	assert_string_equal(cJSON_GetObjectItem(b, "uri")->valuestring,
+			    "file:///output/t/f%20g.csv");
+	assert_string_equal(cJSON_GetObjectItem(b, "text")->valuestring, "a,b\n");
+	assert_non_null(strstr(text0(res), "a.png: image/png, 11 bytes, shown as an image"));
+	assert_non_null(strstr(text0(res), "e.png: binary, 4 bytes, only in the structured"));
+	/* structuredContent stays the contract's answer. */
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+			     cJSON_GetObjectItem(res, "structuredContent"), "artifacts")),
+			 7);
+	cJSON_Delete(res);
+}
+
+/* Each block under its cap, all of them under one budget; what did not fit is named. */
+static void test_blocks_have_caps(void **state)
+{
+	size_t img = MCP_IMAGE_MAX_BYTES - 3, b64 = (img + 2) / 3 * 4;
+	char *big = malloc(b64 + MCP_TEXT_MAX_BYTES + 4096), *p = big, *summary = NULL;
+	cJSON *arts = cJSON_CreateObject(), *blocks = cJSON_CreateArray(), *o;
+	size_t len = 0;
+	FILE *f = open_memstream(&summary, &len);
+
+	(void)state;
+	/* Five pictures just under the image cap: four fit the budget, the fifth does not. */
+	memcpy(p, "iVBORw0KGgo", 11);
+	memset(p + 11, 'A', b64 - 11);
+	p[b64] = '\0';
+	for (int i = 0; i < 5; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "p%d.png", i);
+		o = cJSON_AddObjectToObject(arts, name);
+		cJSON_AddStringToObject(o, "content", big);
+		cJSON_AddStringToObject(o, "encoding", "base64");
+	}
+	memset(big, 'x', MCP_TEXT_MAX_BYTES + 1);
+	big[MCP_TEXT_MAX_BYTES + 1] = '\0';
+	cJSON_AddStringToObject(arts, "log.txt", big);
+	/* One byte past the image cap: named, never shown. */
+	b64 = (MCP_IMAGE_MAX_BYTES + 1 + 2) / 3 * 4;
+	memcpy(big, "iVBORw0KGgo", 11);
+	memset(big + 11, 'A', b64 - 11);
+	big[b64] = '\0';
+	o = cJSON_AddObjectToObject(arts, "huge.png");
+	cJSON_AddStringToObject(o, "content", big);
+	assert_int_equal(mcp_content_artifacts(arts, blocks, f), 0);
+	fclose(f);
+	assert_int_equal(cJSON_GetArraySize(blocks), 3);
+	assert_non_null(strstr(summary, "p3.png: image/png"));
+	assert_non_null(strstr(summary, "blocks reached their 4194304 bytes"));
+	assert_non_null(strstr(summary, "log.txt: text, 262145 bytes, over the 262144 bytes"));
+	assert_non_null(strstr(summary, "huge.png: image/png, 1048578 bytes, over the 1048576"));
+	free(summary);
+	free(big);
+	cJSON_Delete(arts);
+	cJSON_Delete(blocks);
+}
+
+static void test_content_helpers(void **state)
+{
+	static const unsigned char riff_not_webp[] = "RIFF\0\0\0\0WAVE";
+	char *uri = mcp_content_uri("a b/é?#.txt");
+
+	(void)state;
+	assert_string_equal(uri, "file:///output/a%20b/%C3%A9%3F%23.txt");
+	free(uri);
+	assert_null(mcp_content_image_type(riff_not_webp, 12));
+	assert_null(mcp_content_image_type((const unsigned char *)"\x89PN", 3));
+	assert_string_equal(mcp_content_text_type("x/Y.CSV"), "text/csv");
+	assert_string_equal(mcp_content_text_type("a.d/README"), "text/plain");
+}
+
+/* mcp_begin holds a ready tool call for its caller; mcp_finish answers it. */
+static void test_begin_and_finish(void **state)
+{
+	static const char call_line[] =
+	    "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"method\":\"tools/call\",\"params\":{"
+	    "\"name\":\"run_bash\",\"arguments\":{\"code\":\"echo\"},\"_meta\":{"
+	    "\"progressToken\":42}}}";
+	struct mcp_server s = server();
+	struct mcp_pending p;
+	const char *line;
+	char *reply;
+	cJSON *r;
+
+	(void)state;
+	cJSON_Delete(init(&s, "2025-06-18"));
+	last_body[0] = '\0';
+	reply = mcp_begin(&s, call_line, strlen(call_line), &p);
+	assert_null(reply);
+	assert_string_equal(last_body, ""); /* not run: held */
+	assert_non_null(strstr(p.body, "\"language\":\"bash\""));
+	assert_string_equal(p.id->valuestring, "c1");
+	assert_int_equal(p.progress_token->valueint, 42);
+	reply = mcp_finish(&s, &p,
+			   "{\"exit_code\":0,\"stdout\":\"\\n\",\"stderr\":\"\",\"artifacts\":{},"
+			   "\"status\":\"ok\",\"duration_ms\":1}");
+	assert_null(p.body);
+	r = cJSON_Parse(reply);
+	assert_string_equal(cJSON_GetObjectItem(r, "id")->valuestring, "c1");
+	assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "structuredContent"));
+	cJSON_Delete(r);
+	free(reply);
+	/* Anything else is answered at once, a refused call too. */
+	line = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
+	reply = mcp_begin(&s, line, strlen(line), &p);
+	assert_non_null(reply);
+	assert_null(p.body);
+	free(reply);
+	line = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
+	       "\"name\":\"run_python\",\"arguments\":{}}}";
+	reply = mcp_begin(&s, line, strlen(line), &p);
+	assert_non_null(strstr(reply, "missing_program"));
+	assert_null(p.body);
+	free(reply);
+}
+
+static void test_progress_line(void **state)
+{
+	cJSON *token = cJSON_CreateString("t"), *n, *params, *fig;
+	struct mcp_progress p = {.progress = 4.0004,
+				 .elapsed_s = 4,
+				 .queued_s = 1,
+				 .stdout_bytes = 10,
+				 .stderr_bytes = 2};
+	char *text = mcp_progress_line(token, &p);
+	const char *line;
+
+	(void)state;
+	n = cJSON_Parse(text);
+	params = cJSON_GetObjectItem(n, "params");
+	assert_string_equal(cJSON_GetObjectItem(n, "method")->valuestring,
+			    "notifications/progress");
+	assert_null(cJSON_GetObjectItem(n, "id"));
+	assert_string_equal(cJSON_GetObjectItem(params, "progressToken")->valuestring, "t");
+	assert_true(cJSON_GetObjectItem(params, "progress")->valuedouble == 4.0);
+	assert_string_equal(cJSON_GetObjectItem(params, "message")->valuestring,
+			    "running for 3 s: 10 bytes of stdout and 2 of stderr so far");
+	fig = cJSON_GetObjectItem(cJSON_GetObjectItem(params, "_meta"), "runbox/progress");
+	assert_string_equal(cJSON_GetObjectItem(fig, "state")->valuestring, "running");
+	assert_int_equal(cJSON_GetObjectItem(fig, "stdout_bytes")->valueint, 10);
+	cJSON_Delete(n);
+	free(text);
+	p.queued = true;
+	text = mcp_progress_line(token, &p);
+	assert_non_null(strstr(text, "\"message\":\"queued: waiting 1 s so far"));
+	free(text);
+	cJSON_Delete(token);
+	/* The token of a waiting tools/call line, for its queued progress. */
+	line = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"_meta\":"
+	       "{\"progressToken\":7}}}";
+	token = mcp_progress_token_of(line, strlen(line));
+	assert_int_equal(token->valueint, 7);
+	cJSON_Delete(token);
+	assert_null(
+	    mcp_progress_token_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", 40));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +1041,13 @@ int main(void)
 	    cmocka_unit_test(test_urgent_messages),
 	    cmocka_unit_test(test_batches),
 	    cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_refusals_have_one_shape),
+	    cmocka_unit_test(test_every_output_schema_admits_a_refusal),
+	    cmocka_unit_test(test_artifacts_become_blocks),
+	    cmocka_unit_test(test_blocks_have_caps),
+	    cmocka_unit_test(test_content_helpers),
+	    cmocka_unit_test(test_begin_and_finish),
+	    cmocka_unit_test(test_progress_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

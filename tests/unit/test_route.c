@@ -554,6 +554,48 @@ static void test_origin_path(void **state)
 	assert_string_equal(route_origin_path("ftp://x/api/run"), "ftp://x/api/run");
 }
 
+/* RUNBOX_ALLOWED_ORIGINS: a web page's request is refused on every route unless listed. */
+static void test_origins(void **state)
+{
+	static const char *const routes[][2] = {
+	    {"POST", "/api/run"}, {"POST", "/run"}, {"POST", "/mcp"}, {"GET", "/api/info"}};
+	struct route_config c = cfg;
+	struct route_header evil[] = {{"Origin", "http://evil.example"}};
+	struct route_answer a = {0};
+	struct route_request rq;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		match_refused(&cfg,
+			      REQ(routes[i][0], routes[i][1], .headers = evil, .n_headers = 1), 403,
+			      "origin_not_allowed");
+	/* No Origin: not a browser. */
+	rq = REQ("POST", "/api/run");
+	assert_int_equal(route_match(&cfg, &rq, &a), ROUTE_RUN);
+	c.allowed_origins = "https://app.example, http://localhost:6274";
+	assert_true(route_origin_ok(c.allowed_origins, "https://app.example"));
+	assert_true(route_origin_ok(c.allowed_origins, "HTTP://LOCALHOST:6274"));
+	assert_true(route_origin_ok(c.allowed_origins, NULL));
+	assert_false(route_origin_ok(c.allowed_origins, "https://app.example:8443"));
+	assert_false(route_origin_ok(c.allowed_origins, "https://app.exampl"));
+	assert_false(route_origin_ok(c.allowed_origins, "null"));
+	assert_false(route_origin_ok(c.allowed_origins, ""));
+	assert_false(route_origin_ok("", "http://x"));
+	assert_true(route_origin_ok("*", "http://x"));
+	rq = REQ("POST", "/mcp", .headers = evil, .n_headers = 1);
+	c.allowed_origins = "http://evil.example";
+	assert_int_equal(route_match(&c, &rq, &a), ROUTE_MCP);
+}
+
+/* The Azure host forwards the browser's headers: the inner Origin counts. */
+static void test_origin_in_the_envelope(void **state)
+{
+	static const char env[] = "{\"Data\":{\"req\":{\"Method\":\"POST\",\"Headers\":{\"Origin\":"
+				  "[\"http://evil.example\"]},\"Body\":\"print(1)\"}}}";
+	(void)state;
+	envelope_refused(&cfg, env, 403, "origin_not_allowed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -574,6 +616,8 @@ int main(void)
 	    cmocka_unit_test(test_answer_run),
 	    cmocka_unit_test(test_answer_refused_envelope_retry),
 	    cmocka_unit_test(test_answer_envelope),
+	    cmocka_unit_test(test_origins),
+	    cmocka_unit_test(test_origin_in_the_envelope),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
