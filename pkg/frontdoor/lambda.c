@@ -19,6 +19,9 @@
 
 #include "api/info.h"
 #include "api/lambda_event.h"
+#include "api/mcp.h"
+#include "api/mcp_http.h"
+#include "deps/deps.h"
 #include "base/log.h"
 #include "contract/response.h"
 #include "api/route.h"
@@ -344,9 +347,65 @@ static int lambda_info_answer(const struct executor *ex, struct route_answer *a)
 	return r;
 }
 
+/* ---- MCP over a proxy event: stateless, JSON answers (api/mcp_http.h) ---- */
+
+struct lambda_mcp {
+	struct executor *ex;
+	struct executor_opts opts;
+};
+
+static int mcp_run(void *ctx, const char *body, size_t n, char **ret_json, struct rb_err *err)
+{
+	struct lambda_mcp *m = ctx;
+
+	return executor_run(m->ex, body, n, &m->opts, ret_json, err);
+}
+
+static int mcp_installed(void *ctx, const cJSON **ret_packages, const char **ret_version,
+			 struct rb_err *err)
+{
+	const struct lambda_mcp *m = ctx;
+
+	return deps_installed(m->ex->cfg.python, ret_packages, ret_version, err);
+}
+
+static int mcp_cache(void *ctx, cJSON **ret, struct rb_err *err)
+{
+	const struct lambda_mcp *m = ctx;
+
+	*ret = NULL;
+	return m->ex->cfg.cache_dir[0] ? deps_cache_list(m->ex->cfg.cache_dir, ret, err) : 0;
+}
+
+/*
+ * POST /mcp through a Function URL or API Gateway: every event stands
+ * alone (an instance has no affinity), so MCP runs stateless.  The reply
+ * carries the answer twice (content blocks and structuredContent): the
+ * answer is fitted to half of Lambda's budget.
+ */
+static void answer_mcp(struct executor *ex, const struct route_request *rq,
+		       const struct executor_opts *opts, struct route_answer *a)
+{
+	struct lambda_mcp m = {.ex = ex, .opts = *opts};
+	struct mcp_server s = {
+	    .run = mcp_run,
+	    .installed = mcp_installed,
+	    .cache = mcp_cache,
+	    .ctx = &m,
+	    .default_timeout_s = ex->cfg.limits.default_timeout_s,
+	    .max_timeout_s = ex->cfg.limits.max_timeout_s,
+	};
+	struct mcp_http_request h;
+
+	m.opts.max_response_bytes /= 2;
+	if (mcp_http_check(rq, true, &h, a) == 0)
+		mcp_http_stateless(&s, &h, rq, a);
+}
+
 /* The decided route of a proxy event, answered. */
 static void answer_route(struct executor *ex, const struct route_decision *d,
-			 const struct executor_opts *opts, struct route_answer *a)
+			 const struct route_request *rq, const struct executor_opts *opts,
+			 struct route_answer *a)
 {
 	struct rb_err err = {0};
 	char *json = NULL;
@@ -363,6 +422,9 @@ static void answer_route(struct executor *ex, const struct route_decision *d,
 		break;
 	case ROUTE_INFO:
 		lambda_info_answer(ex, a);
+		break;
+	case ROUTE_MCP:
+		answer_mcp(ex, rq, opts, a);
 		break;
 	default:
 		route_answer_ok("text/plain; charset=utf-8", "", 0, a);
@@ -381,7 +443,8 @@ static void run_proxy(struct executor *ex, const struct lambda_http *h, const st
 	/* RUNBOX_TOKEN guards a Function URL (auth type NONE) as it guards serve. */
 	struct route_config rc = {.token = ex->cfg.serve.token,
 				  .max_body_bytes = ex->cfg.limits.max_body_bytes,
-				  .max_script_bytes = ex->cfg.limits.max_script_bytes};
+				  .max_script_bytes = ex->cfg.limits.max_script_bytes,
+				  .allowed_origins = ex->cfg.serve.allowed_origins};
 	struct route_decision d = {0};
 	struct route_answer a = {0};
 	struct executor_opts o = *opts;
@@ -392,7 +455,10 @@ static void run_proxy(struct executor *ex, const struct lambda_http *h, const st
 	else if (late)
 		route_answer_refused(&d, late, &a);
 	else if (route_decide(&rc, &h->rq, &d, &a) == 0)
-		answer_route(ex, &d, &o, &a);
+		answer_route(ex, &d, &h->rq, &o, &a);
+	/* Every refusal on /mcp is a JSON-RPC error, as on the HTTP server. */
+	if (h && h->rq.path && strcmp(h->rq.path, "/mcp") == 0)
+		mcp_http_rpc_answer(&a);
 	rep->body = lambda_proxy_response(&a);
 	route_answer_free(&a);
 	route_decision_free(&d);
