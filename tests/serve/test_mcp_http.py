@@ -513,3 +513,24 @@ def test_a_bad_origin_setting_stops_the_server():
                        env={"RUNBOX_ALLOWED_ORIGINS": "evil.example/path", "PATH": "/usr/bin"},
                        timeout=30)
     assert p.returncode != 0 and b"RUNBOX_ALLOWED_ORIGINS" in p.stderr
+
+
+def test_the_azure_mcp_adapter_starts_a_stateless_mcp_server(serve):
+    """function-adapters/azure-mcp: runbox started as its host.json and settings say."""
+    adapter = REPO / "function-adapters" / "azure-mcp"
+    host = json.loads((adapter / "host.json").read_text())
+    settings = json.loads((adapter / "local.settings.json").read_text())["Values"]
+    assert host["configurationProfile"] == "mcp-custom-handler"
+    handler = host["customHandler"]
+    assert handler["description"]["defaultExecutablePath"] == "runbox"
+    args = handler["description"]["arguments"]
+    assert args[0] == "serve" and args[args.index("--port") + 1] == handler["port"]
+    assert args[args.index("--host") + 1] == "127.0.0.1"
+    assert settings["RUNBOX_MCP_STATELESS"] == "1"
+    env = {k: v for k, v in settings.items() if k.startswith("RUNBOX_")}
+    env.pop("RUNBOX_REQUIRE")  # what this machine offers is not the test's subject
+    srv = serve.start(env=env)
+    r = post(srv, call_msg("print(7)"), version="2025-11-25")
+    assert r.json()["result"]["structuredContent"]["stdout"] == "7\n"
+    assert "mcp-session-id" not in r.headers
+    assert srv.request("GET", "/mcp").status == 405
