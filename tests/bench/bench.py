@@ -97,6 +97,9 @@ def main():
     if os.environ.get("BENCH_ONLY") == "warm":
         warm_bench()
         return
+    if os.environ.get("BENCH_ONLY") == "mcp":
+        mcp_bench()
+        return
     if os.environ.get("BENCH_ONLY") == "deps":
         return
     if os.environ.get("BENCH_ONLY") == "cgroup":
@@ -123,6 +126,8 @@ def main():
         warm_bench()
     if os.environ.get("BENCH_JAVASCRIPT", "1") == "1":
         bench_javascript()
+    if os.environ.get("BENCH_MCP", "1") == "1":
+        mcp_bench()
 
 
 def sandbox_cost():
@@ -395,6 +400,62 @@ def warm_bench():
         for p in (warm, cold):
             p.terminate()
             p.wait(60)
+
+
+# ---- MCP over HTTP ---------------------------------------------------------
+
+
+def mcp_bench():
+    """print(1) as an MCP tool call (POST /mcp, a session, a JSON answer) against
+    the same program through POST /api/run, on one server, one keep-alive
+    connection each, in back-to-back pairs: what MCP's framing adds (the
+    JSON-RPC envelope, the session, the tool result built around the answer)."""
+    n = max(20, 2 * REPEAT)
+    print(f"\nMCP over HTTP: print(1) as tools/call on POST /mcp vs POST /api/run, "
+          f"same server (warm), {n} pairs")
+    proc, port = start_server()
+    try:
+        api = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mcp = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        hdr = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        mcp.request("POST", "/mcp", json.dumps({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                       "clientInfo": {"name": "bench", "version": "1"}}}), hdr)
+        r = mcp.getresponse()
+        r.read()
+        hdr.update({"Mcp-Session-Id": r.getheader("Mcp-Session-Id"),
+                    "MCP-Protocol-Version": "2025-11-25"})
+        call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": {"name": "run_python", "arguments": {"code": "print(1)"}}})
+        run = json.dumps({"script": "print(1)"})
+
+        def one(conn, path, body, headers, check):
+            t = time.perf_counter()
+            conn.request("POST", path, body, headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            ms = (time.perf_counter() - t) * 1000
+            assert resp.status == 200 and check(json.loads(data)), data[:500]
+            return ms
+        via_api = lambda: one(api, "/api/run", run, {"Content-Type": "application/json"},
+                              lambda j: j["stdout"] == "1\n")
+        via_mcp = lambda: one(mcp, "/mcp", call, hdr,
+                              lambda j: j["result"]["structuredContent"]["stdout"] == "1\n")
+        for _ in range(5):
+            via_api(), via_mcp()
+        a, m, d = [], [], []
+        for i in range(n):
+            pair = (via_api(), via_mcp()) if i % 2 == 0 else tuple(reversed((via_mcp(), via_api())))
+            a.append(pair[0])
+            m.append(pair[1])
+            d.append(pair[1] - pair[0])
+        print(f"/api/run p50 {statistics.median(a):6.2f} ms   /mcp p50 {statistics.median(m):6.2f} ms"
+              f"   added {statistics.median(m) - statistics.median(a):5.2f} ms"
+              f"   paired {statistics.median(d):5.2f} ms (target: at most 1 ms)")
+    finally:
+        proc.terminate()
+        proc.wait(60)
 
 
 # ---- dependencies from the baked cache ------------------------------------
