@@ -118,7 +118,7 @@ def test_the_text_gives_binary_artifacts_their_real_size(mcp):
     res = mcp.call("run_python", {"code": "for n in range(1, 8):\n"
                                           "    open(f'output/b{n}.bin', 'wb').write(b'\\xff' * n)"})
     for n in range(1, 8):
-        assert f"b{n}.bin (binary, {n} bytes)" in text(res), text(res)
+        assert f"b{n}.bin: binary, {n} bytes, only in" in text(res), text(res)
 
 
 def test_run_python_failure_is_a_tool_error(mcp):
