@@ -124,6 +124,10 @@ static cJSON *serve_limits(const struct runbox_serve_limits *s, unsigned concurr
 	cJSON_AddNumberToObject(o, "max_pending_body_bytes_per_client",
 				(double)s->client_pending_body_bytes);
 	cJSON_AddBoolToObject(o, "token_required", s->token[0] != '\0');
+	cJSON_AddStringToObject(o, "allowed_origins", s->allowed_origins);
+	cJSON_AddBoolToObject(o, "mcp_stateless", s->mcp_stateless);
+	cJSON_AddNumberToObject(o, "mcp_max_sessions", s->mcp_max_sessions);
+	cJSON_AddNumberToObject(o, "mcp_session_idle_s", s->mcp_session_idle_s);
 	return o;
 }
 

@@ -1270,8 +1270,6 @@ static enum MHD_Result tool_call(struct server *s, struct request_state *st,
 				RUNS_FULL);
 		return mcp_send(c, &a);
 	}
-	if (st->conn)
-		tracker_clear(&s->tracker, st->conn);
 	k = call_new(s, h->session, ms, p, joined);
 	if (!k) {
 		gate_give_back(&s->gate, joined);
@@ -1361,11 +1359,12 @@ static enum MHD_Result mcp_request(struct server *s, struct request_state *st,
 		return mcp_send(c, &a);
 	if (!h.post)
 		return mcp_delete(s, c, &h);
+	/* The request is in: what it runs (a call, a batch's calls) has no deadline and no rate. */
+	if (st->conn)
+		tracker_clear(&s->tracker, st->conn);
 	if (!s->mcp_stateless)
 		return mcp_post(s, st, c, rq, &h);
 	mcp_server_for(s, &ctx, &ms);
-	if (st->conn)
-		tracker_clear(&s->tracker, st->conn);
 	mcp_http_stateless(&ms, &h, rq, &a);
 	return mcp_send(c, &a);
 }

@@ -466,6 +466,7 @@ def test_stateless_mode(serve):
         x = srv.request(method, "/mcp")
         rpc_refusal(x, 405, "method_not_allowed")
         assert x.headers["allow"] == "POST"
+    assert srv.request("GET", "/api/info").json()["serve"]["mcp_stateless"] is True
 
 
 # ---- the Origin allow-list on every route ----------------------------------------------------
