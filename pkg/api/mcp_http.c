@@ -201,11 +201,12 @@ int mcp_http_check(const struct route_request *rq, bool stateless, struct mcp_ht
 
 	memset(ret, 0, sizeof(*ret));
 	ret->post = strcmp(rq->method, "POST") == 0;
-	if (strcmp(rq->method, "GET") == 0 || (stateless && !ret->post)) {
+	if (!ret->post && (stateless || strcmp(rq->method, "DELETE") != 0)) {
 		r = mcp_http_refuse(ret_answer, 405, RPC_SERVER_ERROR, "method_not_allowed",
-				    "%s /mcp is not offered: runbox sends no message that is "
-				    "not an answer%s; POST one JSON-RPC message.",
-				    rq->method, stateless ? ", and keeps no session to end" : "");
+				    "%.20s /mcp is not offered (runbox sends no message that is "
+				    "not an answer%s): POST one JSON-RPC message%s.",
+				    rq->method, stateless ? ", and keeps no session" : "",
+				    stateless ? "" : ", or DELETE to end a session");
 		ret_answer->allow = stateless ? "POST" : "POST, DELETE";
 		return r;
 	}

@@ -39,7 +39,7 @@ static const char json_type[] = "application/json";
 struct route_entry {
 	const char *path;
 	enum route_id id;
-	const char *methods[4]; /* allowed; NULL-terminated */
+	const char *methods[4]; /* allowed; NULL-terminated; none: the route decides */
 	const char *allow;	/* the Allow header of a 405 */
 	bool needs_token;
 };
@@ -52,7 +52,8 @@ static const struct route_entry routes[] = {
     {"/api/health", ROUTE_HEALTH, {"GET", "HEAD", NULL}, "GET, HEAD", false},
     {"/", ROUTE_ROOT, {"GET", "HEAD", NULL}, "GET, HEAD", false},
     {"/api/info", ROUTE_INFO, {"GET", "HEAD", NULL}, "GET, HEAD", true},
-    {"/mcp", ROUTE_MCP, {"POST", "GET", "DELETE", NULL}, "POST, GET, DELETE", true},
+    /* Which methods /mcp offers depends on the server's mode (mcp_http_check). */
+    {"/mcp", ROUTE_MCP, {NULL}, NULL, true},
 };
 /* clang-format on */
 
@@ -297,6 +298,8 @@ static const struct route_entry *find_route(const char *path)
 
 static bool method_allowed(const struct route_entry *e, const char *method)
 {
+	if (!e->methods[0])
+		return true;
 	for (size_t i = 0; e->methods[i]; i++)
 		if (strcmp(e->methods[i], method) == 0)
 			return true;

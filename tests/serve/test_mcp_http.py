@@ -329,8 +329,9 @@ def test_get_is_405_and_says_what_is_allowed(serve):
     r = srv.request("GET", "/mcp", headers={"Accept": "text/event-stream"})
     rpc_refusal(r, 405, "method_not_allowed")
     assert r.headers["allow"] == "POST, DELETE"
-    rpc_refusal(srv.request("PUT", "/mcp", b"{}", {"Content-Type": "application/json"}), 405,
-                "method_not_allowed")
+    r = srv.request("PUT", "/mcp", b"{}", {"Content-Type": "application/json"})
+    rpc_refusal(r, 405, "method_not_allowed")
+    assert r.headers["allow"] == "POST, DELETE"
 
 
 def test_a_notification_gets_202_and_no_body(serve):

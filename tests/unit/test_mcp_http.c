@@ -136,6 +136,14 @@ static void test_get_and_delete(void **state)
 	assert_false(m.post);
 	assert_true(mcp_http_check(&rq, true, &m, &a) < 0);
 	assert_refusal(&a, 405, "method_not_allowed");
+	/* Any other method: the same Allow as GET's. */
+	rq.method = "PUT";
+	assert_true(mcp_http_check(&rq, false, &m, &a) < 0);
+	assert_string_equal(a.allow, "POST, DELETE");
+	assert_refusal(&a, 405, "method_not_allowed");
+	assert_true(mcp_http_check(&rq, true, &m, &a) < 0);
+	assert_string_equal(a.allow, "POST");
+	assert_refusal(&a, 405, "method_not_allowed");
 }
 
 static void test_kinds(void **state)
