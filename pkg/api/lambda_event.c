@@ -76,6 +76,14 @@ static void add_pair(char *q, size_t *len, const char *k, const char *v)
 	pct(v, q, len);
 }
 
+/* Whether @root's @key is absent, null or an object: v1_query() reads only those. */
+static bool query_object(const cJSON *root, const char *key)
+{
+	const cJSON *o = get(root, key);
+
+	return !o || cJSON_IsNull(o) || cJSON_IsObject(o);
+}
+
 /*
  * REST API events carry the query decoded, as name → value (and name →
  * [values]); the router wants the raw, percent-encoded string back.
@@ -185,6 +193,10 @@ static int request_line(const cJSON *root, struct lambda_http *h, struct rb_err 
 			       "it names no HTTP method");
 	if (!h->rq.path || h->rq.path[0] != '/')
 		return invalid(err, v2 ? "rawPath" : "path", "it names no path starting with /");
+	if (!v2 && !query_object(root, "queryStringParameters"))
+		return invalid(err, "queryStringParameters", "it is not an object");
+	if (!v2 && !query_object(root, "multiValueQueryStringParameters"))
+		return invalid(err, "multiValueQueryStringParameters", "it is not an object");
 	if (v2)
 		h->query = strdup(string_at(get(root, "rawQueryString")) ?: "");
 	else

@@ -141,6 +141,12 @@ static void test_malformed_proxy_events(void **state)
 	    {"{\"rawPath\":\"/\",\"requestContext\":{\"http\":{\"method\":\"POST\"}},"
 	     "\"headers\":[1]}",
 	     "invalid_event"},
+	    /* An array's members have no names to put in the query. */
+	    {"{\"httpMethod\":\"POST\",\"path\":\"/api/run\",\"queryStringParameters\":[\"1\"]}",
+	     "invalid_event"},
+	    {"{\"httpMethod\":\"POST\",\"path\":\"/api/run\","
+	     "\"multiValueQueryStringParameters\":[[\"1\"]]}",
+	     "invalid_event"},
 	};
 
 	(void)state;
