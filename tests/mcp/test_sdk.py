@@ -15,24 +15,13 @@ import zlib
 
 import pytest
 
-from conftest import AS, NOBODY, REPO, argv
+from conftest import AS, NOBODY, argv
+from harness import REPO, survivors
 
 sys.path.insert(0, str(REPO / "tests" / "helpers"))
 import mcp_sdk  # noqa: E402
 
 VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
-
-
-def environ_has(needle):
-    found = []
-    for p in pathlib.Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if needle in (p / "environ").read_bytes():
-                    found.append(int(p.name))
-            except OSError:
-                pass
-    return found
 
 
 @pytest.fixture
@@ -55,12 +44,10 @@ def stdio():
         assert canary not in repr(out), "CANARY LEAKED"
         return out
     yield run
-    deadline = time.monotonic() + 10
-    while environ_has(canary.encode()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left, files = environ_has(canary.encode()), os.listdir(d)
+    left = survivors([canary], 10, "the client")
+    files = os.listdir(d)
     shutil.rmtree(d, ignore_errors=True)
-    assert not left, f"processes left after the client closed: {left}"
+    assert not left, left
     assert not files, f"work dir not cleaned: {files}"
 
 
