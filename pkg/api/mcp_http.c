@@ -240,8 +240,8 @@ enum mcp_http_kind mcp_http_kind(const char *body, size_t n, char *ret_method, s
 	else if (cJSON_IsObject(msg) && !method &&
 		 (cJSON_HasObjectItem(msg, "result") || cJSON_HasObjectItem(msg, "error")))
 		k = MCP_HTTP_NOTIFICATION;
-	if (cJSON_IsString(method))
-		snprintf(ret_method, size, "%s", method->valuestring);
+	if (cJSON_GetStringValue(method))
+		snprintf(ret_method, size, "%s", cJSON_GetStringValue(method));
 	cJSON_Delete(msg);
 	return k;
 }

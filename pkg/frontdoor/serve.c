@@ -656,7 +656,7 @@ static int session_enter(struct server *s, const struct mcp_http_request *h, str
 				    "MCP-Protocol-Version '%s' is not the version this session "
 				    "negotiated, %s.",
 				    h->version, se->version);
-	if (r == 0) {
+	if (r == 0 && se) {
 		snprintf(ms->version, sizeof(ms->version), "%s", se->version);
 		se->busy++;
 	}

@@ -242,7 +242,7 @@ static void report_progress(struct loop *s)
 	double now = clock_now();
 	struct run_progress p;
 
-	if (s->exited || s->next_progress <= 0 || now < s->next_progress)
+	if (!s->o->progress || s->exited || s->next_progress <= 0 || now < s->next_progress)
 		return;
 	p = (struct run_progress){.elapsed_s = now - s->start,
 				  .stdout_bytes = s->res->out.total,
