@@ -5,6 +5,7 @@ bodies, wrong headers, sessions, the Origin allow-list on every route."""
 
 import base64
 import json
+import socket
 import sys
 import threading
 import time
@@ -468,6 +469,50 @@ def test_stateless_mode(serve):
         rpc_refusal(x, 405, "method_not_allowed")
         assert x.headers["allow"] == "POST"
     assert srv.request("GET", "/api/info").json()["serve"]["mcp_stateless"] is True
+
+
+# ---- fair sharing: /mcp under the same rules as /api/run ------------------------------------
+
+
+def test_mcp_bodies_count_in_the_clients_share(serve):
+    srv = serve.start(env={"RUNBOX_MAX_BODY_BYTES": str(256 << 10),
+                           "RUNBOX_MAX_PENDING_BODY_BYTES": str(8 << 20),
+                           "RUNBOX_MAX_PENDING_BODY_BYTES_PER_CLIENT": str(1 << 20)})
+    sid = initialize(srv)
+    share = srv.request("GET", "/api/info").json()["serve"]["max_pending_body_bytes_per_client"]
+    part = b" " * (200 << 10)
+    held = []
+    for _ in range(share // len(part)):  # /api/run bodies of this address, up to its share
+        h = socket.create_connection(("127.0.0.1", srv.port))
+        h.sendall(b"POST /api/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (len(part) + 10) + part)
+        held.append(h)
+    time.sleep(0.5)
+    call = call_msg("print(len('" + "x" * (100 << 10) + "'))")
+    j = rpc_refusal(post(srv, call, session=sid), 503, "capacity_exhausted")
+    assert "RUNBOX_MAX_PENDING_BODY_BYTES_PER_CLIENT" in j["error"]["message"], j
+    for h in held:
+        h.close()
+    deadline = time.monotonic() + 10
+    while True:  # the share is given back as the server sees those connections close
+        r = post(srv, call, session=sid)
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.status == 200, r.body[:300]
+    assert r.json()["result"]["structuredContent"]["stdout"] == str(100 << 10) + "\n"
+
+
+@pytest.mark.parametrize("stateless", [False, True])
+def test_a_call_outlasts_the_minimum_body_rate(serve, stateless):
+    # The body is in: a call's run is not a slow body, however small that body was.
+    srv = serve.start(env={"RUNBOX_HEADER_TIMEOUT_S": "1",
+                           "RUNBOX_MCP_STATELESS": "1" if stateless else "0"})
+    sid = None if stateless else initialize(srv)
+    r = post(srv, call_msg("import time\ntime.sleep(4)\nprint(1)"), session=sid,
+             version="2025-06-18")
+    assert r.status == 200, r.body[:300]
+    assert r.json()["result"]["structuredContent"]["stdout"] == "1\n"
 
 
 # ---- the Origin allow-list on every route ----------------------------------------------------
