@@ -83,7 +83,9 @@ class Block:
 def readmes():
     found = []
     for d, dirs, files in os.walk(REPO):
-        dirs[:] = sorted(x for x in dirs if x not in (".git", "build") and not x.startswith("."))
+        # node_modules: the packages `make` installs for the MCP SDK client, not ours.
+        dirs[:] = sorted(x for x in dirs
+                         if x not in (".git", "build", "node_modules") and not x.startswith("."))
         if "README.md" in files:
             found.append(pathlib.Path(d) / "README.md")
     return found
