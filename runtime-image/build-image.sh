@@ -53,7 +53,7 @@ done
 [ ! -e "${NPM_DIR:-/nonexistent}/package-lock.json" ] || cp "$NPM_DIR/package-lock.json" "$ctx/npm/"
 echo "image: context with $(basename "$runbox"), $n wheels from $wheels and $m npm tarballs"
 
-# A runbox from before issue 4 has no `bake`: build without a cache, loudly,
+# A runbox without `bake` (an old build): build without a cache, loudly,
 # so the rest of the image can still be built and tested.
 cache=bake
 if "$runbox" bake 2>&1 | grep -q "unknown command 'bake'"; then

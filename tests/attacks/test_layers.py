@@ -1,5 +1,5 @@
-"""The layers a run reports must be the ones this machine offers (issue 3:
-"nothing degrades silently"); the other attack tests read them to pick
+"""The layers a run reports must be the ones this machine offers ("nothing
+degrades silently"); the other attack tests read them to pick
 their expectations, so a layer missing here must fail, not skip."""
 
 import subprocess

@@ -84,7 +84,7 @@ def test_kill_everyone(rb, victim):
     need(L.seccomp, "seccomp not applied")
     got = kv(resp)
     assert got["kill_-1"] == "ESRCH" and got["kill_-1_upper"] == "ESRCH", short(resp)
-    # issue 3: kill never at pid -1, 1 or runbox (1 is runbox's init in a pid namespace)
+    # kill never reaches pid -1, 1 or runbox (1 is runbox's init in a pid namespace)
     assert (got["kill_1"], got["stop_1"], got["kill9_1"], got["alive"]) == ("ESRCH", "ESRCH", "ESRCH", "1"), short(resp)
 
 

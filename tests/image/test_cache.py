@@ -1,5 +1,5 @@
-"""A dependency from the cache baked into the image at build time (issue 4's
-`runbox bake`, run by the Dockerfile against the image's own interpreter).
+"""A dependency from the cache baked into the image at build time
+(`runbox bake`, run by the Dockerfile against the image's own interpreter).
 
 These expect the default wheel set of `make image` (runtime-image/make-wheels.py:
 Debian's pip, setuptools and wheel, and the two self-test wheels); an image

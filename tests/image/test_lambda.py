@@ -1,5 +1,5 @@
 """Lambda mode in the image against the test suite's fake Runtime API
-(tests/helpers/fake_lambda_api.py, issue 5), the way Lambda runs a container
+(tests/helpers/fake_lambda_api.py), the way Lambda runs a container
 image: read-only root, a writable /tmp, AWS_LAMBDA_RUNTIME_API set, no
 command (auto mode), and credentials in the environment that no program may
 see. The container shares the host's network (`--network host`) so it
