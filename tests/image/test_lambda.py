@@ -23,7 +23,7 @@ def api():
     try:
         from fake_lambda_api import FakeLambdaAPI
     except ImportError as e:
-        pytest.fail(f"tests/helpers/fake_lambda_api.py (issue 5's fake Runtime API) is not here: {e}")
+        pytest.fail(f"tests/helpers/fake_lambda_api.py (the fake Runtime API) is not here: {e}")
     finally:
         sys.path.remove(str(HELPERS))
     a = FakeLambdaAPI(host="127.0.0.1", port=0)
@@ -70,10 +70,10 @@ def test_function_url_event(container, api):
 
 
 def test_the_lambda_adapter_image_derived_from_this_one(container, api):
-    """function-adapters/lambda/Dockerfile (issue 5) builds FROM this image
+    """function-adapters/lambda/Dockerfile builds FROM this image
     and answers through the Runtime API as Lambda would run it."""
     adapter = REPO / "function-adapters/lambda"
-    assert (adapter / "Dockerfile").is_file(), "function-adapters/lambda/Dockerfile (issue 5) is not here"
+    assert (adapter / "Dockerfile").is_file(), "function-adapters/lambda/Dockerfile is not here"
     tag = "localhost/runbox-lambda:image-test"
     p = engine("build", *LIMITS, "--build-arg", f"BASE={IMAGE}", "-t", tag, str(adapter), timeout=600)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""Serve mode (issue 5's `runbox serve`) in the image, on a published
+"""Serve mode (`runbox serve`) in the image, on a published
 loopback port: health, a run, a raw-script run, a refused request, and the
 Azure custom handler's auto mode (FUNCTIONS_CUSTOMHANDLER_PORT) on a
 read-only root."""

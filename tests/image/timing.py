@@ -76,7 +76,7 @@ def cold_serve(runbox):
 
 def cold_lambda(runbox):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
-    from fake_lambda_api import FakeLambdaAPI  # issue 5's test helper
+    from fake_lambda_api import FakeLambdaAPI  # the test suite's fake Runtime API
     api = FakeLambdaAPI(host="127.0.0.1", port=0)
     api.start()
     rid = api.enqueue({"script": "print(1)"})

@@ -1,4 +1,4 @@
-"""Platform rehearsal (issue 3, "Platform rehearsal"; README, Security model).
+"""Platform rehearsal (README, Security model).
 
 Every test runs under each rehearsal of conftest.py (nonroot, azure, lambda).
 A test that fails is the spec: runbox did not degrade as documented.

@@ -1,4 +1,4 @@
-"""Real workloads under the full sandbox with the default limits (issue 3, "Layers").
+"""Real workloads under the full sandbox with the default limits (see the security model's layers).
 
 The most common complaint about seccomp sandboxes is that importing numpy or
 pandas fails with "operation not permitted": every case here must answer
