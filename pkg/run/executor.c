@@ -360,17 +360,6 @@ static unsigned long long memory_for_runs(void)
 	return own && (own < total || !total) ? own : total;
 }
 
-/*
- * Not root, and no user namespace for a run: its processes are counted by
- * RLIMIT_NPROC with every other task of runbox's uid, runbox's own server,
- * workers and templates, and its host's, included.  A limit sized for one
- * run would leave its program no process to fork there.
- */
-static bool runs_count_with_runbox(const struct executor *ex)
-{
-	return !ex->root && !(ex->cfg.sandbox && ex->caps.layer[SANDBOX_LAYER_USERNS].available);
-}
-
 void executor_size_limits(struct executor *ex, unsigned concurrency)
 {
 	static unsigned said;
@@ -380,7 +369,7 @@ void executor_size_limits(struct executor *ex, unsigned concurrency)
 
 	*nproc = ex->nproc_default;
 	if (ex->cfg.nproc_set || (ex->cg.controllers & CGROUP_BIT(CGROUP_MEMORY)) ||
-	    !(mem = memory_for_runs()) || !concurrency || runs_count_with_runbox(ex))
+	    !(mem = memory_for_runs()) || !concurrency)
 		return;
 	n = mem / ((unsigned long long)concurrency * per_proc);
 	n = n < NPROC_FLOOR ? NPROC_FLOOR : n;
