@@ -32,6 +32,9 @@
  * argv[1]: the tree as written now, argv[2]: where it will be imported
  * from (the name compiled into the code objects).  Prints one JSON line per
  * module that does not compile; exits 0 unless the interpreter itself fails.
+ * Paths are made relative by hand, not by os.path.relpath: that calls
+ * getcwd(), which fails (EACCES) where the tree's parents are out of the
+ * confined child's reach.
  */
 static const char compile_program[] =
     "import json, os, py_compile, sys\n"
@@ -41,7 +44,7 @@ static const char compile_program[] =
     "    dirs.sort()\n"
     "    for f in sorted(files):\n"
     "        if not f.endswith('.py'): continue\n"
-    "        p = os.path.join(d, f); rel = os.path.relpath(p, root)\n"
+    "        p = os.path.join(d, f); rel = os.path.join(d[len(root):].lstrip('/'), f)\n"
     "        try: py_compile.compile(p, dfile=os.path.join(final, rel), doraise=True,\n"
     "                                invalidation_mode=mode)\n"
     "        except Exception as e:\n"
