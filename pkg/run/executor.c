@@ -688,9 +688,21 @@ static void build_argv(struct executor *ex, struct run *run)
  * line is RLIMIT_DATA, the private writable memory it commits, instead of
  * RLIMIT_AS (see nodeargv.h).  Node's ES module loader reads every file of
  * an import graph at once (date-fns's is some 300 files), so a Node
- * program's open files are at least NODE_MIN_OPEN_FILES.
+ * program's open files are at least NODE_MIN_OPEN_FILES.  The process
+ * limit counts tasks, and Node starts NODE_RUNTIME_TASKS of its own
+ * before the program's first line (V8's workers, libuv's pool): threads
+ * that share its memory, which the limit's sizing by memory does not
+ * count, so a Node run gets them on top (run_tasks).
  */
 #define NODE_MIN_OPEN_FILES 1024
+#define NODE_RUNTIME_TASKS  8
+
+/* RUNBOX_MAX_PROCS for @run: its RLIMIT_NPROC or pids.max. */
+static unsigned run_tasks(const struct executor *ex, const struct run *run)
+{
+	return ex->cfg.limits.nproc + (LANG_IS_NODE(run->req.language) ? NODE_RUNTIME_TASKS : 0);
+}
+
 static size_t build_rlimits(const struct executor *ex, const struct run *run, double timeout_s,
 			    struct launch_rlimit *rl)
 {
@@ -710,7 +722,8 @@ static size_t build_rlimits(const struct executor *ex, const struct run *run, do
 
 	memcpy(rl, table, sizeof(table));
 	if (!(run->cg.controllers & CGROUP_BIT(CGROUP_PIDS)))
-		rl[n++] = (struct launch_rlimit){RLIMIT_NPROC, {l->nproc, l->nproc}};
+		rl[n++] =
+		    (struct launch_rlimit){RLIMIT_NPROC, {run_tasks(ex, run), run_tasks(ex, run)}};
 	if (node)
 		rl[n++] = (struct launch_rlimit){RLIMIT_DATA, {l->mem_bytes, l->mem_bytes}};
 	return n;
@@ -1130,7 +1143,7 @@ static int create_cgroup(struct executor *ex, struct run *run, struct rb_err *er
 	const struct runbox_limits *l = &ex->cfg.limits;
 	struct cgroup_limits cl = {
 	    .memory_bytes = l->mem_bytes,
-	    .pids = l->nproc,
+	    .pids = run_tasks(ex, run),
 	    .cpus = l->cpu_quota,
 	};
 

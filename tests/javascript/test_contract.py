@@ -290,3 +290,19 @@ def test_exec_runs_a_js_file(rb):
                        env=rb.env(), cwd=d)
     shutil.rmtree(d)
     assert (p.returncode, p.stdout) == (0, "exec a b\n"), p
+
+
+# ---- the process limit: Node's own threads come on top ----
+
+def test_node_runtime_threads_come_on_top_of_the_process_limit(rb):
+    """RUNBOX_MAX_PROCS counts tasks; Node starts 7 threads of its own before
+    the program's first line, so a Node run's limit is 8 more than a Python
+    run's, and a Node program under the smallest limit still starts."""
+    env = {"RUNBOX_MAX_PROCS": "8", "RUNBOX_CGROUP": "off"}
+    limit = "import re\nprint(re.search(r'Max processes +(\\d+)', open('/proc/self/limits').read())[1])"
+    py = rb.run({"script": limit}, env=env)
+    assert py["status"] == "ok" and py["stdout"] == "8\n", py
+    r = rb.run(js("const fs = require('fs');\n"
+                  "console.log(/Max processes +(\\d+)/.exec(fs.readFileSync('/proc/self/limits', "
+                  "'utf8'))[1], fs.readdirSync('/proc/self/task').length >= 2)"), env=env)
+    assert (r["status"], r["stdout"]) == ("ok", "16 true\n"), r
