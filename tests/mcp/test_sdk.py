@@ -57,7 +57,7 @@ def test_initialize_at_each_version_and_list_valid_schemas(stdio, version):
     assert out["connected"] and out["negotiated"] == version, out
     (lst,) = out["results"]
     assert lst["schemaProblems"] == []
-    assert {t["name"] for t in lst["tools"]} == {"run_python", "run_bash", "list_packages"}
+    assert {t["name"] for t in lst["tools"]} == {"run_python", "run_bash", "run_javascript", "list_packages"}
     assert all(("outputSchema" in t) == (version >= "2025-06-18") for t in lst["tools"])
 
 

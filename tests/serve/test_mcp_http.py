@@ -109,7 +109,7 @@ def test_sdk_initializes_at_each_version_and_lists_valid_schemas(serve, version)
     (lst,) = out["results"]
     assert lst["schemaProblems"] == [], lst
     tools = {t["name"]: t for t in lst["tools"]}
-    assert set(tools) == {"run_python", "run_bash", "list_packages"}
+    assert set(tools) == {"run_python", "run_bash", "run_javascript", "list_packages"}
     for t in tools.values():
         assert ("outputSchema" in t) == (version >= "2025-06-18"), (version, t["name"])
 
