@@ -66,9 +66,10 @@ def serve(lam_idle, extra_env=None):
 
 
 def stop(proc):
+    # Room for a loaded machine: the emulator stops its runtime first.
     proc.send_signal(signal.SIGINT)
     try:
-        return proc.wait(20)
+        return proc.wait(90)
     finally:
         if proc.poll() is None:
             proc.kill()
