@@ -338,18 +338,18 @@ def _invoke_all(api, events):
     return ok
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None):
     import signal
     import sys
     import time
 
     args = _parse_args(argv)
-    # `kill` ends it as Ctrl-C does: the runtime it started is stopped too.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C or `kill` only ask the main loop to stop: an exception raised
+    # at an arbitrary bytecode could leave a lock held (subprocess's waitpid
+    # lock, say) and hang the stop.  The runtime it started is stopped too.
+    stop_asked = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop_asked.append(signum))
     api = FakeLambdaAPI(args.host, args.port)
     api.default_timeout_ms = int(args.timeout * 1000)
     api.start()
@@ -357,14 +357,20 @@ def main(argv=None):
     print(f"fake_lambda_api: Runtime API on {api.address}; invoke with\n"
           f"  curl -s http://{api.address}{INVOKE_PATH} -d '{{\"script\": \"print(2+2)\"}}'",
           file=sys.stderr)
+    invoked = {}
+    if args.invoke:
+        events = [_event_arg(e) for e in args.invoke]
+        threading.Thread(target=lambda: invoked.update(ok=_invoke_all(api, events)),
+                         daemon=True).start()
     try:
-        if args.invoke:
-            return 0 if _invoke_all(api, [_event_arg(e) for e in args.invoke]) else 1
-        while proc is None or proc.poll() is None:
-            time.sleep(0.2)
-        print(f"fake_lambda_api: the runtime exited with {proc.returncode}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        while not stop_asked:
+            if "ok" in invoked:
+                return 0 if invoked["ok"] else 1
+            if proc is not None and proc.poll() is not None:
+                print(f"fake_lambda_api: the runtime exited with {proc.returncode}",
+                      file=sys.stderr)
+                return 1
+            time.sleep(0.1)
         return 0
     finally:
         if proc is not None:

@@ -187,6 +187,19 @@ class Server:
     def log_text(self):
         return "".join(self.stderr_lines[-60:])
 
+    def logged(self, needle, timeout=15):
+        """Whether a line containing needle reaches the log within timeout.
+
+        A run's log line is written about when its answer is, and the reader
+        thread sees it later still, so a test that has its answer waits."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if any(needle in line for line in list(self.stderr_lines)):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     @property
     def pid(self):
         return self.proc.pid
