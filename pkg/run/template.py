@@ -356,6 +356,20 @@ def _at_exit():
     _T.ctypes.pythonapi.Py_IncRef(_T.ctypes.py_object(keep))  # never released
 
 
+def _fresh_main():
+    """__main__ made anew in the program's process, with what the
+    template's holds.  The template's own dict was frozen with everything
+    else (gc.freeze), and the collector never examines a frozen object: the
+    cycle every class the program defines makes through its globals (its
+    methods' __globals__ is that dict) would never be collected at exit, and
+    the objects it holds never finalized, where a cold start's teardown
+    collects them and runs their __del__."""
+    old = sys.modules["__main__"]
+    main = type(sys)("__main__")
+    main.__dict__.update(old.__dict__)
+    sys.modules["__main__"] = main
+
+
 def _become(lib):
     """In the program's process: the interpreter state a cold start has.
     Only modules the template holds already are used here (an import would
@@ -388,6 +402,7 @@ def _become(lib):
     sys.meta_path.insert(0, _T.restorer)
     if _SYSTEM_SITECUSTOMIZE is not None:
         sys.modules["sitecustomize"] = _SYSTEM_SITECUSTOMIZE
+    _fresh_main()
     _T.main_id = id(sys.modules.get("__main__"))
     _T.atexit.register(_at_exit)
     lib.runbox_template_arm_exit()

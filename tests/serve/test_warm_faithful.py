@@ -94,6 +94,11 @@ PROGRAMS = {
                          "def w():\n    raise ValueError('in thread')\n"
                          "t = threading.Thread(target=w); t.start(); t.join(); print('after')",
     "a module's finalizer at exit": "import helper\nprint('end')",
+    "a finalizer in __main__ at exit": "import sys\nclass A:\n    def __del__(self, out=sys.stdout):\n"
+                                       "        out.write('finalized\\n')\na = A()\nprint('end')",
+    "a cycle in __main__ collected at exit": "class Node:\n    def __init__(self):\n        self.me = self\n"
+                                             "    def __del__(self):\n        print('collected')\n"
+                                             "n = Node()\nprint('end')",
     "open file flushed at exit": "f = open('output/log.txt', 'w'); f.write('kept')\n"
                                  "g = open('output/raw.bin', 'wb', buffering=65536); g.write(b'x' * 100)",
     "no newline at the end": "import sys; print('a', end=''); sys.stderr.write('b')",
