@@ -201,9 +201,10 @@ static const char bash_intro[] =
 
 static const char javascript_intro[] =
     "Run a JavaScript program on Node.js (or TypeScript with `typescript`: true) and get its "
-    "stdout, stderr, exit code and output files. The code runs as an ES module (main.mjs; "
-    "main.ts for TypeScript, transpiled with types stripped, not checked): `import` and "
-    "top-level `await` work, and so do require, module, __dirname and __filename. "
+    "stdout, stderr, exit code and output files. The code runs as CommonJS (main.cjs), or as "
+    "an ES module (main.mjs) when it says import, export or await, where `import`, top-level "
+    "`await` and require, module, __dirname and __filename all work (TypeScript: main.ts, an "
+    "ES module, transpiled with types stripped, not checked). "
     "Pre-installed npm packages and those `dependencies` can add (e.g. [\"lodash@^4\"]) are "
     "listed by list_packages; there is no npm install and no network. ";
 
@@ -215,8 +216,8 @@ static cJSON *run_input_schema(const char *what)
 
 	snprintf(desc, sizeof(desc), "The %s, run as %s in the working directory.", what,
 		 strcmp(what, "bash script") == 0 ? "main.sh"
-		 : js				  ? "main.mjs (main.ts with `typescript`)"
-						  : "main.py");
+		 : js ? "main.cjs or main.mjs (main.ts with `typescript`)"
+		      : "main.py");
 	c = cJSON_AddObjectToObject(p, "code");
 	cJSON_AddStringToObject(c, "type", "string");
 	cJSON_AddStringToObject(c, "description", desc);

@@ -287,7 +287,7 @@ struct language {
 static const struct language languages[] = {
 	{ "python", LANG_PYTHON, "main.py", { ".py" } },
 	{ "bash", LANG_BASH, "main.sh", { ".sh" } },
-	{ "javascript", LANG_JAVASCRIPT, "main.mjs", { ".js", ".mjs", ".cjs" } },
+	{ "javascript", LANG_JAVASCRIPT, "main.cjs", { ".js", ".mjs", ".cjs" } },
 	{ "typescript", LANG_TYPESCRIPT, "main.ts", { ".ts", ".mts", ".cts" } },
 };
 /* clang-format on */
@@ -617,6 +617,39 @@ static int check_entry_point(struct ctx *c, bool language_given)
 		      norm);
 }
 
+static bool js_word_char(unsigned char ch)
+{
+	return ch == '_' || ch == '$' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+	       ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+}
+
+/*
+ * Whether a JavaScript script says one of the words only an ES module may
+ * use at its top level (import, export, await), as whole words anywhere:
+ * in a string or a comment too.  Node's own rule for a .js file that no
+ * package.json types (run it as CommonJS unless it has ES module syntax)
+ * needs a parser; this errs one way only: a CommonJS script that says one
+ * of the words runs as an ES module, whose prelude defines CommonJS's
+ * names, and runs the same; an ES module never runs as CommonJS.
+ */
+static bool js_says_module_words(const char *s, size_t n)
+{
+	static const char *const words[] = {"import", "export", "await"};
+
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && js_word_char((unsigned char)s[i - 1]))
+			continue;
+		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+			size_t len = strlen(words[w]);
+
+			if (n - i >= len && memcmp(s + i, words[w], len) == 0 &&
+			    (n - i == len || !js_word_char((unsigned char)s[i + len])))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Rules that involve more than one field. */
 static int check_program(struct ctx *c, bool language_given)
 {
@@ -633,9 +666,13 @@ static int check_program(struct ctx *c, bool language_given)
 	if (r->script && r->entry_point)
 		return refuse(c, "unexpected_entry_point", "entry_point",
 			      "'entry_point' goes with 'files'; with 'script' the program is "
-			      "always main.py (main.sh, main.mjs, main.ts by 'language').");
+			      "always main.py (main.sh, main.cjs or main.mjs, main.ts by "
+			      "'language').");
 	if (r->files)
 		return check_entry_point(c, language_given);
+	r->script_is_module =
+	    r->language == LANG_TYPESCRIPT ||
+	    (r->language == LANG_JAVASCRIPT && js_says_module_words(r->script, r->script_len));
 	return 0;
 }
 
@@ -707,5 +744,7 @@ const char *request_program_path(const struct request *r)
 {
 	if (r->entry_point)
 		return r->entry_point;
+	if (r->language == LANG_JAVASCRIPT && r->script_is_module)
+		return "main.mjs";
 	return language_of(r->language)->script_path;
 }

@@ -48,6 +48,9 @@ struct request {
 	const char **env_values;
 	size_t n_env;
 	bool network;
+	/* Script mode on Node.js: the script runs as an ES module (main.mjs,
+	 * or TypeScript's main.ts), not as CommonJS (main.cjs). */
+	bool script_is_module;
 };
 
 /*
@@ -61,7 +64,8 @@ void request_free(struct request *r);
 
 /*
  * The program file name: the entry point, or in script mode the language's
- * own ("main.py", "main.sh", "main.mjs", "main.ts").
+ * own ("main.py", "main.sh", "main.ts"; for javascript "main.mjs" when
+ * script_is_module, else "main.cjs").
  */
 const char *request_program_path(const struct request *r);
 

@@ -635,7 +635,7 @@ static int prepare_node(struct run *run, struct rb_err *err)
 
 	if (!LANG_IS_NODE(run->req.language))
 		return 0;
-	n = nodeargv_prelude(!run->req.entry_point, src, sizeof(src));
+	n = nodeargv_prelude(run->req.script_is_module, src, sizeof(src));
 	r = workspace_add_file(&run->ws, NODEARGV_PRELUDE_PATH, src, n, 0444);
 	if (r < 0)
 		return rb_fail_sys(err, -r, "write the Node.js prelude");

@@ -15,8 +15,8 @@
  * The prelude, a CommonJS file node loads (-r) before the program.  Node
  * writes to a pipe without blocking and drops what is still queued when
  * the program calls process.exit(): stdout and stderr are made blocking,
- * so everything written is in the answer.  In script mode it also gives
- * the main file CommonJS's names as globals; a program's own declaration
+ * so everything written is in the answer.  A script run as an ES module
+ * also gets CommonJS's names as globals; a program's own declaration
  * of any of them (the usual `const __dirname = ...` of ES modules)
  * shadows the global without a clash.
  */
@@ -37,9 +37,9 @@ static const char prelude_globals[] =
     "\t\t\t\t   __filename: f, __dirname: dirname(f) });\n"
     "}\n";
 
-size_t nodeargv_prelude(bool script_mode, char *buf, size_t size)
+size_t nodeargv_prelude(bool commonjs_globals, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "%s%s", prelude_stdio, script_mode ? prelude_globals : "");
+	int n = snprintf(buf, size, "%s%s", prelude_stdio, commonjs_globals ? prelude_globals : "");
 
 	return n < 0 ? 0 : (size_t)n;
 }

@@ -71,13 +71,13 @@ size_t nodeargv_heap_mib(size_t mem_bytes);
 /*
  * The prelude node loads before the program (-r), into @buf: stdout and
  * stderr made blocking, so that what a program wrote before
- * process.exit() is not dropped; in @script_mode, CommonJS's require,
- * module, exports, __filename and __dirname as globals too, so that a
- * script written either way runs as an ES module.  Returns its length
- * (at most NODEARGV_PRELUDE_MAX - 1).
+ * process.exit() is not dropped; with @commonjs_globals (a script run as
+ * an ES module), CommonJS's require, module, exports, __filename and
+ * __dirname as globals too, so that a script that mixes the two styles
+ * runs.  Returns its length (at most NODEARGV_PRELUDE_MAX - 1).
  */
 #define NODEARGV_PRELUDE_MAX 1024
-size_t nodeargv_prelude(bool script_mode, char *buf, size_t size);
+size_t nodeargv_prelude(bool commonjs_globals, char *buf, size_t size);
 
 /* Where the executor writes it, relative to the workspace. */
 #define NODEARGV_PRELUDE_PATH ".home/.runbox-prelude.cjs"

@@ -9,13 +9,19 @@ import pytest
 from conftest import MiB, js
 
 
-# ---- script mode: one file name, both module styles ----
+# ---- script mode: CommonJS, or an ES module when the script says so ----
 
-def test_script_mode_runs_require_style(rb):
+def test_script_mode_runs_commonjs(rb):
     r = rb.run(js("const fs = require('fs');\nconst path = require('path');\n"
                   "console.log(typeof fs.readFileSync, path.basename(__filename), "
-                  "require.main === module)"))
-    assert (r["status"], r["exit_code"], r["stdout"]) == ("ok", 0, "function main.mjs true\n"), r
+                  "require.main === module, this === module.exports)"))
+    assert (r["status"], r["exit_code"], r["stdout"]) == ("ok", 0, "function main.cjs true true\n"), r
+
+
+def test_script_mode_commonjs_is_sloppy_as_node_runs_it(rb):
+    # As `node main.js` runs a .js file with no package.json: not strict.
+    r = rb.run(js("undeclared = 5; console.log(undeclared)"))
+    assert (r["status"], r["stdout"]) == ("ok", "5\n"), r
 
 
 def test_script_mode_runs_import_style_with_top_level_await(rb):
@@ -23,6 +29,25 @@ def test_script_mode_runs_import_style_with_top_level_await(rb):
                   "'node:timers/promises';\nawait wait(5);\nconsole.log(os.EOL === '\\n', "
                   "import.meta.url.endsWith('/main.mjs'))"))
     assert (r["status"], r["stdout"]) == ("ok", "true true\n"), r
+
+
+def test_script_mode_top_level_await_alone_is_a_module(rb):
+    r = rb.run(js("const v = await Promise.resolve(7);\nconsole.log(v, typeof module)"))
+    assert (r["status"], r["stdout"]) == ("ok", "7 object\n"), r
+
+
+def test_script_mode_module_may_use_require_too(rb):
+    r = rb.run(js("import path from 'path';\nconst fs = require('fs');\n"
+                  "console.log(path.basename(__filename), typeof fs.statSync, require.main === module)"))
+    assert (r["status"], r["stdout"]) == ("ok", "main.mjs function true\n"), r
+
+
+def test_script_mode_a_word_in_a_string_makes_a_module_that_still_runs(rb):
+    # "import" in a string is enough to run it as an ES module (the scan is by
+    # word); CommonJS's names are there, so the program runs the same.
+    r = rb.run(js("const fs = require('fs');\nconsole.log('we import nothing', "
+                  "typeof fs.readFileSync, __filename.endsWith('main.mjs'))"))
+    assert (r["status"], r["stdout"]) == ("ok", "we import nothing function true\n"), r
 
 
 def test_script_mode_own_dirname_shadows_the_global(rb):
@@ -73,7 +98,7 @@ def test_uncaught_exception_is_exit_1_with_nodes_message(rb):
     r = rb.run(js("const a = 1;\nfunction f() { throw new TypeError('bad thing'); }\nf();"))
     assert (r["exit_code"], r["status"]) == (1, "error"), r
     assert "TypeError: bad thing" in r["stderr"], r
-    assert "main.mjs:2:" in r["stderr"], r
+    assert "main.cjs:2" in r["stderr"], r
 
 
 def test_unhandled_rejection_is_exit_1(rb):

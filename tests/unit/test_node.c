@@ -61,10 +61,15 @@ static void test_javascript_argv(void **state)
 	assert_string_equal(argv[1], "--max-old-space-size=768");
 	assert_string_equal(argv[2], "-r");
 	assert_string_equal(argv[3], "/w/.home/.runbox-prelude.cjs");
-	assert_string_equal(argv[4], "./main.mjs");
+	assert_string_equal(argv[4], "./main.cjs");
 	assert_string_equal(argv[5], "a");
 	assert_string_equal(argv[6], "-b");
 	assert_null(argv[7]);
+	request_free(&req);
+	/* A script with ES module syntax runs as an ES module. */
+	parse("{\"script\":\"const m = await import('x')\",\"language\":\"javascript\"}", &req);
+	n = build(&req, false, argv, 40, &b);
+	assert_string_equal(argv[4], "./main.mjs");
 	request_free(&req);
 	/* Linked packages: node keeps their link paths. */
 	parse("{\"files\":{\"-x.cjs\":\"1\"},\"entry_point\":\"-x.cjs\"}", &req);

@@ -838,6 +838,18 @@ static void test_node_languages(void **state)
 		{ "a.js", LANG_JAVASCRIPT }, { "a.mjs", LANG_JAVASCRIPT }, { "src/a.cjs", LANG_JAVASCRIPT },
 		{ "a.ts", LANG_TYPESCRIPT }, { "a.mts", LANG_TYPESCRIPT }, { "a.cts", LANG_TYPESCRIPT },
 	};
+	/* Whole words only; in a string or a comment too (the safe way to err). */
+	static const struct {
+		const char *script;
+		const char *path;
+	} module_scripts[] = {
+		{ "import fs from 'fs'", "main.mjs" }, { "export const a = 1", "main.mjs" },
+		{ "console.log(await 1)", "main.mjs" }, { "if (import.meta.url) 1", "main.mjs" },
+		{ "x;import{a}from'b'", "main.mjs" }, { "// we import nothing", "main.mjs" },
+		{ "await", "main.mjs" }, { "const important = 1", "main.cjs" },
+		{ "reexport(awaited, $import, _export)", "main.cjs" }, { "imports.x", "main.cjs" },
+		{ "caf\xC3\xA9import", "main.cjs" },
+	};
 	char body[200];
 	struct request req;
 
@@ -851,9 +863,19 @@ static void test_node_languages(void **state)
 		assert_string_equal(request_program_path(&req), inferred[i].entry);
 		request_free(&req);
 	}
-	/* Script mode's files: an ES module, a TypeScript file. */
+	/* Script mode's files: CommonJS unless the script says an ES module's
+	 * words, a TypeScript file. */
+	for (size_t i = 0; i < N(module_scripts); i++) {
+		snprintf(body, sizeof(body), "{\"script\":\"%s\",\"language\":\"javascript\"}",
+			 module_scripts[i].script);
+		parse_ok(body, &req);
+		if (strcmp(request_program_path(&req), module_scripts[i].path) != 0)
+			fail_msg("%s: %s, not %s", module_scripts[i].script,
+				 request_program_path(&req), module_scripts[i].path);
+		request_free(&req);
+	}
 	parse_ok("{\"script\":\"1\",\"language\":\"javascript\"}", &req);
-	assert_string_equal(request_program_path(&req), "main.mjs");
+	assert_string_equal(request_program_path(&req), "main.cjs");
 	assert_string_equal(request_language_name(req.language), "javascript");
 	request_free(&req);
 	parse_ok("{\"script\":\"1\",\"language\":\"typescript\"}", &req);
