@@ -65,7 +65,14 @@ class Runbox:
         body = req if isinstance(req, bytes) else json.dumps(req).encode()
         p = subprocess.run(self.argv(), input=body, capture_output=True, env=self.env(env),
                            timeout=timeout)
-        return p.returncode, json.loads(p.stdout), p.stderr.decode(errors="replace")
+        err = p.stderr.decode(errors="replace")
+        try:
+            resp = json.loads(p.stdout)
+        except ValueError:
+            # No answer at all (runbox killed or crashed): say so, with its stderr.
+            raise AssertionError(f"runbox exit {p.returncode} with no JSON answer: "
+                                 f"{p.stdout[:500]!r}\n{err[-2000:]}") from None
+        return p.returncode, resp, err
 
     def run(self, req, env=None, timeout=60):
         rc, resp, err = self.raw(req, env, timeout)
