@@ -1823,6 +1823,13 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 			"at a time (RUNBOX_CONCURRENCY is 1 here)");
 		*ret_slots = 1;
 	}
+	if (*ret_slots > 1 && executor_runs_share_nproc(ex)) {
+		log_msg(LOG_INFO, "degraded",
+			"no uid, user namespace or pids group of a run's own: every run's "
+			"processes count in one RLIMIT_NPROC, which runs at once could not "
+			"share fairly, so runs go one at a time (RUNBOX_CONCURRENCY is 1 here)");
+		*ret_slots = 1;
+	}
 	executor_size_limits(ex, *ret_slots);
 	if (admission_setup(s, &ex->cfg) < 0)
 		return rb_fail_sys(err, ENOMEM, "allocate the admission table");

@@ -398,6 +398,12 @@ bool executor_runs_alone(const struct executor *ex)
 	return !ex->subreaper && !ex->root && !pidns;
 }
 
+bool executor_runs_share_nproc(const struct executor *ex)
+{
+	return !ex->root && !(ex->cfg.sandbox && layer_ok(ex, SANDBOX_LAYER_USERNS)) &&
+	       !(ex->cg.controllers & CGROUP_BIT(CGROUP_PIDS));
+}
+
 /* Everything that lives for one run, released by run_release(). */
 struct run {
 	struct request req;
@@ -414,6 +420,7 @@ struct run {
 	bool slot_marked;	 /* ... and says it has a workspace on the host */
 	double mark[PHASES + 1]; /* when each phase ended, for RUNBOX_LOG=debug */
 	bool timeout_clamped;	 /* the program got less time than the request asked */
+	unsigned nproc_limit;	 /* its RLIMIT_NPROC (run_nproc), 0: none set */
 	uid_t uid;
 	gid_t gid;
 	char id[17];
@@ -697,10 +704,40 @@ static void build_argv(struct executor *ex, struct run *run)
 #define NODE_MIN_OPEN_FILES 1024
 #define NODE_RUNTIME_TASKS  8
 
-/* RUNBOX_MAX_PROCS for @run: its RLIMIT_NPROC or pids.max. */
+/*
+ * @run's pids.max, or what its RLIMIT_NPROC leaves it: RUNBOX_MAX_PROCS for
+ * the program and what it starts, and one more for the init of its pid
+ * namespace, which is runbox's and counts with them.
+ */
 static unsigned run_tasks(const struct executor *ex, const struct run *run)
 {
-	return ex->cfg.limits.nproc + (LANG_IS_NODE(run->req.language) ? NODE_RUNTIME_TASKS : 0);
+	bool init = ex->cfg.sandbox && layer_ok(ex, SANDBOX_LAYER_PIDNS);
+
+	return ex->cfg.limits.nproc + (LANG_IS_NODE(run->req.language) ? NODE_RUNTIME_TASKS : 0) +
+	       (init ? 1 : 0);
+}
+
+/*
+ * @run's RLIMIT_NPROC, 0 where its pids group bounds it instead.  The
+ * kernel counts a uid's tasks per user namespace and checks the count
+ * against the forking task's limit.  A run with a user namespace or a
+ * slot uid of its own counts alone; one that runs as runbox's own uid (not
+ * root, no user namespace) or as the pinned RUNBOX_UID counts with every
+ * task of that uid already there: runbox's threads, spawner, worker and
+ * templates, the other runs of a pinned uid, the host's.  Those are
+ * counted at the launch and added, so that the program and what it starts
+ * get RUNBOX_MAX_PROCS tasks; see executor_runs_share_nproc() for the
+ * tasks that come later.
+ */
+static unsigned run_nproc(const struct executor *ex, const struct run *run)
+{
+	bool shared = !(run->plan.clone_flags & CLONE_NEWUSER) &&
+		      (!ex->root || (run->plan.uid_dropped && ex->cfg.uid_pinned));
+
+	if (run->cg.controllers & CGROUP_BIT(CGROUP_PIDS))
+		return 0;
+	return run_tasks(ex, run) +
+	       (shared ? supervise_uid_tasks(ex->root ? run->uid : getuid()) : 0);
 }
 
 static size_t build_rlimits(const struct executor *ex, const struct run *run, double timeout_s,
@@ -721,9 +758,9 @@ static size_t build_rlimits(const struct executor *ex, const struct run *run, do
 	size_t n = sizeof(table) / sizeof(table[0]);
 
 	memcpy(rl, table, sizeof(table));
-	if (!(run->cg.controllers & CGROUP_BIT(CGROUP_PIDS)))
+	if (run->nproc_limit)
 		rl[n++] =
-		    (struct launch_rlimit){RLIMIT_NPROC, {run_tasks(ex, run), run_tasks(ex, run)}};
+		    (struct launch_rlimit){RLIMIT_NPROC, {run->nproc_limit, run->nproc_limit}};
 	if (node)
 		rl[n++] = (struct launch_rlimit){RLIMIT_DATA, {l->mem_bytes, l->mem_bytes}};
 	return n;
@@ -842,7 +879,7 @@ static int start_and_supervise(struct executor *ex, struct run *run, double time
 	    .kill_own_uid_since_start =
 		!ex->subreaper && !run->plan.uid_dropped && !(run->plan.clone_flags & CLONE_NEWPID),
 	    .since_ticks = supervise_now_ticks(),
-	    .nproc = ex->cfg.limits.nproc,
+	    .nproc = run->nproc_limit ? run->nproc_limit : run_tasks(ex, run),
 	    .cancel_fd = ex->cancel_fd,
 	    .keep_pids = {ex->warm ? ex->warm->t[WARM_STACK].pid : 0,
 			  ex->warm ? ex->warm->t[WARM_STACK].retiring : 0,
@@ -1197,6 +1234,7 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout,
 	if (r < 0)
 		return r;
 	build_argv(ex, run);
+	run->nproc_limit = run_nproc(ex, run);
 	r = start_and_supervise(ex, run, *timeout, opts, err);
 	run->mark[PH_RUN + 1] = clock_now();
 	if (r >= 0)

@@ -74,6 +74,16 @@ void executor_size_limits(struct executor *ex, unsigned concurrency);
 bool executor_runs_alone(const struct executor *ex);
 
 /*
+ * True when every run's processes would count in one RLIMIT_NPROC with
+ * runbox's own tasks and each other's (not root, no user namespace and no
+ * pids group for a run).  One count cannot be split between runs: a run
+ * that grows after another started takes that one's room, whatever limits
+ * they were given, so a server runs one at a time.  A run is then given
+ * RUNBOX_MAX_PROCS on top of the tasks of the uid at its launch.
+ */
+bool executor_runs_share_nproc(const struct executor *ex);
+
+/*
  * Why runs made from a warm template would be weaker here than cold ones,
  * or NULL when they would not: without a pid namespace a run shares the
  * template's view of the processes, and only a seccomp filter that

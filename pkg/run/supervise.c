@@ -452,6 +452,26 @@ static bool proc_status(const char *pid, uid_t *ret_uid, bool *ret_dead)
 	return true;
 }
 
+unsigned supervise_uid_tasks(uid_t uid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	unsigned n = 0;
+	char buf[4096], *u, *t;
+
+	if (!d)
+		return 0;
+	/* RLIMIT_NPROC counts by real uid, the first of "Uid:", threads included. */
+	while ((de = readdir(d)))
+		if (de->d_name[0] >= '1' && de->d_name[0] <= '9' &&
+		    read_proc(de->d_name, "status", buf, sizeof(buf)) &&
+		    (u = strstr(buf, "\nUid:")) && (t = strstr(buf, "\nThreads:")) &&
+		    (uid_t)strtoul(u + 5, NULL, 10) == uid)
+			n += (unsigned)strtoul(t + 9, NULL, 10);
+	closedir(d);
+	return n;
+}
+
 /* Field 22 of /proc/<pid>/stat (start time in clock ticks), or 0 when it is gone. */
 static unsigned long long start_ticks(const char *pid)
 {

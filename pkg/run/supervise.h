@@ -97,4 +97,11 @@ int supervise_become_subreaper(void);
 /* Now, in the clock ticks of the start times in /proc/<pid>/stat. */
 unsigned long long supervise_now_ticks(void);
 
+/*
+ * Tasks (threads included) whose real uid is @uid now, as RLIMIT_NPROC
+ * counts them, from /proc; 0 when /proc cannot be read.  Those that come
+ * and go during the scan may be missed or counted.
+ */
+unsigned supervise_uid_tasks(uid_t uid);
+
 #endif

@@ -128,15 +128,61 @@ def test_rlimits_in_force(rb):
             print(n, *r.getrlimit(getattr(r, n)))
     """, timeout_s=5), status="ok")
     # CPU: soft = timeout + 1 (SIGXCPU -> cpu_limit), hard one more (SIGKILL); the process
-    # limit sized so that its processes of RUNBOX_MEMORY_BYTES each fit the machine
+    # limit sized so that its processes of RUNBOX_MEMORY_BYTES each fit the machine; where
+    # the run counts with runbox's own tasks, those are added (test_a_run_starts_its_max_procs)
     g, m = rb.address_space_limit(resp, 1 << 30, "bare"), 64 * MiB
     n = sized_max_procs(concurrency=rb.concurrency())
-    assert resp["stdout"] == (f"RLIMIT_AS {g} {g}\nRLIMIT_CPU 6 7\nRLIMIT_NPROC {n} {n}\n"
-                              f"RLIMIT_FSIZE {m} {m}\nRLIMIT_NOFILE 256 256\nRLIMIT_CORE 0 0\n"), resp
+    lines = resp["stdout"].splitlines()
+    assert lines[:2] + lines[3:] == [f"RLIMIT_AS {g} {g}", "RLIMIT_CPU 6 7", f"RLIMIT_FSIZE {m} {m}",
+                                     "RLIMIT_NOFILE 256 256", "RLIMIT_CORE 0 0"], resp
+    assert_nproc(rb, lines[2].split(), n)
     # What the operator sets is what the run gets.
-    resp = ran(rb, py("import resource as r; print(*r.getrlimit(r.RLIMIT_NPROC))"),
+    resp = ran(rb, py("import resource as r; print('RLIMIT_NPROC', *r.getrlimit(r.RLIMIT_NPROC))"),
                env={"RUNBOX_MAX_PROCS": "40"}, status="ok")
-    assert resp["stdout"] == "40 40\n", resp
+    assert_nproc(rb, resp["stdout"].split(), 40)
+
+
+def shares_uid(reh):
+    """Runs count their processes with runbox's own: no user namespace of their own."""
+    return "userns" not in reh.available
+
+
+def assert_nproc(rb, words, n):
+    """RLIMIT_NPROC is n (and the pid namespace's init), or n on top of the tasks of
+    runbox's uid where runs count with them."""
+    assert words[0] == "RLIMIT_NPROC" and words[1] == words[2], words
+    got = int(words[1])
+    if shares_uid(rb.reh):
+        assert n < got <= n + 64, f"[{rb.reh.name}] RLIMIT_NPROC {got}, want {n} + runbox's tasks"
+    else:  # and the init of its pid namespace
+        want = n + ("pidns" in rb.reh.available)
+        assert got == want, f"[{rb.reh.name}] RLIMIT_NPROC {got}, want {want}"
+
+
+FORK_TO_LIMIT = """
+    import os, time
+    kids = []
+    try:
+        for _ in range(300):
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(30)
+                os._exit(0)
+            kids.append(pid)
+    except OSError as e:
+        print("refused", e.errno)
+    for k in kids:
+        os.kill(k, 9)
+        os.waitpid(k, 0)
+    print("started", len(kids))
+"""
+
+
+def test_a_run_starts_its_max_procs(rb):
+    """A run allowed N processes starts N (the program and N - 1 children), whatever
+    runbox's own threads, workers and templates count in the same uid, and no more."""
+    resp = ran(rb, py(FORK_TO_LIMIT, timeout_s=20), env={"RUNBOX_MAX_PROCS": "12"}, status="ok")
+    assert resp["stdout"] == "refused 11\nstarted 11\n", f"[{rb.reh.name}] {short(resp)}"
 
 
 def test_memory_bomb(rb):
@@ -620,39 +666,113 @@ def test_mcp_program_cannot_kill_the_server(rb):
         assert "sent" not in result["stdout"] and "refused" in result["stdout"], result
 
 
-def test_serve_runs_one_at_a_time_where_cleanup_sweeps_the_uid(rb):
-    """Under the Lambda profile (no subreaper, no pid namespace, no uid drop)
-    a run's clean-up kills every process of the uid started after it: two
-    runs at once would kill each other, so serve takes one at a time."""
-    import http.client
+def start_server(rb, extra):
+    """A `runbox serve` of the test's own under the rehearsal: (process, port, /api/info)."""
     import socket
-    stdin_only("the test starts a server of its own, as it does in stdin mode")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = rb.env({"RUNBOX_CONCURRENCY": "4"})
+    env = rb.env(extra)
     env.pop("AWS_LAMBDA_RUNTIME_API", None)
     srv = subprocess.Popen(rb.argv(["serve", "--port", str(port)]), env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(400):
+        try:
+            return srv, port, http_json(port, "GET", "/api/info")[1]
+        except OSError:
+            time.sleep(0.05)
+    srv.kill()
+    srv.wait()
+    pytest.fail("the server did not answer")
+
+
+def http_json(port, method, path, body=None, timeout=60):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        info = None
-        for _ in range(200):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                c.request("GET", "/api/info")
-                info = json.loads(c.getresponse().read())
-                c.close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        assert info is not None, "the server did not answer"
-        want = 1 if rb.reh.name == "lambda" else 4
-        assert info["serve"]["concurrency"] == want, info
+        c.request(method, path, body=json.dumps(body) if body is not None else None,
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        body = r.read()
+        return r.status, json.loads(body) if "json" in (r.getheader("Content-Type") or "") else body
     finally:
-        srv.terminate()
-        srv.wait(timeout=30)
+        c.close()
+
+
+def stop_server(srv):
+    srv.terminate()
+    assert srv.wait(timeout=30) == 0
+    return srv.stderr.read()
+
+
+def test_serve_runs_one_at_a_time_where_runs_share_the_uid(rb):
+    """Under the Lambda profile (no subreaper, no pid namespace, no uid drop)
+    a run's clean-up kills every process of the uid started after it: two
+    runs at once would kill each other.  Without a user namespace (Azure)
+    every run's processes count in runbox's uid's one RLIMIT_NPROC, which
+    runs at once could not share.  Either way serve takes one at a time."""
+    stdin_only("the test starts a server of its own, as it does in stdin mode")
+    srv, _, info = start_server(rb, {"RUNBOX_CONCURRENCY": "4"})
+    err = stop_server(srv)
+    want = 1 if rb.reh.name == "lambda" or shares_uid(rb.reh) else 4
+    assert info["serve"]["concurrency"] == want, info
     if rb.reh.name == "lambda":
-        assert b"runs go one at a time" in srv.stderr.read()
+        assert b"kills every process of runbox's uid" in err, err
+    elif shares_uid(rb.reh):
+        assert b"count in one RLIMIT_NPROC" in err, err
+
+
+FORK_BOMB = """
+    import os
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            pass
+"""
+
+
+def test_served_runs_get_their_max_procs_beside_a_fork_bomb(rb):
+    """A server asked for two runs at once: a run allowed N processes starts N
+    while another run is in progress (warm where the rehearsal has templates),
+    and after a fork bomb, which is contained: the server answers meanwhile and
+    the next run still gets its N."""
+    from concurrent.futures import ThreadPoolExecutor
+    stdin_only("the test starts a server of its own, as it does in stdin mode")
+    srv, port, info = start_server(rb, {"RUNBOX_CONCURRENCY": "2", "RUNBOX_MAX_PROCS": "12"})
+    ok = False
+    try:
+        for _ in range(300):  # templates ready, where there are any
+            w = http_json(port, "GET", "/api/info")[1]["warm"]
+            if not rb.warm_expected or all(w[k]["state"] == "ready" for k in ("stack", "bare")):
+                break
+            time.sleep(0.1)
+        run = lambda req: http_json(port, "POST", "/api/run", rb.mark(req))
+        with ThreadPoolExecutor(4) as pool:
+            sleeper = pool.submit(run, py("import time; time.sleep(2); print('slept')"))
+            time.sleep(0.3)
+            forker = pool.submit(run, py(FORK_TO_LIMIT, timeout_s=20))
+            for f, want in ((sleeper, "slept\n"), (forker, "refused 11\nstarted 11\n")):
+                st, resp = f.result(timeout=120)
+                assert st == 200 and resp["stdout"] == want, (rb.reh.name, st, short(resp))
+            if rb.warm_expected:
+                assert resp["start"] == "warm", short(resp)
+            bomb = pool.submit(run, py(FORK_BOMB, timeout_s=3))
+            time.sleep(1)
+            st, health = http_json(port, "GET", "/api/health", timeout=10)
+            assert (st, health) == (200, b"OK"), (st, health)
+            after = pool.submit(run, py(FORK_TO_LIMIT, timeout_s=20))
+            st, resp = bomb.result(timeout=120)
+            assert st == 200 and resp["status"] == "timeout", (st, short(resp))
+            st, resp = after.result(timeout=120)
+            assert st == 200 and resp["stdout"] == "refused 11\nstarted 11\n", short(resp)
+        ok = True
+    finally:
+        if ok:
+            stop_server(srv)
+        else:
+            srv.kill()
+            srv.wait()
 
 
 def test_program_dies_with_runbox(rb):
