@@ -26,7 +26,8 @@
 #     `runbox serve` with warm templates) go in the lane of the uid they run
 #     runbox as, like their stdin passes: black-box and attacks as root in
 #     root's lane (the server takes run uids from the same slot locks, or
-#     the attack session's own uid), attacks as nobody in the other.
+#     the attack session's own uid), attacks as nobody and the platform
+#     rehearsal (runbox as 65534) in the other.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 static=$1; asan=$2
@@ -85,6 +86,7 @@ lane_nobody() {
 	suite "attacks as an unprivileged user" "$static" "$root/tests/attacks" ATTACKS_AS=nobody
 	suite "attacks served, as an unprivileged user" "$static" "$root/tests/attacks" \
 		ATTACKS_AS=nobody RUNBOX_VIA=serve
+	suite "platform rehearsal served" "$static" "$root/tests/platform" RUNBOX_VIA=serve
 	suite "javascript as an unprivileged user" "$static" "$root/tests/javascript" JS_AS=nobody
 	suite "javascript (asan) as an unprivileged user" "$asan" "$root/tests/javascript" JS_AS=nobody
 	suite "dependencies as an unprivileged user" "$static" "$root/tests/deps" DEPS_AS=nobody
