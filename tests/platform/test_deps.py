@@ -6,8 +6,10 @@ changing them is exactly what the README's table says for that platform."""
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -30,12 +32,20 @@ except OSError as e:
 
 
 @pytest.fixture(scope="module")
-def caches(tmp_path_factory):
-    root = tmp_path_factory.mktemp("plat-deps")
-    for p in (root, *root.parents):
-        if str(p) in ("/", "/tmp"):
-            break
-        os.chmod(p, 0o755)  # the rehearsals run runbox as 65534
+def caches():
+    """The caches, in a directory of /tmp that uid 65534 (the rehearsals' runbox) can
+    read.  Not below pytest's temporary root: every pytest session of root that starts
+    (another suite's, beside this one) makes /tmp/pytest-of-root 0700 again, and a server
+    started after that finds its cache unreadable (invalid_cache)."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="rbplat-deps-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    try:
+        yield bake_caches(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def bake_caches(root):
     wd = root / "wheels"
     wd.mkdir()
     wheels.make_wheel(wd, "platpkg", "1.0", requires=["platdep>=2"])
