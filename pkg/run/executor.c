@@ -721,23 +721,20 @@ static unsigned run_tasks(const struct executor *ex, const struct run *run)
  * @run's RLIMIT_NPROC, 0 where its pids group bounds it instead.  The
  * kernel counts a uid's tasks per user namespace and checks the count
  * against the forking task's limit.  A run with a user namespace or a
- * slot uid of its own counts alone; one that runs as runbox's own uid (not
- * root, no user namespace) or as the pinned RUNBOX_UID counts with every
- * task of that uid already there: runbox's threads, spawner, worker and
- * templates, the other runs of a pinned uid, the host's.  Those are
- * counted at the launch and added, so that the program and what it starts
- * get RUNBOX_MAX_PROCS tasks; see executor_runs_share_nproc() for the
- * tasks that come later.
+ * slot uid of its own counts alone, and runs of a pinned RUNBOX_UID count
+ * with each other only.  One that runs as runbox's own uid (not root, no
+ * user namespace) counts with every task of that uid already there:
+ * runbox's threads, spawner, worker and templates, and the host's.  Those
+ * are counted at the launch and added, so that the program and what it
+ * starts get RUNBOX_MAX_PROCS (see executor_runs_share_nproc()).
  */
 static unsigned run_nproc(const struct executor *ex, const struct run *run)
 {
-	bool shared = !(run->plan.clone_flags & CLONE_NEWUSER) &&
-		      (!ex->root || (run->plan.uid_dropped && ex->cfg.uid_pinned));
+	bool with_runbox = !ex->root && !(run->plan.clone_flags & CLONE_NEWUSER);
 
 	if (run->cg.controllers & CGROUP_BIT(CGROUP_PIDS))
 		return 0;
-	return run_tasks(ex, run) +
-	       (shared ? supervise_uid_tasks(ex->root ? run->uid : getuid()) : 0);
+	return run_tasks(ex, run) + (with_runbox ? supervise_uid_tasks(getuid()) : 0);
 }
 
 static size_t build_rlimits(const struct executor *ex, const struct run *run, double timeout_s,
