@@ -88,9 +88,11 @@ def test_rlimits(rb):
               "    print(n, r.getrlimit(getattr(r, n))[0])")
     resp = ok(rb, {"script": script, "timeout_s": 7})
     cg = resp["sandbox"]["cgroup"]
-    # With a pids control group the run's processes are its pids.max (64), and
-    # RLIMIT_NPROC, which counts the whole uid, is left as runbox's own.
-    nproc = (resource.getrlimit(resource.RLIMIT_NPROC)[0] if cg and cg["pids"] else 64)
+    # With a pids control group the run's processes are its pids.max (64, and
+    # the pid namespace's init), and RLIMIT_NPROC, which counts the whole uid,
+    # is left as runbox's own.
+    init = "pid" in resp["sandbox"]["namespaces"]
+    nproc = (resource.getrlimit(resource.RLIMIT_NPROC)[0] if cg and cg["pids"] else 64 + init)
     assert resp["stdout"].splitlines() == [
         f"RLIMIT_AS {rb.address_space_limit(resp, 1024 * MiB, 'bare')}", "RLIMIT_CPU 8",
         f"RLIMIT_NPROC {nproc}", f"RLIMIT_FSIZE {64 * MiB}", "RLIMIT_NOFILE 256", "RLIMIT_CORE 0"]
