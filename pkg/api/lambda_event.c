@@ -322,6 +322,8 @@ const char *lambda_error_type(const struct rb_err *err)
 	case RB_FAULT_REQUEST:
 	case RB_FAULT_TOO_LARGE:
 	case RB_FAULT_HEADERS:
+	case RB_FAULT_NOT_FOUND:
+	case RB_FAULT_CONFLICT:
 		return "Runtime.InvalidRequest";
 	default:
 		return "Runtime.InternalError";

@@ -175,14 +175,28 @@ static const char packages_output_schema[] =
     "," REFUSAL_PROPERTIES "},"
     "\"anyOf\":[{\"required\":[\"preinstalled\",\"cache\"]}," REFUSAL_REQUIRED "]}";
 
-static const char common_rules[] =
+/* The first sentence of the run tools' rules: what carries over between calls. */
+static const char one_shot_rule[] =
     "Each call starts from scratch in a fresh, isolated sandbox: no variables, files or "
-    "state carry over between calls, and there is no network access. Input files given in "
+    "state carry over between calls, and there is no network access. ";
+
+static const char session_rule[] =
+    "Files persist between calls of this MCP session: each call starts in a fresh, isolated "
+    "sandbox whose working directory holds every file the earlier calls left there (./input/ "
+    "and ./output/ included), but variables do not (each call is a new process); "
+    "`reset: true` starts from an empty directory instead. Files that stay untouched for %g s "
+    "are gone. There is no network access. ";
+
+static const char common_rules[] =
+    "Input files given in "
     "`files` are readable at ./input/<path> (the working directory is the sandbox's root). "
     "To return files (plots, CSV, reports), write them under ./output/ (create subfolders "
     "as you like): every file there comes back in the result, text as text and binary as "
     "base64. Print what you want to read to stdout; stdout and stderr are each cut at 1 MiB. "
     "Timeout: %g s unless `timeout_s` says otherwise, at most %g s.";
+
+static const char session_output_rule[] =
+    " With files persisting, ./output/ returns only the files new or changed in this call.";
 
 static const char python_intro[] =
     "Run a Python 3 program and get its stdout, stderr, exit code and output files. "
@@ -208,7 +222,7 @@ static const char javascript_intro[] =
     "Pre-installed npm packages and those `dependencies` can add (e.g. [\"lodash@^4\"]) are "
     "listed by list_packages; there is no npm install and no network. ";
 
-static cJSON *run_input_schema(const char *what)
+static cJSON *run_input_schema(const struct mcp_server *srv, const char *what)
 {
 	char desc[256];
 	cJSON *s = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(s, "properties"), *c;
@@ -248,6 +262,12 @@ static cJSON *run_input_schema(const char *what)
 			      cJSON_Parse("{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
 					  "\"description\":\"Command-line arguments (sys.argv[1:], "
 					  "process.argv.slice(2) or $1...).\"}"));
+	if (srv->sessions)
+		cJSON_AddItemToObject(
+		    p, "reset",
+		    cJSON_Parse("{\"type\":\"boolean\",\"description\":\"true: forget the files "
+				"of earlier calls and start this one in an empty working "
+				"directory.\"}"));
 	cJSON_AddItemToObject(s, "required", cJSON_Parse("[\"code\"]"));
 	cJSON_AddFalseToObject(s, "additionalProperties");
 	cJSON_AddStringToObject(s, "type", "object");
@@ -280,18 +300,23 @@ static cJSON *tool(const struct mcp_server *s, const char *name, const char *tit
 static cJSON *tools_list(const struct mcp_server *s)
 {
 	cJSON *r = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(r, "tools"), *none;
-	char rules[1024], desc[2048];
+	char rules[2048], desc[3072];
+	int n = s->sessions ? snprintf(rules, sizeof(rules), session_rule, s->session_ttl_s)
+			    : snprintf(rules, sizeof(rules), "%s", one_shot_rule);
 
-	snprintf(rules, sizeof(rules), common_rules, s->default_timeout_s, s->max_timeout_s);
+	n += snprintf(rules + n, sizeof(rules) - (size_t)n, common_rules, s->default_timeout_s,
+		      s->max_timeout_s);
+	if (s->sessions)
+		snprintf(rules + n, sizeof(rules) - (size_t)n, "%s", session_output_rule);
 	snprintf(desc, sizeof(desc), "%s%s", python_intro, rules);
 	cJSON_AddItemToArray(a, tool(s, "run_python", "Run Python", desc,
-				     run_input_schema("Python program"), run_output_schema));
+				     run_input_schema(s, "Python program"), run_output_schema));
 	snprintf(desc, sizeof(desc), "%s%s", bash_intro, rules);
 	cJSON_AddItemToArray(a, tool(s, "run_bash", "Run bash", desc,
-				     run_input_schema("bash script"), run_output_schema));
+				     run_input_schema(s, "bash script"), run_output_schema));
 	snprintf(desc, sizeof(desc), "%s%s", javascript_intro, rules);
 	cJSON_AddItemToArray(a, tool(s, "run_javascript", "Run JavaScript or TypeScript", desc,
-				     run_input_schema("JavaScript program"), run_output_schema));
+				     run_input_schema(s, "JavaScript program"), run_output_schema));
 	none =
 	    cJSON_Parse("{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}");
 	cJSON_AddItemToArray(a, tool(s, "list_packages", "List Python packages",
@@ -402,8 +427,12 @@ static void put_artifacts(FILE *f, const cJSON *resp, cJSON *blocks)
 		fprintf(f, "%s: left out (%s)\n", str(a, "path"), str(a, "reason"));
 }
 
-/* What a model reads first: how it ended, the output, the files (their blocks in @blocks). */
-static char *ran_text(const cJSON *resp, cJSON *blocks)
+/*
+ * What a model reads first: how it ended, the output, the files (their
+ * blocks in @blocks), and @note, why the session's files are gone ("" when
+ * they are not).
+ */
+static char *ran_text(const cJSON *resp, cJSON *blocks, const char *note)
 {
 	const cJSON *code = get(resp, "exit_code"), *ms = get(resp, "duration_ms");
 	char *text = NULL;
@@ -420,6 +449,8 @@ static char *ran_text(const cJSON *resp, cJSON *blocks)
 	put_section(f, "stdout", resp, "stdout");
 	put_section(f, "stderr", resp, "stderr");
 	put_artifacts(f, resp, blocks);
+	if (*note)
+		fprintf(f, "\n%s The next call starts in an empty working directory.\n", note);
 	/* The stream's errors (out of memory) show at the close: no half text. */
 	if (fclose(f) != 0) {
 		free(text);
@@ -483,13 +514,17 @@ static void tool_words(cJSON *resp)
 	}
 }
 
-static cJSON *run_result(const struct mcp_server *s, const char *json)
+static void session_take(struct mcp_server *s, cJSON *resp);
+
+static cJSON *run_result(struct mcp_server *s, const char *json)
 {
 	cJSON *resp = json ? cJSON_Parse(json) : NULL, *blocks;
 	char *text;
 	bool failed;
 	cJSON *r;
 
+	s->session_note[0] = '\0';
+	session_take(s, resp);
 	if (!resp)
 		return tool_error(s, "internal_error", NULL,
 				  "runbox could not build its answer (out of memory).");
@@ -499,7 +534,7 @@ static cJSON *run_result(const struct mcp_server *s, const char *json)
 	}
 	failed = strcmp(str(resp, "status"), "ok") != 0;
 	blocks = cJSON_CreateArray();
-	text = ran_text(resp, blocks);
+	text = ran_text(resp, blocks, s->session_note);
 	r = tool_result(s, text ? text : "", blocks, resp, failed);
 	free(text);
 	return r;
@@ -551,7 +586,8 @@ static int typescript_arg(const cJSON *a, cJSON *req, struct rb_err *why)
 	return 0;
 }
 
-static int map_args(const cJSON *args, const struct run_tool *t, cJSON *req, struct rb_err *why)
+static int map_args(const cJSON *args, const struct run_tool *t, bool sessions, cJSON *req,
+		    struct rb_err *why)
 {
 	const cJSON *a, *code = get(args, "code");
 	cJSON *copy;
@@ -565,14 +601,21 @@ static int map_args(const cJSON *args, const struct run_tool *t, cJSON *req, str
 				return -EINVAL;
 			continue;
 		}
+		if (sessions && strcmp(a->string, "reset") == 0) {
+			if (!cJSON_IsBool(a))
+				return rb_fail(why, RB_FAULT_REQUEST, 0, "wrong_type", "reset",
+					       "`reset` must be true or false.");
+			continue;
+		}
 		for (i = 0; i < sizeof(arg_map) / sizeof(arg_map[0]); i++)
 			if (strcmp(a->string, arg_map[i].arg) == 0)
 				break;
 		if (i == sizeof(arg_map) / sizeof(arg_map[0]))
 			return rb_fail(why, RB_FAULT_REQUEST, 0, "unknown_field", a->string,
 				       "Unknown argument '%.200s'. The arguments are code, files, "
-				       "dependencies, timeout_s, stdin%s and args.",
-				       a->string, t->typescript_arg ? ", typescript" : "");
+				       "dependencies, timeout_s, stdin%s%s and args.",
+				       a->string, t->typescript_arg ? ", typescript" : "",
+				       sessions ? ", reset" : "");
 		copy = cJSON_Duplicate(a, true);
 		if (copy)
 			finite_numbers(copy);
@@ -585,11 +628,52 @@ static int map_args(const cJSON *args, const struct run_tool *t, cJSON *req, str
 }
 
 /*
+ * The MCP session's file session: the first call (or one with reset)
+ * opens a new one, later calls name it.  Its id stays here, never shown to
+ * the model; a session that ended (idle past its TTL, evicted, over a cap)
+ * is said once and the next call starts afresh.
+ */
+static void session_arg(const struct mcp_server *s, const cJSON *args, cJSON *req)
+{
+	if (!s->sessions)
+		return;
+	if (!s->session_id[0] || cJSON_IsTrue(get(args, "reset")))
+		cJSON_AddTrueToObject(req, "session");
+	else
+		cJSON_AddStringToObject(req, "session", s->session_id);
+}
+
+static void session_take(struct mcp_server *s, cJSON *resp)
+{
+	const cJSON *sess = get(resp, "session");
+
+	if (!s->sessions || !resp)
+		return;
+	if (strcmp(str(resp, "code"), "session_not_found") == 0) {
+		s->session_id[0] = '\0';
+		cJSON_ReplaceItemInObjectCaseSensitive(
+		    resp, "error",
+		    cJSON_CreateString("The files of earlier calls are gone (they were untouched "
+				       "longer than the time files are kept, or made room for "
+				       "others). Call again: the next call starts in an empty "
+				       "working directory."));
+		return;
+	}
+	if (!sess)
+		return;
+	snprintf(s->session_id, sizeof(s->session_id), "%s",
+		 *str(sess, "ended") ? "" : str(sess, "id"));
+	/* said to the model, in place of the id */
+	snprintf(s->session_note, sizeof(s->session_note), "%s", str(sess, "ended"));
+	cJSON_DeleteItemFromObjectCaseSensitive(resp, "session");
+}
+
+/*
  * A run tool's call: the arguments become a contract request, which runs
  * through s->run, or, under mcp_begin(), is handed to its caller to run
  * (NULL comes back: call_method then sends nothing).
  */
-static cJSON *call_run(const struct mcp_server *s, const cJSON *args, const struct run_tool *t)
+static cJSON *call_run(struct mcp_server *s, const cJSON *args, const struct run_tool *t)
 {
 	cJSON *req = cJSON_CreateObject(), *r;
 	struct rb_err err = {0};
@@ -597,10 +681,11 @@ static cJSON *call_run(const struct mcp_server *s, const cJSON *args, const stru
 
 	if (!req)
 		return tool_error(s, "internal_error", NULL, "out of memory");
-	if (map_args(args, t, req, &err) < 0) {
+	if (map_args(args, t, s->sessions, req, &err) < 0) {
 		cJSON_Delete(req);
 		return tool_error(s, err.code, err.field[0] ? err.field : NULL, "%s", err.msg);
 	}
+	session_arg(s, args, req);
 	body = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	if (!body)

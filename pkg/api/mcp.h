@@ -63,6 +63,15 @@ struct mcp_server {
 	const cJSON *progress_token;
 	/* Set by mcp_begin() only: where a tool call's request goes instead of run. */
 	struct mcp_pending *defer;
+	/*
+	 * The run tools keep files between calls in one file session (the run
+	 * callback's executor keeps a store): its id, "" before the first call
+	 * and after a reset or its end; the TTL said in the descriptions.
+	 */
+	bool sessions;
+	double session_ttl_s;
+	char session_id[64];
+	char session_note[300]; /* why the session ended, said in this call's result */
 };
 
 /*

@@ -67,6 +67,7 @@ int rb_fault_http_status(enum rb_fault fault)
 	static const int status[] = {
 	    [RB_FAULT_NONE] = 200,	[RB_FAULT_INTERNAL] = 500,    [RB_FAULT_REQUEST] = 400,
 	    [RB_FAULT_TOO_LARGE] = 413, [RB_FAULT_UNAVAILABLE] = 503, [RB_FAULT_HEADERS] = 431,
+	    [RB_FAULT_NOT_FOUND] = 404, [RB_FAULT_CONFLICT] = 409,
 	};
 
 	if ((unsigned)fault >= sizeof(status) / sizeof(status[0]))
@@ -95,7 +96,8 @@ int rb_exit_status(int r, const struct rb_err *err)
 	if (strcmp(err->code, "capacity_exhausted") == 0)
 		return RUNBOX_EXIT_TEMPFAIL;
 	if (err->fault == RB_FAULT_REQUEST || err->fault == RB_FAULT_TOO_LARGE ||
-	    err->fault == RB_FAULT_HEADERS)
+	    err->fault == RB_FAULT_HEADERS || err->fault == RB_FAULT_NOT_FOUND ||
+	    err->fault == RB_FAULT_CONFLICT)
 		return RUNBOX_EXIT_REFUSED;
 	return RUNBOX_EXIT_FAULT;
 }

@@ -20,6 +20,8 @@ enum rb_fault {
 	RB_FAULT_TOO_LARGE,   /* a body, script or file over its cap: 413, exit 2 */
 	RB_FAULT_UNAVAILABLE, /* a required layer or a slot is missing: 503, exit 1 */
 	RB_FAULT_HEADERS,     /* an HTTP request line and headers over their cap: 431 */
+	RB_FAULT_NOT_FOUND,   /* a session that does not exist (any more): 404, exit 2 */
+	RB_FAULT_CONFLICT,    /* a session another call holds past this one's wait: 409, exit 2 */
 };
 
 struct rb_err {

@@ -84,6 +84,9 @@ void config_defaults(struct runbox_config *ret)
 	ret->warm_max_age_s = 3600;
 	ret->warm_exercise = true;
 	ret->lambda_backoff_ms = 100;
+	ret->sessions_max = 64;
+	ret->session_ttl_s = 1800;
+	ret->sessions_max_bytes = 2 * GiB;
 }
 
 enum kind {
@@ -132,6 +135,9 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_MIN_FREE_BYTES", K_SIZE, LIM(min_free_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_CPU_QUOTA", K_SECONDS, LIM(cpu_quota), 0.01, 4096 },
+	{ "RUNBOX_SESSIONS_MAX", K_UINT, CFG(sessions_max), 0, 100000 },
+	{ "RUNBOX_SESSION_TTL_S", K_SECONDS, CFG(session_ttl_s), 1, 30.0 * 86400 },
+	{ "RUNBOX_SESSIONS_MAX_BYTES", K_SIZE, CFG(sessions_max_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_BLAS_THREADS", K_UINT, CFG(blas_threads), 1, 1024 },
 	/* Only shorter than the default: the tests' way past the back-off's wait. */
 	{ "RUNBOX_LAMBDA_BACKOFF_MS", K_UINT, CFG(lambda_backoff_ms), 1, 100 },

@@ -128,6 +128,10 @@ struct runbox_config {
 	unsigned warm_max_uses;	 /* runs one template makes before it is replaced */
 	double warm_max_age_s;	 /* seconds one template serves before it is replaced */
 	bool warm_exercise;	 /* first uses of what it imports (one Agg figure, ...) */
+	/* File sessions of the long-lived front doors (run/session.h). */
+	unsigned sessions_max;	   /* RUNBOX_SESSIONS_MAX: sessions at once */
+	double session_ttl_s;	   /* RUNBOX_SESSION_TTL_S: an idle session ends after it */
+	size_t sessions_max_bytes; /* RUNBOX_SESSIONS_MAX_BYTES: all sessions' files together */
 	/* What the platform says about the front door (auto mode, api/cli.h). */
 	char lambda_api[256];  /* AWS_LAMBDA_RUNTIME_API: host:port, "" when unset */
 	char handler_port[16]; /* FUNCTIONS_CUSTOMHANDLER_PORT as given, "" when unset */

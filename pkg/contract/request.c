@@ -344,6 +344,29 @@ static int f_network(struct ctx *c, const cJSON *v)
 	return 0;
 }
 
+/*
+ * "session": true opens a new file session, a string names one (looked up
+ * by the server, never here: an id of the wrong shape is simply unknown),
+ * false is none.
+ */
+static int f_session(struct ctx *c, const cJSON *v)
+{
+	if (cJSON_IsBool(v)) {
+		c->r->session_new = cJSON_IsTrue(v);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return wrong_type(c, "session", "true (a new session) or a session id string");
+	if (strlen(v->valuestring) > REQUEST_SESSION_ID_MAX)
+		return rb_fail(
+		    c->err, RB_FAULT_NOT_FOUND, 0, "session_not_found", "session",
+		    "No session has this id (ids are at most %d characters). Start a new "
+		    "session with \"session\": true.",
+		    REQUEST_SESSION_ID_MAX);
+	c->r->session_id = v->valuestring;
+	return 0;
+}
+
 /* An array of strings into a NULL-terminated vector pointing into the tree. */
 static int string_array(struct ctx *c, const cJSON *v, const char *name, const char ***ret,
 			size_t *ret_n)
@@ -524,7 +547,7 @@ static const struct field fields[] = {
 	{ "dependencies", f_dependencies }, { "timeout_s", f_timeout },
 	{ "language", f_language },  { "stdin", f_stdin },
 	{ "args", f_args },	     { "env", f_env },
-	{ "network", f_network },
+	{ "network", f_network },    { "session", f_session },
 };
 /* clang-format on */
 
@@ -535,7 +558,8 @@ static int dispatch(struct ctx *c, const cJSON *item)
 			return fields[i].parse(c, item);
 	return refuse(c, "unknown_field", item->string,
 		      "Unknown field '%.100s'. Known fields: script, files, entry_point, "
-		      "context, dependencies, timeout_s, language, stdin, args, env, network.",
+		      "context, dependencies, timeout_s, language, stdin, args, env, network, "
+		      "session.",
 		      item->string);
 }
 

@@ -51,7 +51,12 @@ struct request {
 	/* Script mode on Node.js: the script runs as an ES module (main.mjs,
 	 * or TypeScript's main.ts), not as CommonJS (main.cjs). */
 	bool script_is_module;
+	bool session_new;	/* "session": true */
+	const char *session_id; /* "session": "<id>", or NULL */
 };
+
+/* The longest "session" id string looked up (longer ones are unknown). */
+#define REQUEST_SESSION_ID_MAX 128
 
 /*
  * Parse @n bytes of @body.  On success *ret is filled and must be released

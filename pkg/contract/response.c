@@ -393,7 +393,8 @@ static bool fill(cJSON *root, const struct run_outcome *o, bool mark)
 
 static char *build(const struct run_outcome *o, bool mark)
 {
-	cJSON *root = cJSON_CreateObject(), *sb = o->sandbox, *deps = o->dependencies;
+	cJSON *root = cJSON_CreateObject(), *sb = o->sandbox, *deps = o->dependencies,
+	      *sess = o->session;
 	char *out = NULL;
 
 	if (!sb)
@@ -403,11 +404,14 @@ static char *build(const struct run_outcome *o, bool mark)
 	if (root && fill(root, o, mark) && sb && deps) {
 		cJSON_AddItemToObject(root, "sandbox", sb);
 		cJSON_AddItemToObject(root, "dependencies", deps);
-		sb = deps = NULL;
+		if (sess)
+			cJSON_AddItemToObject(root, "session", sess);
+		sb = deps = sess = NULL;
 		out = print_once(root);
 	}
 	cJSON_Delete(sb);
 	cJSON_Delete(deps);
+	cJSON_Delete(sess);
 	cJSON_Delete(root);
 	return out;
 }

@@ -27,9 +27,12 @@ static char *build(const struct run_outcome *o, const struct artifact_list *arts
 	c.artifacts = arts;
 	c.sandbox = o->sandbox ? cJSON_Duplicate(o->sandbox, true) : NULL;
 	c.dependencies = o->dependencies ? cJSON_Duplicate(o->dependencies, true) : NULL;
-	if ((o->sandbox && !c.sandbox) || (o->dependencies && !c.dependencies)) {
+	c.session = o->session ? cJSON_Duplicate(o->session, true) : NULL;
+	if ((o->sandbox && !c.sandbox) || (o->dependencies && !c.dependencies) ||
+	    (o->session && !c.session)) {
 		cJSON_Delete(c.sandbox);
 		cJSON_Delete(c.dependencies);
+		cJSON_Delete(c.session);
 		return NULL;
 	}
 	return response_build(&c);

@@ -504,6 +504,13 @@ int mcp_main(struct executor *ex)
 	ex->warm = &warm;
 	warm_tick(&warm); /* starts it: it imports while the client says hello */
 	L.t0 = clock_now();
+	/* This MCP session's files, kept across its tool calls (RUNBOX_SESSIONS_MAX=0: none). */
+	if (ex->cfg.sessions_max && session_store_open(&ex->sessions, &ex->cfg, &err) < 0) {
+		fprintf(stderr, "runbox mcp: %s\n", err.msg);
+		return 1;
+	}
+	L.s.sessions = ex->sessions.dir[0] != '\0';
+	L.s.session_ttl_s = ex->cfg.session_ttl_s;
 	L.s.ctx = &L;
 	L.s.default_timeout_s = ex->cfg.limits.default_timeout_s;
 	L.s.max_timeout_s = ex->cfg.limits.max_timeout_s;
@@ -518,6 +525,7 @@ int mcp_main(struct executor *ex)
 		on_line(&L, L.rd.buf, L.rd.len);
 	free(L.rd.buf);
 	warm_stop(&warm);
+	session_store_close(&ex->sessions);
 	if (out_gone)
 		log_msg(LOG_INFO, "mcp_stopped",
 			"a reply could not be written: the client is gone");

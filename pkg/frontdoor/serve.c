@@ -1892,6 +1892,12 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 		return RUNBOX_EXIT_FAULT;
 	}
 	ex->warm = &warm;
+	/* Sessions' files: kept by this server alone, gone when it stops (RUNBOX_SESSIONS_MAX=0:
+	 * none). */
+	if (ex->cfg.sessions_max && session_store_open(&ex->sessions, &ex->cfg, &err) < 0) {
+		fprintf(stderr, "runbox serve: %s\n", err.msg);
+		return RUNBOX_EXIT_FAULT;
+	}
 	/* Before libmicrohttpd's first thread: the spawner must be forked single-threaded. */
 	if (worker_spawner_start(ex, &err) < 0) {
 		fprintf(stderr, "runbox serve: %s\n", err.msg);
@@ -1923,6 +1929,7 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	pthread_mutex_unlock(&s.tracker.mu);
 	pthread_join(s.tracker.thread, NULL);
 	free(s.info);
+	session_store_close(&ex->sessions);
 	if (stopped < 0)
 		return RUNBOX_EXIT_FAULT;
 	log_msg(LOG_INFO, "serve_stopped", "every run answered; exiting");

@@ -140,6 +140,8 @@ static __attribute__((noinline)) int visit_leaf(struct walk *w, const char *path
 	char clean[ARTIFACT_PATH_MAX * 3];
 	const char *why = S_ISDIR(st->st_mode) ? "invalid_name" : type_reason(st);
 
+	if (!why && name_valid && w->lim->skip && w->lim->skip(w->lim->skip_ctx, path, st))
+		return 0;
 	if (!why && !name_valid)
 		why = "invalid_name";
 	if (!name_valid) {

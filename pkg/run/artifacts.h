@@ -9,7 +9,9 @@
 #ifndef RUNBOX_ARTIFACTS_H
 #define RUNBOX_ARTIFACTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "base/err.h"
 #include "contract/artifact.h"
@@ -19,6 +21,13 @@ struct artifact_limits {
 	size_t max_file;
 	unsigned max_count;
 	unsigned max_depth;
+	/*
+	 * When set: a regular file (path relative to output/, its stat) for
+	 * which it answers true is not an artifact at all (a session's file
+	 * the call did not change), so it counts against no cap.
+	 */
+	bool (*skip)(void *ctx, const char *path, const struct stat *st);
+	void *skip_ctx;
 };
 
 /* Collect below @output_fd.  Free with artifact_list_free(). */

@@ -432,9 +432,11 @@ struct run {
 	char *envp[MAX_ENV + 1];
 	char *argv[NODEARGV_MAX_FIXED + 256 + 1];
 	struct nodeargv_bufs node_bufs; /* what a Node program's argv points into */
+	struct session sess; /* the file session this call holds (sess.dir_fd >= 0) */
+	bool refused;	     /* the call was refused: a session it made goes again */
 };
 
-static void run_release(struct run *run)
+static void run_release(struct executor *ex, struct run *run)
 {
 	struct rb_err ignored;
 
@@ -442,6 +444,8 @@ static void run_release(struct run *run)
 		sandbox_plan_release(&run->plan);
 	artifact_list_free(&run->arts);
 	supervise_result_free(&run->sup);
+	if (run->sess.lock_fd >= 0)
+		session_release(&ex->sessions, &run->sess, run->refused && run->sess.created);
 	if (workspace_remove(&run->ws, &ignored) < 0)
 		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
 	else if (run->slot_marked)
@@ -923,6 +927,15 @@ static void note_timeout(struct capture *c, double timeout_s)
 	c->data[c->len] = '\0';
 }
 
+/* A session's file in output/ that this call did not change is not returned again. */
+static bool unchanged_output(void *ctx, const char *path, const struct stat *st)
+{
+	char rel[8200];
+
+	snprintf(rel, sizeof(rel), "output/%s", path);
+	return session_unchanged(ctx, rel, st);
+}
+
 static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 {
 	const struct runbox_limits *l = &ex->cfg.limits;
@@ -931,6 +944,8 @@ static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 	    .max_file = l->max_artifact_file_bytes,
 	    .max_count = l->max_artifacts,
 	    .max_depth = l->max_artifact_depth,
+	    .skip = run->sess.lock_fd >= 0 ? unchanged_output : NULL,
+	    .skip_ctx = &run->sess,
 	};
 
 	struct stat st;
@@ -954,9 +969,25 @@ static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 	return r;
 }
 
+/* The answer's "session": its id and how long it lives idle, or why it ended. */
+static cJSON *session_json(const struct executor *ex, const struct run *run)
+{
+	cJSON *o;
+
+	if (run->sess.lock_fd < 0)
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", run->sess.id);
+	cJSON_AddNumberToObject(o, "expires_in_s",
+				run->sess.ended ? 0 : session_expires_in(&ex->sessions));
+	if (run->sess.ended)
+		cJSON_AddStringToObject(o, "ended", run->sess.ended_why);
+	return o;
+}
+
 /* What the program did, for response_build or response_stream. */
-static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o, int *ret_exit,
-		       const char **ret_status)
+static void outcome_of(const struct executor *ex, struct run *run, double timeout_s,
+		       struct run_outcome *o, int *ret_exit, const char **ret_status)
 {
 	struct supervise_result *s = &run->sup;
 
@@ -973,6 +1004,7 @@ static void outcome_of(struct run *run, double timeout_s, struct run_outcome *o,
 		.used = run->deps.used,
 		.n = LANG_IS_NODE(run->req.language) ? run->npm_asked : run->deps.n}),
 	    .start = run->warm ? "warm" : "cold",
+	    .session = session_json(ex, run),
 	};
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
 			  ret_status);
@@ -1000,6 +1032,7 @@ static char *answer(struct run_outcome *o, const struct executor_opts *opts)
 	json = response_build_fitted(o, opts->max_response_bytes, opts->response_cost);
 	cJSON_Delete(o->sandbox);
 	cJSON_Delete(o->dependencies);
+	cJSON_Delete(o->session);
 	return json;
 }
 
@@ -1037,12 +1070,13 @@ static int stream_answer(struct run_outcome *o, struct answer_sink *sink, struct
 	return 0;
 }
 
-static int give_answer(struct run *run, double timeout_s, const struct executor_opts *opts,
-		       char **ret_json, int *ret_exit, const char **ret_status, struct rb_err *err)
+static int give_answer(const struct executor *ex, struct run *run, double timeout_s,
+		       const struct executor_opts *opts, char **ret_json, int *ret_exit,
+		       const char **ret_status, struct rb_err *err)
 {
 	struct run_outcome o;
 
-	outcome_of(run, timeout_s, &o, ret_exit, ret_status);
+	outcome_of(ex, run, timeout_s, &o, ret_exit, ret_status);
 	if (opts && opts->sink && !opts->max_response_bytes)
 		return stream_answer(&o, opts->sink, err);
 	*ret_json = answer(&o, opts);
@@ -1106,6 +1140,8 @@ static void log_run(const struct executor *ex, const struct run *run, size_t bod
 	if (run->warm)
 		cJSON_AddNumberToObject(f, "added_rss_kb", (double)added_rss_kb(ex, run));
 	cJSON_AddStringToObject(f, "start", run->warm ? "warm" : "cold");
+	if (run->sess.lock_fd >= 0) /* a short hash of the hash: the id itself is a capability */
+		cJSON_AddStringToObject(f, "session", run->sess.short_key);
 	if (!run->warm && run->cold_why)
 		cJSON_AddStringToObject(f, "cold_because", run->cold_why);
 	if (log_get_level() >= LOG_DEBUG) {
@@ -1202,10 +1238,65 @@ static int admit(struct executor *ex, struct run *run, double timeout, struct rb
 	return deps_resolve(&dc, run->req.dependencies, run->req.n_dependencies, &run->deps, err);
 }
 
+/*
+ * "session": only a front door that keeps sessions has a store.  The wait
+ * for a session another call holds counts against the timeout.
+ */
+static int take_session(struct executor *ex, struct run *run, double *timeout, struct rb_err *err)
+{
+	int r;
+
+	if (!run->req.session_new && !run->req.session_id)
+		return 0;
+	if (!ex->sessions.dir[0])
+		return rb_fail(err, RB_FAULT_REQUEST, 0, "sessions_unavailable", "session",
+			       "This front door keeps no sessions: files are kept between calls by "
+			       "`runbox serve` and `runbox mcp` only. Remove \"session\" and send "
+			       "the files with each call.");
+	r = session_acquire(&ex->sessions, run->req.session_id, clock_now() + *timeout, &run->sess,
+			    err);
+	if (r < 0)
+		return r;
+	if (run->sess.waited_s <= 0)
+		return 0;
+	*timeout -= run->sess.waited_s;
+	run->timeout_clamped = true;
+	if (*timeout < 0.001)
+		return rb_fail(
+		    err, RB_FAULT_CONFLICT, EBUSY, "session_busy", "session",
+		    "Another call held this session for all of this call's timeout_s; "
+		    "calls on one session run one at a time. Retry when it has answered.");
+	return 0;
+}
+
+/* The session's files into the fresh workspace, under the request's own. */
+static int restore_session(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	if (run->sess.lock_fd < 0)
+		return 0;
+	return session_restore(&run->sess, run->ws.dir_fd, ex->root, run->uid, run->gid, err);
+}
+
+/* What the program left, back into the session (every process of the run is gone). */
+static int save_session(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	int r;
+
+	if (run->sess.lock_fd < 0)
+		return 0;
+	r = session_save(&ex->sessions, &run->sess, run->ws.dir_fd, err);
+	if (run->sess.ended)
+		log_msg(LOG_INFO, "session_ended", run->sess.ended_why);
+	return r;
+}
+
 static int run_steps(struct executor *ex, struct run *run, double *timeout,
 		     const struct executor_opts *opts, struct rb_err *err)
 {
-	int r = admit(ex, run, *timeout, err);
+	int r = take_session(ex, run, timeout, err);
+
+	if (r >= 0)
+		r = admit(ex, run, *timeout, err);
 
 	if (r >= 0 && run->deps.index_ms > 0)
 		r = charge_fetch(run, timeout, err);
@@ -1218,6 +1309,8 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout,
 		r = create_workspace(ex, run, err);
 	if (r >= 0)
 		r = prepare_node(run, err);
+	if (r >= 0)
+		r = restore_session(ex, run, err);
 	run->mark[PH_WORKSPACE + 1] = clock_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);
@@ -1236,6 +1329,8 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout,
 	run->mark[PH_RUN + 1] = clock_now();
 	if (r >= 0)
 		r = collect(ex, run, err);
+	if (r >= 0)
+		r = save_session(ex, run, err);
 	run->mark[PH_COLLECT + 1] = clock_now();
 	return r;
 }
@@ -1257,6 +1352,7 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	memset(run, 0, sizeof(*run));
 	run->ws.dir_fd = run->ws.output_fd = run->ws.mount_fd = run->slot_fd = -1;
 	cgroup_run_init(&run->cg);
+	run->sess.lock_fd = run->sess.dir_fd = -1;
 	log_new_id(run->id);
 	run->mark[0] = clock_now();
 	lim = ex->cfg.limits;
@@ -1272,7 +1368,7 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	if (r >= 0)
 		r = run_steps(ex, run, &timeout, opts, err);
 	if (r >= 0)
-		r = give_answer(run, timeout, opts, ret_json, &exit_code, &status, err);
+		r = give_answer(ex, run, timeout, opts, ret_json, &exit_code, &status, err);
 	if (r >= 0) {
 		log_run(ex, run, n, timeout, exit_code, status);
 		warm_count(ex->warm, run->warm, added_rss_kb(ex, run));
@@ -1282,7 +1378,8 @@ int executor_run(struct executor *ex, const char *body, size_t n, const struct e
 	}
 	if (opts && opts->deliver && !(opts->sink && opts->sink->written))
 		opts->deliver(*ret_json, opts->deliver_ctx);
-	run_release(run);
+	run->refused = r < 0;
+	run_release(ex, run);
 	free(run);
 	return r;
 }

@@ -19,6 +19,7 @@
 #include "run/confine.h"
 #include "run/node.h"
 #include "run/supervise.h"
+#include "run/session.h"
 #include "run/workspace.h"
 
 struct executor {
@@ -41,8 +42,10 @@ struct executor {
 	pid_t protect[SECCOMP_POLICY_MAX_PROTECT];
 	/* The warm template runs may be made from (run/warm.h), or NULL. */
 	struct warm *warm;
-	struct deps_index index;	 /* cfg.index, for deps */
-	struct confine_unpack unpack;	 /* how fetched wheels are unpacked */
+	struct deps_index index;      /* cfg.index, for deps */
+	struct confine_unpack unpack; /* how fetched wheels are unpacked */
+	/* The file sessions a long-lived front door keeps (dir "": none, "session" refused). */
+	struct session_store sessions;
 	struct unpack_confiner confiner; /* ... as deps calls it */
 	/* Node.js and esbuild, for "javascript" and "typescript" (run/node.h). */
 	struct node_runtime node;

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/fdio.h"
 #include "run/supervise.h"
 #include "run/warm.h"
@@ -56,6 +57,7 @@ struct report {
 
 /* One write(2) of at most PIPE_BUF bytes is atomic: records never interleave or tear. */
 _Static_assert(sizeof(struct report) <= PIPE_BUF, "a report record must be atomic on a pipe");
+#define SESSION_SWEEP_S 5 /* how often the spawner ends expired sessions */
 
 /* The server's end of the spawner's socket, and the spawner. */
 static int spawner_sock = -1;
@@ -269,6 +271,15 @@ static void spawn_one(struct executor *ex, struct children *c, struct spawn_msg 
 	}
 }
 
+/* Idle sessions past their TTL go within a few seconds, not at the next call. */
+static void sweep_sessions(const struct executor *ex, double *last)
+{
+	if (!ex->sessions.dir[0] || clock_now() - *last < SESSION_SWEEP_S)
+		return;
+	*last = clock_now();
+	session_store_sweep(&ex->sessions);
+}
+
 /*
  * The spawner's loop: fork a worker per request, reap them, report their
  * end; and keep the warm template going (it is the spawner's child, and
@@ -279,6 +290,7 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 {
 	struct children c = {0};
 	struct pollfd pfd[2 + WARM_POLL_FDS];
+	double swept = clock_now();
 	sigset_t chld;
 	int sfd;
 
@@ -305,9 +317,11 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 
 		for (int i = 0; i < WARM_POLL_FDS; i++)
 			pfd[2 + i] = (struct pollfd){.fd = i < n ? wfd[i] : -1, .events = POLLIN};
-		if (poll(pfd, 2 + WARM_POLL_FDS, ex->warm && ex->warm->enabled ? 1000 : -1) < 0 &&
+		if (poll(pfd, 2 + WARM_POLL_FDS,
+			 (ex->warm && ex->warm->enabled) || ex->sessions.dir[0] ? 1000 : -1) < 0 &&
 		    errno != EINTR)
 			_exit(1);
+		sweep_sessions(ex, &swept);
 		if (pfd[1].revents) {
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;

@@ -141,6 +141,32 @@ static void refused_413(const char *body, const char *code, const char *field)
 	refused_n(body, strlen(body), code, field, RB_FAULT_TOO_LARGE);
 }
 
+/* "session": true, false, an id; the id is looked up by the server, never here. */
+static void test_session(void **state)
+{
+	char body[400];
+	struct request req;
+
+	(void)state;
+	parse_ok("{\"script\":\"1\",\"session\":true}", &req);
+	assert_true(req.session_new);
+	assert_null(req.session_id);
+	request_free(&req);
+	parse_ok("{\"script\":\"1\",\"session\":false}", &req);
+	assert_false(req.session_new);
+	assert_null(req.session_id);
+	request_free(&req);
+	parse_ok("{\"script\":\"1\",\"session\":\"not-even-hex\"}", &req);
+	assert_string_equal(req.session_id, "not-even-hex");
+	request_free(&req);
+	refused("{\"script\":\"1\",\"session\":1}", "wrong_type", "session");
+	refused("{\"script\":\"1\",\"session\":{}}", "wrong_type", "session");
+	snprintf(body, sizeof(body), "{\"script\":\"1\",\"session\":\"%0129d\"}", 0);
+	refused_n(body, strlen(body), "session_not_found", "session", RB_FAULT_NOT_FOUND);
+	assert_int_equal(rb_fault_http_status(RB_FAULT_NOT_FOUND), 404);
+	assert_int_equal(rb_fault_http_status(RB_FAULT_CONFLICT), 409);
+}
+
 /* ---- the minimal request, and a full one ---- */
 
 static void test_minimal(void **state)
@@ -1256,6 +1282,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_and_conflicting_paths),
 		cmocka_unit_test(test_reserved_paths),
 		cmocka_unit_test(test_entry_point),
+		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_language_inference),
 		cmocka_unit_test(test_language_refusals),
 		cmocka_unit_test(test_node_languages),
