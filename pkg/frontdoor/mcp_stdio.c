@@ -505,10 +505,8 @@ int mcp_main(struct executor *ex)
 	warm_tick(&warm); /* starts it: it imports while the client says hello */
 	L.t0 = clock_now();
 	/* This MCP session's files, kept across its tool calls (RUNBOX_SESSIONS_MAX=0: none). */
-	if (ex->cfg.sessions_max && session_store_open(&ex->sessions, &ex->cfg, &err) < 0) {
-		fprintf(stderr, "runbox mcp: %s\n", err.msg);
-		return 1;
-	}
+	if (ex->cfg.sessions_max && session_store_open(&ex->sessions, &ex->cfg, &err) < 0)
+		log_msg(LOG_INFO, "degraded", err.msg); /* the tools say calls start from scratch */
 	L.s.sessions = ex->sessions.dir[0] != '\0';
 	L.s.session_ttl_s = ex->cfg.session_ttl_s;
 	L.s.ctx = &L;

@@ -1894,10 +1894,8 @@ int serve_main(struct executor *ex, const char *host, unsigned port)
 	ex->warm = &warm;
 	/* Sessions' files: kept by this server alone, gone when it stops (RUNBOX_SESSIONS_MAX=0:
 	 * none). */
-	if (ex->cfg.sessions_max && session_store_open(&ex->sessions, &ex->cfg, &err) < 0) {
-		fprintf(stderr, "runbox serve: %s\n", err.msg);
-		return RUNBOX_EXIT_FAULT;
-	}
+	if (ex->cfg.sessions_max && session_store_open(&ex->sessions, &ex->cfg, &err) < 0)
+		log_msg(LOG_INFO, "degraded", err.msg); /* "session" is refused, as with none */
 	/* Before libmicrohttpd's first thread: the spawner must be forked single-threaded. */
 	if (worker_spawner_start(ex, &err) < 0) {
 		fprintf(stderr, "runbox serve: %s\n", err.msg);

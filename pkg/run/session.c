@@ -122,7 +122,11 @@ int session_store_open(struct session_store *st, const struct runbox_config *cfg
 		int e = errno;
 
 		st->dir[0] = '\0';
-		return rb_fail_sys(err, e, "create the session store under '%s'", cfg->work_dir);
+		return rb_fail_sys(
+		    err, e,
+		    "create the session store under '%s' (no file sessions: each call "
+		    "starts from scratch)",
+		    cfg->work_dir);
 	}
 	snprintf(alive, sizeof(alive), "%s/alive", st->dir);
 	/* Held shared for the front door's life (its children inherit the hold). */

@@ -60,7 +60,7 @@ def test_tools_list(mcp):
         schema = t["inputSchema"]
         assert schema["type"] == "object" and schema["required"] == ["code"]
         assert set(schema["properties"]) == {"code", "files", "dependencies", "timeout_s",
-                                             "stdin", "args"} | (
+                                             "stdin", "args", "reset"} | (
             {"typescript"} if name == "run_javascript" else set())
         # The same answer as run_python's.
         assert t["outputSchema"] == tools["run_python"]["outputSchema"]
