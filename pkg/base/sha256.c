@@ -146,3 +146,39 @@ void sha256_b64url(const uint8_t digest[SHA256_DIGEST_LEN], char out[SHA256_B64U
 	}
 	out[o] = '\0';
 }
+
+void sha256_hmac(const void *key, size_t key_len, const void *data, size_t n,
+		 uint8_t out[SHA256_DIGEST_LEN])
+{
+	uint8_t k[64] = {0}, pad[64], inner[SHA256_DIGEST_LEN];
+	struct sha256 s;
+
+	if (key_len > sizeof(k)) {
+		sha256_init(&s);
+		sha256_update(&s, key, key_len);
+		sha256_final(&s, k);
+	} else if (key_len) {
+		memcpy(k, key, key_len);
+	}
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_init(&s);
+	sha256_update(&s, pad, sizeof(pad));
+	sha256_update(&s, data, n);
+	sha256_final(&s, inner);
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_init(&s);
+	sha256_update(&s, pad, sizeof(pad));
+	sha256_update(&s, inner, sizeof(inner));
+	sha256_final(&s, out);
+}
+
+int sha256_equal(const uint8_t a[SHA256_DIGEST_LEN], const uint8_t b[SHA256_DIGEST_LEN])
+{
+	uint8_t d = 0;
+
+	for (size_t i = 0; i < SHA256_DIGEST_LEN; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}

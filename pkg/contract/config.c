@@ -47,6 +47,7 @@ void config_defaults(struct runbox_config *ret)
 	l->nofile = 256;
 	l->workspace_bytes = 512 * MiB;
 	l->min_free_bytes = 64 * MiB;
+	l->max_state_bytes = 5 * MiB;
 	snprintf(ret->python, sizeof(ret->python), "/usr/bin/python3");
 	snprintf(ret->bash, sizeof(ret->bash), "/bin/bash");
 	snprintf(ret->search_path, sizeof(ret->search_path), "/usr/local/bin:/usr/bin:/bin");
@@ -135,6 +136,9 @@ static const struct knob knobs[] = {
 	{ "RUNBOX_WORKSPACE_BYTES", K_SIZE, LIM(workspace_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_MIN_FREE_BYTES", K_SIZE, LIM(min_free_bytes), 0, 1024.0 * GiB },
 	{ "RUNBOX_CPU_QUOTA", K_SECONDS, LIM(cpu_quota), 0.01, 4096 },
+	{ "RUNBOX_STATE_MAX_BYTES", K_SIZE, LIM(max_state_bytes), 1024, 1024.0 * MiB },
+	{ "RUNBOX_STATE_KEY", K_WORDS, CFG(state_key), 0,
+	  sizeof(((struct runbox_config *)0)->state_key) },
 	{ "RUNBOX_SESSIONS_MAX", K_UINT, CFG(sessions_max), 0, 100000 },
 	{ "RUNBOX_SESSION_TTL_S", K_SECONDS, CFG(session_ttl_s), 1, 30.0 * 86400 },
 	{ "RUNBOX_SESSIONS_MAX_BYTES", K_SIZE, CFG(sessions_max_bytes), 0, 1024.0 * GiB },

@@ -42,6 +42,7 @@ struct runbox_limits {
 	size_t workspace_bytes; /* tmpfs size of a workspace; 0: on disk */
 	size_t min_free_bytes;	/* a workspace on disk needs this much free space to start a run */
 	double cpu_quota;	/* CPUs a run's group may use; 0: a fair share, no quota */
+	size_t max_state_bytes; /* RUNBOX_STATE_MAX_BYTES: a client-kept state, compressed */
 };
 
 /* `runbox serve`: how many runs at once, and what a client may hold. */
@@ -132,6 +133,7 @@ struct runbox_config {
 	unsigned sessions_max;	   /* RUNBOX_SESSIONS_MAX: sessions at once */
 	double session_ttl_s;	   /* RUNBOX_SESSION_TTL_S: an idle session ends after it */
 	size_t sessions_max_bytes; /* RUNBOX_SESSIONS_MAX_BYTES: all sessions' files together */
+	char state_key[256];	   /* RUNBOX_STATE_KEY: authenticates client-kept states; "" none */
 	/* What the platform says about the front door (auto mode, api/cli.h). */
 	char lambda_api[256];  /* AWS_LAMBDA_RUNTIME_API: host:port, "" when unset */
 	char handler_port[16]; /* FUNCTIONS_CUSTOMHANDLER_PORT as given, "" when unset */

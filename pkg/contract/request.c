@@ -367,6 +367,31 @@ static int f_session(struct ctx *c, const cJSON *v)
 	return 0;
 }
 
+/* "state": a client-kept workspace, base64 (checked and extracted by the executor). */
+static int f_state(struct ctx *c, const cJSON *v)
+{
+	size_t n;
+
+	if (!cJSON_IsString(v))
+		return wrong_type(c, "state", "the \"state\" string an earlier answer returned");
+	n = strlen(v->valuestring);
+	if (n / 4 * 3 > c->lim->max_state_bytes + 2)
+		return too_large(c, "state_too_large", "state", "'state' (decoded)", n / 4 * 3,
+				 c->lim->max_state_bytes);
+	c->r->state = calloc(1, sizeof(*c->r->state));
+	if (!c->r->state)
+		return rb_fail_sys(c->err, ENOMEM, "parse 'state'");
+	return decode_base64(c, c->r->state, v->valuestring, "state");
+}
+
+static int f_return_state(struct ctx *c, const cJSON *v)
+{
+	if (!cJSON_IsBool(v))
+		return wrong_type(c, "return_state", "true or false");
+	c->r->return_state = cJSON_IsTrue(v);
+	return 0;
+}
+
 /* An array of strings into a NULL-terminated vector pointing into the tree. */
 static int string_array(struct ctx *c, const cJSON *v, const char *name, const char ***ret,
 			size_t *ret_n)
@@ -548,6 +573,7 @@ static const struct field fields[] = {
 	{ "language", f_language },  { "stdin", f_stdin },
 	{ "args", f_args },	     { "env", f_env },
 	{ "network", f_network },    { "session", f_session },
+	{ "state", f_state },	     { "return_state", f_return_state },
 };
 /* clang-format on */
 
@@ -559,7 +585,7 @@ static int dispatch(struct ctx *c, const cJSON *item)
 	return refuse(c, "unknown_field", item->string,
 		      "Unknown field '%.100s'. Known fields: script, files, entry_point, "
 		      "context, dependencies, timeout_s, language, stdin, args, env, network, "
-		      "session.",
+		      "session, state, return_state.",
 		      item->string);
 }
 
@@ -692,6 +718,11 @@ static int check_program(struct ctx *c, bool language_given)
 			      "'entry_point' goes with 'files'; with 'script' the program is "
 			      "always main.py (main.sh, main.cjs or main.mjs, main.ts by "
 			      "'language').");
+	if (r->state && (r->session_new || r->session_id))
+		return refuse(
+		    c, "conflicting_fields", "state",
+		    "Cannot use both 'state' and 'session': a session's files are kept by "
+		    "the server, a state's by the client. Send one of them.");
 	if (r->files)
 		return check_entry_point(c, language_given);
 	r->script_is_module =
@@ -756,6 +787,7 @@ void request_free(struct request *r)
 {
 	free_files(r->files, r->n_files);
 	free_files(r->context, r->n_context);
+	free_files(r->state, r->state ? 1 : 0);
 	free(r->dependencies);
 	free(r->args);
 	free(r->env_names);

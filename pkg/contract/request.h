@@ -51,8 +51,10 @@ struct request {
 	/* Script mode on Node.js: the script runs as an ES module (main.mjs,
 	 * or TypeScript's main.ts), not as CommonJS (main.cjs). */
 	bool script_is_module;
-	bool session_new;	/* "session": true */
-	const char *session_id; /* "session": "<id>", or NULL */
+	bool session_new;	    /* "session": true */
+	const char *session_id;	    /* "session": "<id>", or NULL */
+	struct request_file *state; /* "state", decoded (path unused), or NULL */
+	bool return_state;	    /* "return_state": true */
 };
 
 /* The longest "session" id string looked up (longer ones are unknown). */

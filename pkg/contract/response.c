@@ -394,7 +394,7 @@ static bool fill(cJSON *root, const struct run_outcome *o, bool mark)
 static char *build(const struct run_outcome *o, bool mark)
 {
 	cJSON *root = cJSON_CreateObject(), *sb = o->sandbox, *deps = o->dependencies,
-	      *sess = o->session;
+	      *extra = o->extra;
 	char *out = NULL;
 
 	if (!sb)
@@ -404,14 +404,17 @@ static char *build(const struct run_outcome *o, bool mark)
 	if (root && fill(root, o, mark) && sb && deps) {
 		cJSON_AddItemToObject(root, "sandbox", sb);
 		cJSON_AddItemToObject(root, "dependencies", deps);
-		if (sess)
-			cJSON_AddItemToObject(root, "session", sess);
-		sb = deps = sess = NULL;
+		while (extra && extra->child) {
+			cJSON *m = cJSON_DetachItemViaPointer(extra, extra->child);
+
+			cJSON_AddItemToObject(root, m->string, m);
+		}
+		sb = deps = NULL;
 		out = print_once(root);
 	}
 	cJSON_Delete(sb);
 	cJSON_Delete(deps);
-	cJSON_Delete(sess);
+	cJSON_Delete(extra);
 	cJSON_Delete(root);
 	return out;
 }

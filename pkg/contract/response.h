@@ -28,7 +28,9 @@ struct run_outcome {
 	cJSON *sandbox;	     /* taken over by response_build; may be NULL */
 	cJSON *dependencies; /* taken over by response_build; may be NULL */
 	const char *start;   /* "warm" or "cold": how the program's process was made; may be NULL */
-	cJSON *session; /* the file session's object, taken over by response_build; may be NULL */
+	/* Members added to the answer ("session", "state"), taken over by response_build; or NULL.
+	 */
+	cJSON *extra;
 };
 
 /*

@@ -27,12 +27,12 @@ static char *build(const struct run_outcome *o, const struct artifact_list *arts
 	c.artifacts = arts;
 	c.sandbox = o->sandbox ? cJSON_Duplicate(o->sandbox, true) : NULL;
 	c.dependencies = o->dependencies ? cJSON_Duplicate(o->dependencies, true) : NULL;
-	c.session = o->session ? cJSON_Duplicate(o->session, true) : NULL;
+	c.extra = o->extra ? cJSON_Duplicate(o->extra, true) : NULL;
 	if ((o->sandbox && !c.sandbox) || (o->dependencies && !c.dependencies) ||
-	    (o->session && !c.session)) {
+	    (o->extra && !c.extra)) {
 		cJSON_Delete(c.sandbox);
 		cJSON_Delete(c.dependencies);
-		cJSON_Delete(c.session);
+		cJSON_Delete(c.extra);
 		return NULL;
 	}
 	return response_build(&c);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "run/artifacts.h"
+#include "base/b64.h"
 #include "base/prefault.h"
 #include "deps/deps.h"
 #include "deps/npmdeps.h"
@@ -34,6 +35,7 @@
 #include "sandbox/statedir.h"
 #include "run/supervise.h"
 #include "base/utf8.h"
+#include "run/state.h"
 #include "run/warm.h"
 #include "run/workspace.h"
 
@@ -432,8 +434,11 @@ struct run {
 	char *envp[MAX_ENV + 1];
 	char *argv[NODEARGV_MAX_FIXED + 256 + 1];
 	struct nodeargv_bufs node_bufs; /* what a Node program's argv points into */
-	struct session sess; /* the file session this call holds (sess.dir_fd >= 0) */
-	bool refused;	     /* the call was refused: a session it made goes again */
+	struct session sess;		/* the file session this call holds (sess.dir_fd >= 0) */
+	unsigned char *state;		/* return_state: the packed workspace, or NULL and why */
+	size_t state_len;
+	struct rb_err state_err;
+	bool refused; /* the call was refused: a session it made goes again */
 };
 
 static void run_release(struct executor *ex, struct run *run)
@@ -457,6 +462,7 @@ static void run_release(struct executor *ex, struct run *run)
 			"start removes it");
 	deps_result_free(&run->deps);
 	request_free(&run->req);
+	free(run->state);
 	free(run->env_buf);
 	if (run->slot_fd >= 0)
 		close(run->slot_fd); /* frees the uid slot, after its tree is gone */
@@ -970,19 +976,54 @@ static int collect(struct executor *ex, struct run *run, struct rb_err *err)
 }
 
 /* The answer's "session": its id and how long it lives idle, or why it ended. */
-static cJSON *session_json(const struct executor *ex, const struct run *run)
+static void add_session(const struct executor *ex, const struct run *run, cJSON *extra)
 {
 	cJSON *o;
 
 	if (run->sess.lock_fd < 0)
-		return NULL;
-	o = cJSON_CreateObject();
+		return;
+	o = cJSON_AddObjectToObject(extra, "session");
 	cJSON_AddStringToObject(o, "id", run->sess.id);
 	cJSON_AddNumberToObject(o, "expires_in_s",
 				run->sess.ended ? 0 : session_expires_in(&ex->sessions));
 	if (run->sess.ended)
 		cJSON_AddStringToObject(o, "ended", run->sess.ended_why);
-	return o;
+}
+
+/* The answer's "state" (base64), or "state_error" saying why there is none. */
+static void add_state(const struct run *run, cJSON *extra)
+{
+	cJSON *e;
+	char *b64;
+
+	if (!run->req.return_state)
+		return;
+	if (!run->state) {
+		e = cJSON_AddObjectToObject(extra, "state_error");
+		cJSON_AddStringToObject(e, "code", run->state_err.code);
+		cJSON_AddStringToObject(e, "error", run->state_err.msg);
+		return;
+	}
+	b64 = malloc(b64_encoded_len(run->state_len) + 1);
+	if (!b64)
+		return;
+	b64_encode(run->state, run->state_len, b64);
+	cJSON_AddStringToObject(extra, "state", b64);
+	free(b64);
+}
+
+static cJSON *extra_json(const struct executor *ex, const struct run *run)
+{
+	cJSON *extra;
+
+	if (run->sess.lock_fd < 0 && !run->req.return_state)
+		return NULL;
+	extra = cJSON_CreateObject();
+	if (extra) {
+		add_session(ex, run, extra);
+		add_state(run, extra);
+	}
+	return extra;
 }
 
 /* What the program did, for response_build or response_stream. */
@@ -1004,7 +1045,7 @@ static void outcome_of(const struct executor *ex, struct run *run, double timeou
 		.used = run->deps.used,
 		.n = LANG_IS_NODE(run->req.language) ? run->npm_asked : run->deps.n}),
 	    .start = run->warm ? "warm" : "cold",
-	    .session = session_json(ex, run),
+	    .extra = extra_json(ex, run),
 	};
 	response_classify(s->wait_status, s->timed_out, s->err.data, s->err.len, ret_exit,
 			  ret_status);
@@ -1032,7 +1073,7 @@ static char *answer(struct run_outcome *o, const struct executor_opts *opts)
 	json = response_build_fitted(o, opts->max_response_bytes, opts->response_cost);
 	cJSON_Delete(o->sandbox);
 	cJSON_Delete(o->dependencies);
-	cJSON_Delete(o->session);
+	cJSON_Delete(o->extra);
 	return json;
 }
 
@@ -1277,6 +1318,51 @@ static int restore_session(struct executor *ex, struct run *run, struct rb_err *
 	return session_restore(&run->sess, run->ws.dir_fd, ex->root, run->uid, run->gid, err);
 }
 
+static struct state_opts state_opts_of(const struct executor *ex)
+{
+	size_t ws = ex->cfg.limits.workspace_bytes;
+
+	return (struct state_opts){ex->cfg.state_key, ex->cfg.limits.max_state_bytes,
+				   ws ? ws : (size_t)512 << 20};
+}
+
+/* A client-kept state into the fresh workspace, under the request's own files. */
+static int extract_state(struct executor *ex, struct run *run, struct rb_err *err)
+{
+	struct state_opts so = state_opts_of(ex);
+
+	if (!run->req.state)
+		return 0;
+	return state_extract(&so, run->ws.dir_fd, run->req.state->owned, run->req.state->len,
+			     ex->root, run->uid, run->gid, err);
+}
+
+/*
+ * return_state: the workspace packed.  One that does not fit (the state's
+ * cap, or a front door's answer budget such as Lambda's 6 MB) is said in
+ * the answer as "state_error", never dropped in silence: the program ran.
+ */
+static void pack_state(struct executor *ex, struct run *run, const struct executor_opts *opts)
+{
+	struct state_opts so = state_opts_of(ex);
+
+	if (!run->req.return_state)
+		return;
+	if (opts && opts->max_response_bytes &&
+	    so.max_bytes / 3 * 4 + 65536 > opts->max_response_bytes)
+		so.max_bytes = opts->max_response_bytes > 65536
+				   ? (opts->max_response_bytes - 65536) / 4 * 3
+				   : 0;
+	if (state_pack(&so, run->ws.dir_fd, &run->state, &run->state_len, &run->state_err) < 0 &&
+	    opts && opts->max_response_bytes && so.max_bytes < ex->cfg.limits.max_state_bytes)
+		snprintf(
+		    run->state_err.msg, sizeof(run->state_err.msg),
+		    "The workspace does not fit in a state within this platform's answer limit "
+		    "(%zu bytes of answer; a state may take %zu bytes compressed): remove what "
+		    "the next call does not need.",
+		    opts->max_response_bytes, so.max_bytes);
+}
+
 /* What the program left, back into the session (every process of the run is gone). */
 static int save_session(struct executor *ex, struct run *run, struct rb_err *err)
 {
@@ -1311,6 +1397,8 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout,
 		r = prepare_node(run, err);
 	if (r >= 0)
 		r = restore_session(ex, run, err);
+	if (r >= 0)
+		r = extract_state(ex, run, err);
 	run->mark[PH_WORKSPACE + 1] = clock_now();
 	if (r >= 0)
 		r = build_env(ex, run, err);
@@ -1331,6 +1419,8 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout,
 		r = collect(ex, run, err);
 	if (r >= 0)
 		r = save_session(ex, run, err);
+	if (r >= 0)
+		pack_state(ex, run, opts);
 	run->mark[PH_COLLECT + 1] = clock_now();
 	return r;
 }

@@ -317,3 +317,15 @@ def test_store_left_by_a_killed_server_is_swept(serve):
     assert not left.exists()
     s2.stop()
     assert not list(s.workdir.iterdir())
+
+
+def test_client_kept_state_round_trip_over_http(serve):
+    s = serve.start(env={"RUNBOX_STATE_KEY": "serve-key"})
+    j = s.run({"script": "open('kept','w').write('by the client')", "return_state": True}).ran()
+    st = j["state"]
+    j = s.run({"script": "print(open('kept').read())", "state": st}).ran()
+    assert j["stdout"] == "by the client\n"
+    raw = bytearray(base64.b64decode(st))
+    raw[len(raw) // 2] ^= 1
+    s.run({"script": "1", "state": base64.b64encode(bytes(raw)).decode()}).error(
+        400, "invalid_state")

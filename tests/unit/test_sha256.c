@@ -71,6 +71,31 @@ static void test_million_a_in_pieces(void **state)
 	assert_string_equal(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than a block). */
+static void test_hmac(void **state)
+{
+	uint8_t key[131], d[SHA256_DIGEST_LEN], e[SHA256_DIGEST_LEN];
+	char h[65];
+	const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+
+	(void)state;
+	memset(key, 0x0b, 20);
+	sha256_hmac(key, 20, "Hi There", 8, d);
+	hex(d, h);
+	assert_string_equal(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	sha256_hmac("Jefe", 4, "what do ya want for nothing?", 28, d);
+	hex(d, h);
+	assert_string_equal(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(key, 0xaa, sizeof(key));
+	sha256_hmac(key, sizeof(key), big, strlen(big), d);
+	hex(d, h);
+	assert_string_equal(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	memcpy(e, d, sizeof(d));
+	assert_true(sha256_equal(d, e));
+	e[31] ^= 1;
+	assert_false(sha256_equal(d, e));
+}
+
 static void test_b64url(void **state)
 {
 	struct sha256 s;
@@ -93,6 +118,7 @@ int main(void)
 	    cmocka_unit_test(test_vectors),
 	    cmocka_unit_test(test_million_a_in_pieces),
 	    cmocka_unit_test(test_b64url),
+	    cmocka_unit_test(test_hmac),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
