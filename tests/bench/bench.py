@@ -100,6 +100,9 @@ def main():
     if os.environ.get("BENCH_ONLY") == "mcp":
         mcp_bench()
         return
+    if os.environ.get("BENCH_ONLY") == "sessions":
+        sessions_bench()
+        return
     if os.environ.get("BENCH_ONLY") == "deps":
         return
     if os.environ.get("BENCH_ONLY") == "cgroup":
@@ -128,6 +131,8 @@ def main():
         bench_javascript()
     if os.environ.get("BENCH_MCP", "1") == "1":
         mcp_bench()
+    if os.environ.get("BENCH_SESSIONS", "1") == "1":
+        sessions_bench()
 
 
 def sandbox_cost():
@@ -456,6 +461,80 @@ def mcp_bench():
     finally:
         proc.terminate()
         proc.wait(60)
+# ---- sessions and client-kept state ---------------------------------------
+
+READ_INPUTS = ("import hashlib\nh = hashlib.sha256()\nfor n in ('a.bin', 'b.bin'):\n"
+               "    h.update(open('input/' + n, 'rb').read())\nprint(h.hexdigest()[:8])\n")
+
+
+def post(conn, req):
+    t = time.perf_counter()
+    conn.request("POST", "/api/run", json.dumps(req), {"Content-Type": "application/json"})
+    r = json.loads(conn.getresponse().read())
+    assert r.get("exit_code") == 0, str(r)[:500]
+    return (time.perf_counter() - t) * 1000, r
+
+
+def sessions_bench():
+    """A file session call against a one-shot call that resends the same
+    10 MiB of input (serve, one keep-alive client, alternating); a session
+    call's own cost on print(1); and a client-kept state's round trip per
+    MiB (stdin front door: pack with return_state, unpack with state)."""
+    import base64
+    n = max(10, REPEAT)
+    files = {k: {"content": base64.b64encode(os.urandom(5 << 20)).decode(),
+                 "encoding": "base64"} for k in ("a.bin", "b.bin")}
+    print(f"\nfile sessions (serve, one client, {n} requests a case, warm off)")
+    p, port = start_server({"RUNBOX_WARM": "off"})
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        _, r = post(c, {"script": READ_INPUTS, "context": files, "session": True})
+        sid = r["session"]["id"]
+        one, sess = [], []
+        for i in range(n):
+            one.append(post(c, {"script": READ_INPUTS, "context": files})[0])
+            sess.append(post(c, {"script": READ_INPUTS, "session": sid})[0])
+        print(f"10 MiB of input: one-shot resending it p50 {pct(one, 50):.1f} ms, "
+              f"session call p50 {pct(sess, 50):.1f} ms ({pct(one, 50) / pct(sess, 50):.1f}x)")
+        one, sess = [], []
+        _, r = post(c, {"script": "print(1)", "session": True})
+        sid = r["session"]["id"]
+        for i in range(n):
+            one.append(post(c, {"script": "print(1)"})[0])
+            sess.append(post(c, {"script": "print(1)", "session": sid})[0])
+        print(f"print(1): one-shot p50 {pct(one, 50):.1f} ms, in a session (empty) "
+              f"p50 {pct(sess, 50):.1f} ms")
+        c.close()
+    finally:
+        p.terminate()
+        p.wait(60)
+    print("client-kept state, stdin (random bytes: gzip cannot shrink them)")
+    for mib in (1, 4):
+        write = f"import os\nopen('w.bin','wb').write(os.urandom({mib} << 20))\n"
+        plain = lambda: stdin_ms({"script": write})
+        packed = lambda: stdin_ms({"script": write, "return_state": True})
+        (a, _), (b, _) = paired(plain, packed)
+        st = stdin_json({"script": write, "return_state": True})["state"]
+        bare_run = lambda: stdin_ms({"script": "print(1)"})
+        unpack = lambda: stdin_ms({"script": "print(1)", "state": st})
+        (c0, _), (c1, _) = paired(bare_run, unpack)
+        print(f"{mib} MiB: pack +{b - a:.1f} ms ({(b - a) / mib:.1f} ms/MiB), "
+              f"unpack +{c1 - c0:.1f} ms ({(c1 - c0) / mib:.1f} ms/MiB), "
+              f"state {len(st) / 1048576:.2f} MiB of base64")
+
+
+def stdin_json(req):
+    p = subprocess.run([RUNBOX], input=json.dumps(req).encode(), env={"RUNBOX_LOG": "off"},
+                       capture_output=True)
+    r = json.loads(p.stdout)
+    assert r.get("exit_code") == 0, str(r)[:500]
+    return r
+
+
+def stdin_ms(req):
+    t = time.perf_counter()
+    stdin_json(req)
+    return (time.perf_counter() - t) * 1000, None
 
 
 # ---- dependencies from the baked cache ------------------------------------
