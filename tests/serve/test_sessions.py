@@ -329,3 +329,53 @@ def test_client_kept_state_round_trip_over_http(serve):
     raw[len(raw) // 2] ^= 1
     s.run({"script": "1", "state": base64.b64encode(bytes(raw)).decode()}).error(
         400, "invalid_state")
+
+
+# ---- the attack suites' cross-request cases, between two sessions ----
+
+def test_sleeper_of_one_session_does_not_survive_its_call(serve):
+    from conftest import proc_environ_has
+    s = serve.start()
+    mark = s.mark()
+    _, a = _new(s, "import os, subprocess\nsubprocess.Popen(['sleep', '60'], "
+                   "start_new_session=True)\nos.system('(sleep 60 &)')",
+                env={"RBSERVE_MARK": mark})
+    time.sleep(0.5)
+    assert proc_environ_has([mark.encode()]) == []
+    # Nor is anything of it running when the session's next call, or another's, starts.
+    _, b = _new(s, "import os\nprint([p for p in os.listdir('/proc') if p.isdigit()])")
+    j = _call(s, a, "import os\nprint(len([p for p in os.listdir('/proc') if p.isdigit()]))"
+              ).ran()
+    assert int(j["stdout"]) <= 3, j  # init, the program, and nothing left behind
+
+
+def test_tmp_and_shm_are_per_call_and_per_session(serve):
+    s = serve.start()
+    _, a = _new(s, "import os\nopen('/tmp/left','w').write('x')\n"
+                   "os.path.isdir('/dev/shm') and open('/dev/shm/left','w').write('x')\n"
+                   "print(os.getcwd())")
+    for sid in (a, _new(s, "1")[1]):
+        j = _call(s, sid, "import os\nprint(os.path.exists('/tmp/left'), "
+                          "os.path.exists('/dev/shm/left'))").ran()
+        assert j["stdout"] == "False False\n", j
+
+
+def test_another_session_cannot_open_a_workspace_path_it_learns(serve):
+    s = serve.start(env={"RUNBOX_CONCURRENCY": "2"})
+    _, a = _new(s, "import os\nopen('open.txt','w').write('TOP' + 'SECRET')\n"
+                   "os.chmod('open.txt', 0o777)\nos.chmod('.', 0o777)")
+    out = {}
+    t = threading.Thread(target=lambda: out.update(
+        r=_call(s, a, "import os, time\nprint(os.getcwd(), flush=True)\ntime.sleep(3)")))
+    t.start()
+    time.sleep(1.5)
+    # The path A runs at is predictable enough: try every workspace name B can see or guess.
+    probe = ("import os, glob\nhits = []\nfor d in glob.glob(os.path.dirname(os.getcwd()) + "
+             "'/*/open.txt') + glob.glob('/tmp/*/*/open.txt'):\n    try:\n"
+             "        hits.append(open(d).read())\n    except OSError:\n        pass\n"
+             "print(hits)")
+    _, b = _new(s, probe)
+    j = _call(s, b, probe).ran()
+    assert j["stdout"] == "[]\n", j
+    t.join(30)
+    assert out["r"].ran()["exit_code"] == 0
