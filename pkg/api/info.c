@@ -103,6 +103,7 @@ static cJSON *limits(const struct runbox_limits *l)
 	cJSON_AddNumberToObject(o, "workspace_bytes", (double)l->workspace_bytes);
 	cJSON_AddNumberToObject(o, "min_free_bytes", (double)l->min_free_bytes);
 	cJSON_AddNumberToObject(o, "cpu_quota", l->cpu_quota);
+	cJSON_AddNumberToObject(o, "max_state_bytes", (double)l->max_state_bytes);
 	return o;
 }
 
@@ -128,6 +129,18 @@ static cJSON *serve_limits(const struct runbox_serve_limits *s, unsigned concurr
 	cJSON_AddBoolToObject(o, "mcp_stateless", s->mcp_stateless);
 	cJSON_AddNumberToObject(o, "mcp_max_sessions", s->mcp_max_sessions);
 	cJSON_AddNumberToObject(o, "mcp_session_idle_s", s->mcp_session_idle_s);
+	return o;
+}
+
+/* What a client may keep between calls: file sessions here, and states anywhere. */
+static cJSON *sessions(const struct runbox_config *cfg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "max", cfg->sessions_max);
+	cJSON_AddNumberToObject(o, "ttl_s", cfg->session_ttl_s);
+	cJSON_AddNumberToObject(o, "max_bytes", (double)cfg->sessions_max_bytes);
+	cJSON_AddBoolToObject(o, "state_authenticated", cfg->state_key[0] != '\0');
 	return o;
 }
 
@@ -201,6 +214,7 @@ int info_build(const struct executor *ex, unsigned concurrency, char **ret_json,
 	add_npm_packages(root, ex);
 	cJSON_AddItemToObject(root, "limits", limits(&ex->cfg.limits));
 	cJSON_AddItemToObject(root, "serve", serve_limits(&ex->cfg.serve, concurrency));
+	cJSON_AddItemToObject(root, "sessions", sessions(&ex->cfg));
 	cJSON_AddItemToObject(root, "sandbox", layers(ex));
 	*ret_json = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);

@@ -379,3 +379,12 @@ def test_another_session_cannot_open_a_workspace_path_it_learns(serve):
     assert j["stdout"] == "[]\n", j
     t.join(30)
     assert out["r"].ran()["exit_code"] == 0
+
+
+def test_info_says_what_may_be_kept(serve):
+    s = serve.start(env={"RUNBOX_SESSIONS_MAX": "7", "RUNBOX_SESSION_TTL_S": "90",
+                         "RUNBOX_STATE_KEY": "k"})
+    j = json.loads(s.request("GET", "/api/info").body)
+    assert j["sessions"] == {"max": 7, "ttl_s": 90, "max_bytes": 2 << 30,
+                             "state_authenticated": True}
+    assert j["limits"]["max_state_bytes"] == 5 << 20
