@@ -517,6 +517,32 @@ void session_release(const struct session_store *st, struct session *s, bool dro
 
 /* ---- copies ---- */
 
+/*
+ * Open @name below @dir; a mode that shuts its owner out (a program may
+ * chmod 000 its own files) is lifted for the open and put back: not root,
+ * runbox is that owner, and the mode is the file's to keep.
+ */
+static int open_anyway(int dir, const char *name, int flags)
+{
+	struct stat st;
+	int fd = openat(dir, name, flags), e;
+
+	if (fd >= 0 || errno != EACCES || fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    S_ISLNK(st.st_mode) ||
+	    fchmodat(dir, name, (st.st_mode & 07777) | (S_ISDIR(st.st_mode) ? 0700 : 0600), 0) <
+		0) {
+		return fd >= 0 ? fd : -1;
+	}
+	fd = openat(dir, name, flags);
+	e = errno;
+	if (fchmodat(dir, name, st.st_mode & 07777, 0) < 0 && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	errno = e;
+	return fd;
+}
+
 static int copy_bytes(int in, int out, size_t size)
 {
 	off_t off = 0;
@@ -543,7 +569,8 @@ static int copy_file(int from_dir, const char *name, int to_dir, bool own, uid_t
 		     struct stat *ret_st)
 {
 	struct stat st;
-	int in = openat(from_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out, r;
+	int in = open_anyway(from_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), out,
+	    r;
 
 	if (in < 0)
 		return -errno;
@@ -650,14 +677,15 @@ static int restore_entry(struct walk *w, int from, int to, const char *name)
 	}
 	if (!S_ISDIR(st.st_mode) || w->depth >= MAX_DEPTH)
 		return 0;
+	made.st_mode = 0;
 	if (mkdirat(to, name, 0700) == 0) {
-		if (fchmodat(to, name, st.st_mode & 0777, 0) < 0 ||
-		    (own && fchownat(to, name, w->uid, w->gid, AT_SYMLINK_NOFOLLOW) < 0))
+		made.st_mode = st.st_mode & 0777; /* set once its entries are in */
+		if (own && fchownat(to, name, w->uid, w->gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 	} else if (errno != EEXIST)
 		return -errno;
-	a = openat(from, name, DIR_FLAGS);
-	b = openat(to, name, DIR_FLAGS);
+	a = open_anyway(from, name, DIR_FLAGS);
+	b = open_anyway(to, name, DIR_FLAGS);
 	r = a < 0 || b < 0 ? (b < 0 && errno == ENOTDIR ? 0 : -errno) : 0;
 	if (r == 0 && a >= 0 && b >= 0) {
 		w->depth++;
@@ -668,6 +696,8 @@ static int restore_entry(struct walk *w, int from, int to, const char *name)
 		close(a);
 	if (b >= 0)
 		close(b);
+	if (r == 0 && made.st_mode && fchmodat(to, name, made.st_mode, 0) < 0)
+		r = -errno;
 	return r;
 }
 
@@ -739,6 +769,7 @@ static int save_dir(struct walk *w, int from, int to);
 static int save_subdir(struct walk *w, int from, int to, const char *name, mode_t mode)
 {
 	struct stat st;
+	bool lifted;
 	int a, b, r;
 
 	if (!w->measure_only) {
@@ -749,21 +780,23 @@ static int save_subdir(struct walk *w, int from, int to, const char *name, mode_
 		if (fchmodat(to, name, (mode & 0777) | 0700, 0) < 0)
 			return -errno;
 	}
+	/* A directory its owner cannot search (chmod 000): searchable for the walk (not root). */
+	lifted = (mode & 0700) != 0700 && fchmodat(from, name, (mode & 07777) | 0700, 0) == 0;
 	a = openat(from, name, DIR_FLAGS);
 	b = w->measure_only ? -1 : openat(to, name, DIR_FLAGS);
-	if (a < 0 || (!w->measure_only && b < 0)) {
-		r = -errno;
-		if (a >= 0)
-			close(a);
-		return r == -ENOTDIR || r == -ELOOP ? 0 : r;
+	r = a < 0 || (!w->measure_only && b < 0) ? -errno : 0;
+	if (r == 0) {
+		w->depth++;
+		r = save_dir(w, a, b);
+		w->depth--;
 	}
-	w->depth++;
-	r = save_dir(w, a, b);
-	w->depth--;
-	close(a);
+	if (a >= 0)
+		close(a);
 	if (b >= 0)
 		close(b);
-	return r;
+	if (lifted && fchmodat(from, name, mode & 07777, 0) < 0 && r == 0)
+		r = -errno;
+	return r == -ENOTDIR || r == -ELOOP ? 0 : r;
 }
 
 static int save_entry(struct walk *w, int from, int to, const char *name)

@@ -388,3 +388,16 @@ def test_info_says_what_may_be_kept(serve):
     assert j["sessions"] == {"max": 7, "ttl_s": 90, "max_bytes": 2 << 30,
                              "state_authenticated": True}
     assert j["limits"]["max_state_bytes"] == 5 << 20
+
+
+def test_files_and_directories_their_owner_shut_out_are_kept(serve):
+    s = serve.start()
+    _, sid = _new(s, "import os\nos.makedirs('locked/in')\nopen('locked/in/f','w').write('x')\n"
+                     "open('closed.txt','w').write('c')\nos.chmod('closed.txt', 0)\n"
+                     "os.chmod('locked/in', 0)\nos.chmod('locked', 0o500)")
+    j = _call(s, sid, "import os\nos.chmod('locked', 0o700)\nos.chmod('locked/in', 0o700)\n"
+                      "os.chmod('closed.txt', 0o600)\n"
+                      "print(open('locked/in/f').read(), open('closed.txt').read())").ran()
+    assert j["stdout"] == "x c\n", j
+    j = _call(s, sid, "print(open('closed.txt').read())").ran()
+    assert j["stdout"] == "c\n", j
