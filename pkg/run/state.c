@@ -95,12 +95,13 @@ static int open_parent(struct unpack *u, const char *path, const char **ret_leaf
 	const char *p = path, *slash;
 	int fd = dup(u->ws_fd), next;
 
+	*ret_leaf = path;
 	while (fd >= 0 && (slash = strchr(p, '/'))) {
 		snprintf(seg, sizeof(seg), "%.*s", (int)(slash - p), p);
 		if (mkdirat(fd, seg, 0755) == 0 && u->chown &&
 		    fchownat(fd, seg, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0) {
 			close(fd);
-			return -errno;
+			return -EPERM;
 		}
 		next = openat(fd, seg, DIR_FLAGS);
 		close(fd);
@@ -108,7 +109,7 @@ static int open_parent(struct unpack *u, const char *path, const char **ret_leaf
 		p = slash + 1;
 	}
 	*ret_leaf = p;
-	return fd < 0 ? -errno : fd;
+	return fd < 0 ? -ENOENT : fd;
 }
 
 static int make_dir(struct unpack *u, const char *path, mode_t mode)
