@@ -742,7 +742,8 @@ int session_restore(struct session *s, int ws_fd, bool chown, uid_t uid, gid_t g
 	close(tree);
 	if (r < 0)
 		return rb_fail_sys(err, -r, "copy the session's files into the workspace");
-	qsort(s->seen, s->n_seen, sizeof(*s->seen), by_path);
+	if (s->n_seen)
+		qsort(s->seen, s->n_seen, sizeof(*s->seen), by_path);
 	return 0;
 }
 
