@@ -45,7 +45,8 @@ def test_reset_starts_from_an_empty_directory(mcp):
                                         "os.path.exists('y'))"})
     assert r["structuredContent"]["stdout"] == "False True\n", r
     r = mcp.call("run_python", {"code": "1", "reset": "yes"})
-    assert r["isError"] is True and "`reset` is true or false" in text(r)
+    assert r["isError"] is True and "`reset` must be true or false" in text(r)
+    assert r["structuredContent"]["code"] == "wrong_type"
 
 
 def test_variables_do_not_persist_and_descriptions_say_what_does(mcp):
