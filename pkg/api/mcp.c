@@ -1152,6 +1152,14 @@ char *mcp_begin(struct mcp_server *s, const char *line, size_t n, struct mcp_pen
 	return reply;
 }
 
+void mcp_take_session(struct mcp_server *s, const char *json)
+{
+	cJSON *resp = json ? cJSON_Parse(json) : NULL;
+
+	session_take(s, resp);
+	cJSON_Delete(resp);
+}
+
 char *mcp_finish(struct mcp_server *s, struct mcp_pending *p, const char *json)
 {
 	cJSON *result = run_result(s, json);

@@ -99,6 +99,13 @@ char *mcp_finish(struct mcp_server *s, struct mcp_pending *p, const char *json);
 
 void mcp_pending_free(struct mcp_pending *p);
 
+/*
+ * For a call whose reply is not built (the client cancelled it): what its
+ * run's answer @json (NULL: none) says of the file session, kept in
+ * s->session_id as mcp_finish() would.
+ */
+void mcp_take_session(struct mcp_server *s, const char *json);
+
 /* Seconds between two progress notifications of a call that asked for them. */
 #define MCP_PROGRESS_PERIOD_S 2.0
 

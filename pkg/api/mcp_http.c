@@ -289,6 +289,8 @@ void mcp_sessions_free(struct mcp_sessions *t)
 
 static void drop(struct mcp_sessions *t, size_t i)
 {
+	if (t->ended)
+		t->ended(t->ended_ctx, &t->v[i]);
 	t->v[i] = t->v[--t->n];
 }
 

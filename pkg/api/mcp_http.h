@@ -11,9 +11,11 @@
  * the server starts: runbox starts none, so GET is 405, which the
  * specification allows.  DELETE ends a session.
  *
- * Sessions (Mcp-Session-Id) hold MCP's own state only: the negotiated
+ * Sessions (Mcp-Session-Id) hold MCP's own state: the negotiated
  * protocol version and whether the client said notifications/initialized,
- * in a bounded table with an idle time-out.  Stateless mode, for instances
+ * in a bounded table with an idle time-out, and the id of the file session
+ * (run/session.h) its tool calls keep their files in, which the table's
+ * owner ends with the MCP session.  Stateless mode, for instances
  * without affinity (Lambda, Azure's MCP profile), keeps none: every POST
  * stands alone, answers are JSON only, and the version comes from the
  * MCP-Protocol-Version header (2025-03-26 when it is missing, as the
@@ -124,6 +126,8 @@ struct mcp_session {
 	bool initialized; /* the client sent notifications/initialized */
 	double last_used; /* CLOCK_MONOTONIC seconds */
 	unsigned busy;	  /* its requests in progress: never expired or evicted meanwhile */
+	/* The file session its tool calls keep files in; "" before the first call. */
+	char files[64];
 };
 
 /* A bounded table; the caller serialises access to it. */
@@ -131,6 +135,13 @@ struct mcp_sessions {
 	struct mcp_session *v;
 	size_t n, cap;
 	double idle_s; /* a session unused this long is gone */
+	/*
+	 * Called with each session that leaves the table (removed, expired or
+	 * evicted), before it goes, so that the owner ends what it holds (its
+	 * file session).  NULL: nothing to end.
+	 */
+	void (*ended)(void *ctx, const struct mcp_session *se);
+	void *ended_ctx;
 };
 
 /* Room for @cap sessions.  Returns 0 or -ENOMEM. */
@@ -155,7 +166,7 @@ struct mcp_session *mcp_sessions_find(struct mcp_sessions *t, const char *id, do
 struct mcp_session *mcp_sessions_add(struct mcp_sessions *t, const char *hex, const char *version,
 				     double now);
 
-/* End session @id.  Returns whether there was one. */
+/* End session @id (t->ended is told).  Returns whether there was one. */
 bool mcp_sessions_remove(struct mcp_sessions *t, const char *id);
 
 /* The hex form of @n random bytes into @out (2n + 1 bytes). */

@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "contract/response.h"
 #include "api/route.h"
+#include "run/session.h"
 #include "run/supervise.h"
 #include "run/worker.h"
 
@@ -625,7 +626,46 @@ static void dispatch(struct server *s, struct request_state *st, const struct ro
 
 /* ---- MCP over HTTP: POST, DELETE /mcp (api/mcp_http.h) ---- */
 
-/* ---- sessions (api/mcp_http.h): the protocol state only, under mcp_mu ---- */
+/* ---- sessions (api/mcp_http.h): the protocol state and its files, under mcp_mu ---- */
+
+/*
+ * An MCP session left the table (DELETE, idle, evicted): its files go with
+ * it.  One a tool call still holds is ended by that call's session_files()
+ * when it is over.  Called under mcp_mu: the removal does not wait.
+ */
+static void session_ended(void *ctx, const struct mcp_session *se)
+{
+	const struct server *s = ctx;
+
+	if (se->files[0])
+		session_remove(&s->ex->sessions, se->files);
+}
+
+/*
+ * A tool call of MCP session @id that started from file session @before
+ * ended with @after (mcp.h's session_id after its answer): the session
+ * keeps @after when it still holds @before; else (it ended meanwhile, or a
+ * concurrent call changed it first) @after is ended, so that no file
+ * session outlives what names it.  A file session replaced (a reset, a
+ * session that ended) is ended too.
+ */
+static void session_files(struct server *s, const char *id, const char *before, const char *after)
+{
+	struct mcp_session *se;
+
+	if (!id[0] || strcmp(before, after) == 0)
+		return;
+	pthread_mutex_lock(&s->mcp_mu);
+	se = mcp_sessions_find(&s->sessions, id, clock_now());
+	if (se && strcmp(se->files, before) == 0) {
+		if (before[0])
+			session_remove(&s->ex->sessions, before);
+		snprintf(se->files, sizeof(se->files), "%s", after);
+	} else if (after[0]) {
+		session_remove(&s->ex->sessions, after);
+	}
+	pthread_mutex_unlock(&s->mcp_mu);
+}
 
 /*
  * The session @h names, for a POST that is not an initialize: its protocol
@@ -658,6 +698,7 @@ static int session_enter(struct server *s, const struct mcp_http_request *h, str
 				    h->version, se->version);
 	if (r == 0 && se) {
 		snprintf(ms->version, sizeof(ms->version), "%s", se->version);
+		snprintf(ms->session_id, sizeof(ms->session_id), "%s", se->files);
 		se->busy++;
 	}
 	pthread_mutex_unlock(&s->mcp_mu);
@@ -725,6 +766,7 @@ struct call {
 	enum call_state state;
 	char session[MCP_SESSION_ID_LEN + 1]; /* "": not registered */
 	struct mcp_server ms;		      /* the session's protocol state, for the answer */
+	char files_before[64];		      /* the file session it started from */
 	struct mcp_pending pending;	      /* what to run, its id and progress token */
 	double t0, give_up_at, ran_at;	      /* arrival; the latest start; the start */
 	struct worker_job job;		      /* while running */
@@ -984,6 +1026,7 @@ static struct call *call_new(struct server *s, const char *session, const struct
 	k->ms = *ms;
 	k->ms.ctx = NULL;
 	k->ms.run = NULL;
+	snprintf(k->files_before, sizeof(k->files_before), "%s", ms->session_id);
 	k->pending = *p;
 	memset(p, 0, sizeof(*p));
 	k->job.fd = k->job.cancel_w = -1;
@@ -1018,12 +1061,20 @@ static void call_free(struct call *k)
 	k->json = k->out = NULL;
 }
 
-/* The reply line of a finished call; NULL when it was cancelled (no reply is due). */
+/*
+ * The reply line of a finished call; NULL when it was cancelled (no reply
+ * is due).  What its run did to the session's files stands either way.
+ */
 static char *call_reply(struct call *k)
 {
+	char *line = NULL;
+
 	if (k->r == -ECANCELED || __atomic_load_n(&k->cancelled, __ATOMIC_ACQUIRE))
-		return NULL;
-	return mcp_finish(&k->ms, &k->pending, k->json);
+		mcp_take_session(&k->ms, k->json);
+	else
+		line = mcp_finish(&k->ms, &k->pending, k->json);
+	session_files(k->s, k->session, k->files_before, k->ms.session_id);
+	return line;
 }
 
 /* ---- the event-stream answer ---- */
@@ -1178,6 +1229,9 @@ static void mcp_server_for(struct server *s, struct mcp_ctx *c, struct mcp_serve
 	    .ctx = c,
 	    .default_timeout_s = s->ex->cfg.limits.default_timeout_s,
 	    .max_timeout_s = s->ex->cfg.limits.max_timeout_s,
+	    /* Each MCP session keeps its files; a stateless POST stands alone. */
+	    .sessions = !s->mcp_stateless && s->ex->sessions.dir[0] != '\0',
+	    .session_ttl_s = s->ex->cfg.session_ttl_s,
 	};
 	c->ms = ret;
 }
@@ -1318,7 +1372,7 @@ static enum MHD_Result mcp_post(struct server *s, struct request_state *st,
 	struct route_answer a = {0};
 	struct mcp_pending p = {0};
 	struct mcp_server ms;
-	char method[64], sid[MCP_SESSION_ID_LEN + 1], *reply;
+	char method[64], sid[MCP_SESSION_ID_LEN + 1], files[64], *reply;
 	enum mcp_http_kind kind = mcp_http_kind(rq->body, rq->body_len, method, sizeof(method));
 	bool init = kind == MCP_HTTP_REQUEST && strcmp(method, "initialize") == 0;
 
@@ -1332,9 +1386,12 @@ static enum MHD_Result mcp_post(struct server *s, struct request_state *st,
 		return mcp_send(c, &a);
 	if (kind == MCP_HTTP_NOTIFICATION)
 		notification(s, h->session, rq);
+	snprintf(files, sizeof(files), "%s", ms.session_id);
 	reply = mcp_begin(&ms, rq->body, rq->body_len, &p);
 	if (p.body)
 		return tool_call(s, st, c, h, &ms, &p);
+	/* A batch's tool calls ran in turn, on ms. */
+	session_files(s, init ? "" : h->session, files, ms.session_id);
 	if (init && ms.version[0] && session_create(s, ms.version, sid, &a) < 0) {
 		free(reply);
 		return mcp_send(c, &a);
@@ -1851,6 +1908,8 @@ static int server_init(struct server *s, struct executor *ex, unsigned *ret_slot
 	pthread_mutex_init(&s->mcp_mu, NULL);
 	if (mcp_sessions_init(&s->sessions, l->mcp_max_sessions, l->mcp_session_idle_s) < 0)
 		return rb_fail_sys(err, ENOMEM, "allocate the MCP session table");
+	s->sessions.ended = session_ended;
+	s->sessions.ended_ctx = s;
 	if (info_build(ex, *ret_slots, &s->info, err) < 0)
 		return -EIO;
 	s->info_len = strlen(s->info);

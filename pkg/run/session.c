@@ -515,6 +515,18 @@ void session_release(const struct session_store *st, struct session *s, bool dro
 	s->dir_fd = s->lock_fd = -1;
 }
 
+int session_remove(const struct session_store *st, const char *id)
+{
+	struct session s;
+	struct rb_err err = {0};
+
+	/* A deadline already past: one try, no wait. */
+	if (session_acquire(st, id, clock_now() - 1, &s, &err) < 0)
+		return strcmp(err.code, "session_busy") == 0 ? -EBUSY : 0;
+	session_release(st, &s, true);
+	return 0;
+}
+
 /* ---- copies ---- */
 
 /*

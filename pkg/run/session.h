@@ -114,6 +114,13 @@ int session_save(const struct session_store *st, struct session *s, int ws_fd, s
 /* Let the session go (and remove it if @drop, or if it ended).  Idempotent. */
 void session_release(const struct session_store *st, struct session *s, bool drop);
 
+/*
+ * End session @id now, its files removed, unless a call holds it: that one
+ * is left to its TTL (or to a caller that ends it once the call is over).
+ * An unknown id is no fault.  Returns 0, or -EBUSY when a call held it.
+ */
+int session_remove(const struct session_store *st, const char *id);
+
 /* The session's "session" answer object's values: its id and the seconds it lives idle. */
 double session_expires_in(const struct session_store *st);
 

@@ -471,6 +471,130 @@ def test_stateless_mode(serve):
     assert srv.request("GET", "/api/info").json()["serve"]["mcp_stateless"] is True
 
 
+# ---- files kept across the tool calls of one MCP session ------------------------------------
+
+
+def tool(srv, sid, code, name="run_python", **args):
+    """One tools/call in session @sid; its result."""
+    r = post(srv, call_msg(code, name=name, **args), session=sid, version="2025-06-18",
+             accept="application/json")
+    assert r.status == 200, r.body[:500]
+    return r.json()["result"]
+
+
+def stdout(result):
+    assert result["isError"] is False, result
+    return result["structuredContent"]["stdout"]
+
+
+def file_sessions(srv):
+    """The file sessions the server's store holds (directories named by a SHA-256)."""
+    (store,) = [p for p in srv.workdir.iterdir() if p.name.startswith("runbox-sessions-")]
+    return [p for p in store.iterdir() if len(p.name) == 64]
+
+
+def test_a_file_written_in_one_tool_call_is_read_in_the_next(serve):
+    srv = serve.start()
+    sid = initialize(srv)
+    assert file_sessions(srv) == []
+    assert stdout(tool(srv, sid, "open('notes.txt','w').write('kept')")) == ""
+    res = tool(srv, sid, "cat notes.txt", name="run_bash")
+    assert stdout(res) == "kept"
+    # The file session's id stays in the server: the model never sees it.
+    assert "session" not in res["structuredContent"], res
+    assert len(file_sessions(srv)) == 1
+    if "javascript" in srv.request("GET", "/api/info").json()["languages"]:
+        code = "import fs from 'node:fs'; console.log(fs.readFileSync('notes.txt', 'utf8'))"
+        assert stdout(tool(srv, sid, code, name="run_javascript")) == "kept\n"
+    # Variables do not persist: each call is a new process.
+    tool(srv, sid, "x = 1")
+    assert "NameError" in tool(srv, sid, "print(x)")["structuredContent"]["stderr"]
+
+
+def test_reset_starts_from_an_empty_directory_and_ends_the_old_files(serve):
+    srv = serve.start()
+    sid = initialize(srv)
+    tool(srv, sid, "open('a','w').write('1')")
+    (before,) = file_sessions(srv)
+    code = "import os; print(os.path.exists('a'))"
+    assert stdout(tool(srv, sid, code, reset=True)) == "False\n"
+    tool(srv, sid, "open('b','w').write('1')")
+    assert stdout(tool(srv, sid, "import os; print(os.path.exists('a'), os.path.exists('b'))")) \
+        == "False True\n"
+    (after,) = file_sessions(srv)
+    assert after != before
+    res = tool(srv, sid, "1", reset="yes")
+    assert res["isError"] and res["structuredContent"]["code"] == "wrong_type", res
+
+
+def test_two_mcp_sessions_do_not_see_each_others_files(serve):
+    srv = serve.start()
+    a, b = initialize(srv), initialize(srv)
+    tool(srv, a, "open('secret.txt','w').write('TOPSECRET of a')")
+    assert stdout(tool(srv, b, "import os; print(os.path.exists('secret.txt'))")) == "False\n"
+    tool(srv, b, "open('secret.txt','w').write('b')")
+    assert stdout(tool(srv, a, "print(open('secret.txt').read())")) == "TOPSECRET of a\n"
+    assert stdout(tool(srv, b, "print(open('secret.txt').read())")) == "b\n"
+    # Nor does a one-shot run, or a run that searches what it can reach.
+    j = srv.run({"script": "import subprocess\nprint(subprocess.run(['grep','-rl','TOPSECRET',"
+                           "'/','--exclude-dir=proc','--exclude-dir=sys'],"
+                           "capture_output=True,text=True).stdout)"}).ran()
+    assert "TOPSECRET" not in j["stdout"] and "secret.txt" not in j["stdout"], j
+
+
+def test_delete_ends_the_mcp_sessions_files(serve):
+    srv = serve.start()
+    sid = initialize(srv)
+    tool(srv, sid, "open('a','w').write('1')")
+    assert len(file_sessions(srv)) == 1
+    assert srv.request("DELETE", "/mcp", headers={"Mcp-Session-Id": sid}).status == 204
+    assert file_sessions(srv) == []
+
+
+def test_an_expired_mcp_session_takes_its_files_along(serve):
+    srv = serve.start(env={"RUNBOX_MCP_SESSION_IDLE_S": "1"})
+    sid = initialize(srv)
+    tool(srv, sid, "open('a','w').write('1')")
+    assert len(file_sessions(srv)) == 1
+    time.sleep(1.5)
+    initialize(srv)  # the table forgets idle sessions as it is used
+    assert file_sessions(srv) == []
+    rpc_refusal(post(srv, call_msg("1"), session=sid), 404, "session_not_found")
+
+
+def test_files_gone_before_their_mcp_session_are_said_and_the_next_call_starts_empty(serve):
+    srv = serve.start(env={"RUNBOX_SESSION_TTL_S": "1"})
+    sid = initialize(srv)
+    tool(srv, sid, "open('a','w').write('1')")
+    time.sleep(1.5)
+    res = tool(srv, sid, "print(open('a').read())")
+    assert res["isError"] and "files of earlier calls are gone" in res["content"][0]["text"], res
+    assert stdout(tool(srv, sid, "import os; print(os.path.exists('a'))")) == "False\n"
+
+
+def test_tool_descriptions_say_what_persists(serve):
+    srv = serve.start()
+    sid = initialize(srv)
+    r = post(srv, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, session=sid,
+             version="2025-06-18")
+    tools = {t["name"]: t for t in r.json()["result"]["tools"]}
+    for name in ("run_python", "run_bash", "run_javascript"):
+        d = tools[name]["description"]
+        assert "Files persist between calls of this MCP session" in d, d
+        assert "variables do not" in d and "1800 s" in d, d
+        assert "reset" in tools[name]["inputSchema"]["properties"], name
+    # Stateless: every POST stands alone, and the tools say so.
+    st = serve.start(env={"RUNBOX_MCP_STATELESS": "1"})
+    r = post(st, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, version="2025-06-18")
+    for t in r.json()["result"]["tools"]:
+        if t["name"] != "list_packages":
+            assert "starts from scratch" in t["description"], t
+            assert "reset" not in t["inputSchema"]["properties"], t
+    post(st, call_msg("open('a','w').write('1')"), version="2025-06-18")
+    r = post(st, call_msg("import os; print(os.path.exists('a'))"), version="2025-06-18")
+    assert r.json()["result"]["structuredContent"]["stdout"] == "False\n"
+
+
 # ---- fair sharing: /mcp under the same rules as /api/run ------------------------------------
 
 

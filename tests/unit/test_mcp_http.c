@@ -307,6 +307,42 @@ static void test_sessions(void **state)
 	mcp_sessions_free(&t);
 }
 
+/* What an ended callback saw: the file sessions of the sessions that left, in order. */
+static char ended_files[8][64];
+static int n_ended;
+
+static void note_ended(void *ctx, const struct mcp_session *se)
+{
+	(void)ctx;
+	snprintf(ended_files[n_ended++ % 8], sizeof(ended_files[0]), "%s", se->files);
+}
+
+/* Every way a session leaves the table tells its owner, with the session as it was. */
+static void test_sessions_ended(void **state)
+{
+	struct mcp_sessions t;
+	const char *id[3] = {"00000000000000000000000000000000", "11111111111111111111111111111111",
+			     "22222222222222222222222222222222"};
+
+	(void)state;
+	assert_int_equal(mcp_sessions_init(&t, 2, 10), 0);
+	t.ended = note_ended;
+	snprintf(mcp_sessions_add(&t, id[0], "2025-06-18", 100)->files, 64, "files-0");
+	snprintf(mcp_sessions_add(&t, id[1], "2025-06-18", 101)->files, 64, "files-1");
+	assert_non_null(mcp_sessions_add(&t, id[2], "2025-06-18", 102)); /* evicts id[0] */
+	assert_int_equal(n_ended, 1);
+	assert_string_equal(ended_files[0], "files-0");
+	assert_true(mcp_sessions_remove(&t, id[1]));
+	assert_int_equal(n_ended, 2);
+	assert_string_equal(ended_files[1], "files-1");
+	assert_null(mcp_sessions_find(&t, id[2], 200)); /* expired */
+	assert_int_equal(n_ended, 3);
+	assert_string_equal(ended_files[2], "");
+	assert_false(mcp_sessions_remove(&t, id[2]));
+	assert_int_equal(n_ended, 3);
+	mcp_sessions_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +353,7 @@ int main(void)
 	    cmocka_unit_test(test_answers),
 	    cmocka_unit_test(test_stateless),
 	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_sessions_ended),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
