@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/tree.h"
+#include "run/nodeargv.h"
 
 #define DIR_FLAGS    (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define STORE_PREFIX "runbox-sessions-"
@@ -821,6 +822,9 @@ static int save_entry(struct walk *w, int from, int to, const char *name)
 		return -errno;
 	if (!S_ISREG(st.st_mode) && !(S_ISDIR(st.st_mode) && w->depth < MAX_DEPTH))
 		return 0; /* links, fifos, sockets, devices are not kept */
+	/* runbox's own file, written afresh for each Node run: not the program's to keep */
+	if (S_ISREG(st.st_mode) && strcmp(w->rel, NODEARGV_PRELUDE_PATH) == 0)
+		return 0;
 	w->files++;
 	if (S_ISDIR(st.st_mode))
 		return save_subdir(w, from, to, name, st.st_mode);

@@ -21,6 +21,7 @@
 #include "base/fdio.h"
 #include "base/sha256.h"
 #include "contract/path.h"
+#include "run/nodeargv.h"
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define MAGIC	  "RBST"
@@ -331,6 +332,9 @@ static int pack_entry(struct pack *k, int dfd, const char *name)
 	int sub, r = 0;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	/* runbox's own file, written afresh for each Node run: not the program's to keep */
+	if (S_ISREG(st.st_mode) && strcmp(k->rel, NODEARGV_PRELUDE_PATH) == 0)
 		return 0;
 	if (S_ISREG(st.st_mode))
 		return pack_file(k, dfd, name);

@@ -10,6 +10,8 @@ import re
 import threading
 import time
 
+import pytest
+
 
 def _new(s, script, **kw):
     j = s.run(dict(script=script, session=True, **kw)).ran()
@@ -401,3 +403,22 @@ def test_files_and_directories_their_owner_shut_out_are_kept(serve):
     assert j["stdout"] == "x c\n", j
     j = _call(s, sid, "print(open('closed.txt').read())").ran()
     assert j["stdout"] == "c\n", j
+
+
+def test_javascript_in_a_session_sees_the_files_of_the_previous_call(serve):
+    s = serve.start()
+    if "javascript" not in s.request("GET", "/api/info").json()["languages"]:
+        pytest.skip("no node on PATH: `make deps` installs Debian's nodejs")
+    _, sid = _new(s, "open('data.json','w').write('{\"n\": 41}')")
+    j = _call(s, sid, "import fs from 'node:fs';\n"
+                      "const {n} = JSON.parse(fs.readFileSync('data.json', 'utf8'));\n"
+                      "console.log(n + 1); fs.writeFileSync('output/next.txt', String(n + 1));",
+              language="javascript").ran()
+    assert (j["status"], j["stdout"]) == ("ok", "42\n"), j
+    assert list(j["artifacts"]) == ["next.txt"], j["artifacts"]
+    j = _call(s, sid, "import os\nprint(open('output/next.txt').read(), "
+                      "os.path.exists('.home/.runbox-prelude.cjs'))").ran()
+    assert j["stdout"] == "42 False\n", j  # runbox's own prelude is not kept
+    j = _call(s, sid, "console.log(require('fs').readFileSync('output/next.txt', 'utf8'))",
+              language="javascript").ran()
+    assert (j["status"], j["stdout"], j["artifacts"]) == ("ok", "42\n", {}), j
