@@ -586,27 +586,40 @@ static int typescript_arg(const cJSON *a, cJSON *req, struct rb_err *why)
 	return 0;
 }
 
+/*
+ * The arguments that are no contract field: `typescript` (run_javascript)
+ * and `reset` (with sessions, read by session_arg).  Returns 1 when @a is
+ * one of them and fine, 0 when it is none, -EINVAL with @why.
+ */
+static int tool_arg(const cJSON *a, const struct run_tool *t, bool sessions, cJSON *req,
+		    struct rb_err *why)
+{
+	if (t->typescript_arg && strcmp(a->string, "typescript") == 0)
+		return typescript_arg(a, req, why) < 0 ? -EINVAL : 1;
+	if (!sessions || strcmp(a->string, "reset") != 0)
+		return 0;
+	if (!cJSON_IsBool(a))
+		return rb_fail(why, RB_FAULT_REQUEST, 0, "wrong_type", "reset",
+			       "`reset` must be true or false.");
+	return 1;
+}
+
 static int map_args(const cJSON *args, const struct run_tool *t, bool sessions, cJSON *req,
 		    struct rb_err *why)
 {
 	const cJSON *a, *code = get(args, "code");
 	cJSON *copy;
 	size_t i;
+	int r;
 
 	if (t->language)
 		cJSON_AddStringToObject(req, "language", t->language);
 	for (a = args ? args->child : NULL; a; a = a->next) {
-		if (t->typescript_arg && strcmp(a->string, "typescript") == 0) {
-			if (typescript_arg(a, req, why) < 0)
-				return -EINVAL;
+		r = tool_arg(a, t, sessions, req, why);
+		if (r < 0)
+			return r;
+		if (r > 0)
 			continue;
-		}
-		if (sessions && strcmp(a->string, "reset") == 0) {
-			if (!cJSON_IsBool(a))
-				return rb_fail(why, RB_FAULT_REQUEST, 0, "wrong_type", "reset",
-					       "`reset` must be true or false.");
-			continue;
-		}
 		for (i = 0; i < sizeof(arg_map) / sizeof(arg_map[0]); i++)
 			if (strcmp(a->string, arg_map[i].arg) == 0)
 				break;
