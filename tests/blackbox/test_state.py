@@ -10,7 +10,7 @@ import json
 import os
 import tarfile
 
-from conftest import ok, ran, refused, short
+from conftest import ok, ran, refused, short, stdin_only
 
 MiB = 1 << 20
 
@@ -168,4 +168,5 @@ def test_oversize_state_in_and_out(rb):
 def test_state_and_session_conflict(rb):
     refused(rb, {"script": "1", "state": _state([]), "session": True}, "conflicting_fields",
             "state")
+    stdin_only("a server keeps sessions: there \"session\" is no refusal")
     refused(rb, {"script": "1", "session": True}, "sessions_unavailable", "session")
