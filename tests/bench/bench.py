@@ -414,7 +414,10 @@ def mcp_bench():
     """print(1) as an MCP tool call (POST /mcp, a session, a JSON answer) against
     the same program through POST /api/run, on one server, one keep-alive
     connection each, in back-to-back pairs: what MCP's framing adds (the
-    JSON-RPC envelope, the session, the tool result built around the answer)."""
+    JSON-RPC envelope, the session, the tool result built around the answer).
+    An MCP session's calls keep their files in a file session, so the
+    /api/run side names one too: both copy the same files in and back
+    (what that costs alone is BENCH_ONLY=sessions)."""
     n = max(20, 2 * REPEAT)
     print(f"\nMCP over HTTP: print(1) as tools/call on POST /mcp vs POST /api/run, "
           f"same server (warm), {n} pairs")
@@ -433,7 +436,10 @@ def mcp_bench():
                     "MCP-Protocol-Version": "2025-11-25"})
         call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                            "params": {"name": "run_python", "arguments": {"code": "print(1)"}}})
-        run = json.dumps({"script": "print(1)"})
+        api.request("POST", "/api/run", json.dumps({"script": "1", "session": True}),
+                    {"Content-Type": "application/json"})
+        opened = json.loads(api.getresponse().read())
+        run = json.dumps({"script": "print(1)", "session": opened["session"]["id"]})
 
         def one(conn, path, body, headers, check):
             t = time.perf_counter()
