@@ -27,7 +27,7 @@ static const char *check_bytes(const char *in, size_t n)
 		return "it is empty";
 	if (n > PATH_MAX_BYTES)
 		return "it is longer than 1024 bytes";
-	if (in[0] == '/' || in[0] == '\\')
+	if (in[0] == '/')
 		return "it is absolute (starts with '/')";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i],
@@ -42,7 +42,9 @@ static const char *check_bytes(const char *in, size_t n)
 	return NULL;
 }
 
-int path_normalize(const char *in, size_t n, char *out, const char **ret_reason)
+/* Check @in into @out; a '\\' becomes '/' when @backslash_is_slash. */
+static int normalize(const char *in, size_t n, char *out, bool backslash_is_slash,
+		     const char **ret_reason)
 {
 	const char *why = check_bytes(in, n);
 	size_t start = 0;
@@ -53,7 +55,7 @@ int path_normalize(const char *in, size_t n, char *out, const char **ret_reason)
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
-		out[i] = in[i] == '\\' ? '/' : in[i];
+		out[i] = backslash_is_slash && in[i] == '\\' ? '/' : in[i];
 	out[n] = '\0';
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && out[i] != '/')
@@ -68,6 +70,20 @@ int path_normalize(const char *in, size_t n, char *out, const char **ret_reason)
 		start = i + 1;
 	}
 	return 0;
+}
+
+int path_normalize(const char *in, size_t n, char *out, const char **ret_reason)
+{
+	if (n > 0 && in[0] == '\\') {
+		*ret_reason = "it is absolute (starts with '/')";
+		return -1;
+	}
+	return normalize(in, n, out, true, ret_reason);
+}
+
+int path_check_literal(const char *in, size_t n, char *out, const char **ret_reason)
+{
+	return normalize(in, n, out, false, ret_reason);
 }
 
 unsigned path_depth(const char *p)

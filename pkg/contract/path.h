@@ -21,6 +21,13 @@
  */
 int path_normalize(const char *in, size_t n, char *out, const char **ret_reason);
 
+/*
+ * As path_normalize, but for a name the file system made: a '\\' is a
+ * character of the name, never a separator ("x" and "x\\y" are two files
+ * of one directory).
+ */
+int path_check_literal(const char *in, size_t n, char *out, const char **ret_reason);
+
 /* Number of '/'-separated segments of a normalised path. */
 unsigned path_depth(const char *p);
 

@@ -1311,11 +1311,33 @@ static int take_session(struct executor *ex, struct run *run, double *timeout, s
 }
 
 /* The session's files into the fresh workspace, under the request's own. */
+/* The session's files and the request's do not fit in one workspace together. */
+static int session_too_full(const struct run *run, size_t cap, size_t req, struct rb_err *err)
+{
+	return rb_fail(err, RB_FAULT_TOO_LARGE, ENOSPC, "session_too_large", "session",
+		       "The session's files (%zu bytes) and this request's (%zu bytes) do not fit "
+		       "in one workspace (RUNBOX_WORKSPACE_BYTES=%zu, less what directories take): "
+		       "send fewer or smaller files, or remove some of the session's in a call "
+		       "that sends none. The session is kept as it was.",
+		       run->sess.bytes, req, cap);
+}
+
 static int restore_session(struct executor *ex, struct run *run, struct rb_err *err)
 {
+	size_t cap = ex->cfg.limits.workspace_bytes, req = run->req.script_len;
+	int r;
+
 	if (run->sess.lock_fd < 0)
 		return 0;
-	return session_restore(&run->sess, run->ws.dir_fd, ex->root, run->uid, run->gid, err);
+	for (size_t i = 0; i < run->req.n_files; i++)
+		req += run->req.files[i].len;
+	if (cap && run->sess.bytes + req > cap)
+		return session_too_full(run, cap, req, err);
+	r = session_restore(&run->sess, run->ws.dir_fd, ex->root, run->uid, run->gid, err);
+	/* What the sums above cannot see (directories, blocks): the file system says it. */
+	if (r == -ENOSPC || r == -EDQUOT)
+		return session_too_full(run, cap, req, err);
+	return r;
 }
 
 static struct state_opts state_opts_of(const struct executor *ex)
@@ -1323,7 +1345,7 @@ static struct state_opts state_opts_of(const struct executor *ex)
 	size_t ws = ex->cfg.limits.workspace_bytes;
 
 	return (struct state_opts){ex->cfg.state_key, ex->cfg.limits.max_state_bytes,
-				   ws ? ws : (size_t)512 << 20};
+				   ws ? ws : (size_t)512 << 20, 0};
 }
 
 /* A client-kept state into the fresh workspace, under the request's own files. */
@@ -1342,18 +1364,23 @@ static int extract_state(struct executor *ex, struct run *run, struct rb_err *er
  * cap, or a front door's answer budget such as Lambda's 6 MB) is said in
  * the answer as "state_error", never dropped in silence: the program ran.
  */
-static void pack_state(struct executor *ex, struct run *run, const struct executor_opts *opts)
+static void pack_state(struct executor *ex, struct run *run, double timeout,
+		       const struct executor_opts *opts)
 {
 	struct state_opts so = state_opts_of(ex);
 
 	if (!run->req.return_state)
 		return;
+	/* Packing may take as long as the program might have: no more. */
+	so.deadline = clock_now() + timeout;
 	if (opts && opts->max_response_bytes &&
 	    so.max_bytes / 3 * 4 + 65536 > opts->max_response_bytes)
 		so.max_bytes = opts->max_response_bytes > 65536
 				   ? (opts->max_response_bytes - 65536) / 4 * 3
 				   : 0;
-	if (state_pack(&so, run->ws.dir_fd, &run->state, &run->state_len, &run->state_err) < 0 &&
+	/* Only the compressed size's refusal is about the lowered cap; the others say their own. */
+	if (state_pack(&so, run->ws.dir_fd, &run->state, &run->state_len, &run->state_err) ==
+		-E2BIG &&
 	    opts && opts->max_response_bytes && so.max_bytes < ex->cfg.limits.max_state_bytes)
 		snprintf(
 		    run->state_err.msg, sizeof(run->state_err.msg),
@@ -1363,17 +1390,25 @@ static void pack_state(struct executor *ex, struct run *run, const struct execut
 		    opts->max_response_bytes, so.max_bytes);
 }
 
-/* What the program left, back into the session (every process of the run is gone). */
-static int save_session(struct executor *ex, struct run *run, struct rb_err *err)
+/*
+ * What the program left, back into the session (every process of the run
+ * is gone).  A fault while keeping it ends the session, said in the
+ * answer's "session" as a cap's end is: the program ran, its answer stands.
+ */
+static void save_session(struct executor *ex, struct run *run)
 {
-	int r;
+	struct rb_err e = {0};
 
 	if (run->sess.lock_fd < 0)
-		return 0;
-	r = session_save(&ex->sessions, &run->sess, run->ws.dir_fd, err);
+		return;
+	if (session_save(&ex->sessions, &run->sess, run->ws.dir_fd, &e) < 0) {
+		run->sess.ended = true;
+		snprintf(run->sess.ended_why, sizeof(run->sess.ended_why),
+			 "The session ended: its files could not be kept (%.200s).", e.msg);
+		log_refusal(run->id, 0, &e);
+	}
 	if (run->sess.ended)
 		log_msg(LOG_INFO, "session_ended", run->sess.ended_why);
-	return r;
 }
 
 static int run_steps(struct executor *ex, struct run *run, double *timeout,
@@ -1418,9 +1453,9 @@ static int run_steps(struct executor *ex, struct run *run, double *timeout,
 	if (r >= 0)
 		r = collect(ex, run, err);
 	if (r >= 0)
-		r = save_session(ex, run, err);
+		save_session(ex, run);
 	if (r >= 0)
-		pack_state(ex, run, opts);
+		pack_state(ex, run, *timeout, opts);
 	run->mark[PH_COLLECT + 1] = clock_now();
 	return r;
 }

@@ -474,6 +474,7 @@ static int take_existing(const struct session_store *st, int store_fd, const cha
 		tree_remove_at(store_fd, s->key);
 		return not_found(err);
 	}
+	s->bytes = m.bytes;
 	return 0;
 }
 

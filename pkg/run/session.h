@@ -74,6 +74,7 @@ struct session {
 	bool created;	   /* by this call: removed again if the call is refused */
 	bool ended;	   /* dropped by session_save (over a cap): said in the answer */
 	double waited_s;   /* while another call held it */
+	size_t bytes;	   /* its files' bytes when taken (as its last save counted them) */
 	char ended_why[256];
 	struct session_seen *seen;
 	size_t n_seen, cap_seen;
@@ -94,7 +95,8 @@ int session_acquire(const struct session_store *st, const char *id, double deadl
  * there already (the request's program and files win).  When @chown, what
  * is copied belongs to @uid/@gid except under input/, which stays root's
  * as a one-shot run's input/ does.  Records each file for session_save and
- * session_unchanged.
+ * session_unchanged.  Returns 0, or -errno with @err (-ENOSPC or -EDQUOT
+ * when the workspace filled up: the caller says so as the request's fault).
  */
 int session_restore(struct session *s, int ws_fd, bool chown, uid_t uid, gid_t gid,
 		    struct rb_err *err);

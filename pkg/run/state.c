@@ -18,8 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/fdio.h"
 #include "base/sha256.h"
+#include "base/utf8.h"
 #include "contract/path.h"
 #include "run/nodeargv.h"
 
@@ -28,7 +30,6 @@
 #define HEAD_LEN  6 /* magic, version, flags */
 #define VERSION	  1
 #define F_TAGGED  1
-#define MAX_DEPTH 64
 
 static int invalid(struct rb_err *err, const char *fmt, const char *detail)
 {
@@ -188,7 +189,7 @@ static int entry(struct unpack *u, struct archive_entry *ae)
 		return invalid(u->err, "it holds more than 10000 files and directories", NULL);
 	while (len > 1 && name[len - 1] == '/')
 		len--; /* a directory's trailing slash */
-	if (!name || path_normalize(name, len, path, &why) < 0)
+	if (!name || path_check_literal(name, len, path, &why) < 0)
 		return invalid(u->err, "a path in it is not allowed (%s)", name ? why : "none");
 	if (path_first_segment_is(path, "input"))
 		return invalid(u->err,
@@ -260,14 +261,24 @@ int state_extract(const struct state_opts *o, int ws_fd, const unsigned char *da
 
 /* ---- packing ---- */
 
+/*
+ * Packing walks the workspace twice: a survey (names, entries, bytes as
+ * stat says, no data read) and then the archive.  The survey applies the
+ * rules extraction applies, so a state runbox returns is one it takes
+ * back, and it refuses a workspace whose files (a sparse file counts at
+ * its size) could not be unpacked before reading a byte of them.
+ */
 struct pack {
 	const struct state_opts *o;
 	struct archive *a;
+	bool survey;
 	unsigned char *buf;
 	size_t len, cap;
 	bool over;
 	char rel[4096];
 	int depth;
+	unsigned entries;
+	size_t bytes; /* the files' sizes, summed by the survey */
 	struct rb_err *err;
 };
 
@@ -286,6 +297,99 @@ static la_ssize_t put(struct archive *a, void *ctx, const void *p, size_t n)
 	return (la_ssize_t)n;
 }
 
+/* A workspace that could be packed but not unpacked: said with the path at fault. */
+static int unkeepable(struct pack *k, const char *why)
+{
+	size_t n = strnlen(k->rel, 1100);
+	char *shown = malloc(utf8_sanitized_max(n) + 1);
+	int r;
+
+	if (shown) /* a name that is not UTF-8 is shown with U+FFFD where it is not */
+		utf8_sanitize(k->rel, n, shown);
+	r = rb_fail(k->err, RB_FAULT_REQUEST, EINVAL, "state_path_not_allowed", "return_state",
+		    "The workspace cannot be kept as a state: '%s' is refused (%s). Rename or "
+		    "remove it before the call ends.",
+		    shown ? shown : "?", why);
+	free(shown);
+	return r;
+}
+
+/* The survey's checks of the entry at k->rel: path rules, entries, bytes. */
+static int survey_entry(struct pack *k, const struct stat *st)
+{
+	char norm[PATH_MAX_BYTES + 1];
+	const char *why;
+
+	if (strlen(k->rel) > PATH_MAX_BYTES)
+		return unkeepable(k, "it is longer than 1024 bytes");
+	if (path_check_literal(k->rel, strlen(k->rel), norm, &why) < 0)
+		return unkeepable(k, why);
+	if (++k->entries > STATE_MAX_ENTRIES)
+		return rb_fail(k->err, RB_FAULT_TOO_LARGE, EFBIG, "state_too_large", "return_state",
+			       "The workspace holds more than %d files and directories, more than "
+			       "a state may hold ('%.1100s' is one too many).",
+			       STATE_MAX_ENTRIES, k->rel);
+	if (S_ISREG(st->st_mode))
+		k->bytes += (size_t)st->st_size;
+	if (k->bytes > k->o->max_extract)
+		return rb_fail(k->err, RB_FAULT_TOO_LARGE, EFBIG, "state_too_large", "return_state",
+			       "The workspace's files hold more than the %zu bytes a workspace may "
+			       "hold (a sparse file counts at its size; '%.1100s' passed it): a "
+			       "state of them could not be unpacked. Remove what the next call "
+			       "does not need.",
+			       k->o->max_extract, k->rel);
+	return 0;
+}
+
+/* A header libarchive did not write whole (ARCHIVE_WARN too: it changed something). */
+static int header(struct pack *k, struct archive_entry *ae)
+{
+	int r = archive_write_header(k->a, ae);
+
+	if (r == ARCHIVE_OK)
+		return 0;
+	if (r == ARCHIVE_WARN && !k->over) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "libarchive cannot write it as it is: %s",
+			 archive_error_string(k->a) ? archive_error_string(k->a)
+						    : "no reason given");
+		return unkeepable(k, why);
+	}
+	return -EIO;
+}
+
+static int past_deadline(struct pack *k)
+{
+	if (!k->o->deadline || clock_now() < k->o->deadline)
+		return 0;
+	return rb_fail(k->err, RB_FAULT_TOO_LARGE, ETIMEDOUT, "state_timeout", "return_state",
+		       "Packing the workspace into a state took longer than the call's "
+		       "timeout_s (at '%.1100s'): keep fewer or smaller files.",
+		       k->rel);
+}
+
+static int pack_data(struct pack *k, int fd, off_t size)
+{
+	char buf[65536];
+	int r = 0;
+
+	for (off_t left = size; r == 0 && left > 0;) {
+		ssize_t n = read(fd, buf, (size_t)left < sizeof(buf) ? (size_t)left : sizeof(buf));
+
+		if (n <= 0) { /* shrank: zeros, as the header promised the size */
+			n = (ssize_t)((size_t)left < sizeof(buf) ? (size_t)left : sizeof(buf));
+			memset(buf, 0, (size_t)n);
+		}
+		if (archive_write_data(k->a, buf, (size_t)n) != n)
+			r = -EIO;
+		left -= n;
+		if (r == 0)
+			r = past_deadline(k);
+	}
+	return r;
+}
+
 static int pack_dir(struct pack *k, int dfd);
 
 /* One file's header and data; its size from fstat of what was opened. */
@@ -293,7 +397,6 @@ static int pack_file(struct pack *k, int dfd, const char *name)
 {
 	struct archive_entry *ae = NULL;
 	struct stat st;
-	char buf[65536];
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), r = 0;
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -307,47 +410,28 @@ static int pack_file(struct pack *k, int dfd, const char *name)
 	archive_entry_set_perm(ae, st.st_mode & 0777);
 	archive_entry_set_size(ae, st.st_size);
 	archive_entry_set_mtime(ae, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	if (archive_write_header(k->a, ae) != ARCHIVE_OK)
-		r = -EIO;
-	for (off_t left = st.st_size; r == 0 && left > 0;) {
-		ssize_t n = read(fd, buf, (size_t)left < sizeof(buf) ? (size_t)left : sizeof(buf));
-
-		if (n <= 0) { /* shrank: zeros, as the header promised the size */
-			n = (ssize_t)((size_t)left < sizeof(buf) ? (size_t)left : sizeof(buf));
-			memset(buf, 0, (size_t)n);
-		}
-		if (archive_write_data(k->a, buf, (size_t)n) != n)
-			r = -EIO;
-		left -= n;
-	}
+	r = header(k, ae);
+	if (r == 0)
+		r = pack_data(k, fd, st.st_size);
 	archive_entry_free(ae);
 	close(fd);
 	return r;
 }
 
-static int pack_entry(struct pack *k, int dfd, const char *name)
+static int pack_subdir(struct pack *k, int dfd, const char *name, const struct stat *st)
 {
 	struct archive_entry *ae;
-	struct stat st;
 	int sub, r = 0;
 
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return 0;
-	/* runbox's own file, written afresh for each Node run: not the program's to keep */
-	if (S_ISREG(st.st_mode) && strcmp(k->rel, NODEARGV_PRELUDE_PATH) == 0)
-		return 0;
-	if (S_ISREG(st.st_mode))
-		return pack_file(k, dfd, name);
-	if (!S_ISDIR(st.st_mode) || k->depth >= MAX_DEPTH)
-		return 0; /* links, fifos, sockets, devices are not kept */
-	ae = archive_entry_new();
-	archive_entry_set_pathname(ae, k->rel);
-	archive_entry_set_filetype(ae, AE_IFDIR);
-	archive_entry_set_perm(ae, st.st_mode & 0777);
-	archive_entry_set_mtime(ae, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-	if (archive_write_header(k->a, ae) != ARCHIVE_OK)
-		r = -EIO;
-	archive_entry_free(ae);
+	if (!k->survey) {
+		ae = archive_entry_new();
+		archive_entry_set_pathname(ae, k->rel);
+		archive_entry_set_filetype(ae, AE_IFDIR);
+		archive_entry_set_perm(ae, st->st_mode & 0777);
+		archive_entry_set_mtime(ae, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		r = header(k, ae);
+		archive_entry_free(ae);
+	}
 	sub = r == 0 ? openat(dfd, name, DIR_FLAGS) : -1;
 	if (sub >= 0) {
 		k->depth++;
@@ -356,6 +440,25 @@ static int pack_entry(struct pack *k, int dfd, const char *name)
 		close(sub);
 	}
 	return r;
+}
+
+static int pack_entry(struct pack *k, int dfd, const char *name)
+{
+	struct stat st;
+	int r;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	/* runbox's own file, written afresh for each Node run: not the program's to keep */
+	if (S_ISREG(st.st_mode) && strcmp(k->rel, NODEARGV_PRELUDE_PATH) == 0)
+		return 0;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return 0; /* links, fifos, sockets, devices are not kept */
+	if (k->survey && (r = survey_entry(k, &st)) < 0)
+		return r;
+	if (S_ISREG(st.st_mode))
+		return k->survey ? 0 : pack_file(k, dfd, name);
+	return pack_subdir(k, dfd, name, &st);
 }
 
 static int pack_dir(struct pack *k, int dfd)
@@ -373,11 +476,13 @@ static int pack_dir(struct pack *k, int dfd)
 	rewinddir(d);
 	while (r == 0 && (de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    (k->depth == 0 && strcmp(de->d_name, "input") == 0) ||
-		    old + strlen(de->d_name) + 2 > sizeof(k->rel))
+		    (k->depth == 0 && strcmp(de->d_name, "input") == 0))
 			continue;
 		snprintf(k->rel + old, sizeof(k->rel) - old, "%s%s", old ? "/" : "", de->d_name);
-		r = pack_entry(k, dfd, de->d_name);
+		if (old + strlen(de->d_name) + 2 > sizeof(k->rel))
+			r = unkeepable(k, "it is longer than 1024 bytes");
+		else
+			r = pack_entry(k, dfd, de->d_name);
 		k->rel[old] = '\0';
 	}
 	closedir(d);
@@ -414,34 +519,67 @@ static int seal(struct pack *k, unsigned char **ret, size_t *ret_len, struct rb_
 	return 0;
 }
 
+/* Extraction's cap of bytes per compressed byte, checked before a state is given out. */
+static int check_ratio(const struct pack *k, struct rb_err *err)
+{
+	size_t arc = k->len - HEAD_LEN;
+
+	if (k->bytes <= (size_t)STATE_MAX_RATIO * arc + ((size_t)1 << 20))
+		return 0;
+	return rb_fail(err, RB_FAULT_TOO_LARGE, EFBIG, "state_too_large", "return_state",
+		       "The workspace's files (%zu bytes) compress to %zu bytes, more than %d "
+		       "to 1 beyond the first MiB: a state of them would be refused as a "
+		       "bomb. Remove what the next call does not need.",
+		       k->bytes, arc, STATE_MAX_RATIO);
+}
+
+/* The archive itself, into k->buf after the header's room. */
+static int pack_archive(struct pack *k, int ws_fd, struct rb_err *err)
+{
+	int r = 0;
+	const char *why;
+
+	if (archive_write_add_filter_gzip(k->a) != ARCHIVE_OK ||
+	    archive_write_set_format_pax_restricted(k->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(k->a, 1) != ARCHIVE_OK ||
+	    archive_write_open(k->a, k, NULL, put, NULL) != ARCHIVE_OK)
+		r = -EIO;
+	if (r == 0)
+		r = pack_dir(k, ws_fd);
+	if (archive_write_close(k->a) != ARCHIVE_OK && r == 0)
+		r = -EIO;
+	if (k->over)
+		return too_large(k, err);
+	if (r != -EIO)
+		return r;
+	why = archive_error_string(k->a);
+	return rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
+		       "Packing the state failed%s%s%s: %s.", k->rel[0] ? " at '" : "", k->rel,
+		       k->rel[0] ? "'" : "", why ? why : "the archive could not be written");
+}
+
 int state_pack(const struct state_opts *o, int ws_fd, unsigned char **ret, size_t *ret_len,
 	       struct rb_err *err)
 {
-	struct pack k = {.o = o, .cap = o->max_bytes, .len = HEAD_LEN, .err = err};
-	int r = 0;
+	struct pack k = {.o = o, .cap = o->max_bytes, .len = HEAD_LEN, .err = err, .survey = true};
+	int r;
 
 	*ret = NULL;
+	r = pack_dir(&k, ws_fd);
+	if (r < 0)
+		return r == -ENOMEM ? rb_fail_sys(err, ENOMEM, "survey the workspace") : r;
+	k.survey = false;
+	k.rel[0] = '\0';
 	k.buf = malloc(o->max_bytes + SHA256_DIGEST_LEN);
 	k.a = k.buf ? archive_write_new() : NULL;
 	if (!k.a) {
 		free(k.buf);
 		return rb_fail_sys(err, ENOMEM, "pack the state");
 	}
-	if (archive_write_add_filter_gzip(k.a) != ARCHIVE_OK ||
-	    archive_write_set_format_pax_restricted(k.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(k.a, 1) != ARCHIVE_OK ||
-	    archive_write_open(k.a, &k, NULL, put, NULL) != ARCHIVE_OK)
-		r = -EIO;
-	if (r == 0)
-		r = pack_dir(&k, ws_fd);
-	if (archive_write_close(k.a) != ARCHIVE_OK && r == 0)
-		r = -EIO;
-	if (r < 0 && !k.over)
-		r = rb_fail(err, RB_FAULT_INTERNAL, EIO, "internal_error", NULL,
-			    "Packing the state failed: %s.", archive_error_string(k.a));
+	r = pack_archive(&k, ws_fd, err);
 	archive_write_free(k.a);
-	if (k.over)
-		r = too_large(&k, err);
+	if (r == 0)
+		r = check_ratio(&k, err);
 	if (r == 0)
 		r = seal(&k, ret, ret_len, err);
 	free(k.buf);

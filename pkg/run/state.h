@@ -29,6 +29,7 @@ struct state_opts {
 	const char *key;    /* RUNBOX_STATE_KEY, "" for none */
 	size_t max_bytes;   /* RUNBOX_STATE_MAX_BYTES: the envelope */
 	size_t max_extract; /* bytes a state may unpack to (the workspace cap) */
+	double deadline;    /* packing stops here (CLOCK_MONOTONIC seconds), 0 for never */
 };
 
 /*
@@ -44,8 +45,15 @@ int state_extract(const struct state_opts *o, int ws_fd, const unsigned char *da
 /*
  * Pack the workspace @ws_fd (input/ excepted; call once every process of
  * the run is gone) into a malloc'd envelope in *ret (*ret_len bytes).
- * Returns 0; -E2BIG (state_too_large, with @err) when it would pass
- * o->max_bytes; another negative errno for a fault.
+ * The workspace is surveyed first with extraction's rules, so what is
+ * returned is what state_extract takes back.  Returns 0; -E2BIG
+ * (state_too_large, with @err) when the compressed archive would pass
+ * o->max_bytes; -EFBIG (state_too_large) when the files' sizes (sparse
+ * files at their size) pass o->max_extract, the entries
+ * STATE_MAX_ENTRIES, or their bytes the ratio cap; -EINVAL
+ * (state_path_not_allowed, naming the path) for a name or depth
+ * extraction refuses; -ETIMEDOUT (state_timeout) past o->deadline;
+ * another negative errno for a fault.
  */
 int state_pack(const struct state_opts *o, int ws_fd, unsigned char **ret, size_t *ret_len,
 	       struct rb_err *err);

@@ -170,3 +170,46 @@ def test_state_and_session_conflict(rb):
             "state")
     stdin_only("a server keeps sessions: there \"session\" is no refusal")
     refused(rb, {"script": "1", "session": True}, "sessions_unavailable", "session")
+
+
+def _state_error(rb, script, code):
+    j = _ran_with(rb, {"script": script, "return_state": True})
+    assert j["exit_code"] == 0, short(j)  # the program's answer stands
+    assert "state" not in j and j["state_error"]["code"] == code, short(j)
+    return j["state_error"]["error"]
+
+
+def test_sparse_files_past_the_workspace_are_refused_before_packing(rb):
+    # 9 x 60 MiB that take no block (540 MiB, past the 512 MiB workspace): counted at
+    # their size, never read.
+    msg = _state_error(rb, "for i in range(9): open(f'sparse{i}','wb').truncate(60 << 20)",
+                       "state_too_large")
+    assert "sparse file" in msg and "'sparse" in msg and "536870912" in msg, msg
+
+
+def test_files_extraction_would_call_a_bomb_are_refused_at_packing(rb):
+    # 32 MiB of zeros compress far past 100 to 1: extraction would refuse the state.
+    msg = _state_error(rb, "open('z','wb').write(bytes(32 << 20))", "state_too_large")
+    assert "100" in msg and "compress" in msg, msg
+
+
+def test_names_extraction_refuses_are_refused_at_packing_naming_the_path(rb):
+    cases = [
+        ("open('a\\x01b','w').write('1')", "'a\\u0001b'", "control character"),
+        ("open(b'bad\\xff','w').write('1')", "'bad", "UTF-8"),
+        ("import os\nos.makedirs('/'.join(['d'] * 17))", "'" + "/".join(["d"] * 17) + "'",
+         "16 segments"),
+    ]
+    for script, path, why in cases:
+        msg = _state_error(rb, script, "state_path_not_allowed")
+        assert path in json.dumps(msg)[1:-1] and why in msg, msg
+    msg = _state_error(rb, "for i in range(10001): open(f'f{i}', 'w')", "state_too_large")
+    assert "10000" in msg, msg
+
+
+def test_a_backslash_is_part_of_a_name_not_a_separator(rb):
+    j = _ran_with(rb, {"script": "open('x','w').write('1')\nopen('x\\\\y','w').write('2')",
+                       "return_state": True})
+    assert "state_error" not in j, short(j)
+    j = ok(rb, {"script": "print(open('x').read(), open('x\\\\y').read())", "state": j["state"]})
+    assert j["stdout"] == "1 2\n", short(j)

@@ -37,3 +37,12 @@ def test_state_and_artifacts_share_the_6mb(lam):
     assert "o.bin" not in j["artifacts"]
     assert j["omitted_artifacts"] == [{"path": "o.bin", "size": 1536 * 1024,
                                        "reason": "response_too_large"}]
+
+
+def test_a_state_refused_for_another_reason_says_that_reason(lam):
+    # The answer limit lowers the state's cap; a refusal of a name is still said as itself.
+    j = lam.run({"script": "open(b'bad\\xff','w').write('1')\nprint(1)", "return_state": True})
+    assert j["exit_code"] == 0 and j["stdout"] == "1\n" and "state" not in j, j
+    assert j["state_error"]["code"] == "state_path_not_allowed", j["state_error"]
+    assert "'bad\ufffd'" in j["state_error"]["error"], j["state_error"]
+    assert "answer limit" not in j["state_error"]["error"]
