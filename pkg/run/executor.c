@@ -1331,6 +1331,8 @@ static int restore_session(struct executor *ex, struct run *run, struct rb_err *
 		return 0;
 	for (size_t i = 0; i < run->req.n_files; i++)
 		req += run->req.files[i].len;
+	for (size_t i = 0; i < run->req.n_context; i++)
+		req += run->req.context[i].len;
 	if (cap && run->sess.bytes + req > cap)
 		return session_too_full(run, cap, req, err);
 	r = session_restore(&run->sess, run->ws.dir_fd, ex->root, run->uid, run->gid, err);

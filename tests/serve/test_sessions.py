@@ -7,10 +7,13 @@ import base64
 import json
 import os
 import re
+import subprocess
+import tempfile
 import threading
 import time
 
 import pytest
+from conftest import AS
 
 
 def _new(s, script, **kw):
@@ -422,3 +425,39 @@ def test_javascript_in_a_session_sees_the_files_of_the_previous_call(serve):
     j = _call(s, sid, "console.log(require('fs').readFileSync('output/next.txt', 'utf8'))",
               language="javascript").ran()
     assert (j["status"], j["stdout"], j["artifacts"]) == ("ok", "42\n", {}), j
+
+
+def test_session_and_request_files_past_the_workspace_are_413_and_the_session_stays(serve):
+    s = serve.start(env={"RUNBOX_WORKSPACE_BYTES": str(8 << 20)})
+    _, sid = _new(s, "open('kept','wb').write(b'k' * (5 << 20))")
+    r = _call(s, sid, "print(1)", context={"more.txt": "m" * (4 << 20)})
+    j = r.error(413, "session_too_large")
+    # The session's bytes (its file and the first call's main.py); the request's (its
+    # context and its script).
+    kept = int(re.search(r"session's files \((\d+) bytes\)", j["error"]).group(1))
+    assert (5 << 20) < kept < (5 << 20) + 100 and f"({(4 << 20) + 8} bytes)" in j["error"], j
+    assert "RUNBOX_WORKSPACE_BYTES" in j["error"], j
+    j = _call(s, sid, "import os\nprint(os.path.getsize('kept'))").ran()
+    assert j["stdout"] == f"{5 << 20}\n", j
+
+
+def test_a_fault_while_keeping_the_files_ends_the_session_not_the_answer(serve):
+    if AS == "nobody" or os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs as the server's work dir (and, "
+                    "unprivileged, the workspace shares it: the restore fills it first)")
+    small = tempfile.mkdtemp(prefix="rbserve-small-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", small],
+                   check=True)
+    try:
+        s = serve.start(env={"RUNBOX_WORK_DIR": small, "RUNBOX_MIN_FREE_BYTES": "0"})
+        _, sid = _new(s, "open('a','wb').write(b'a' * (3 << 20))")
+        # The store's file system cannot take 3 MiB more: keeping them fails.
+        j = _call(s, sid, "open('b','wb').write(b'b' * (3 << 20))\nprint('ran')").ran()
+        assert j["exit_code"] == 0 and j["stdout"] == "ran\n", j
+        assert "could not be kept" in j["session"]["ended"], j
+        assert j["session"]["expires_in_s"] == 0
+        _call(s, sid, "print(1)").error(404, "session_not_found")
+        s.stop()
+    finally:
+        subprocess.run(["umount", "-l", small], check=False)
+        os.rmdir(small)
