@@ -449,8 +449,11 @@ static void run_release(struct executor *ex, struct run *run)
 		sandbox_plan_release(&run->plan);
 	artifact_list_free(&run->arts);
 	supervise_result_free(&run->sup);
-	if (run->sess.lock_fd >= 0)
+	if (run->sess.lock_fd >= 0) {
 		session_release(&ex->sessions, &run->sess, run->refused && run->sess.created);
+		/* What this call's evictions and drops moved aside: the answer is out. */
+		session_empty_trash(&ex->sessions);
+	}
 	if (workspace_remove(&run->ws, &ignored) < 0)
 		log_msg(LOG_INFO, "cleanup_failed", ignored.msg);
 	else if (run->slot_marked)

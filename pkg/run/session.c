@@ -31,6 +31,7 @@
 #define DIR_FLAGS    (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define STORE_PREFIX "runbox-sessions-"
 #define MAX_DEPTH    64
+#define TRASH	     "trash" /* sessions ended, removed outside the store's lock */
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -138,6 +139,13 @@ int session_store_open(struct session_store *st, const struct runbox_config *cfg
 		session_store_close(st);
 		return rb_fail_sys(err, e, "create the session store's lock");
 	}
+	snprintf(alive, sizeof(alive), "%s/" TRASH, st->dir);
+	if (mkdir(alive, 0700) < 0) {
+		int e = errno;
+
+		session_store_close(st);
+		return rb_fail_sys(err, e, "create the session store's trash");
+	}
 	st->max = cfg->sessions_max;
 	st->ttl_s = cfg->session_ttl_s;
 	st->max_bytes = cfg->sessions_max_bytes;
@@ -211,18 +219,25 @@ static int meta_read(int dir_fd, struct meta *m)
 	if (fstat(fd, &st) == 0)
 		m->mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
 	close(fd);
-	m->broken = n <= 0 || sscanf(buf, "%zu %u", &m->bytes, &m->files) != 2;
+	m->broken = n <= 0 || sscanf(buf, "%zu %u", &m->bytes, &m->files) != 2 ||
+		    strstr(buf, "saving");
 	return 0;
 }
 
-/* Write the meta file (and with it the time of last use); @m NULL: a save is under way. */
-static int meta_write(int dir_fd, const struct meta *m)
+/*
+ * Write the meta file (and with it the time of last use).  @saving: a save
+ * is under way, the bytes it will keep reserved (the store's budget counts
+ * them while the copy runs outside the store's lock); a worker killed
+ * before the final write leaves it so, and the session is never offered
+ * again.
+ */
+static int meta_write(int dir_fd, const struct meta *m, bool saving)
 {
 	char buf[64];
 	int fd =
 		openat(dir_fd, "meta", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600),
-	    n = m ? snprintf(buf, sizeof(buf), "%zu %u\n", m->bytes, m->files)
-		  : snprintf(buf, sizeof(buf), "saving\n"),
+	    n = snprintf(buf, sizeof(buf), "%zu %u%s\n", m->bytes, m->files,
+			 saving ? " saving" : ""),
 	    r;
 
 	if (fd < 0)
@@ -240,7 +255,50 @@ static double now_real(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Remove session @key if no call holds it; true when it is gone. */
+/*
+ * Move session @key into the trash: one rename, quick under the store's
+ * lock; its files are removed by session_empty_trash, outside it.  A
+ * session that cannot be moved is removed in place.
+ */
+static void discard(int store_fd, const char *key)
+{
+	static unsigned n;
+	char to[sizeof(TRASH) + SESSION_KEY_LEN + 32];
+
+	snprintf(to, sizeof(to), TRASH "/%s.%d.%u", key, (int)getpid(), n++);
+	if (renameat(store_fd, key, store_fd, to) < 0 && errno != ENOENT)
+		tree_remove_at(store_fd, key);
+}
+
+static void empty_trash(int store_fd)
+{
+	int fd = openat(store_fd, TRASH, DIR_FLAGS);
+	DIR *d = fd >= 0 ? opendir_at_start(fd) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			tree_remove_at(dirfd(d), de->d_name);
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+}
+
+void session_empty_trash(const struct session_store *st)
+{
+	int store_fd;
+
+	if (!st->dir[0])
+		return;
+	store_fd = open(st->dir, DIR_FLAGS);
+	if (store_fd >= 0) {
+		empty_trash(store_fd);
+		close(store_fd);
+	}
+}
+
+/* Move session @key to the trash if no call holds it; true when it is gone. */
 static bool evict(int store_fd, const char *key)
 {
 	char path[SESSION_KEY_LEN + 8];
@@ -252,8 +310,8 @@ static bool evict(int store_fd, const char *key)
 		close(fd);
 		return false;
 	}
-	/* Held while it goes: a call that opened the lock before finds the inode unlinked. */
-	tree_remove_at(store_fd, key);
+	/* Held while it goes: a call that opened the lock before finds it gone from the store. */
+	discard(store_fd, key);
 	if (fd >= 0)
 		close(fd);
 	return true;
@@ -362,8 +420,10 @@ void session_store_sweep(const struct session_store *st)
 		make_room(st, store_fd, 0, 0, NULL);
 		close(lk);
 	}
-	if (store_fd >= 0)
+	if (store_fd >= 0) {
+		empty_trash(store_fd);
 		close(store_fd);
+	}
 }
 
 /* ---- taking a session ---- */
@@ -398,7 +458,7 @@ static int open_dir(int store_fd, struct session *s, bool create)
 	if (create && (flock(s->lock_fd, LOCK_EX) < 0 || mkdirat(s->dir_fd, "tree", 0700) < 0))
 		return -errno;
 	if (create)
-		return meta_write(s->dir_fd, &(struct meta){0});
+		return meta_write(s->dir_fd, &(struct meta){0}, false);
 	return 0;
 }
 
@@ -453,6 +513,16 @@ static int take_lock(struct session *s, double deadline, struct rb_err *err)
 	return 0;
 }
 
+/* Whether the store still names the directory @s holds (an eviction renames it away). */
+static bool still_named(int store_fd, const struct session *s)
+{
+	struct stat held, now;
+
+	return fstat(s->dir_fd, &held) == 0 &&
+	       fstatat(store_fd, s->key, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       held.st_ino == now.st_ino && held.st_dev == now.st_dev;
+}
+
 static int take_existing(const struct session_store *st, int store_fd, const char *id,
 			 double deadline, struct session *s, struct rb_err *err)
 {
@@ -469,9 +539,11 @@ static int take_existing(const struct session_store *st, int store_fd, const cha
 	r = take_lock(s, deadline, err);
 	if (r < 0)
 		return r;
+	if (!still_named(store_fd, s))
+		return not_found(err); /* evicted into the trash while this call waited */
 	/* Past its TTL (not yet swept), or a save cut short by a killed worker: gone. */
 	if (meta_read(s->dir_fd, &m) < 0 || m.broken || now_real() - m.mtime > st->ttl_s) {
-		tree_remove_at(store_fd, s->key);
+		discard(store_fd, s->key);
 		return not_found(err);
 	}
 	s->bytes = m.bytes;
@@ -501,7 +573,7 @@ void session_release(const struct session_store *st, struct session *s, bool dro
 		int store_fd = open(st->dir, DIR_FLAGS);
 
 		if (store_fd >= 0) {
-			tree_remove_at(store_fd, s->key);
+			discard(store_fd, s->key);
 			close(store_fd);
 		}
 	}
@@ -898,12 +970,18 @@ static void end_session(struct session *s, const char *fmt, size_t n)
 	snprintf(s->ended_why, sizeof(s->ended_why), fmt, n);
 }
 
-/* Measure, make room, copy: under the store's lock, so two saves cannot both pass the budget. */
-static int save_locked(const struct session_store *st, struct session *s, int ws_fd, int store_fd,
-		       int tree)
+/*
+ * Measure (the workspace is still: every process of the run is gone), then
+ * under the store's lock make room and reserve the bytes in the meta file,
+ * so two saves cannot both pass the budget; the copy runs after the lock
+ * is let go.
+ */
+static int save_into(const struct session_store *st, struct session *s, int ws_fd, int store_fd,
+		     int tree)
 {
 	struct walk w = {.s = s, .st = st, .measure_only = true};
-	int r = save_dir(&w, ws_fd, -1);
+	struct meta m;
+	int r = save_dir(&w, ws_fd, -1), lk, room;
 
 	if (r == -E2BIG) {
 		end_session(s,
@@ -914,30 +992,33 @@ static int save_locked(const struct session_store *st, struct session *s, int ws
 	}
 	if (r < 0)
 		return r;
-	if (make_room(st, store_fd, 0, w.bytes, s->key) < 0) {
+	m = (struct meta){.bytes = w.bytes, .files = w.files};
+	lk = store_lock(st);
+	if (lk < 0)
+		return lk;
+	room = make_room(st, store_fd, 0, w.bytes, s->key);
+	r = room == 0 ? meta_write(s->dir_fd, &m, true) : 0;
+	close(lk);
+	if (room < 0) {
 		end_session(s,
 			    "The session ended: the files of all sessions together would pass "
 			    "RUNBOX_SESSIONS_MAX_BYTES (%zu bytes).",
 			    st->max_bytes);
 		return 0;
 	}
-	r = meta_write(s->dir_fd, NULL);
 	w = (struct walk){.s = s, .st = st};
 	if (r == 0)
 		r = save_dir(&w, ws_fd, tree);
 	if (r == 0)
-		r = meta_write(s->dir_fd, &(struct meta){.bytes = w.bytes, .files = w.files});
+		r = meta_write(s->dir_fd, &(struct meta){.bytes = w.bytes, .files = w.files}, false);
 	return r;
 }
 
 int session_save(const struct session_store *st, struct session *s, int ws_fd, struct rb_err *err)
 {
-	int store_fd = open(st->dir, DIR_FLAGS), tree = openat(s->dir_fd, "tree", DIR_FLAGS), lk, r;
+	int store_fd = open(st->dir, DIR_FLAGS), tree = openat(s->dir_fd, "tree", DIR_FLAGS), r;
 
-	lk = store_fd >= 0 && tree >= 0 ? store_lock(st) : -errno;
-	r = lk < 0 ? lk : save_locked(st, s, ws_fd, store_fd, tree);
-	if (lk >= 0)
-		close(lk);
+	r = store_fd >= 0 && tree >= 0 ? save_into(st, s, ws_fd, store_fd, tree) : -errno;
 	if (tree >= 0)
 		close(tree);
 	if (store_fd >= 0)

@@ -14,7 +14,9 @@
  * Ids are 128 bits from getrandom(), sent to the client once; the store
  * knows a session only by the SHA-256 of its id, and logs show a short
  * hash of that.  One call at a time holds a session (an flock); the store
- * itself is locked while sessions are made, evicted or their bytes summed.
+ * itself is locked while sessions are made, evicted (moved into its trash)
+ * or their bytes summed and reserved; files are neither copied nor removed
+ * under that lock.
  */
 #ifndef RUNBOX_SESSION_H
 #define RUNBOX_SESSION_H
@@ -50,9 +52,19 @@ int session_store_open(struct session_store *st, const struct runbox_config *cfg
 
 /*
  * End the idle sessions past their TTL now, so their files do not wait for
- * the next call to go (the spawner calls it every few seconds).
+ * the next call to go, and empty the trash (the spawner runs it every few
+ * seconds in a short-lived child of its own, never in its loop).
  */
 void session_store_sweep(const struct session_store *st);
+
+/*
+ * Remove the files of the sessions that ended: ending one (eviction, TTL,
+ * a drop) only moves it into the store's trash, one rename, so that no
+ * call waits on the store's lock while a tree is removed.  Call outside
+ * any lock, where a wait harms no one (a worker after its answer, the
+ * sweep's own child).
+ */
+void session_empty_trash(const struct session_store *st);
 
 /* Remove the store and every session in it (the front door stops). */
 void session_store_close(struct session_store *st);

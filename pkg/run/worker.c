@@ -175,6 +175,7 @@ struct child {
 struct children {
 	struct child *v;
 	size_t n, cap;
+	pid_t sweeper; /* the session sweep's child while it runs, else 0 */
 };
 
 static int children_add(struct children *c, pid_t pid, int out)
@@ -211,6 +212,10 @@ static void reap(struct executor *ex, struct children *c)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (ex->warm && warm_reaped(ex->warm, pid, status))
 			continue;
+		if (pid == c->sweeper) {
+			c->sweeper = 0;
+			continue;
+		}
 		for (size_t i = 0; i < c->n; i++)
 			if (c->v[i].pid == pid) {
 				send_record(c->v[i].out, REC_EXIT, status);
@@ -271,13 +276,28 @@ static void spawn_one(struct executor *ex, struct children *c, struct spawn_msg 
 	}
 }
 
-/* Idle sessions past their TTL go within a few seconds, not at the next call. */
-static void sweep_sessions(const struct executor *ex, double *last)
+/*
+ * Idle sessions past their TTL go within a few seconds, not at the next
+ * call.  In a child of its own, one at a time: removing a large tree takes
+ * time the spawner's loop owes to the requests it forks.
+ */
+static void sweep_sessions(const struct executor *ex, struct children *c, double *last)
 {
-	if (!ex->sessions.dir[0] || clock_now() - *last < SESSION_SWEEP_S)
+	pid_t pid;
+
+	if (!ex->sessions.dir[0] || c->sweeper || clock_now() - *last < SESSION_SWEEP_S)
 		return;
 	*last = clock_now();
-	session_store_sweep(&ex->sessions);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		prctl(PR_SET_NAME, "runbox-sweep", 0, 0, 0);
+		close_range(3, ~0U, 0); /* the spawner's sockets and pipes are not its to hold */
+		session_store_sweep(&ex->sessions);
+		_exit(0);
+	}
+	if (pid > 0)
+		c->sweeper = pid;
 }
 
 /*
@@ -321,7 +341,7 @@ static void spawner_main(struct executor *ex, int sock, pid_t server)
 			 (ex->warm && ex->warm->enabled) || ex->sessions.dir[0] ? 1000 : -1) < 0 &&
 		    errno != EINTR)
 			_exit(1);
-		sweep_sessions(ex, &swept);
+		sweep_sessions(ex, &c, &swept);
 		if (pfd[1].revents) {
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;

@@ -7,13 +7,14 @@ import base64
 import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
 import time
 
 import pytest
-from conftest import AS
+from conftest import AS, _comm, children_of
 
 
 def _new(s, script, **kw):
@@ -461,3 +462,51 @@ def test_a_fault_while_keeping_the_files_ends_the_session_not_the_answer(serve):
     finally:
         subprocess.run(["umount", "-l", small], check=False)
         os.rmdir(small)
+
+
+def _sweepers(s):
+    return [w for c in children_of(s.pid) if _comm(c) == "runbox-spawner"
+            for w in children_of(c) if _comm(w) == "runbox-sweep"]
+
+
+def _holds_the_store_lock(pid, store):
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == f"{store}/lock"
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+def test_expired_files_are_removed_outside_the_spawner_and_the_store_lock(serve):
+    s = serve.start(env={"RUNBOX_SESSION_TTL_S": "2"})
+    store = _store(s)
+    big = store / "big"  # a tree that takes a while to remove, made before its TTL runs
+    big.mkdir()
+    for i in range(100000):
+        os.close(os.open(big / f"f{i}", os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chown(big, store.stat().st_uid, store.stat().st_gid)
+    _, sid = _new(s, "open('x','w').write('1')")
+    tree = [p for p in store.iterdir() if len(p.name) == 64][0] / "tree"
+    big.rename(tree / "big")
+    # Catch the sweep removing it; stopped there, it must stall nothing.
+    deadline, pid = time.monotonic() + 30, None
+    while time.monotonic() < deadline and pid is None:
+        for w in _sweepers(s):
+            os.kill(w, signal.SIGSTOP)
+            if not _holds_the_store_lock(w, store) and (tree.parent.parent / "trash").exists() \
+                    and not tree.exists():
+                pid = w
+                break
+            os.kill(w, signal.SIGCONT)
+        time.sleep(0.005)
+    assert pid, "no runbox-sweep child of the spawner was seen removing the expired session"
+    try:
+        assert s.run({"script": "print('one-shot')"}).ran()["stdout"] == "one-shot\n"
+        j, _ = _new(s, "print('new session')")
+        assert j["stdout"] == "new session\n"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any((store / "trash").iterdir()):
+        time.sleep(0.2)
+    assert not any((store / "trash").iterdir()), "the trash was not emptied"
