@@ -645,20 +645,22 @@ static void session_ended(void *ctx, const struct mcp_session *se)
  * A tool call of MCP session @id that started from file session @before
  * ended with @after (mcp.h's session_id after its answer): the session
  * keeps @after when it still holds @before; else (it ended meanwhile, or a
- * concurrent call changed it first) @after is ended, so that no file
- * session outlives what names it.  A file session replaced (a reset, a
- * session that ended) is ended too.
+ * concurrent call such as a reset changed it first) @after is ended, even
+ * when it is @before, so that no file session outlives what names it.  A
+ * file session replaced (a reset, a session that ended) is ended too.  An
+ * end while this call's worker still holds the session is carried out as
+ * the worker lets it go (session_remove).
  */
 static void session_files(struct server *s, const char *id, const char *before, const char *after)
 {
 	struct mcp_session *se;
 
-	if (!id[0] || strcmp(before, after) == 0)
+	if (!id[0])
 		return;
 	pthread_mutex_lock(&s->mcp_mu);
 	se = mcp_sessions_find(&s->sessions, id, clock_now());
 	if (se && strcmp(se->files, before) == 0) {
-		if (before[0])
+		if (before[0] && strcmp(before, after) != 0)
 			session_remove(&s->ex->sessions, before);
 		snprintf(se->files, sizeof(se->files), "%s", after);
 	} else if (after[0]) {

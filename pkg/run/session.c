@@ -31,7 +31,8 @@
 #define DIR_FLAGS    (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define STORE_PREFIX "runbox-sessions-"
 #define MAX_DEPTH    64
-#define TRASH	     "trash" /* sessions ended, removed outside the store's lock */
+#define TRASH	     "trash"   /* sessions ended, removed outside the store's lock */
+#define DROPPED	     "dropped" /* in a session: ended while a call held it */
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -219,8 +220,8 @@ static int meta_read(int dir_fd, struct meta *m)
 	if (fstat(fd, &st) == 0)
 		m->mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
 	close(fd);
-	m->broken = n <= 0 || sscanf(buf, "%zu %u", &m->bytes, &m->files) != 2 ||
-		    strstr(buf, "saving");
+	m->broken =
+	    n <= 0 || sscanf(buf, "%zu %u", &m->bytes, &m->files) != 2 || strstr(buf, "saving");
 	return 0;
 }
 
@@ -541,6 +542,10 @@ static int take_existing(const struct session_store *st, int store_fd, const cha
 		return r;
 	if (!still_named(store_fd, s))
 		return not_found(err); /* evicted into the trash while this call waited */
+	if (faccessat(s->dir_fd, DROPPED, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		discard(store_fd, s->key); /* ended while the last call held it */
+		return not_found(err);
+	}
 	/* Past its TTL (not yet swept), or a save cut short by a killed worker: gone. */
 	if (meta_read(s->dir_fd, &m) < 0 || m.broken || now_real() - m.mtime > st->ttl_s) {
 		discard(store_fd, s->key);
@@ -567,16 +572,45 @@ int session_acquire(const struct session_store *st, const char *id, double deadl
 	return r;
 }
 
+/*
+ * Remove session @key unless a call holds it; with @mark, first mark it
+ * dropped, so that the call holding it removes it when it lets go (the
+ * mark comes before the try: a holder checks after letting go, and one of
+ * the two sees the other).  Returns 0, or -EBUSY when a call held it.
+ */
+static int remove_key(int store_fd, const char *key, bool mark)
+{
+	char path[SESSION_KEY_LEN + sizeof(DROPPED) + 2];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" DROPPED, key);
+	if (mark) {
+		fd = openat(store_fd, path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return 0; /* no such session */
+		close(fd);
+	} else if (faccessat(store_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		return 0; /* not marked */
+	}
+	snprintf(path, sizeof(path), "%s/lock", key);
+	fd = openat(store_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -EBUSY;
+	}
+	discard(store_fd, key);
+	close(fd);
+	return 0;
+}
+
 void session_release(const struct session_store *st, struct session *s, bool drop)
 {
-	if (s->dir_fd >= 0 && (drop || s->ended)) {
-		int store_fd = open(st->dir, DIR_FLAGS);
+	int store_fd = s->dir_fd >= 0 ? open(st->dir, DIR_FLAGS) : -1;
 
-		if (store_fd >= 0) {
-			discard(store_fd, s->key);
-			close(store_fd);
-		}
-	}
+	if (store_fd >= 0 && (drop || s->ended))
+		discard(store_fd, s->key);
 	for (size_t i = 0; i < s->n_seen; i++)
 		free(s->seen[i].path);
 	free(s->seen);
@@ -587,18 +621,27 @@ void session_release(const struct session_store *st, struct session *s, bool dro
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* the next call's turn */
 	s->dir_fd = s->lock_fd = -1;
+	/* Ended by another while this call held it: gone now, unless the next call took it. */
+	if (store_fd >= 0) {
+		remove_key(store_fd, s->key, false);
+		close(store_fd);
+	}
 }
 
 int session_remove(const struct session_store *st, const char *id)
 {
-	struct session s;
-	struct rb_err err = {0};
+	char key[SESSION_KEY_LEN + 1];
+	int store_fd, r;
 
-	/* A deadline already past: one try, no wait. */
-	if (session_acquire(st, id, clock_now() - 1, &s, &err) < 0)
-		return strcmp(err.code, "session_busy") == 0 ? -EBUSY : 0;
-	session_release(st, &s, true);
-	return 0;
+	if (strlen(id) != SESSION_ID_LEN)
+		return 0;
+	key_of(id, key);
+	store_fd = open(st->dir, DIR_FLAGS);
+	if (store_fd < 0)
+		return 0;
+	r = remove_key(store_fd, key, true);
+	close(store_fd);
+	return r;
 }
 
 /* ---- copies ---- */
@@ -1010,7 +1053,8 @@ static int save_into(const struct session_store *st, struct session *s, int ws_f
 	if (r == 0)
 		r = save_dir(&w, ws_fd, tree);
 	if (r == 0)
-		r = meta_write(s->dir_fd, &(struct meta){.bytes = w.bytes, .files = w.files}, false);
+		r = meta_write(s->dir_fd, &(struct meta){.bytes = w.bytes, .files = w.files},
+			       false);
 	return r;
 }
 

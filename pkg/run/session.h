@@ -129,8 +129,8 @@ int session_save(const struct session_store *st, struct session *s, int ws_fd, s
 void session_release(const struct session_store *st, struct session *s, bool drop);
 
 /*
- * End session @id now, its files removed, unless a call holds it: that one
- * is left to its TTL (or to a caller that ends it once the call is over).
+ * End session @id now, its files removed; when a call holds it, it is
+ * marked, and removed as that call lets it go (no later call takes it).
  * An unknown id is no fault.  Returns 0, or -EBUSY when a call held it.
  */
 int session_remove(const struct session_store *st, const char *id);

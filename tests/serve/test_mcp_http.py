@@ -705,3 +705,37 @@ def test_the_azure_mcp_adapter_starts_a_stateless_mcp_server(serve):
     assert r.json()["result"]["structuredContent"]["stdout"] == "7\n"
     assert "mcp-session-id" not in r.headers
     assert srv.request("GET", "/mcp").status == 405
+
+
+def _until_no_more_than(srv, n, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(file_sessions(srv)) > n:
+        time.sleep(0.1)
+    return file_sessions(srv)
+
+
+def test_a_session_deleted_during_a_call_takes_that_calls_files_along(serve):
+    srv = serve.start()
+    sid = initialize(srv)
+    tool(srv, sid, "open('a','w').write('1')")
+    t, out = _in_background(lambda: tool(srv, sid, "import time; time.sleep(2); print('done')"))
+    time.sleep(1)  # the call holds the file session now
+    assert srv.request("DELETE", "/mcp", headers={"Mcp-Session-Id": sid}).status == 204
+    t.join(60)
+    assert _until_no_more_than(srv, 0) == []
+
+
+def test_a_reset_while_another_call_holds_the_old_files_ends_them(serve):
+    srv = serve.start(env={"RUNBOX_CONCURRENCY": "2"})
+    sid = initialize(srv)
+    tool(srv, sid, "open('a','w').write('1')")
+    (old,) = file_sessions(srv)
+    t, out = _in_background(lambda: tool(srv, sid, "import time; time.sleep(3); print('slow')"))
+    time.sleep(1)  # the slow call holds the old file session
+    code = "import os; print(os.path.exists('a'))"
+    assert stdout(tool(srv, sid, code, reset=True)) == "False\n"
+    t.join(60)
+    assert stdout(out["r"]) == "slow\n"
+    (kept,) = _until_no_more_than(srv, 1)
+    assert kept != old
+    assert stdout(tool(srv, sid, "import os; print(os.path.exists('a'))")) == "False\n"
