@@ -98,6 +98,22 @@ static void test_backslash_is_slash(void **state)
 	expect_bad("..\\x", R_DOT);
 }
 
+static void test_literal_backslash_is_a_character(void **state)
+{
+	char out[PATH_MAX_BYTES + 1];
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(path_check_literal("x\\y", 3, out, &why), 0);
+	assert_string_equal(out, "x\\y");
+	assert_int_equal(path_check_literal("\\a", 2, out, &why), 0);
+	assert_string_equal(out, "\\a");
+	assert_int_equal(path_check_literal("a\x01b", 3, out, &why), -1);
+	assert_string_equal(why, R_CTRL);
+	assert_int_equal(path_check_literal("a/../b", 6, out, &why), -1);
+	assert_string_equal(why, R_DOT);
+}
+
 static void test_empty(void **state)
 {
 	(void)state;
@@ -286,6 +302,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts),
 		cmocka_unit_test(test_backslash_is_slash),
+		cmocka_unit_test(test_literal_backslash_is_a_character),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_absolute),
 		cmocka_unit_test(test_empty_segments),
