@@ -427,6 +427,44 @@ void session_store_sweep(const struct session_store *st)
 	}
 }
 
+/* Whether directory @fd (consumed) has an entry other than "." , ".." and @skip. */
+static bool dir_has_entries(int fd, const char *const *skip, size_t n_skip)
+{
+	DIR *d = fd >= 0 ? opendir_at_start(fd) : NULL;
+	struct dirent *de;
+	bool found = false;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (!found && (de = readdir(d))) {
+		found = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+		for (size_t i = 0; found && i < n_skip; i++)
+			found = strcmp(de->d_name, skip[i]) != 0;
+	}
+	closedir(d);
+	return found;
+}
+
+bool session_store_has_work(const struct session_store *st)
+{
+	static const char *const own[] = {"alive", "lock", TRASH};
+	int store_fd;
+	bool work;
+
+	if (!st->dir[0])
+		return false;
+	store_fd = open(st->dir, DIR_FLAGS);
+	if (store_fd < 0)
+		return false;
+	work = dir_has_entries(openat(store_fd, TRASH, DIR_FLAGS), NULL, 0) ||
+	       dir_has_entries(dup(store_fd), own, sizeof(own) / sizeof(own[0]));
+	close(store_fd);
+	return work;
+}
+
 /* ---- taking a session ---- */
 
 static int not_found(struct rb_err *err)

@@ -58,6 +58,14 @@ int session_store_open(struct session_store *st, const struct runbox_config *cfg
 void session_store_sweep(const struct session_store *st);
 
 /*
+ * Whether the store holds anything a sweep could end or remove: a session,
+ * or ended sessions' files in its trash.  A cheap look (two directory
+ * reads), so that no sweep is started for an empty store: its child would
+ * be one more task of runbox's uid while a run may count with them.
+ */
+bool session_store_has_work(const struct session_store *st);
+
+/*
  * Remove the files of the sessions that ended: ending one (eviction, TTL,
  * a drop) only moves it into the store's trash, one rename, so that no
  * call waits on the store's lock while a tree is removed.  Call outside

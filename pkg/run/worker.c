@@ -288,6 +288,8 @@ static void sweep_sessions(const struct executor *ex, struct children *c, double
 	if (!ex->sessions.dir[0] || c->sweeper || clock_now() - *last < SESSION_SWEEP_S)
 		return;
 	*last = clock_now();
+	if (!session_store_has_work(&ex->sessions))
+		return;
 	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
