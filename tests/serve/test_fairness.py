@@ -15,6 +15,7 @@ same test, with wide margins: other test suites may share the machine.
 import json
 import os
 import pathlib
+import signal
 import socket
 import subprocess
 import threading
@@ -394,6 +395,25 @@ def run_groups(own, timeout=30):
         time.sleep(0.05)
 
 
+def descendants(pid):
+    """Every process below @pid, by the parents /proc names."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parents[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
 def test_groups_of_a_killed_server_are_swept_at_the_next_start(serve):
     if not ROOT:
         pytest.skip("runs get control groups only as root here")
@@ -405,6 +425,15 @@ def test_groups_of_a_killed_server_are_swept_at_the_next_start(serve):
         t, out = background(s, {"script": "import time; time.sleep(60)", "timeout_s": 90,
                                 "env": {MARK_NAME: m}})
         dirs = run_groups(own)
+        # The server and its own processes (spawner, worker) die at once, as
+        # under a SIGKILL of the whole instance; a worker left a moment alive
+        # would see its run end and remove the groups itself.
+        in_run = {int(p) for d in dirs for p in procs_in(d)}
+        for pid in [p for p in descendants(s.pid) if p not in in_run]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         s.kill()
         s.stale_ok = True
         deadline = time.monotonic() + 10
