@@ -1313,7 +1313,6 @@ static int take_session(struct executor *ex, struct run *run, double *timeout, s
 	return 0;
 }
 
-/* The session's files into the fresh workspace, under the request's own. */
 /* The session's files and the request's do not fit in one workspace together. */
 static int session_too_full(const struct run *run, size_t cap, size_t req, struct rb_err *err)
 {
@@ -1325,6 +1324,7 @@ static int session_too_full(const struct run *run, size_t cap, size_t req, struc
 		       run->sess.bytes, req, cap);
 }
 
+/* The session's files into the fresh workspace, under the request's own. */
 static int restore_session(struct executor *ex, struct run *run, struct rb_err *err)
 {
 	size_t cap = ex->cfg.limits.workspace_bytes, req = run->req.script_len;
